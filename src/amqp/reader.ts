@@ -1,0 +1,143 @@
+import { decodeUtf8 } from "./utf8.ts";
+import { AmqpError } from "./errors.ts";
+import { ReplyCode } from "./spec/constants.gen.ts";
+
+/**
+ * Reads AMQP primitives from a byte range with a moving offset. One Reader is reused per
+ * connection (`reset` per frame), so decoding a frame allocates only the values it returns.
+ * Reading past `end` throws a FRAME_ERROR, as RabbitMQ answers a method it cannot decode.
+ */
+export class Reader {
+  bytes: Uint8Array = new Uint8Array(0);
+  view: DataView = new DataView(this.bytes.buffer);
+  pos = 0;
+  end = 0;
+
+  constructor(bytes?: Uint8Array, start = 0, end = bytes?.length ?? 0) {
+    if (bytes) this.reset(bytes, start, end);
+  }
+
+  reset(bytes: Uint8Array, start: number, end: number): this {
+    if (bytes !== this.bytes) {
+      this.bytes = bytes;
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    this.pos = start;
+    this.end = end;
+    return this;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.end) {
+      throw new AmqpError(
+        ReplyCode.FRAME_ERROR,
+        `cannot decode frame: needed ${n} more bytes at offset ${this.pos}, only ${this.end - this.pos} left`,
+      );
+    }
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.pos++]!;
+  }
+
+  i8(): number {
+    this.need(1);
+    return this.view.getInt8(this.pos++);
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  i16(): number {
+    this.need(2);
+    const v = this.view.getInt16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  i32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** Unsigned 64-bit as a number: exact up to 2^53, which delivery tags and sizes never pass. */
+  u64(): number {
+    this.need(8);
+    const hi = this.view.getUint32(this.pos);
+    const lo = this.view.getUint32(this.pos + 4);
+    this.pos += 8;
+    return hi * 0x1_0000_0000 + lo;
+  }
+
+  /** Signed 64-bit as a number (exact within ±2^53). */
+  i64(): number {
+    this.need(8);
+    const hi = this.view.getInt32(this.pos);
+    const lo = this.view.getUint32(this.pos + 4);
+    this.pos += 8;
+    return hi * 0x1_0000_0000 + lo;
+  }
+
+  f32(): number {
+    this.need(4);
+    const v = this.view.getFloat32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  shortstr(): string {
+    const len = this.u8();
+    this.need(len);
+    const s = decodeUtf8(this.bytes, this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+
+  /** A long string as bytes (a copy, safe to keep after the socket chunk is reused). */
+  longstr(): Uint8Array {
+    const len = this.u32();
+    this.need(len);
+    const b = this.bytes.slice(this.pos, this.pos + len);
+    this.pos += len;
+    return b;
+  }
+
+  longstrText(): string {
+    const len = this.u32();
+    this.need(len);
+    const s = decodeUtf8(this.bytes, this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+
+  /** Skips `n` bytes (bounds-checked). */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+}

@@ -1,0 +1,126 @@
+import { encodeUtf8Into, utf8Length } from "./utf8.ts";
+
+/**
+ * Writes AMQP primitives into a growable buffer with a moving offset. The connection's output
+ * keeps one Writer and hands its filled prefix to the socket once per event-loop turn.
+ */
+export class Writer {
+  bytes: Uint8Array;
+  view: DataView;
+  pos = 0;
+
+  constructor(initialSize = 4096) {
+    this.bytes = new Uint8Array(initialSize);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  /** Makes room for `n` more bytes, doubling the buffer when it must grow. */
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, this.pos));
+    this.bytes = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** The bytes written so far (a view, valid until the next write). */
+  written(): Uint8Array {
+    return this.bytes.subarray(0, this.pos);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.bytes[this.pos++] = v;
+  }
+
+  i8(v: number): void {
+    this.ensure(1);
+    this.view.setInt8(this.pos++, v);
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    this.view.setUint16(this.pos, v);
+    this.pos += 2;
+  }
+
+  i16(v: number): void {
+    this.ensure(2);
+    this.view.setInt16(this.pos, v);
+    this.pos += 2;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.pos, v);
+    this.pos += 4;
+  }
+
+  i32(v: number): void {
+    this.ensure(4);
+    this.view.setInt32(this.pos, v);
+    this.pos += 4;
+  }
+
+  u64(v: number): void {
+    this.ensure(8);
+    this.view.setUint32(this.pos, Math.floor(v / 0x1_0000_0000));
+    this.view.setUint32(this.pos + 4, v >>> 0);
+    this.pos += 8;
+  }
+
+  i64(v: number): void {
+    this.ensure(8);
+    const hi = Math.floor(v / 0x1_0000_0000);
+    this.view.setInt32(this.pos, hi);
+    this.view.setUint32(this.pos + 4, (v - hi * 0x1_0000_0000) >>> 0);
+    this.pos += 8;
+  }
+
+  f32(v: number): void {
+    this.ensure(4);
+    this.view.setFloat32(this.pos, v);
+    this.pos += 4;
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v);
+    this.pos += 8;
+  }
+
+  shortstr(s: string): void {
+    const len = utf8Length(s);
+    if (len > 255) throw new RangeError(`Cannot encode shortstr "${s.slice(0, 40)}…": ${len} bytes is over 255`);
+    this.ensure(1 + len);
+    this.bytes[this.pos++] = len;
+    this.pos += encodeUtf8Into(s, this.bytes, this.pos);
+  }
+
+  longstr(v: Uint8Array | string): void {
+    if (typeof v === "string") {
+      const len = utf8Length(v);
+      this.ensure(4 + len);
+      this.u32(len);
+      this.pos += encodeUtf8Into(v, this.bytes, this.pos);
+      return;
+    }
+    this.ensure(4 + v.length);
+    this.u32(v.length);
+    this.bytes.set(v, this.pos);
+    this.pos += v.length;
+  }
+
+  raw(v: Uint8Array): void {
+    this.ensure(v.length);
+    this.bytes.set(v, this.pos);
+    this.pos += v.length;
+  }
+}

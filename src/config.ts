@@ -1,0 +1,56 @@
+// Broker options and their defaults (RabbitMQ's where it has one).
+
+export type LogLevel = "debug" | "info" | "warning" | "error" | "none";
+
+export interface BrokerOptions {
+  /** AMQP port; 0 picks a free one (logged, and on Broker.port). */
+  port: number;
+  /** Address to listen on; "::" listens on every IPv4 and IPv6 address. */
+  bind: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  /** Largest frame the broker accepts and offers in connection.tune (0 = no limit). */
+  frameMax: number;
+  /** Most channels per connection offered in connection.tune (0 = no limit). */
+  channelMax: number;
+  /** Heartbeat interval in seconds offered in connection.tune (0 = off). */
+  heartbeat: number;
+  /** A client must finish the handshake (up to connection.open) within this many ms. */
+  handshakeTimeoutMs: number;
+  /** How long to wait for a client's close-ok after the broker sent connection.close. */
+  closeTimeoutMs: number;
+  defaultUser: string;
+  defaultPass: string;
+  defaultVhost: string;
+  /** Users in this list may only connect from loopback (RabbitMQ's loopback_users). */
+  loopbackUsers: string[];
+}
+
+export const DEFAULTS: Readonly<BrokerOptions> = {
+  port: 5672,
+  bind: "::",
+  dataDir: "./warren-data",
+  logLevel: "info",
+  frameMax: 131072,
+  channelMax: 2047,
+  heartbeat: 60,
+  handshakeTimeoutMs: 10_000,
+  closeTimeoutMs: 3_000,
+  defaultUser: "guest",
+  defaultPass: "guest",
+  defaultVhost: "/",
+  loopbackUsers: ["guest"],
+};
+
+/** RabbitMQ image environment variables that override the defaults. */
+export function optionsFromEnv(env: Record<string, string | undefined>): Partial<BrokerOptions> {
+  const out: Partial<BrokerOptions> = {};
+  if (env.RABBITMQ_DEFAULT_USER) out.defaultUser = env.RABBITMQ_DEFAULT_USER;
+  if (env.RABBITMQ_DEFAULT_PASS !== undefined) out.defaultPass = env.RABBITMQ_DEFAULT_PASS;
+  if (env.RABBITMQ_DEFAULT_VHOST) out.defaultVhost = env.RABBITMQ_DEFAULT_VHOST;
+  return out;
+}
+
+export function resolveOptions(...layers: Partial<BrokerOptions>[]): BrokerOptions {
+  return Object.assign({}, DEFAULTS, ...layers) as BrokerOptions;
+}
