@@ -1,0 +1,82 @@
+import type { BrokerOptions } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { FULL_PERMISSION, Users } from "../auth/users.ts";
+import { Connection } from "../connection/connection.ts";
+import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
+import { after } from "../runtime/timers.ts";
+import { Vhost } from "./vhost.ts";
+
+/**
+ * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
+ * everything a connection needs to reach is here.
+ */
+export class Broker {
+  readonly users = new Users();
+  readonly vhosts = new Map<string, Vhost>();
+  readonly connections = new Set<Connection>();
+  private amqpListener: TcpListener | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(readonly options: BrokerOptions, readonly log: Logger) {
+    this.addVhost(options.defaultVhost);
+    this.users.add(options.defaultUser, options.defaultPass, ["administrator"]);
+    this.users.setPermission(options.defaultUser, options.defaultVhost, FULL_PERMISSION);
+  }
+
+  /** The AMQP port actually bound (differs from options.port when that was 0). */
+  get port(): number {
+    if (!this.amqpListener) throw new Error("Cannot read the broker's port: it is not listening");
+    return this.amqpListener.port;
+  }
+
+  /** The listen address as it appears in connection names. */
+  get listenAddress(): string {
+    const bind = this.options.bind;
+    return bind === "::" || bind === "0.0.0.0" ? "127.0.0.1" : bind;
+  }
+
+  addVhost(name: string): Vhost {
+    let vhost = this.vhosts.get(name);
+    if (!vhost) this.vhosts.set(name, (vhost = new Vhost(name)));
+    return vhost;
+  }
+
+  listen(): void {
+    this.amqpListener = listenTcp(this.options.bind, this.options.port, (socket) => {
+      const connection = new Connection(this, socket);
+      this.connections.add(connection);
+      return connection;
+    });
+    this.log.info(`started TCP listener on ${formatBind(this.options.bind)}:${this.amqpListener.port}`);
+  }
+
+  connectionClosed(connection: Connection): void {
+    this.connections.delete(connection);
+  }
+
+  /**
+   * Stops listening and closes every connection with 320 CONNECTION_FORCED, waiting briefly for
+   * clients to answer close-ok before dropping their sockets.
+   */
+  stop(reason = "broker forced connection closure with reason 'shutdown'"): Promise<void> {
+    this.stopping ??= new Promise<void>((resolve) => {
+      this.amqpListener?.stop();
+      for (const connection of this.connections) connection.forceClose(reason);
+      const deadline = Math.min(this.options.closeTimeoutMs, 1000);
+      const started = Date.now();
+      const poll = () => {
+        if (this.connections.size === 0 || Date.now() - started >= deadline) {
+          for (const connection of this.connections) connection.terminate();
+          this.log.info("Warren stopped");
+          resolve();
+        } else after(10, poll);
+      };
+      poll();
+    });
+    return this.stopping;
+  }
+}
+
+function formatBind(bind: string): string {
+  return bind.includes(":") ? `[${bind}]` : bind;
+}

@@ -1,0 +1,5 @@
+// A virtual host: the namespace exchanges, queues and bindings live in (issue 3 fills it).
+
+export class Vhost {
+  constructor(readonly name: string) {}
+}

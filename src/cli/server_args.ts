@@ -1,0 +1,53 @@
+// `warren [server] [flags]`: flags and environment variables → BrokerOptions.
+import { parseArgs } from "node:util";
+import { optionsFromEnv, type BrokerOptions, type LogLevel } from "../config.ts";
+import { LOG_LEVELS } from "../log.ts";
+
+export const SERVER_USAGE = `Usage: warren [server] [options]
+
+Options:
+  --port N            AMQP port (default 5672; 0 picks a free port)
+  --bind ADDR         listen address (default ::, every interface)
+  --data-dir DIR      where durable state lives (default ./warren-data)
+  --log-level LEVEL   debug | info | warning | error | none (default info)
+  -h, --help          show this help
+
+Environment (as the RabbitMQ image):
+  RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST`;
+
+export class UsageError extends Error {}
+
+export function parseServerArgs(argv: string[], env: Record<string, string | undefined>): Partial<BrokerOptions> | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      port: { type: "string" },
+      bind: { type: "string" },
+      "data-dir": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
+  const options: Partial<BrokerOptions> = optionsFromEnv(env);
+  if (values.port !== undefined) options.port = parsePort(values.port, "--port");
+  if (values.bind !== undefined) options.bind = values.bind;
+  if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
+  if (values["log-level"] !== undefined) {
+    const level = values["log-level"] as LogLevel;
+    if (!LOG_LEVELS.includes(level)) {
+      throw new UsageError(`Invalid --log-level "${values["log-level"]}": expected one of ${LOG_LEVELS.join(", ")}`);
+    }
+    options.logLevel = level;
+  }
+  return options;
+}
+
+function parsePort(text: string, flag: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`Invalid ${flag} "${text}": expected a port number 0-65535`);
+  return port;
+}

@@ -1,0 +1,353 @@
+import { AmqpError, frameError, unexpectedFrame } from "../amqp/errors.ts";
+import { FrameSplitter, type FrameSink } from "../amqp/frame_splitter.ts";
+import { writeHeartbeatFrame, writeMethodFrame } from "../amqp/frames.ts";
+import { Reader } from "../amqp/reader.ts";
+import {
+  FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, ReplyCode,
+} from "../amqp/spec/constants.gen.ts";
+import { decodeMethod, MethodId, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
+import type { FieldTable } from "../amqp/table.ts";
+import type { User } from "../auth/users.ts";
+import type { Broker } from "../broker/broker.ts";
+import type { Vhost } from "../broker/vhost.ts";
+import type { TcpHandler, TcpSocket } from "../runtime/tcp.ts";
+import { after, every, type Timer } from "../runtime/timers.ts";
+import { Channel } from "./channel.ts";
+import { handleConnectionMethod, sendStart } from "./handlers/connection.ts";
+import { Output } from "./output.ts";
+
+export type ConnectionState =
+  | "awaiting-header" // until the 8-byte protocol header
+  | "starting" // connection.start sent, awaiting start-ok
+  | "securing" // connection.secure sent, awaiting secure-ok
+  | "tuning" // connection.tune sent, awaiting tune-ok
+  | "opening" // awaiting connection.open
+  | "running"
+  | "closing" // connection.close sent (or received), awaiting close-ok / socket close
+  | "closed";
+
+const PROTOCOL_HEADER = new Uint8Array([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
+
+let nextConnectionId = 1;
+
+/** One client's AMQP connection: framing, handshake, channels, heartbeats and closing. */
+export class Connection implements TcpHandler, FrameSink {
+  readonly id = nextConnectionId++;
+  /** As RabbitMQ names connections in logs: "127.0.0.1:54321 -> 127.0.0.1:5672". */
+  readonly name: string;
+  state: ConnectionState = "awaiting-header";
+  readonly output: Output;
+  readonly channels = new Map<number, Channel>();
+
+  frameMax: number;
+  channelMax: number;
+  heartbeat = 0;
+  user: User | undefined;
+  vhost: Vhost | undefined;
+  clientProperties: FieldTable = {};
+  capabilities: FieldTable = {};
+  authMechanism = "";
+  bytesReceived = 0;
+
+  private readonly splitter: FrameSplitter;
+  private readonly reader = new Reader();
+  private readonly header = new Uint8Array(8);
+  private headerLength = 0;
+  private handshakeTimer: Timer | undefined;
+  private heartbeatTimer: Timer | undefined;
+  private closeTimer: Timer | undefined;
+
+  constructor(readonly broker: Broker, readonly socket: TcpSocket) {
+    this.name = `${formatAddress(socket.remoteAddress)}:${socket.remotePort} -> ${broker.listenAddress}:${socket.localPort}`;
+    this.output = new Output(socket);
+    // Before tune-ok, frames up to the server's frame_max are accepted (the spec's minimum is 4096).
+    this.frameMax = broker.options.frameMax;
+    this.channelMax = broker.options.channelMax;
+    this.splitter = new FrameSplitter(this.frameMax);
+    this.handshakeTimer = after(broker.options.handshakeTimeoutMs, () => this.onHandshakeTimeout());
+    broker.log.info(`accepting AMQP connection ${this.name}`);
+  }
+
+  get isLoopback(): boolean {
+    return isLoopbackAddress(this.socket.remoteAddress);
+  }
+
+  // ------------------------------------------------------------------------------ input
+
+  onData(chunk: Uint8Array): void {
+    this.bytesReceived += chunk.length;
+    if (this.state === "closed") return;
+    try {
+      if (this.state === "awaiting-header") {
+        const rest = this.readProtocolHeader(chunk);
+        if (rest === undefined) return;
+        chunk = rest;
+      }
+      this.splitter.push(chunk, this);
+    } catch (err) {
+      this.onError(err, 0);
+      // A framing error means we lost sync with the client: read nothing more.
+      if (err instanceof AmqpError && err.code === ReplyCode.FRAME_ERROR) this.closeSocket();
+    }
+  }
+
+  /** Consumes the protocol header; returns the bytes after it, or undefined when not all here. */
+  private readProtocolHeader(chunk: Uint8Array): Uint8Array | undefined {
+    const take = Math.min(8 - this.headerLength, chunk.length);
+    this.header.set(chunk.subarray(0, take), this.headerLength);
+    this.headerLength += take;
+    if (this.headerLength < 8) return undefined;
+    if (!this.header.every((b, i) => b === PROTOCOL_HEADER[i])) {
+      // The spec: answer with the protocol version we support, then close.
+      this.broker.log.error(`closing AMQP connection ${this.name}: unsupported protocol header ${printable(this.header)}`);
+      this.output.writer.raw(PROTOCOL_HEADER);
+      this.closeSocket();
+      return undefined;
+    }
+    sendStart(this);
+    return chunk.subarray(take);
+  }
+
+  onFrame(type: number, channelId: number, bytes: Uint8Array, start: number, end: number): void {
+    if (this.state === "closed") return;
+    if (this.state === "closing") {
+      // After connection.close only close/close-ok on channel 0 matter.
+      if (type === FRAME_METHOD && channelId === 0) {
+        this.dispatchConnectionMethod(decodeMethod(this.reader.reset(bytes, start, end)));
+      }
+      return;
+    }
+    switch (type) {
+      case FRAME_METHOD: {
+        const method = decodeMethod(this.reader.reset(bytes, start, end));
+        if (channelId === 0) this.dispatchConnectionMethod(method);
+        else this.channelFor(channelId, type).onMethod(method);
+        return;
+      }
+      case FRAME_HEADER:
+      case FRAME_BODY:
+        if (channelId === 0) throw unexpectedFrame(`type ${type} frame on channel 0`);
+        this.channelFor(channelId, type).onContentFrame(type, this.reader.reset(bytes, start, end));
+        return;
+      case FRAME_HEARTBEAT:
+        if (channelId !== 0) throw unexpectedFrame(`heartbeat frame on channel ${channelId}`);
+        return;
+      default:
+        throw frameError(`unknown frame type ${type} on channel ${channelId}`);
+    }
+  }
+
+  private dispatchConnectionMethod(method: AmqpMethod): void {
+    try {
+      handleConnectionMethod(this, method);
+    } catch (err) {
+      if (err instanceof AmqpError && err.classId === 0) {
+        err.classId = method.id >>> 16;
+        err.methodId = method.id & 0xffff;
+      }
+      throw err;
+    }
+  }
+
+  /** The channel a frame belongs to; a new channel number accepts only channel.open. */
+  private channelFor(channelId: number, frameType: number): Channel {
+    if (this.state !== "running") {
+      throw unexpectedFrame(`type ${frameType} frame on channel ${channelId} before the connection is open`);
+    }
+    const channel = this.channels.get(channelId);
+    if (channel) return channel;
+    const limit = this.channelMax;
+    if (limit !== 0 && this.channels.size >= limit) {
+      throw new AmqpError(
+        ReplyCode.NOT_ALLOWED,
+        `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${limit})`,
+      );
+    }
+    const created = new Channel(this, channelId);
+    this.channels.set(channelId, created);
+    return created;
+  }
+
+  /** A channel finished closing (close-ok exchanged); its number may be reused. */
+  removeChannel(channel: Channel): void {
+    if (this.channels.get(channel.id) === channel) this.channels.delete(channel.id);
+  }
+
+  // ------------------------------------------------------------------------------ output
+
+  send(channelId: number, method: AmqpMethod): void {
+    writeMethodFrame(this.output.writer, channelId, method);
+    this.output.schedule();
+  }
+
+  onDrain(): void {
+    this.output.onDrain();
+  }
+
+  // ------------------------------------------------------------------------------ lifecycle
+
+  /** The handshake reached connection.open-ok. */
+  markRunning(user: User, vhost: Vhost): void {
+    this.state = "running";
+    this.user = user;
+    this.vhost = vhost;
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = undefined;
+  }
+
+  /** Applies tune-ok values and starts heartbeats. */
+  applyTuning(frameMax: number, channelMax: number, heartbeat: number): void {
+    this.frameMax = frameMax;
+    this.channelMax = channelMax;
+    this.heartbeat = heartbeat;
+    this.splitter.setFrameMax(frameMax === 0 ? 0 : Math.max(frameMax, FRAME_MIN_SIZE));
+    if (heartbeat > 0) this.startHeartbeats(heartbeat);
+  }
+
+  /**
+   * Heartbeats checked every half interval: send one when nothing else went out; a peer that
+   * sent nothing for two whole intervals is gone.
+   */
+  private startHeartbeats(seconds: number): void {
+    let lastSent = -1;
+    let lastReceived = this.bytesReceived;
+    let silentTicks = 0;
+    this.heartbeatTimer = every((seconds * 1000) / 2, () => {
+      if (this.state === "closed") return;
+      if (this.output.bytesSent === lastSent && this.output.bufferedBytes === 0) {
+        writeHeartbeatFrame(this.output.writer);
+        this.output.schedule();
+      }
+      lastSent = this.output.bytesSent;
+      silentTicks = this.bytesReceived === lastReceived ? silentTicks + 1 : 0;
+      lastReceived = this.bytesReceived;
+      if (silentTicks >= 4) {
+        this.broker.log.error(`closing AMQP connection ${this.name}: missed heartbeats from client, timeout: ${seconds}s`);
+        this.terminate();
+      }
+    });
+  }
+
+  /** Turns an error into the close RabbitMQ would send. Soft errors close only the channel. */
+  onError(err: unknown, channelId: number): void {
+    if (!(err instanceof AmqpError)) {
+      this.broker.log.error(`error on AMQP connection ${this.name}: ${(err as Error)?.stack ?? err}`);
+      err = new AmqpError(ReplyCode.INTERNAL_ERROR, "internal error");
+    }
+    const error = err as AmqpError;
+    const channel = this.channels.get(channelId);
+    if (!error.hard && channel) {
+      channel.closeWithError(error);
+      return;
+    }
+    this.closeWithError(error);
+  }
+
+  /** Hard error: connection.close with the code, or during the handshake what RabbitMQ does there. */
+  closeWithError(error: AmqpError): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    this.broker.log.error(`closing AMQP connection ${this.name}${this.userSuffix()}: ${error.replyText}`);
+    const state = this.state;
+    const handshake = state === "awaiting-header" || state === "starting" || state === "securing" || state === "tuning";
+    if (handshake) {
+      // RabbitMQ answers a failed login (to clients that announce authentication_failure_close)
+      // and a failed negotiation with connection.close; anything else mid-handshake is a silent close.
+      const answer = (error.code === ReplyCode.ACCESS_REFUSED && this.capabilities["authentication_failure_close"] === true) ||
+        (error.code === ReplyCode.NOT_ALLOWED && state === "tuning");
+      if (answer) this.sendClose(error.code, error.replyText, error.classId, error.methodId);
+      this.closeSocket();
+      return;
+    }
+    this.beginClose(error.code, error.replyText, error.classId, error.methodId);
+  }
+
+  /** Broker-initiated close (shutdown, vhost deletion, management): 320 CONNECTION_FORCED by default. */
+  forceClose(reason: string, code: number = ReplyCode.CONNECTION_FORCED): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    if (this.state !== "running") {
+      this.closeSocket();
+      return;
+    }
+    this.broker.log.warning(`closing AMQP connection ${this.name}${this.userSuffix()}: ${reason}`);
+    const text = code === ReplyCode.CONNECTION_FORCED ? `CONNECTION_FORCED - ${reason}` : reason;
+    this.beginClose(code, text, 0, 0);
+  }
+
+  private beginClose(code: number, text: string, classId: number, methodId: number): void {
+    this.sendClose(code, text, classId, methodId);
+    this.state = "closing";
+    this.heartbeatTimer?.cancel();
+    this.closeTimer = after(this.broker.options.closeTimeoutMs, () => this.terminate());
+  }
+
+  private sendClose(code: number, text: string, classId: number, methodId: number): void {
+    this.send(0, { id: MethodId.ConnectionClose, replyCode: code, replyText: text, classId, methodId });
+  }
+
+  /** The client asked to close: close-ok, then the socket. */
+  onClientClose(): void {
+    if (this.state === "running") {
+      this.broker.log.info(`closing AMQP connection ${this.name}${this.userSuffix()}`);
+    }
+    this.send(0, { id: MethodId.ConnectionCloseOk });
+    this.closeSocket();
+  }
+
+  /** Flushes what is queued, then closes the socket. */
+  closeSocket(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.stopTimers();
+    this.output.end();
+  }
+
+  /** Drops the socket at once. */
+  terminate(): void {
+    this.state = "closed";
+    this.stopTimers();
+    this.output.terminate();
+  }
+
+  onClose(error?: Error): void {
+    const wasOpen = this.state === "running" || this.state === "opening";
+    this.state = "closed";
+    this.stopTimers();
+    this.output.markClosed();
+    for (const channel of this.channels.values()) channel.release();
+    this.channels.clear();
+    if (wasOpen) {
+      const why = error ? `: ${error.message}` : "";
+      this.broker.log.warning(`closing AMQP connection ${this.name}${this.userSuffix()}: client unexpectedly closed TCP connection${why}`);
+    }
+    this.broker.connectionClosed(this);
+  }
+
+  private onHandshakeTimeout(): void {
+    if (this.state === "running" || this.state === "closed" || this.state === "closing") return;
+    this.broker.log.error(`closing AMQP connection ${this.name}: handshake_timeout (no connection.open within ${this.broker.options.handshakeTimeoutMs} ms, state ${this.state})`);
+    this.closeSocket();
+  }
+
+  private stopTimers(): void {
+    this.handshakeTimer?.cancel();
+    this.heartbeatTimer?.cancel();
+    this.closeTimer?.cancel();
+    this.handshakeTimer = this.heartbeatTimer = this.closeTimer = undefined;
+  }
+
+  private userSuffix(): string {
+    return this.user ? ` (vhost '${this.vhost?.name ?? ""}', user '${this.user.name}')` : "";
+  }
+}
+
+export function isLoopbackAddress(address: string): boolean {
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+function formatAddress(address: string): string {
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+function printable(bytes: Uint8Array): string {
+  return JSON.stringify(String.fromCharCode(...bytes));
+}

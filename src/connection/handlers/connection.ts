@@ -1,0 +1,160 @@
+// Channel 0: the handshake (start, secure, tune, open) and connection close.
+import { AmqpError, accessRefused, commandInvalid, notAllowed, syntaxError } from "../../amqp/errors.ts";
+import { Reader } from "../../amqp/reader.ts";
+import { FRAME_MIN_SIZE, ReplyCode } from "../../amqp/spec/constants.gen.ts";
+import { MethodId, type AmqpMethod, type ConnectionStartOk } from "../../amqp/spec/methods.gen.ts";
+import { decodeTable, Typed, type FieldTable } from "../../amqp/table.ts";
+import { decodeUtf8, encodeUtf8 } from "../../amqp/utf8.ts";
+import type { User } from "../../auth/users.ts";
+import type { Connection } from "../connection.ts";
+import { VERSION } from "../../version.ts";
+
+const MECHANISMS = ["PLAIN", "AMQPLAIN"];
+
+/** RabbitMQ's capabilities table, so clients enable the extensions they know. */
+const CAPABILITIES: FieldTable = {
+  publisher_confirms: true,
+  exchange_exchange_bindings: true,
+  "basic.nack": true,
+  consumer_cancel_notify: true,
+  "connection.blocked": true,
+  consumer_priorities: true,
+  authentication_failure_close: true,
+  per_consumer_qos: true,
+  direct_reply_to: true,
+};
+
+function serverProperties(): FieldTable {
+  return {
+    capabilities: CAPABILITIES,
+    cluster_name: new Typed("S", "warren"),
+    copyright: "Copyright (c) the Warren authors",
+    information: "Licensed under the MIT license. See https://github.com/warren-broker/warren",
+    platform: `Bun ${Bun.version}`,
+    product: "Warren",
+    version: VERSION,
+  };
+}
+
+export function sendStart(connection: Connection): void {
+  connection.state = "starting";
+  connection.send(0, {
+    id: MethodId.ConnectionStart,
+    versionMajor: 0,
+    versionMinor: 9,
+    serverProperties: serverProperties(),
+    mechanisms: encodeUtf8(MECHANISMS.join(" ")),
+    locales: encodeUtf8("en_US"),
+  });
+}
+
+export function handleConnectionMethod(connection: Connection, method: AmqpMethod): void {
+  const state = connection.state;
+  switch (method.id) {
+    case MethodId.ConnectionStartOk:
+      if (state === "starting") return startOk(connection, method);
+      break;
+    case MethodId.ConnectionSecureOk:
+      // Neither PLAIN nor AMQPLAIN sends a challenge, so secure-ok is never expected.
+      break;
+    case MethodId.ConnectionTuneOk:
+      if (state === "tuning") return tuneOk(connection, method.frameMax, method.channelMax, method.heartbeat);
+      break;
+    case MethodId.ConnectionOpen:
+      if (state === "opening") return open(connection, method.virtualHost);
+      break;
+    case MethodId.ConnectionClose:
+      return connection.onClientClose();
+    case MethodId.ConnectionCloseOk:
+      if (state === "closing") return connection.closeSocket();
+      break;
+    case MethodId.ConnectionUpdateSecret:
+      if (state === "running") throw notAllowed("New secret was refused by one of the backends");
+      break;
+  }
+  if (state === "closing") return; // RabbitMQ ignores other channel-0 methods while closing
+  throw new AmqpError(ReplyCode.CHANNEL_ERROR, `unexpected method in connection state ${state}`);
+}
+
+function startOk(connection: Connection, m: ConnectionStartOk): void {
+  connection.clientProperties = m.clientProperties;
+  const caps = m.clientProperties["capabilities"];
+  connection.capabilities = caps !== null && typeof caps === "object" && !Array.isArray(caps) && !(caps instanceof Uint8Array)
+    ? (caps as FieldTable)
+    : {};
+  if (!MECHANISMS.includes(m.mechanism)) throw commandInvalid(`unknown authentication mechanism '${m.mechanism}'`);
+  connection.authMechanism = m.mechanism;
+  const [username, password] = m.mechanism === "PLAIN" ? parsePlain(m.response) : parseAmqplain(m.response);
+  const user = authenticate(connection, username, password);
+  connection.user = user;
+  const { frameMax, channelMax, heartbeat } = connection.broker.options;
+  connection.state = "tuning";
+  connection.send(0, { id: MethodId.ConnectionTune, channelMax, frameMax, heartbeat });
+}
+
+function authenticate(connection: Connection, username: string, password: string): User {
+  const broker = connection.broker;
+  const result = broker.users.login(username, password);
+  const refuse = (reason: string) => {
+    broker.log.error(`Error on AMQP connection ${connection.name}, state: starting: ${connection.authMechanism} login refused: ${reason}`);
+    return accessRefused(`Login was refused using authentication mechanism ${connection.authMechanism}. For details see the broker logfile.`);
+  };
+  if (!result.ok) throw refuse(result.reason);
+  if (broker.options.loopbackUsers.includes(username) && !connection.isLoopback) {
+    throw refuse(`user '${username}' can only connect via localhost`);
+  }
+  return result.user;
+}
+
+/** PLAIN: [authzid] NUL authcid NUL passwd (RFC 4616). */
+function parsePlain(response: Uint8Array): [string, string] {
+  const first = response.indexOf(0);
+  const second = first < 0 ? -1 : response.indexOf(0, first + 1);
+  if (second < 0) throw syntaxError(`PLAIN response is not well formed: expected [authzid]\\0user\\0password`);
+  return [decodeUtf8(response, first + 1, second), decodeUtf8(response, second + 1, response.length)];
+}
+
+/** AMQPLAIN: a field table without its size prefix, with LOGIN and PASSWORD. */
+function parseAmqplain(response: Uint8Array): [string, string] {
+  const framed = new Uint8Array(4 + response.length);
+  new DataView(framed.buffer).setUint32(0, response.length);
+  framed.set(response, 4);
+  const table = decodeTable(new Reader(framed));
+  const login = table["LOGIN"];
+  const password = table["PASSWORD"];
+  if (typeof login !== "string" || typeof password !== "string") {
+    throw syntaxError("AMQPLAIN response must hold LOGIN and PASSWORD strings");
+  }
+  return [login, password];
+}
+
+function tuneOk(connection: Connection, frameMax: number, channelMax: number, heartbeat: number): void {
+  const options = connection.broker.options;
+  checkNegotiated("frame_max", FRAME_MIN_SIZE, options.frameMax, frameMax);
+  checkNegotiated("channel_max", 1, options.channelMax, channelMax);
+  connection.applyTuning(frameMax, channelMax, heartbeat);
+  connection.state = "opening";
+}
+
+/** As rabbit_reader: a client may lower the server's limits, never raise them or pick "none". */
+function checkNegotiated(field: string, min: number, server: number, client: number): void {
+  if (client !== 0 && client < min) {
+    throw notAllowed(`negotiated ${field} = ${client} is lower than the minimum allowed value (${min})`);
+  }
+  if (server !== 0 && (client === 0 || client > server)) {
+    throw notAllowed(`negotiated ${field} = ${client} is higher than the maximum allowed value (${server})`);
+  }
+}
+
+function open(connection: Connection, vhostName: string): void {
+  const broker = connection.broker;
+  const user = connection.user!;
+  const vhost = broker.vhosts.get(vhostName);
+  if (!vhost) throw notAllowed(`vhost ${vhostName} not found`);
+  if (!broker.users.permission(user.name, vhostName)) {
+    throw notAllowed(`access to vhost '${vhostName}' refused for user '${user.name}'`);
+  }
+  connection.send(0, { id: MethodId.ConnectionOpenOk, knownHosts: "" });
+  connection.markRunning(user, vhost);
+  broker.log.info(`connection ${connection.name}: user '${user.name}' authenticated and granted access to vhost '${vhostName}'`);
+}

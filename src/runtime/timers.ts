@@ -1,0 +1,17 @@
+// Timers that never keep the process alive on their own.
+
+export interface Timer {
+  cancel(): void;
+}
+
+export function every(ms: number, fn: () => void): Timer {
+  const handle = setInterval(fn, ms);
+  handle.unref();
+  return { cancel: () => clearInterval(handle) };
+}
+
+export function after(ms: number, fn: () => void): Timer {
+  const handle = setTimeout(fn, ms);
+  handle.unref();
+  return { cancel: () => clearTimeout(handle) };
+}
