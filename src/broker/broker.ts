@@ -3,7 +3,6 @@ import type { Logger } from "../log.ts";
 import { FULL_PERMISSION, Users } from "../auth/users.ts";
 import { Connection } from "../connection/connection.ts";
 import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
-import { after } from "../runtime/timers.ts";
 import { Vhost } from "./vhost.ts";
 
 /**
@@ -69,7 +68,7 @@ export class Broker {
           for (const connection of this.connections) connection.terminate();
           this.log.info("Warren stopped");
           resolve();
-        } else after(10, poll);
+        } else setTimeout(poll, 10); // not unref'd: the process stays up until shutdown is done
       };
       poll();
     });

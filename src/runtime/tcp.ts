@@ -81,6 +81,7 @@ export function listenTcp(
   });
   return {
     port: server.port,
-    stop: () => server.stop(true),
+    // false: stop accepting, but leave open connections to the broker to close politely.
+    stop: () => server.stop(false),
   };
 }

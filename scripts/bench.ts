@@ -1,0 +1,128 @@
+// npm run bench: measures dist/warren (start-up, idle memory, size) and, when the amqpload tool
+// and a reference RabbitMQ are present, runs the same load scenarios against both and prints
+// ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
+//   bun scripts/bench.ts [--runs 10] [--rounds 3] [--skip-compare]
+import { parseArgs } from "node:util";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { connect } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: "string", default: "10" },
+    rounds: { type: "string", default: "3" },
+    "skip-compare": { type: "boolean", default: false },
+  },
+});
+const binary = join(root, "dist", "warren");
+const amqpload = resolve(root, "../shared/tools/amqpload");
+const progress = (msg: string) => console.error(`bench: ${msg}`);
+
+if (!existsSync(binary)) {
+  progress("dist/warren missing: building it");
+  const build = Bun.spawnSync([process.execPath, join(root, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" });
+  if (build.exitCode !== 0) process.exit(1);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function freePort(): Promise<number> {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
+}
+
+function tryConnect(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: "127.0.0.1", port }, () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.on("error", () => done(false));
+  });
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/** Spawn → first accepted TCP connection, and RSS once idle. */
+async function startupRun(): Promise<{ portOpenMs: number; idleRssMiB: number }> {
+  const port = await freePort();
+  const started = performance.now();
+  const proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--log-level", "warning"], {
+    stdout: "ignore", stderr: "inherit",
+  });
+  let portOpenMs = NaN;
+  while (performance.now() - started < 10_000) {
+    if (await tryConnect(port)) {
+      portOpenMs = performance.now() - started;
+      break;
+    }
+    await Bun.sleep(1);
+  }
+  await Bun.sleep(500);
+  const idleRssMiB = rssMiB(proc.pid);
+  proc.kill("SIGTERM");
+  await proc.exited;
+  return { portOpenMs, idleRssMiB };
+}
+
+const runs = Number(opts.runs);
+const results: { portOpenMs: number; idleRssMiB: number }[] = [];
+for (let i = 0; i < runs; i++) {
+  results.push(await startupRun());
+  progress(`start-up run ${i + 1}/${runs}: port open after ${results.at(-1)!.portOpenMs.toFixed(1)} ms`);
+}
+const sizeMiB = statSync(binary).size / (1024 * 1024);
+console.log("## dist/warren");
+console.log(`| metric | median of ${runs} |\n|---|---|`);
+console.log(`| process start → port accepts | ${median(results.map((r) => r.portOpenMs)).toFixed(1)} ms |`);
+console.log(`| idle RSS | ${median(results.map((r) => r.idleRssMiB)).toFixed(1)} MiB |`);
+console.log(`| executable size | ${sizeMiB.toFixed(1)} MiB |`);
+
+// ------------------------------------------------------------------ side by side with RabbitMQ
+const refUrl = process.env.RABBITMQ_REF_URL;
+if (opts["skip-compare"]) process.exit(0);
+if (!existsSync(join(amqpload, "compare.sh"))) {
+  progress(`no amqpload at ${amqpload}: skipping the comparison with RabbitMQ`);
+  process.exit(0);
+}
+if (!refUrl) {
+  progress("RABBITMQ_REF_URL unset (run ../shared/scripts/reference-rabbitmq start): skipping the comparison");
+  process.exit(0);
+}
+const refPid = process.env.RABBITMQ_REF_PID ??
+  (existsSync("/tmp/warren_ref/pid") ? readFileSync("/tmp/warren_ref/pid", "utf8").trim() : "");
+
+const port = await freePort();
+const warren = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--log-level", "warning"], {
+  stdout: "ignore", stderr: "inherit",
+});
+while (!(await tryConnect(port))) await Bun.sleep(5);
+const warrenUrl = `amqp://guest:guest@127.0.0.1:${port}`;
+
+/** Scenarios the current feature set supports; the messaging core adds throughput and latency. */
+const scenarios: { name: string; args: string[] }[] = [
+  { name: "connections", args: ["--conns", "500", "--hold", "3"] },
+];
+for (const scenario of scenarios) {
+  progress(`comparing ${scenario.name} (${opts.rounds} rounds, Warren vs RabbitMQ)`);
+  const args = [
+    join(amqpload, "compare.sh"), "--rounds", String(opts.rounds), "--name-a", "warren", "--name-b", "rabbitmq",
+    "--pid-a", String(warren.pid), ...(refPid ? ["--pid-b", refPid] : []),
+    scenario.name, warrenUrl, refUrl, "--", ...scenario.args,
+  ];
+  const run = Bun.spawnSync(["bash", ...args], { stdout: "pipe", stderr: "inherit" });
+  const text = run.stdout.toString();
+  console.log(`\n## ${scenario.name}: warren / rabbitmq\n`);
+  // compare.sh prints every run as JSON, then the table of medians and ratios: keep the table.
+  console.log(text.split("\n").filter((line) => !line.startsWith("{")).join("\n"));
+}
+warren.kill("SIGTERM");
+await warren.exited;
