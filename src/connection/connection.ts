@@ -3,7 +3,7 @@ import { FrameSplitter, type FrameSink } from "../amqp/frame_splitter.ts";
 import { writeHeartbeatFrame, writeMethodFrame } from "../amqp/frames.ts";
 import { Reader } from "../amqp/reader.ts";
 import {
-  FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, ReplyCode,
+  FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, ReplyCode,
 } from "../amqp/spec/constants.gen.ts";
 import { decodeMethod, MethodId, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
@@ -200,7 +200,7 @@ export class Connection implements TcpHandler, FrameSink {
     this.frameMax = frameMax;
     this.channelMax = channelMax;
     this.heartbeat = heartbeat;
-    this.splitter.setFrameMax(frameMax === 0 ? 0 : Math.max(frameMax, FRAME_MIN_SIZE));
+    this.splitter.setFrameMax(frameMax);
     if (heartbeat > 0) this.startHeartbeats(heartbeat);
   }
 
