@@ -1,0 +1,69 @@
+// Test helper: the RabbitMQ AMQP 0-9-1 spec JSON, read at test time from the shared reference
+// directory next to the repository (it is never copied into the project).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface SpecArg {
+  name: string;
+  type?: string;
+  domain?: string;
+  "default-value"?: unknown;
+}
+
+export interface SpecMethod {
+  name: string;
+  id: number;
+  synchronous?: boolean;
+  content?: boolean;
+  arguments: SpecArg[];
+}
+
+export interface SpecClass {
+  name: string;
+  id: number;
+  methods: SpecMethod[];
+  properties?: { name: string; type: string }[];
+}
+
+export interface Spec {
+  constants: { name: string; value: number; class?: string }[];
+  domains: [string, string][];
+  classes: SpecClass[];
+}
+
+/** tests/unit/amqp → repo root → ../shared/reference. */
+export const SPEC_PATH = join(import.meta.dir, "..", "..", "..", "..", "shared", "reference", "amqp-rabbitmq-0.9.1.json");
+
+export const spec = JSON.parse(readFileSync(SPEC_PATH, "utf8")) as Spec;
+
+const domains = new Map(spec.domains);
+
+/** The primitive type of an argument, resolving its domain. */
+export function argType(a: SpecArg): string {
+  const t = a.type ?? (a.domain === undefined ? undefined : domains.get(a.domain));
+  if (t === undefined) throw new Error(`argument ${a.name} has no type (domain ${a.domain})`);
+  return t;
+}
+
+/** "routing-key" → "routingKey"; "nowait" stays "nowait". */
+export function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+export interface SpecMethodRef {
+  cls: SpecClass;
+  method: SpecMethod;
+  /** "basic.publish" */
+  fullName: string;
+  /** classId << 16 | methodId, as MethodId spells it. */
+  id: number;
+}
+
+export const allMethods: SpecMethodRef[] = spec.classes.flatMap((cls) =>
+  cls.methods.map((method) => ({
+    cls,
+    method,
+    fullName: `${cls.name}.${method.name}`,
+    id: cls.id * 65536 + method.id,
+  }))
+);
