@@ -1,4 +1,5 @@
 import { isHardError, ReplyCode, replyCodeName } from "./spec/constants.gen.ts";
+import { utf8Length } from "./utf8.ts";
 
 /**
  * A protocol error as RabbitMQ reports it. Domain code throws it; only the connection turns it
@@ -26,8 +27,7 @@ export class AmqpError extends Error {
   /** The reply text as RabbitMQ words it: `NOT_FOUND - no queue 'q' in vhost '/'`. */
   get replyText(): string {
     const text = `${replyCodeName(this.code)} - ${this.message}`;
-    // reply-text is a shortstr: keep it within 255 bytes.
-    return text.length > 255 ? text.slice(0, 252) + "..." : text;
+    return utf8Length(text) > 255 ? truncateUtf8(text, 252) + "..." : text;
   }
 }
 
@@ -41,3 +41,16 @@ export const notImplemented = (text: string) => new AmqpError(ReplyCode.NOT_IMPL
 export const accessRefused = (text: string) => new AmqpError(ReplyCode.ACCESS_REFUSED, text);
 export const preconditionFailed = (text: string) =>
   new AmqpError(ReplyCode.PRECONDITION_FAILED, text);
+
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8, cut at a character boundary. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const size = utf8Length(char);
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}

@@ -64,7 +64,7 @@ export function decodeTable(r: Reader): FieldTable {
       table[key] = value;
     }
     const fieldType = String.fromCharCode(type) as FieldType;
-    if (fieldType !== canonicalType(value)) (notes ??= {})[key] = fieldType;
+    if (fieldType !== canonicalType(value)) (notes ??= Object.create(null) as TypeNotes)[key] = fieldType;
   }
   if (r.pos !== end) throw tableError(`field table overran its declared size of ${size} bytes`);
   if (notes) (table as Annotated)[FIELD_TYPES] = notes;
