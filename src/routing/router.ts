@@ -10,6 +10,8 @@ export type HeadersAccess = () => FieldTable | undefined;
 export interface Router<D> {
   /** Adds a binding; returns false when the same (key, arguments, destination) already exists. */
   bind(routingKey: string, args: FieldTable, destination: D): boolean;
+  /** Whether exactly this binding exists. */
+  has(routingKey: string, args: FieldTable, destination: D): boolean;
   /** Removes a binding; returns false when there was none. */
   unbind(routingKey: string, args: FieldTable, destination: D): boolean;
   /** Adds every destination the message routes to into `out` (a Set dedupes). */
