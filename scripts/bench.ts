@@ -1,7 +1,7 @@
 // npm run bench: measures dist/warren (start-up, idle memory, size) and, when the amqpload tool
 // and a reference RabbitMQ are present, runs the same load scenarios against both and prints
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
-//   bun scripts/bench.ts [--runs 10] [--rounds 3] [--skip-compare]
+//   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare]
 import { parseArgs } from "node:util";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { connect } from "node:net";
@@ -13,6 +13,8 @@ const { values: opts } = parseArgs({
   options: {
     runs: { type: "string", default: "10" },
     rounds: { type: "string", default: "3" },
+    seconds: { type: "string", default: "10" },
+    only: { type: "string" },
     "skip-compare": { type: "boolean", default: false },
   },
 });
@@ -107,16 +109,22 @@ const warren = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1",
 while (!(await tryConnect(port))) await Bun.sleep(5);
 const warrenUrl = `amqp://guest:guest@127.0.0.1:${port}`;
 
-/** Scenarios the current feature set supports; the messaging core adds throughput and latency. */
-const scenarios: { name: string; args: string[] }[] = [
-  { name: "connections", args: ["--conns", "500", "--hold", "3"] },
+const secs = ["--seconds", String(opts.seconds)];
+/** The same load against both brokers: amqpload scenario and options. */
+const scenarios: { name: string; scenario: string; args: string[] }[] = [
+  { name: "transient-16B-autoack", scenario: "throughput", args: [...secs, "--size", "16", "--ack", "auto"] },
+  { name: "transient-1KiB-manual-ack", scenario: "throughput", args: [...secs, "--size", "1024", "--ack", "manual"] },
+  { name: "fanout-10-queues-16B", scenario: "fanout", args: [...secs, "--size", "16", "--queues", "10"] },
+  { name: "confirms-256-16B", scenario: "throughput", args: [...secs, "--size", "16", "--confirm", "256"] },
+  { name: "connections-500", scenario: "connections", args: ["--conns", "500", "--hold", "3"] },
 ];
-for (const scenario of scenarios) {
+const only = opts.only?.split(",");
+for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
   progress(`comparing ${scenario.name} (${opts.rounds} rounds, Warren vs RabbitMQ)`);
   const args = [
     join(amqpload, "compare.sh"), "--rounds", String(opts.rounds), "--name-a", "warren", "--name-b", "rabbitmq",
     "--pid-a", String(warren.pid), ...(refPid ? ["--pid-b", refPid] : []),
-    scenario.name, warrenUrl, refUrl, "--", ...scenario.args,
+    scenario.scenario, warrenUrl, refUrl, "--", ...scenario.args,
   ];
   const run = Bun.spawnSync(["bash", ...args], { stdout: "pipe", stderr: "inherit" });
   const text = run.stdout.toString();

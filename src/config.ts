@@ -22,6 +22,8 @@ export interface BrokerOptions {
   defaultUser: string;
   defaultPass: string;
   defaultVhost: string;
+  /** Largest message body accepted (RabbitMQ's max_message_size, 128 MiB by default). */
+  maxMessageSize: number;
   /** Users in this list may only connect from loopback (RabbitMQ's loopback_users). */
   loopbackUsers: string[];
 }
@@ -40,6 +42,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   defaultPass: "guest",
   defaultVhost: "/",
   loopbackUsers: ["guest"],
+  maxMessageSize: 128 * 1024 * 1024,
 };
 
 /** RabbitMQ image environment variables that override the defaults. */

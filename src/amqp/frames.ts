@@ -75,3 +75,30 @@ export function readContentHeader(r: Reader): ContentHeader {
   r.pos = r.end;
   return { classId, bodySize, properties };
 }
+
+/**
+ * basic.deliver with its content, hand-written for the hot path: method, header and body
+ * frames appended in one go with no intermediate objects.
+ */
+export function writeDeliver(
+  w: Writer, channel: number, consumerTag: string, deliveryTag: number, redelivered: boolean,
+  exchange: string, routingKey: string, properties: Uint8Array, body: Uint8Array, frameMax: number,
+): void {
+  w.ensure(8 + 4 + 3 * 256 + 8 + 1 + 8 + 14 + properties.length + 8 + body.length);
+  const start = beginFrame(w, FRAME_METHOD, channel);
+  w.u32(0x003c003c); // basic.deliver
+  w.shortstr(consumerTag);
+  w.u64(deliveryTag);
+  w.u8(redelivered ? 1 : 0);
+  w.shortstr(exchange);
+  w.shortstr(routingKey);
+  endFrame(w, start);
+  writeContentHeaderFrame(w, channel, 60, body.length, properties);
+  if (body.length > 0) writeBodyFrames(w, channel, body, frameMax);
+}
+
+/** Content (header and body frames) following a method frame such as get-ok or return. */
+export function writeContent(w: Writer, channel: number, properties: Uint8Array, body: Uint8Array, frameMax: number): void {
+  writeContentHeaderFrame(w, channel, 60, body.length, properties);
+  if (body.length > 0) writeBodyFrames(w, channel, body, frameMax);
+}

@@ -1,5 +1,175 @@
-// A virtual host: the namespace exchanges, queues and bindings live in (issue 3 fills it).
+import { AmqpError, accessRefused, commandInvalid, preconditionFailed } from "../amqp/errors.ts";
+import { ReplyCode } from "../amqp/spec/constants.gen.ts";
+import type { FieldTable } from "../amqp/table.ts";
+import { BUILTIN_EXCHANGE_TYPES, validateBinding, type ExchangeTypeName } from "../routing/mod.ts";
+import { assertArgsEquivalence, assertFieldEquivalence } from "./equivalence.ts";
+import { Exchange } from "./exchange.ts";
+import type { Message } from "./message.ts";
+import { generatedName, resourceName } from "./names.ts";
+import { Queue, type QueueOwner } from "./queue.ts";
 
+/** Queue arguments compared on redeclare (RabbitMQ's declare_args). */
+const QUEUE_EQUIVALENCE_ARGS = [
+  "x-expires", "x-message-ttl", "x-dead-letter-exchange", "x-dead-letter-routing-key", "x-dead-letter-strategy",
+  "x-max-length", "x-max-length-bytes", "x-max-in-memory-length", "x-max-in-memory-bytes", "x-max-priority",
+  "x-overflow", "x-queue-mode", "x-queue-version", "x-single-active-consumer", "x-queue-type",
+  "x-quorum-initial-group-size", "x-max-age", "x-delivery-limit",
+];
+const EXCHANGE_EQUIVALENCE_ARGS = ["alternate-exchange"];
+
+const DEFAULT_EXCHANGES: [string, ExchangeTypeName][] = [
+  ["", "direct"], ["amq.direct", "direct"], ["amq.fanout", "fanout"], ["amq.topic", "topic"],
+  ["amq.headers", "headers"], ["amq.match", "headers"],
+];
+
+export interface QueueDeclaration {
+  name: string;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  args: FieldTable;
+}
+
+/** A virtual host: its exchanges, queues and the bindings between them. */
 export class Vhost {
-  constructor(readonly name: string) {}
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+
+  constructor(readonly name: string) {
+    for (const [exchange, type] of DEFAULT_EXCHANGES) {
+      this.exchanges.set(exchange, new Exchange(name, exchange, type, true, false, false, {}));
+    }
+  }
+
+  // ------------------------------------------------------------------------------ exchanges
+
+  exchange(name: string): Exchange {
+    const exchange = this.exchanges.get(name);
+    if (!exchange) throw notFound(`no ${resourceName("exchange", name, this.name)}`);
+    return exchange;
+  }
+
+  declareExchange(name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable): Exchange {
+    if (!(BUILTIN_EXCHANGE_TYPES as readonly string[]).includes(type)) throw commandInvalid(`unknown exchange type '${type}'`);
+    if (name === "") throw accessRefused("operation not permitted on the default exchange");
+    const existing = this.exchanges.get(name);
+    if (existing) {
+      const resource = existing.describe();
+      assertFieldEquivalence(existing.type, type, resource, "type");
+      assertFieldEquivalence(existing.durable, durable, resource, "durable");
+      assertFieldEquivalence(existing.autoDelete, autoDelete, resource, "auto_delete");
+      assertFieldEquivalence(existing.internal, internal, resource, "internal");
+      assertArgsEquivalence(existing.args, args, resource, EXCHANGE_EQUIVALENCE_ARGS);
+      return existing;
+    }
+    if (name.startsWith("amq.")) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
+    const exchange = new Exchange(this.name, name, type as ExchangeTypeName, durable, autoDelete, internal, args);
+    this.exchanges.set(name, exchange);
+    return exchange;
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === "") throw accessRefused("operation not permitted on the default exchange");
+    if (name.startsWith("amq.")) throw accessRefused(`deletion of system ${resourceName("exchange", name, this.name)} not allowed`);
+    const exchange = this.exchanges.get(name);
+    if (!exchange) return; // deleting what is not there is fine
+    if (ifUnused && exchange.router.size > 0) throw preconditionFailed(`${exchange.describe()} in use`);
+    this.exchanges.delete(name);
+  }
+
+  bind(exchange: Exchange, queue: Queue, routingKey: string, args: FieldTable): void {
+    if (exchange.name === "") throw accessRefused("operation not permitted on the default exchange");
+    validateBinding(exchange.type, args);
+    exchange.router.bind(routingKey, args, queue);
+  }
+
+  /** Unbinds if bound; the exclusive-queue check applies only to a binding that exists. */
+  unbind(exchange: Exchange, queue: Queue, routingKey: string, args: FieldTable, owner: QueueOwner): void {
+    if (exchange.name === "") throw accessRefused("operation not permitted on the default exchange");
+    if (!exchange.router.has(routingKey, args, queue)) return;
+    this.checkExclusiveAccess(queue, owner);
+    exchange.router.unbind(routingKey, args, queue);
+    this.autoDeleteExchange(exchange);
+  }
+
+  /** An auto-delete exchange goes when its last binding does. */
+  private autoDeleteExchange(exchange: Exchange): void {
+    if (exchange.autoDelete && exchange.router.size === 0) this.exchanges.delete(exchange.name);
+  }
+
+  /** Adds every queue `message` routes to from `exchange` into `out`. */
+  route(exchange: Exchange, message: Message, out: Set<Queue>): void {
+    if (exchange.name === "") {
+      const queue = this.queues.get(message.routingKey);
+      if (queue) out.add(queue);
+      return;
+    }
+    exchange.route(message, out);
+  }
+
+  // ------------------------------------------------------------------------------ queues
+
+  queue(name: string): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw notFound(`no ${resourceName("queue", name, this.name)}`);
+    return queue;
+  }
+
+  /** Returns the queue (new or existing, after the equivalence checks RabbitMQ makes). */
+  declareQueue(d: QueueDeclaration, owner: QueueOwner): Queue {
+    const name = d.name === "" ? generatedName("amq.gen") : d.name;
+    if (name.startsWith("amq.") && d.name !== "") {
+      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    }
+    const durable = d.durable && !d.exclusive;
+    const wantedOwner = d.exclusive ? owner : null;
+    const existing = this.queues.get(name);
+    if (existing) {
+      if (existing.owner !== wantedOwner) throw exclusiveLocked(existing);
+      const resource = existing.describe();
+      assertFieldEquivalence(existing.durable, durable, resource, "durable");
+      assertFieldEquivalence(existing.autoDelete, d.autoDelete, resource, "auto_delete");
+      assertArgsEquivalence(existing.args, d.args, resource, QUEUE_EQUIVALENCE_ARGS);
+      return existing;
+    }
+    const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  /** Exclusive queues may be used only by the connection that declared them. */
+  checkExclusiveAccess(queue: Queue, owner: QueueOwner): void {
+    if (queue.owner !== null && queue.owner !== owner) throw exclusiveLocked(queue);
+  }
+
+  /** Deletes a queue: unbinds it, cancels its consumers; returns how many messages it held. */
+  deleteQueue(queue: Queue): number {
+    if (queue.deleted) return 0;
+    queue.deleted = true;
+    this.queues.delete(queue.name);
+    for (const exchange of this.exchanges.values()) {
+      const before = exchange.router.size;
+      exchange.router.removeDestination(queue);
+      if (exchange.router.size !== before) this.autoDeleteExchange(exchange);
+    }
+    for (const consumer of [...queue.consumers]) consumer.cancelledByServer(queue);
+    queue.consumers.length = 0;
+    return queue.purge();
+  }
+
+  /** An auto-delete queue goes when its last consumer does. */
+  consumerRemoved(queue: Queue): void {
+    if (queue.autoDelete && queue.hadConsumer && queue.consumers.length === 0 && !queue.deleted) this.deleteQueue(queue);
+  }
+}
+
+function notFound(text: string): AmqpError {
+  return new AmqpError(ReplyCode.NOT_FOUND, text);
+}
+
+function exclusiveLocked(queue: Queue): AmqpError {
+  return new AmqpError(
+    ReplyCode.RESOURCE_LOCKED,
+    `cannot obtain exclusive access to locked ${queue.describe()}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+  );
 }

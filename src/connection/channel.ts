@@ -1,11 +1,15 @@
-import { AmqpError, commandInvalid, unexpectedFrame } from "../amqp/errors.ts";
+import { AmqpError, commandInvalid, preconditionFailed, unexpectedFrame } from "../amqp/errors.ts";
 import { readContentHeader } from "../amqp/frames.ts";
 import type { Reader } from "../amqp/reader.ts";
 import { FRAME_BODY, ReplyCode } from "../amqp/spec/constants.gen.ts";
 import { METHODS, MethodId, methodName, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
+import type { Queue } from "../broker/queue.ts";
+import type { QueueEntry } from "../../storage/queue_store.ts";
 import type { Connection } from "./connection.ts";
+import type { Consumer } from "./consumer.ts";
 import { handleChannelMethod } from "./handlers/channel.ts";
 import { CLIENT_METHODS, handlerFor } from "./handlers/registry.ts";
+import type { TxState } from "./handlers/tx.ts";
 
 export type ChannelState =
   | "opening" // created by its first frame, which must be channel.open
@@ -22,9 +26,43 @@ interface PendingContent {
   received: number;
 }
 
+/** A delivery awaiting ack (consumer null for basic.get). */
+export interface Unacked {
+  tag: number;
+  entry: QueueEntry;
+  queue: Queue;
+  consumer: Consumer | null;
+}
+
 export class Channel {
   state: ChannelState = "opening";
   private pending: PendingContent | undefined;
+
+  // Deliveries and acks
+  deliveryTag = 0;
+  /** In delivery-tag order (Map keeps insertion order). */
+  readonly unacked = new Map<number, Unacked>();
+  readonly consumers = new Map<string, Consumer>();
+  /** basic.qos global=false: the prefetch given to consumers created from now on. */
+  consumerPrefetch = 0;
+  /** basic.qos global=true: shared by all consumers on the channel; 0 = none. */
+  globalPrefetch = 0;
+  /** Unacked deliveries to consumers (what globalPrefetch limits). */
+  consumerUnacked = 0;
+  /** The queue named by the last queue.declare, used when a method leaves the queue name empty. */
+  lastQueue = "";
+
+  // Publishing
+  /** Reused by every publish on this channel: routing allocates no set per message. */
+  readonly routeSet = new Set<Queue>();
+  confirm = false;
+  /** Sequence number of the last publish in confirm mode. */
+  publishSeq = 0;
+  /** Highest sequence number confirmed but not yet acked to the client. */
+  confirmedUpTo = 0;
+  /** Highest sequence number acked to the client. */
+  confirmSent = 0;
+  tx: TxState | undefined;
 
   constructor(readonly connection: Connection, readonly id: number) {}
 
@@ -62,6 +100,12 @@ export class Channel {
     else handlerFor(method.id)(this, method, undefined);
   }
 
+  /** Checks the announced body size before buffering it (RabbitMQ's max_message_size). */
+  private checkBodySize(size: number): void {
+    const max = this.connection.broker.options.maxMessageSize;
+    if (size > max) throw preconditionFailed(`message size ${size} is larger than configured max size ${max}`);
+  }
+
   onContentFrame(type: number, r: Reader): void {
     if (this.state === "closing") return;
     const pending = this.pending;
@@ -75,6 +119,7 @@ export class Channel {
           `expected content header for class ${pending.classId}, got one for class ${header.classId} instead`,
         );
       }
+      this.checkBodySize(header.bodySize);
       pending.properties = header.properties;
       pending.bodySize = header.bodySize;
       if (header.bodySize === 0) this.completeContent(pending, new Uint8Array(0));
@@ -138,8 +183,34 @@ export class Channel {
     this.connection.removeChannel(this);
   }
 
-  /** Releases what the channel holds (consumers, unacked messages: the messaging core adds them). */
+  /**
+   * Releases what the channel holds when it closes or its connection goes: consumers are
+   * cancelled and every unacked message goes back to its queue, in order.
+   */
   release(): void {
     this.pending = undefined;
+    // Acks held in an open transaction never happened: those deliveries go back too.
+    for (const held of this.tx?.acks ?? []) for (const u of held.deliveries) this.unacked.set(u.tag, u);
+    this.tx = undefined;
+    const vhost = this.connection.vhost;
+    for (const consumer of this.consumers.values()) {
+      consumer.queue.removeConsumer(consumer);
+      vhost?.consumerRemoved(consumer.queue);
+    }
+    this.consumers.clear();
+    this.requeueAll();
+  }
+
+  /** Requeues every unacked delivery (channel close, basic.recover) and lets queues redeliver. */
+  requeueAll(): void {
+    const touched = new Set<Queue>();
+    for (const u of this.unacked.values()) {
+      u.queue.requeue(u.entry);
+      touched.add(u.queue);
+    }
+    this.unacked.clear();
+    this.consumerUnacked = 0;
+    for (const consumer of this.consumers.values()) consumer.unacked = 0;
+    for (const queue of touched) queue.drain();
   }
 }

@@ -11,7 +11,8 @@ import type { User } from "../auth/users.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { Vhost } from "../broker/vhost.ts";
 import type { TcpHandler, TcpSocket } from "../runtime/tcp.ts";
-import { after, every, type Timer } from "../runtime/timers.ts";
+import { after, every, nextTurn, type Timer } from "../runtime/timers.ts";
+import type { Queue } from "../broker/queue.ts";
 import { Channel } from "./channel.ts";
 import { handleConnectionMethod, sendStart } from "./handlers/connection.ts";
 import { Output } from "./output.ts";
@@ -25,6 +26,9 @@ export type ConnectionState =
   | "running"
   | "closing" // connection.close sent (or received), awaiting close-ok / socket close
   | "closed";
+
+/** Deliveries pause while this much output is waiting for the socket (flow control). */
+const DELIVERY_HIGH_WATER = 256 * 1024;
 
 const PROTOCOL_HEADER = new Uint8Array([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
 
@@ -48,6 +52,13 @@ export class Connection implements TcpHandler, FrameSink {
   capabilities: FieldTable = {};
   authMechanism = "";
   bytesReceived = 0;
+  /** Exclusive queues this connection declared: deleted when it closes. */
+  readonly exclusiveQueues = new Set<Queue>();
+  /** Queues that stopped delivering because output was backed up. */
+  private readonly stalledQueues = new Set<Queue>();
+  private resumeScheduled = false;
+  /** Channels with confirms to send in this turn's write. */
+  private readonly confirmingChannels = new Set<Channel>();
 
   private readonly splitter: FrameSplitter;
   private readonly reader = new Reader();
@@ -60,6 +71,8 @@ export class Connection implements TcpHandler, FrameSink {
   constructor(readonly broker: Broker, readonly socket: TcpSocket) {
     this.name = `${formatAddress(socket.remoteAddress)}:${socket.remotePort} -> ${broker.listenAddress}:${socket.localPort}`;
     this.output = new Output(socket);
+    this.output.beforeFlush = () => this.flushConfirms();
+    this.output.onWritable = () => this.resumeStalled();
     // Before tune-ok, frames up to the server's frame_max are accepted (the spec's minimum is 4096).
     this.frameMax = broker.options.frameMax;
     this.channelMax = broker.options.channelMax;
@@ -182,6 +195,47 @@ export class Connection implements TcpHandler, FrameSink {
 
   onDrain(): void {
     this.output.onDrain();
+  }
+
+  /** May a queue deliver to a consumer here now? If not, it is resumed once output drains. */
+  canDeliver(queue: Queue): boolean {
+    const output = this.output;
+    if (!output.blocked && output.bufferedBytes < DELIVERY_HIGH_WATER) return true;
+    this.stalledQueues.add(queue);
+    return false;
+  }
+
+  /** Resumes paused queues on the next turn, so other connections' I/O runs in between. */
+  private resumeStalled(): void {
+    if (this.stalledQueues.size === 0 || this.resumeScheduled) return;
+    this.resumeScheduled = true;
+    nextTurn(() => {
+      this.resumeScheduled = false;
+      const queues = [...this.stalledQueues];
+      this.stalledQueues.clear();
+      for (const queue of queues) if (!queue.deleted) queue.drain();
+    });
+  }
+
+  /** Publisher confirm for `seq` on `channel`; sent with this turn's write as one cumulative ack. */
+  confirm(channel: Channel, seq: number): void {
+    channel.confirmedUpTo = seq;
+    this.confirmingChannels.add(channel);
+    this.output.schedule();
+  }
+
+  private flushConfirms(): void {
+    if (this.confirmingChannels.size === 0) return;
+    for (const channel of this.confirmingChannels) {
+      const upTo = channel.confirmedUpTo;
+      if (upTo > channel.confirmSent && channel.state === "open") {
+        writeMethodFrame(this.output.writer, channel.id, {
+          id: MethodId.BasicAck, deliveryTag: upTo, multiple: upTo - channel.confirmSent > 1,
+        });
+        channel.confirmSent = upTo;
+      }
+    }
+    this.confirmingChannels.clear();
   }
 
   // ------------------------------------------------------------------------------ lifecycle
@@ -315,6 +369,9 @@ export class Connection implements TcpHandler, FrameSink {
     this.output.markClosed();
     for (const channel of this.channels.values()) channel.release();
     this.channels.clear();
+    for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
+    this.exclusiveQueues.clear();
+    this.stalledQueues.clear();
     if (wasOpen) {
       const why = error ? `: ${error.message}` : "";
       this.broker.log.warning(`closing AMQP connection ${this.name}${this.userSuffix()}: client unexpectedly closed TCP connection${why}`);

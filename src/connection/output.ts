@@ -17,6 +17,10 @@ export class Output {
   private closed = false;
   private endAfterFlush = false;
   private readonly drainListeners: (() => void)[] = [];
+  /** Runs at the start of each flush: last chance to add frames to this write (batched confirms). */
+  beforeFlush: (() => void) | undefined;
+  /** Runs when everything buffered has gone to the socket (paused deliveries may resume). */
+  onWritable: (() => void) | undefined;
 
   constructor(private readonly socket: TcpSocket) {}
 
@@ -37,7 +41,9 @@ export class Output {
   }
 
   flush(): void {
-    if (this.closed || this.blocked) return;
+    if (this.closed) return;
+    this.beforeFlush?.();
+    if (this.blocked) return;
     const w = this.writer;
     if (w.pos > 0) {
       const n = this.socket.write(w.written());
@@ -56,6 +62,7 @@ export class Output {
       w.reset();
     }
     if (this.endAfterFlush) this.finish();
+    else this.onWritable?.();
   }
 
   onDrain(): void {

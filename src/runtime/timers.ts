@@ -15,3 +15,8 @@ export function after(ms: number, fn: () => void): Timer {
   handle.unref();
   return { cancel: () => clearTimeout(handle) };
 }
+
+/** Runs `fn` on the next turn of the event loop, after pending I/O. */
+export function nextTurn(fn: () => void): void {
+  setImmediate(fn);
+}

@@ -1,8 +1,10 @@
-// Which method handles what. Channel-class methods are handled by channel.ts; the messaging
-// core (exchange, queue, basic, tx, confirm) plugs its handlers in here.
-import { notImplemented } from "../../amqp/errors.ts";
-import { MethodId, methodName, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+// Which module handles which method class. Channel-class methods are handled by channel.ts.
+import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
 import type { Channel } from "../channel.ts";
+import { handleBasicMethod } from "./basic.ts";
+import { handleExchangeMethod } from "./exchange.ts";
+import { handleQueueMethod } from "./queue.ts";
+import { handleTxConfirmMethod } from "./tx.ts";
 
 /** A message's content as it arrived: encoded properties (passed through) and the body. */
 export interface Content {
@@ -29,12 +31,15 @@ const accessRequest: MethodHandler = (channel) => {
   channel.connection.send(channel.id, { id: MethodId.AccessRequestOk, ticket: 1 });
 };
 
-const HANDLERS = new Map<number, MethodHandler>([[MethodId.AccessRequest, accessRequest]]);
-
-const notYet: MethodHandler = (_channel, method) => {
-  throw notImplemented(`${methodName(method.id)} is not implemented by this version of Warren`);
+const BY_CLASS: Record<number, MethodHandler> = {
+  30: accessRequest,
+  40: handleExchangeMethod,
+  50: handleQueueMethod,
+  60: handleBasicMethod,
+  85: handleTxConfirmMethod,
+  90: handleTxConfirmMethod,
 };
 
 export function handlerFor(id: number): MethodHandler {
-  return HANDLERS.get(id) ?? notYet;
+  return BY_CLASS[id >>> 16]!;
 }

@@ -1,0 +1,116 @@
+import type { FieldTable } from "../amqp/table.ts";
+import { MemoryQueueStore } from "../../storage/memory_queue_store.ts";
+import type { QueueEntry, QueueStore } from "../../storage/queue_store.ts";
+import type { Message } from "./message.ts";
+import { resourceName } from "./names.ts";
+
+/** What a queue needs from a consumer (implemented by the connection layer). */
+export interface QueueConsumer {
+  readonly tag: string;
+  readonly exclusive: boolean;
+  /** Has prefetch credit and an output that is not backed up. */
+  canTake(queue: Queue): boolean;
+  deliver(queue: Queue, entry: QueueEntry): void;
+  /** The queue went away: tell the client (basic.cancel) and forget the consumer. */
+  cancelledByServer(queue: Queue): void;
+}
+
+/** The connection that owns an exclusive queue (compared by identity). */
+export type QueueOwner = object;
+
+export class Queue {
+  readonly store: QueueStore = new MemoryQueueStore();
+  readonly consumers: QueueConsumer[] = [];
+  /** Round-robin position among consumers. */
+  private cursor = 0;
+  private nextSeq = 1;
+  /** auto-delete applies only once a consumer has come and gone. */
+  hadConsumer = false;
+  deleted = false;
+
+  constructor(
+    readonly vhost: string,
+    readonly name: string,
+    readonly durable: boolean,
+    readonly autoDelete: boolean,
+    readonly owner: QueueOwner | null,
+    readonly args: FieldTable,
+  ) {}
+
+  get messageCount(): number {
+    return this.store.length;
+  }
+
+  get consumerCount(): number {
+    return this.consumers.length;
+  }
+
+  describe(): string {
+    return resourceName("queue", this.name, this.vhost);
+  }
+
+  enqueue(message: Message): void {
+    this.store.push({ message, seq: this.nextSeq++, redelivered: false });
+    if (this.consumers.length > 0) this.drain();
+  }
+
+  /** Hands ready messages to consumers, round-robin, while any can take one. */
+  drain(): void {
+    const consumers = this.consumers;
+    const store = this.store;
+    while (store.length > 0 && consumers.length > 0) {
+      const consumer = this.nextReadyConsumer();
+      if (!consumer) return;
+      consumer.deliver(this, store.shift()!);
+    }
+  }
+
+  private nextReadyConsumer(): QueueConsumer | undefined {
+    const consumers = this.consumers;
+    const n = consumers.length;
+    for (let i = 0; i < n; i++) {
+      const index = (this.cursor + i) % n;
+      const consumer = consumers[index]!;
+      if (consumer.canTake(this)) {
+        this.cursor = (index + 1) % n;
+        return consumer;
+      }
+    }
+    return undefined;
+  }
+
+  /** basic.get: the next ready message, if any. */
+  take(): QueueEntry | undefined {
+    return this.store.shift();
+  }
+
+  /** Puts a delivered message back at its original position; call drain() after a batch. */
+  requeue(entry: QueueEntry): void {
+    if (this.deleted) return;
+    entry.redelivered = true;
+    this.store.requeue(entry);
+  }
+
+  addConsumer(consumer: QueueConsumer): void {
+    this.consumers.push(consumer);
+    this.hadConsumer = true;
+  }
+
+  /** Returns true when the consumer was there. */
+  removeConsumer(consumer: QueueConsumer): boolean {
+    const index = this.consumers.indexOf(consumer);
+    if (index < 0) return false;
+    this.consumers.splice(index, 1);
+    if (this.cursor > index) this.cursor--;
+    if (this.cursor >= this.consumers.length) this.cursor = 0;
+    return true;
+  }
+
+  hasExclusiveConsumer(): boolean {
+    return this.consumers.some((c) => c.exclusive);
+  }
+
+  purge(): number {
+    return this.store.purge();
+  }
+}

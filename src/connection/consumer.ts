@@ -1,0 +1,58 @@
+import { writeDeliver } from "../amqp/frames.ts";
+import { MethodId } from "../amqp/spec/methods.gen.ts";
+import type { FieldTable } from "../amqp/table.ts";
+import type { Queue, QueueConsumer } from "../broker/queue.ts";
+import type { QueueEntry } from "../../storage/queue_store.ts";
+import type { Channel } from "./channel.ts";
+
+/** A basic.consume subscription: one channel, one queue. */
+export class Consumer implements QueueConsumer {
+  /** Deliveries not yet acked (counts against `prefetch`). */
+  unacked = 0;
+
+  constructor(
+    readonly channel: Channel,
+    readonly tag: string,
+    readonly queue: Queue,
+    readonly noAck: boolean,
+    readonly exclusive: boolean,
+    /** basic.qos prefetch_count (global=false) in force when the consumer was created; 0 = none. */
+    readonly prefetch: number,
+    readonly args: FieldTable,
+  ) {}
+
+  canTake(queue: Queue): boolean {
+    const channel = this.channel;
+    if (!this.noAck) {
+      if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
+      if (channel.globalPrefetch !== 0 && channel.consumerUnacked >= channel.globalPrefetch) return false;
+    }
+    return channel.connection.canDeliver(queue);
+  }
+
+  deliver(queue: Queue, entry: QueueEntry): void {
+    const channel = this.channel;
+    const connection = channel.connection;
+    const tag = ++channel.deliveryTag;
+    if (!this.noAck) {
+      channel.unacked.set(tag, { tag, entry, queue, consumer: this });
+      this.unacked++;
+      channel.consumerUnacked++;
+    }
+    const m = entry.message;
+    writeDeliver(
+      connection.output.writer, channel.id, this.tag, tag, entry.redelivered,
+      m.exchange, m.routingKey, m.properties, m.body, connection.frameMax,
+    );
+    connection.output.schedule();
+  }
+
+  cancelledByServer(_queue: Queue): void {
+    const channel = this.channel;
+    channel.consumers.delete(this.tag);
+    // Only clients that announce consumer_cancel_notify get basic.cancel, as in RabbitMQ.
+    if (channel.connection.capabilities["consumer_cancel_notify"] === true && channel.state === "open") {
+      channel.connection.send(channel.id, { id: MethodId.BasicCancel, consumerTag: this.tag, nowait: true });
+    }
+  }
+}

@@ -1,0 +1,123 @@
+// basic.publish / consume / cancel / qos / get (acks are in ack.ts)
+import { AmqpError, accessRefused, notImplemented } from "../../amqp/errors.ts";
+import { writeContent, writeMethodFrame } from "../../amqp/frames.ts";
+import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
+import { MethodId, type AmqpMethod, type BasicConsume, type BasicPublish } from "../../amqp/spec/methods.gen.ts";
+import type { Exchange } from "../../broker/exchange.ts";
+import { Message } from "../../broker/message.ts";
+import { generatedName } from "../../broker/names.ts";
+import type { Channel } from "../channel.ts";
+import { Consumer } from "../consumer.ts";
+import { handleAckMethod } from "./ack.ts";
+import { queueNameOrLast } from "./queue.ts";
+import type { Content } from "./registry.ts";
+
+export function handleBasicMethod(channel: Channel, method: AmqpMethod, content: Content | undefined): void {
+  switch (method.id) {
+    case MethodId.BasicPublish: return publish(channel, method, content!);
+    case MethodId.BasicConsume: return consume(channel, method);
+    case MethodId.BasicCancel: return cancel(channel, method.consumerTag, method.nowait);
+    case MethodId.BasicQos: return qos(channel, method.prefetchSize, method.prefetchCount, method.global);
+    case MethodId.BasicGet: return get(channel, method.queue, method.noAck);
+    default: return handleAckMethod(channel, method);
+  }
+}
+
+function publish(channel: Channel, m: BasicPublish, content: Content): void {
+  if (m.immediate) throw notImplemented("immediate=true");
+  const vhost = channel.connection.vhost!;
+  const exchange = vhost.exchanges.get(m.exchange);
+  if (!exchange) throw new AmqpError(ReplyCode.NOT_FOUND, `no exchange '${m.exchange}' in vhost '${vhost.name}'`);
+  if (exchange.internal) throw accessRefused(`cannot publish to internal ${exchange.describe()}`);
+  const message = new Message(m.exchange, m.routingKey, content.properties, content.body);
+  if (channel.tx) {
+    channel.tx.publishes.push({ exchange, message, mandatory: m.mandatory });
+    return;
+  }
+  const seq = channel.confirm ? ++channel.publishSeq : 0;
+  routeMessage(channel, exchange, message, m.mandatory);
+  if (seq !== 0) channel.connection.confirm(channel, seq);
+}
+
+/** Routes and enqueues one message; unroutable mandatory messages come back as basic.return. */
+export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): void {
+  const queues = channel.routeSet;
+  channel.connection.vhost!.route(exchange, message, queues);
+  if (queues.size === 0) {
+    if (mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
+    return;
+  }
+  for (const queue of queues) queue.enqueue(message);
+  queues.clear();
+}
+
+function returnMessage(channel: Channel, message: Message, replyCode: number, replyText: string): void {
+  const connection = channel.connection;
+  const w = connection.output.writer;
+  writeMethodFrame(w, channel.id, {
+    id: MethodId.BasicReturn, replyCode, replyText, exchange: message.exchange, routingKey: message.routingKey,
+  });
+  writeContent(w, channel.id, message.properties, message.body, connection.frameMax);
+  connection.output.schedule();
+}
+
+function consume(channel: Channel, m: BasicConsume): void {
+  const connection = channel.connection;
+  const vhost = connection.vhost!;
+  const queueName = queueNameOrLast(channel, m.queue);
+  if (m.consumerTag !== "" && channel.consumers.has(m.consumerTag)) {
+    throw new AmqpError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${m.consumerTag}'`);
+  }
+  const queue = vhost.queue(queueName);
+  vhost.checkExclusiveAccess(queue, connection);
+  if (queue.hasExclusiveConsumer() || (m.exclusive && queue.consumerCount > 0)) {
+    throw accessRefused(`${queue.describe()} in exclusive use`);
+  }
+  const tag = m.consumerTag === "" ? generatedName("amq.ctag") : m.consumerTag;
+  const consumer = new Consumer(channel, tag, queue, m.noAck, m.exclusive, channel.consumerPrefetch, m.arguments);
+  channel.consumers.set(tag, consumer);
+  if (!m.nowait) connection.send(channel.id, { id: MethodId.BasicConsumeOk, consumerTag: tag });
+  queue.addConsumer(consumer);
+  queue.drain();
+}
+
+function cancel(channel: Channel, tag: string, nowait: boolean): void {
+  const consumer = channel.consumers.get(tag);
+  if (consumer) {
+    channel.consumers.delete(tag);
+    consumer.queue.removeConsumer(consumer);
+  }
+  // Cancelling an unknown tag is fine, as the spec says.
+  if (!nowait) channel.connection.send(channel.id, { id: MethodId.BasicCancelOk, consumerTag: tag });
+  if (consumer) channel.connection.vhost!.consumerRemoved(consumer.queue);
+}
+
+function qos(channel: Channel, prefetchSize: number, prefetchCount: number, global: boolean): void {
+  if (prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${prefetchSize})`);
+  if (global) channel.globalPrefetch = prefetchCount;
+  else channel.consumerPrefetch = prefetchCount;
+  channel.connection.send(channel.id, { id: MethodId.BasicQosOk });
+  if (global) for (const consumer of channel.consumers.values()) consumer.queue.drain();
+}
+
+function get(channel: Channel, queueParam: string, noAck: boolean): void {
+  const connection = channel.connection;
+  const vhost = connection.vhost!;
+  const queue = vhost.queue(queueNameOrLast(channel, queueParam));
+  vhost.checkExclusiveAccess(queue, connection);
+  const entry = queue.take();
+  if (!entry) {
+    connection.send(channel.id, { id: MethodId.BasicGetEmpty, clusterId: "" });
+    return;
+  }
+  const tag = ++channel.deliveryTag;
+  if (!noAck) channel.unacked.set(tag, { tag, entry, queue, consumer: null });
+  const message = entry.message;
+  const w = connection.output.writer;
+  writeMethodFrame(w, channel.id, {
+    id: MethodId.BasicGetOk, deliveryTag: tag, redelivered: entry.redelivered, exchange: message.exchange,
+    routingKey: message.routingKey, messageCount: queue.messageCount,
+  });
+  writeContent(w, channel.id, message.properties, message.body, connection.frameMax);
+  connection.output.schedule();
+}

@@ -1,0 +1,87 @@
+// queue.declare / bind / unbind / purge / delete
+import { AmqpError } from "../../amqp/errors.ts";
+import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
+import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import type { Queue } from "../../broker/queue.ts";
+import type { Channel } from "../channel.ts";
+
+export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
+  const connection = channel.connection;
+  const vhost = connection.vhost!;
+  switch (method.id) {
+    case MethodId.QueueDeclare: {
+      let queue: Queue;
+      if (method.passive) {
+        queue = vhost.queue(method.queue);
+        vhost.checkExclusiveAccess(queue, connection);
+      } else {
+        queue = vhost.declareQueue(
+          { name: method.queue, durable: method.durable, exclusive: method.exclusive, autoDelete: method.autoDelete, args: method.arguments },
+          connection,
+        );
+        if (queue.owner === connection) connection.exclusiveQueues.add(queue);
+      }
+      channel.lastQueue = queue.name;
+      if (!method.nowait) {
+        connection.send(channel.id, {
+          id: MethodId.QueueDeclareOk, queue: queue.name, messageCount: queue.messageCount, consumerCount: queue.consumerCount,
+        });
+      }
+      return;
+    }
+    case MethodId.QueueBind:
+    case MethodId.QueueUnbind: {
+      if (method.exchange === "") throw new AmqpError(ReplyCode.ACCESS_REFUSED, "operation not permitted on the default exchange");
+      const queueName = queueNameOrLast(channel, method.queue);
+      // An empty routing key with an empty queue name means "the last declared queue's name".
+      const routingKey = method.queue === "" && method.routingKey === "" ? queueName : method.routingKey;
+      if (method.id === MethodId.QueueBind) {
+        // RabbitMQ reports a missing source exchange before a missing queue.
+        const exchange = vhost.exchange(method.exchange);
+        const queue = vhost.queue(queueName);
+        vhost.checkExclusiveAccess(queue, connection);
+        vhost.bind(exchange, queue, routingKey, method.arguments);
+        if (!method.nowait) connection.send(channel.id, { id: MethodId.QueueBindOk });
+      } else {
+        // As RabbitMQ 3.x: unbinding from a missing exchange or queue, or a missing binding, is ok.
+        const exchange = vhost.exchanges.get(method.exchange);
+        const queue = vhost.queues.get(queueName);
+        if (exchange && queue) vhost.unbind(exchange, queue, routingKey, method.arguments, connection);
+        connection.send(channel.id, { id: MethodId.QueueUnbindOk });
+      }
+      return;
+    }
+    case MethodId.QueuePurge: {
+      const queue = vhost.queue(queueNameOrLast(channel, method.queue));
+      vhost.checkExclusiveAccess(queue, connection);
+      const messageCount = queue.purge();
+      if (!method.nowait) connection.send(channel.id, { id: MethodId.QueuePurgeOk, messageCount });
+      return;
+    }
+    case MethodId.QueueDelete: {
+      const name = queueNameOrLast(channel, method.queue);
+      const queue = vhost.queues.get(name);
+      let messageCount = 0;
+      if (queue) {
+        vhost.checkExclusiveAccess(queue, connection);
+        if (method.ifUnused && queue.consumerCount > 0) throw precondition(`${queue.describe()} in use`);
+        if (method.ifEmpty && queue.messageCount > 0) throw precondition(`${queue.describe()} not empty`);
+        messageCount = vhost.deleteQueue(queue);
+        connection.exclusiveQueues.delete(queue);
+      }
+      if (!method.nowait) connection.send(channel.id, { id: MethodId.QueueDeleteOk, messageCount });
+      return;
+    }
+  }
+}
+
+/** The spec's shortcut: an empty queue name means the channel's last declared queue. */
+export function queueNameOrLast(channel: Channel, name: string): string {
+  if (name !== "") return name;
+  if (channel.lastQueue === "") throw new AmqpError(ReplyCode.NOT_FOUND, "no previously declared queue");
+  return channel.lastQueue;
+}
+
+function precondition(text: string): AmqpError {
+  return new AmqpError(ReplyCode.PRECONDITION_FAILED, text);
+}

@@ -1,0 +1,26 @@
+// How a queue keeps its messages. The messaging core uses only this interface, so the durable
+// store (SQLite, paging to disk) can replace the in-memory one without touching queues.
+import type { Message } from "../src/broker/message.ts";
+
+/** One message's place in one queue. */
+export interface QueueEntry {
+  readonly message: Message;
+  /** Position in the queue: requeued entries go back in front of everything with a higher seq. */
+  readonly seq: number;
+  /** Delivered before (and requeued): consumers see redelivered=true. */
+  redelivered: boolean;
+}
+
+export interface QueueStore {
+  /** Messages ready for delivery. */
+  readonly length: number;
+  /** Sum of the body sizes of ready messages. */
+  readonly bytes: number;
+  push(entry: QueueEntry): void;
+  /** The next ready entry, removed from the store. */
+  shift(): QueueEntry | undefined;
+  /** Puts a delivered entry back at its original position (by seq). */
+  requeue(entry: QueueEntry): void;
+  /** Removes every ready entry; returns how many. */
+  purge(): number;
+}
