@@ -1,0 +1,70 @@
+// Starts a Warren broker for a test: port 0, loopback, a fresh temp data dir, no logging.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startBroker, type Broker } from "../../mod.ts";
+import type { BrokerOptions } from "../../src/config.ts";
+
+export interface TestBroker {
+  broker: Broker;
+  port: number;
+  /** amqp://guest:guest@127.0.0.1:<port> */
+  url: string;
+  dataDir: string;
+  /** Stops the broker (idempotent) and removes the temp data dir. */
+  stop(): Promise<void>;
+}
+
+export async function startTestBroker(opts: Partial<BrokerOptions> = {}): Promise<TestBroker> {
+  const dataDir = await mkdtemp(join(tmpdir(), "warren-test-"));
+  let broker: Broker;
+  try {
+    broker = await startBroker({ port: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...opts });
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const port = broker.port;
+  let stopped: Promise<void> | undefined;
+  return {
+    broker,
+    port,
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    dataDir,
+    stop() {
+      stopped ??= (async () => {
+        try {
+          await withTimeout(broker.stop(), 10_000, "broker.stop()");
+        } finally {
+          await rm(dataDir, { recursive: true, force: true });
+        }
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Rejects with a clear message when `promise` takes longer than `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The RabbitMQ reference broker, when RABBITMQ_REF_URL is set. */
+export function referenceBroker(): { url: string; host: string; port: number; user: string; pass: string } | undefined {
+  const raw = process.env.RABBITMQ_REF_URL;
+  if (!raw) return undefined;
+  const u = new URL(raw);
+  return {
+    url: raw,
+    host: u.hostname || "127.0.0.1",
+    port: Number(u.port) || 5672,
+    user: decodeURIComponent(u.username) || "guest",
+    pass: decodeURIComponent(u.password) || "guest",
+  };
+}
