@@ -31,6 +31,8 @@ export type ConnectionState =
 const DELIVERY_HIGH_WATER = 256 * 1024;
 
 const PROTOCOL_HEADER = new Uint8Array([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
+/** The AMQP 0-9 header (class 1, instance 1): RabbitMQ serves it as 0-9-1, and so do we. */
+const LEGACY_0_9_HEADER = new Uint8Array([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 
 let nextConnectionId = 1;
 
@@ -110,7 +112,8 @@ export class Connection implements TcpHandler, FrameSink {
     this.header.set(chunk.subarray(0, take), this.headerLength);
     this.headerLength += take;
     if (this.headerLength < 8) return undefined;
-    if (!this.header.every((b, i) => b === PROTOCOL_HEADER[i])) {
+    const supported = (expected: Uint8Array) => this.header.every((b, i) => b === expected[i]);
+    if (!supported(PROTOCOL_HEADER) && !supported(LEGACY_0_9_HEADER)) {
       // The spec: answer with the protocol version we support, then close.
       this.broker.log.error(`closing AMQP connection ${this.name}: unsupported protocol header ${printable(this.header)}`);
       this.output.writer.raw(PROTOCOL_HEADER);
@@ -126,13 +129,13 @@ export class Connection implements TcpHandler, FrameSink {
     if (this.state === "closing") {
       // After connection.close only close/close-ok on channel 0 matter.
       if (type === FRAME_METHOD && channelId === 0) {
-        this.dispatchConnectionMethod(decodeMethod(this.reader.reset(bytes, start, end)));
+        this.dispatchConnectionMethod(this.decode(bytes, start, end));
       }
       return;
     }
     switch (type) {
       case FRAME_METHOD: {
-        const method = decodeMethod(this.reader.reset(bytes, start, end));
+        const method = this.decode(bytes, start, end);
         if (channelId === 0) this.dispatchConnectionMethod(method);
         else this.channelFor(channelId, type).onMethod(method);
         return;
@@ -147,6 +150,19 @@ export class Connection implements TcpHandler, FrameSink {
         return;
       default:
         throw frameError(`unknown frame type ${type} on channel ${channelId}`);
+    }
+  }
+
+  /** Decodes a method frame; a method that cannot be decoded is named in the 501, as RabbitMQ does. */
+  private decode(bytes: Uint8Array, start: number, end: number): AmqpMethod {
+    try {
+      return decodeMethod(this.reader.reset(bytes, start, end));
+    } catch (err) {
+      if (err instanceof AmqpError && err.classId === 0 && end - start >= 4) {
+        err.classId = (bytes[start]! << 8) | bytes[start + 1]!;
+        err.methodId = (bytes[start + 2]! << 8) | bytes[start + 3]!;
+      }
+      throw err;
     }
   }
 
@@ -263,16 +279,20 @@ export class Connection implements TcpHandler, FrameSink {
    * sent nothing for two whole intervals is gone.
    */
   private startHeartbeats(seconds: number): void {
-    let lastSent = -1;
+    let heartbeatBytes = 0;
+    let lastSent: number | undefined; // undefined: the first tick always sends
     let lastReceived = this.bytesReceived;
     let silentTicks = 0;
     this.heartbeatTimer = every((seconds * 1000) / 2, () => {
       if (this.state === "closed") return;
-      if (this.output.bytesSent === lastSent && this.output.bufferedBytes === 0) {
+      // Our own heartbeats do not count as traffic: an idle peer gets one every half interval.
+      const sent = this.output.bytesSent - heartbeatBytes;
+      if ((lastSent === undefined || sent === lastSent) && this.output.bufferedBytes === 0) {
         writeHeartbeatFrame(this.output.writer);
         this.output.schedule();
+        heartbeatBytes += 8;
       }
-      lastSent = this.output.bytesSent;
+      lastSent = sent;
       silentTicks = this.bytesReceived === lastReceived ? silentTicks + 1 : 0;
       lastReceived = this.bytesReceived;
       if (silentTicks >= 4) {
@@ -308,7 +328,9 @@ export class Connection implements TcpHandler, FrameSink {
       // and a failed negotiation with connection.close; anything else mid-handshake is a silent close.
       const answer = (error.code === ReplyCode.ACCESS_REFUSED && this.capabilities["authentication_failure_close"] === true) ||
         (error.code === ReplyCode.NOT_ALLOWED && state === "tuning");
-      if (answer) this.sendClose(error.code, error.replyText, error.classId, error.methodId);
+      // RabbitMQ names no method in the 403 after a failed login.
+      const refused = error.code === ReplyCode.ACCESS_REFUSED;
+      if (answer) this.sendClose(error.code, error.replyText, refused ? 0 : error.classId, refused ? 0 : error.methodId);
       this.closeSocket();
       return;
     }

@@ -36,6 +36,7 @@ const UNEXPECTED = "UNEXPECTED_FRAME - expected method frame, got non method fra
 const NOT_RUNNING = "CHANNEL_ERROR - unexpected method in connection state running";
 const TUNE_530 = "RabbitMQ 3.10.8 closes silently after 3 s; Warren sends 530 NOT_ALLOWED with the reason " +
   "(rabbit_reader's negotiation-failure clause, and what the project asked for)";
+const UNKNOWN_METHOD_540 = "an unknown method gets 540 NOT_IMPLEMENTED naming it, where RabbitMQ's reader crashes and drops the socket (docs/compatibility.md)";
 
 export const scenarios: Scenario[] = [
   // ------------------------------------------------------------------ protocol header
@@ -98,8 +99,8 @@ export const scenarios: Scenario[] = [
   { name: "an unknown frame type", setup: "open", act: (c) => c.sendFrame(5, 0, new Uint8Array(0)), rabbitmq: close(501, 0, 0) },
   { name: "a method frame too short for a method id", setup: "open", act: (c) => c.sendFrame(FRAME_METHOD, 0, new Uint8Array([0, 10])), rabbitmq: close(501, 0, 0) },
   { name: "channel.close with its arguments cut short", setup: "channel", act: (c) => c.sendFrame(FRAME_METHOD, 1, new Uint8Array([0, 20, 0, 40, 0])), rabbitmq: close(501, 20, 40) },
-  { name: "an unknown method class", setup: "channel", act: (c) => c.sendFrame(FRAME_METHOD, 1, new Uint8Array([0, 99, 0, 1])), rabbitmq: SOCKET_CLOSED },
-  { name: "an unknown method of the channel class", setup: "channel", act: (c) => c.sendFrame(FRAME_METHOD, 1, new Uint8Array([0, 20, 0, 99])), rabbitmq: SOCKET_CLOSED },
+  { name: "an unknown method class", setup: "channel", act: (c) => c.sendFrame(FRAME_METHOD, 1, new Uint8Array([0, 99, 0, 1])), rabbitmq: SOCKET_CLOSED, warren: { expected: close(540, 99, 1), reason: UNKNOWN_METHOD_540 } },
+  { name: "an unknown method of the channel class", setup: "channel", act: (c) => c.sendFrame(FRAME_METHOD, 1, new Uint8Array([0, 20, 0, 99])), rabbitmq: SOCKET_CLOSED, warren: { expected: close(540, 20, 99), reason: UNKNOWN_METHOD_540 } },
   // ------------------------------------------------------------------ channels
   { name: "channel.close on a channel never opened", setup: "open", act: (c) => c.sendMethod(5, { id: MethodId.ChannelClose, ...CLOSE }), rabbitmq: close(504, 20, 40, "CHANNEL_ERROR - expected 'channel.open'") },
   { name: "channel.flow on a channel never opened", setup: "open", act: (c) => c.sendMethod(5, { id: MethodId.ChannelFlow, active: true }), rabbitmq: close(504, 20, 20, "CHANNEL_ERROR - expected 'channel.open'") },

@@ -1,5 +1,5 @@
 // channel.open / close / close-ok / flow
-import { AmqpError } from "../../amqp/errors.ts";
+import { AmqpError, commandInvalid } from "../../amqp/errors.ts";
 import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
 import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
 import type { Channel } from "../channel.ts";
@@ -19,8 +19,8 @@ export function handleChannelMethod(channel: Channel, method: AmqpMethod): void 
       channel.finishClose();
       return;
     case MethodId.ChannelCloseOk:
-      // Only meaningful while closing (handled by the channel); otherwise ignored as RabbitMQ does.
-      return;
+      // Only meaningful while the channel is closing (handled by the channel itself).
+      throw commandInvalid("unimplemented method");
     case MethodId.ChannelFlow:
       // RabbitMQ 3.x never lets a client stop deliveries with flow: active=false is not implemented.
       if (!method.active) throw new AmqpError(ReplyCode.NOT_IMPLEMENTED, "active=false");

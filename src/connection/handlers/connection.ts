@@ -64,7 +64,10 @@ export function handleConnectionMethod(connection: Connection, method: AmqpMetho
       if (state === "opening") return open(connection, method.virtualHost);
       break;
     case MethodId.ConnectionClose:
-      return connection.onClientClose();
+      // Valid once open; during the handshake it is an unexpected method, as in RabbitMQ.
+      if (state === "running") return connection.onClientClose();
+      if (state === "closing") return connection.onClientClose();
+      break;
     case MethodId.ConnectionCloseOk:
       if (state === "closing") return connection.closeSocket();
       break;
