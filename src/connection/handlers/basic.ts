@@ -1,5 +1,6 @@
 // basic.publish / consume / cancel / qos / get (acks are in ack.ts)
-import { AmqpError, accessRefused, notImplemented } from "../../amqp/errors.ts";
+import { AmqpError, accessRefused, notImplemented, preconditionFailed } from "../../amqp/errors.ts";
+import { PropertyFlag } from "../../amqp/spec/properties.gen.ts";
 import { writeContent, writeMethodFrame } from "../../amqp/frames.ts";
 import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
 import { MethodId, type AmqpMethod, type BasicConsume, type BasicPublish } from "../../amqp/spec/methods.gen.ts";
@@ -30,6 +31,7 @@ function publish(channel: Channel, m: BasicPublish, content: Content): void {
   if (!exchange) throw new AmqpError(ReplyCode.NOT_FOUND, `no exchange '${m.exchange}' in vhost '${vhost.name}'`);
   if (exchange.internal) throw accessRefused(`cannot publish to internal ${exchange.describe()}`);
   const message = new Message(m.exchange, m.routingKey, content.properties, content.body);
+  checkUserId(channel, message);
   if (channel.tx) {
     channel.tx.publishes.push({ exchange, message, mandatory: m.mandatory });
     return;
@@ -37,6 +39,17 @@ function publish(channel: Channel, m: BasicPublish, content: Content): void {
   const seq = channel.confirm ? ++channel.publishSeq : 0;
   routeMessage(channel, exchange, message, m.mandatory);
   if (seq !== 0) channel.connection.confirm(channel, seq);
+}
+
+/** A user_id property must name the authenticated user, unless that user may impersonate. */
+function checkUserId(channel: Channel, message: Message): void {
+  const raw = message.properties;
+  if (raw.length < 2 || (((raw[0]! << 8) | raw[1]!) & PropertyFlag.userId) === 0) return; // cheap: no decode
+  const user = channel.connection.user!;
+  const claimed = message.props.userId;
+  if (claimed !== user.name && !user.tags.includes("impersonator")) {
+    throw preconditionFailed(`user_id property set to '${claimed}' but authenticated user was '${user.name}'`);
+  }
 }
 
 /** Routes and enqueues one message; unroutable mandatory messages come back as basic.return. */
