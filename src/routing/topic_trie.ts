@@ -15,9 +15,8 @@ class TopicNode<D> {
   star: TopicNode<D> | undefined = undefined;
   hash: TopicNode<D> | undefined = undefined;
   readonly bindings = new BindingList<TopicBinding<D>>();
-  /** For a "#" node: the route call that last expanded it, and the first word it expanded from. */
+  /** For a "#" node: the route call that last expanded it. */
   epoch = 0;
-  from = 0;
 
   constructor(readonly parent: TopicNode<D> | undefined, readonly word: string) {}
 
@@ -81,19 +80,16 @@ export class TopicRouter<D> extends IndexedRouter<D, TopicBinding<D>> {
   }
 
   /**
-   * A "#" node matches from every position `i`..end. Within one route call a "#" node already
-   * expanded from position p has covered every position after p, so each "#" node does at most
-   * one pass over the words, however many paths reach it ("#.#.#" stays linear).
+   * A "#" node matches from every position `i`..end (RabbitMQ's trie_match_skip_any). The trie
+   * is a tree and each "#" node is expanded at most once per route call, in order, so the
+   * positions a "#" node is reached at never decrease: its first expansion covers every later
+   * one. Each "#" node thus makes one pass over the words, so "#.#.#" or "#.a.#.a.#" on a long
+   * key costs (trie nodes × words) at worst instead of growing exponentially with the "#"s.
    */
   private skipAny(node: TopicNode<D>, i: number, out: Set<D>): void {
-    let last = this.wordCount;
-    if (node.epoch === this.epoch) {
-      if (node.from <= i) return;
-      last = node.from - 1;
-    }
+    if (node.epoch === this.epoch) return;
     node.epoch = this.epoch;
-    node.from = i;
-    for (let j = i; j <= last; j++) this.match(node, j, out);
+    for (let j = i; j <= this.wordCount; j++) this.match(node, j, out);
   }
 
   protected attach(routingKey: string, args: FieldTable, destination: D): TopicBinding<D> {
