@@ -34,7 +34,9 @@ export function assertArgsEquivalence(current: FieldTable, received: FieldTable,
     if (a && b && typeClass(a.type) === typeClass(b.type) && sameValue(a.value, b.value)) continue;
     // A classic queue may be declared with or without x-queue-type=classic.
     if (key === "x-queue-type" && (a?.value ?? "classic") === "classic" && (b?.value ?? "classic") === "classic") continue;
-    throw preconditionFailed(`inequivalent arg '${key}' for ${resource}: received ${describe(b)} but current is ${describe(a)}`);
+    // rabbit_misc prints bare values when both sides have one, typed values against "none".
+    const [got, have] = a && b ? [quoted(b.value), quoted(a.value)] : [describe(b), describe(a)];
+    throw preconditionFailed(`inequivalent arg '${key}' for ${resource}: received ${got} but current is ${have}`);
   }
 }
 
@@ -61,6 +63,9 @@ function sameValue(a: FieldValue, b: FieldValue): boolean {
 
 function describe(v: TypedValue | undefined): string {
   if (!v) return "none";
-  const shown = v.value instanceof Uint8Array ? Buffer.from(v.value).toString("latin1") : String(v.value);
-  return `the value '${shown}' of type '${TYPE_NAMES[v.type]}'`;
+  return `the value ${quoted(v.value)} of type '${TYPE_NAMES[v.type]}'`;
+}
+
+function quoted(value: FieldValue): string {
+  return `'${value instanceof Uint8Array ? Buffer.from(value).toString("latin1") : String(value)}'`;
 }

@@ -1,12 +1,16 @@
 import type { FieldTable } from "../amqp/table.ts";
 import type { Router } from "../routing/router.ts";
 import { createRouter, type ExchangeTypeName } from "../routing/mod.ts";
-import type { Message } from "./message.ts";
 import { resourceName } from "./names.ts";
 import type { Queue } from "./queue.ts";
 
+/** What a binding points at: a queue, or another exchange (exchange-to-exchange binding). */
+export type Destination = Queue | Exchange;
+
 export class Exchange {
-  readonly router: Router<Queue>;
+  readonly router: Router<Destination>;
+  /** Bindings from this exchange to other exchanges: when 0, routing takes the one-step path. */
+  exchangeBindings = 0;
 
   constructor(
     readonly vhost: string,
@@ -17,14 +21,10 @@ export class Exchange {
     readonly internal: boolean,
     readonly args: FieldTable,
   ) {
-    this.router = createRouter<Queue>(type);
+    this.router = createRouter<Destination>(type);
   }
 
   describe(): string {
     return resourceName("exchange", this.name, this.vhost);
-  }
-
-  route(message: Message, out: Set<Queue>): void {
-    this.router.route(message.routingKey, message.headers, out);
   }
 }

@@ -3,7 +3,7 @@ import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import { BUILTIN_EXCHANGE_TYPES, validateBinding, type ExchangeTypeName } from "../routing/mod.ts";
 import { assertArgsEquivalence, assertFieldEquivalence } from "./equivalence.ts";
-import { Exchange } from "./exchange.ts";
+import { Exchange, type Destination } from "./exchange.ts";
 import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
@@ -74,37 +74,82 @@ export class Vhost {
     const exchange = this.exchanges.get(name);
     if (!exchange) return; // deleting what is not there is fine
     if (ifUnused && exchange.router.size > 0) throw preconditionFailed(`${exchange.describe()} in use`);
-    this.exchanges.delete(name);
+    this.removeExchange(exchange);
   }
 
-  bind(exchange: Exchange, queue: Queue, routingKey: string, args: FieldTable): void {
-    if (exchange.name === "") throw accessRefused("operation not permitted on the default exchange");
-    validateBinding(exchange.type, args);
-    exchange.router.bind(routingKey, args, queue);
+  /** Drops an exchange, its bindings, and bindings to it (which may auto-delete their sources). */
+  private removeExchange(exchange: Exchange): void {
+    this.exchanges.delete(exchange.name);
+    this.removeBindingsTo(exchange);
   }
 
-  /** Unbinds if bound; the exclusive-queue check applies only to a binding that exists. */
-  unbind(exchange: Exchange, queue: Queue, routingKey: string, args: FieldTable, owner: QueueOwner): void {
-    if (exchange.name === "") throw accessRefused("operation not permitted on the default exchange");
-    if (!exchange.router.has(routingKey, args, queue)) return;
-    this.checkExclusiveAccess(queue, owner);
-    exchange.router.unbind(routingKey, args, queue);
-    this.autoDeleteExchange(exchange);
+  bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    validateBinding(source.type, args);
+    if (source.router.bind(routingKey, args, destination) && destination instanceof Exchange) source.exchangeBindings++;
   }
 
-  /** An auto-delete exchange goes when its last binding does. */
+  /** Whether exactly this binding exists. */
+  isBound(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): boolean {
+    return source.router.has(routingKey, args, destination);
+  }
+
+  unbind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    if (!source.router.unbind(routingKey, args, destination)) return;
+    if (destination instanceof Exchange) source.exchangeBindings--;
+    this.autoDeleteExchange(source);
+  }
+
+  /** Removes every binding whose destination is `destination`, in every exchange. */
+  private removeBindingsTo(destination: Destination): void {
+    for (const source of [...this.exchanges.values()]) {
+      const before = source.router.size;
+      source.router.removeDestination(destination);
+      const removed = before - source.router.size;
+      if (removed === 0) continue;
+      if (destination instanceof Exchange) source.exchangeBindings -= removed;
+      this.autoDeleteExchange(source);
+    }
+  }
+
+  /** An auto-delete exchange goes when its last binding (as the source) does. */
   private autoDeleteExchange(exchange: Exchange): void {
-    if (exchange.autoDelete && exchange.router.size === 0) this.exchanges.delete(exchange.name);
+    if (exchange.autoDelete && exchange.router.size === 0 && this.exchanges.get(exchange.name) === exchange) {
+      this.removeExchange(exchange);
+    }
   }
 
-  /** Adds every queue `message` routes to from `exchange` into `out`. */
+  /**
+   * Adds every queue `message` routes to from `exchange` into `out`. Exchange-to-exchange
+   * bindings are followed breadth-first, each exchange once, so every queue gets the message
+   * at most once even when bindings form a cycle.
+   */
   route(exchange: Exchange, message: Message, out: Set<Queue>): void {
     if (exchange.name === "") {
       const queue = this.queues.get(message.routingKey);
       if (queue) out.add(queue);
       return;
     }
-    exchange.route(message, out);
+    if (exchange.exchangeBindings === 0) {
+      // The common case: one exchange, queue destinations only.
+      exchange.router.route(message.routingKey, message.headers, out as Set<Destination>);
+      return;
+    }
+    const seen = new Set<Exchange>([exchange]);
+    const pending: Exchange[] = [exchange];
+    const found = new Set<Destination>();
+    while (pending.length > 0) {
+      const source = pending.shift()!;
+      found.clear();
+      source.router.route(message.routingKey, message.headers, found);
+      for (const d of found) {
+        if (d instanceof Exchange) {
+          if (!seen.has(d)) {
+            seen.add(d);
+            pending.push(d);
+          }
+        } else out.add(d);
+      }
+    }
   }
 
   // ------------------------------------------------------------------------------ queues
@@ -147,11 +192,7 @@ export class Vhost {
     if (queue.deleted) return 0;
     queue.deleted = true;
     this.queues.delete(queue.name);
-    for (const exchange of this.exchanges.values()) {
-      const before = exchange.router.size;
-      exchange.router.removeDestination(queue);
-      if (exchange.router.size !== before) this.autoDeleteExchange(exchange);
-    }
+    this.removeBindingsTo(queue);
     for (const consumer of [...queue.consumers]) consumer.cancelledByServer(queue);
     queue.consumers.length = 0;
     return queue.purge();

@@ -24,6 +24,8 @@ interface PendingContent {
   properties: Uint8Array | undefined;
   body: Uint8Array | undefined;
   received: number;
+  /** Larger than max_message_size: counted, not buffered. */
+  oversized: boolean;
 }
 
 /** A delivery awaiting ack (consumer null for basic.get). */
@@ -75,9 +77,9 @@ export class Channel {
     }
     try {
       if (this.pending) {
-        throw unexpectedFrame(
-          `expected content header for class ${this.pending.classId}, got non content header frame instead`,
-        );
+        throw unexpectedFrame(this.pending.properties
+          ? "expected content body, got non content body frame instead"
+          : `expected content header for class ${this.pending.classId}, got non content header frame instead`);
       }
       this.dispatch(method);
     } catch (err) {
@@ -92,7 +94,7 @@ export class Channel {
     if (!CLIENT_METHODS.has(method.id)) throw commandInvalid(`unimplemented method ${methodName(method.id)}`);
     if (METHODS.get(method.id)?.content) {
       this.pending = {
-        method, classId: method.id >>> 16, bodySize: 0, properties: undefined, body: undefined, received: 0,
+        method, classId: method.id >>> 16, bodySize: 0, properties: undefined, body: undefined, received: 0, oversized: false,
       };
       return;
     }
@@ -100,11 +102,7 @@ export class Channel {
     else handlerFor(method.id)(this, method, undefined);
   }
 
-  /** Checks the announced body size before buffering it (RabbitMQ's max_message_size). */
-  private checkBodySize(size: number): void {
-    const max = this.connection.broker.options.maxMessageSize;
-    if (size > max) throw preconditionFailed(`message size ${size} is larger than configured max size ${max}`);
-  }
+
 
   onContentFrame(type: number, r: Reader): void {
     if (this.state === "closing") return;
@@ -119,9 +117,10 @@ export class Channel {
           `expected content header for class ${pending.classId}, got one for class ${header.classId} instead`,
         );
       }
-      this.checkBodySize(header.bodySize);
       pending.properties = header.properties;
       pending.bodySize = header.bodySize;
+      // An oversized body is counted but not kept; the 406 comes once it has all arrived, as in RabbitMQ.
+      pending.oversized = header.bodySize > this.connection.broker.options.maxMessageSize;
       if (header.bodySize === 0) this.completeContent(pending, new Uint8Array(0));
     } catch (err) {
       this.fail(err, pending?.method);
@@ -134,7 +133,19 @@ export class Channel {
     }
     const length = r.end - r.pos;
     if (pending.received + length > pending.bodySize) {
-      throw unexpectedFrame(`content body is larger than the ${pending.bodySize} bytes announced in its header`);
+      // As RabbitMQ: the content can never complete now, and the next non-body frame is a 505.
+      pending.received = Infinity;
+      pending.body = undefined;
+      return;
+    }
+    if (pending.oversized) {
+      pending.received += length;
+      if (pending.received === pending.bodySize) {
+        this.pending = undefined;
+        const max = this.connection.broker.options.maxMessageSize;
+        throw preconditionFailed(`message size ${pending.bodySize} is larger than configured max size ${max}`);
+      }
+      return;
     }
     if (length === pending.bodySize) {
       // The whole body in one frame: one copy out of the socket chunk.

@@ -108,9 +108,13 @@ function cancel(channel: Channel, tag: string, nowait: boolean): void {
 function qos(channel: Channel, prefetchSize: number, prefetchCount: number, global: boolean): void {
   if (prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${prefetchSize})`);
   if (global) channel.globalPrefetch = prefetchCount;
-  else channel.consumerPrefetch = prefetchCount;
+  else {
+    // As RabbitMQ 3.x: a per-consumer qos also lifts the channel-wide limit.
+    channel.consumerPrefetch = prefetchCount;
+    channel.globalPrefetch = 0;
+  }
   channel.connection.send(channel.id, { id: MethodId.BasicQosOk });
-  if (global) for (const consumer of channel.consumers.values()) consumer.queue.drain();
+  for (const consumer of channel.consumers.values()) consumer.queue.drain();
 }
 
 function get(channel: Channel, queueParam: string, noAck: boolean): void {

@@ -1,5 +1,5 @@
 // exchange.declare / delete / bind / unbind
-import { accessRefused, notImplemented } from "../../amqp/errors.ts";
+import { accessRefused } from "../../amqp/errors.ts";
 import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
 import type { Channel } from "../channel.ts";
 
@@ -22,7 +22,24 @@ export function handleExchangeMethod(channel: Channel, method: AmqpMethod): void
       if (!method.nowait) connection.send(channel.id, { id: MethodId.ExchangeDeleteOk });
       return;
     case MethodId.ExchangeBind:
-    case MethodId.ExchangeUnbind:
-      throw notImplemented("exchange-to-exchange bindings are not implemented by this version of Warren");
+    case MethodId.ExchangeUnbind: {
+      if (method.source === "" || method.destination === "") {
+        throw accessRefused("operation not permitted on the default exchange");
+      }
+      if (method.id === MethodId.ExchangeBind) {
+        // RabbitMQ reports a missing source before a missing destination.
+        const source = vhost.exchange(method.source);
+        const destination = vhost.exchange(method.destination);
+        vhost.bind(source, destination, method.routingKey, method.arguments);
+        if (!method.nowait) connection.send(channel.id, { id: MethodId.ExchangeBindOk });
+      } else {
+        // As queue.unbind: missing exchanges or a missing binding are fine.
+        const source = vhost.exchanges.get(method.source);
+        const destination = vhost.exchanges.get(method.destination);
+        if (source && destination) vhost.unbind(source, destination, method.routingKey, method.arguments);
+        if (!method.nowait) connection.send(channel.id, { id: MethodId.ExchangeUnbindOk });
+      }
+      return;
+    }
   }
 }

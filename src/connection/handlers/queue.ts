@@ -46,7 +46,10 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
         // As RabbitMQ 3.x: unbinding from a missing exchange or queue, or a missing binding, is ok.
         const exchange = vhost.exchanges.get(method.exchange);
         const queue = vhost.queues.get(queueName);
-        if (exchange && queue) vhost.unbind(exchange, queue, routingKey, method.arguments, connection);
+        if (exchange && queue && vhost.isBound(exchange, queue, routingKey, method.arguments)) {
+          vhost.checkExclusiveAccess(queue, connection);
+          vhost.unbind(exchange, queue, routingKey, method.arguments);
+        }
         connection.send(channel.id, { id: MethodId.QueueUnbindOk });
       }
       return;
