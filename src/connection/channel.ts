@@ -49,8 +49,6 @@ export class Channel {
   consumerPrefetch = 0;
   /** basic.qos global=true: shared by all consumers on the channel; 0 = none. */
   globalPrefetch = 0;
-  /** Unacked deliveries to consumers (what globalPrefetch limits). */
-  consumerUnacked = 0;
   /** The queue named by the last queue.declare, used when a method leaves the queue name empty. */
   lastQueue = "";
 
@@ -220,7 +218,6 @@ export class Channel {
       touched.add(u.queue);
     }
     this.unacked.clear();
-    this.consumerUnacked = 0;
     for (const consumer of this.consumers.values()) consumer.unacked = 0;
     for (const queue of touched) queue.drain();
   }

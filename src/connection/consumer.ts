@@ -25,7 +25,8 @@ export class Consumer implements QueueConsumer {
     const channel = this.channel;
     if (!this.noAck) {
       if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
-      if (channel.globalPrefetch !== 0 && channel.consumerUnacked >= channel.globalPrefetch) return false;
+      // The channel-wide limit counts every unacked delivery, basic.get ones too, as RabbitMQ does.
+      if (channel.globalPrefetch !== 0 && channel.unacked.size >= channel.globalPrefetch) return false;
     }
     return channel.connection.canDeliver(queue);
   }
@@ -37,7 +38,6 @@ export class Consumer implements QueueConsumer {
     if (!this.noAck) {
       channel.unacked.set(tag, { tag, entry, queue, consumer: this });
       this.unacked++;
-      channel.consumerUnacked++;
     }
     const m = entry.message;
     writeDeliver(

@@ -62,10 +62,7 @@ function collect(channel: Channel, tag: number, multiple: boolean): Unacked[] {
 export function settle(channel: Channel, deliveries: Unacked[], how: Settlement): void {
   const requeued = new Set<Queue>();
   for (const u of deliveries) {
-    if (u.consumer) {
-      u.consumer.unacked--;
-      channel.consumerUnacked--;
-    }
+    if (u.consumer) u.consumer.unacked--;
     if (how === "requeue") {
       u.queue.requeue(u.entry);
       requeued.add(u.queue);
