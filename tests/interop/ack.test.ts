@@ -1,0 +1,4 @@
+import { runArea } from "./harness.ts";
+import { ackScenarios } from "./scenarios_ack.ts";
+
+runArea("ack", ackScenarios);

@@ -1,0 +1,4 @@
+import { runArea } from "./harness.ts";
+import { confirmScenarios } from "./scenarios_confirm.ts";
+
+runArea("confirm", confirmScenarios);
