@@ -218,4 +218,27 @@ export const exchangeScenarios: Scenario[] = [
     await ctx.exchangeState("source after", x);
     await ctx.exchangeState("destination after", dest);
   }),
+  scenario("exchange.bind and unbind with a missing source or destination", async (ctx) => {
+    const conn = await ctx.connect();
+    const x = ctx.name("x");
+    const ch = await ctx.channel(conn);
+    await ch.assertExchange(x, "fanout");
+    const missing = ctx.name("missing");
+    await ctx.attempt("bind x to a missing source", (await ctx.channel(conn)).bindExchange(x, missing, ""));
+    await ctx.attempt("bind a missing destination to x", (await ctx.channel(conn)).bindExchange(missing, x, ""));
+    await ctx.attempt("unbind x from a missing source", (await ctx.channel(conn)).unbindExchange(x, missing, ""));
+    await ctx.attempt("unbind a missing destination from x", (await ctx.channel(conn)).unbindExchange(missing, x, ""));
+    await ctx.attempt("bind the default exchange as destination", (await ctx.channel(conn)).bindExchange("", x, ""));
+    await ctx.attempt("bind x to the default exchange", (await ctx.channel(conn)).bindExchange(x, "", ""));
+  }),
+  scenario("deleting a destination exchange removes its exchange bindings", async (ctx) => {
+    const { conn, ch } = await ctx.open();
+    const [src, dest] = [ctx.name("src"), ctx.name("dest")];
+    await ch.assertExchange(src, "fanout");
+    await ch.assertExchange(dest, "fanout");
+    await ch.bindExchange(dest, src, "");
+    await ctx.attempt("delete src if-unused", (await ctx.channel(conn)).deleteExchange(src, { ifUnused: true }));
+    await ctx.attempt("delete dest", ch.deleteExchange(dest));
+    await ctx.attempt("delete src if-unused after", ch.deleteExchange(src, { ifUnused: true }));
+  }),
 ];

@@ -273,6 +273,19 @@ export const queueScenarios: Scenario[] = [
   emptyNameNoneDeclared("basic.consume", (ch) => ch.consume("", () => {})),
   emptyNameNoneDeclared("basic.get", (ch) => ch.get("")),
   emptyNameNoneDeclared("queue.purge", (ch) => ch.purgeQueue("")),
+  emptyNameNoneDeclared("queue.delete", (ch) => ch.deleteQueue("")),
+  emptyNameNoneDeclared("queue.unbind", (ch) => ch.unbindQueue("", "amq.direct", "k")),
+  emptyName("queue.unbind", async (ctx, ch, declared) => {
+    await ctx.attempt("bind q2 to amq.direct", ch.bindQueue(declared, "amq.direct", declared));
+    await ctx.attempt("unbind '' from amq.direct", ch.unbindQueue("", "amq.direct", declared));
+    ctx.publish(ch, "amq.direct", declared, "not routed");
+    await ctx.settle();
+  }),
+  scenario("empty queue name in a passive queue.declare is not the last declared queue", async (ctx) => {
+    const { ch } = await ctx.open();
+    await ctx.attempt("declare q", ch.assertQueue(ctx.name("q")), counts);
+    await ctx.attempt("passive declare ''", ch.checkQueue(""), (ok) => [ok.queue, ...counts(ok)]);
+  }),
   scenario("a server-named queue becomes the channel's default queue", async (ctx) => {
     const { conn, ch } = await ctx.open();
     const ok = await ctx.attempt("declare ''", ch.assertQueue("", { exclusive: true }), (ok) => ok.queue);
@@ -289,5 +302,28 @@ export const queueScenarios: Scenario[] = [
     await ctx.waitCount(conn, q, 3);
     ctx.record("get without ack", (await ctx.drain(await ctx.channel(conn), q, { noAck: false }, 1)).map((m) => m.body));
     await ctx.attempt("delete", ch.deleteQueue(q), (ok) => ok.messageCount);
+  }),
+  scenario("deleting a queue removes its bindings", async (ctx) => {
+    const { conn, ch } = await ctx.open();
+    const [q, x] = [ctx.name("q"), ctx.name("x")];
+    await ch.assertExchange(x, "fanout");
+    await ch.assertQueue(q);
+    await ch.bindQueue(q, x, "");
+    await ctx.attempt("delete", ch.deleteQueue(q), (ok) => ok.messageCount);
+    await ctx.attempt("redeclare", ch.assertQueue(q), counts);
+    const cch = await ctx.confirmChannel(conn);
+    const log = ctx.confirms(cch);
+    ctx.publish(cch, x, "", "after delete", { mandatory: true });
+    await cch.waitForConfirms();
+    ctx.record("publish to the old binding", log.summary());
+  }),
+  scenario("queue arguments of the wrong type or range are refused", async (ctx) => {
+    const conn = await ctx.connect();
+    await ctx.attempt("x-message-ttl as a string",
+      (await ctx.channel(conn)).assertQueue(ctx.name("q1"), { arguments: { "x-message-ttl": "1000" } }), counts);
+    await ctx.attempt("negative x-max-length",
+      (await ctx.channel(conn)).assertQueue(ctx.name("q2"), { arguments: { "x-max-length": -1 } }), counts);
+    await ctx.attempt("x-expires 0",
+      (await ctx.channel(conn)).assertQueue(ctx.name("q3"), { arguments: { "x-expires": 0 } }), counts);
   }),
 ];
