@@ -113,6 +113,11 @@ export const ackScenarios: Scenario[] = [
     ch.ack(ms[0] as GetMessage);
     ch.ack(ms[0] as GetMessage);
   }),
+  unknownTag("ack multiple of an acked tag with older unacked tags is 406", (ch, ms) => {
+    ch.ack(ms[0] as GetMessage);
+    ch.ack(ms[0] as GetMessage, true);
+  }),
+  unknownTag("ack of tag 0 without multiple is 406", (ch, ms) => ch.ack(tagged(ms[0], 0))),
   unknownTag("nack of an unknown delivery tag is 406", (ch, ms) => ch.nack(tagged(ms[0], 9), false, true)),
   unknownTag("reject of an unknown delivery tag is 406", (ch, ms) => ch.reject(tagged(ms[0], 9), true)),
   scenario("ack of a no-ack delivery's tag is 406", async (ctx) => {

@@ -142,6 +142,13 @@ export const consumeScenarios: Scenario[] = [
     ctx.publishAll(ch, "", q, ["m1", "m2", "m3", "m4"]);
     await settled(ctx, conn, q, [c], 4, 0);
   }),
+  scenario("qos: a later per-channel qos limits existing consumers", async (ctx) => {
+    const { conn, ch, q } = await filled(ctx, 0);
+    const c = await ctx.consume(ch, q);
+    await ctx.attempt("qos 2 global=true", ch.prefetch(2, true));
+    ctx.publishAll(ch, "", q, ["m1", "m2", "m3", "m4"]);
+    await settled(ctx, conn, q, [c], 2, 2);
+  }),
   scenario("qos: acking frees a slot for the next delivery", async (ctx) => {
     const { conn, ch, q } = await filled(ctx, 5);
     await ch.prefetch(2);

@@ -90,6 +90,20 @@ export const publishScenarios: Scenario[] = [
     ctx.record("properties", [m?.properties.contentType, m?.properties.headers, m?.properties.messageId]);
     await ctx.probe("channel after", ch);
   }),
+  scenario("a returned message keeps a body split over many frames", async (ctx) => {
+    const { ch } = await ctx.open();
+    const [m] = await returns(ctx, ch, 1, () => ctx.publish(ch, "amq.direct", ctx.name("nowhere"), body(300_000), { mandatory: true }));
+    ctx.record("returned body", m && bodyText(m.content));
+    ctx.record("expected", bodyText(body(300_000)));
+  }),
+  scenario("amq.default is not a name for the default exchange", async (ctx) => {
+    const { conn, ch, q } = await openQueue(ctx);
+    await ctx.attempt("passive declare amq.default", ch.checkExchange("amq.default"));
+    const pch = await ctx.channel(conn);
+    ctx.publish(pch, "amq.default", q, "via amq.default");
+    ctx.record("publish channel", await ctx.channelClosed(pch));
+    ctx.record("queue", await ctx.drain(await ctx.channel(conn), q));
+  }),
   scenario("non-mandatory unroutable message is dropped silently", async (ctx) => {
     const { conn } = await ctx.open();
     const ch = await ctx.confirmChannel(conn);

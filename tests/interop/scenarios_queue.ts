@@ -83,6 +83,14 @@ export const queueScenarios: Scenario[] = [
     const { ch } = await ctx.open();
     await ctx.attempt("declare amq.<p>-q", ch.assertQueue(`amq.${ctx.name("q")}`), counts);
   }),
+  scenario("passive queue declare ignores flags and arguments", async (ctx) => {
+    const { ch } = await ctx.open();
+    const q = ctx.name("q");
+    await ctx.attempt("declare durable auto-delete with ttl", ch.assertQueue(q, { durable: true, autoDelete: true, messageTtl: 500 }), counts);
+    await ctx.attempt("passive declare with other flags",
+      raw(ch).rpc(M.QueueDeclare, { queue: q, passive: true, durable: false, autoDelete: false, arguments: { "x-message-ttl": 9 } }, M.QueueDeclareOk),
+      (ok) => [ok.queue, ok.messageCount, ok.consumerCount]);
+  }),
   scenario("queue.declare no-wait creates the queue", async (ctx) => {
     const { ch } = await ctx.open();
     const q = ctx.name("q");
@@ -92,6 +100,7 @@ export const queueScenarios: Scenario[] = [
   inequivalent("durable", { durable: false }, { durable: true }),
   inequivalent("auto-delete", { autoDelete: false }, { autoDelete: true }),
   inequivalent("exclusive", { exclusive: false }, { exclusive: true }),
+  inequivalent("exclusive (declared exclusive, then not)", { exclusive: true }, { exclusive: false }),
   inequivalent("x-message-ttl", { messageTtl: 1000 }, { messageTtl: 2000 }),
   inequivalent("x-max-length (absent, then set)", {}, { maxLength: 5 }),
   inequivalent("unknown x- argument", { arguments: { "x-foo": 1 } }, { arguments: { "x-foo": 2 } }),
