@@ -22,6 +22,8 @@ export interface BrokerOptions {
   defaultUser: string;
   defaultPass: string;
   defaultVhost: string;
+  /** Commits survive power loss (fsync); off: they survive a process crash only. */
+  fsync: boolean;
   /** Largest message body accepted (RabbitMQ's max_message_size, 128 MiB by default). */
   maxMessageSize: number;
   /** Users in this list may only connect from loopback (RabbitMQ's loopback_users). */
@@ -43,6 +45,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   defaultVhost: "/",
   loopbackUsers: ["guest"],
   maxMessageSize: 128 * 1024 * 1024,
+  fsync: true,
 };
 
 /** RabbitMQ image environment variables that override the defaults. */

@@ -9,6 +9,8 @@ export interface QueueEntry {
   readonly seq: number;
   /** Delivered before (and requeued): consumers see redelivered=true. */
   redelivered: boolean;
+  /** Written to the durable store (a persistent message in a durable queue). */
+  readonly persisted: boolean;
 }
 
 export interface QueueStore {

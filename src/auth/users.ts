@@ -36,6 +36,13 @@ export class Users {
     return user;
   }
 
+  /** A user whose password hash is already known (recovered from the store or a definitions file). */
+  addHashed(name: string, passwordHash: string, hashingAlgorithm: HashingAlgorithm, tags: string[]): User {
+    const user: User = { name, passwordHash, hashingAlgorithm, tags };
+    this.users.set(name, user);
+    return user;
+  }
+
   get(name: string): User | undefined {
     return this.users.get(name);
   }

@@ -4,6 +4,7 @@ import { FULL_PERMISSION, Users } from "../auth/users.ts";
 import { Connection } from "../connection/connection.ts";
 import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
 import { Vhost } from "./vhost.ts";
+import type { SqliteStore } from "../../storage/sqlite_store.ts";
 
 /**
  * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
@@ -16,10 +17,17 @@ export class Broker {
   private amqpListener: TcpListener | undefined;
   private stopping: Promise<void> | undefined;
 
-  constructor(readonly options: BrokerOptions, readonly log: Logger) {
-    this.addVhost(options.defaultVhost);
-    this.users.add(options.defaultUser, options.defaultPass, ["administrator"]);
-    this.users.setPermission(options.defaultUser, options.defaultVhost, FULL_PERMISSION);
+  /** `store` is null for a broker that keeps nothing on disk. */
+  constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: SqliteStore | null) {}
+
+  /** First boot: the default vhost and user, as RabbitMQ creates them (and stores them). */
+  createDefaults(): void {
+    const { defaultVhost, defaultUser, defaultPass } = this.options;
+    this.addVhost(defaultVhost);
+    const user = this.users.add(defaultUser, defaultPass, ["administrator"]);
+    this.users.setPermission(defaultUser, defaultVhost, FULL_PERMISSION);
+    this.store?.saveUser(user.name, user.passwordHash, user.hashingAlgorithm, user.tags);
+    this.store?.savePermission(defaultUser, defaultVhost, ".*", ".*", ".*");
   }
 
   /** The AMQP port actually bound (differs from options.port when that was 0). */
@@ -36,7 +44,10 @@ export class Broker {
 
   addVhost(name: string): Vhost {
     let vhost = this.vhosts.get(name);
-    if (!vhost) this.vhosts.set(name, (vhost = new Vhost(name)));
+    if (!vhost) {
+      this.vhosts.set(name, (vhost = new Vhost(name, this.store)));
+      this.store?.saveVhost(name);
+    }
     return vhost;
   }
 
@@ -66,6 +77,7 @@ export class Broker {
       const poll = () => {
         if (this.connections.size === 0 || Date.now() - started >= deadline) {
           for (const connection of this.connections) connection.terminate();
+          this.store?.close();
           this.log.info("Warren stopped");
           resolve();
         } else setTimeout(poll, 10); // not unref'd: the process stays up until shutdown is done

@@ -10,6 +10,10 @@ const TYPE_NAMES: Record<FieldType, string> = {
   F: "table", V: "void",
 };
 
+export function typeName(type: FieldType): string {
+  return TYPE_NAMES[type];
+}
+
 /** Integer types compare equal to each other, as do float and double (rabbit_misc:type_class). */
 function typeClass(type: FieldType): string {
   if ("bBsuIilD".includes(type)) return "int";
@@ -40,12 +44,12 @@ export function assertArgsEquivalence(current: FieldTable, received: FieldTable,
   }
 }
 
-interface TypedValue {
+export interface TypedValue {
   type: FieldType;
   value: FieldValue;
 }
 
-function typedLookup(table: FieldTable, key: string): TypedValue | undefined {
+export function typedLookup(table: FieldTable, key: string): TypedValue | undefined {
   if (!Object.hasOwn(table, key)) return undefined;
   const value = table[key]!;
   const notes = (table as { [FIELD_TYPES]?: Record<string, FieldType> })[FIELD_TYPES];

@@ -9,6 +9,12 @@ import type { FieldTable } from "../amqp/table.ts";
  */
 export class Message {
   private decoded: BasicProperties | undefined;
+  /** Row id in the durable store (0: not stored). */
+  storeId = 0;
+  /** Durable queues holding it; the stored row goes when this reaches 0. */
+  storeRefs = 0;
+  /** The row has been committed (not just recorded for the next commit). */
+  storeWritten = false;
 
   constructor(
     readonly exchange: string,
@@ -27,6 +33,26 @@ export class Message {
     return (this.decoded ??= decodeProperties(new Reader(this.properties)));
   }
 
+  /** delivery_mode 2, read from the encoded properties without decoding them all. */
+  get persistent(): boolean {
+    return deliveryMode(this.properties) === 2;
+  }
+
   /** Headers for routing (headers exchange) — decodes the property list on first call. */
   readonly headers = (): FieldTable | undefined => this.props.headers;
+}
+
+/**
+ * delivery-mode is the 4th property: skip content-type and content-encoding (shortstr) and
+ * headers (table) when present. Returns 0 when absent or unreadable.
+ */
+function deliveryMode(raw: Uint8Array): number {
+  if (raw.length < 2) return 0;
+  const flags = (raw[0]! << 8) | raw[1]!;
+  if ((flags & 0x1000) === 0) return 0;
+  let pos = 2;
+  if (flags & 0x8000) pos += 1 + (raw[pos] ?? 0);
+  if (flags & 0x4000) pos += 1 + (raw[pos] ?? 0);
+  if (flags & 0x2000) pos += 4 + (((raw[pos] ?? 0) << 24) >>> 0) + ((raw[pos + 1] ?? 0) << 16) + ((raw[pos + 2] ?? 0) << 8) + (raw[pos + 3] ?? 0);
+  return raw[pos] ?? 0;
 }

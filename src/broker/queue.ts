@@ -1,6 +1,7 @@
 import type { FieldTable } from "../amqp/table.ts";
 import { MemoryQueueStore } from "../../storage/memory_queue_store.ts";
 import type { QueueEntry, QueueStore } from "../../storage/queue_store.ts";
+import type { DurableLog } from "../../storage/durable_log.ts";
 import type { Message } from "./message.ts";
 import { resourceName } from "./names.ts";
 
@@ -27,6 +28,10 @@ export class Queue {
   /** auto-delete applies only once a consumer has come and gone. */
   hadConsumer = false;
   deleted = false;
+  /** Where persistent messages are written (durable queues of a broker with a store). */
+  log: DurableLog | null = null;
+  /** Row id in the durable store. */
+  storeId = 0;
 
   constructor(
     readonly vhost: string,
@@ -49,9 +54,32 @@ export class Queue {
     return resourceName("queue", this.name, this.vhost);
   }
 
-  enqueue(message: Message): void {
-    this.store.push({ message, seq: this.nextSeq++, redelivered: false });
+  /** Adds a message; returns true when it was written to the durable store (confirm after commit). */
+  enqueue(message: Message): boolean {
+    const persisted = this.log !== null && message.persistent;
+    const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted };
+    if (persisted) this.log!.persist(this, entry);
+    this.store.push(entry);
     if (this.consumers.length > 0) this.drain();
+    return persisted;
+  }
+
+  /** Boot: a message recovered from the store, in order. */
+  restore(message: Message, seq: number, redelivered: boolean): void {
+    this.store.push({ message, seq, redelivered, persisted: true });
+    if (seq >= this.nextSeq) this.nextSeq = seq + 1;
+  }
+
+  /** An entry has been handed to a client: with no ack expected it is gone, else it is delivered. */
+  delivered(entry: QueueEntry, acked: boolean): void {
+    if (!entry.persisted || this.deleted) return;
+    if (acked) this.log!.remove(this, entry);
+    else this.log!.markDelivered(this, entry.seq);
+  }
+
+  /** A delivered entry was acked, or rejected without requeue: it leaves for good. */
+  discard(entry: QueueEntry): void {
+    if (entry.persisted && !this.deleted) this.log!.remove(this, entry);
   }
 
   /** Hands ready messages to consumers, round-robin, while any can take one. */
@@ -111,6 +139,9 @@ export class Queue {
   }
 
   purge(): number {
-    return this.store.purge();
+    if (!this.log || this.deleted) return this.store.purge();
+    let n = 0;
+    for (let entry = this.store.shift(); entry; entry = this.store.shift(), n++) this.discard(entry);
+    return n;
   }
 }

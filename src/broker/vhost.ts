@@ -7,6 +7,8 @@ import { Exchange, type Destination } from "./exchange.ts";
 import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
+import { validateQueueArgs } from "./queue_args.ts";
+import type { DestinationKind, DurableLog } from "../../storage/durable_log.ts";
 
 /** Queue arguments compared on redeclare (RabbitMQ's declare_args). */
 const QUEUE_EQUIVALENCE_ARGS = [
@@ -35,7 +37,8 @@ export class Vhost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
 
-  constructor(readonly name: string) {
+  /** `log` persists durable entities and messages (null: nothing is stored). */
+  constructor(readonly name: string, readonly log: DurableLog | null = null) {
     for (const [exchange, type] of DEFAULT_EXCHANGES) {
       this.exchanges.set(exchange, new Exchange(name, exchange, type, true, false, false, {}));
     }
@@ -65,6 +68,7 @@ export class Vhost {
     if (name.startsWith("amq.")) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
     const exchange = new Exchange(this.name, name, type as ExchangeTypeName, durable, autoDelete, internal, args);
     this.exchanges.set(name, exchange);
+    if (durable) this.log?.saveExchange(exchange);
     return exchange;
   }
 
@@ -80,12 +84,21 @@ export class Vhost {
   /** Drops an exchange, its bindings, and bindings to it (which may auto-delete their sources). */
   private removeExchange(exchange: Exchange): void {
     this.exchanges.delete(exchange.name);
+    if (exchange.durable && this.log) {
+      this.log.deleteExchange(this.name, exchange.name);
+      this.log.deleteBindingsFrom(this.name, exchange.name);
+    }
     this.removeBindingsTo(exchange);
   }
 
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
     validateBinding(source.type, args);
-    if (source.router.bind(routingKey, args, destination) && destination instanceof Exchange) source.exchangeBindings++;
+    if (!source.router.bind(routingKey, args, destination)) return;
+    if (destination instanceof Exchange) source.exchangeBindings++;
+    // As RabbitMQ: a binding is durable when both its ends are.
+    if (source.durable && destination.durable) {
+      this.log?.saveBinding(this.name, source.name, kindOf(destination), destination.name, routingKey, args);
+    }
   }
 
   /** Whether exactly this binding exists. */
@@ -96,11 +109,15 @@ export class Vhost {
   unbind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
     if (!source.router.unbind(routingKey, args, destination)) return;
     if (destination instanceof Exchange) source.exchangeBindings--;
+    if (source.durable && destination.durable) {
+      this.log?.deleteBinding(this.name, source.name, kindOf(destination), destination.name, routingKey, args);
+    }
     this.autoDeleteExchange(source);
   }
 
   /** Removes every binding whose destination is `destination`, in every exchange. */
   private removeBindingsTo(destination: Destination): void {
+    if (destination.durable) this.log?.deleteBindingsTo(this.name, kindOf(destination), destination.name);
     for (const source of [...this.exchanges.values()]) {
       const before = source.router.size;
       source.router.removeDestination(destination);
@@ -174,11 +191,17 @@ export class Vhost {
       const resource = existing.describe();
       assertFieldEquivalence(existing.durable, durable, resource, "durable");
       assertFieldEquivalence(existing.autoDelete, d.autoDelete, resource, "auto_delete");
+      validateQueueArgs(d.args, resource);
       assertArgsEquivalence(existing.args, d.args, resource, QUEUE_EQUIVALENCE_ARGS);
       return existing;
     }
+    validateQueueArgs(d.args, resourceName("queue", name, this.name));
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
+    if (durable && this.log) {
+      queue.log = this.log;
+      this.log.saveQueue(queue);
+    }
     return queue;
   }
 
@@ -190,18 +213,25 @@ export class Vhost {
   /** Deletes a queue: unbinds it, cancels its consumers; returns how many messages it held. */
   deleteQueue(queue: Queue): number {
     if (queue.deleted) return 0;
+    const count = queue.messageCount;
+    queue.log?.deleteQueue(queue);
     queue.deleted = true;
     this.queues.delete(queue.name);
     this.removeBindingsTo(queue);
     for (const consumer of [...queue.consumers]) consumer.cancelledByServer(queue);
     queue.consumers.length = 0;
-    return queue.purge();
+    queue.purge();
+    return count;
   }
 
   /** An auto-delete queue goes when its last consumer does. */
   consumerRemoved(queue: Queue): void {
     if (queue.autoDelete && queue.hadConsumer && queue.consumers.length === 0 && !queue.deleted) this.deleteQueue(queue);
   }
+}
+
+function kindOf(destination: Destination): DestinationKind {
+  return destination instanceof Exchange ? "exchange" : "queue";
 }
 
 function notFound(text: string): AmqpError {

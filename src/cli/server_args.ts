@@ -10,6 +10,7 @@ Options:
   --bind ADDR         listen address (default ::, every interface)
   --data-dir DIR      where durable state lives (default ./warren-data)
   --log-level LEVEL   debug | info | warning | error | none (default info)
+  --no-fsync          commits survive a process crash, not a power cut (faster)
   -h, --help          show this help
 
 Environment (as the RabbitMQ image):
@@ -27,6 +28,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       bind: { type: "string" },
       "data-dir": { type: "string" },
       "log-level": { type: "string" },
+      "no-fsync": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -36,6 +38,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (values.port !== undefined) options.port = parsePort(values.port, "--port");
   if (values.bind !== undefined) options.bind = values.bind;
   if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
+  if (values["no-fsync"]) options.fsync = false;
   if (values["log-level"] !== undefined) {
     const level = values["log-level"] as LogLevel;
     if (!LOG_LEVELS.includes(level)) {

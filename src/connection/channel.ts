@@ -62,6 +62,8 @@ export class Channel {
   confirmedUpTo = 0;
   /** Highest sequence number acked to the client. */
   confirmSent = 0;
+  /** Confirms held until the store commits (later confirms queue behind them). */
+  confirmsAwaitingCommit = 0;
   tx: TxState | undefined;
 
   constructor(readonly connection: Connection, readonly id: number) {}

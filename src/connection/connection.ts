@@ -233,8 +233,25 @@ export class Connection implements TcpHandler, FrameSink {
     });
   }
 
-  /** Publisher confirm for `seq` on `channel`; sent with this turn's write as one cumulative ack. */
-  confirm(channel: Channel, seq: number): void {
+  /**
+   * Publisher confirm for `seq` on `channel`, sent with a write as one cumulative ack. A message
+   * written to the store is confirmed after the commit, and so is every later one on the channel
+   * until then, so that confirms stay in order.
+   */
+  confirm(channel: Channel, seq: number, persisted: boolean): void {
+    const store = this.broker.store;
+    if (store && (persisted || channel.confirmsAwaitingCommit > 0)) {
+      channel.confirmsAwaitingCommit++;
+      store.afterCommit(() => {
+        channel.confirmsAwaitingCommit--;
+        this.confirmNow(channel, seq);
+      });
+      return;
+    }
+    this.confirmNow(channel, seq);
+  }
+
+  private confirmNow(channel: Channel, seq: number): void {
     channel.confirmedUpTo = seq;
     this.confirmingChannels.add(channel);
     this.output.schedule();

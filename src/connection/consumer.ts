@@ -39,6 +39,7 @@ export class Consumer implements QueueConsumer {
       channel.unacked.set(tag, { tag, entry, queue, consumer: this });
       this.unacked++;
     }
+    queue.delivered(entry, this.noAck);
     const m = entry.message;
     writeDeliver(
       connection.output.writer, channel.id, this.tag, tag, entry.redelivered,

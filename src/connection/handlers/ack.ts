@@ -66,7 +66,7 @@ export function settle(channel: Channel, deliveries: Unacked[], how: Settlement)
     if (how === "requeue") {
       u.queue.requeue(u.entry);
       requeued.add(u.queue);
-    }
+    } else u.queue.discard(u.entry);
   }
   for (const queue of requeued) queue.drain();
   for (const consumer of channel.consumers.values()) consumer.queue.drain();

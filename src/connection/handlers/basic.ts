@@ -37,8 +37,8 @@ function publish(channel: Channel, m: BasicPublish, content: Content): void {
     return;
   }
   const seq = channel.confirm ? ++channel.publishSeq : 0;
-  routeMessage(channel, exchange, message, m.mandatory);
-  if (seq !== 0) channel.connection.confirm(channel, seq);
+  const persisted = routeMessage(channel, exchange, message, m.mandatory);
+  if (seq !== 0) channel.connection.confirm(channel, seq, persisted);
 }
 
 /** A user_id property must name the authenticated user, unless that user may impersonate. */
@@ -52,16 +52,21 @@ function checkUserId(channel: Channel, message: Message): void {
   }
 }
 
-/** Routes and enqueues one message; unroutable mandatory messages come back as basic.return. */
-export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): void {
+/**
+ * Routes and enqueues one message; unroutable mandatory messages come back as basic.return.
+ * Returns true when it was written to the durable store (its confirm waits for the commit).
+ */
+export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): boolean {
   const queues = channel.routeSet;
   channel.connection.vhost!.route(exchange, message, queues);
   if (queues.size === 0) {
     if (mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
-    return;
+    return false;
   }
-  for (const queue of queues) queue.enqueue(message);
+  let persisted = false;
+  for (const queue of queues) if (queue.enqueue(message)) persisted = true;
   queues.clear();
+  return persisted;
 }
 
 function returnMessage(channel: Channel, message: Message, replyCode: number, replyText: string): void {
@@ -129,6 +134,7 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
   }
   const tag = ++channel.deliveryTag;
   if (!noAck) channel.unacked.set(tag, { tag, entry, queue, consumer: null });
+  queue.delivered(entry, noAck);
   const message = entry.message;
   const w = connection.output.writer;
   writeMethodFrame(w, channel.id, {

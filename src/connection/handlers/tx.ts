@@ -29,9 +29,13 @@ export function handleTxConfirmMethod(channel: Channel, method: AmqpMethod): voi
     case MethodId.TxCommit: {
       const tx = requireTx(channel);
       channel.tx = { publishes: [], acks: [] };
-      for (const p of tx.publishes) routeMessage(channel, p.exchange, p.message, p.mandatory);
+      let persisted = false;
+      for (const p of tx.publishes) if (routeMessage(channel, p.exchange, p.message, p.mandatory)) persisted = true;
       for (const a of tx.acks) settle(channel, a.deliveries, a.how);
-      connection.send(channel.id, { id: MethodId.TxCommitOk });
+      // Committed persistent messages are on disk when commit-ok goes out.
+      const reply = () => connection.send(channel.id, { id: MethodId.TxCommitOk });
+      if (persisted && connection.broker.store) connection.broker.store.afterCommit(reply);
+      else reply();
       return;
     }
     case MethodId.TxRollback: {

@@ -1,0 +1,43 @@
+// Numbered schema migrations, applied at boot in one transaction. Append; never edit one
+// that has shipped.
+
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE vhosts (name TEXT PRIMARY KEY);
+      CREATE TABLE users (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, hashing_algorithm TEXT NOT NULL, tags TEXT NOT NULL);
+      CREATE TABLE permissions (
+        user TEXT NOT NULL, vhost TEXT NOT NULL, configure TEXT NOT NULL, write TEXT NOT NULL, read TEXT NOT NULL,
+        PRIMARY KEY (user, vhost));
+      CREATE TABLE exchanges (
+        vhost TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, auto_delete INTEGER NOT NULL,
+        internal INTEGER NOT NULL, arguments BLOB NOT NULL, PRIMARY KEY (vhost, name));
+      CREATE TABLE queues (
+        id INTEGER PRIMARY KEY, vhost TEXT NOT NULL, name TEXT NOT NULL, auto_delete INTEGER NOT NULL,
+        arguments BLOB NOT NULL,
+        -- deliveries leave a queue in seq order: messages at or below this were delivered at least once
+        delivered_seq INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (vhost, name));
+      CREATE TABLE bindings (
+        vhost TEXT NOT NULL, source TEXT NOT NULL, destination_kind TEXT NOT NULL, destination TEXT NOT NULL,
+        routing_key TEXT NOT NULL, arguments BLOB NOT NULL,
+        PRIMARY KEY (vhost, source, destination_kind, destination, routing_key, arguments));
+      CREATE TABLE policies (vhost TEXT NOT NULL, name TEXT NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (vhost, name));
+      CREATE TABLE runtime_parameters (
+        vhost TEXT NOT NULL, component TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (vhost, component, name));
+      -- one row per persistent message, shared by every durable queue it was routed to
+      CREATE TABLE messages (
+        id INTEGER PRIMARY KEY, exchange TEXT NOT NULL, routing_key TEXT NOT NULL,
+        properties BLOB NOT NULL, body BLOB NOT NULL);
+      -- each queue's messages in order
+      CREATE TABLE queue_messages (
+        queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, message_id INTEGER NOT NULL,
+        PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
