@@ -22,10 +22,12 @@ export interface SqlDatabase {
 
 export function openSqlite(path: string): SqlDatabase {
   const db = new Database(path, { create: true });
+  const statements: { finalize(): void }[] = [];
   return {
     exec: (sql) => void db.exec(sql),
     prepare(sql) {
       const statement = db.prepare(sql);
+      statements.push(statement);
       return {
         run: (...params) => void statement.run(...(params as never[])),
         all: <T>(...params: SqlValue[]) => statement.all(...(params as never[])) as T[],
@@ -34,6 +36,10 @@ export function openSqlite(path: string): SqlDatabase {
       };
     },
     transaction: (fn) => db.transaction(fn).immediate(),
-    close: () => db.close(),
+    // Statements are finalized first so the file (and its exclusive lock) is released now.
+    close() {
+      for (const statement of statements) statement.finalize();
+      db.close(true);
+    },
   };
 }
