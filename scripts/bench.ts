@@ -116,6 +116,10 @@ const scenarios: { name: string; scenario: string; args: string[] }[] = [
   { name: "transient-1KiB-manual-ack", scenario: "throughput", args: [...secs, "--size", "1024", "--ack", "manual"] },
   { name: "fanout-10-queues-16B", scenario: "fanout", args: [...secs, "--size", "16", "--queues", "10"] },
   { name: "confirms-256-16B", scenario: "throughput", args: [...secs, "--size", "16", "--confirm", "256"] },
+  {
+    name: "persistent-1KiB-confirms-256", scenario: "throughput",
+    args: [...secs, "--size", "1024", "--persistent", "--confirm", "256", "--ack", "manual"],
+  },
   { name: "connections-500", scenario: "connections", args: ["--conns", "500", "--hold", "3"] },
 ];
 const only = opts.only?.split(",");
