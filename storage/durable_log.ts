@@ -8,6 +8,17 @@ import type { QueueEntry } from "./queue_store.ts";
 
 export type DestinationKind = "queue" | "exchange";
 
+/** A message read back from the store. */
+export interface StoredMessage {
+  seq: number;
+  id: number;
+  exchange: string;
+  routing_key: string;
+  properties: Uint8Array;
+  body: Uint8Array;
+  refs: number;
+}
+
 export interface DurableLog {
   saveExchange(exchange: Exchange): void;
   deleteExchange(vhost: string, name: string): void;
@@ -21,7 +32,7 @@ export interface DurableLog {
   /** Drops every binding from a source (it was deleted). */
   deleteBindingsFrom(vhost: string, source: string): void;
 
-  /** A persistent message entered a durable queue. */
+  /** A message entered a durable queue's store (persistent, or any message while it pages). */
   persist(queue: Queue, entry: QueueEntry): void;
   /** It left for good (acked, dropped, purged). */
   remove(queue: Queue, entry: QueueEntry): void;
@@ -30,4 +41,9 @@ export interface DurableLog {
 
   /** Runs `fn` once everything recorded so far is committed (at once if nothing is pending). */
   afterCommit(fn: () => void): void;
+
+  /** Up to `limit` of a queue's stored messages with seq >= fromSeq, in order (commits first). */
+  readPage(queue: Queue, fromSeq: number, limit: number): StoredMessage[];
+  /** Drops a queue's stored messages with seq >= fromSeq (purge of the part on disk only). */
+  purgeFrom(queue: Queue, fromSeq: number): void;
 }

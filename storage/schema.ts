@@ -28,10 +28,12 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE TABLE runtime_parameters (
         vhost TEXT NOT NULL, component TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (vhost, component, name));
-      -- one row per persistent message, shared by every durable queue it was routed to
+      -- one row per stored message, shared by every durable queue it was routed to; refs counts
+      -- its queue_messages rows. transient = 1: written only because its queue was paging; such
+      -- rows are dropped at boot.
       CREATE TABLE messages (
         id INTEGER PRIMARY KEY, exchange TEXT NOT NULL, routing_key TEXT NOT NULL,
-        properties BLOB NOT NULL, body BLOB NOT NULL);
+        properties BLOB NOT NULL, body BLOB NOT NULL, refs INTEGER NOT NULL, transient INTEGER NOT NULL);
       -- each queue's messages in order
       CREATE TABLE queue_messages (
         queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, message_id INTEGER NOT NULL,

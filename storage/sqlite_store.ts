@@ -10,7 +10,7 @@ import type { Queue } from "../src/broker/queue.ts";
 import type { Logger } from "../src/log.ts";
 import { openSqlite, type SqlDatabase, type SqlStatement } from "../src/runtime/sqlite.ts";
 import { nextTurn } from "../src/runtime/timers.ts";
-import type { DestinationKind, DurableLog } from "./durable_log.ts";
+import type { DestinationKind, DurableLog, StoredMessage } from "./durable_log.ts";
 import type { QueueEntry } from "./queue_store.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 
@@ -32,7 +32,10 @@ export class SqliteStore implements DurableLog {
   private readonly metadata: (() => void)[] = [];
   private readonly newRows = new Map<number, PendingRow>();
   private readonly deletedRows: [number, number][] = [];
+  /** Unshared messages whose only row was deleted. */
   private readonly deletedMessages: number[] = [];
+  /** Shared messages that lost one row (refs - 1, deleted at 0). */
+  private readonly releasedShared: number[] = [];
   private readonly delivered = new Map<number, number>();
   private callbacks: (() => void)[] = [];
   private scheduled = false;
@@ -114,17 +117,33 @@ export class SqliteStore implements DurableLog {
     for (const [key, row] of this.newRows) {
       if (row.queueId === id) {
         this.newRows.delete(key);
-        this.release(row.entry);
+        row.entry.message.storeRefs--;
       }
     }
     this.delivered.delete(id);
     this.record(() => {
-      this.sql.deleteQueueRows.run(id);
+      this.dropRows(id, 0);
       this.sql.deleteQueue.run(id);
-      // Messages no other queue holds.
-      this.sql.deleteOrphanMessages.run();
     });
     this.deleteBindingsTo(queue.vhost, "queue", queue.name);
+  }
+
+  purgeFrom(queue: Queue, fromSeq: number): void {
+    const id = queue.storeId;
+    for (const [key, row] of this.newRows) {
+      if (row.queueId === id && row.seq >= fromSeq) {
+        this.newRows.delete(key);
+        row.entry.message.storeRefs--;
+      }
+    }
+    this.record(() => this.dropRows(id, fromSeq));
+  }
+
+  /** Deletes a queue's rows from `fromSeq` on, releasing their messages. */
+  private dropRows(queueId: number, fromSeq: number): void {
+    this.sql.releaseRowsFrom.run(queueId, fromSeq);
+    this.sql.deleteReleasedFrom.run(queueId, fromSeq);
+    this.sql.deleteRowsFrom.run(queueId, fromSeq);
   }
 
   saveBinding(vhost: string, source: string, kind: DestinationKind, destination: string, key: string, args: FieldTable): void {
@@ -161,18 +180,22 @@ export class SqliteStore implements DurableLog {
   }
 
   remove(queue: Queue, entry: QueueEntry): void {
-    const key = rowKey(queue.storeId, entry.seq);
-    // Published and acked within one turn: neither write happens.
-    if (!this.newRows.delete(key)) this.deletedRows.push([queue.storeId, entry.seq]);
-    this.release(entry);
+    const message = entry.message;
+    // Published and removed within one turn: the row is never written (nor the message, if
+    // no other row of it is).
+    if (this.newRows.delete(rowKey(queue.storeId, entry.seq))) {
+      message.storeRefs--;
+      return;
+    }
+    this.deletedRows.push([queue.storeId, entry.seq]);
+    if (message.storeShared) this.releasedShared.push(message.storeId);
+    else this.deletedMessages.push(message.storeId);
     this.schedule();
   }
 
-  private release(entry: QueueEntry): void {
-    const message = entry.message;
-    if (--message.storeRefs === 0) {
-      if (message.storeWritten) this.deletedMessages.push(message.storeId);
-    }
+  readPage(queue: Queue, fromSeq: number, limit: number): StoredMessage[] {
+    this.commit();
+    return this.sql.page.all<StoredMessage>(queue.storeId, fromSeq, limit);
   }
 
   markDelivered(queue: Queue, seq: number): void {
@@ -200,23 +223,35 @@ export class SqliteStore implements DurableLog {
     const started = performance.now();
     const rows = this.newRows.size;
     this.db.transaction(() => {
-      for (const op of this.metadata) op();
+      // Row changes first: a queue dropped in this same batch (metadata) then finds only the
+      // rows nobody released yet, so no message is released twice.
       for (const row of this.newRows.values()) {
         const message = row.entry.message;
         if (!message.storeWritten) {
-          sql.insertMessage.run(message.storeId, message.exchange, message.routingKey, message.properties, message.body);
+          const refs = message.storeRefs;
+          sql.insertMessage.run(
+            message.storeId, message.exchange, message.routingKey, message.properties, message.body, refs,
+            message.persistent ? 0 : 1,
+          );
           message.storeWritten = true;
+          message.storeShared = refs > 1;
         }
         sql.insertRow.run(row.queueId, row.seq, message.storeId);
       }
       for (const [queueId, seq] of this.deletedRows) sql.deleteRow.run(queueId, seq);
       for (const id of this.deletedMessages) sql.deleteMessage.run(id);
+      for (const id of this.releasedShared) {
+        sql.releaseMessage.run(id);
+        sql.deleteIfUnreferenced.run(id);
+      }
+      for (const op of this.metadata) op();
       for (const [queueId, seq] of this.delivered) sql.markDelivered.run(seq, queueId);
     });
     this.metadata.length = 0;
     this.newRows.clear();
     this.deletedRows.length = 0;
     this.deletedMessages.length = 0;
+    this.releasedShared.length = 0;
     this.delivered.clear();
     const elapsed = performance.now() - started;
     if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);
@@ -227,9 +262,18 @@ export class SqliteStore implements DurableLog {
 
   // ------------------------------------------------------------------------------ recovery
 
-  /** Boot: drop message rows no queue refers to (left when a queue holding shared messages was deleted). */
-  sweepOrphans(): void {
-    this.sql.deleteOrphanMessages.run();
+  /** Boot: drop messages that were on disk only because their queue was paging, and unreferenced ones. */
+  sweepTransient(): void {
+    this.db.transaction(() => {
+      this.db.exec("DELETE FROM queue_messages WHERE message_id IN (SELECT id FROM messages WHERE transient = 1)");
+      this.db.exec("DELETE FROM messages WHERE transient = 1 OR refs <= 0");
+    });
+  }
+
+  /** How many messages a queue has stored, and the highest seq. */
+  queueStats(queueId: number): { count: number; maxSeq: number } {
+    const row = this.sql.queueStats.get<{ n: number; m: number | null }>(queueId);
+    return { count: row?.n ?? 0, maxSeq: row?.m ?? 0 };
   }
 
   /** Everything durable, for boot. Messages are read per queue with queueMessages(). */
@@ -256,10 +300,6 @@ export class SqliteStore implements DurableLog {
     };
   }
 
-  /** A queue's messages in order. */
-  queueMessages(queueId: number): IterableIterator<MessageRow> {
-    return this.sql.queueMessages.iterate<MessageRow>(queueId);
-  }
 
   /** Whether the store was just created (first boot: create the default user and vhost). */
   get isFresh(): boolean {
@@ -267,14 +307,6 @@ export class SqliteStore implements DurableLog {
   }
 }
 
-export interface MessageRow {
-  seq: number;
-  id: number;
-  exchange: string;
-  routing_key: string;
-  properties: Uint8Array;
-  body: Uint8Array;
-}
 
 function prepareStatements(db: SqlDatabase) {
   const p = (sql: string): SqlStatement => db.prepare(sql);
@@ -286,20 +318,25 @@ function prepareStatements(db: SqlDatabase) {
     deleteExchange: p("DELETE FROM exchanges WHERE vhost = ? AND name = ?"),
     saveQueue: p("INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)"),
     deleteQueue: p("DELETE FROM queues WHERE id = ?"),
-    deleteQueueRows: p("DELETE FROM queue_messages WHERE queue_id = ?"),
-    deleteOrphanMessages: p("DELETE FROM messages WHERE NOT EXISTS (SELECT 1 FROM queue_messages WHERE message_id = messages.id)"),
+    releaseRowsFrom: p("UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2)"),
+    deleteReleasedFrom: p("DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2)"),
+    deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ?"),
+    queueStats: p("SELECT COUNT(*) AS n, MAX(seq) AS m FROM queue_messages WHERE queue_id = ?"),
+    releaseMessage: p("UPDATE messages SET refs = refs - 1 WHERE id = ?"),
+    deleteIfUnreferenced: p("DELETE FROM messages WHERE id = ? AND refs <= 0"),
     saveBinding: p("INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)"),
     deleteBinding: p("DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?"),
     deleteBindingsTo: p("DELETE FROM bindings WHERE vhost = ? AND destination_kind = ? AND destination = ?"),
     deleteBindingsFrom: p("DELETE FROM bindings WHERE vhost = ? AND source = ?"),
-    insertMessage: p("INSERT INTO messages (id, exchange, routing_key, properties, body) VALUES (?, ?, ?, ?, ?)"),
+    insertMessage: p("INSERT INTO messages (id, exchange, routing_key, properties, body, refs, transient) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     deleteMessage: p("DELETE FROM messages WHERE id = ?"),
     insertRow: p("INSERT INTO queue_messages (queue_id, seq, message_id) VALUES (?, ?, ?)"),
     deleteRow: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq = ?"),
     markDelivered: p("UPDATE queues SET delivered_seq = MAX(delivered_seq, ?) WHERE id = ?"),
-    queueMessages: p(`SELECT q.seq AS seq, m.id AS id, m.exchange AS exchange, m.routing_key AS routing_key,
-        m.properties AS properties, m.body AS body
-      FROM queue_messages q JOIN messages m ON m.id = q.message_id WHERE q.queue_id = ? ORDER BY q.seq`),
+    page: p(`SELECT q.seq AS seq, m.id AS id, m.exchange AS exchange, m.routing_key AS routing_key,
+        m.properties AS properties, m.body AS body, m.refs AS refs
+      FROM queue_messages q JOIN messages m ON m.id = q.message_id
+      WHERE q.queue_id = ? AND q.seq >= ? ORDER BY q.seq LIMIT ?`),
   };
 }
 

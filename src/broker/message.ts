@@ -11,8 +11,10 @@ export class Message {
   private decoded: BasicProperties | undefined;
   /** Row id in the durable store (0: not stored). */
   storeId = 0;
-  /** Durable queues holding it; the stored row goes when this reaches 0. */
+  /** Queue rows recorded for it in this process (decides whether its row is written at all). */
   storeRefs = 0;
+  /** Stored with more than one queue row: removals go through the row's reference count. */
+  storeShared = false;
   /** The row has been committed (not just recorded for the next commit). */
   storeWritten = false;
 

@@ -2,7 +2,7 @@ import type { FieldTable } from "../amqp/table.ts";
 import { MemoryQueueStore } from "../../storage/memory_queue_store.ts";
 import type { QueueEntry, QueueStore } from "../../storage/queue_store.ts";
 import type { DurableLog } from "../../storage/durable_log.ts";
-import type { Message } from "./message.ts";
+import { Message } from "./message.ts";
 import { resourceName } from "./names.ts";
 
 /** What a queue needs from a consumer (implemented by the connection layer). */
@@ -15,6 +15,15 @@ export interface QueueConsumer {
   /** The queue went away: tell the client (basic.cancel) and forget the consumer. */
   cancelledByServer(queue: Queue): void;
 }
+
+/**
+ * Bounded memory for durable queues: past this many ready messages (or bytes) in memory, new
+ * messages live only in the store, and are paged back in as consumers make room.
+ */
+const WINDOW_MESSAGES = 8192;
+const WINDOW_BYTES = 8 * 1024 * 1024;
+const PAGE_IN_BELOW = WINDOW_MESSAGES / 2;
+const PAGE_SIZE = 2048;
 
 /** The connection that owns an exclusive queue (compared by identity). */
 export type QueueOwner = object;
@@ -32,6 +41,12 @@ export class Queue {
   log: DurableLog | null = null;
   /** Row id in the durable store. */
   storeId = 0;
+  /** Ready messages in the store but not in memory; they all come after those in memory. */
+  private onDisk = 0;
+  /** The seq of the first of them. */
+  private diskFromSeq = 0;
+  /** After a restart: messages up to this seq were delivered before it (redelivered=true). */
+  private redeliveredUpTo = 0;
 
   constructor(
     readonly vhost: string,
@@ -42,8 +57,9 @@ export class Queue {
     readonly args: FieldTable,
   ) {}
 
+  /** Ready messages (in memory and paged out). */
   get messageCount(): number {
-    return this.store.length;
+    return this.store.length + this.onDisk;
   }
 
   get consumerCount(): number {
@@ -56,6 +72,9 @@ export class Queue {
 
   /** Adds a message; returns true when it was written to the durable store (confirm after commit). */
   enqueue(message: Message): boolean {
+    if (this.log !== null && (this.onDisk > 0 || this.store.length >= WINDOW_MESSAGES || this.store.bytes >= WINDOW_BYTES)) {
+      return this.pageOut(message);
+    }
     const persisted = this.log !== null && message.persistent;
     const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted };
     if (persisted) this.log!.persist(this, entry);
@@ -64,10 +83,44 @@ export class Queue {
     return persisted;
   }
 
-  /** Boot: a message recovered from the store, in order. */
-  restore(message: Message, seq: number, redelivered: boolean): void {
-    this.store.push({ message, seq, redelivered, persisted: true });
-    if (seq >= this.nextSeq) this.nextSeq = seq + 1;
+  /** The window is full: the message goes to the store only (transient ones too, to keep order). */
+  private pageOut(message: Message): boolean {
+    const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted: true };
+    this.log!.persist(this, entry);
+    if (this.onDisk === 0) this.diskFromSeq = entry.seq;
+    this.onDisk++;
+    return message.persistent;
+  }
+
+  /** Refills the in-memory window from the store. */
+  private pageIn(): void {
+    const rows = this.log!.readPage(this, this.diskFromSeq, PAGE_SIZE);
+    for (const row of rows) {
+      const message = new Message(row.exchange, row.routing_key, row.properties, row.body);
+      message.storeId = row.id;
+      message.storeWritten = true;
+      message.storeShared = row.refs > 1;
+      this.store.push({ message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true });
+    }
+    const last = rows[rows.length - 1];
+    if (last) {
+      this.onDisk -= rows.length;
+      this.diskFromSeq = last.seq + 1;
+    }
+    if (!last || this.onDisk < 0) this.onDisk = 0;
+  }
+
+  private refill(): void {
+    if (this.onDisk > 0 && this.store.length < PAGE_IN_BELOW) this.pageIn();
+  }
+
+  /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
+  recover(count: number, maxSeq: number, deliveredUpTo: number): void {
+    this.onDisk = count;
+    this.diskFromSeq = 0;
+    this.nextSeq = maxSeq + 1;
+    this.redeliveredUpTo = deliveredUpTo;
+    this.refill();
   }
 
   /** An entry has been handed to a client: with no ack expected it is gone, else it is delivered. */
@@ -86,7 +139,9 @@ export class Queue {
   drain(): void {
     const consumers = this.consumers;
     const store = this.store;
-    while (store.length > 0 && consumers.length > 0) {
+    for (;;) {
+      this.refill();
+      if (store.length === 0 || consumers.length === 0) return;
       const consumer = this.nextReadyConsumer();
       if (!consumer) return;
       consumer.deliver(this, store.shift()!);
@@ -109,6 +164,7 @@ export class Queue {
 
   /** basic.get: the next ready message, if any. */
   take(): QueueEntry | undefined {
+    this.refill();
     return this.store.shift();
   }
 
@@ -139,9 +195,14 @@ export class Queue {
   }
 
   purge(): number {
-    if (!this.log || this.deleted) return this.store.purge();
-    let n = 0;
-    for (let entry = this.store.shift(); entry; entry = this.store.shift(), n++) this.discard(entry);
-    return n;
+    const count = this.messageCount;
+    if (!this.log || this.deleted) {
+      this.store.purge();
+    } else {
+      for (let entry = this.store.shift(); entry; entry = this.store.shift()) this.discard(entry);
+      if (this.onDisk > 0) this.log.purgeFrom(this, this.diskFromSeq);
+    }
+    this.onDisk = 0;
+    return count;
   }
 }

@@ -3,16 +3,13 @@ import { isHashingAlgorithm } from "../auth/password.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import type { Broker } from "./broker.ts";
 import { Exchange } from "./exchange.ts";
-import { Message } from "./message.ts";
 import { Queue } from "./queue.ts";
 import { isBuiltinExchangeType } from "../routing/mod.ts";
-
-const PROGRESS_EVERY = 100_000;
 
 export function recover(broker: Broker, store: SqliteStore): void {
   const log = broker.log;
   const started = performance.now();
-  store.sweepOrphans();
+  store.sweepTransient();
   const meta = store.loadMetadata();
   for (const name of meta.vhosts) broker.addVhost(name);
   for (const u of meta.users) {
@@ -30,9 +27,7 @@ export function recover(broker: Broker, store: SqliteStore): void {
     vhost.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.type, true, x.auto_delete === 1, x.internal === 1, x.args));
   }
 
-  log.info(`recovery: ${meta.queues.length} durable queues, ${meta.messageCount} messages to recover`);
   let recovered = 0;
-  const messages = new Map<number, Message>();
   for (const q of meta.queues) {
     const vhost = broker.vhosts.get(q.vhost);
     if (!vhost) continue;
@@ -40,21 +35,11 @@ export function recover(broker: Broker, store: SqliteStore): void {
     queue.log = store;
     queue.storeId = q.id;
     vhost.queues.set(q.name, queue);
-    for (const row of store.queueMessages(q.id)) {
-      let message = messages.get(row.id);
-      if (!message) {
-        message = new Message(row.exchange, row.routing_key, row.properties, row.body);
-        message.storeId = row.id;
-        message.storeWritten = true;
-        messages.set(row.id, message);
-      }
-      message.storeRefs++;
-      // Delivered before the stop (at or below the watermark) means redelivered now.
-      queue.restore(message, row.seq, row.seq <= q.delivered_seq);
-      if (++recovered % PROGRESS_EVERY === 0) {
-        log.info(`recovery: ${recovered} of ${meta.messageCount} messages (${elapsed(started)})`);
-      }
-    }
+    // Only the head of each queue is read now; the rest is paged in as consumers advance.
+    const { count, maxSeq } = store.queueStats(q.id);
+    queue.recover(count, maxSeq, q.delivered_seq);
+    recovered += count;
+    if (count > 0) log.info(`recovery: queue '${q.name}' in vhost '${q.vhost}': ${count} messages (${elapsed(started)})`);
   }
 
   for (const b of meta.bindings) {
