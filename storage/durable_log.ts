@@ -23,6 +23,8 @@ export interface DurableLog {
   saveExchange(exchange: Exchange): void;
   deleteExchange(vhost: string, name: string): void;
   saveQueue(queue: Queue): void;
+  /** A non-durable queue that may page its backlog out (its rows are dropped at boot). */
+  registerTransientQueue(queue: Queue): void;
   /** Drops the queue, its bindings as a destination and its messages (ready and unacked). */
   deleteQueue(queue: Queue): void;
   saveBinding(vhost: string, source: string, kind: DestinationKind, destination: string, routingKey: string, args: FieldTable): void;

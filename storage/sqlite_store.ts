@@ -28,6 +28,8 @@ const rowKey = (queueId: number, seq: number) => queueId * 0x1_0000_0000 + seq;
 export class SqliteStore implements DurableLog {
   private nextMessageId = 1;
   private nextQueueId = 1;
+  /** Non-durable queues get negative ids: their rows are never recovered. */
+  private nextTransientQueueId = 1;
   // What the next commit writes.
   private readonly metadata: (() => void)[] = [];
   private readonly newRows = new Map<number, PendingRow>();
@@ -109,6 +111,10 @@ export class SqliteStore implements DurableLog {
     queue.storeId = id;
     const args = tableBytes(queue.args);
     this.record(() => this.sql.saveQueue.run(id, queue.vhost, queue.name, queue.autoDelete ? 1 : 0, args));
+  }
+
+  registerTransientQueue(queue: Queue): void {
+    queue.storeId = -this.nextTransientQueueId++;
   }
 
   deleteQueue(queue: Queue): void {
@@ -231,7 +237,7 @@ export class SqliteStore implements DurableLog {
           const refs = message.storeRefs;
           sql.insertMessage.run(
             message.storeId, message.exchange, message.routingKey, message.properties, message.body, refs,
-            message.persistent ? 0 : 1,
+            message.storeTransient || !message.persistent ? 1 : 0,
           );
           message.storeWritten = true;
           message.storeShared = refs > 1;
@@ -265,7 +271,7 @@ export class SqliteStore implements DurableLog {
   /** Boot: drop messages that were on disk only because their queue was paging, and unreferenced ones. */
   sweepTransient(): void {
     this.db.transaction(() => {
-      this.db.exec("DELETE FROM queue_messages WHERE message_id IN (SELECT id FROM messages WHERE transient = 1)");
+      this.db.exec("DELETE FROM queue_messages WHERE queue_id < 0 OR message_id IN (SELECT id FROM messages WHERE transient = 1)");
       this.db.exec("DELETE FROM messages WHERE transient = 1 OR refs <= 0");
     });
   }

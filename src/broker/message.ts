@@ -17,6 +17,8 @@ export class Message {
   storeShared = false;
   /** The row has been committed (not just recorded for the next commit). */
   storeWritten = false;
+  /** Stored only to bound memory (a non-durable queue's paged copy): dropped at boot. */
+  storeTransient = false;
 
   constructor(
     readonly exchange: string,
@@ -33,6 +35,13 @@ export class Message {
   /** Decoded properties (decoded once, on first use). */
   get props(): BasicProperties {
     return (this.decoded ??= decodeProperties(new Reader(this.properties)));
+  }
+
+  /** A separate copy for a non-durable queue's paged store, so it never shares a durable row. */
+  transientCopy(): Message {
+    const copy = new Message(this.exchange, this.routingKey, this.properties, this.body);
+    copy.storeTransient = true;
+    return copy;
   }
 
   /** delivery_mode 2, read from the encoded properties without decoding them all. */

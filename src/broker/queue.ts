@@ -17,8 +17,8 @@ export interface QueueConsumer {
 }
 
 /**
- * Bounded memory for durable queues: past this many ready messages (or bytes) in memory, new
- * messages live only in the store, and are paged back in as consumers make room.
+ * Bounded memory: past this many ready messages (or bytes) in memory, a queue's new messages
+ * live only in the store, and are paged back in as consumers make room.
  */
 const WINDOW_MESSAGES = 8192;
 const WINDOW_BYTES = 8 * 1024 * 1024;
@@ -75,7 +75,7 @@ export class Queue {
     if (this.log !== null && (this.onDisk > 0 || this.store.length >= WINDOW_MESSAGES || this.store.bytes >= WINDOW_BYTES)) {
       return this.pageOut(message);
     }
-    const persisted = this.log !== null && message.persistent;
+    const persisted = this.log !== null && this.durable && message.persistent;
     const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted };
     if (persisted) this.log!.persist(this, entry);
     this.store.push(entry);
@@ -83,13 +83,17 @@ export class Queue {
     return persisted;
   }
 
-  /** The window is full: the message goes to the store only (transient ones too, to keep order). */
+  /**
+   * The window is full: the message goes to the store only — transient ones too, to keep order
+   * and bound memory; they are dropped at boot. Returns whether its confirm waits for a commit.
+   */
   private pageOut(message: Message): boolean {
-    const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted: true };
+    const stored = this.durable ? message : message.transientCopy();
+    const entry: QueueEntry = { message: stored, seq: this.nextSeq++, redelivered: false, persisted: true };
     this.log!.persist(this, entry);
     if (this.onDisk === 0) this.diskFromSeq = entry.seq;
     this.onDisk++;
-    return message.persistent;
+    return this.durable && message.persistent;
   }
 
   /** Refills the in-memory window from the store. */

@@ -198,9 +198,10 @@ export class Vhost {
     validateQueueArgs(d.args, resourceName("queue", name, this.name));
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
-    if (durable && this.log) {
+    if (this.log) {
       queue.log = this.log;
-      this.log.saveQueue(queue);
+      if (durable) this.log.saveQueue(queue);
+      else this.log.registerTransientQueue(queue);
     }
     return queue;
   }

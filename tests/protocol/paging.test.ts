@@ -96,3 +96,31 @@ test("purge and delete count paged-out messages", async () => {
   expect((await ch.deleteQueue("p")).messageCount).toBe(COUNT);
   await conn.close();
 });
+
+test("a non-durable queue pages its backlog too, in order, and nothing of it survives a restart", async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "warren-paging-"));
+  let url = await start();
+  const conn = await amqp.connect(url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue("mem", { durable: false });
+  for (let i = 0; i < COUNT; i++) ch.publish("", "mem", Buffer.from(`t${i}`), { persistent: i % 2 === 0 });
+  await ch.waitForConfirms();
+  await conn.close();
+  const got = await drainAll(url, "mem");
+  expect(got).toEqual(Array.from({ length: COUNT }, (_, i) => `t${i}`));
+
+  // Fill it again past the window, restart: the queue and its stored backlog are gone.
+  const again = await amqp.connect(url);
+  const ch2 = await again.createConfirmChannel();
+  for (let i = 0; i < COUNT; i++) ch2.publish("", "mem", Buffer.from(`u${i}`), { persistent: true });
+  await ch2.waitForConfirms();
+  await again.close();
+  await broker!.stop();
+  url = await start();
+  const after = await amqp.connect(url);
+  const ch3 = await after.createChannel();
+  ch3.on("error", () => {}); // the 404 closes the channel; the rejection below is what we check
+  const gone = await ch3.checkQueue("mem").then(() => "exists", (e: { code?: number }) => e.code);
+  expect(gone).toBe(404);
+  await after.close().catch(() => {});
+});
