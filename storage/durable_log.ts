@@ -44,8 +44,11 @@ export interface DurableLog {
   /** Runs `fn` once everything recorded so far is committed (at once if nothing is pending). */
   afterCommit(fn: () => void): void;
 
-  /** Up to `limit` of a queue's stored messages with seq >= fromSeq, in order (commits first). */
-  readPage(queue: Queue, fromSeq: number, limit: number): StoredMessage[];
+  /**
+   * A queue's stored messages with seq >= fromSeq, in order, up to `limit` messages or until
+   * their bodies reach `maxBytes` (at least one). Commits pending writes first.
+   */
+  readPage(queue: Queue, fromSeq: number, limit: number, maxBytes: number): StoredMessage[];
   /** Drops a queue's stored messages with seq >= fromSeq (purge of the part on disk only). */
   purgeFrom(queue: Queue, fromSeq: number): void;
 }

@@ -199,9 +199,16 @@ export class SqliteStore implements DurableLog {
     this.schedule();
   }
 
-  readPage(queue: Queue, fromSeq: number, limit: number): StoredMessage[] {
+  readPage(queue: Queue, fromSeq: number, limit: number, maxBytes: number): StoredMessage[] {
     this.commit();
-    return this.sql.page.all<StoredMessage>(queue.storeId, fromSeq, limit);
+    const page: StoredMessage[] = [];
+    let bytes = 0;
+    for (const row of this.sql.page.iterate<StoredMessage>(queue.storeId, fromSeq, limit)) {
+      page.push(row);
+      bytes += row.body.length;
+      if (bytes >= maxBytes) break;
+    }
+    return page;
   }
 
   markDelivered(queue: Queue, seq: number): void {

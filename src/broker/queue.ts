@@ -98,7 +98,7 @@ export class Queue {
 
   /** Refills the in-memory window from the store. */
   private pageIn(): void {
-    const rows = this.log!.readPage(this, this.diskFromSeq, PAGE_SIZE);
+    const rows = this.log!.readPage(this, this.diskFromSeq, PAGE_SIZE, WINDOW_BYTES / 4);
     for (const row of rows) {
       const message = new Message(row.exchange, row.routing_key, row.properties, row.body);
       message.storeId = row.id;
@@ -115,7 +115,7 @@ export class Queue {
   }
 
   private refill(): void {
-    if (this.onDisk > 0 && this.store.length < PAGE_IN_BELOW) this.pageIn();
+    if (this.onDisk > 0 && this.store.length < PAGE_IN_BELOW && this.store.bytes < WINDOW_BYTES / 2) this.pageIn();
   }
 
   /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
