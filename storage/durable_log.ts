@@ -17,6 +17,9 @@ export interface StoredMessage {
   properties: Uint8Array;
   body: Uint8Array;
   refs: number;
+  segment: number | null;
+  segment_offset: number | null;
+  body_size: number;
 }
 
 export interface DurableLog {

@@ -31,9 +31,12 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       -- one row per stored message, shared by every durable queue it was routed to; refs counts
       -- its queue_messages rows. transient = 1: written only because its queue was paging; such
       -- rows are dropped at boot.
+      -- Bodies of at least the segment threshold live in segment files: body is empty and
+      -- (segment, segment_offset, body_size) say where.
       CREATE TABLE messages (
         id INTEGER PRIMARY KEY, exchange TEXT NOT NULL, routing_key TEXT NOT NULL,
-        properties BLOB NOT NULL, body BLOB NOT NULL, refs INTEGER NOT NULL, transient INTEGER NOT NULL);
+        properties BLOB NOT NULL, body BLOB NOT NULL, refs INTEGER NOT NULL, transient INTEGER NOT NULL,
+        segment INTEGER, segment_offset INTEGER, body_size INTEGER NOT NULL);
       -- each queue's messages in order
       CREATE TABLE queue_messages (
         queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, message_id INTEGER NOT NULL,

@@ -13,6 +13,14 @@ import { nextTurn } from "../src/runtime/timers.ts";
 import type { DestinationKind, DurableLog, StoredMessage } from "./durable_log.ts";
 import type { QueueEntry } from "./queue_store.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { SegmentFiles } from "./segments.ts";
+import type { Message } from "../src/broker/message.ts";
+
+/**
+ * Bodies of at least this many bytes go to segment files instead of SQLite blobs
+ * (chosen by benchmark: docs/storage.md).
+ */
+export const SEGMENT_THRESHOLD = 64 * 1024;
 
 export class StoreError extends Error {}
 
@@ -35,17 +43,25 @@ export class SqliteStore implements DurableLog {
   private readonly newRows = new Map<number, PendingRow>();
   private readonly deletedRows: [number, number][] = [];
   /** Unshared messages whose only row was deleted. */
-  private readonly deletedMessages: number[] = [];
+  private readonly deletedMessages: Message[] = [];
+  private readonly segments: SegmentFiles;
   /** Shared messages that lost one row (refs - 1, deleted at 0). */
   private readonly releasedShared: number[] = [];
   private readonly delivered = new Map<number, number>();
   private callbacks: (() => void)[] = [];
   private scheduled = false;
+  /** Segments of messages deleted by the current commit (including bulk deletes). */
+  private releasedSegments: number[] = [];
   private closed = false;
   private readonly sql: ReturnType<typeof prepareStatements>;
 
-  private constructor(readonly db: SqlDatabase, private readonly log: Logger) {
+  private constructor(readonly db: SqlDatabase, private readonly log: Logger, dataDir: string, private readonly fsync: boolean) {
     this.sql = prepareStatements(db);
+    const live = new Map<number, number>();
+    for (const row of db.prepare("SELECT segment, COUNT(*) AS n FROM messages WHERE segment IS NOT NULL GROUP BY segment").all<{ segment: number; n: number }>()) {
+      live.set(row.segment, row.n);
+    }
+    this.segments = new SegmentFiles(join(dataDir, "segments"), live);
     this.nextMessageId = (db.prepare("SELECT MAX(id) AS m FROM messages").get<{ m: number | null }>()?.m ?? 0) + 1;
     this.nextQueueId = (db.prepare("SELECT MAX(id) AS m FROM queues").get<{ m: number | null }>()?.m ?? 0) + 1;
   }
@@ -73,13 +89,15 @@ export class SqliteStore implements DurableLog {
     }
     db.exec(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
     migrate(db, path);
-    return new SqliteStore(db, options.log);
+    sweepTransient(db);
+    return new SqliteStore(db, options.log, dataDir, options.fsync);
   }
 
   close(): void {
     if (this.closed) return;
     this.commit();
     this.closed = true;
+    this.segments.close();
     this.db.close();
   }
 
@@ -148,7 +166,9 @@ export class SqliteStore implements DurableLog {
   /** Deletes a queue's rows from `fromSeq` on, releasing their messages. */
   private dropRows(queueId: number, fromSeq: number): void {
     this.sql.releaseRowsFrom.run(queueId, fromSeq);
-    this.sql.deleteReleasedFrom.run(queueId, fromSeq);
+    for (const r of this.sql.deleteReleasedFrom.all<{ segment: number | null }>(queueId, fromSeq)) {
+      if (r.segment !== null) this.releasedSegments.push(r.segment);
+    }
     this.sql.deleteRowsFrom.run(queueId, fromSeq);
   }
 
@@ -195,7 +215,7 @@ export class SqliteStore implements DurableLog {
     }
     this.deletedRows.push([queue.storeId, entry.seq]);
     if (message.storeShared) this.releasedShared.push(message.storeId);
-    else this.deletedMessages.push(message.storeId);
+    else this.deletedMessages.push(message);
     this.schedule();
   }
 
@@ -204,8 +224,9 @@ export class SqliteStore implements DurableLog {
     const page: StoredMessage[] = [];
     let bytes = 0;
     for (const row of this.sql.page.iterate<StoredMessage>(queue.storeId, fromSeq, limit)) {
+      if (row.segment !== null) row.body = this.segments.read(row.segment, row.segment_offset!, row.body_size);
       page.push(row);
-      bytes += row.body.length;
+      bytes += row.body_size;
       if (bytes >= maxBytes) break;
     }
     return page;
@@ -235,6 +256,17 @@ export class SqliteStore implements DurableLog {
     const sql = this.sql;
     const started = performance.now();
     const rows = this.newRows.size;
+    // Large bodies go to the segment file first, made durable before the rows that point at them.
+    for (const row of this.newRows.values()) {
+      const message = row.entry.message;
+      if (!message.storeWritten && message.storeSegment === 0 && message.body.length >= SEGMENT_THRESHOLD) {
+        const at = this.segments.append(message.body);
+        message.storeSegment = at.segment;
+        message.storeOffset = at.offset;
+      }
+    }
+    if (this.fsync) this.segments.sync();
+    const released = this.releasedSegments;
     this.db.transaction(() => {
       // Row changes first: a queue dropped in this same batch (metadata) then finds only the
       // rows nobody released yet, so no message is released twice.
@@ -242,9 +274,11 @@ export class SqliteStore implements DurableLog {
         const message = row.entry.message;
         if (!message.storeWritten) {
           const refs = message.storeRefs;
+          const inSegment = message.storeSegment !== 0;
           sql.insertMessage.run(
-            message.storeId, message.exchange, message.routingKey, message.properties, message.body, refs,
-            message.storeTransient || !message.persistent ? 1 : 0,
+            message.storeId, message.exchange, message.routingKey, message.properties, inSegment ? EMPTY : message.body,
+            refs, message.storeTransient || !message.persistent ? 1 : 0,
+            inSegment ? message.storeSegment : null, inSegment ? message.storeOffset : null, message.body.length,
           );
           message.storeWritten = true;
           message.storeShared = refs > 1;
@@ -252,10 +286,13 @@ export class SqliteStore implements DurableLog {
         sql.insertRow.run(row.queueId, row.seq, message.storeId);
       }
       for (const [queueId, seq] of this.deletedRows) sql.deleteRow.run(queueId, seq);
-      for (const id of this.deletedMessages) sql.deleteMessage.run(id);
+      for (const message of this.deletedMessages) {
+        sql.deleteMessage.run(message.storeId);
+        if (message.storeSegment !== 0) released.push(message.storeSegment);
+      }
       for (const id of this.releasedShared) {
         sql.releaseMessage.run(id);
-        sql.deleteIfUnreferenced.run(id);
+        for (const r of sql.deleteIfUnreferenced.all<{ segment: number | null }>(id)) if (r.segment !== null) released.push(r.segment);
       }
       for (const op of this.metadata) op();
       for (const [queueId, seq] of this.delivered) sql.markDelivered.run(seq, queueId);
@@ -268,6 +305,9 @@ export class SqliteStore implements DurableLog {
     this.delivered.clear();
     const elapsed = performance.now() - started;
     if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);
+    // Segment space is given back only once the rows that used it are gone for good.
+    for (const segment of this.releasedSegments) this.segments.release(segment);
+    this.releasedSegments = [];
     const callbacks = this.callbacks;
     this.callbacks = [];
     for (const fn of callbacks) fn();
@@ -275,13 +315,6 @@ export class SqliteStore implements DurableLog {
 
   // ------------------------------------------------------------------------------ recovery
 
-  /** Boot: drop messages that were on disk only because their queue was paging, and unreferenced ones. */
-  sweepTransient(): void {
-    this.db.transaction(() => {
-      this.db.exec("DELETE FROM queue_messages WHERE queue_id < 0 OR message_id IN (SELECT id FROM messages WHERE transient = 1)");
-      this.db.exec("DELETE FROM messages WHERE transient = 1 OR refs <= 0");
-    });
-  }
 
   /** How many messages a queue has stored, and the highest seq. */
   queueStats(queueId: number): { count: number; maxSeq: number } {
@@ -332,25 +365,37 @@ function prepareStatements(db: SqlDatabase) {
     saveQueue: p("INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)"),
     deleteQueue: p("DELETE FROM queues WHERE id = ?"),
     releaseRowsFrom: p("UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2)"),
-    deleteReleasedFrom: p("DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2)"),
+    deleteReleasedFrom: p("DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2) RETURNING segment"),
     deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ?"),
     queueStats: p("SELECT COUNT(*) AS n, MAX(seq) AS m FROM queue_messages WHERE queue_id = ?"),
     releaseMessage: p("UPDATE messages SET refs = refs - 1 WHERE id = ?"),
-    deleteIfUnreferenced: p("DELETE FROM messages WHERE id = ? AND refs <= 0"),
+    deleteIfUnreferenced: p("DELETE FROM messages WHERE id = ? AND refs <= 0 RETURNING segment"),
     saveBinding: p("INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)"),
     deleteBinding: p("DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?"),
     deleteBindingsTo: p("DELETE FROM bindings WHERE vhost = ? AND destination_kind = ? AND destination = ?"),
     deleteBindingsFrom: p("DELETE FROM bindings WHERE vhost = ? AND source = ?"),
-    insertMessage: p("INSERT INTO messages (id, exchange, routing_key, properties, body, refs, transient) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    insertMessage: p(`INSERT INTO messages (id, exchange, routing_key, properties, body, refs, transient, segment, segment_offset, body_size)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     deleteMessage: p("DELETE FROM messages WHERE id = ?"),
     insertRow: p("INSERT INTO queue_messages (queue_id, seq, message_id) VALUES (?, ?, ?)"),
     deleteRow: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq = ?"),
     markDelivered: p("UPDATE queues SET delivered_seq = MAX(delivered_seq, ?) WHERE id = ?"),
     page: p(`SELECT q.seq AS seq, m.id AS id, m.exchange AS exchange, m.routing_key AS routing_key,
-        m.properties AS properties, m.body AS body, m.refs AS refs
+        m.properties AS properties, m.body AS body, m.refs AS refs, m.segment AS segment,
+        m.segment_offset AS segment_offset, m.body_size AS body_size
       FROM queue_messages q JOIN messages m ON m.id = q.message_id
       WHERE q.queue_id = ? AND q.seq >= ? ORDER BY q.seq LIMIT ?`),
   };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Boot: drop messages that were on disk only because their queue was paging, and unreferenced ones. */
+function sweepTransient(db: SqlDatabase): void {
+  db.transaction(() => {
+    db.exec("DELETE FROM queue_messages WHERE queue_id < 0 OR message_id IN (SELECT id FROM messages WHERE transient = 1)");
+    db.exec("DELETE FROM messages WHERE transient = 1 OR refs <= 0");
+  });
 }
 
 function migrate(db: SqlDatabase, path: string): void {

@@ -17,6 +17,9 @@ export class Message {
   storeShared = false;
   /** The row has been committed (not just recorded for the next commit). */
   storeWritten = false;
+  /** The segment file holding its body (0: the body is in SQLite), and where in it. */
+  storeSegment = 0;
+  storeOffset = 0;
   /** Stored only to bound memory (a non-durable queue's paged copy): dropped at boot. */
   storeTransient = false;
 

@@ -9,7 +9,6 @@ import { isBuiltinExchangeType } from "../routing/mod.ts";
 export function recover(broker: Broker, store: SqliteStore): void {
   const log = broker.log;
   const started = performance.now();
-  store.sweepTransient();
   const meta = store.loadMetadata();
   for (const name of meta.vhosts) broker.addVhost(name);
   for (const u of meta.users) {

@@ -1,0 +1,48 @@
+// File handles for segment files (node:fs, which Bun and Deno both provide).
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from "node:fs";
+
+export interface FileHandle {
+  /** Writes all of `bytes` at `position`. */
+  writeAt(bytes: Uint8Array, position: number): void;
+  readAt(length: number, position: number): Uint8Array;
+  sync(): void;
+  close(): void;
+}
+
+export function openFile(path: string, mode: "append" | "read"): FileHandle {
+  const fd = openSync(path, mode === "append" ? "a+" : "r");
+  return {
+    writeAt(bytes, position) {
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+    },
+    readAt(length, position) {
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, out, done, length - done, position + done);
+        if (n === 0) throw new Error(`${path}: unexpected end of file at ${position + done}`);
+        done += n;
+      }
+      return out;
+    },
+    sync: () => fsyncSync(fd),
+    close: () => closeSync(fd),
+  };
+}
+
+export function listDir(path: string): string[] {
+  return existsSync(path) ? readdirSync(path) : [];
+}
+
+export function ensureDir(path: string): void {
+  mkdirSync(path, { recursive: true });
+}
+
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
