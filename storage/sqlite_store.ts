@@ -20,7 +20,7 @@ import type { Message } from "../src/broker/message.ts";
  * Bodies of at least this many bytes go to segment files instead of SQLite blobs
  * (chosen by benchmark: docs/storage.md).
  */
-export const SEGMENT_THRESHOLD = 64 * 1024;
+export const SEGMENT_THRESHOLD = 256 * 1024;
 
 export class StoreError extends Error {}
 

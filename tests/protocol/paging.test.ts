@@ -128,7 +128,7 @@ test("a non-durable queue pages its backlog too, in order, and nothing of it sur
 test("large bodies stored in segment files come back intact after paging and a restart, and their files are reclaimed", async () => {
   dataDir = await mkdtemp(join(tmpdir(), "warren-paging-"));
   let url = await start();
-  const big = (i: number) => Buffer.alloc(200 * 1024, i % 251); // over the segment threshold
+  const big = (i: number) => Buffer.alloc(300 * 1024, i % 251); // over the 256 KiB segment threshold
   const conn = await amqp.connect(url);
   const ch = await conn.createConfirmChannel();
   await ch.assertQueue("big", { durable: true });
