@@ -102,8 +102,6 @@ export class Channel {
     else handlerFor(method.id)(this, method, undefined);
   }
 
-
-
   onContentFrame(type: number, r: Reader): void {
     if (this.state === "closing") return;
     const pending = this.pending;
