@@ -3,7 +3,8 @@
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
 //   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare]
 import { parseArgs } from "node:util";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,12 +55,20 @@ function rssMiB(pid: number): number {
 }
 
 /** Spawn → first accepted TCP connection, and RSS once idle. */
+/** A broker on a fresh temp data dir, removed when the process exits. */
+function spawnWarren(port: number) {
+  const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-"));
+  const proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "warning"], {
+    stdout: "ignore", stderr: "inherit",
+  });
+  void proc.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
+  return proc;
+}
+
 async function startupRun(): Promise<{ portOpenMs: number; idleRssMiB: number }> {
   const port = await freePort();
   const started = performance.now();
-  const proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--log-level", "warning"], {
-    stdout: "ignore", stderr: "inherit",
-  });
+  const proc = spawnWarren(port);
   let portOpenMs = NaN;
   while (performance.now() - started < 10_000) {
     if (await tryConnect(port)) {
@@ -103,9 +112,7 @@ const refPid = process.env.RABBITMQ_REF_PID ??
   (existsSync("/tmp/warren_ref/pid") ? readFileSync("/tmp/warren_ref/pid", "utf8").trim() : "");
 
 const port = await freePort();
-const warren = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--log-level", "warning"], {
-  stdout: "ignore", stderr: "inherit",
-});
+const warren = spawnWarren(port);
 while (!(await tryConnect(port))) await Bun.sleep(5);
 const warrenUrl = `amqp://guest:guest@127.0.0.1:${port}`;
 
