@@ -246,7 +246,15 @@ export class SqliteStore implements DurableLog {
   private schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    nextTurn(() => this.commit());
+    nextTurn(() => {
+      try {
+        this.commit();
+      } catch (err) {
+        // Nothing unconfirmed is lost, but the broker cannot go on without its store.
+        this.log.error(`store commit failed, stopping: ${(err as Error).message}`);
+        throw err;
+      }
+    });
   }
 
   /** Writes everything recorded since the last commit in one transaction, then runs callbacks. */
