@@ -22,6 +22,10 @@ export interface BrokerOptions {
   defaultUser: string;
   defaultPass: string;
   defaultVhost: string;
+  /** Memory alarm threshold: ≤ 1 is a fraction of the memory limit (cgroup or host), > 1 bytes. */
+  memoryHighWatermark: number;
+  /** Disk alarm when free space in the data dir's file system drops below this many bytes. */
+  diskFreeLimit: number;
   /** Commits survive power loss (fsync); off: they survive a process crash only. */
   fsync: boolean;
   /** Largest message body accepted (RabbitMQ's max_message_size, 128 MiB by default). */
@@ -46,6 +50,8 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   loopbackUsers: ["guest"],
   maxMessageSize: 128 * 1024 * 1024,
   fsync: true,
+  memoryHighWatermark: 0.4,
+  diskFreeLimit: 50_000_000,
 };
 
 /** RabbitMQ image environment variables that override the defaults. */

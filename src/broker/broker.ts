@@ -5,6 +5,7 @@ import { Connection } from "../connection/connection.ts";
 import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
 import { Vhost } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
+import { Alarms } from "./alarms.ts";
 
 /**
  * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
@@ -17,8 +18,18 @@ export class Broker {
   private amqpListener: TcpListener | undefined;
   private stopping: Promise<void> | undefined;
 
+  readonly alarms: Alarms;
+
   /** `store` is null for a broker that keeps nothing on disk. */
-  constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: SqliteStore | null) {}
+  constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: SqliteStore | null) {
+    this.alarms = new Alarms(
+      { memoryHighWatermark: options.memoryHighWatermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir },
+      log,
+    );
+    this.alarms.onChange((active) => {
+      for (const connection of this.connections) connection.onAlarmChange(active);
+    });
+  }
 
   /** First boot: the default vhost and user, as RabbitMQ creates them (and stores them). */
   createDefaults(): void {
@@ -58,6 +69,7 @@ export class Broker {
       return connection;
     });
     this.log.info(`started TCP listener on ${formatBind(this.options.bind)}:${this.amqpListener.port}`);
+    this.alarms.start();
   }
 
   connectionClosed(connection: Connection): void {
@@ -71,6 +83,7 @@ export class Broker {
   stop(reason = "broker forced connection closure with reason 'shutdown'"): Promise<void> {
     this.stopping ??= new Promise<void>((resolve) => {
       this.amqpListener?.stop();
+      this.alarms.stop();
       for (const connection of this.connections) connection.forceClose(reason);
       const deadline = Math.min(this.options.closeTimeoutMs, 1000);
       const started = Date.now();

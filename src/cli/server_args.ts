@@ -11,6 +11,8 @@ Options:
   --data-dir DIR      where durable state lives (default ./warren-data)
   --log-level LEVEL   debug | info | warning | error | none (default info)
   --no-fsync          commits survive a process crash, not a power cut (faster)
+  --memory-high-watermark N   memory alarm: fraction of the memory limit (<= 1, default 0.4) or bytes
+  --disk-free-limit N         disk alarm below N bytes free in the data dir (default 50000000)
   -h, --help          show this help
 
 Environment (as the RabbitMQ image):
@@ -29,6 +31,8 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       "data-dir": { type: "string" },
       "log-level": { type: "string" },
       "no-fsync": { type: "boolean" },
+      "memory-high-watermark": { type: "string" },
+      "disk-free-limit": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -39,6 +43,10 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (values.bind !== undefined) options.bind = values.bind;
   if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
   if (values["no-fsync"]) options.fsync = false;
+  if (values["memory-high-watermark"] !== undefined) {
+    options.memoryHighWatermark = parsePositive(values["memory-high-watermark"], "--memory-high-watermark");
+  }
+  if (values["disk-free-limit"] !== undefined) options.diskFreeLimit = parsePositive(values["disk-free-limit"], "--disk-free-limit");
   if (values["log-level"] !== undefined) {
     const level = values["log-level"] as LogLevel;
     if (!LOG_LEVELS.includes(level)) {
@@ -47,6 +55,12 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
     options.logLevel = level;
   }
   return options;
+}
+
+function parsePositive(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`Invalid ${flag} "${text}": expected a positive number`);
+  return value;
 }
 
 function parsePort(text: string, flag: string): number {

@@ -159,6 +159,7 @@ export class Channel {
   private completeContent(pending: PendingContent, body: Uint8Array): void {
     this.pending = undefined;
     handlerFor(pending.method.id)(this, pending.method, { properties: pending.properties!, body });
+    this.connection.publishReceived();
   }
 
   /** Soft errors close this channel; hard ones go up to the connection. */

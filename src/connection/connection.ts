@@ -13,6 +13,7 @@ import type { Vhost } from "../broker/vhost.ts";
 import type { TcpHandler, TcpSocket } from "../runtime/tcp.ts";
 import { after, every, nextTurn, type Timer } from "../runtime/timers.ts";
 import type { Queue } from "../broker/queue.ts";
+import { blockedReason, type AlarmResource } from "../broker/alarms.ts";
 import { Channel } from "./channel.ts";
 import { handleConnectionMethod, sendStart } from "./handlers/connection.ts";
 import { Output } from "./output.ts";
@@ -59,6 +60,8 @@ export class Connection implements TcpHandler, FrameSink {
   /** Queues that stopped delivering because output was backed up. */
   private readonly stalledQueues = new Set<Queue>();
   private resumeScheduled = false;
+  /** Not reading from the socket: it published while a resource alarm was set. */
+  blocked = false;
   /** Channels with confirms to send in this turn's write. */
   private readonly confirmingChannels = new Set<Channel>();
 
@@ -213,6 +216,31 @@ export class Connection implements TcpHandler, FrameSink {
     this.output.onDrain();
   }
 
+  /**
+   * A message was published. During a resource alarm the connection is blocked, as RabbitMQ
+   * does: no more reading from it (its consumers on other connections keep draining), and a
+   * connection.blocked to clients that announced the capability.
+   */
+  publishReceived(): void {
+    const active = this.broker.alarms.current;
+    if (active.size === 0 || this.blocked) return;
+    this.blocked = true;
+    this.socket.pause();
+    this.broker.log.warning(`connection ${this.name} blocked: ${blockedReason(active)}`);
+    if (this.capabilities["connection.blocked"] === true) {
+      this.send(0, { id: MethodId.ConnectionBlocked, reason: blockedReason(active) });
+    }
+  }
+
+  /** All alarms cleared: read again, and say so to clients that were told they were blocked. */
+  onAlarmChange(active: ReadonlySet<AlarmResource>): void {
+    if (active.size > 0 || !this.blocked || this.state === "closed") return;
+    this.blocked = false;
+    this.socket.resume();
+    this.broker.log.info(`connection ${this.name} unblocked`);
+    if (this.capabilities["connection.blocked"] === true) this.send(0, { id: MethodId.ConnectionUnblocked });
+  }
+
   /** May a queue deliver to a consumer here now? If not, it is resumed once output drains. */
   canDeliver(queue: Queue): boolean {
     const output = this.output;
@@ -310,7 +338,8 @@ export class Connection implements TcpHandler, FrameSink {
         heartbeatBytes += 8;
       }
       lastSent = sent;
-      silentTicks = this.bytesReceived === lastReceived ? silentTicks + 1 : 0;
+      // A blocked connection is not read from, so its silence says nothing.
+      silentTicks = this.bytesReceived === lastReceived && !this.blocked ? silentTicks + 1 : 0;
       lastReceived = this.bytesReceived;
       if (silentTicks >= 4) {
         this.broker.log.error(`closing AMQP connection ${this.name}: missed heartbeats from client, timeout: ${seconds}s`);
