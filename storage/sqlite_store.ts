@@ -87,10 +87,15 @@ export class SqliteStore implements DurableLog {
       }
       throw new StoreError(`Cannot open the store at ${path}: ${message}`);
     }
-    db.exec(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
-    migrate(db, path);
-    sweepTransient(db);
-    return new SqliteStore(db, options.log, dataDir, options.fsync);
+    try {
+      db.exec(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
+      migrate(db, path);
+      sweepTransient(db);
+      return new SqliteStore(db, options.log, dataDir, options.fsync);
+    } catch (err) {
+      db.close(); // release the lock: nothing of ours keeps the file open
+      throw err;
+    }
   }
 
   close(): void {
