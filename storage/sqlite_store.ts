@@ -73,7 +73,7 @@ export class SqliteStore implements DurableLog {
   static open(dataDir: string, options: { fsync: boolean; log: Logger }): SqliteStore {
     mkdirSync(dataDir, { recursive: true });
     const path = join(dataDir, "warren.sqlite");
-    let db: SqlDatabase;
+    let db: SqlDatabase | undefined;
     try {
       db = openSqlite(path);
       db.exec("PRAGMA locking_mode = EXCLUSIVE");
@@ -81,6 +81,7 @@ export class SqliteStore implements DurableLog {
       // Take the lock now: a second process gets SQLITE_BUSY here instead of later.
       db.exec("BEGIN IMMEDIATE; COMMIT");
     } catch (err) {
+      db?.close();
       const message = (err as Error).message;
       if (/locked|busy/i.test(message)) {
         throw new StoreError(`Cannot open the store in ${dataDir}: another Warren process is using it (${message})`);
