@@ -20,8 +20,8 @@ export interface QueueConsumer {
  * Bounded memory: past this many ready messages (or bytes) in memory, a queue's new messages
  * live only in the store, and are paged back in as consumers make room.
  */
-const WINDOW_MESSAGES = 8192;
-const WINDOW_BYTES = 8 * 1024 * 1024;
+const WINDOW_MESSAGES = 4096;
+const WINDOW_BYTES = 4 * 1024 * 1024;
 const PAGE_IN_BELOW = WINDOW_MESSAGES / 2;
 const PAGE_SIZE = 2048;
 

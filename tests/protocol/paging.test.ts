@@ -9,7 +9,7 @@ import { startBroker, type Broker } from "../../mod.ts";
 
 setDefaultTimeout(60_000);
 
-const COUNT = 20_000; // well past the 8192-message window
+const COUNT = 20_000; // well past the 4096-message window
 let dataDir = "";
 let broker: Broker | undefined;
 
