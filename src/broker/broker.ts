@@ -6,6 +6,7 @@ import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
 import { Vhost } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { Alarms } from "./alarms.ts";
+import { setMemoryPressure } from "./queue.ts";
 
 /**
  * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
@@ -27,6 +28,7 @@ export class Broker {
       log,
     );
     this.alarms.onChange((active) => {
+      setMemoryPressure(active.has("memory"));
       for (const connection of this.connections) connection.onAlarmChange(active);
     });
   }

@@ -23,6 +23,19 @@ export interface QueueConsumer {
 const WINDOW_MESSAGES = 4096;
 const WINDOW_BYTES = 4 * 1024 * 1024;
 const PAGE_IN_BELOW = WINDOW_MESSAGES / 2;
+/**
+ * Transient messages (and every message of a non-durable queue) stay in memory up to this
+ * larger window while memory is plentiful; under the memory alarm they page at the normal one.
+ */
+const TRANSIENT_WINDOW_MESSAGES = 65_536;
+const TRANSIENT_WINDOW_BYTES = 64 * 1024 * 1024;
+
+let memoryPressure = false;
+
+/** Set by the broker while the memory alarm is on: transient messages page out early too. */
+export function setMemoryPressure(on: boolean): void {
+  memoryPressure = on;
+}
 const PAGE_SIZE = 2048;
 
 /** The connection that owns an exclusive queue (compared by identity). */
@@ -72,7 +85,7 @@ export class Queue {
 
   /** Adds a message; returns true when it was written to the durable store (confirm after commit). */
   enqueue(message: Message): boolean {
-    if (this.log !== null && (this.onDisk > 0 || this.store.length >= WINDOW_MESSAGES || this.store.bytes >= WINDOW_BYTES)) {
+    if (this.log !== null && (this.onDisk > 0 || this.windowFull(this.durable && message.persistent))) {
       return this.pageOut(message);
     }
     const persisted = this.log !== null && this.durable && message.persistent;
@@ -81,6 +94,12 @@ export class Queue {
     this.store.push(entry);
     if (this.consumers.length > 0) this.drain();
     return persisted;
+  }
+
+  private windowFull(persistent: boolean): boolean {
+    const store = this.store;
+    if (persistent || memoryPressure) return store.length >= WINDOW_MESSAGES || store.bytes >= WINDOW_BYTES;
+    return store.length >= TRANSIENT_WINDOW_MESSAGES || store.bytes >= TRANSIENT_WINDOW_BYTES;
   }
 
   /**

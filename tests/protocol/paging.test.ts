@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type Broker } from "../../mod.ts";
+import { setMemoryPressure } from "../../src/broker/queue.ts";
 
 setDefaultTimeout(60_000);
 
@@ -97,22 +98,24 @@ test("purge and delete count paged-out messages", async () => {
   await conn.close();
 });
 
-test("a non-durable queue pages its backlog too, in order, and nothing of it survives a restart", async () => {
+test("a non-durable queue pages past its larger transient window too, in order, and nothing of it survives a restart", async () => {
   dataDir = await mkdtemp(join(tmpdir(), "warren-paging-"));
   let url = await start();
+  const TRANSIENT = 70_000; // past the 65536-message transient window
   const conn = await amqp.connect(url);
   const ch = await conn.createConfirmChannel();
   await ch.assertQueue("mem", { durable: false });
-  for (let i = 0; i < COUNT; i++) ch.publish("", "mem", Buffer.from(`t${i}`), { persistent: i % 2 === 0 });
+  for (let i = 0; i < TRANSIENT; i++) ch.publish("", "mem", Buffer.from(`t${i}`), { persistent: i % 2 === 0 });
   await ch.waitForConfirms();
   await conn.close();
   const got = await drainAll(url, "mem");
-  expect(got).toEqual(Array.from({ length: COUNT }, (_, i) => `t${i}`));
+  expect(got.length).toBe(TRANSIENT);
+  expect(got).toEqual(Array.from({ length: TRANSIENT }, (_, i) => `t${i}`));
 
   // Fill it again past the window, restart: the queue and its stored backlog are gone.
   const again = await amqp.connect(url);
   const ch2 = await again.createConfirmChannel();
-  for (let i = 0; i < COUNT; i++) ch2.publish("", "mem", Buffer.from(`u${i}`), { persistent: true });
+  for (let i = 0; i < TRANSIENT; i++) ch2.publish("", "mem", Buffer.from(`u${i}`), { persistent: true });
   await ch2.waitForConfirms();
   await again.close();
   await broker!.stop();
@@ -153,4 +156,32 @@ test("large bodies stored in segment files come back intact after paging and a r
   const { readdirSync, statSync } = await import("node:fs");
   const sizes = readdirSync(join(dataDir, "segments")).map((f) => statSync(join(dataDir, "segments", f)).size);
   expect(sizes.reduce((a, b) => a + b, 0)).toBe(0);
+});
+
+test("under memory pressure transient messages page at the normal window", async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "warren-paging-"));
+  const url = await start();
+  const stored = () => {
+    const queue = broker!.vhosts.get("/")!.queues.get("pressure")!;
+    return broker!.store!.queueStats(queue.storeId).count;
+  };
+  const conn = await amqp.connect(url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue("pressure", { durable: false });
+  for (let i = 0; i < 6000; i++) ch.publish("", "pressure", Buffer.from(`a${i}`));
+  await ch.waitForConfirms();
+  broker!.store!.commit();
+  expect(stored()).toBe(0); // memory is plentiful: 6000 transient messages stay in memory
+  setMemoryPressure(true);
+  try {
+    for (let i = 0; i < 1000; i++) ch.publish("", "pressure", Buffer.from(`b${i}`));
+    await ch.waitForConfirms();
+    broker!.store!.commit();
+    expect(stored()).toBe(1000); // past the 4096 window: on disk
+  } finally {
+    setMemoryPressure(false);
+  }
+  await conn.close();
+  const got = await drainAll(url, "pressure");
+  expect(got).toEqual([...Array.from({ length: 6000 }, (_, i) => `a${i}`), ...Array.from({ length: 1000 }, (_, i) => `b${i}`)]);
 });
