@@ -13,6 +13,7 @@ Options:
   --no-fsync          commits survive a process crash, not a power cut (faster)
   --memory-high-watermark N   memory alarm: fraction of the memory limit (<= 1, default 0.4) or bytes
   --disk-free-limit N         disk alarm below N bytes free in the data dir (default 50000000)
+  --max-message-size N        largest message body accepted, in bytes (default 134217728)
   -h, --help          show this help
 
 Environment (as the RabbitMQ image):
@@ -33,6 +34,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       "no-fsync": { type: "boolean" },
       "memory-high-watermark": { type: "string" },
       "disk-free-limit": { type: "string" },
+      "max-message-size": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -47,6 +49,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
     options.memoryHighWatermark = parsePositive(values["memory-high-watermark"], "--memory-high-watermark");
   }
   if (values["disk-free-limit"] !== undefined) options.diskFreeLimit = parsePositive(values["disk-free-limit"], "--disk-free-limit");
+  if (values["max-message-size"] !== undefined) options.maxMessageSize = parsePositive(values["max-message-size"], "--max-message-size");
   if (values["log-level"] !== undefined) {
     const level = values["log-level"] as LogLevel;
     if (!LOG_LEVELS.includes(level)) {
