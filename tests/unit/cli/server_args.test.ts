@@ -1,0 +1,32 @@
+import { expect, test } from "bun:test";
+import { parseServerArgs, UsageError } from "../../../src/cli/server_args.ts";
+
+test("flags map to broker options", () => {
+  const options = parseServerArgs(
+    ["--port", "0", "--bind", "127.0.0.1", "--data-dir", "/tmp/x", "--log-level", "warning", "--no-fsync",
+      "--memory-high-watermark", "0.6", "--disk-free-limit", "1000000", "--max-message-size", "1024"],
+    {},
+  );
+  expect(options).toEqual({
+    port: 0, bind: "127.0.0.1", dataDir: "/tmp/x", logLevel: "warning", fsync: false,
+    memoryHighWatermark: 0.6, diskFreeLimit: 1_000_000, maxMessageSize: 1024,
+  });
+});
+
+test("RABBITMQ_DEFAULT_* variables set the default user, password and vhost", () => {
+  expect(parseServerArgs([], { RABBITMQ_DEFAULT_USER: "admin", RABBITMQ_DEFAULT_PASS: "pw", RABBITMQ_DEFAULT_VHOST: "v" }))
+    .toEqual({ defaultUser: "admin", defaultPass: "pw", defaultVhost: "v" });
+});
+
+test("bad values are usage errors that name the flag", () => {
+  expect(() => parseServerArgs(["--port", "70000"], {})).toThrow(UsageError);
+  expect(() => parseServerArgs(["--port", "abc"], {})).toThrow(/--port "abc"/);
+  expect(() => parseServerArgs(["--log-level", "loud"], {})).toThrow(/--log-level "loud"/);
+  expect(() => parseServerArgs(["--disk-free-limit", "-1"], {})).toThrow(/--disk-free-limit/);
+  expect(() => parseServerArgs(["extra"], {})).toThrow(/Unexpected argument "extra"/);
+  expect(() => parseServerArgs(["--nope"], {})).toThrow();
+});
+
+test("--help is recognised", () => {
+  expect(parseServerArgs(["--help"], {})).toBe("help");
+});
