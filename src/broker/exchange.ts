@@ -11,6 +11,8 @@ export class Exchange {
   readonly router: Router<Destination>;
   /** Bindings from this exchange to other exchanges: when 0, routing takes the one-step path. */
   exchangeBindings = 0;
+  /** The `alternate-exchange` argument: where messages go that this exchange routes nowhere. */
+  readonly alternate: string | undefined;
 
   constructor(
     readonly vhost: string,
@@ -22,6 +24,8 @@ export class Exchange {
     readonly args: FieldTable,
   ) {
     this.router = createRouter<Destination>(type);
+    const ae = args["alternate-exchange"];
+    this.alternate = typeof ae === "string" ? ae : undefined;
   }
 
   describe(): string {

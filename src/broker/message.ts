@@ -1,6 +1,9 @@
 import { Reader } from "../amqp/reader.ts";
 import { decodeProperties, type BasicProperties } from "../amqp/spec/properties.gen.ts";
-import type { FieldTable } from "../amqp/table.ts";
+import { preconditionFailed } from "../amqp/errors.ts";
+import { encodeProperties } from "../amqp/spec/properties.gen.ts";
+import { canonicalType, type FieldTable } from "../amqp/table.ts";
+import { Writer } from "../amqp/writer.ts";
 
 /**
  * A published message, stored once however many queues it was routed to. Properties stay as
@@ -9,6 +12,7 @@ import type { FieldTable } from "../amqp/table.ts";
  */
 export class Message {
   private decoded: BasicProperties | undefined;
+  private keys: readonly string[] | undefined;
   /** Row id in the durable store (0: not stored). */
   storeId = 0;
   /** Queue rows recorded for it in this process (decides whether its row is written at all). */
@@ -52,6 +56,35 @@ export class Message {
     return deliveryMode(this.properties) === 2;
   }
 
+  /**
+   * The routing key plus sender-selected ones from the CC and BCC headers (RabbitMQ's
+   * header_routes). Headers are decoded only when the message has some.
+   */
+  get routingKeys(): readonly string[] {
+    if (this.keys) return this.keys;
+    const headers = this.hasHeaders ? this.props.headers : undefined;
+    if (!headers || (headers["CC"] === undefined && headers["BCC"] === undefined)) return (this.keys = [this.routingKey]);
+    return (this.keys = [this.routingKey, ...headerRoutes(headers, "CC"), ...headerRoutes(headers, "BCC")]);
+  }
+
+  /** A copy without the BCC header (it must never reach a consumer), keeping its routing keys. */
+  withoutBcc(): Message {
+    if (!this.hasHeaders) return this; // the common case: nothing to decode
+    const headers = this.props.headers;
+    if (!headers || headers["BCC"] === undefined) return this;
+    const { BCC: _bcc, ...rest } = headers;
+    const w = new Writer(this.properties.length + 16);
+    encodeProperties(w, { ...this.props, headers: rest });
+    const copy = new Message(this.exchange, this.routingKey, w.written().slice(), this.body);
+    copy.keys = this.routingKeys;
+    return copy;
+  }
+
+  /** Whether the headers property is present (from the flag word, without decoding). */
+  get hasHeaders(): boolean {
+    return this.properties.length >= 2 && (this.properties[0]! & 0x20) !== 0;
+  }
+
   /** Headers for routing (headers exchange) — decodes the property list on first call. */
   readonly headers = (): FieldTable | undefined => this.props.headers;
 }
@@ -69,4 +102,20 @@ function deliveryMode(raw: Uint8Array): number {
   if (flags & 0x4000) pos += 1 + (raw[pos] ?? 0);
   if (flags & 0x2000) pos += 4 + (((raw[pos] ?? 0) << 24) >>> 0) + ((raw[pos + 1] ?? 0) << 16) + ((raw[pos + 2] ?? 0) << 8) + (raw[pos + 3] ?? 0);
   return raw[pos] ?? 0;
+}
+
+/** CC/BCC must be arrays of strings; anything else is RabbitMQ's "invalid message". */
+function headerRoutes(headers: FieldTable, key: "CC" | "BCC"): string[] {
+  const value = headers[key];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw preconditionFailed(`invalid message: {unacceptable_type_in_header,"${key}",${typeName(value)}}`);
+  }
+  return value.filter((v): v is string => typeof v === "string");
+}
+
+function typeName(value: FieldTable[string]): string {
+  const names: Record<string, string> = { S: "longstr", t: "bool", I: "signedint", l: "long", d: "double", F: "table", V: "void" };
+  const type = canonicalType(value);
+  return names[type] ?? type;
 }

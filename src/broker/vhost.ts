@@ -141,30 +141,44 @@ export class Vhost {
    * at most once even when bindings form a cycle.
    */
   route(exchange: Exchange, message: Message, out: Set<Queue>): void {
+    // Sender-selected routes (CC/BCC) exist only in messages with headers.
+    const keys = message.hasHeaders ? message.routingKeys : undefined;
     if (exchange.name === "") {
-      const queue = this.queues.get(message.routingKey);
-      if (queue) out.add(queue);
+      if (keys === undefined) {
+        const queue = this.queues.get(message.routingKey);
+        if (queue) out.add(queue);
+        return;
+      }
+      for (const key of keys) {
+        const queue = this.queues.get(key);
+        if (queue) out.add(queue);
+      }
       return;
     }
-    if (exchange.exchangeBindings === 0) {
-      // The common case: one exchange, queue destinations only.
+    if ((keys === undefined || keys.length === 1) && exchange.exchangeBindings === 0 && exchange.alternate === undefined) {
+      // The common case: one exchange, one key, queue destinations only.
       exchange.router.route(message.routingKey, message.headers, out as Set<Destination>);
       return;
     }
+    const allKeys = keys ?? [message.routingKey];
     const seen = new Set<Exchange>([exchange]);
     const pending: Exchange[] = [exchange];
     const found = new Set<Destination>();
+    const visit = (x: Exchange | undefined) => {
+      if (x && !seen.has(x)) {
+        seen.add(x);
+        pending.push(x);
+      }
+    };
     while (pending.length > 0) {
       const source = pending.shift()!;
       found.clear();
-      source.router.route(message.routingKey, message.headers, found);
+      for (const key of allKeys) source.router.route(key, message.headers, found);
+      // An exchange that routes nowhere hands the message to its alternate exchange.
+      if (found.size === 0 && source.alternate !== undefined) visit(this.exchanges.get(source.alternate));
       for (const d of found) {
-        if (d instanceof Exchange) {
-          if (!seen.has(d)) {
-            seen.add(d);
-            pending.push(d);
-          }
-        } else out.add(d);
+        if (d instanceof Exchange) visit(d);
+        else out.add(d);
       }
     }
   }

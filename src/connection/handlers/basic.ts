@@ -30,8 +30,9 @@ function publish(channel: Channel, m: BasicPublish, content: Content): void {
   const exchange = vhost.exchanges.get(m.exchange);
   if (!exchange) throw new AmqpError(ReplyCode.NOT_FOUND, `no exchange '${m.exchange}' in vhost '${vhost.name}'`);
   if (exchange.internal) throw accessRefused(`cannot publish to internal ${exchange.describe()}`);
-  const message = new Message(m.exchange, m.routingKey, content.properties, content.body);
+  let message = new Message(m.exchange, m.routingKey, content.properties, content.body);
   checkUserId(channel, message);
+  message = message.withoutBcc();
   if (channel.tx) {
     channel.tx.publishes.push({ exchange, message, mandatory: m.mandatory });
     return;

@@ -1,0 +1,4 @@
+import { runArea } from "./harness.ts";
+import { extensionScenarios } from "./scenarios_extensions.ts";
+
+runArea("extensions", extensionScenarios);
