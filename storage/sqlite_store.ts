@@ -331,9 +331,9 @@ export class SqliteStore implements DurableLog {
 
 
   /** How many messages a queue has stored, and the highest seq. */
-  queueStats(queueId: number): { count: number; maxSeq: number } {
-    const row = this.sql.queueStats.get<{ n: number; m: number | null }>(queueId);
-    return { count: row?.n ?? 0, maxSeq: row?.m ?? 0 };
+  queueStats(queueId: number): { count: number; bytes: number; maxSeq: number } {
+    const row = this.sql.queueStats.get<{ n: number; b: number | null; m: number | null }>(queueId);
+    return { count: row?.n ?? 0, bytes: row?.b ?? 0, maxSeq: row?.m ?? 0 };
   }
 
   /** Everything durable, for boot. Messages are read per queue with queueMessages(). */
@@ -381,7 +381,8 @@ function prepareStatements(db: SqlDatabase) {
     releaseRowsFrom: p("UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2)"),
     deleteReleasedFrom: p("DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2) RETURNING segment"),
     deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ?"),
-    queueStats: p("SELECT COUNT(*) AS n, MAX(seq) AS m FROM queue_messages WHERE queue_id = ?"),
+    queueStats: p(`SELECT COUNT(*) AS n, SUM(m.body_size) AS b, MAX(q.seq) AS m
+      FROM queue_messages q JOIN messages m ON m.id = q.message_id WHERE q.queue_id = ?`),
     releaseMessage: p("UPDATE messages SET refs = refs - 1 WHERE id = ?"),
     deleteIfUnreferenced: p("DELETE FROM messages WHERE id = ? AND refs <= 0 RETURNING segment"),
     saveBinding: p("INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)"),

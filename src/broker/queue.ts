@@ -3,6 +3,8 @@ import { MemoryQueueStore } from "../../storage/memory_queue_store.ts";
 import type { QueueEntry, QueueStore } from "../../storage/queue_store.ts";
 import type { DurableLog } from "../../storage/durable_log.ts";
 import { Message } from "./message.ts";
+import type { DeathReason } from "./dead_letter.ts";
+import { numberField } from "../amqp/table.ts";
 import { resourceName } from "./names.ts";
 
 /** What a queue needs from a consumer (implemented by the connection layer). */
@@ -38,6 +40,14 @@ export function setMemoryPressure(on: boolean): void {
 }
 const PAGE_SIZE = 2048;
 
+/** What happened to an enqueued message (a bit set: routing adds them up over queues). */
+export const Enqueued = { memory: 0, persisted: 1, rejected: 2 } as const;
+
+export type Overflow = "drop-head" | "reject-publish" | "reject-publish-dlx";
+
+/** Called to dead-letter a message leaving a queue (set by the vhost when x-dead-letter-exchange is). */
+export type DeadLetterer = (queue: Queue, message: Message, reason: DeathReason) => void;
+
 /** The connection that owns an exclusive queue (compared by identity). */
 export type QueueOwner = object;
 
@@ -60,6 +70,16 @@ export class Queue {
   private diskFromSeq = 0;
   /** After a restart: messages up to this seq were delivered before it (redelivered=true). */
   private redeliveredUpTo = 0;
+  /** Body bytes of the messages on disk only. */
+  private onDiskBytes = 0;
+
+  // Length limits (x-max-length, x-max-length-bytes, x-overflow) and dead-lettering.
+  readonly maxLength: number | undefined;
+  readonly maxLengthBytes: number | undefined;
+  readonly overflow: Overflow;
+  readonly deadLetterExchange: string | undefined;
+  readonly deadLetterRoutingKey: string | undefined;
+  deadLetter: DeadLetterer | null = null;
 
   constructor(
     readonly vhost: string,
@@ -68,7 +88,25 @@ export class Queue {
     readonly autoDelete: boolean,
     readonly owner: QueueOwner | null,
     readonly args: FieldTable,
-  ) {}
+  ) {
+    this.maxLength = numberField(args, "x-max-length");
+    this.maxLengthBytes = numberField(args, "x-max-length-bytes");
+    const overflow = args["x-overflow"];
+    this.overflow = overflow === "reject-publish" || overflow === "reject-publish-dlx" ? overflow : "drop-head";
+    const dlx = args["x-dead-letter-exchange"];
+    this.deadLetterExchange = typeof dlx === "string" ? dlx : undefined;
+    const dlk = args["x-dead-letter-routing-key"];
+    this.deadLetterRoutingKey = typeof dlk === "string" ? dlk : undefined;
+  }
+
+  /** Body bytes of the ready messages (in memory and paged out). */
+  get readyBytes(): number {
+    return this.store.bytes + this.onDiskBytes;
+  }
+
+  private get limited(): boolean {
+    return this.maxLength !== undefined || this.maxLengthBytes !== undefined;
+  }
 
   /** Ready messages (in memory and paged out). */
   get messageCount(): number {
@@ -83,17 +121,46 @@ export class Queue {
     return resourceName("queue", this.name, this.vhost);
   }
 
-  /** Adds a message; returns true when it was written to the durable store (confirm after commit). */
-  enqueue(message: Message): boolean {
-    if (this.log !== null && (this.onDisk > 0 || this.windowFull(this.durable && message.persistent))) {
-      return this.pageOut(message);
+  /**
+   * Adds a message. Returns Enqueued.persisted when it was written to the durable store (its
+   * confirm waits for the commit), Enqueued.rejected when a full queue refused it.
+   */
+  enqueue(message: Message): number {
+    if (this.limited && this.overflow !== "drop-head" && this.isFullFor(message)) {
+      if (this.overflow === "reject-publish-dlx") this.deadLetter?.(this, message, "maxlen");
+      return Enqueued.rejected;
     }
-    const persisted = this.log !== null && this.durable && message.persistent;
-    const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted };
-    if (persisted) this.log!.persist(this, entry);
-    this.store.push(entry);
+    let persisted: boolean;
+    if (this.log !== null && (this.onDisk > 0 || this.windowFull(this.durable && message.persistent))) {
+      persisted = this.pageOut(message);
+    } else {
+      persisted = this.log !== null && this.durable && message.persistent;
+      const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted };
+      if (persisted) this.log!.persist(this, entry);
+      this.store.push(entry);
+    }
+    if (this.limited) this.dropHeadOverLimit();
     if (this.consumers.length > 0) this.drain();
-    return persisted;
+    return persisted ? Enqueued.persisted : Enqueued.memory;
+  }
+
+  /** reject-publish: the queue is at its limit (a message that would pass the byte limit counts). */
+  private isFullFor(message: Message): boolean {
+    if (this.maxLength !== undefined && this.messageCount >= this.maxLength) return true;
+    return this.maxLengthBytes !== undefined && this.readyBytes + message.bodySize > this.maxLengthBytes;
+  }
+
+  /** drop-head: the oldest ready messages go (dead-lettered with reason maxlen) until within limits. */
+  private dropHeadOverLimit(): void {
+    while (
+      (this.maxLength !== undefined && this.messageCount > this.maxLength) ||
+      (this.maxLengthBytes !== undefined && this.readyBytes > this.maxLengthBytes)
+    ) {
+      const head = this.take();
+      if (!head) return;
+      this.discard(head);
+      this.deadLetter?.(this, head.message, "maxlen");
+    }
   }
 
   private windowFull(persistent: boolean): boolean {
@@ -112,6 +179,7 @@ export class Queue {
     this.log!.persist(this, entry);
     if (this.onDisk === 0) this.diskFromSeq = entry.seq;
     this.onDisk++;
+    this.onDiskBytes += message.bodySize;
     return this.durable && message.persistent;
   }
 
@@ -124,13 +192,17 @@ export class Queue {
       message.storeWritten = true;
       message.storeShared = row.refs > 1;
       this.store.push({ message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true });
+      this.onDiskBytes -= row.body_size;
     }
     const last = rows[rows.length - 1];
     if (last) {
       this.onDisk -= rows.length;
       this.diskFromSeq = last.seq + 1;
     }
-    if (!last || this.onDisk < 0) this.onDisk = 0;
+    if (!last || this.onDisk <= 0) {
+      this.onDisk = 0;
+      this.onDiskBytes = 0;
+    }
   }
 
   private refill(): void {
@@ -138,8 +210,9 @@ export class Queue {
   }
 
   /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
-  recover(count: number, maxSeq: number, deliveredUpTo: number): void {
+  recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number): void {
     this.onDisk = count;
+    this.onDiskBytes = bytes;
     this.diskFromSeq = 0;
     this.nextSeq = maxSeq + 1;
     this.redeliveredUpTo = deliveredUpTo;
@@ -226,6 +299,7 @@ export class Queue {
       if (this.onDisk > 0) this.log.purgeFrom(this, this.diskFromSeq);
     }
     this.onDisk = 0;
+    this.onDiskBytes = 0;
     return count;
   }
 }

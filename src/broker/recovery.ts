@@ -34,9 +34,10 @@ export function recover(broker: Broker, store: SqliteStore): void {
     queue.log = store;
     queue.storeId = q.id;
     vhost.queues.set(q.name, queue);
+    vhost.attachDeadLettering(queue);
     // Only the head of each queue is read now; the rest is paged in as consumers advance.
-    const { count, maxSeq } = store.queueStats(q.id);
-    queue.recover(count, maxSeq, q.delivered_seq);
+    const { count, bytes, maxSeq } = store.queueStats(q.id);
+    queue.recover(count, bytes, maxSeq, q.delivered_seq);
     recovered += count;
     if (count > 0) log.info(`recovery: queue '${q.name}' in vhost '${q.vhost}': ${count} messages (${elapsed(started)})`);
   }

@@ -8,6 +8,7 @@ import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
 import { validateQueueArgs } from "./queue_args.ts";
+import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
 import type { DestinationKind, DurableLog } from "../../storage/durable_log.ts";
 
 /** Queue arguments compared on redeclare (RabbitMQ's declare_args). */
@@ -212,12 +213,27 @@ export class Vhost {
     validateQueueArgs(d.args, resourceName("queue", name, this.name));
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
+    this.attachDeadLettering(queue);
     if (this.log) {
       queue.log = this.log;
       if (durable) this.log.saveQueue(queue);
       else this.log.registerTransientQueue(queue);
     }
     return queue;
+  }
+
+  /** Queues with x-dead-letter-exchange republish what they drop there (rabbit_dead_letter). */
+  attachDeadLettering(queue: Queue): void {
+    const dlx = queue.deadLetterExchange;
+    if (dlx === undefined) return;
+    queue.deadLetter = (source, message, reason) => {
+      const exchange = this.exchanges.get(dlx);
+      if (!exchange) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
+      const dead = deadLetterMessage(message, reason, source, dlx, source.deadLetterRoutingKey);
+      const targets = new Set<Queue>();
+      this.route(exchange, dead, targets);
+      for (const target of targets) if (!isAutomaticCycle(dead, reason, target)) target.enqueue(dead);
+    };
   }
 
   /** Exclusive queues may be used only by the connection that declared them. */

@@ -266,36 +266,49 @@ export class Connection implements TcpHandler, FrameSink {
    * written to the store is confirmed after the commit, and so is every later one on the channel
    * until then, so that confirms stay in order.
    */
-  confirm(channel: Channel, seq: number, persisted: boolean): void {
+  confirm(channel: Channel, seq: number, persisted: boolean, nack = false): void {
     const store = this.broker.store;
     if (store && (persisted || channel.confirmsAwaitingCommit > 0)) {
       channel.confirmsAwaitingCommit++;
       store.afterCommit(() => {
         channel.confirmsAwaitingCommit--;
-        this.confirmNow(channel, seq);
+        this.confirmNow(channel, seq, nack);
       });
       return;
     }
-    this.confirmNow(channel, seq);
+    this.confirmNow(channel, seq, nack);
   }
 
-  private confirmNow(channel: Channel, seq: number): void {
+  private confirmNow(channel: Channel, seq: number, nack: boolean): void {
+    if (nack) {
+      // A nack breaks the cumulative run: acks before it go out first, then the nack itself.
+      this.writeAcks(channel, seq - 1);
+      if (channel.state === "open") {
+        writeMethodFrame(this.output.writer, channel.id, { id: MethodId.BasicNack, deliveryTag: seq, multiple: false, requeue: false });
+      }
+      channel.confirmSent = seq;
+      channel.confirmedUpTo = seq;
+      this.output.schedule();
+      return;
+    }
     channel.confirmedUpTo = seq;
     this.confirmingChannels.add(channel);
     this.output.schedule();
   }
 
+  /** One cumulative basic.ack for everything confirmed up to `upTo` and not yet acked. */
+  private writeAcks(channel: Channel, upTo: number): void {
+    if (upTo > channel.confirmSent && channel.state === "open") {
+      writeMethodFrame(this.output.writer, channel.id, {
+        id: MethodId.BasicAck, deliveryTag: upTo, multiple: upTo - channel.confirmSent > 1,
+      });
+    }
+    if (upTo > channel.confirmSent) channel.confirmSent = upTo;
+  }
+
   private flushConfirms(): void {
     if (this.confirmingChannels.size === 0) return;
-    for (const channel of this.confirmingChannels) {
-      const upTo = channel.confirmedUpTo;
-      if (upTo > channel.confirmSent && channel.state === "open") {
-        writeMethodFrame(this.output.writer, channel.id, {
-          id: MethodId.BasicAck, deliveryTag: upTo, multiple: upTo - channel.confirmSent > 1,
-        });
-        channel.confirmSent = upTo;
-      }
-    }
+    for (const channel of this.confirmingChannels) this.writeAcks(channel, channel.confirmedUpTo);
     this.confirmingChannels.clear();
   }
 

@@ -66,7 +66,10 @@ export function settle(channel: Channel, deliveries: Unacked[], how: Settlement)
     if (how === "requeue") {
       u.queue.requeue(u.entry);
       requeued.add(u.queue);
-    } else u.queue.discard(u.entry);
+    } else {
+      u.queue.discard(u.entry);
+      if (how === "drop") u.queue.deadLetter?.(u.queue, u.entry.message, "rejected");
+    }
   }
   for (const queue of requeued) queue.drain();
   for (const consumer of channel.consumers.values()) consumer.queue.drain();

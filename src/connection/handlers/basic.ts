@@ -7,6 +7,7 @@ import { MethodId, type AmqpMethod, type BasicConsume, type BasicPublish } from 
 import type { Exchange } from "../../broker/exchange.ts";
 import { Message } from "../../broker/message.ts";
 import { generatedName } from "../../broker/names.ts";
+import { Enqueued } from "../../broker/queue.ts";
 import type { Channel } from "../channel.ts";
 import { Consumer } from "../consumer.ts";
 import { handleAckMethod } from "./ack.ts";
@@ -38,8 +39,10 @@ function publish(channel: Channel, m: BasicPublish, content: Content): void {
     return;
   }
   const seq = channel.confirm ? ++channel.publishSeq : 0;
-  const persisted = routeMessage(channel, exchange, message, m.mandatory);
-  if (seq !== 0) channel.connection.confirm(channel, seq, persisted);
+  const outcome = routeMessage(channel, exchange, message, m.mandatory);
+  if (seq !== 0) {
+    channel.connection.confirm(channel, seq, (outcome & Enqueued.persisted) !== 0, (outcome & Enqueued.rejected) !== 0);
+  }
 }
 
 /** A user_id property must name the authenticated user, unless that user may impersonate. */
@@ -55,19 +58,20 @@ function checkUserId(channel: Channel, message: Message): void {
 
 /**
  * Routes and enqueues one message; unroutable mandatory messages come back as basic.return.
- * Returns true when it was written to the durable store (its confirm waits for the commit).
+ * Returns the Enqueued bits of all queues: persisted (the confirm waits for the commit),
+ * rejected (a full queue with x-overflow reject-publish refused it: the confirm is a nack).
  */
-export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): boolean {
+export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): number {
   const queues = channel.routeSet;
   channel.connection.vhost!.route(exchange, message, queues);
   if (queues.size === 0) {
     if (mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
-    return false;
+    return Enqueued.memory;
   }
-  let persisted = false;
-  for (const queue of queues) if (queue.enqueue(message)) persisted = true;
+  let outcome: number = Enqueued.memory;
+  for (const queue of queues) outcome |= queue.enqueue(message);
   queues.clear();
-  return persisted;
+  return outcome;
 }
 
 function returnMessage(channel: Channel, message: Message, replyCode: number, replyText: string): void {

@@ -6,6 +6,7 @@ import type { Message } from "../../broker/message.ts";
 import type { Channel, Unacked } from "../channel.ts";
 import { settle, type Settlement } from "./ack.ts";
 import { routeMessage } from "./basic.ts";
+import { Enqueued } from "../../broker/queue.ts";
 
 /** Publishes and acks held back until tx.commit. */
 export interface TxState {
@@ -30,7 +31,7 @@ export function handleTxConfirmMethod(channel: Channel, method: AmqpMethod): voi
       const tx = requireTx(channel);
       channel.tx = { publishes: [], acks: [] };
       let persisted = false;
-      for (const p of tx.publishes) if (routeMessage(channel, p.exchange, p.message, p.mandatory)) persisted = true;
+      for (const p of tx.publishes) if (routeMessage(channel, p.exchange, p.message, p.mandatory) & Enqueued.persisted) persisted = true;
       for (const a of tx.acks) settle(channel, a.deliveries, a.how);
       // Committed persistent messages are on disk when commit-ok goes out.
       const reply = () => connection.send(channel.id, { id: MethodId.TxCommitOk });
