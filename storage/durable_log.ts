@@ -17,6 +17,7 @@ export interface StoredMessage {
   properties: Uint8Array;
   body: Uint8Array;
   refs: number;
+  expires_at: number;
   segment: number | null;
   segment_offset: number | null;
   body_size: number;

@@ -41,6 +41,11 @@ export class MemoryQueueStore implements QueueStore {
     return entry;
   }
 
+  peek(): QueueEntry | undefined {
+    if (this.requeuedHead < this.requeued.length) return this.requeued[this.requeuedHead];
+    return this.count > 0 ? this.ring[this.head] : undefined;
+  }
+
   requeue(entry: QueueEntry): void {
     const list = this.requeued;
     // Usually appended in order (a channel requeues its unacked in delivery order).

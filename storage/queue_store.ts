@@ -11,6 +11,8 @@ export interface QueueEntry {
   redelivered: boolean;
   /** Written to the durable store (a persistent message in a durable queue). */
   readonly persisted: boolean;
+  /** When it expires (ms since the epoch; 0: never), from x-message-ttl or its expiration. */
+  readonly expiresAt: number;
 }
 
 export interface QueueStore {
@@ -21,6 +23,8 @@ export interface QueueStore {
   push(entry: QueueEntry): void;
   /** The next ready entry, removed from the store. */
   shift(): QueueEntry | undefined;
+  /** The next ready entry, left in place. */
+  peek(): QueueEntry | undefined;
   /** Puts a delivered entry back at its original position (by seq). */
   requeue(entry: QueueEntry): void;
   /** Removes every ready entry; returns how many. */

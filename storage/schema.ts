@@ -40,6 +40,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       -- each queue's messages in order
       CREATE TABLE queue_messages (
         queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, message_id INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;
     `,
   },

@@ -297,7 +297,7 @@ export class SqliteStore implements DurableLog {
           message.storeWritten = true;
           message.storeShared = refs > 1;
         }
-        sql.insertRow.run(row.queueId, row.seq, message.storeId);
+        sql.insertRow.run(row.queueId, row.seq, message.storeId, row.entry.expiresAt);
       }
       for (const [queueId, seq] of this.deletedRows) sql.deleteRow.run(queueId, seq);
       for (const message of this.deletedMessages) {
@@ -392,11 +392,11 @@ function prepareStatements(db: SqlDatabase) {
     insertMessage: p(`INSERT INTO messages (id, exchange, routing_key, properties, body, refs, transient, segment, segment_offset, body_size)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     deleteMessage: p("DELETE FROM messages WHERE id = ?"),
-    insertRow: p("INSERT INTO queue_messages (queue_id, seq, message_id) VALUES (?, ?, ?)"),
+    insertRow: p("INSERT INTO queue_messages (queue_id, seq, message_id, expires_at) VALUES (?, ?, ?, ?)"),
     deleteRow: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq = ?"),
     markDelivered: p("UPDATE queues SET delivered_seq = MAX(delivered_seq, ?) WHERE id = ?"),
     page: p(`SELECT q.seq AS seq, m.id AS id, m.exchange AS exchange, m.routing_key AS routing_key,
-        m.properties AS properties, m.body AS body, m.refs AS refs, m.segment AS segment,
+        m.properties AS properties, m.body AS body, m.refs AS refs, q.expires_at AS expires_at, m.segment AS segment,
         m.segment_offset AS segment_offset, m.body_size AS body_size
       FROM queue_messages q JOIN messages m ON m.id = q.message_id
       WHERE q.queue_id = ? AND q.seq >= ? ORDER BY q.seq LIMIT ?`),

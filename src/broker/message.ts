@@ -80,6 +80,16 @@ export class Message {
     return copy;
   }
 
+  /**
+   * The per-message TTL from the expiration property, in ms (undefined when absent). Throws
+   * RabbitMQ's 406 for a value that is not a non-negative integer of at most ten years.
+   */
+  get expirationMs(): number | undefined {
+    if (this.properties.length < 2 || (this.properties[0]! & 0x01) === 0) return undefined;
+    const text = this.props.expiration;
+    return text === undefined ? undefined : parseExpiration(text);
+  }
+
   /** Whether the headers property is present (from the flag word, without decoding). */
   get hasHeaders(): boolean {
     return this.properties.length >= 2 && (this.properties[0]! & 0x20) !== 0;
@@ -118,4 +128,20 @@ function typeName(value: FieldTable[string]): string {
   const names: Record<string, string> = { S: "longstr", t: "bool", I: "signedint", l: "long", d: "double", F: "table", V: "void" };
   const type = canonicalType(value);
   return names[type] ?? type;
+}
+
+/** rabbit_basic:parse_expiration, with its error terms. */
+function parseExpiration(text: string): number {
+  const match = /^([+-]?\d+)(.*)$/s.exec(text);
+  let error: string | undefined;
+  let value = 0;
+  if (!match) error = "no_integer";
+  else if (match[2] !== "") error = `{leftover_string,"${match[2]}"}`;
+  else {
+    value = Number(match[1]);
+    if (value < 0) error = `{value_negative,${value}}`;
+    else if (value > 315_360_000_000) error = `{value_too_large,${value}}`;
+  }
+  if (error) throw preconditionFailed(`invalid expiration '${text}': ${error}`);
+  return value;
 }

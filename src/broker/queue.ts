@@ -5,6 +5,7 @@ import type { DurableLog } from "../../storage/durable_log.ts";
 import { Message } from "./message.ts";
 import type { DeathReason } from "./dead_letter.ts";
 import { numberField } from "../amqp/table.ts";
+import { after, type Timer } from "../runtime/timers.ts";
 import { resourceName } from "./names.ts";
 
 /** What a queue needs from a consumer (implemented by the connection layer). */
@@ -80,6 +81,11 @@ export class Queue {
   readonly deadLetterExchange: string | undefined;
   readonly deadLetterRoutingKey: string | undefined;
   deadLetter: DeadLetterer | null = null;
+  /** x-message-ttl in ms. */
+  readonly messageTtl: number | undefined;
+  /** One timer per queue, for its head's expiry: nothing runs per message while nothing expires. */
+  private expiryTimer: Timer | undefined;
+  private expiryTimerAt = 0;
 
   constructor(
     readonly vhost: string,
@@ -97,6 +103,50 @@ export class Queue {
     this.deadLetterExchange = typeof dlx === "string" ? dlx : undefined;
     const dlk = args["x-dead-letter-routing-key"];
     this.deadLetterRoutingKey = typeof dlk === "string" ? dlk : undefined;
+    this.messageTtl = numberField(args, "x-message-ttl");
+  }
+
+  /** The lower of the queue's and the message's TTL decides; 0 means no expiry. */
+  private expiresAtFor(message: Message): number {
+    const perMessage = message.expirationMs;
+    const ttl = this.messageTtl === undefined ? perMessage : perMessage === undefined ? this.messageTtl : Math.min(this.messageTtl, perMessage);
+    return ttl === undefined ? 0 : Date.now() + ttl;
+  }
+
+  /** An expired entry leaves (dead-lettered with reason expired, or dropped). */
+  private expire(entry: QueueEntry): void {
+    this.discard(entry);
+    this.deadLetter?.(this, entry.message, "expired");
+  }
+
+  /**
+   * Drops expired messages from the head, as RabbitMQ does (a message behind a longer-lived
+   * head waits for it), then sets the timer for the new head.
+   */
+  expireHead(): void {
+    if (this.deleted) return;
+    const now = Date.now();
+    for (;;) {
+      this.refill();
+      const head = this.store.peek();
+      if (!head || head.expiresAt === 0 || head.expiresAt > now) break;
+      this.expire(this.store.shift()!);
+    }
+    const head = this.store.peek();
+    if (!head || head.expiresAt === 0) return;
+    if (this.expiryTimer && this.expiryTimerAt <= head.expiresAt) return;
+    this.expiryTimer?.cancel();
+    this.expiryTimerAt = head.expiresAt;
+    this.expiryTimer = after(Math.max(0, head.expiresAt - now), () => {
+      this.expiryTimer = undefined;
+      this.expireHead();
+    });
+  }
+
+  /** The queue is gone: no more expiry checks. */
+  stopTimers(): void {
+    this.expiryTimer?.cancel();
+    this.expiryTimer = undefined;
   }
 
   /** Body bytes of the ready messages (in memory and paged out). */
@@ -131,16 +181,19 @@ export class Queue {
       return Enqueued.rejected;
     }
     let persisted: boolean;
+    const expiresAt = this.expiresAtFor(message);
     if (this.log !== null && (this.onDisk > 0 || this.windowFull(this.durable && message.persistent))) {
-      persisted = this.pageOut(message);
+      persisted = this.pageOut(message, expiresAt);
     } else {
       persisted = this.log !== null && this.durable && message.persistent;
-      const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted };
+      const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted, expiresAt };
       if (persisted) this.log!.persist(this, entry);
       this.store.push(entry);
     }
     if (this.limited) this.dropHeadOverLimit();
     if (this.consumers.length > 0) this.drain();
+    // TTL 0: what no consumer took at once has expired.
+    if (expiresAt !== 0) this.expireHead();
     return persisted ? Enqueued.persisted : Enqueued.memory;
   }
 
@@ -173,9 +226,9 @@ export class Queue {
    * The window is full: the message goes to the store only — transient ones too, to keep order
    * and bound memory; they are dropped at boot. Returns whether its confirm waits for a commit.
    */
-  private pageOut(message: Message): boolean {
+  private pageOut(message: Message, expiresAt: number): boolean {
     const stored = this.durable ? message : message.transientCopy();
-    const entry: QueueEntry = { message: stored, seq: this.nextSeq++, redelivered: false, persisted: true };
+    const entry: QueueEntry = { message: stored, seq: this.nextSeq++, redelivered: false, persisted: true, expiresAt };
     this.log!.persist(this, entry);
     if (this.onDisk === 0) this.diskFromSeq = entry.seq;
     this.onDisk++;
@@ -191,7 +244,7 @@ export class Queue {
       message.storeId = row.id;
       message.storeWritten = true;
       message.storeShared = row.refs > 1;
-      this.store.push({ message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true });
+      this.store.push({ message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true, expiresAt: row.expires_at });
       this.onDiskBytes -= row.body_size;
     }
     const last = rows[rows.length - 1];
@@ -217,6 +270,7 @@ export class Queue {
     this.nextSeq = maxSeq + 1;
     this.redeliveredUpTo = deliveredUpTo;
     this.refill();
+    this.expireHead();
   }
 
   /** An entry has been handed to a client: with no ack expected it is gone, else it is delivered. */
@@ -235,9 +289,17 @@ export class Queue {
   drain(): void {
     const consumers = this.consumers;
     const store = this.store;
+    let now = 0;
     for (;;) {
       this.refill();
       if (store.length === 0 || consumers.length === 0) return;
+      const head = store.peek()!;
+      // Expired messages are never delivered; one whose TTL ends this very moment (TTL 0) still
+      // goes to a consumer that is ready, as in RabbitMQ.
+      if (head.expiresAt !== 0 && head.expiresAt + 1 < (now ||= Date.now())) { // 1 ms: the clock may tick mid-publish
+        this.expire(store.shift()!);
+        continue;
+      }
       const consumer = this.nextReadyConsumer();
       if (!consumer) return;
       consumer.deliver(this, store.shift()!);
@@ -260,8 +322,12 @@ export class Queue {
 
   /** basic.get: the next ready message, if any. */
   take(): QueueEntry | undefined {
-    this.refill();
-    return this.store.shift();
+    for (;;) {
+      this.refill();
+      const entry = this.store.shift();
+      if (!entry || entry.expiresAt === 0 || entry.expiresAt > Date.now()) return entry;
+      this.expire(entry);
+    }
   }
 
   /** Puts a delivered message back at its original position; call drain() after a batch. */
@@ -269,6 +335,7 @@ export class Queue {
     if (this.deleted) return;
     entry.redelivered = true;
     this.store.requeue(entry);
+    if (entry.expiresAt !== 0) this.expireHead();
   }
 
   addConsumer(consumer: QueueConsumer): void {

@@ -6,13 +6,13 @@ import type { FieldTable } from "../amqp/table.ts";
 import { typedLookup, typeName } from "./equivalence.ts";
 
 const INTEGER_TYPES = new Set(["b", "B", "s", "u", "I", "i", "l"]);
-/** rabbit_misc:check_expiry's upper bound (the largest Erlang timer). */
-const MAX_EXPIRY = 4_294_967_295;
+/** rabbit_misc:check_expiry's upper bound: ten years in milliseconds. */
+export const MAX_EXPIRY = 315_360_000_000;
 
 type Check = (value: number) => string | undefined;
 
 const nonNegative: Check = (v) => (v < 0 ? `{value_negative,${v}}` : undefined);
-const expiry: Check = (v) => nonNegative(v) ?? (v > MAX_EXPIRY ? `{value_too_large,${v},${MAX_EXPIRY}}` : undefined);
+const expiry: Check = (v) => nonNegative(v) ?? (v > MAX_EXPIRY ? `{value_too_large,${v}}` : undefined);
 
 const NUMERIC_ARGS: Record<string, Check> = {
   "x-expires": (v) => (v === 0 ? `{value_zero,0}` : expiry(v)),

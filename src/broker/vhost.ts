@@ -245,6 +245,7 @@ export class Vhost {
   deleteQueue(queue: Queue): number {
     if (queue.deleted) return 0;
     const count = queue.messageCount;
+    queue.stopTimers();
     queue.log?.deleteQueue(queue);
     queue.deleted = true;
     this.queues.delete(queue.name);

@@ -1,0 +1,4 @@
+import { runArea } from "./harness.ts";
+import { ttlScenarios } from "./scenarios_ttl.ts";
+
+runArea("ttl", ttlScenarios);
