@@ -114,3 +114,20 @@ test("durable topology and persistent messages come back exactly; transient ones
   expect(routed).toEqual(["via-topic", "via-fanout", "via-headers"]);
   await close();
 });
+
+test("a message's expiry survives a restart: it expires on time even though the broker was down", async () => {
+  await rm(dataDir, { recursive: true, force: true });
+  dataDir = await mkdtemp(join(tmpdir(), "warren-restart-"));
+  let { ch, close } = await open();
+  await ch.assertQueue("ttl-q", { durable: true });
+  ch.sendToQueue("ttl-q", Buffer.from("short"), { persistent: true, expiration: "300" });
+  ch.sendToQueue("ttl-q", Buffer.from("long"), { persistent: true, expiration: "600000" });
+  await ch.checkQueue("ttl-q");
+  await close();
+  await broker!.stop();
+  await new Promise((r) => setTimeout(r, 400));
+  ({ ch, close } = await open());
+  const m = await ch.get("ttl-q", { noAck: true });
+  expect(m && m.content.toString()).toBe("long");
+  await close();
+});
