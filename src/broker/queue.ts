@@ -86,6 +86,11 @@ export class Queue {
   /** One timer per queue, for its head's expiry: nothing runs per message while nothing expires. */
   private expiryTimer: Timer | undefined;
   private expiryTimerAt = 0;
+  /** x-expires in ms: the queue is deleted after being unused this long. */
+  readonly expires: number | undefined;
+  /** Deletes this queue (set by the vhost when x-expires is). */
+  onUnused: (() => void) | null = null;
+  private unusedTimer: Timer | undefined;
 
   constructor(
     readonly vhost: string,
@@ -104,6 +109,22 @@ export class Queue {
     const dlk = args["x-dead-letter-routing-key"];
     this.deadLetterRoutingKey = typeof dlk === "string" ? dlk : undefined;
     this.messageTtl = numberField(args, "x-message-ttl");
+    this.expires = numberField(args, "x-expires");
+  }
+
+  /**
+   * The queue was used (declared, consumed from, read with basic.get): x-expires counts again
+   * from now, and only while it has no consumers.
+   */
+  touch(): void {
+    if (this.expires === undefined || this.deleted) return;
+    this.unusedTimer?.cancel();
+    this.unusedTimer = undefined;
+    if (this.consumers.length > 0) return;
+    this.unusedTimer = after(this.expires, () => {
+      this.unusedTimer = undefined;
+      if (this.consumers.length === 0) this.onUnused?.();
+    });
   }
 
   /** The lower of the queue's and the message's TTL decides; 0 means no expiry. */
@@ -147,6 +168,8 @@ export class Queue {
   stopTimers(): void {
     this.expiryTimer?.cancel();
     this.expiryTimer = undefined;
+    this.unusedTimer?.cancel();
+    this.unusedTimer = undefined;
   }
 
   /** Body bytes of the ready messages (in memory and paged out). */
@@ -341,6 +364,7 @@ export class Queue {
   addConsumer(consumer: QueueConsumer): void {
     this.consumers.push(consumer);
     this.hadConsumer = true;
+    this.touch();
   }
 
   /** Returns true when the consumer was there. */
@@ -350,6 +374,7 @@ export class Queue {
     this.consumers.splice(index, 1);
     if (this.cursor > index) this.cursor--;
     if (this.cursor >= this.consumers.length) this.cursor = 0;
+    this.touch();
     return true;
   }
 

@@ -208,6 +208,7 @@ export class Vhost {
       assertFieldEquivalence(existing.autoDelete, d.autoDelete, resource, "auto_delete");
       validateQueueArgs(d.args, resource);
       assertArgsEquivalence(existing.args, d.args, resource, QUEUE_EQUIVALENCE_ARGS);
+      existing.touch();
       return existing;
     }
     validateQueueArgs(d.args, resourceName("queue", name, this.name));
@@ -224,6 +225,10 @@ export class Vhost {
 
   /** Queues with x-dead-letter-exchange republish what they drop there (rabbit_dead_letter). */
   attachDeadLettering(queue: Queue): void {
+    if (queue.expires !== undefined) {
+      queue.onUnused = () => this.deleteQueue(queue);
+      queue.touch();
+    }
     const dlx = queue.deadLetterExchange;
     if (dlx === undefined) return;
     queue.deadLetter = (source, message, reason) => {

@@ -83,3 +83,18 @@ export const ttlScenarios: Scenario[] = [
     }
   }),
 ];
+
+ttlScenarios.push(
+  scenario("x-expires deletes a queue left unused, not one with a consumer", async (ctx) => {
+    const { ch } = await ctx.open();
+    const [idle, used] = [ctx.name("idle"), ctx.name("used")];
+    await ch.assertQueue(idle, { expires: 100 });
+    await ch.assertQueue(used, { expires: 100 });
+    await ch.consume(used, () => {}, { noAck: true });
+    await sleep(400);
+    const probe = await ctx.open();
+    await ctx.attempt("idle still there", probe.ch.checkQueue(idle));
+    const probe2 = await ctx.open();
+    await ctx.attempt("used still there", probe2.ch.checkQueue(used));
+  }),
+);

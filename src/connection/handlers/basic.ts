@@ -133,6 +133,7 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
   const vhost = connection.vhost!;
   const queue = vhost.queue(queueNameOrLast(channel, queueParam));
   vhost.checkExclusiveAccess(queue, connection);
+  queue.touch();
   const entry = queue.take();
   if (!entry) {
     connection.send(channel.id, { id: MethodId.BasicGetEmpty, clusterId: "" });

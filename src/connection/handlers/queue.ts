@@ -14,6 +14,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       if (method.passive) {
         queue = vhost.queue(method.queue);
         vhost.checkExclusiveAccess(queue, connection);
+        queue.touch();
       } else {
         queue = vhost.declareQueue(
           { name: method.queue, durable: method.durable, exclusive: method.exclusive, autoDelete: method.autoDelete, args: method.arguments },
