@@ -81,6 +81,8 @@ export class Queue {
   readonly deadLetterExchange: string | undefined;
   readonly deadLetterRoutingKey: string | undefined;
   deadLetter: DeadLetterer | null = null;
+  /** x-single-active-consumer: only the first consumer gets messages; the next takes over. */
+  readonly singleActiveConsumer: boolean;
   /** x-message-ttl in ms. */
   readonly messageTtl: number | undefined;
   /** One timer per queue, for its head's expiry: nothing runs per message while nothing expires. */
@@ -110,6 +112,7 @@ export class Queue {
     this.deadLetterRoutingKey = typeof dlk === "string" ? dlk : undefined;
     this.messageTtl = numberField(args, "x-message-ttl");
     this.expires = numberField(args, "x-expires");
+    this.singleActiveConsumer = args["x-single-active-consumer"] === true;
   }
 
   /**
@@ -331,6 +334,11 @@ export class Queue {
 
   private nextReadyConsumer(): QueueConsumer | undefined {
     const consumers = this.consumers;
+    if (this.singleActiveConsumer) {
+      // Registration order: the oldest consumer is the active one.
+      const active = consumers[0];
+      return active && active.canTake(this) ? active : undefined;
+    }
     const n = consumers.length;
     for (let i = 0; i < n; i++) {
       const index = (this.cursor + i) % n;
@@ -375,6 +383,8 @@ export class Queue {
     if (this.cursor > index) this.cursor--;
     if (this.cursor >= this.consumers.length) this.cursor = 0;
     this.touch();
+    // With a single active consumer, the next one takes over what is waiting.
+    if (index === 0 && this.singleActiveConsumer && this.consumers.length > 0) this.drain();
     return true;
   }
 

@@ -25,6 +25,10 @@ const NUMERIC_ARGS: Record<string, Check> = {
 };
 
 export function validateQueueArgs(args: FieldTable, resource: string): void {
+  const sac = typedLookup(args, "x-single-active-consumer");
+  if (sac && sac.type !== "t") {
+    throw preconditionFailed(`invalid arg 'x-single-active-consumer' for ${resource}: {unacceptable_type,${typeName(sac.type)}}`);
+  }
   for (const key of Object.keys(NUMERIC_ARGS)) {
     const arg = typedLookup(args, key);
     if (!arg) continue;

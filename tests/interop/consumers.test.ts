@@ -1,0 +1,4 @@
+import { runArea } from "./harness.ts";
+import { consumerScenarios } from "./scenarios_consumers.ts";
+
+runArea("consumers", consumerScenarios);
