@@ -10,6 +10,7 @@ import type { Consumer } from "./consumer.ts";
 import { handleChannelMethod } from "./handlers/channel.ts";
 import { CLIENT_METHODS, handlerFor } from "./handlers/registry.ts";
 import type { TxState } from "./handlers/tx.ts";
+import { stopReplies, type ReplyConsumer } from "./direct_reply_to.ts";
 
 export type ChannelState =
   | "opening" // created by its first frame, which must be channel.open
@@ -65,6 +66,8 @@ export class Channel {
   /** Confirms held until the store commits (later confirms queue behind them). */
   confirmsAwaitingCommit = 0;
   tx: TxState | undefined;
+  /** The direct reply-to consumer (basic.consume on amq.rabbitmq.reply-to). */
+  replyConsumer: ReplyConsumer | undefined;
 
   constructor(readonly connection: Connection, readonly id: number) {}
 
@@ -208,6 +211,7 @@ export class Channel {
       vhost?.consumerRemoved(consumer.queue);
     }
     this.consumers.clear();
+    stopReplies(this);
     this.requeueAll();
   }
 

@@ -12,6 +12,7 @@ import type { Channel } from "../channel.ts";
 import { Consumer } from "../consumer.ts";
 import { handleAckMethod } from "./ack.ts";
 import { queueNameOrLast } from "./queue.ts";
+import { consumeReplies, deliverReply, isReplyTo, REPLY_TO, stampReplyTo, stopReplies } from "../direct_reply_to.ts";
 import type { Content } from "./registry.ts";
 
 export function handleBasicMethod(channel: Channel, method: AmqpMethod, content: Content | undefined): void {
@@ -34,7 +35,7 @@ function publish(channel: Channel, m: BasicPublish, content: Content): void {
   let message = new Message(m.exchange, m.routingKey, content.properties, content.body);
   checkUserId(channel, message);
   void message.expirationMs; // an invalid expiration is refused (406) before routing
-  message = message.withoutBcc();
+  message = stampReplyTo(channel, message.withoutBcc());
   if (channel.tx) {
     channel.tx.publishes.push({ exchange, message, mandatory: m.mandatory });
     return;
@@ -63,6 +64,11 @@ function checkUserId(channel: Channel, message: Message): void {
  * rejected (a full queue with x-overflow reject-publish refused it: the confirm is a nack).
  */
 export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): number {
+  if (exchange.name === "" && isReplyTo(message.routingKey)) {
+    // A direct reply-to reply goes to its channel, not through a queue.
+    if (!deliverReply(message.routingKey, message) && mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
+    return Enqueued.memory;
+  }
   const queues = channel.routeSet;
   channel.connection.vhost!.route(exchange, message, queues);
   if (queues.size === 0) {
@@ -89,8 +95,13 @@ function consume(channel: Channel, m: BasicConsume): void {
   const connection = channel.connection;
   const vhost = connection.vhost!;
   const queueName = queueNameOrLast(channel, m.queue);
-  if (m.consumerTag !== "" && channel.consumers.has(m.consumerTag)) {
+  if (m.consumerTag !== "" && (channel.consumers.has(m.consumerTag) || channel.replyConsumer?.tag === m.consumerTag)) {
     throw new AmqpError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${m.consumerTag}'`);
+  }
+  if (queueName === REPLY_TO) {
+    const tag = consumeReplies(channel, m.consumerTag, m.noAck);
+    if (!m.nowait) connection.send(channel.id, { id: MethodId.BasicConsumeOk, consumerTag: tag });
+    return;
   }
   const queue = vhost.queue(queueName);
   vhost.checkExclusiveAccess(queue, connection);
@@ -106,6 +117,7 @@ function consume(channel: Channel, m: BasicConsume): void {
 }
 
 function cancel(channel: Channel, tag: string, nowait: boolean): void {
+  if (channel.replyConsumer?.tag === tag) stopReplies(channel);
   const consumer = channel.consumers.get(tag);
   if (consumer) {
     channel.consumers.delete(tag);

@@ -4,12 +4,19 @@ import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
 import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Channel } from "../channel.ts";
+import { isReplyTo, replyToExists } from "../direct_reply_to.ts";
 
 export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
   const connection = channel.connection;
   const vhost = connection.vhost!;
   switch (method.id) {
     case MethodId.QueueDeclare: {
+      if (isReplyTo(method.queue)) {
+        // Declaring the pseudo-queue is always passive: it exists while its consumer does.
+        if (!replyToExists(method.queue)) throw new AmqpError(ReplyCode.NOT_FOUND, `no queue '${method.queue}' in vhost '${vhost.name}'`);
+        if (!method.nowait) connection.send(channel.id, { id: MethodId.QueueDeclareOk, queue: method.queue, messageCount: 0, consumerCount: 1 });
+        return;
+      }
       let queue: Queue;
       if (method.passive) {
         queue = vhost.queue(method.queue);
