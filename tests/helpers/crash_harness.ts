@@ -30,11 +30,13 @@
 //   corrupt               body or properties differ from what was published
 //   redelivered-flag      delivered-committed and back, but redelivered=false
 //   not-empty             a queue still had messages after it was drained and committed
-// Reported, not failed: settled-processed but not committed acks that came back. A reply to a
-// synchronous method does not wait for the group commit (nor does RabbitMQ make acks durable
-// before replying), so after kill -9 such a message may legitimately be delivered again.
+// Reported, not failed (unless processedAcksMustStick): settled-processed but not committed acks
+// that came back. A reply to a synchronous method does not wait for the group commit (nor does
+// RabbitMQ make acks durable before replying), so after kill -9 such a message may legitimately
+// be delivered again.
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import { AMQPClient } from "@cloudamqp/amqp-client";
+import { cpSync, rmSync } from "node:fs";
 import { launchWarren, spawnWarren, type WarrenProcess } from "./warren_process.ts";
 
 // ---------------------------------------------------------------------------------- basics
@@ -83,6 +85,10 @@ class Signal {
       });
     });
   }
+}
+
+function connectWithin(url: string): Promise<ChannelModel> {
+  return within(amqp.connect(url), 15_000, `connecting to ${url}`);
 }
 
 function hash(text: string): number {
@@ -178,7 +184,7 @@ interface LoadContext {
 }
 
 async function openAmqplib(ctx: LoadContext): Promise<{ conn: ChannelModel; closed: () => boolean; signal: Signal }> {
-  const conn = await amqp.connect(ctx.url);
+  const conn = await connectWithin(ctx.url);
   let closed = false;
   const signal = new Signal();
   conn.on("error", () => {});
@@ -462,6 +468,17 @@ export interface CrashRigOptions {
   noFsync?: (cycle: number) => boolean;
   /** Load runs this long (uniformly random, ms) before the kill. */
   killAfterMs?: [number, number];
+  /**
+   * Copy the data dir here right after each kill (replacing the previous copy), so that the store
+   * a violating cycle recovered from can be inspected.
+   */
+  crashCopyDir?: string;
+  /**
+   * Also fail when an ack the broker is known to have processed (a later synchronous method on
+   * the channel returned) but not known to have committed comes back. Off by default: replies do
+   * not wait for the group commit, and RabbitMQ does not make acks durable before replying either.
+   */
+  processedAcksMustStick?: boolean;
 }
 
 /**
@@ -487,7 +504,12 @@ export class CrashRig {
     this.broker = undefined;
   }
 
-  async cycle(cycle: number): Promise<CycleReport> {
+  /** Runs one cycle; rejects if it is not done within 4 minutes (the caller then calls close()). */
+  cycle(cycle: number): Promise<CycleReport> {
+    return within(this.runCycle(cycle), 240_000, `crash cycle ${cycle}`);
+  }
+
+  private async runCycle(cycle: number): Promise<CycleReport> {
     const seed = this.opts.seed * 1000 + cycle;
     const rand = seeded(seed);
     this.broker ??= await this.spawn(cycle);
@@ -496,7 +518,7 @@ export class CrashRig {
 
     // A clean start: the previous cycle drained every queue and committed the acks.
     {
-      const conn = await amqp.connect(broker.url);
+      const conn = await connectWithin(broker.url);
       try {
         const ch = await conn.createConfirmChannel();
         await declareTopology(ch);
@@ -529,6 +551,10 @@ export class CrashRig {
     this.broker = undefined;
     stopped = true;
     await within(Promise.all(workers), 20_000, "clients winding down after the kill");
+    if (this.opts.crashCopyDir) {
+      rmSync(this.opts.crashCopyDir, { recursive: true, force: true });
+      cpSync(this.opts.dataDir, this.opts.crashCopyDir, { recursive: true });
+    }
 
     const bootStarted = performance.now();
     this.broker = await this.spawn(cycle + 1);
@@ -538,7 +564,7 @@ export class CrashRig {
     let processedAckReturned = 0;
     let inFlightAckReturned = 0;
     let unconfirmedRecovered = 0;
-    const conn = await amqp.connect(this.broker.url);
+    const conn = await connectWithin(this.broker.url);
     try {
       const ch = await conn.createConfirmChannel();
       await ch.purgeQueue(MARKERS);
@@ -585,6 +611,10 @@ export class CrashRig {
         add("order", order);
         if (left !== 0) add("not-empty", [], `${left} messages left after draining and committing`);
         const processed = ledger.set(ledger.settledProcessed, q);
+        if (this.opts.processedAcksMustStick) {
+          add("processed-ack-returned", got.filter((m) => processed.has(m.id) && !committed.has(m.id)).map((m) => m.id),
+            "settled, and a later queue.declare on the channel returned, yet back after the restart");
+        }
         for (const m of got) {
           if (committed.has(m.id)) continue;
           if (processed.has(m.id)) processedAckReturned++;
@@ -650,7 +680,19 @@ async function publishConfirmed(ch: ConfirmChannel, exchange: string, routingKey
  * it boots (on its "data directory" line, on its first "recovery:" line, or after a seeded random
  * delay), and finally checks that a full boot has exactly the expected queues.
  */
-export async function crashDuringRecovery(dataDir: string, opts: { messages: number; attempts: number; seed: number; log?: (line: string) => void }): Promise<RecoveryCrashReport> {
+export function crashDuringRecovery(dataDir: string, opts: RecoveryCrashOptions): Promise<RecoveryCrashReport> {
+  return within(runCrashDuringRecovery(dataDir, opts), 300_000, "crash during recovery");
+}
+
+export interface RecoveryCrashOptions {
+  messages: number;
+  attempts: number;
+  seed: number;
+  log?: (line: string) => void;
+}
+
+async function runCrashDuringRecovery(dataDir: string, opts: RecoveryCrashOptions): Promise<RecoveryCrashReport> {
+  if (opts.messages < 1000) throw new Error("crashDuringRecovery needs at least 1000 messages");
   const rand = seeded(opts.seed);
   const log = opts.log ?? (() => {});
   const shared = Math.round(opts.messages * 0.6);
@@ -664,7 +706,7 @@ export async function crashDuringRecovery(dataDir: string, opts: { messages: num
   let broker: WarrenProcess | undefined;
   try {
     broker = await spawnWarren({ dataDir });
-    const conn = await amqp.connect(broker.url);
+    const conn = await connectWithin(broker.url);
     conn.on("error", () => {});
     const ch = await conn.createConfirmChannel();
     ch.on("error", () => {});
@@ -729,7 +771,7 @@ export async function crashDuringRecovery(dataDir: string, opts: { messages: num
     }
 
     broker = await spawnWarren({ dataDir });
-    const c = await amqp.connect(broker.url);
+    const c = await connectWithin(broker.url);
     const recoveredCounts: Record<string, number> = {};
     try {
       const vch = await c.createConfirmChannel();
