@@ -165,6 +165,22 @@ export class Channel {
     this.connection.publishReceived();
   }
 
+  /**
+   * The reply to a method that changed durable state (declare, bind, delete, purge, tx.commit):
+   * sent once what it changed is committed, as RabbitMQ replies after its metadata transaction,
+   * so a client told "declared" never finds it gone after a crash. At once when nothing is pending.
+   */
+  replyAfterCommit(method: AmqpMethod): void {
+    const store = this.connection.broker.store;
+    if (!store) {
+      this.connection.send(this.id, method);
+      return;
+    }
+    store.afterCommit(() => {
+      if (this.state === "open") this.connection.send(this.id, method);
+    });
+  }
+
   /** Soft errors close this channel; hard ones go up to the connection. */
   private fail(err: unknown, method: AmqpMethod | undefined): void {
     if (err instanceof AmqpError && method && err.classId === 0) {

@@ -14,12 +14,12 @@ export function handleExchangeMethod(channel: Channel, method: AmqpMethod): void
       } else {
         vhost.declareExchange(method.exchange, method.type, method.durable, method.autoDelete, method.internal, method.arguments);
       }
-      if (!method.nowait) connection.send(channel.id, { id: MethodId.ExchangeDeclareOk });
+      if (!method.nowait) channel.replyAfterCommit({ id: MethodId.ExchangeDeclareOk });
       return;
     }
     case MethodId.ExchangeDelete:
       vhost.deleteExchange(method.exchange, method.ifUnused);
-      if (!method.nowait) connection.send(channel.id, { id: MethodId.ExchangeDeleteOk });
+      if (!method.nowait) channel.replyAfterCommit({ id: MethodId.ExchangeDeleteOk });
       return;
     case MethodId.ExchangeBind:
     case MethodId.ExchangeUnbind: {
@@ -31,13 +31,13 @@ export function handleExchangeMethod(channel: Channel, method: AmqpMethod): void
         const source = vhost.exchange(method.source);
         const destination = vhost.exchange(method.destination);
         vhost.bind(source, destination, method.routingKey, method.arguments);
-        if (!method.nowait) connection.send(channel.id, { id: MethodId.ExchangeBindOk });
+        if (!method.nowait) channel.replyAfterCommit({ id: MethodId.ExchangeBindOk });
       } else {
         // As queue.unbind: missing exchanges or a missing binding are fine.
         const source = vhost.exchanges.get(method.source);
         const destination = vhost.exchanges.get(method.destination);
         if (source && destination) vhost.unbind(source, destination, method.routingKey, method.arguments);
-        if (!method.nowait) connection.send(channel.id, { id: MethodId.ExchangeUnbindOk });
+        if (!method.nowait) channel.replyAfterCommit({ id: MethodId.ExchangeUnbindOk });
       }
       return;
     }

@@ -14,7 +14,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       if (isReplyTo(method.queue)) {
         // Declaring the pseudo-queue is always passive: it exists while its consumer does.
         if (!replyToExists(method.queue)) throw new AmqpError(ReplyCode.NOT_FOUND, `no queue '${method.queue}' in vhost '${vhost.name}'`);
-        if (!method.nowait) connection.send(channel.id, { id: MethodId.QueueDeclareOk, queue: method.queue, messageCount: 0, consumerCount: 1 });
+        if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueueDeclareOk, queue: method.queue, messageCount: 0, consumerCount: 1 });
         return;
       }
       let queue: Queue;
@@ -31,7 +31,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       }
       channel.lastQueue = queue.name;
       if (!method.nowait) {
-        connection.send(channel.id, {
+        channel.replyAfterCommit({
           id: MethodId.QueueDeclareOk, queue: queue.name, messageCount: queue.messageCount, consumerCount: queue.consumerCount,
         });
       }
@@ -49,7 +49,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
         const queue = vhost.queue(queueName);
         vhost.checkExclusiveAccess(queue, connection);
         vhost.bind(exchange, queue, routingKey, method.arguments);
-        if (!method.nowait) connection.send(channel.id, { id: MethodId.QueueBindOk });
+        if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueueBindOk });
       } else {
         // As RabbitMQ 3.x: unbinding from a missing exchange or queue, or a missing binding, is ok.
         const exchange = vhost.exchanges.get(method.exchange);
@@ -58,7 +58,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
           vhost.checkExclusiveAccess(queue, connection);
           vhost.unbind(exchange, queue, routingKey, method.arguments);
         }
-        connection.send(channel.id, { id: MethodId.QueueUnbindOk });
+        channel.replyAfterCommit({ id: MethodId.QueueUnbindOk });
       }
       return;
     }
@@ -66,7 +66,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       const queue = vhost.queue(queueNameOrLast(channel, method.queue));
       vhost.checkExclusiveAccess(queue, connection);
       const messageCount = queue.purge();
-      if (!method.nowait) connection.send(channel.id, { id: MethodId.QueuePurgeOk, messageCount });
+      if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueuePurgeOk, messageCount });
       return;
     }
     case MethodId.QueueDelete: {
@@ -80,7 +80,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
         messageCount = vhost.deleteQueue(queue);
         connection.exclusiveQueues.delete(queue);
       }
-      if (!method.nowait) connection.send(channel.id, { id: MethodId.QueueDeleteOk, messageCount });
+      if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueueDeleteOk, messageCount });
       return;
     }
   }

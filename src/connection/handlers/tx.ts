@@ -6,7 +6,6 @@ import type { Message } from "../../broker/message.ts";
 import type { Channel, Unacked } from "../channel.ts";
 import { settle, type Settlement } from "./ack.ts";
 import { routeMessage } from "./basic.ts";
-import { Enqueued } from "../../broker/queue.ts";
 
 /** Publishes and acks held back until tx.commit. */
 export interface TxState {
@@ -30,13 +29,10 @@ export function handleTxConfirmMethod(channel: Channel, method: AmqpMethod): voi
     case MethodId.TxCommit: {
       const tx = requireTx(channel);
       channel.tx = { publishes: [], acks: [] };
-      let persisted = false;
-      for (const p of tx.publishes) if (routeMessage(channel, p.exchange, p.message, p.mandatory) & Enqueued.persisted) persisted = true;
+      for (const p of tx.publishes) routeMessage(channel, p.exchange, p.message, p.mandatory);
       for (const a of tx.acks) settle(channel, a.deliveries, a.how);
-      // Committed persistent messages are on disk when commit-ok goes out.
-      const reply = () => connection.send(channel.id, { id: MethodId.TxCommitOk });
-      if (persisted && connection.broker.store) connection.broker.store.afterCommit(reply);
-      else reply();
+      // Committed publishes and acks are on disk when commit-ok goes out.
+      channel.replyAfterCommit({ id: MethodId.TxCommitOk });
       return;
     }
     case MethodId.TxRollback: {
