@@ -1,5 +1,6 @@
-// Resource alarms as RabbitMQ raises them: memory above the high watermark, or free disk below
-// the limit. While any alarm is set, connections that publish are blocked (connection.ts).
+// Resource alarms as RabbitMQ raises them (vm_memory_monitor, rabbit_disk_monitor, rabbit_alarm):
+// memory above the high watermark, or free disk below the limit. While any alarm is set,
+// connections that publish are blocked (connection.ts); the log says so in RabbitMQ's words.
 import { hostname } from "node:os";
 import type { Logger } from "../log.ts";
 import { freeDiskBytes, memoryLimit, residentMemory } from "../runtime/system.ts";
@@ -13,6 +14,8 @@ export interface AlarmOptions {
   /** Bytes of free disk below which the disk alarm is set. */
   diskFreeLimit: number;
   dataDir: string;
+  /** The node name in log lines; `warren@<host>` by default. */
+  node?: string;
 }
 
 /** Readings, replaceable in tests. */
@@ -24,17 +27,27 @@ export interface AlarmProbes {
 
 const SYSTEM: AlarmProbes = { memoryUsed: residentMemory, memoryLimit: () => memoryLimit(), diskFree: freeDiskBytes };
 
+const MIB = 1024 * 1024;
+const STARS = "**********************************************************";
+
 export class Alarms {
   private readonly active = new Set<AlarmResource>();
   private readonly listeners: ((active: ReadonlySet<AlarmResource>) => void)[] = [];
   private timer: Timer | undefined;
-  private readonly node = `warren@${hostname()}`;
+  private diskUnreadable = false;
+  readonly node: string;
 
-  constructor(private readonly options: AlarmOptions, private readonly log: Logger, private readonly probes: AlarmProbes = SYSTEM) {}
+  constructor(private readonly options: AlarmOptions, private readonly log: Logger, private readonly probes: AlarmProbes = SYSTEM) {
+    this.node = options.node ?? `warren@${hostname()}`;
+  }
 
+  /** Bytes of resident memory above which the memory alarm is set. */
   get memoryThreshold(): number {
-    const w = this.options.memoryHighWatermark;
-    return w <= 1 ? Math.floor(w * this.probes.memoryLimit()) : w;
+    return memoryThreshold(this.options.memoryHighWatermark, this.probes.memoryLimit());
+  }
+
+  get diskFreeLimit(): number {
+    return this.options.diskFreeLimit;
   }
 
   /** The alarms set now (empty when none). */
@@ -47,59 +60,111 @@ export class Alarms {
     this.listeners.push(listener);
   }
 
-  /** As rabbitmqctl set_vm_memory_high_watermark: takes effect at once. */
+  /** As rabbitmqctl set_vm_memory_high_watermark: logged, and takes effect at once. */
   setMemoryHighWatermark(value: number): void {
     this.options.memoryHighWatermark = value;
+    this.logMemoryLimit();
     this.check();
   }
 
-  /** As rabbitmqctl set_disk_free_limit. */
+  /** As rabbitmqctl set_disk_free_limit: logged, and takes effect at once. */
   setDiskFreeLimit(bytes: number): void {
     this.options.diskFreeLimit = bytes;
+    this.logDiskLimit();
     this.check();
   }
 
+  /** Logs the limits as RabbitMQ does at boot, checks at once, then every `intervalMs` (unref'd). */
   start(intervalMs = 1000): void {
-    this.log.info(`Memory high watermark set to ${mb(this.memoryThreshold)} MiB; disk free limit set to ${mb(this.options.diskFreeLimit)} MiB`);
+    this.logMemoryLimit();
+    this.log.info("Enabling free disk space monitoring");
+    this.logDiskLimit();
     this.check();
+    this.timer?.cancel();
     this.timer = every(intervalMs, () => this.check());
   }
 
   stop(): void {
     this.timer?.cancel();
+    this.timer = undefined;
   }
 
+  /** Reads memory and disk now; logs and notifies listeners when an alarm was set or cleared. */
   check(): void {
-    let changed = this.update("memory", this.probes.memoryUsed() > this.memoryThreshold);
-    let diskLow = false;
-    try {
-      diskLow = this.probes.diskFree(this.options.dataDir) < this.options.diskFreeLimit;
-    } catch {
-      // data dir unreadable: leave the disk alarm as it is
-      diskLow = this.active.has("disk");
-    }
-    changed = this.update("disk", diskLow) || changed;
+    let changed = this.checkMemory();
+    changed = this.checkDisk() || changed;
     if (changed) for (const listener of this.listeners) listener(this.active);
   }
 
+  private checkMemory(): boolean {
+    const used = this.probes.memoryUsed();
+    const allowed = this.memoryThreshold;
+    const on = used > allowed;
+    if (on === this.active.has("memory")) return false;
+    this.log.info(`vm_memory_high_watermark ${on ? "set" : "clear"}. Memory used:${used} allowed:${allowed}`);
+    return this.update("memory", on);
+  }
+
+  private checkDisk(): boolean {
+    const limit = this.options.diskFreeLimit;
+    let free: number;
+    try {
+      free = this.probes.diskFree(this.options.dataDir);
+      this.diskUnreadable = false;
+    } catch (err) {
+      // Unreadable: leave the disk alarm as it is, and say so once.
+      if (!this.diskUnreadable) this.log.warning(`Cannot read free disk space of "${this.options.dataDir}": ${(err as Error).message}`);
+      this.diskUnreadable = true;
+      return false;
+    }
+    const on = free < limit;
+    if (on === this.active.has("disk")) return false;
+    this.log.info(`Free disk space is ${on ? "insufficient" : "sufficient"}. Free bytes: ${free}. Limit: ${limit}`);
+    return this.update("disk", on);
+  }
+
   private update(resource: AlarmResource, on: boolean): boolean {
-    if (on === this.active.has(resource)) return false;
+    const node = erlangAtom(this.node);
     if (on) {
       this.active.add(resource);
-      this.log.warning(`${resource} resource limit alarm set on node ${this.node}. Publishers will be blocked until this alarm clears`);
+      this.log.warning(
+        `${resource} resource limit alarm set on node ${node}.\n\n${STARS}\n` +
+          `*** Publishers will be blocked until this alarm clears ***\n${STARS}`,
+      );
     } else {
       this.active.delete(resource);
-      this.log.warning(`${resource} resource limit alarm cleared on node ${this.node}`);
+      this.log.warning(`${resource} resource limit alarm cleared on node ${node}`);
     }
     return true;
   }
+
+  private logMemoryLimit(): void {
+    const total = this.probes.memoryLimit();
+    const limit = memoryThreshold(this.options.memoryHighWatermark, total);
+    this.log.info(
+      `Memory high watermark set to ${Math.trunc(limit / MIB)} MiB (${limit} bytes) of ${Math.trunc(total / MIB)} MiB (${total} bytes) total`,
+    );
+  }
+
+  private logDiskLimit(): void {
+    this.log.info(`Disk free limit set to ${Math.trunc(this.options.diskFreeLimit / 1_000_000)}MB`);
+  }
 }
 
-/** The connection.blocked reason, as RabbitMQ words it: "low on memory", "low on memory & disk". */
+/** A watermark ≤ 1 is a fraction of `total`; a larger one is bytes. */
+export function memoryThreshold(watermark: number, total: number): number {
+  return watermark <= 1 ? Math.trunc(watermark * total) : Math.trunc(watermark);
+}
+
+/** The connection.blocked reason, as rabbit_reader words it: "low on memory", "low on memory & disk". */
 export function blockedReason(active: ReadonlySet<AlarmResource>): string {
-  return `low on ${[...active].sort((a, b) => (a === "memory" ? -1 : b === "memory" ? 1 : 0)).join(" & ")}`;
+  const reasons: string[] = [];
+  if (active.has("memory")) reasons.push("memory");
+  if (active.has("disk")) reasons.push("disk");
+  return `low on ${reasons.join(" & ")}`;
 }
 
-function mb(bytes: number): string {
-  return (bytes / (1024 * 1024)).toFixed(0);
+/** A node name as Erlang's ~p prints the atom: quoted unless it is a plain lowercase atom. */
+function erlangAtom(name: string): string {
+  return /^[a-z][A-Za-z0-9_@]*$/.test(name) ? name : `'${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }

@@ -62,6 +62,8 @@ export class Connection implements TcpHandler, FrameSink {
   private resumeScheduled = false;
   /** Not reading from the socket: it published while a resource alarm was set. */
   blocked = false;
+  /** Frames of the chunk being read when the connection was blocked: they run on unblock. */
+  private readonly held: { type: number; channelId: number; payload: Uint8Array }[] = [];
   /** Channels with confirms to send in this turn's write. */
   private readonly confirmingChannels = new Set<Channel>();
 
@@ -129,6 +131,11 @@ export class Connection implements TcpHandler, FrameSink {
 
   onFrame(type: number, channelId: number, bytes: Uint8Array, start: number, end: number): void {
     if (this.state === "closed") return;
+    if (this.blocked) {
+      // As RabbitMQ, a blocked connection processes nothing more, not even the rest of this chunk.
+      this.held.push({ type, channelId, payload: bytes.slice(start, end) });
+      return;
+    }
     if (this.state === "closing") {
       // After connection.close only close/close-ok on channel 0 matter.
       if (type === FRAME_METHOD && channelId === 0) {
@@ -226,7 +233,7 @@ export class Connection implements TcpHandler, FrameSink {
     if (active.size === 0 || this.blocked) return;
     this.blocked = true;
     this.socket.pause();
-    this.broker.log.warning(`connection ${this.name} blocked: ${blockedReason(active)}`);
+    this.broker.log.debug(`connection ${this.name} blocked: ${blockedReason(active)}`);
     if (this.capabilities["connection.blocked"] === true) {
       this.send(0, { id: MethodId.ConnectionBlocked, reason: blockedReason(active) });
     }
@@ -235,10 +242,25 @@ export class Connection implements TcpHandler, FrameSink {
   /** All alarms cleared: read again, and say so to clients that were told they were blocked. */
   onAlarmChange(active: ReadonlySet<AlarmResource>): void {
     if (active.size > 0 || !this.blocked || this.state === "closed") return;
-    this.blocked = false;
-    this.socket.resume();
-    this.broker.log.info(`connection ${this.name} unblocked`);
+    this.broker.log.debug(`connection ${this.name} unblocked`);
     if (this.capabilities["connection.blocked"] === true) this.send(0, { id: MethodId.ConnectionUnblocked });
+    this.readAgain();
+  }
+
+  /** Ends a block: the frames held back run first, then the socket is read again. */
+  private readAgain(): void {
+    this.blocked = false;
+    try {
+      while (this.held.length > 0 && !this.blocked && this.state !== "closed") {
+        const frame = this.held.shift()!;
+        this.onFrame(frame.type, frame.channelId, frame.payload, 0, frame.payload.length);
+      }
+    } catch (err) {
+      this.held.length = 0; // as in onData: an error ends the chunk
+      this.onError(err, 0);
+      if (err instanceof AmqpError && err.code === ReplyCode.FRAME_ERROR) this.closeSocket();
+    }
+    if (!this.blocked && this.state !== "closed") this.socket.resume();
   }
 
   /** May a queue deliver to a consumer here now? If not, it is resumed once output drains. */
@@ -413,6 +435,7 @@ export class Connection implements TcpHandler, FrameSink {
     this.state = "closing";
     this.heartbeatTimer?.cancel();
     this.closeTimer = after(this.broker.options.closeTimeoutMs, () => this.terminate());
+    if (this.blocked) this.readAgain(); // as RabbitMQ: a closing connection is read, for close-ok
   }
 
   private sendClose(code: number, text: string, classId: number, methodId: number): void {

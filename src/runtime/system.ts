@@ -2,34 +2,55 @@
 // its resident memory, and free disk space.
 import { readFileSync, statfsSync } from "node:fs";
 import { totalmem } from "node:os";
+import { dirname, resolve } from "node:path";
 
 /** cgroup v1 reports "no limit" as a huge number just under 2^63. */
 const UNLIMITED_V1 = 2 ** 60;
 
-/** The memory limit that applies to this process, in bytes. `root` is for tests (fixture files). */
-export function memoryLimit(root = "/sys/fs/cgroup"): number {
-  const v2 = readNumber(`${root}/memory.max`);
-  if (v2 !== undefined) return Math.min(v2, totalmem());
-  const v1 = readNumber(`${root}/memory/memory.limit_in_bytes`);
-  if (v1 !== undefined && v1 < UNLIMITED_V1) return Math.min(v1, totalmem());
-  return totalmem();
+/**
+ * The memory limit that applies to this process, in bytes: the cgroup v2 `memory.max`, else the
+ * cgroup v1 `memory.limit_in_bytes`, never more than the host's RAM. "max" and v1's "unlimited"
+ * value mean no limit at that level. `root` and `host` are for tests (fixture files).
+ */
+export function memoryLimit(root = "/sys/fs/cgroup", host = totalmem()): number {
+  const v2 = readLimit(`${root}/memory.max`);
+  if (v2 !== undefined) return Math.min(v2, host);
+  const v1 = readLimit(`${root}/memory/memory.limit_in_bytes`);
+  if (v1 !== undefined) return Math.min(v1, host);
+  return host;
 }
 
-function readNumber(path: string): number | undefined {
+function readLimit(path: string): number | undefined {
+  let text: string;
   try {
-    const text = readFileSync(path, "utf8").trim();
-    if (!/^\d+$/.test(text)) return undefined; // "max": no limit at this level
-    return Number(text);
+    text = readFileSync(path, "utf8").trim();
   } catch {
-    return undefined;
+    return undefined; // no such file: not this cgroup version
   }
+  if (!/^\d+$/.test(text)) return undefined; // "max": no limit at this level
+  const bytes = Number(text);
+  return bytes > 0 && bytes < UNLIMITED_V1 ? bytes : undefined;
 }
 
+/** Resident set size of this process, in bytes. */
 export function residentMemory(): number {
   return process.memoryUsage.rss();
 }
 
+/**
+ * Bytes available to unprivileged users on the file system holding `dir` (df's "Available", as
+ * RabbitMQ reads it). A directory not created yet is measured at its nearest existing parent.
+ */
 export function freeDiskBytes(dir: string): number {
-  const stats = statfsSync(dir);
-  return Number(stats.bavail) * Number(stats.bsize);
+  let path = resolve(dir);
+  for (;;) {
+    try {
+      const stats = statfsSync(path);
+      return Number(stats.bavail) * Number(stats.bsize);
+    } catch (err) {
+      const parent = dirname(path);
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || parent === path) throw err;
+      path = parent;
+    }
+  }
 }
