@@ -86,6 +86,7 @@ export class Broker {
     this.stopping ??= new Promise<void>((resolve) => {
       this.amqpListener?.stop();
       this.alarms.stop();
+      setMemoryPressure(false); // process-wide: a stopped broker must not leave it on
       for (const connection of this.connections) connection.forceClose(reason);
       const deadline = Math.min(this.options.closeTimeoutMs, 1000);
       const started = Date.now();
