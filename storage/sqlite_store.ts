@@ -356,7 +356,6 @@ export class SqliteStore implements DurableLog {
       bindings: db.prepare("SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings").all<{
         vhost: string; source: string; destination_kind: DestinationKind; destination: string; routing_key: string; arguments: Uint8Array;
       }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
-      messageCount: db.prepare("SELECT COUNT(*) AS n FROM queue_messages").get<{ n: number }>()?.n ?? 0,
     };
   }
 

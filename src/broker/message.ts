@@ -90,6 +90,11 @@ export class Message {
     return text === undefined ? undefined : parseExpiration(text);
   }
 
+  /** Refuses an invalid expiration property (406) before the message is routed anywhere. */
+  checkExpiration(): void {
+    this.expirationMs;
+  }
+
   /** Whether the headers property is present (from the flag word, without decoding). */
   get hasHeaders(): boolean {
     return this.properties.length >= 2 && (this.properties[0]! & 0x20) !== 0;

@@ -34,7 +34,7 @@ function publish(channel: Channel, m: BasicPublish, content: Content): void {
   if (exchange.internal) throw accessRefused(`cannot publish to internal ${exchange.describe()}`);
   let message = new Message(m.exchange, m.routingKey, content.properties, content.body);
   checkUserId(channel, message);
-  void message.expirationMs; // an invalid expiration is refused (406) before routing
+  message.checkExpiration();
   message = stampReplyTo(channel, message.withoutBcc());
   if (channel.tx) {
     channel.tx.publishes.push({ exchange, message, mandatory: m.mandatory });
