@@ -49,10 +49,10 @@ export interface DurableLog {
   afterCommit(fn: () => void): void;
 
   /**
-   * A queue's stored messages with seq >= fromSeq, in order, up to `limit` messages or until
+   * A queue's stored messages with fromSeq <= seq < toSeq, in order, up to `limit` messages or until
    * their bodies reach `maxBytes` (at least one). Commits pending writes first.
    */
-  readPage(queue: Queue, fromSeq: number, limit: number, maxBytes: number): StoredMessage[];
-  /** Drops a queue's stored messages with seq >= fromSeq (purge of the part on disk only). */
-  purgeFrom(queue: Queue, fromSeq: number): void;
+  readPage(queue: Queue, fromSeq: number, toSeq: number, limit: number, maxBytes: number): StoredMessage[];
+  /** Drops a queue's stored messages with fromSeq <= seq < toSeq (purge of the part on disk only). */
+  purgeFrom(queue: Queue, fromSeq: number, toSeq: number): void;
 }

@@ -2,6 +2,13 @@
 // store (SQLite, paging to disk) can replace the in-memory one without touching queues.
 import type { Message } from "../src/broker/message.ts";
 
+/**
+ * Priority level k's seqs start at k * LEVEL_SPAN + 1: the store reads one level's page by seq
+ * range, and a stored row's level is floor(seq / LEVEL_SPAN). Level 0 (every plain queue)
+ * starts at 1.
+ */
+export const LEVEL_SPAN = 2 ** 40;
+
 /** One message's place in one queue. */
 export interface QueueEntry {
   readonly message: Message;

@@ -44,6 +44,16 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- priority queues: the delivered watermark of each priority level above 0 (level 0 keeps
+      -- queues.delivered_seq); level k's seqs are k * 2^40 + 1 …
+      CREATE TABLE queue_levels_delivered (
+        queue_id INTEGER NOT NULL, level INTEGER NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (queue_id, level)) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

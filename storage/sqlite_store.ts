@@ -11,7 +11,7 @@ import type { Logger } from "../src/log.ts";
 import { openSqlite, type SqlDatabase, type SqlStatement } from "../src/runtime/sqlite.ts";
 import { nextTurn } from "../src/runtime/timers.ts";
 import type { DestinationKind, DurableLog, StoredMessage } from "./durable_log.ts";
-import type { QueueEntry } from "./queue_store.ts";
+import { LEVEL_SPAN, type QueueEntry } from "./queue_store.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { SegmentFiles } from "./segments.ts";
 import type { Message } from "../src/broker/message.ts";
@@ -48,6 +48,8 @@ export class SqliteStore implements DurableLog {
   /** Shared messages that lost one row (refs - 1, deleted at 0). */
   private readonly releasedShared: number[] = [];
   private readonly delivered = new Map<number, number>();
+  /** The same for priority levels above 0, keyed by levelKey(queue id, level). */
+  private readonly deliveredLevels = new Map<number, number>();
   private callbacks: (() => void)[] = [];
   private scheduled = false;
   /** Segments of messages deleted by the current commit (including bulk deletes). */
@@ -151,31 +153,33 @@ export class SqliteStore implements DurableLog {
       }
     }
     this.delivered.delete(id);
+    for (let level = 1; level < queue.levelCount; level++) this.deliveredLevels.delete(levelKey(id, level));
     this.record(() => {
-      this.dropRows(id, 0);
+      this.dropRows(id, 0, Number.MAX_SAFE_INTEGER);
       this.sql.deleteQueue.run(id);
+      this.sql.deleteLevelsDelivered.run(id);
     });
     this.deleteBindingsTo(queue.vhost, "queue", queue.name);
   }
 
-  purgeFrom(queue: Queue, fromSeq: number): void {
+  purgeFrom(queue: Queue, fromSeq: number, toSeq: number): void {
     const id = queue.storeId;
     for (const [key, row] of this.newRows) {
-      if (row.queueId === id && row.seq >= fromSeq) {
+      if (row.queueId === id && row.seq >= fromSeq && row.seq < toSeq) {
         this.newRows.delete(key);
         row.entry.message.storeRefs--;
       }
     }
-    this.record(() => this.dropRows(id, fromSeq));
+    this.record(() => this.dropRows(id, fromSeq, toSeq));
   }
 
-  /** Deletes a queue's rows from `fromSeq` on, releasing their messages. */
-  private dropRows(queueId: number, fromSeq: number): void {
-    this.sql.releaseRowsFrom.run(queueId, fromSeq);
-    for (const r of this.sql.deleteReleasedFrom.all<{ segment: number | null }>(queueId, fromSeq)) {
+  /** Deletes a queue's rows with fromSeq <= seq < toSeq, releasing their messages. */
+  private dropRows(queueId: number, fromSeq: number, toSeq: number): void {
+    this.sql.releaseRowsFrom.run(queueId, fromSeq, toSeq);
+    for (const r of this.sql.deleteReleasedFrom.all<{ segment: number | null }>(queueId, fromSeq, toSeq)) {
       if (r.segment !== null) this.releasedSegments.push(r.segment);
     }
-    this.sql.deleteRowsFrom.run(queueId, fromSeq);
+    this.sql.deleteRowsFrom.run(queueId, fromSeq, toSeq);
   }
 
   saveBinding(vhost: string, source: string, kind: DestinationKind, destination: string, key: string, args: FieldTable): void {
@@ -225,11 +229,11 @@ export class SqliteStore implements DurableLog {
     this.schedule();
   }
 
-  readPage(queue: Queue, fromSeq: number, limit: number, maxBytes: number): StoredMessage[] {
+  readPage(queue: Queue, fromSeq: number, toSeq: number, limit: number, maxBytes: number): StoredMessage[] {
     this.commit();
     const page: StoredMessage[] = [];
     let bytes = 0;
-    for (const row of this.sql.page.iterate<StoredMessage>(queue.storeId, fromSeq, limit)) {
+    for (const row of this.sql.page.iterate<StoredMessage>(queue.storeId, fromSeq, toSeq, limit)) {
       if (row.segment !== null) row.body = this.segments.read(row.segment, row.segment_offset!, row.body_size);
       page.push(row);
       bytes += row.body_size;
@@ -239,8 +243,10 @@ export class SqliteStore implements DurableLog {
   }
 
   markDelivered(queue: Queue, seq: number): void {
-    const id = queue.storeId;
-    if ((this.delivered.get(id) ?? 0) < seq) this.delivered.set(id, seq);
+    // Priority levels above 0 keep their own watermark (their seqs are a range of their own).
+    const key = seq < LEVEL_SPAN ? queue.storeId : levelKey(queue.storeId, Math.floor(seq / LEVEL_SPAN));
+    const map = seq < LEVEL_SPAN ? this.delivered : this.deliveredLevels;
+    if ((map.get(key) ?? 0) < seq) map.set(key, seq);
     this.schedule();
   }
 
@@ -310,6 +316,10 @@ export class SqliteStore implements DurableLog {
       }
       for (const op of this.metadata) op();
       for (const [queueId, seq] of this.delivered) sql.markDelivered.run(seq, queueId);
+      for (const [key, seq] of this.deliveredLevels) {
+        const queueId = Math.floor(key / 512);
+        sql.markLevelDelivered.run(queueId, key - queueId * 512, seq);
+      }
     });
     this.metadata.length = 0;
     this.newRows.clear();
@@ -317,6 +327,7 @@ export class SqliteStore implements DurableLog {
     this.deletedMessages.length = 0;
     this.releasedShared.length = 0;
     this.delivered.clear();
+    this.deliveredLevels.clear();
     const elapsed = performance.now() - started;
     if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);
     // Segment space is given back only once the rows that used it are gone for good.
@@ -330,10 +341,22 @@ export class SqliteStore implements DurableLog {
   // ------------------------------------------------------------------------------ recovery
 
 
-  /** How many messages a queue has stored, and the highest seq. */
-  queueStats(queueId: number): { count: number; bytes: number; maxSeq: number } {
-    const row = this.sql.queueStats.get<{ n: number; b: number | null; m: number | null }>(queueId);
+  /** How many messages a queue has stored with fromSeq <= seq < toSeq, and the highest seq. */
+  queueStats(queueId: number, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER): { count: number; bytes: number; maxSeq: number } {
+    const row = this.sql.queueStats.get<{ n: number; b: number | null; m: number | null }>(queueId, fromSeq, toSeq);
     return { count: row?.n ?? 0, bytes: row?.b ?? 0, maxSeq: row?.m ?? 0 };
+  }
+
+  /** Boot: a queue's stored messages per priority level (levels 0 … levelCount-1). */
+  levelStats(queueId: number, deliveredSeq: number, levelCount: number) {
+    const delivered = new Map<number, number>([[0, deliveredSeq]]);
+    for (const r of this.sql.levelsDelivered.all<{ level: number; seq: number }>(queueId)) delivered.set(r.level, r.seq);
+    const stats = [];
+    for (let level = 0; level < levelCount; level++) {
+      const { count, bytes, maxSeq } = this.queueStats(queueId, level * LEVEL_SPAN, (level + 1) * LEVEL_SPAN);
+      if (count > 0) stats.push({ level, count, bytes, maxSeq, deliveredUpTo: delivered.get(level) ?? 0 });
+    }
+    return stats;
   }
 
   /** Everything durable, for boot. Messages are read per queue with queueMessages(). */
@@ -377,11 +400,15 @@ function prepareStatements(db: SqlDatabase) {
     deleteExchange: p("DELETE FROM exchanges WHERE vhost = ? AND name = ?"),
     saveQueue: p("INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)"),
     deleteQueue: p("DELETE FROM queues WHERE id = ?"),
-    releaseRowsFrom: p("UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2)"),
-    deleteReleasedFrom: p("DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2) RETURNING segment"),
-    deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ?"),
+    releaseRowsFrom: p("UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3)"),
+    deleteReleasedFrom: p("DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3) RETURNING segment"),
+    deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ? AND seq < ?"),
     queueStats: p(`SELECT COUNT(*) AS n, SUM(m.body_size) AS b, MAX(q.seq) AS m
-      FROM queue_messages q JOIN messages m ON m.id = q.message_id WHERE q.queue_id = ?`),
+      FROM queue_messages q JOIN messages m ON m.id = q.message_id WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ?`),
+    levelsDelivered: p("SELECT level, seq FROM queue_levels_delivered WHERE queue_id = ?"),
+    markLevelDelivered: p(`INSERT INTO queue_levels_delivered (queue_id, level, seq) VALUES (?, ?, ?)
+      ON CONFLICT (queue_id, level) DO UPDATE SET seq = MAX(seq, excluded.seq)`),
+    deleteLevelsDelivered: p("DELETE FROM queue_levels_delivered WHERE queue_id = ?"),
     releaseMessage: p("UPDATE messages SET refs = refs - 1 WHERE id = ?"),
     deleteIfUnreferenced: p("DELETE FROM messages WHERE id = ? AND refs <= 0 RETURNING segment"),
     saveBinding: p("INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)"),
@@ -398,7 +425,7 @@ function prepareStatements(db: SqlDatabase) {
         m.properties AS properties, m.body AS body, m.refs AS refs, q.expires_at AS expires_at, m.segment AS segment,
         m.segment_offset AS segment_offset, m.body_size AS body_size
       FROM queue_messages q JOIN messages m ON m.id = q.message_id
-      WHERE q.queue_id = ? AND q.seq >= ? ORDER BY q.seq LIMIT ?`),
+      WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ? ORDER BY q.seq LIMIT ?`),
   };
 }
 
@@ -436,4 +463,9 @@ function tableBytes(table: FieldTable): Uint8Array {
 
 function tableFrom(bytes: Uint8Array): FieldTable {
   return decodeTable(new Reader(bytes));
+}
+
+/** The key of a queue's priority level in deliveredLevels (levels are below 256). */
+function levelKey(queueId: number, level: number): number {
+  return queueId * 512 + level;
 }

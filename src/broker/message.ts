@@ -56,6 +56,11 @@ export class Message {
     return deliveryMode(this.properties) === 2;
   }
 
+  /** The priority property (0 when absent), read without decoding the rest. */
+  get priority(): number {
+    return priorityOf(this.properties);
+  }
+
   /**
    * The routing key plus sender-selected ones from the CC and BCC headers (RabbitMQ's
    * header_routes). Headers are decoded only when the message has some.
@@ -116,6 +121,19 @@ function deliveryMode(raw: Uint8Array): number {
   if (flags & 0x8000) pos += 1 + (raw[pos] ?? 0);
   if (flags & 0x4000) pos += 1 + (raw[pos] ?? 0);
   if (flags & 0x2000) pos += 4 + (((raw[pos] ?? 0) << 24) >>> 0) + ((raw[pos + 1] ?? 0) << 16) + ((raw[pos + 2] ?? 0) << 8) + (raw[pos + 3] ?? 0);
+  return raw[pos] ?? 0;
+}
+
+/** priority is the 5th property, right after delivery-mode. Returns 0 when absent. */
+function priorityOf(raw: Uint8Array): number {
+  if (raw.length < 2) return 0;
+  const flags = (raw[0]! << 8) | raw[1]!;
+  if ((flags & 0x0800) === 0) return 0;
+  let pos = 2;
+  if (flags & 0x8000) pos += 1 + (raw[pos] ?? 0);
+  if (flags & 0x4000) pos += 1 + (raw[pos] ?? 0);
+  if (flags & 0x2000) pos += 4 + (((raw[pos] ?? 0) << 24) >>> 0) + ((raw[pos + 1] ?? 0) << 16) + ((raw[pos + 2] ?? 0) << 8) + (raw[pos + 3] ?? 0);
+  if (flags & 0x1000) pos += 1;
   return raw[pos] ?? 0;
 }
 

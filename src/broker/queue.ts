@@ -1,8 +1,8 @@
 import type { FieldTable } from "../amqp/table.ts";
-import { MemoryQueueStore } from "../../storage/memory_queue_store.ts";
-import type { QueueEntry, QueueStore } from "../../storage/queue_store.ts";
+import { LEVEL_SPAN, type QueueEntry } from "../../storage/queue_store.ts";
 import type { DurableLog } from "../../storage/durable_log.ts";
-import { Message } from "./message.ts";
+import type { Message } from "./message.ts";
+import { Backlog, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
 import type { DeathReason } from "./dead_letter.ts";
 import { numberField } from "../amqp/table.ts";
 import { after, type Timer } from "../runtime/timers.ts";
@@ -12,6 +12,8 @@ import { resourceName } from "./names.ts";
 export interface QueueConsumer {
   readonly tag: string;
   readonly exclusive: boolean;
+  /** x-priority on basic.consume (0 by default). */
+  readonly priority: number;
   /** Has prefetch credit and an output that is not backed up. */
   canTake(queue: Queue): boolean;
   deliver(queue: Queue, entry: QueueEntry): void;
@@ -19,13 +21,6 @@ export interface QueueConsumer {
   cancelledByServer(queue: Queue): void;
 }
 
-/**
- * Bounded memory: past this many ready messages (or bytes) in memory, a queue's new messages
- * live only in the store, and are paged back in as consumers make room.
- */
-const WINDOW_MESSAGES = 4096;
-const WINDOW_BYTES = 4 * 1024 * 1024;
-const PAGE_IN_BELOW = WINDOW_MESSAGES / 2;
 /**
  * Transient messages (and every message of a non-durable queue) stay in memory up to this
  * larger window while memory is plentiful; under the memory alarm they page at the normal one.
@@ -39,7 +34,6 @@ let memoryPressure = false;
 export function setMemoryPressure(on: boolean): void {
   memoryPressure = on;
 }
-const PAGE_SIZE = 2048;
 
 /** What happened to an enqueued message (a bit set: routing adds them up over queues). */
 export const Enqueued = { memory: 0, persisted: 1, rejected: 2 } as const;
@@ -53,11 +47,11 @@ export type DeadLetterer = (queue: Queue, message: Message, reason: DeathReason)
 export type QueueOwner = object;
 
 export class Queue {
-  readonly store: QueueStore = new MemoryQueueStore();
+  /** Ready messages, one backlog per priority level (index = priority); plain queues have one. */
+  private readonly levels: Backlog[] = [];
   readonly consumers: QueueConsumer[] = [];
   /** Round-robin position among consumers. */
   private cursor = 0;
-  private nextSeq = 1;
   /** auto-delete applies only once a consumer has come and gone. */
   hadConsumer = false;
   deleted = false;
@@ -65,14 +59,6 @@ export class Queue {
   log: DurableLog | null = null;
   /** Row id in the durable store. */
   storeId = 0;
-  /** Ready messages in the store but not in memory; they all come after those in memory. */
-  private onDisk = 0;
-  /** The seq of the first of them. */
-  private diskFromSeq = 0;
-  /** After a restart: messages up to this seq were delivered before it (redelivered=true). */
-  private redeliveredUpTo = 0;
-  /** Body bytes of the messages on disk only. */
-  private onDiskBytes = 0;
 
   // Length limits (x-max-length, x-max-length-bytes, x-overflow) and dead-lettering.
   readonly maxLength: number | undefined;
@@ -113,6 +99,23 @@ export class Queue {
     this.messageTtl = numberField(args, "x-message-ttl");
     this.expires = numberField(args, "x-expires");
     this.singleActiveConsumer = args["x-single-active-consumer"] === true;
+    // RabbitMQ caps x-max-priority at 255; priorities above the maximum count as the maximum.
+    const maxPriority = Math.min(numberField(args, "x-max-priority") ?? 0, 255);
+    for (let level = 0; level <= maxPriority; level++) this.levels.push(new Backlog(this, level));
+  }
+
+  /** Where a new message goes: its priority's level (0 without one). */
+  private levelFor(message: Message): Backlog {
+    const levels = this.levels;
+    if (levels.length === 1) return levels[0]!;
+    return levels[Math.min(message.priority, levels.length - 1)]!;
+  }
+
+  /** The level whose head is delivered next: the highest priority with ready messages. */
+  private head(): Backlog {
+    const levels = this.levels;
+    for (let i = levels.length - 1; i > 0; i--) if (levels[i]!.length > 0) return levels[i]!;
+    return levels[0]!;
   }
 
   /**
@@ -150,18 +153,21 @@ export class Queue {
   expireHead(): void {
     if (this.deleted) return;
     const now = Date.now();
-    for (;;) {
-      this.refill();
-      const head = this.store.peek();
-      if (!head || head.expiresAt === 0 || head.expiresAt > now) break;
-      this.expire(this.store.shift()!);
+    let next = 0; // the earliest expiry among the levels' heads
+    for (const level of this.levels) {
+      for (let head = level.peek(); head && head.expiresAt !== 0; head = level.peek()) {
+        if (head.expiresAt > now) {
+          if (next === 0 || head.expiresAt < next) next = head.expiresAt;
+          break;
+        }
+        this.expire(level.shift()!);
+      }
     }
-    const head = this.store.peek();
-    if (!head || head.expiresAt === 0) return;
-    if (this.expiryTimer && this.expiryTimerAt <= head.expiresAt) return;
+    if (next === 0) return;
+    if (this.expiryTimer && this.expiryTimerAt <= next) return;
     this.expiryTimer?.cancel();
-    this.expiryTimerAt = head.expiresAt;
-    this.expiryTimer = after(Math.max(0, head.expiresAt - now), () => {
+    this.expiryTimerAt = next;
+    this.expiryTimer = after(Math.max(0, next - now), () => {
       this.expiryTimer = undefined;
       this.expireHead();
     });
@@ -177,7 +183,11 @@ export class Queue {
 
   /** Body bytes of the ready messages (in memory and paged out). */
   get readyBytes(): number {
-    return this.store.bytes + this.onDiskBytes;
+    const levels = this.levels;
+    if (levels.length === 1) return levels[0]!.bytes;
+    let bytes = 0;
+    for (const level of levels) bytes += level.bytes;
+    return bytes;
   }
 
   private get limited(): boolean {
@@ -186,7 +196,11 @@ export class Queue {
 
   /** Ready messages (in memory and paged out). */
   get messageCount(): number {
-    return this.store.length + this.onDisk;
+    const levels = this.levels;
+    if (levels.length === 1) return levels[0]!.length;
+    let length = 0;
+    for (const level of levels) length += level.length;
+    return length;
   }
 
   get consumerCount(): number {
@@ -206,16 +220,9 @@ export class Queue {
       if (this.overflow === "reject-publish-dlx") this.deadLetter?.(this, message, "maxlen");
       return Enqueued.rejected;
     }
-    let persisted: boolean;
     const expiresAt = this.expiresAtFor(message);
-    if (this.log !== null && (this.onDisk > 0 || this.windowFull(this.durable && message.persistent))) {
-      persisted = this.pageOut(message, expiresAt);
-    } else {
-      persisted = this.log !== null && this.durable && message.persistent;
-      const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted, expiresAt };
-      if (persisted) this.log!.persist(this, entry);
-      this.store.push(entry);
-    }
+    const windowFull = this.log !== null && this.windowFull(this.durable && message.persistent);
+    const persisted = this.levelFor(message).add(message, expiresAt, windowFull);
     if (this.limited) this.dropHeadOverLimit();
     if (this.consumers.length > 0) this.drain();
     // TTL 0: what no consumer took at once has expired.
@@ -242,61 +249,30 @@ export class Queue {
     }
   }
 
+  /** Whether the in-memory window (shared by all priority levels) is full. */
   private windowFull(persistent: boolean): boolean {
-    const store = this.store;
-    if (persistent || memoryPressure) return store.length >= WINDOW_MESSAGES || store.bytes >= WINDOW_BYTES;
-    return store.length >= TRANSIENT_WINDOW_MESSAGES || store.bytes >= TRANSIENT_WINDOW_BYTES;
+    let length = 0;
+    let bytes = 0;
+    for (const level of this.levels) {
+      length += level.memory.length;
+      bytes += level.memory.bytes;
+    }
+    if (persistent || memoryPressure) return length >= WINDOW_MESSAGES || bytes >= WINDOW_BYTES;
+    return length >= TRANSIENT_WINDOW_MESSAGES || bytes >= TRANSIENT_WINDOW_BYTES;
   }
 
   /**
-   * The window is full: the message goes to the store only — transient ones too, to keep order
-   * and bound memory; they are dropped at boot. Returns whether its confirm waits for a commit.
+   * Boot: what the store holds for each priority level (seq ranges of LEVEL_SPAN); the first
+   * window of each is read now.
    */
-  private pageOut(message: Message, expiresAt: number): boolean {
-    const stored = this.durable ? message : message.transientCopy();
-    const entry: QueueEntry = { message: stored, seq: this.nextSeq++, redelivered: false, persisted: true, expiresAt };
-    this.log!.persist(this, entry);
-    if (this.onDisk === 0) this.diskFromSeq = entry.seq;
-    this.onDisk++;
-    this.onDiskBytes += message.bodySize;
-    return this.durable && message.persistent;
-  }
-
-  /** Refills the in-memory window from the store. */
-  private pageIn(): void {
-    const rows = this.log!.readPage(this, this.diskFromSeq, PAGE_SIZE, WINDOW_BYTES / 4);
-    for (const row of rows) {
-      const message = new Message(row.exchange, row.routing_key, row.properties, row.body);
-      message.storeId = row.id;
-      message.storeWritten = true;
-      message.storeShared = row.refs > 1;
-      this.store.push({ message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true, expiresAt: row.expires_at });
-      this.onDiskBytes -= row.body_size;
-    }
-    const last = rows[rows.length - 1];
-    if (last) {
-      this.onDisk -= rows.length;
-      this.diskFromSeq = last.seq + 1;
-    }
-    if (!last || this.onDisk <= 0) {
-      this.onDisk = 0;
-      this.onDiskBytes = 0;
-    }
-  }
-
-  private refill(): void {
-    if (this.onDisk > 0 && this.store.length < PAGE_IN_BELOW && this.store.bytes < WINDOW_BYTES / 2) this.pageIn();
-  }
-
-  /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
-  recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number): void {
-    this.onDisk = count;
-    this.onDiskBytes = bytes;
-    this.diskFromSeq = 0;
-    this.nextSeq = maxSeq + 1;
-    this.redeliveredUpTo = deliveredUpTo;
-    this.refill();
+  recover(levels: readonly { level: number; count: number; bytes: number; maxSeq: number; deliveredUpTo: number }[]): void {
+    for (const stats of levels) this.levels[stats.level]?.recover(stats.count, stats.bytes, stats.maxSeq, stats.deliveredUpTo);
     this.expireHead();
+  }
+
+  /** The number of priority levels (1 for a plain queue). */
+  get levelCount(): number {
+    return this.levels.length;
   }
 
   /** An entry has been handed to a client: with no ack expected it is gone, else it is delivered. */
@@ -314,21 +290,21 @@ export class Queue {
   /** Hands ready messages to consumers, round-robin, while any can take one. */
   drain(): void {
     const consumers = this.consumers;
-    const store = this.store;
     let now = 0;
     for (;;) {
-      this.refill();
-      if (store.length === 0 || consumers.length === 0) return;
-      const head = store.peek()!;
+      if (consumers.length === 0) return;
+      const level = this.head();
+      const head = level.peek();
+      if (!head) return;
       // Expired messages are never delivered; one whose TTL ends this very moment (TTL 0) still
       // goes to a consumer that is ready, as in RabbitMQ.
       if (head.expiresAt !== 0 && head.expiresAt + 1 < (now ||= Date.now())) { // 1 ms: the clock may tick mid-publish
-        this.expire(store.shift()!);
+        this.expire(level.shift()!);
         continue;
       }
       const consumer = this.nextReadyConsumer();
       if (!consumer) return;
-      consumer.deliver(this, store.shift()!);
+      consumer.deliver(this, level.shift()!);
     }
   }
 
@@ -340,6 +316,7 @@ export class Queue {
       return active && active.canTake(this) ? active : undefined;
     }
     const n = consumers.length;
+    if (n > 1 && consumers[0]!.priority !== consumers[n - 1]!.priority) return this.nextByPriority();
     for (let i = 0; i < n; i++) {
       const index = (this.cursor + i) % n;
       const consumer = consumers[index]!;
@@ -351,11 +328,35 @@ export class Queue {
     return undefined;
   }
 
+  /**
+   * Consumer priorities (consumers are sorted by priority, highest first): the first ready
+   * consumer of the highest group that has one; round-robin inside a group, by moving the
+   * chosen consumer to its group's end.
+   */
+  private nextByPriority(): QueueConsumer | undefined {
+    const consumers = this.consumers;
+    for (let start = 0; start < consumers.length;) {
+      const priority = consumers[start]!.priority;
+      let end = start + 1;
+      while (end < consumers.length && consumers[end]!.priority === priority) end++;
+      for (let i = start; i < end; i++) {
+        const consumer = consumers[i]!;
+        if (!consumer.canTake(this)) continue;
+        if (i < end - 1) {
+          consumers.splice(i, 1);
+          consumers.splice(end - 1, 0, consumer);
+        }
+        return consumer;
+      }
+      start = end;
+    }
+    return undefined;
+  }
+
   /** basic.get: the next ready message, if any. */
   take(): QueueEntry | undefined {
     for (;;) {
-      this.refill();
-      const entry = this.store.shift();
+      const entry = this.head().shift();
       if (!entry || entry.expiresAt === 0 || entry.expiresAt > Date.now()) return entry;
       this.expire(entry);
     }
@@ -365,12 +366,19 @@ export class Queue {
   requeue(entry: QueueEntry): void {
     if (this.deleted) return;
     entry.redelivered = true;
-    this.store.requeue(entry);
+    const levels = this.levels;
+    levels[levels.length === 1 ? 0 : Math.floor(entry.seq / LEVEL_SPAN)]!.requeue(entry);
     if (entry.expiresAt !== 0) this.expireHead();
   }
 
   addConsumer(consumer: QueueConsumer): void {
-    this.consumers.push(consumer);
+    const consumers = this.consumers;
+    // Sorted by priority, registration order within one; a single active consumer goes by
+    // registration order alone.
+    let at = consumers.length;
+    if (!this.singleActiveConsumer) while (at > 0 && consumers[at - 1]!.priority < consumer.priority) at--;
+    consumers.splice(at, 0, consumer);
+    if (at < consumers.length - 1 && at <= this.cursor) this.cursor++;
     this.hadConsumer = true;
     this.touch();
   }
@@ -394,14 +402,7 @@ export class Queue {
 
   purge(): number {
     const count = this.messageCount;
-    if (!this.log || this.deleted) {
-      this.store.purge();
-    } else {
-      for (let entry = this.store.shift(); entry; entry = this.store.shift()) this.discard(entry);
-      if (this.onDisk > 0) this.log.purgeFrom(this, this.diskFromSeq);
-    }
-    this.onDisk = 0;
-    this.onDiskBytes = 0;
+    for (const level of this.levels) level.purge();
     return count;
   }
 }

@@ -39,3 +39,19 @@ export function validateQueueArgs(args: FieldTable, resource: string): void {
     if (error) throw preconditionFailed(`invalid arg '${key}' for ${resource}: ${error}`);
   }
 }
+
+/**
+ * basic.consume arguments of a classic queue (rabbit_amqqueue:check_consume_arguments):
+ * x-priority must be an integer, x-cancel-on-ha-failover a boolean. Returns the priority.
+ */
+export function consumerPriority(args: FieldTable, resource: string): number {
+  const priority = typedLookup(args, "x-priority");
+  if (priority && (!INTEGER_TYPES.has(priority.type) || typeof priority.value !== "number")) {
+    throw preconditionFailed(`invalid arg 'x-priority' for ${resource}: "expected integer, got ${typeName(priority.type)}"`);
+  }
+  const failover = typedLookup(args, "x-cancel-on-ha-failover");
+  if (failover && failover.type !== "t") {
+    throw preconditionFailed(`invalid arg 'x-cancel-on-ha-failover' for ${resource}: {unacceptable_type,${typeName(failover.type)}}`);
+  }
+  return priority ? (priority.value as number) : 0;
+}

@@ -36,8 +36,10 @@ export function recover(broker: Broker, store: SqliteStore): void {
     vhost.queues.set(q.name, queue);
     vhost.attachDeadLettering(queue);
     // Only the head of each queue is read now; the rest is paged in as consumers advance.
-    const { count, bytes, maxSeq } = store.queueStats(q.id);
-    queue.recover(count, bytes, maxSeq, q.delivered_seq);
+    const levels = store.levelStats(q.id, q.delivered_seq, queue.levelCount);
+    queue.recover(levels);
+    let count = 0;
+    for (const level of levels) count += level.count;
     recovered += count;
     if (count > 0) log.info(`recovery: queue '${q.name}' in vhost '${q.vhost}': ${count} messages (${elapsed(started)})`);
   }

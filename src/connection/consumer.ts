@@ -19,6 +19,8 @@ export class Consumer implements QueueConsumer {
     /** basic.qos prefetch_count (global=false) in force when the consumer was created; 0 = none. */
     readonly prefetch: number,
     readonly args: FieldTable,
+    /** x-priority: higher-priority consumers get messages while they can take them. */
+    readonly priority: number,
   ) {}
 
   canTake(queue: Queue): boolean {

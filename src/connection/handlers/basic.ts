@@ -7,6 +7,7 @@ import { MethodId, type AmqpMethod, type BasicConsume, type BasicPublish } from 
 import type { Exchange } from "../../broker/exchange.ts";
 import { Message } from "../../broker/message.ts";
 import { generatedName } from "../../broker/names.ts";
+import { consumerPriority } from "../../broker/queue_args.ts";
 import { Enqueued } from "../../broker/queue.ts";
 import type { Channel } from "../channel.ts";
 import { Consumer } from "../consumer.ts";
@@ -105,11 +106,12 @@ function consume(channel: Channel, m: BasicConsume): void {
   }
   const queue = vhost.queue(queueName);
   vhost.checkExclusiveAccess(queue, connection);
+  const priority = consumerPriority(m.arguments, queue.describe());
   if (queue.hasExclusiveConsumer() || (m.exclusive && queue.consumerCount > 0)) {
     throw accessRefused(`${queue.describe()} in exclusive use`);
   }
   const tag = m.consumerTag === "" ? generatedName("amq.ctag") : m.consumerTag;
-  const consumer = new Consumer(channel, tag, queue, m.noAck, m.exclusive, channel.consumerPrefetch, m.arguments);
+  const consumer = new Consumer(channel, tag, queue, m.noAck, m.exclusive, channel.consumerPrefetch, m.arguments, priority);
   channel.consumers.set(tag, consumer);
   if (!m.nowait) connection.send(channel.id, { id: MethodId.BasicConsumeOk, consumerTag: tag });
   queue.addConsumer(consumer);

@@ -1,0 +1,144 @@
+// One priority level's ready messages: a window in memory and, past it, a part paged out to the
+// durable store, read back a page at a time as consumers advance. A plain queue has one level;
+// a priority queue (x-max-priority) has one per priority, each with its own range of seqs.
+import { MemoryQueueStore } from "../../storage/memory_queue_store.ts";
+import { LEVEL_SPAN, type QueueEntry } from "../../storage/queue_store.ts";
+import { Message } from "./message.ts";
+import type { Queue } from "./queue.ts";
+
+
+/**
+ * Bounded memory: past this many ready messages (or bytes) in memory, a queue's new messages
+ * live only in the store, and are paged back in as consumers make room.
+ */
+export const WINDOW_MESSAGES = 4096;
+export const WINDOW_BYTES = 4 * 1024 * 1024;
+const PAGE_IN_BELOW = WINDOW_MESSAGES / 2;
+const PAGE_SIZE = 2048;
+
+export class Backlog {
+  /** The in-memory window, in delivery order. */
+  readonly memory = new MemoryQueueStore();
+  /** Ready messages in the store but not in memory; they all come after those in memory. */
+  private onDisk = 0;
+  /** The seq of the first of them. */
+  private diskFromSeq = 0;
+  /** Body bytes of the messages on disk only. */
+  private onDiskBytes = 0;
+  private nextSeq: number;
+  /** After a restart: messages up to this seq were delivered before it (redelivered=true). */
+  private redeliveredUpTo = 0;
+  /** One past the last seq of this level. */
+  private readonly endSeq: number;
+
+  constructor(private readonly queue: Queue, level: number) {
+    this.nextSeq = level * LEVEL_SPAN + 1;
+    this.endSeq = (level + 1) * LEVEL_SPAN;
+  }
+
+  /** Ready messages (in memory and paged out). */
+  get length(): number {
+    return this.memory.length + this.onDisk;
+  }
+
+  /** Body bytes of the ready messages (in memory and paged out). */
+  get bytes(): number {
+    return this.memory.bytes + this.onDiskBytes;
+  }
+
+  /**
+   * Adds a message at the tail: in memory, or to the store only when this level already pages
+   * (order) or the queue's window is full. Returns whether it was written to the store.
+   */
+  add(message: Message, expiresAt: number, windowFull: boolean): boolean {
+    const queue = this.queue;
+    const log = queue.log;
+    if (log !== null && (this.onDisk > 0 || windowFull)) return this.pageOut(message, expiresAt);
+    const persisted = log !== null && queue.durable && message.persistent;
+    const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted, expiresAt };
+    if (persisted) log!.persist(queue, entry);
+    this.memory.push(entry);
+    return persisted;
+  }
+
+  /** The next ready entry, left in place. */
+  peek(): QueueEntry | undefined {
+    this.refill();
+    return this.memory.peek();
+  }
+
+  /** The next ready entry, removed. */
+  shift(): QueueEntry | undefined {
+    this.refill();
+    return this.memory.shift();
+  }
+
+  /** Puts a delivered entry back at its original position. */
+  requeue(entry: QueueEntry): void {
+    this.memory.requeue(entry);
+  }
+
+  /** Removes every ready message, from memory and the store. */
+  purge(): void {
+    const queue = this.queue;
+    const log = queue.log;
+    if (!log || queue.deleted) this.memory.purge();
+    else {
+      for (let entry = this.memory.shift(); entry; entry = this.memory.shift()) queue.discard(entry);
+      if (this.onDisk > 0) log.purgeFrom(queue, this.diskFromSeq, this.endSeq);
+    }
+    this.onDisk = 0;
+    this.onDiskBytes = 0;
+  }
+
+  /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
+  recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number): void {
+    this.onDisk = count;
+    this.onDiskBytes = bytes;
+    this.diskFromSeq = this.endSeq - LEVEL_SPAN;
+    if (maxSeq >= this.nextSeq) this.nextSeq = maxSeq + 1;
+    this.redeliveredUpTo = deliveredUpTo;
+    this.refill();
+  }
+
+  /**
+   * The window is full: the message goes to the store only — transient ones too, to keep order
+   * and bound memory; they are dropped at boot. Returns whether its confirm waits for a commit.
+   */
+  private pageOut(message: Message, expiresAt: number): boolean {
+    const queue = this.queue;
+    const stored = queue.durable ? message : message.transientCopy();
+    const entry: QueueEntry = { message: stored, seq: this.nextSeq++, redelivered: false, persisted: true, expiresAt };
+    queue.log!.persist(queue, entry);
+    if (this.onDisk === 0) this.diskFromSeq = entry.seq;
+    this.onDisk++;
+    this.onDiskBytes += message.bodySize;
+    return queue.durable && message.persistent;
+  }
+
+  private refill(): void {
+    if (this.onDisk > 0 && this.memory.length < PAGE_IN_BELOW && this.memory.bytes < WINDOW_BYTES / 2) this.pageIn();
+  }
+
+  /** Refills the in-memory window from the store. */
+  private pageIn(): void {
+    const rows = this.queue.log!.readPage(this.queue, this.diskFromSeq, this.endSeq, PAGE_SIZE, WINDOW_BYTES / 4);
+    for (const row of rows) {
+      const message = new Message(row.exchange, row.routing_key, row.properties, row.body);
+      message.storeId = row.id;
+      message.storeWritten = true;
+      message.storeShared = row.refs > 1;
+      this.memory.push({ message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true, expiresAt: row.expires_at });
+      this.onDiskBytes -= row.body_size;
+    }
+    const last = rows[rows.length - 1];
+    if (last) {
+      this.onDisk -= rows.length;
+      this.diskFromSeq = last.seq + 1;
+    }
+    if (!last || this.onDisk <= 0) {
+      this.onDisk = 0;
+      this.onDiskBytes = 0;
+    }
+  }
+}
