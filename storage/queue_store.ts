@@ -20,6 +20,8 @@ export interface QueueEntry {
   readonly persisted: boolean;
   /** When it expires (ms since the epoch; 0: never), from x-message-ttl or its expiration. */
   readonly expiresAt: number;
+  /** Quorum queues: how often it was returned (x-delivery-count); absent until the first return. */
+  deliveryCount?: number;
 }
 
 export interface QueueStore {

@@ -73,9 +73,10 @@ export class Backlog {
     return this.memory.shift();
   }
 
-  /** Puts a delivered entry back at its original position. */
-  requeue(entry: QueueEntry): void {
-    this.memory.requeue(entry);
+  /** Puts a delivered entry back at its original position, or at the tail of the window. */
+  requeue(entry: QueueEntry, atTail: boolean): void {
+    if (atTail) this.memory.push(entry);
+    else this.memory.requeue(entry);
   }
 
   /** Removes every ready message, from memory and the store. */

@@ -2,7 +2,7 @@ import { Reader } from "../amqp/reader.ts";
 import { decodeProperties, type BasicProperties } from "../amqp/spec/properties.gen.ts";
 import { preconditionFailed } from "../amqp/errors.ts";
 import { encodeProperties } from "../amqp/spec/properties.gen.ts";
-import { canonicalType, type FieldTable } from "../amqp/table.ts";
+import { canonicalType, type FieldTable, type FieldValue } from "../amqp/table.ts";
 import { Writer } from "../amqp/writer.ts";
 
 /**
@@ -83,6 +83,14 @@ export class Message {
     const copy = new Message(this.exchange, this.routingKey, w.written().slice(), this.body);
     copy.keys = this.routingKeys;
     return copy;
+  }
+
+  /** The encoded properties with one header set (re-encoded; for the rare paths that need it). */
+  propertiesWithHeader(name: string, value: FieldValue): Uint8Array {
+    const props = this.props;
+    const w = new Writer(this.properties.length + name.length + 16);
+    encodeProperties(w, { ...props, headers: { ...props.headers, [name]: value } });
+    return w.written().slice();
   }
 
   /**

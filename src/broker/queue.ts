@@ -4,7 +4,7 @@ import type { DurableLog } from "../../storage/durable_log.ts";
 import type { Message } from "./message.ts";
 import { Backlog, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
 import type { DeathReason } from "./dead_letter.ts";
-import { numberField } from "../amqp/table.ts";
+import { numberField, Typed } from "../amqp/table.ts";
 import { after, type Timer } from "../runtime/timers.ts";
 import { resourceName } from "./names.ts";
 
@@ -69,6 +69,10 @@ export class Queue {
   deadLetter: DeadLetterer | null = null;
   /** x-single-active-consumer: only the first consumer gets messages; the next takes over. */
   readonly singleActiveConsumer: boolean;
+  /** x-queue-type: a quorum queue counts returns (x-delivery-count) and requeues at the tail. */
+  readonly type: "classic" | "quorum";
+  /** Quorum queues: a message returned more often than this is dead-lettered (delivery_limit). */
+  readonly deliveryLimit: number | undefined;
   /** x-message-ttl in ms. */
   readonly messageTtl: number | undefined;
   /** One timer per queue, for its head's expiry: nothing runs per message while nothing expires. */
@@ -99,6 +103,8 @@ export class Queue {
     this.messageTtl = numberField(args, "x-message-ttl");
     this.expires = numberField(args, "x-expires");
     this.singleActiveConsumer = args["x-single-active-consumer"] === true;
+    this.type = args["x-queue-type"] === "quorum" ? "quorum" : "classic";
+    this.deliveryLimit = this.type === "quorum" ? numberField(args, "x-delivery-limit") : undefined;
     // RabbitMQ caps x-max-priority at 255; priorities above the maximum count as the maximum.
     const maxPriority = Math.min(numberField(args, "x-max-priority") ?? 0, 255);
     for (let level = 0; level <= maxPriority; level++) this.levels.push(new Backlog(this, level));
@@ -223,7 +229,7 @@ export class Queue {
     const expiresAt = this.expiresAtFor(message);
     const windowFull = this.log !== null && this.windowFull(this.durable && message.persistent);
     const persisted = this.levelFor(message).add(message, expiresAt, windowFull);
-    if (this.limited) this.dropHeadOverLimit();
+    if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
     if (this.consumers.length > 0) this.drain();
     // TTL 0: what no consumer took at once has expired.
     if (expiresAt !== 0) this.expireHead();
@@ -232,6 +238,11 @@ export class Queue {
 
   /** reject-publish: the queue is at its limit (a message that would pass the byte limit counts). */
   private isFullFor(message: Message): boolean {
+    // A quorum queue refuses only once over a limit: the message that crosses it gets in.
+    if (this.type === "quorum") {
+      return (this.maxLength !== undefined && this.messageCount > this.maxLength) ||
+        (this.maxLengthBytes !== undefined && this.readyBytes > this.maxLengthBytes);
+    }
     if (this.maxLength !== undefined && this.messageCount >= this.maxLength) return true;
     return this.maxLengthBytes !== undefined && this.readyBytes + message.bodySize > this.maxLengthBytes;
   }
@@ -362,13 +373,36 @@ export class Queue {
     }
   }
 
-  /** Puts a delivered message back at its original position; call drain() after a batch. */
+  /**
+   * Puts a delivered message back: at its original position, or for a quorum queue at the tail
+   * with its return counted (rabbit_fifo), dead-lettered once past x-delivery-limit. Call
+   * drain() after a batch.
+   */
   requeue(entry: QueueEntry): void {
     if (this.deleted) return;
     entry.redelivered = true;
     const levels = this.levels;
-    levels[levels.length === 1 ? 0 : Math.floor(entry.seq / LEVEL_SPAN)]!.requeue(entry);
+    const level = levels[levels.length === 1 ? 0 : Math.floor(entry.seq / LEVEL_SPAN)]!;
+    if (this.type === "quorum") {
+      const count = (entry.deliveryCount = (entry.deliveryCount ?? 0) + 1);
+      if (this.deliveryLimit !== undefined && count > this.deliveryLimit) {
+        this.discard(entry);
+        this.deadLetter?.(this, entry.message, "delivery_limit");
+        return;
+      }
+      level.requeue(entry, true);
+    } else level.requeue(entry, false);
     if (entry.expiresAt !== 0) this.expireHead();
+  }
+
+  /**
+   * The properties a client receives: a quorum queue adds x-delivery-count, on basic.get always
+   * and on deliveries once the message was returned, as rabbit_fifo_client does.
+   */
+  deliveryProperties(entry: QueueEntry, forGet: boolean): Uint8Array {
+    const count = entry.deliveryCount;
+    if (this.type !== "quorum" || (!forGet && count === undefined)) return entry.message.properties;
+    return entry.message.propertiesWithHeader("x-delivery-count", new Typed("l", count ?? 0));
   }
 
   addConsumer(consumer: QueueConsumer): void {

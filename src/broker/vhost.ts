@@ -2,12 +2,12 @@ import { AmqpError, accessRefused, commandInvalid, preconditionFailed } from "..
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import { BUILTIN_EXCHANGE_TYPES, validateBinding, type ExchangeTypeName } from "../routing/mod.ts";
-import { assertArgsEquivalence, assertFieldEquivalence } from "./equivalence.ts";
+import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } from "./equivalence.ts";
 import { Exchange, type Destination } from "./exchange.ts";
 import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
-import { validateQueueArgs } from "./queue_args.ts";
+import { TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
 import type { DestinationKind, DurableLog } from "../../storage/durable_log.ts";
 
@@ -194,24 +194,33 @@ export class Vhost {
 
   /** Returns the queue (new or existing, after the equivalence checks RabbitMQ makes). */
   declareQueue(d: QueueDeclaration, owner: QueueOwner): Queue {
+    const requestedType = d.args["x-queue-type"];
+    if (d.name === "" && (requestedType === "quorum" || requestedType === "stream")) {
+      throw preconditionFailed(`Cannot declare a server-named queue for type ${TYPE_MODULES[requestedType]}`);
+    }
     const name = d.name === "" ? generatedName("amq.gen") : d.name;
     if (name.startsWith("amq.") && d.name !== "") {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    const resource = resourceName("queue", name, this.name);
+    const dlx = typedLookup(d.args, "x-dead-letter-exchange");
+    if (dlx && dlx.type !== "S") {
+      throw preconditionFailed(`invalid type '${typeName(dlx.type)}' for arg 'x-dead-letter-exchange' in ${resource}`);
+    }
+    const type = validateQueueArgs(d.args, resource);
+    if (type === "stream") throw preconditionFailed(`${resource}: queue type 'stream' is not supported by Warren (see docs/compatibility.md)`);
+    if (type === "quorum") assertQuorumProperties(d, resource);
     const durable = d.durable && !d.exclusive;
     const wantedOwner = d.exclusive ? owner : null;
     const existing = this.queues.get(name);
     if (existing) {
       if (existing.owner !== wantedOwner) throw exclusiveLocked(existing);
-      const resource = existing.describe();
       assertFieldEquivalence(existing.durable, durable, resource, "durable");
       assertFieldEquivalence(existing.autoDelete, d.autoDelete, resource, "auto_delete");
-      validateQueueArgs(d.args, resource);
       assertArgsEquivalence(existing.args, d.args, resource, QUEUE_EQUIVALENCE_ARGS);
       existing.touch();
       return existing;
     }
-    validateQueueArgs(d.args, resourceName("queue", name, this.name));
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
     this.attachDeadLettering(queue);
@@ -265,6 +274,13 @@ export class Vhost {
   consumerRemoved(queue: Queue): void {
     if (queue.autoDelete && queue.hadConsumer && queue.consumers.length === 0 && !queue.deleted) this.deleteQueue(queue);
   }
+}
+
+/** A quorum queue is durable, not exclusive and not auto-delete (rabbit_queue_type_util checks). */
+function assertQuorumProperties(d: QueueDeclaration, resource: string): void {
+  if (d.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${resource}`);
+  if (d.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${resource}`);
+  if (!d.durable) throw preconditionFailed(`invalid property 'non-durable' for ${resource}`);
 }
 
 function kindOf(destination: Destination): DestinationKind {

@@ -45,7 +45,8 @@ export class Consumer implements QueueConsumer {
     const m = entry.message;
     writeDeliver(
       connection.output.writer, channel.id, this.tag, tag, entry.redelivered,
-      m.exchange, m.routingKey, m.properties, m.body, connection.frameMax,
+      m.exchange, m.routingKey, entry.deliveryCount === undefined ? m.properties : queue.deliveryProperties(entry, false),
+      m.body, connection.frameMax,
     );
     connection.output.schedule();
   }

@@ -106,10 +106,11 @@ function consume(channel: Channel, m: BasicConsume): void {
   }
   const queue = vhost.queue(queueName);
   vhost.checkExclusiveAccess(queue, connection);
-  const priority = consumerPriority(m.arguments, queue.describe());
+  const priority = consumerPriority(m.arguments, queue.type, queue.describe());
   if (queue.hasExclusiveConsumer() || (m.exclusive && queue.consumerCount > 0)) {
     throw accessRefused(`${queue.describe()} in exclusive use`);
   }
+  if (queue.type === "quorum" && channel.globalPrefetch !== 0) throw notImplemented(`${queue.describe()} does not support global qos`);
   const tag = m.consumerTag === "" ? generatedName("amq.ctag") : m.consumerTag;
   const consumer = new Consumer(channel, tag, queue, m.noAck, m.exclusive, channel.consumerPrefetch, m.arguments, priority);
   channel.consumers.set(tag, consumer);
@@ -162,6 +163,6 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
     id: MethodId.BasicGetOk, deliveryTag: tag, redelivered: entry.redelivered, exchange: message.exchange,
     routingKey: message.routingKey, messageCount: queue.messageCount,
   });
-  writeContent(w, channel.id, message.properties, message.body, connection.frameMax);
+  writeContent(w, channel.id, queue.deliveryProperties(entry, true), message.body, connection.frameMax);
   connection.output.schedule();
 }

@@ -1,5 +1,5 @@
 // queue.declare / bind / unbind / purge / delete
-import { AmqpError } from "../../amqp/errors.ts";
+import { AmqpError, notImplemented } from "../../amqp/errors.ts";
 import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
 import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
 import type { Queue } from "../../broker/queue.ts";
@@ -75,6 +75,10 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       let messageCount = 0;
       if (queue) {
         vhost.checkExclusiveAccess(queue, connection);
+        if (queue.type === "quorum" && (method.ifUnused || method.ifEmpty)) {
+          const flag = method.ifUnused ? "if-unused" : "if-empty";
+          throw notImplemented(`cannot delete ${queue.describe()}. queue.delete operations with ${flag} flag set are not supported by quorum queues`);
+        }
         if (method.ifUnused && queue.consumerCount > 0) throw precondition(`${queue.describe()} in use`);
         if (method.ifEmpty && queue.messageCount > 0) throw precondition(`${queue.describe()} not empty`);
         messageCount = vhost.deleteQueue(queue);
