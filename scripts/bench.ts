@@ -121,6 +121,15 @@ const secs = ["--seconds", String(opts.seconds)];
 const scenarios: { name: string; scenario: string; args: string[] }[] = [
   { name: "transient-16B-autoack", scenario: "throughput", args: [...secs, "--size", "16", "--ack", "auto"] },
   { name: "transient-1KiB-manual-ack", scenario: "throughput", args: [...secs, "--size", "1024", "--ack", "manual"] },
+  // Issue 5: a TTL that never fires and a priority queue must cost about what a plain queue does.
+  {
+    name: "ttl-queue-1KiB-manual-ack", scenario: "throughput",
+    args: [...secs, "--size", "1024", "--ack", "manual", "--qarg", "x-message-ttl=3600000"],
+  },
+  {
+    name: "priority-queue-1KiB-manual-ack", scenario: "throughput",
+    args: [...secs, "--size", "1024", "--ack", "manual", "--qarg", "x-max-priority=10"],
+  },
   { name: "fanout-10-queues-16B", scenario: "fanout", args: [...secs, "--size", "16", "--queues", "10"] },
   { name: "confirms-256-16B", scenario: "throughput", args: [...secs, "--size", "16", "--confirm", "256"] },
   {

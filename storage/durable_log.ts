@@ -25,6 +25,8 @@ export interface StoredMessage {
 
 export interface DurableLog {
   saveExchange(exchange: Exchange): void;
+  saveRuntimeParameter(vhost: string, component: string, name: string, value: unknown): void;
+  deleteRuntimeParameter(vhost: string, component: string, name: string): void;
   deleteExchange(vhost: string, name: string): void;
   saveQueue(queue: Queue): void;
   /** A non-durable queue that may page its backlog out (its rows are dropped at boot). */

@@ -111,6 +111,16 @@ export class SqliteStore implements DurableLog {
 
   // ------------------------------------------------------------------------------ metadata
 
+  /** A runtime parameter (policies, operator policies, later shovels and federation upstreams). */
+  saveRuntimeParameter(vhost: string, component: string, name: string, value: unknown): void {
+    const json = JSON.stringify(value);
+    this.record(() => this.sql.saveRuntimeParameter.run(vhost, component, name, json));
+  }
+
+  deleteRuntimeParameter(vhost: string, component: string, name: string): void {
+    this.record(() => this.sql.deleteRuntimeParameter.run(vhost, component, name));
+  }
+
   saveVhost(name: string): void {
     this.record(() => this.sql.saveVhost.run(name));
   }
@@ -364,6 +374,9 @@ export class SqliteStore implements DurableLog {
     const db = this.db;
     return {
       vhosts: db.prepare("SELECT name FROM vhosts").all<{ name: string }>().map((r) => r.name),
+      runtimeParameters: db.prepare("SELECT vhost, component, name, value FROM runtime_parameters").all<{
+        vhost: string; component: string; name: string; value: string;
+      }>(),
       users: db.prepare("SELECT name, password_hash, hashing_algorithm, tags FROM users").all<{
         name: string; password_hash: string; hashing_algorithm: string; tags: string;
       }>(),
@@ -394,6 +407,8 @@ function prepareStatements(db: SqlDatabase) {
   const p = (sql: string): SqlStatement => db.prepare(sql);
   return {
     saveVhost: p("INSERT OR IGNORE INTO vhosts (name) VALUES (?)"),
+    saveRuntimeParameter: p("INSERT OR REPLACE INTO runtime_parameters (vhost, component, name, value) VALUES (?, ?, ?, ?)"),
+    deleteRuntimeParameter: p("DELETE FROM runtime_parameters WHERE vhost = ? AND component = ? AND name = ?"),
     saveUser: p("INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags) VALUES (?, ?, ?, ?)"),
     savePermission: p("INSERT OR REPLACE INTO permissions (user, vhost, configure, write, read) VALUES (?, ?, ?, ?, ?)"),
     saveExchange: p("INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)"),

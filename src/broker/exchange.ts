@@ -2,6 +2,7 @@ import type { FieldTable } from "../amqp/table.ts";
 import type { Router } from "../routing/router.ts";
 import { createRouter, type ExchangeTypeName } from "../routing/mod.ts";
 import { resourceName } from "./names.ts";
+import { policyString, type Policy } from "./policy.ts";
 import type { Queue } from "./queue.ts";
 
 /** What a binding points at: a queue, or another exchange (exchange-to-exchange binding). */
@@ -11,8 +12,10 @@ export class Exchange {
   readonly router: Router<Destination>;
   /** Bindings from this exchange to other exchanges: when 0, routing takes the one-step path. */
   exchangeBindings = 0;
-  /** The `alternate-exchange` argument: where messages go that this exchange routes nowhere. */
-  readonly alternate: string | undefined;
+  /** alternate-exchange (argument, else policy): where messages go that this exchange routes nowhere. */
+  alternate: string | undefined;
+  /** The policy in effect, if any. */
+  policy: Policy | undefined;
 
   constructor(
     readonly vhost: string,
@@ -24,8 +27,14 @@ export class Exchange {
     readonly args: FieldTable,
   ) {
     this.router = createRouter<Destination>(type);
-    const ae = args["alternate-exchange"];
-    this.alternate = typeof ae === "string" ? ae : undefined;
+    this.configure(undefined);
+  }
+
+  /** Applies a policy (or none): the alternate-exchange argument wins over the policy's. */
+  configure(policy: Policy | undefined): void {
+    const ae = this.args["alternate-exchange"];
+    this.alternate = typeof ae === "string" ? ae : policy ? policyString(policy.definition, "alternate-exchange") : undefined;
+    this.policy = policy;
   }
 
   describe(): string {

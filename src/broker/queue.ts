@@ -5,6 +5,7 @@ import type { Message } from "./message.ts";
 import { Backlog, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
 import type { DeathReason } from "./dead_letter.ts";
 import { numberField, Typed } from "../amqp/table.ts";
+import { effectiveDefinition, policyNumber, policyString, type Policy, type PolicyDefinition } from "./policy.ts";
 import { after, type Timer } from "../runtime/timers.ts";
 import { resourceName } from "./names.ts";
 
@@ -60,26 +61,31 @@ export class Queue {
   /** Row id in the durable store. */
   storeId = 0;
 
-  // Length limits (x-max-length, x-max-length-bytes, x-overflow) and dead-lettering.
-  readonly maxLength: number | undefined;
-  readonly maxLengthBytes: number | undefined;
-  readonly overflow: Overflow;
-  readonly deadLetterExchange: string | undefined;
-  readonly deadLetterRoutingKey: string | undefined;
+  // Settings from arguments and policies (see configure()): length limits, dead-lettering, TTLs.
+  maxLength: number | undefined;
+  maxLengthBytes: number | undefined;
+  overflow: Overflow = "drop-head";
+  deadLetterExchange: string | undefined;
+  deadLetterRoutingKey: string | undefined;
+  /** Dead-letters a message (set by the vhost; does nothing while no dead-letter exchange is set). */
   deadLetter: DeadLetterer | null = null;
   /** x-single-active-consumer: only the first consumer gets messages; the next takes over. */
   readonly singleActiveConsumer: boolean;
   /** x-queue-type: a quorum queue counts returns (x-delivery-count) and requeues at the tail. */
   readonly type: "classic" | "quorum";
   /** Quorum queues: a message returned more often than this is dead-lettered (delivery_limit). */
-  readonly deliveryLimit: number | undefined;
+  deliveryLimit: number | undefined;
+  /** The policy and operator policy in effect, and the definition they make together. */
+  policy: Policy | undefined;
+  operatorPolicy: Policy | undefined;
+  effectivePolicy: PolicyDefinition = {};
   /** x-message-ttl in ms. */
-  readonly messageTtl: number | undefined;
+  messageTtl: number | undefined;
   /** One timer per queue, for its head's expiry: nothing runs per message while nothing expires. */
   private expiryTimer: Timer | undefined;
   private expiryTimerAt = 0;
   /** x-expires in ms: the queue is deleted after being unused this long. */
-  readonly expires: number | undefined;
+  expires: number | undefined;
   /** Deletes this queue (set by the vhost when x-expires is). */
   onUnused: (() => void) | null = null;
   private unusedTimer: Timer | undefined;
@@ -92,19 +98,9 @@ export class Queue {
     readonly owner: QueueOwner | null,
     readonly args: FieldTable,
   ) {
-    this.maxLength = numberField(args, "x-max-length");
-    this.maxLengthBytes = numberField(args, "x-max-length-bytes");
-    const overflow = args["x-overflow"];
-    this.overflow = overflow === "reject-publish" || overflow === "reject-publish-dlx" ? overflow : "drop-head";
-    const dlx = args["x-dead-letter-exchange"];
-    this.deadLetterExchange = typeof dlx === "string" ? dlx : undefined;
-    const dlk = args["x-dead-letter-routing-key"];
-    this.deadLetterRoutingKey = typeof dlk === "string" ? dlk : undefined;
-    this.messageTtl = numberField(args, "x-message-ttl");
-    this.expires = numberField(args, "x-expires");
     this.singleActiveConsumer = args["x-single-active-consumer"] === true;
     this.type = args["x-queue-type"] === "quorum" ? "quorum" : "classic";
-    this.deliveryLimit = this.type === "quorum" ? numberField(args, "x-delivery-limit") : undefined;
+    this.configure(undefined, undefined);
     // RabbitMQ caps x-max-priority at 255; priorities above the maximum count as the maximum.
     const maxPriority = Math.min(numberField(args, "x-max-priority") ?? 0, 255);
     for (let level = 0; level <= maxPriority; level++) this.levels.push(new Backlog(this, level));
@@ -125,14 +121,49 @@ export class Queue {
   }
 
   /**
+   * Applies the matching policy and operator policy (or none). A limit set both ways is the
+   * lower of the two; for overflow and the dead-letter settings the argument wins
+   * (rabbit_amqqueue_process's res_min / res_arg). A lower length limit applies at once.
+   */
+  configure(policy: Policy | undefined, operator: Policy | undefined): void {
+    const definition = effectiveDefinition(policy, operator);
+    const args = this.args;
+    const lower = (key: string) => {
+      const arg = numberField(args, `x-${key}`);
+      const set = policyNumber(definition, key);
+      return arg === undefined ? set : set === undefined ? arg : Math.min(arg, set);
+    };
+    const argFirst = (key: string) => {
+      const arg = args[`x-${key}`];
+      return typeof arg === "string" ? arg : policyString(definition, key);
+    };
+    this.maxLength = lower("max-length");
+    this.maxLengthBytes = lower("max-length-bytes");
+    const overflow = argFirst("overflow");
+    this.overflow = overflow === "reject-publish" || overflow === "reject-publish-dlx" ? overflow : "drop-head";
+    this.deadLetterExchange = argFirst("dead-letter-exchange");
+    this.deadLetterRoutingKey = argFirst("dead-letter-routing-key");
+    this.messageTtl = lower("message-ttl");
+    this.deliveryLimit = this.type === "quorum" ? lower("delivery-limit") : undefined;
+    const expires = lower("expires");
+    const expiresChanged = expires !== this.expires;
+    this.expires = expires;
+    this.policy = policy;
+    this.operatorPolicy = operator;
+    this.effectivePolicy = definition;
+    if (this.levels.length === 0) return; // still constructing
+    if (expiresChanged) this.touch();
+    if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
+  }
+
+  /**
    * The queue was used (declared, consumed from, read with basic.get): x-expires counts again
    * from now, and only while it has no consumers.
    */
   touch(): void {
-    if (this.expires === undefined || this.deleted) return;
     this.unusedTimer?.cancel();
     this.unusedTimer = undefined;
-    if (this.consumers.length > 0) return;
+    if (this.expires === undefined || this.deleted || this.consumers.length > 0) return;
     this.unusedTimer = after(this.expires, () => {
       this.unusedTimer = undefined;
       if (this.consumers.length === 0) this.onUnused?.();

@@ -16,6 +16,16 @@ export function recover(broker: Broker, store: SqliteStore): void {
     broker.users.addHashed(u.name, u.password_hash, algorithm, u.tags === "" ? [] : u.tags.split(","));
   }
   for (const p of meta.permissions) broker.users.setPermission(p.user, p.vhost, p);
+  // Policies first: queues and exchanges pick theirs up as they are rebuilt.
+  for (const r of meta.runtimeParameters) {
+    const vhost = broker.vhosts.get(r.vhost);
+    if (!vhost || (r.component !== "policy" && r.component !== "operator_policy")) continue;
+    try {
+      vhost.restorePolicy(r.component, r.name, JSON.parse(r.value));
+    } catch (err) {
+      log.warning(`recovery: skipping ${r.component} '${r.name}' in vhost '${r.vhost}': ${(err as Error).message}`);
+    }
+  }
 
   for (const x of meta.exchanges) {
     const vhost = broker.vhosts.get(x.vhost);
@@ -23,7 +33,9 @@ export function recover(broker: Broker, store: SqliteStore): void {
       log.warning(`recovery: skipping exchange '${x.name}' in vhost '${x.vhost}' (type '${x.type}' or vhost unknown)`);
       continue;
     }
-    vhost.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.type, true, x.auto_delete === 1, x.internal === 1, x.args));
+    const exchange = new Exchange(x.vhost, x.name, x.type, true, x.auto_delete === 1, x.internal === 1, x.args);
+    vhost.exchanges.set(x.name, exchange);
+    vhost.applyExchangePolicy(exchange);
   }
 
   let recovered = 0;
@@ -34,6 +46,7 @@ export function recover(broker: Broker, store: SqliteStore): void {
     queue.log = store;
     queue.storeId = q.id;
     vhost.queues.set(q.name, queue);
+    vhost.applyQueuePolicy(queue);
     vhost.attachDeadLettering(queue);
     // Only the head of each queue is read now; the rest is paged in as consumers advance.
     const levels = store.levelStats(q.id, q.delivered_seq, queue.levelCount);

@@ -8,6 +8,7 @@ import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
 import { TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
+import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
 import type { DestinationKind, DurableLog } from "../../storage/durable_log.ts";
 
@@ -37,6 +38,8 @@ export interface QueueDeclaration {
 export class Vhost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  readonly policies = new Map<string, Policy>();
+  readonly operatorPolicies = new Map<string, Policy>();
 
   /** `log` persists durable entities and messages (null: nothing is stored). */
   constructor(readonly name: string, readonly log: DurableLog | null = null) {
@@ -69,6 +72,7 @@ export class Vhost {
     if (name.startsWith("amq.")) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
     const exchange = new Exchange(this.name, name, type as ExchangeTypeName, durable, autoDelete, internal, args);
     this.exchanges.set(name, exchange);
+    this.applyExchangePolicy(exchange);
     if (durable) this.log?.saveExchange(exchange);
     return exchange;
   }
@@ -223,6 +227,7 @@ export class Vhost {
     }
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
+    this.applyQueuePolicy(queue);
     this.attachDeadLettering(queue);
     if (this.log) {
       queue.log = this.log;
@@ -232,15 +237,17 @@ export class Vhost {
     return queue;
   }
 
-  /** Queues with x-dead-letter-exchange republish what they drop there (rabbit_dead_letter). */
+  /**
+   * Queues republish what they drop to their dead-letter exchange (rabbit_dead_letter), and
+   * delete themselves once unused for x-expires. Both settings are read when they apply, so a
+   * policy change takes effect at once.
+   */
   attachDeadLettering(queue: Queue): void {
-    if (queue.expires !== undefined) {
-      queue.onUnused = () => this.deleteQueue(queue);
-      queue.touch();
-    }
-    const dlx = queue.deadLetterExchange;
-    if (dlx === undefined) return;
+    queue.onUnused = () => this.deleteQueue(queue);
+    queue.touch();
     queue.deadLetter = (source, message, reason) => {
+      const dlx = source.deadLetterExchange;
+      if (dlx === undefined) return;
       const exchange = this.exchanges.get(dlx);
       if (!exchange) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
       const dead = deadLetterMessage(message, reason, source, dlx, source.deadLetterRoutingKey);
@@ -248,6 +255,51 @@ export class Vhost {
       this.route(exchange, dead, targets);
       for (const target of targets) if (!isAutomaticCycle(dead, reason, target)) target.enqueue(dead);
     };
+  }
+
+  // ------------------------------------------------------------------------------ policies
+
+  /** Sets (adds or replaces) a policy or operator policy and applies it at once; throws PolicyError. */
+  setPolicy(kind: PolicyKind, name: string, body: PolicyBody): Policy {
+    const policy = this.restorePolicy(kind, name, body);
+    this.log?.saveRuntimeParameter(this.name, kind, name, policyJson(policy));
+    return policy;
+  }
+
+  /** Boot: a stored policy, not written again. */
+  restorePolicy(kind: PolicyKind, name: string, body: PolicyBody): Policy {
+    const policy = parsePolicy(kind, this.name, name, body);
+    this.policyMap(kind).set(name, policy);
+    this.applyPolicies();
+    return policy;
+  }
+
+  /** Removes a policy; returns false when there was none of that name. */
+  clearPolicy(kind: PolicyKind, name: string): boolean {
+    if (!this.policyMap(kind).delete(name)) return false;
+    this.log?.deleteRuntimeParameter(this.name, kind, name);
+    this.applyPolicies();
+    return true;
+  }
+
+  private policyMap(kind: PolicyKind): Map<string, Policy> {
+    return kind === "policy" ? this.policies : this.operatorPolicies;
+  }
+
+  /** Re-evaluates which policies apply to every queue and exchange. */
+  private applyPolicies(): void {
+    for (const queue of this.queues.values()) this.applyQueuePolicy(queue);
+    for (const exchange of this.exchanges.values()) this.applyExchangePolicy(exchange);
+  }
+
+  applyQueuePolicy(queue: Queue): void {
+    const target = { kind: "queue", name: queue.name, queueType: queue.type } as const;
+    queue.configure(matchPolicy(this.policies.values(), target), matchPolicy(this.operatorPolicies.values(), target));
+  }
+
+  applyExchangePolicy(exchange: Exchange): void {
+    if (exchange.name === "") return; // the default exchange takes no policy
+    exchange.configure(matchPolicy(this.policies.values(), { kind: "exchange", name: exchange.name }));
   }
 
   /** Exclusive queues may be used only by the connection that declared them. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { runScenario, type Observation, type Scenario } from "./scenario.ts";
+import { registerWarren } from "./admin.ts";
 
 type Golden = Record<string, Observation[]>;
 
@@ -52,7 +53,10 @@ export function runArea(area: string, scenarios: Scenario[]): void {
   describe(`interop ${area}`, () => {
     let warren: TestBroker | undefined;
     beforeAll(async () => {
-      if (!onlyRabbit) warren = await startTestBroker();
+      if (!onlyRabbit) {
+        warren = await startTestBroker();
+        registerWarren(warren.url, warren.broker);
+      }
     });
     afterAll(async () => {
       await warren?.stop();

@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 import amqplib, { type Channel, type ChannelModel, type ConfirmChannel, type Options } from "amqplib";
 import { sleep, withTimeout } from "../helpers/broker.ts";
 import { closeInfo, ConfirmLog, Consumer, normalize, view, type CloseInfo, type MessageView } from "./observations.ts";
+import { adminFor } from "./admin.ts";
+import type { PolicyBody, PolicyKind } from "../../src/broker/policy.ts";
 
 export * from "./observations.ts";
 
@@ -36,6 +38,7 @@ export class Ctx {
   private readonly connStates = new WeakMap<object, ConnState>();
   private readonly chStates = new WeakMap<Channel, ChannelState>();
   private readonly published = new WeakMap<Channel, number>();
+  private readonly cleanups: (() => Promise<void>)[] = [];
 
   constructor(readonly url: string) {}
 
@@ -50,6 +53,17 @@ export class Ctx {
   track(name: string): string {
     this.names.add(name);
     return name;
+  }
+
+  /** Sets a policy (or operator policy) on the broker under test; it is cleared at cleanup. */
+  async setPolicy(kind: PolicyKind, name: string, body: PolicyBody): Promise<void> {
+    const admin = adminFor(this.url);
+    await admin.setPolicy(kind, name, body);
+    this.cleanups.push(() => admin.clearPolicy(kind, name));
+  }
+
+  async clearPolicy(kind: PolicyKind, name: string): Promise<void> {
+    await adminFor(this.url).clearPolicy(kind, name);
   }
 
   record(label: string, value: unknown = true): void {
@@ -257,6 +271,7 @@ export class Ctx {
   /** Closes every connection, then deletes every named queue and exchange on a fresh one. */
   async cleanup(): Promise<void> {
     await Promise.all(this.conns.map((c) => withTimeout(c.close(), 3000, "close").catch(() => {})));
+    for (const fn of this.cleanups) await fn().catch(() => {});
     const deadline = Date.now() + 5000;
     let conn: ChannelModel | undefined;
     let ch: Channel | undefined;
