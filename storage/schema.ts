@@ -44,6 +44,19 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;
     `,
   },
+  {
+    // Issue 6: vhost metadata and limits, user limits, topic permissions (limits as JSON objects).
+    version: 2,
+    sql: `
+      ALTER TABLE vhosts ADD COLUMN description TEXT NOT NULL DEFAULT '';
+      ALTER TABLE vhosts ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+      ALTER TABLE vhosts ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE users ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+      CREATE TABLE topic_permissions (
+        user TEXT NOT NULL, vhost TEXT NOT NULL, exchange TEXT NOT NULL, write TEXT NOT NULL, read TEXT NOT NULL,
+        PRIMARY KEY (user, vhost, exchange));
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

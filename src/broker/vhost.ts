@@ -25,6 +25,23 @@ const DEFAULT_EXCHANGES: [string, ExchangeTypeName][] = [
   ["amq.headers", "headers"], ["amq.match", "headers"],
 ];
 
+/**
+ * Permission checks a declare makes on behalf of a user, at the points rabbit_channel makes
+ * them (none for declares by the management API).
+ */
+export interface DeclareGuard {
+  /** Before the lookup: configure permission on the (possibly server-generated) name. */
+  configure(name: string): void;
+  /** Only for a new entity with an alternate or dead-letter exchange: read on it, write on that one. */
+  linked(name: string, target: string): void;
+}
+
+/** RabbitMQ's vhost limits (rabbit_vhost_limit); absent or negative: no limit. */
+export interface VhostLimits {
+  "max-connections"?: number;
+  "max-queues"?: number;
+}
+
 export interface QueueDeclaration {
   name: string;
   durable: boolean;
@@ -37,6 +54,11 @@ export interface QueueDeclaration {
 export class Vhost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  limits: VhostLimits = {};
+  description = "";
+  tags: string[] = [];
+  /** Set once the vhost is deleted: connections still closing must not touch the store. */
+  deleted = false;
 
   /** `log` persists durable entities and messages (null: nothing is stored). */
   constructor(readonly name: string, readonly log: DurableLog | null = null) {
@@ -53,9 +75,12 @@ export class Vhost {
     return exchange;
   }
 
-  declareExchange(name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable): Exchange {
+  declareExchange(
+    name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable, guard?: DeclareGuard,
+  ): Exchange {
     if (!(BUILTIN_EXCHANGE_TYPES as readonly string[]).includes(type)) throw commandInvalid(`unknown exchange type '${type}'`);
     if (name === "") throw accessRefused("operation not permitted on the default exchange");
+    guard?.configure(name);
     const existing = this.exchanges.get(name);
     if (existing) {
       const resource = existing.describe();
@@ -68,6 +93,7 @@ export class Vhost {
     }
     if (name.startsWith("amq.")) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
     const exchange = new Exchange(this.name, name, type as ExchangeTypeName, durable, autoDelete, internal, args);
+    if (exchange.alternate !== undefined) guard?.linked(name, exchange.alternate);
     this.exchanges.set(name, exchange);
     if (durable) this.log?.saveExchange(exchange);
     return exchange;
@@ -193,11 +219,12 @@ export class Vhost {
   }
 
   /** Returns the queue (new or existing, after the equivalence checks RabbitMQ makes). */
-  declareQueue(d: QueueDeclaration, owner: QueueOwner): Queue {
+  declareQueue(d: QueueDeclaration, owner: QueueOwner, guard?: DeclareGuard): Queue {
     const name = d.name === "" ? generatedName("amq.gen") : d.name;
     if (name.startsWith("amq.") && d.name !== "") {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    guard?.configure(name);
     const durable = d.durable && !d.exclusive;
     const wantedOwner = d.exclusive ? owner : null;
     const existing = this.queues.get(name);
@@ -211,6 +238,13 @@ export class Vhost {
       existing.touch();
       return existing;
     }
+    // As RabbitMQ: the limit applies to new queues only, before their arguments are looked at.
+    const maxQueues = this.limits["max-queues"];
+    if (maxQueues !== undefined && maxQueues >= 0 && this.queues.size + 1 > maxQueues) {
+      throw preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${this.name}' (${maxQueues}) is reached`);
+    }
+    const dlx = d.args["x-dead-letter-exchange"];
+    if (typeof dlx === "string") guard?.linked(name, dlx);
     validateQueueArgs(d.args, resourceName("queue", name, this.name));
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
