@@ -30,7 +30,7 @@ export function checkTopic(connection: Connection, exchange: Exchange, routingKe
   const user = connection.user!.name;
   const vhost = connection.vhost!.name;
   if (connection.broker.users.topicAllowed(user, vhost, exchange.name, kind, routingKey)) return;
-  throw accessRefused(`access to topic '${routingKey}' in exchange topic '${exchange.name}' in vhost '${vhost}' refused for user '${user}'`);
+  throw accessRefused(`access to topic '${routingKey}' in exchange '${exchange.name}' in vhost '${vhost}' refused for user '${user}'`);
 }
 
 /**
