@@ -55,6 +55,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE TABLE topic_permissions (
         user TEXT NOT NULL, vhost TEXT NOT NULL, exchange TEXT NOT NULL, write TEXT NOT NULL, read TEXT NOT NULL,
         PRIMARY KEY (user, vhost, exchange));
+      -- The default user and vhost are created once: a store whose vhosts were all deleted is not new.
+      INSERT INTO meta (key, value) SELECT 'defaults_created', '1' WHERE EXISTS (SELECT 1 FROM vhosts);
     `,
   },
 ];

@@ -405,9 +405,17 @@ export class SqliteStore implements DurableLog {
   }
 
 
-  /** Whether the store was just created (first boot: create the default user and vhost). */
+  /**
+   * Whether the default user and vhost were never created (first boot). Not "no vhosts": a
+   * store whose vhosts were all deleted must not get guest/guest back at the next boot.
+   */
   get isFresh(): boolean {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM vhosts").get<{ n: number }>()?.n ?? 0) === 0;
+    return this.db.prepare("SELECT value FROM meta WHERE key = 'defaults_created'").get() == null;
+  }
+
+  /** Records that the defaults exist (with the next commit, which also writes them). */
+  markDefaultsCreated(): void {
+    this.record(() => this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('defaults_created', '1')").run());
   }
 }
 

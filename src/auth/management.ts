@@ -93,7 +93,6 @@ export function addVhost(broker: Broker, name: string, opts: VhostOptions = {}):
  */
 export function deleteVhost(broker: Broker, name: string): void {
   const vhost = existingVhost(broker, name);
-  vhost.deleted = true;
   broker.vhosts.delete(name);
   for (const c of broker.connections) if (c.vhost === vhost) c.forceClose(`vhost '${name}' is deleted`);
   for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);

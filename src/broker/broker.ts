@@ -41,6 +41,7 @@ export class Broker {
     this.addVhost(defaultVhost);
     this.addUser(defaultUser, defaultPass, ["administrator"]);
     this.setPermissions(defaultUser, defaultVhost, FULL_PERMISSION);
+    this.store?.markDefaultsCreated();
   }
 
   /** The AMQP port actually bound (differs from options.port when that was 0). */

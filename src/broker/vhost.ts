@@ -57,8 +57,6 @@ export class Vhost {
   limits: VhostLimits = {};
   description = "";
   tags: string[] = [];
-  /** Set once the vhost is deleted: connections still closing must not touch the store. */
-  deleted = false;
 
   /** `log` persists durable entities and messages (null: nothing is stored). */
   constructor(readonly name: string, readonly log: DurableLog | null = null) {

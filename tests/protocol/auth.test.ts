@@ -296,4 +296,16 @@ describe("restart", () => {
     again.setPermissions("imported", "/", { configure: ".*", write: ".*", read: ".*" });
     await (await connected(url(again, "imported", "s3cret"))).close();
   });
+
+  test("a store whose users and vhosts were all deleted does not get guest and '/' back at the next boot", async () => {
+    const { broker, dataDir } = await start();
+    broker.addUser("admin", "pw", ["administrator"]);
+    broker.deleteUser("guest");
+    broker.deleteVhost("/");
+    await stop(broker);
+    const { broker: again } = await start(dataDir);
+    expect(again.users.list().map((u) => u.name)).toEqual(["admin"]);
+    expect([...again.vhosts.keys()]).toEqual([]);
+    expect(await connect(url(again, "guest", "guest"))).toContain("ACCESS_REFUSED");
+  });
 });
