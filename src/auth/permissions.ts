@@ -25,8 +25,17 @@ export interface CompiledPermission extends Permission {
 /** A topic permission: its patterns stay text, since {username} and {vhost} are expanded per check. */
 export type CompiledTopicPermission = TopicPermission;
 
+/**
+ * PCRE syntax that JavaScript would accept but read differently (\A, \Z, \z, \G as literal
+ * letters, POSIX classes as plain sets): refused rather than silently matching other names.
+ */
+const PCRE_ONLY = /(?:^|[^\\])(?:\\\\)*\\[AZzG]|\[\[:[a-z]+:\]/;
+
 /** Compiles a permission pattern, or throws an Error naming the pattern that is not a regex. */
 export function compilePattern(pattern: string): RegExp {
+  if (PCRE_ONLY.test(pattern)) {
+    throw new Error(`invalid regular expression '${pattern}': PCRE-only syntax (\\A, \\Z, \\z, \\G, [[:class:]]) is not supported`);
+  }
   try {
     // Erlang's re:run searches anywhere in the subject, as RegExp.test does.
     return new RegExp(pattern === "" ? "^$" : pattern);

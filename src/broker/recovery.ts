@@ -22,8 +22,20 @@ export function recover(broker: Broker, store: SqliteStore): void {
     const algorithm = isHashingAlgorithm(u.hashing_algorithm) ? u.hashing_algorithm : "rabbit_password_hashing_sha256";
     broker.users.addHashed(u.name, u.password_hash, algorithm, splitTags(u.tags), parseJson(u.limits));
   }
-  for (const p of meta.permissions) broker.users.setPermission(p.user, p.vhost, p);
-  for (const p of meta.topicPermissions) broker.users.setTopicPermission(p.user, p.vhost, p);
+  // A pattern this version refuses must not stop the boot: that permission is left out (denied).
+  const restore = (what: string, apply: () => void) => {
+    try {
+      apply();
+    } catch (err) {
+      log.warning(`recovery: skipping ${what}: ${(err as Error).message}`);
+    }
+  };
+  for (const p of meta.permissions) {
+    restore(`permissions of user '${p.user}' in vhost '${p.vhost}'`, () => broker.users.setPermission(p.user, p.vhost, p));
+  }
+  for (const p of meta.topicPermissions) {
+    restore(`topic permissions of user '${p.user}' in vhost '${p.vhost}'`, () => broker.users.setTopicPermission(p.user, p.vhost, p));
+  }
 
   for (const x of meta.exchanges) {
     const vhost = broker.vhosts.get(x.vhost);

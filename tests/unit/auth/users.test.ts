@@ -31,6 +31,15 @@ describe("vhost permissions", () => {
     expect(users.permission("u", "/")?.configure).toBe(".*");
   });
 
+  test("PCRE-only anchors and POSIX classes, which JavaScript would read as literals, are refused", () => {
+    const users = new Users();
+    for (const pattern of ["\\Aq", "q\\Z", "[[:alpha:]]"]) {
+      expect(() => users.setPermission("u", "/", { configure: pattern, write: "", read: "" })).toThrow("PCRE-only syntax");
+    }
+    users.setPermission("u", "/", { configure: "\\\\A", write: "", read: "" }); // an escaped backslash, then A
+    expect(users.permission("u", "/")!.test.configure.test("\\A")).toBe(true);
+  });
+
   test("every change bumps the version channels compare their cached verdicts with", () => {
     const users = new Users();
     users.add("u", "pw");
