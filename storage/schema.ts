@@ -45,7 +45,22 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     `,
   },
   {
+    // Issue 6: vhost metadata and limits, user limits, topic permissions (limits as JSON objects).
     version: 2,
+    sql: `
+      ALTER TABLE vhosts ADD COLUMN description TEXT NOT NULL DEFAULT '';
+      ALTER TABLE vhosts ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+      ALTER TABLE vhosts ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE users ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+      CREATE TABLE topic_permissions (
+        user TEXT NOT NULL, vhost TEXT NOT NULL, exchange TEXT NOT NULL, write TEXT NOT NULL, read TEXT NOT NULL,
+        PRIMARY KEY (user, vhost, exchange));
+      -- The default user and vhost are created once: a store whose vhosts were all deleted is not new.
+      INSERT INTO meta (key, value) SELECT 'defaults_created', '1' WHERE EXISTS (SELECT 1 FROM vhosts);
+    `,
+  },
+  {
+    version: 3,
     sql: `
       -- priority queues: the delivered watermark of each priority level above 0 (level 0 keeps
       -- queues.delivered_seq); level k's seqs are k * 2^40 + 1 …

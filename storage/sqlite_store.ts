@@ -121,16 +121,56 @@ export class SqliteStore implements DurableLog {
     this.record(() => this.sql.deleteRuntimeParameter.run(vhost, component, name));
   }
 
-  saveVhost(name: string): void {
-    this.record(() => this.sql.saveVhost.run(name));
+  saveVhost(name: string, description = "", tags: string[] = [], limits: object = {}): void {
+    const t = tags.join(",");
+    const l = JSON.stringify(limits);
+    this.record(() => this.sql.saveVhost.run(name, description, t, l));
   }
 
-  saveUser(name: string, passwordHash: string, hashingAlgorithm: string, tags: string[]): void {
-    this.record(() => this.sql.saveUser.run(name, passwordHash, hashingAlgorithm, tags.join(",")));
+  /**
+   * Drops a vhost's rows: exchanges, bindings, permissions, policies. Its queues (and their
+   * messages) are deleted one by one first, through deleteQueue.
+   */
+  deleteVhost(name: string): void {
+    this.record(() => {
+      for (const table of ["exchanges", "bindings", "permissions", "topic_permissions", "policies", "runtime_parameters", "vhosts"]) {
+        this.db.prepare(`DELETE FROM ${table} WHERE ${table === "vhosts" ? "name" : "vhost"} = ?`).run(name);
+      }
+    });
+  }
+
+  saveUser(name: string, passwordHash: string, hashingAlgorithm: string, tags: string[], limits: object = {}): void {
+    const t = tags.join(",");
+    const l = JSON.stringify(limits);
+    this.record(() => this.sql.saveUser.run(name, passwordHash, hashingAlgorithm, t, l));
+  }
+
+  deleteUser(name: string): void {
+    this.record(() => {
+      for (const table of ["users", "permissions", "topic_permissions"]) {
+        this.db.prepare(`DELETE FROM ${table} WHERE ${table === "users" ? "name" : "user"} = ?`).run(name);
+      }
+    });
   }
 
   savePermission(user: string, vhost: string, configure: string, write: string, read: string): void {
     this.record(() => this.sql.savePermission.run(user, vhost, configure, write, read));
+  }
+
+  deletePermission(user: string, vhost: string): void {
+    this.record(() => this.sql.deletePermission.run(user, vhost));
+  }
+
+  saveTopicPermission(user: string, vhost: string, exchange: string, write: string, read: string): void {
+    this.record(() => this.sql.saveTopicPermission.run(user, vhost, exchange, write, read));
+  }
+
+  /** One exchange's topic permission, or (exchange undefined) all of the user's in the vhost. */
+  deleteTopicPermission(user: string, vhost: string, exchange?: string): void {
+    this.record(() => {
+      if (exchange === undefined) this.sql.deleteTopicPermissions.run(user, vhost);
+      else this.sql.deleteTopicPermission.run(user, vhost, exchange);
+    });
   }
 
   saveExchange(x: Exchange): void {
@@ -373,12 +413,17 @@ export class SqliteStore implements DurableLog {
   loadMetadata() {
     const db = this.db;
     return {
-      vhosts: db.prepare("SELECT name FROM vhosts").all<{ name: string }>().map((r) => r.name),
+      vhosts: db.prepare("SELECT name, description, tags, limits FROM vhosts").all<{
+        name: string; description: string; tags: string; limits: string;
+      }>(),
       runtimeParameters: db.prepare("SELECT vhost, component, name, value FROM runtime_parameters").all<{
         vhost: string; component: string; name: string; value: string;
       }>(),
-      users: db.prepare("SELECT name, password_hash, hashing_algorithm, tags FROM users").all<{
-        name: string; password_hash: string; hashing_algorithm: string; tags: string;
+      users: db.prepare("SELECT name, password_hash, hashing_algorithm, tags, limits FROM users").all<{
+        name: string; password_hash: string; hashing_algorithm: string; tags: string; limits: string;
+      }>(),
+      topicPermissions: db.prepare("SELECT user, vhost, exchange, write, read FROM topic_permissions").all<{
+        user: string; vhost: string; exchange: string; write: string; read: string;
       }>(),
       permissions: db.prepare("SELECT user, vhost, configure, write, read FROM permissions").all<{
         user: string; vhost: string; configure: string; write: string; read: string;
@@ -396,9 +441,17 @@ export class SqliteStore implements DurableLog {
   }
 
 
-  /** Whether the store was just created (first boot: create the default user and vhost). */
+  /**
+   * Whether the default user and vhost were never created (first boot). Not "no vhosts": a
+   * store whose vhosts were all deleted must not get guest/guest back at the next boot.
+   */
   get isFresh(): boolean {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM vhosts").get<{ n: number }>()?.n ?? 0) === 0;
+    return this.db.prepare("SELECT value FROM meta WHERE key = 'defaults_created'").get() == null;
+  }
+
+  /** Records that the defaults exist (with the next commit, which also writes them). */
+  markDefaultsCreated(): void {
+    this.record(() => this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('defaults_created', '1')").run());
   }
 }
 
@@ -406,11 +459,15 @@ export class SqliteStore implements DurableLog {
 function prepareStatements(db: SqlDatabase) {
   const p = (sql: string): SqlStatement => db.prepare(sql);
   return {
-    saveVhost: p("INSERT OR IGNORE INTO vhosts (name) VALUES (?)"),
+    saveVhost: p("INSERT OR REPLACE INTO vhosts (name, description, tags, limits) VALUES (?, ?, ?, ?)"),
+    saveUser: p("INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags, limits) VALUES (?, ?, ?, ?, ?)"),
     saveRuntimeParameter: p("INSERT OR REPLACE INTO runtime_parameters (vhost, component, name, value) VALUES (?, ?, ?, ?)"),
     deleteRuntimeParameter: p("DELETE FROM runtime_parameters WHERE vhost = ? AND component = ? AND name = ?"),
-    saveUser: p("INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags) VALUES (?, ?, ?, ?)"),
     savePermission: p("INSERT OR REPLACE INTO permissions (user, vhost, configure, write, read) VALUES (?, ?, ?, ?, ?)"),
+    deletePermission: p("DELETE FROM permissions WHERE user = ? AND vhost = ?"),
+    saveTopicPermission: p("INSERT OR REPLACE INTO topic_permissions (user, vhost, exchange, write, read) VALUES (?, ?, ?, ?, ?)"),
+    deleteTopicPermission: p("DELETE FROM topic_permissions WHERE user = ? AND vhost = ? AND exchange = ?"),
+    deleteTopicPermissions: p("DELETE FROM topic_permissions WHERE user = ? AND vhost = ?"),
     saveExchange: p("INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)"),
     deleteExchange: p("DELETE FROM exchanges WHERE vhost = ? AND name = ?"),
     saveQueue: p("INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)"),

@@ -1,9 +1,11 @@
 import type { BrokerOptions } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { FULL_PERMISSION, Users } from "../auth/users.ts";
+import { FULL_PERMISSION, Users, type User, type UserLimits } from "../auth/users.ts";
+import * as management from "../auth/management.ts";
+import type { Permission } from "../auth/permissions.ts";
 import { Connection } from "../connection/connection.ts";
 import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
-import { Vhost } from "./vhost.ts";
+import type { Vhost, VhostLimits } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { Alarms } from "./alarms.ts";
 import { setMemoryPressure } from "./queue.ts";
@@ -37,10 +39,9 @@ export class Broker {
   createDefaults(): void {
     const { defaultVhost, defaultUser, defaultPass } = this.options;
     this.addVhost(defaultVhost);
-    const user = this.users.add(defaultUser, defaultPass, ["administrator"]);
-    this.users.setPermission(defaultUser, defaultVhost, FULL_PERMISSION);
-    this.store?.saveUser(user.name, user.passwordHash, user.hashingAlgorithm, user.tags);
-    this.store?.savePermission(defaultUser, defaultVhost, ".*", ".*", ".*");
+    this.addUser(defaultUser, defaultPass, ["administrator"]);
+    this.setPermissions(defaultUser, defaultVhost, FULL_PERMISSION);
+    this.store?.markDefaultsCreated();
   }
 
   /** The AMQP port actually bound (differs from options.port when that was 0). */
@@ -55,13 +56,62 @@ export class Broker {
     return bind === "::" || bind === "0.0.0.0" ? "127.0.0.1" : bind;
   }
 
-  addVhost(name: string): Vhost {
-    let vhost = this.vhosts.get(name);
-    if (!vhost) {
-      this.vhosts.set(name, (vhost = new Vhost(name, this.store)));
-      this.store?.saveVhost(name);
-    }
-    return vhost;
+  // ---------------------------------------------------------------- management (auth/management.ts)
+  // Persisted through the store; a missing user or vhost, or bad input, throws a ManagementError.
+
+  /** Creates a vhost, or updates the options given for an existing one. */
+  addVhost(name: string, opts?: management.VhostOptions): Vhost {
+    return management.addVhost(this, name, opts);
+  }
+  /** Closes the vhost's connections (320) and removes everything in it, stored messages too. */
+  deleteVhost(name: string): void {
+    management.deleteVhost(this, name);
+  }
+  setVhostLimits(vhost: string, limits: VhostLimits): void {
+    management.setVhostLimits(this, vhost, limits);
+  }
+  /** Creates or updates a user (undefined password: the user cannot log in with PLAIN/AMQPLAIN). */
+  addUser(name: string, password: string | undefined, tags: string[] = []): User {
+    return management.addUser(this, name, password, tags);
+  }
+  addUserWithHash(name: string, hash: string, algorithm: string, tags: string[] = []): User {
+    return management.addUserWithHash(this, name, hash, algorithm, tags);
+  }
+  changePassword(name: string, password: string): void {
+    management.changePassword(this, name, password);
+  }
+  clearPassword(name: string): void {
+    management.clearPassword(this, name);
+  }
+  /** Removes the user and its permissions and closes its connections (320). */
+  deleteUser(name: string): void {
+    management.deleteUser(this, name);
+  }
+  setUserTags(name: string, tags: string[]): void {
+    management.setUserTags(this, name, tags);
+  }
+  setUserLimits(name: string, limits: UserLimits): void {
+    management.setUserLimits(this, name, limits);
+  }
+  setPermissions(user: string, vhost: string, permission: Permission): void {
+    management.setPermissions(this, user, vhost, permission);
+  }
+  clearPermissions(user: string, vhost: string): void {
+    management.clearPermissions(this, user, vhost);
+  }
+  setTopicPermissions(user: string, vhost: string, exchange: string, write: string, read: string): void {
+    management.setTopicPermissions(this, user, vhost, exchange, write, read);
+  }
+  /** One exchange's topic permission, or every one of the user's in the vhost. */
+  clearTopicPermissions(user: string, vhost: string, exchange?: string): void {
+    management.clearTopicPermissions(this, user, vhost, exchange);
+  }
+  /** Permissions as rows, optionally of one user and/or vhost (users.list() lists users). */
+  listPermissions(filter?: { user?: string; vhost?: string }) {
+    return this.users.listPermissions(filter);
+  }
+  listTopicPermissions(filter?: { user?: string; vhost?: string }) {
+    return this.users.listTopicPermissions(filter);
   }
 
   listen(): void {

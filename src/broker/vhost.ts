@@ -26,6 +26,23 @@ const DEFAULT_EXCHANGES: [string, ExchangeTypeName][] = [
   ["amq.headers", "headers"], ["amq.match", "headers"],
 ];
 
+/**
+ * Permission checks a declare makes on behalf of a user, at the points rabbit_channel makes
+ * them (none for declares by the management API).
+ */
+export interface DeclareGuard {
+  /** Before the lookup: configure permission on the (possibly server-generated) name. */
+  configure(name: string): void;
+  /** Only for a new entity with an alternate or dead-letter exchange: read on it, write on that one. */
+  linked(name: string, target: string): void;
+}
+
+/** RabbitMQ's vhost limits (rabbit_vhost_limit); absent or negative: no limit. */
+export interface VhostLimits {
+  "max-connections"?: number;
+  "max-queues"?: number;
+}
+
 export interface QueueDeclaration {
   name: string;
   durable: boolean;
@@ -40,6 +57,9 @@ export class Vhost {
   readonly queues = new Map<string, Queue>();
   readonly policies = new Map<string, Policy>();
   readonly operatorPolicies = new Map<string, Policy>();
+  limits: VhostLimits = {};
+  description = "";
+  tags: string[] = [];
 
   /** `log` persists durable entities and messages (null: nothing is stored). */
   constructor(readonly name: string, readonly log: DurableLog | null = null) {
@@ -56,9 +76,12 @@ export class Vhost {
     return exchange;
   }
 
-  declareExchange(name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable): Exchange {
+  declareExchange(
+    name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable, guard?: DeclareGuard,
+  ): Exchange {
     if (!(BUILTIN_EXCHANGE_TYPES as readonly string[]).includes(type)) throw commandInvalid(`unknown exchange type '${type}'`);
     if (name === "") throw accessRefused("operation not permitted on the default exchange");
+    guard?.configure(name);
     const existing = this.exchanges.get(name);
     if (existing) {
       const resource = existing.describe();
@@ -71,6 +94,7 @@ export class Vhost {
     }
     if (name.startsWith("amq.")) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
     const exchange = new Exchange(this.name, name, type as ExchangeTypeName, durable, autoDelete, internal, args);
+    if (exchange.alternate !== undefined) guard?.linked(name, exchange.alternate);
     this.exchanges.set(name, exchange);
     this.applyExchangePolicy(exchange);
     if (durable) this.log?.saveExchange(exchange);
@@ -197,7 +221,7 @@ export class Vhost {
   }
 
   /** Returns the queue (new or existing, after the equivalence checks RabbitMQ makes). */
-  declareQueue(d: QueueDeclaration, owner: QueueOwner): Queue {
+  declareQueue(d: QueueDeclaration, owner: QueueOwner, guard?: DeclareGuard): Queue {
     const requestedType = d.args["x-queue-type"];
     if (d.name === "" && (requestedType === "quorum" || requestedType === "stream")) {
       throw preconditionFailed(`Cannot declare a server-named queue for type ${TYPE_MODULES[requestedType]}`);
@@ -206,14 +230,8 @@ export class Vhost {
     if (name.startsWith("amq.") && d.name !== "") {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    guard?.configure(name);
     const resource = resourceName("queue", name, this.name);
-    const dlx = typedLookup(d.args, "x-dead-letter-exchange");
-    if (dlx && dlx.type !== "S") {
-      throw preconditionFailed(`invalid type '${typeName(dlx.type)}' for arg 'x-dead-letter-exchange' in ${resource}`);
-    }
-    const type = validateQueueArgs(d.args, resource);
-    if (type === "stream") throw preconditionFailed(`${resource}: queue type 'stream' is not supported by Warren (see docs/compatibility.md)`);
-    if (type === "quorum") assertQuorumProperties(d, resource);
     const durable = d.durable && !d.exclusive;
     const wantedOwner = d.exclusive ? owner : null;
     const existing = this.queues.get(name);
@@ -221,10 +239,24 @@ export class Vhost {
       if (existing.owner !== wantedOwner) throw exclusiveLocked(existing);
       assertFieldEquivalence(existing.durable, durable, resource, "durable");
       assertFieldEquivalence(existing.autoDelete, d.autoDelete, resource, "auto_delete");
+      validateQueueArgs(d.args, resource);
       assertArgsEquivalence(existing.args, d.args, resource, QUEUE_EQUIVALENCE_ARGS);
       existing.touch();
       return existing;
     }
+    // As RabbitMQ: the limit applies to new queues only, before their arguments are looked at.
+    const maxQueues = this.limits["max-queues"];
+    if (maxQueues !== undefined && maxQueues >= 0 && this.queues.size + 1 > maxQueues) {
+      throw preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${this.name}' (${maxQueues}) is reached`);
+    }
+    const dlx = typedLookup(d.args, "x-dead-letter-exchange");
+    if (dlx && dlx.type !== "S") {
+      throw preconditionFailed(`invalid type '${typeName(dlx.type)}' for arg 'x-dead-letter-exchange' in ${resource}`);
+    }
+    if (dlx) guard?.linked(name, dlx.value as string);
+    const type = validateQueueArgs(d.args, resource);
+    if (type === "stream") throw preconditionFailed(`${resource}: queue type 'stream' is not supported by Warren (see docs/compatibility.md)`);
+    if (type === "quorum") assertQuorumProperties(d, resource);
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
     this.applyQueuePolicy(queue);

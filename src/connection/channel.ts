@@ -66,6 +66,12 @@ export class Channel {
   /** Confirms held until the store commits (later confirms queue behind them). */
   confirmsAwaitingCommit = 0;
   tx: TxState | undefined;
+  // The last publish permission verdicts (auth/access.ts), valid while Users.version is unchanged.
+  writeAllowedExchange: string | undefined;
+  writeAllowedVersion = -1;
+  topicAllowedExchange: unknown;
+  topicAllowedKey = "";
+  topicAllowedVersion = -1;
   /** The direct reply-to consumer (basic.consume on amq.rabbitmq.reply-to). */
   replyConsumer: ReplyConsumer | undefined;
 

@@ -202,9 +202,25 @@ export class Connection implements TcpHandler, FrameSink {
         `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${limit})`,
       );
     }
+    this.checkUserChannelLimit();
     const created = new Channel(this, channelId);
     this.channels.set(channelId, created);
     return created;
+  }
+
+  /** A user's max-channels limit counts channels on all of the user's connections. */
+  private checkUserChannelLimit(): void {
+    const user = this.user!;
+    const limit = user.limits["max-channels"];
+    if (limit === undefined || limit < 0) return;
+    let open = 0;
+    for (const c of this.broker.connections) if (c.user?.name === user.name) open += c.channels.size;
+    if (open >= limit) {
+      throw new AmqpError(
+        ReplyCode.NOT_ALLOWED,
+        `number of channels opened for user '${user.name}' has reached the maximum allowed user limit of (${limit})`,
+      );
+    }
   }
 
   /** A channel finished closing (close-ok exchanged); its number may be reused. */

@@ -55,8 +55,10 @@ export class Consumer implements QueueConsumer {
     const channel = this.channel;
     channel.consumers.delete(this.tag);
     // Only clients that announce consumer_cancel_notify get basic.cancel, as in RabbitMQ.
-    if (channel.connection.capabilities["consumer_cancel_notify"] === true && channel.state === "open") {
-      channel.connection.send(channel.id, { id: MethodId.BasicCancel, consumerTag: this.tag, nowait: true });
+    // Not on a connection being closed (vhost deleted): connection.close is its last word.
+    const connection = channel.connection;
+    if (connection.capabilities["consumer_cancel_notify"] === true && channel.state === "open" && connection.state === "running") {
+      connection.send(channel.id, { id: MethodId.BasicCancel, consumerTag: this.tag, nowait: true });
     }
   }
 }

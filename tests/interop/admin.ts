@@ -1,56 +1,99 @@
-// Broker administration for differential scenarios (policies today): the reference RabbitMQ
-// through its management API (RABBITMQ_REF_HTTP), Warren through the in-process broker the
-// harness registered for its URL.
+// Users, permissions and vhosts for differential scenarios, set up the same way on both brokers:
+// on the reference RabbitMQ through its management HTTP API (RABBITMQ_REF_HTTP), on Warren
+// through the internal management API on the Broker object.
 import type { Broker } from "../../mod.ts";
 import type { PolicyBody, PolicyKind } from "../../src/broker/policy.ts";
 
-const warrens = new Map<string, Broker>();
-
-/** The harness registers each Warren it starts, so scenarios can administer it. */
-export function registerWarren(url: string, broker: Broker): void {
-  warrens.set(url, broker);
+export interface Grant {
+  configure: string;
+  write: string;
+  read: string;
 }
 
-export interface Admin {
+export interface BrokerAdmin {
+  /** Creates or replaces a user; an undefined password makes one that cannot log in. */
+  putUser(name: string, password: string | undefined, tags: string[]): Promise<void>;
+  deleteUser(name: string): Promise<void>;
+  setPermissions(user: string, vhost: string, grant: Grant): Promise<void>;
+  setTopicPermissions(user: string, vhost: string, exchange: string, write: string, read: string): Promise<void>;
+  putVhost(name: string): Promise<void>;
+  deleteVhost(name: string): Promise<void>;
+  setVhostLimits(name: string, limits: Record<string, number>): Promise<void>;
+  /** Policies and operator policies in vhost "/". */
   setPolicy(kind: PolicyKind, name: string, body: PolicyBody): Promise<void>;
   clearPolicy(kind: PolicyKind, name: string): Promise<void>;
 }
 
-export function adminFor(url: string): Admin {
-  const broker = warrens.get(url);
-  if (broker) {
-    const vhost = () => broker.vhosts.get("/")!;
-    return {
-      setPolicy: async (kind, name, body) => void vhost().setPolicy(kind, name, body),
-      clearPolicy: async (kind, name) => void vhost().clearPolicy(kind, name),
-    };
-  }
-  return rabbitAdmin();
+export function warrenAdmin(broker: Broker): BrokerAdmin {
+  return {
+    async putUser(name, password, tags) {
+      broker.addUser(name, password, tags);
+    },
+    async deleteUser(name) {
+      if (broker.users.get(name)) broker.deleteUser(name);
+    },
+    async setPermissions(user, vhost, g) {
+      broker.setPermissions(user, vhost, g);
+    },
+    async setTopicPermissions(user, vhost, exchange, write, read) {
+      broker.setTopicPermissions(user, vhost, exchange, write, read);
+    },
+    async putVhost(name) {
+      broker.addVhost(name);
+    },
+    async deleteVhost(name) {
+      if (broker.vhosts.has(name)) broker.deleteVhost(name);
+    },
+    async setVhostLimits(name, limits) {
+      broker.setVhostLimits(name, limits);
+    },
+    async setPolicy(kind, name, body) {
+      broker.vhosts.get("/")!.setPolicy(kind, name, body);
+    },
+    async clearPolicy(kind, name) {
+      broker.vhosts.get("/")!.clearPolicy(kind, name);
+    },
+  };
 }
 
-function rabbitAdmin(): Admin {
+/** The reference's management API; undefined when RABBITMQ_REF_HTTP is unset. */
+export function rabbitAdmin(): BrokerAdmin | undefined {
   const raw = process.env.RABBITMQ_REF_HTTP;
-  if (!raw) throw new Error("RABBITMQ_REF_HTTP is unset: cannot administer the reference RabbitMQ");
-  const base = new URL(raw);
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString("base64")}`;
-  const origin = `${base.protocol}//${base.host}`;
-  const path = (kind: PolicyKind, name: string) =>
-    `${origin}/api/${kind === "policy" ? "policies" : "operator-policies"}/%2F/${encodeURIComponent(name)}`;
-  const call = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(url, {
-      method, headers: { authorization: auth, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  if (!raw) return undefined;
+  const u = new URL(raw);
+  const base = `${u.protocol}//${u.host}`;
+  const auth = "Basic " + Buffer.from(`${decodeURIComponent(u.username) || "guest"}:${decodeURIComponent(u.password) || "guest"}`).toString("base64");
+  const call = async (method: string, path: string, body?: unknown, okMissing = false) => {
+    const res = await fetch(base + path, {
+      method,
+      headers: { authorization: auth, "content-type": "application/json" },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    if (!res.ok && !(method === "DELETE" && res.status === 404)) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+    if (res.ok || (okMissing && res.status === 404)) return;
+    throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   };
+  const e = encodeURIComponent;
   return {
-    // RabbitMQ applies a policy to its queues asynchronously: give it a moment.
+    putUser: (name, password, tags) =>
+      call("PUT", `/api/users/${e(name)}`, password === undefined ? { password_hash: "", tags: tags.join(",") } : { password, tags: tags.join(",") }),
+    deleteUser: (name) => call("DELETE", `/api/users/${e(name)}`, undefined, true),
+    setPermissions: (user, vhost, g) => call("PUT", `/api/permissions/${e(vhost)}/${e(user)}`, g),
+    setTopicPermissions: (user, vhost, exchange, write, read) =>
+      call("PUT", `/api/topic-permissions/${e(vhost)}/${e(user)}`, { exchange, write, read }),
+    putVhost: (name) => call("PUT", `/api/vhosts/${e(name)}`),
+    deleteVhost: (name) => call("DELETE", `/api/vhosts/${e(name)}`, undefined, true),
+    setVhostLimits: async (name, limits) => {
+      for (const [key, value] of Object.entries(limits)) {
+        await call("PUT", `/api/vhost-limits/${e(name)}/${e(key)}`, { value });
+      }
+    },
+    // RabbitMQ applies a policy change to its queues asynchronously: give it a moment.
     setPolicy: async (kind, name, body) => {
-      await call("PUT", path(kind, name), body);
+      await call("PUT", `/api/${kind === "policy" ? "policies" : "operator-policies"}/%2F/${e(name)}`, body);
       await new Promise((r) => setTimeout(r, 150));
     },
     clearPolicy: async (kind, name) => {
-      await call("DELETE", path(kind, name));
+      await call("DELETE", `/api/${kind === "policy" ? "policies" : "operator-policies"}/%2F/${e(name)}`, undefined, true);
       await new Promise((r) => setTimeout(r, 150));
     },
   };

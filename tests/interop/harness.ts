@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { runScenario, type Observation, type Scenario } from "./scenario.ts";
-import { registerWarren } from "./admin.ts";
+import { rabbitAdmin, warrenAdmin } from "./admin.ts";
 
 type Golden = Record<string, Observation[]>;
 
@@ -53,10 +53,7 @@ export function runArea(area: string, scenarios: Scenario[]): void {
   describe(`interop ${area}`, () => {
     let warren: TestBroker | undefined;
     beforeAll(async () => {
-      if (!onlyRabbit) {
-        warren = await startTestBroker();
-        registerWarren(warren.url, warren.broker);
-      }
+      if (!onlyRabbit) warren = await startTestBroker();
     });
     afterAll(async () => {
       await warren?.stop();
@@ -75,7 +72,7 @@ export function runArea(area: string, scenarios: Scenario[]): void {
       test(s.name, async () => {
         let expected = golden[s.name];
         if (refUrl) {
-          const rabbit = await runScenario(s, refUrl);
+          const rabbit = await runScenario(s, refUrl, undefined, rabbitAdmin());
           const broken = rabbit.find(([label]) => label === "aborted");
           if (broken) throw new Error(`scenario fails against RabbitMQ itself: ${JSON.stringify(broken[1])}`);
           if (!expected || update) {
@@ -90,7 +87,7 @@ export function runArea(area: string, scenarios: Scenario[]): void {
         if (!expected) throw new Error(`no golden record for "${s.name}": run once with RABBITMQ_REF_URL set`);
         const url = warren?.url;
         if (!url) throw new Error("Warren did not start");
-        expect(await runScenario(s, url)).toEqual(expected);
+        expect(await runScenario(s, url, undefined, warrenAdmin(warren!.broker))).toEqual(expected);
       }, TEST_TIMEOUT_MS);
     }
   });

@@ -5,8 +5,9 @@ import { randomBytes } from "node:crypto";
 import amqplib, { type Channel, type ChannelModel, type ConfirmChannel, type Options } from "amqplib";
 import { sleep, withTimeout } from "../helpers/broker.ts";
 import { closeInfo, ConfirmLog, Consumer, normalize, view, type CloseInfo, type MessageView } from "./observations.ts";
-import { adminFor } from "./admin.ts";
+import type { BrokerAdmin, Grant } from "./admin.ts";
 import type { PolicyBody, PolicyKind } from "../../src/broker/policy.ts";
+import { RawClient } from "../helpers/raw_client.ts";
 
 export * from "./observations.ts";
 
@@ -38,9 +39,80 @@ export class Ctx {
   private readonly connStates = new WeakMap<object, ConnState>();
   private readonly chStates = new WeakMap<Channel, ChannelState>();
   private readonly published = new WeakMap<Channel, number>();
-  private readonly cleanups: (() => Promise<void>)[] = [];
+  private readonly users = new Set<string>();
+  private readonly policies: [PolicyKind, string][] = [];
+  private readonly vhosts = new Set<string>();
+  private readonly rawClients: RawClient[] = [];
 
-  constructor(readonly url: string) {}
+  /** `admin` creates users and vhosts on this broker (scenarios that need them fail without). */
+  constructor(readonly url: string, private readonly adminApi?: BrokerAdmin) {}
+
+  private get admin(): BrokerAdmin {
+    if (!this.adminApi) throw new Error("this scenario needs users or vhosts, but no admin API is configured for the broker");
+    return this.adminApi;
+  }
+
+  /**
+   * Creates user `<prefix>-<base>` (password "pw"; undefined: no password) with `grant` on
+   * each vhost in `vhosts` (none when grant is null); deleted at cleanup. Returns the name.
+   */
+  async asUser(
+    base: string, grant: Grant | null,
+    opts: { tags?: string[]; vhosts?: string[]; topic?: { exchange: string; write: string; read: string }[]; password?: string | null } = {},
+  ): Promise<string> {
+    const name = `${this.prefix}-${base}`;
+    this.users.add(name);
+    await this.admin.putUser(name, opts.password === null ? undefined : (opts.password ?? "pw"), opts.tags ?? []);
+    for (const vhost of opts.vhosts ?? ["/"]) {
+      if (grant) await this.admin.setPermissions(name, vhost, grant);
+      for (const t of opts.topic ?? []) await this.admin.setTopicPermissions(name, vhost, t.exchange, t.write, t.read);
+    }
+    return name;
+  }
+
+  /** Sets a policy (or operator policy) in vhost "/"; it is cleared at cleanup. */
+  async setPolicy(kind: PolicyKind, name: string, body: PolicyBody): Promise<void> {
+    this.policies.push([kind, name]);
+    await this.admin.setPolicy(kind, name, body);
+  }
+
+  async clearPolicy(kind: PolicyKind, name: string): Promise<void> {
+    await this.admin.clearPolicy(kind, name);
+  }
+
+  /** Creates vhost `<prefix>-<base>` (deleted at cleanup); returns its name. */
+  async vhost(base: string, limits?: Record<string, number>): Promise<string> {
+    const name = `${this.prefix}-${base}`;
+    this.vhosts.add(name);
+    await this.admin.putVhost(name);
+    if (limits) await this.admin.setVhostLimits(name, limits);
+    return name;
+  }
+
+  async deleteVhost(name: string): Promise<void> {
+    await this.admin.deleteVhost(name);
+  }
+
+  /**
+   * Runs the handshake as `user` over a raw socket and records "open" or the connection.close
+   * (amqplib hides the reply text of a close at connection.open). The socket stays open.
+   */
+  async tryConnect(label: string, user: string, vhost = "/", password = "pw"): Promise<void> {
+    const u = new URL(this.url);
+    const client = await RawClient.connect(Number(u.port) || 5672, u.hostname);
+    this.rawClients.push(client);
+    const { close } = await client.handshake({ user, pass: password, vhost });
+    this.record(label, close ? { code: close.replyCode, text: close.replyText, method: `${close.classId}.${close.methodId}` } : "open");
+  }
+
+  /** Connects as `user` (password "pw" unless given) to `vhost`. */
+  connectAs(user: string, vhost = "/", password = "pw"): Promise<ChannelModel> {
+    const u = new URL(this.url);
+    u.username = encodeURIComponent(user);
+    u.password = encodeURIComponent(password);
+    u.pathname = `/${encodeURIComponent(vhost)}`;
+    return this.connect("", u.toString());
+  }
 
   /** A per-run unique name (`dx-<random>-<base>`), deleted at cleanup. */
   name(base: string): string {
@@ -55,23 +127,12 @@ export class Ctx {
     return name;
   }
 
-  /** Sets a policy (or operator policy) on the broker under test; it is cleared at cleanup. */
-  async setPolicy(kind: PolicyKind, name: string, body: PolicyBody): Promise<void> {
-    const admin = adminFor(this.url);
-    await admin.setPolicy(kind, name, body);
-    this.cleanups.push(() => admin.clearPolicy(kind, name));
-  }
-
-  async clearPolicy(kind: PolicyKind, name: string): Promise<void> {
-    await adminFor(this.url).clearPolicy(kind, name);
-  }
-
   record(label: string, value: unknown = true): void {
     this.observations.push([label, value]);
   }
 
-  async connect(query = ""): Promise<ChannelModel> {
-    const conn = await withTimeout(amqplib.connect(this.url + query, { timeout: WAIT_MS }), WAIT_MS + 1000, "connect");
+  async connect(query = "", url = this.url): Promise<ChannelModel> {
+    const conn = await withTimeout(amqplib.connect(url + query, { timeout: WAIT_MS }), WAIT_MS + 1000, "connect");
     const state: ConnState = { closed: false };
     conn.on("error", () => {});
     conn.on("close", (err?: Error) => {
@@ -270,8 +331,8 @@ export class Ctx {
 
   /** Closes every connection, then deletes every named queue and exchange on a fresh one. */
   async cleanup(): Promise<void> {
+    for (const client of this.rawClients) client.destroy();
     await Promise.all(this.conns.map((c) => withTimeout(c.close(), 3000, "close").catch(() => {})));
-    for (const fn of this.cleanups) await fn().catch(() => {});
     const deadline = Date.now() + 5000;
     let conn: ChannelModel | undefined;
     let ch: Channel | undefined;
@@ -296,12 +357,15 @@ export class Ctx {
       }
     }
     await conn?.close().catch(() => {});
+    for (const user of this.users) await this.admin.deleteUser(user).catch(() => {});
+    for (const [kind, name] of this.policies) await this.admin.clearPolicy(kind, name).catch(() => {});
+    for (const vhost of this.vhosts) await this.admin.deleteVhost(vhost).catch(() => {});
   }
 }
 
 /** Runs a scenario against one broker; an unexpected exception ends the record with "aborted". */
-export async function runScenario(s: Scenario, url: string, ms = 20_000): Promise<Observation[]> {
-  const ctx = new Ctx(url);
+export async function runScenario(s: Scenario, url: string, ms = 20_000, admin?: BrokerAdmin): Promise<Observation[]> {
+  const ctx = new Ctx(url, admin);
   try {
     await withTimeout(s.run(ctx), ms, `scenario ${s.name}`);
   } catch (err) {

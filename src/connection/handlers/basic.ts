@@ -15,6 +15,7 @@ import { handleAckMethod } from "./ack.ts";
 import { queueNameOrLast } from "./queue.ts";
 import { consumeReplies, deliverReply, isReplyTo, REPLY_TO, stampReplyTo, stopReplies } from "../direct_reply_to.ts";
 import type { Content } from "./registry.ts";
+import { checkPublishTopic, checkPublishWrite, checkRead } from "../../auth/access.ts";
 
 export function handleBasicMethod(channel: Channel, method: AmqpMethod, content: Content | undefined): void {
   switch (method.id) {
@@ -30,9 +31,11 @@ export function handleBasicMethod(channel: Channel, method: AmqpMethod, content:
 function publish(channel: Channel, m: BasicPublish, content: Content): void {
   if (m.immediate) throw notImplemented("immediate=true");
   const vhost = channel.connection.vhost!;
+  checkPublishWrite(channel, m.exchange);
   const exchange = vhost.exchanges.get(m.exchange);
   if (!exchange) throw new AmqpError(ReplyCode.NOT_FOUND, `no exchange '${m.exchange}' in vhost '${vhost.name}'`);
   if (exchange.internal) throw accessRefused(`cannot publish to internal ${exchange.describe()}`);
+  checkPublishTopic(channel, exchange, m.routingKey);
   let message = new Message(m.exchange, m.routingKey, content.properties, content.body);
   checkUserId(channel, message);
   message.checkExpiration();
@@ -104,6 +107,7 @@ function consume(channel: Channel, m: BasicConsume): void {
     if (!m.nowait) connection.send(channel.id, { id: MethodId.BasicConsumeOk, consumerTag: tag });
     return;
   }
+  checkRead(connection, "queue", queueName);
   const queue = vhost.queue(queueName);
   vhost.checkExclusiveAccess(queue, connection);
   const priority = consumerPriority(m.arguments, queue.type, queue.describe());
@@ -146,7 +150,9 @@ function qos(channel: Channel, prefetchSize: number, prefetchCount: number, glob
 function get(channel: Channel, queueParam: string, noAck: boolean): void {
   const connection = channel.connection;
   const vhost = connection.vhost!;
-  const queue = vhost.queue(queueNameOrLast(channel, queueParam));
+  const name = queueNameOrLast(channel, queueParam);
+  checkRead(connection, "queue", name);
+  const queue = vhost.queue(name);
   vhost.checkExclusiveAccess(queue, connection);
   queue.touch();
   const entry = queue.take();

@@ -153,11 +153,27 @@ function open(connection: Connection, vhostName: string): void {
   const broker = connection.broker;
   const user = connection.user!;
   const vhost = broker.vhosts.get(vhostName);
+  // rabbit_reader's order: the vhost's connection limit, the user's, then vhost access.
   if (!vhost) throw notAllowed(`vhost ${vhostName} not found`);
+  const vhostLimit = vhost.limits["max-connections"];
+  if (vhostLimit !== undefined && vhostLimit >= 0 && countConnections(connection, (c) => c.vhost === vhost) >= vhostLimit) {
+    throw notAllowed(`access to vhost '${vhostName}' refused for user '${user.name}': connection limit (${vhostLimit}) is reached`);
+  }
+  const userLimit = user.limits["max-connections"];
+  if (userLimit !== undefined && userLimit >= 0 && countConnections(connection, (c) => c.user?.name === user.name) >= userLimit) {
+    throw notAllowed(`connection refused for user '${user.name}': user connection limit (${userLimit}) is reached`);
+  }
   if (!broker.users.permission(user.name, vhostName)) {
     throw notAllowed(`access to vhost '${vhostName}' refused for user '${user.name}'`);
   }
   connection.send(0, { id: MethodId.ConnectionOpenOk, knownHosts: "" });
   connection.markRunning(user, vhost);
   broker.log.info(`connection ${connection.name}: user '${user.name}' authenticated and granted access to vhost '${vhostName}'`);
+}
+
+/** Open connections (as RabbitMQ's connection tracking counts them) that match. */
+function countConnections(self: Connection, match: (c: Connection) => boolean): number {
+  let n = 0;
+  for (const c of self.broker.connections) if (c !== self && c.state === "running" && match(c)) n++;
+  return n;
 }

@@ -5,6 +5,8 @@ import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Channel } from "../channel.ts";
 import { isReplyTo, replyToExists } from "../direct_reply_to.ts";
+import { checkConfigure, checkRead, checkTopic, checkWrite } from "../../auth/access.ts";
+import { declareGuard } from "./exchange.ts";
 
 export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
   const connection = channel.connection;
@@ -19,6 +21,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       }
       let queue: Queue;
       if (method.passive) {
+        // A passive declare needs no permission (rabbit_channel checks none).
         queue = vhost.queue(method.queue);
         vhost.checkExclusiveAccess(queue, connection);
         queue.touch();
@@ -26,6 +29,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
         queue = vhost.declareQueue(
           { name: method.queue, durable: method.durable, exclusive: method.exclusive, autoDelete: method.autoDelete, args: method.arguments },
           connection,
+          declareGuard(connection, "queue"),
         );
         if (queue.owner === connection) connection.exclusiveQueues.add(queue);
       }
@@ -39,10 +43,16 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
     }
     case MethodId.QueueBind:
     case MethodId.QueueUnbind: {
-      if (method.exchange === "") throw new AmqpError(ReplyCode.ACCESS_REFUSED, "operation not permitted on the default exchange");
       const queueName = queueNameOrLast(channel, method.queue);
       // An empty routing key with an empty queue name means "the last declared queue's name".
       const routingKey = method.queue === "" && method.routingKey === "" ? queueName : method.routingKey;
+      // rabbit_channel:binding_action: write on the queue, the default-exchange check, read on
+      // the exchange, and for a topic exchange the topic permission on the routing key.
+      checkWrite(connection, "queue", queueName);
+      if (method.exchange === "") throw new AmqpError(ReplyCode.ACCESS_REFUSED, "operation not permitted on the default exchange");
+      checkRead(connection, "exchange", method.exchange);
+      const existing = vhost.exchanges.get(method.exchange);
+      if (existing) checkTopic(connection, existing, routingKey, "read");
       if (method.id === MethodId.QueueBind) {
         // RabbitMQ reports a missing source exchange before a missing queue.
         const exchange = vhost.exchange(method.exchange);
@@ -63,7 +73,9 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       return;
     }
     case MethodId.QueuePurge: {
-      const queue = vhost.queue(queueNameOrLast(channel, method.queue));
+      const name = queueNameOrLast(channel, method.queue);
+      checkRead(connection, "queue", name);
+      const queue = vhost.queue(name);
       vhost.checkExclusiveAccess(queue, connection);
       const messageCount = queue.purge();
       if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueuePurgeOk, messageCount });
@@ -71,6 +83,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
     }
     case MethodId.QueueDelete: {
       const name = queueNameOrLast(channel, method.queue);
+      checkConfigure(connection, "queue", name);
       const queue = vhost.queues.get(name);
       let messageCount = 0;
       if (queue) {

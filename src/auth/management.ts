@@ -1,0 +1,193 @@
+// The internal management API (users, vhosts, permissions, limits) that Broker exposes to the
+// HTTP API, `warren ctl` and definitions import. Every change is applied in memory and recorded
+// in the store; refusals are ManagementErrors naming what was wrong.
+import type { Broker } from "../broker/broker.ts";
+import { Vhost, type VhostLimits } from "../broker/vhost.ts";
+import { isHashingAlgorithm } from "./password.ts";
+import { validateTopicPermission, type Permission } from "./permissions.ts";
+import type { User, UserLimits } from "./users.ts";
+
+/** `not_found`: a named user or vhost does not exist (HTTP 404); `invalid`: bad input (HTTP 400). */
+export class ManagementError extends Error {
+  constructor(readonly kind: "not_found" | "invalid", message: string) {
+    super(message);
+    this.name = "ManagementError";
+  }
+}
+
+export interface VhostOptions {
+  description?: string;
+  tags?: string[];
+  limits?: VhostLimits;
+}
+
+const VHOST_LIMITS = ["max-connections", "max-queues"] as const;
+const USER_LIMITS = ["max-connections", "max-channels"] as const;
+
+export function addUser(broker: Broker, name: string, password: string | undefined, tags: string[] = []): User {
+  checkName("user", name);
+  const user = broker.users.add(name, password, cleanTags(tags));
+  saveUser(broker, user);
+  return user;
+}
+
+/** A user with a password hash taken from RabbitMQ (definitions export, /api/users). */
+export function addUserWithHash(broker: Broker, name: string, hash: string, algorithm: string, tags: string[] = []): User {
+  checkName("user", name);
+  if (!isHashingAlgorithm(algorithm)) throw new ManagementError("invalid", `unknown hashing algorithm '${algorithm}'`);
+  if (hash !== "" && (!/^[A-Za-z0-9+/]*={0,2}$/.test(hash) || Buffer.from(hash, "base64").length <= 4)) {
+    throw new ManagementError("invalid", `password_hash of user '${name}' is not a base64 salted hash`);
+  }
+  const user = broker.users.addHashed(name, hash, algorithm, cleanTags(tags));
+  saveUser(broker, user);
+  return user;
+}
+
+export function changePassword(broker: Broker, name: string, password: string): void {
+  const user = existingUser(broker, name);
+  addUser(broker, name, password, user.tags);
+}
+
+/** The user keeps its tags and permissions but can no longer log in with a password. */
+export function clearPassword(broker: Broker, name: string): void {
+  const user = existingUser(broker, name);
+  addUserWithHash(broker, name, "", user.hashingAlgorithm, user.tags);
+}
+
+export function setUserTags(broker: Broker, name: string, tags: string[]): void {
+  const user = existingUser(broker, name);
+  user.tags = cleanTags(tags);
+  broker.users.version++;
+  saveUser(broker, user);
+}
+
+export function setUserLimits(broker: Broker, name: string, limits: UserLimits): void {
+  const user = existingUser(broker, name);
+  user.limits = checkLimits(limits, USER_LIMITS, `user '${name}'`) as UserLimits;
+  saveUser(broker, user);
+}
+
+/** Deletes a user, its permissions, and closes its connections (320), as RabbitMQ does. */
+export function deleteUser(broker: Broker, name: string): void {
+  existingUser(broker, name);
+  broker.users.delete(name);
+  broker.store?.deleteUser(name);
+  for (const c of broker.connections) if (c.user?.name === name) c.forceClose(`user '${name}' is deleted`);
+}
+
+export function addVhost(broker: Broker, name: string, opts: VhostOptions = {}): Vhost {
+  checkName("vhost", name);
+  let vhost = broker.vhosts.get(name);
+  const created = !vhost;
+  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker.store)));
+  if (opts.description !== undefined) vhost.description = opts.description;
+  if (opts.tags !== undefined) vhost.tags = cleanTags(opts.tags);
+  if (opts.limits !== undefined) vhost.limits = checkLimits(opts.limits, VHOST_LIMITS, `vhost '${name}'`) as VhostLimits;
+  if (created || Object.keys(opts).length > 0) saveVhost(broker, vhost);
+  return vhost;
+}
+
+/**
+ * Deletes a vhost as rabbit_vhost:delete does: its connections are closed with 320, then its
+ * queues (with their messages), exchanges, bindings, permissions and limits go.
+ */
+export function deleteVhost(broker: Broker, name: string): void {
+  const vhost = existingVhost(broker, name);
+  broker.vhosts.delete(name);
+  for (const c of broker.connections) if (c.vhost === vhost) c.forceClose(`vhost '${name}' is deleted`);
+  for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
+  vhost.exchanges.clear();
+  broker.users.forgetVhost(name);
+  broker.store?.deleteVhost(name);
+}
+
+/** Replaces every limit of the vhost ({} clears them). */
+export function setVhostLimits(broker: Broker, name: string, limits: VhostLimits): void {
+  const vhost = existingVhost(broker, name);
+  vhost.limits = checkLimits(limits, VHOST_LIMITS, `vhost '${name}'`) as VhostLimits;
+  saveVhost(broker, vhost);
+}
+
+export function setPermissions(broker: Broker, user: string, vhost: string, p: Permission): void {
+  existingUser(broker, user);
+  existingVhost(broker, vhost);
+  const permission = { configure: p.configure, write: p.write, read: p.read };
+  try {
+    broker.users.setPermission(user, vhost, permission);
+  } catch (err) {
+    throw new ManagementError("invalid", (err as Error).message);
+  }
+  broker.store?.savePermission(user, vhost, permission.configure, permission.write, permission.read);
+}
+
+export function clearPermissions(broker: Broker, user: string, vhost: string): void {
+  existingUser(broker, user);
+  existingVhost(broker, vhost);
+  broker.users.clearPermission(user, vhost);
+  broker.store?.deletePermission(user, vhost);
+}
+
+export function setTopicPermissions(broker: Broker, user: string, vhost: string, exchange: string, write: string, read: string): void {
+  existingUser(broker, user);
+  existingVhost(broker, vhost);
+  const p = { exchange, write, read };
+  try {
+    validateTopicPermission(p);
+  } catch (err) {
+    throw new ManagementError("invalid", (err as Error).message);
+  }
+  broker.users.setTopicPermission(user, vhost, p);
+  broker.store?.saveTopicPermission(user, vhost, exchange, write, read);
+}
+
+/** One exchange's topic permission, or all of the user's in the vhost. */
+export function clearTopicPermissions(broker: Broker, user: string, vhost: string, exchange?: string): void {
+  existingUser(broker, user);
+  existingVhost(broker, vhost);
+  broker.users.clearTopicPermission(user, vhost, exchange);
+  broker.store?.deleteTopicPermission(user, vhost, exchange);
+}
+
+// ------------------------------------------------------------------------------ helpers
+
+function existingUser(broker: Broker, name: string): User {
+  const user = broker.users.get(name);
+  if (!user) throw new ManagementError("not_found", `user '${name}' does not exist`);
+  return user;
+}
+
+function existingVhost(broker: Broker, name: string): Vhost {
+  const vhost = broker.vhosts.get(name);
+  if (!vhost) throw new ManagementError("not_found", `vhost '${name}' does not exist`);
+  return vhost;
+}
+
+function checkName(kind: string, name: string): void {
+  if (typeof name !== "string" || name === "") throw new ManagementError("invalid", `${kind} name must not be empty`);
+}
+
+/** RabbitMQ stores tags as a list; "a, b" from a form or the CLI becomes ["a", "b"]. */
+function cleanTags(tags: string[]): string[] {
+  return [...new Set(tags.flatMap((t) => t.split(",")).map((t) => t.trim()).filter((t) => t !== ""))];
+}
+
+/** Known limit names with integer values; a negative value means "no limit" and is dropped. */
+function checkLimits(limits: object, known: readonly string[], what: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(limits)) {
+    if (!known.includes(key)) throw new ManagementError("invalid", `unknown limit '${key}' for ${what} (known: ${known.join(", ")})`);
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new ManagementError("invalid", `limit '${key}' for ${what} must be an integer, got ${JSON.stringify(value)}`);
+    }
+    if (value >= 0) out[key] = value;
+  }
+  return out;
+}
+
+function saveUser(broker: Broker, user: User): void {
+  broker.store?.saveUser(user.name, user.passwordHash, user.hashingAlgorithm, user.tags, user.limits);
+}
+
+function saveVhost(broker: Broker, vhost: Vhost): void {
+  broker.store?.saveVhost(vhost.name, vhost.description, vhost.tags, vhost.limits);
+}

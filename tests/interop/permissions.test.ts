@@ -1,0 +1,4 @@
+import { runArea } from "./harness.ts";
+import { permissionScenarios } from "./scenarios_permissions.ts";
+
+runArea("permissions", permissionScenarios);
