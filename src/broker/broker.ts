@@ -7,6 +7,7 @@ import { Vhost } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { Alarms } from "./alarms.ts";
 import { setMemoryPressure } from "./queue.ts";
+import { GlobalCounters } from "./stats.ts";
 
 /**
  * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
@@ -16,6 +17,10 @@ export class Broker {
   readonly users = new Users();
   readonly vhosts = new Map<string, Vhost>();
   readonly connections = new Set<Connection>();
+  /** Broker-wide message and churn counters (management API, Prometheus). */
+  readonly stats = new GlobalCounters();
+  /** When the broker was created (uptime). */
+  readonly startedAt = Date.now();
   private amqpListener: TcpListener | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -68,6 +73,7 @@ export class Broker {
     this.amqpListener = listenTcp(this.options.bind, this.options.port, (socket) => {
       const connection = new Connection(this, socket);
       this.connections.add(connection);
+      this.stats.connectionsOpened++;
       return connection;
     });
     this.log.info(`started TCP listener on ${formatBind(this.options.bind)}:${this.amqpListener.port}`);
@@ -75,7 +81,7 @@ export class Broker {
   }
 
   connectionClosed(connection: Connection): void {
-    this.connections.delete(connection);
+    if (this.connections.delete(connection)) this.stats.connectionsClosed++;
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Router } from "../routing/router.ts";
 import { createRouter, type ExchangeTypeName } from "../routing/mod.ts";
 import { resourceName } from "./names.ts";
 import type { Queue } from "./queue.ts";
+import { ExchangeCounters } from "./stats.ts";
 
 /** What a binding points at: a queue, or another exchange (exchange-to-exchange binding). */
 export type Destination = Queue | Exchange;
@@ -13,6 +14,8 @@ export class Exchange {
   exchangeBindings = 0;
   /** The `alternate-exchange` argument: where messages go that this exchange routes nowhere. */
   readonly alternate: string | undefined;
+  /** Message counters for the management API. */
+  readonly counters = new ExchangeCounters();
 
   constructor(
     readonly vhost: string,

@@ -7,6 +7,7 @@ import type { DeathReason } from "./dead_letter.ts";
 import { numberField } from "../amqp/table.ts";
 import { after, type Timer } from "../runtime/timers.ts";
 import { resourceName } from "./names.ts";
+import { QueueCounters } from "./stats.ts";
 
 /** What a queue needs from a consumer (implemented by the connection layer). */
 export interface QueueConsumer {
@@ -54,6 +55,8 @@ export type QueueOwner = object;
 
 export class Queue {
   readonly store: QueueStore = new MemoryQueueStore();
+  /** Message counters for the management API (bumped by the connection layer too). */
+  readonly counters = new QueueCounters();
   readonly consumers: QueueConsumer[] = [];
   /** Round-robin position among consumers. */
   private cursor = 0;
@@ -206,6 +209,7 @@ export class Queue {
       if (this.overflow === "reject-publish-dlx") this.deadLetter?.(this, message, "maxlen");
       return Enqueued.rejected;
     }
+    this.counters.publish++;
     let persisted: boolean;
     const expiresAt = this.expiresAtFor(message);
     if (this.log !== null && (this.onDisk > 0 || this.windowFull(this.durable && message.persistent))) {

@@ -37,6 +37,10 @@ export interface QueueDeclaration {
 export class Vhost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /** Queue churn, for the management API and Prometheus. */
+  queuesDeclared = 0;
+  queuesCreated = 0;
+  queuesDeleted = 0;
 
   /** `log` persists durable entities and messages (null: nothing is stored). */
   constructor(readonly name: string, readonly log: DurableLog | null = null) {
@@ -198,6 +202,7 @@ export class Vhost {
     if (name.startsWith("amq.") && d.name !== "") {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    this.queuesDeclared++;
     const durable = d.durable && !d.exclusive;
     const wantedOwner = d.exclusive ? owner : null;
     const existing = this.queues.get(name);
@@ -214,6 +219,7 @@ export class Vhost {
     validateQueueArgs(d.args, resourceName("queue", name, this.name));
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
+    this.queuesCreated++;
     this.attachDeadLettering(queue);
     if (this.log) {
       queue.log = this.log;
@@ -253,6 +259,7 @@ export class Vhost {
     queue.stopTimers();
     queue.log?.deleteQueue(queue);
     queue.deleted = true;
+    this.queuesDeleted++;
     this.queues.delete(queue.name);
     this.removeBindingsTo(queue);
     for (const consumer of [...queue.consumers]) consumer.cancelledByServer(queue);
