@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import { FULL_PERMISSION, Users } from "../auth/users.ts";
 import { Connection } from "../connection/connection.ts";
 import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
+import type { HttpListener } from "../runtime/http.ts";
 import { Vhost } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { Alarms } from "./alarms.ts";
@@ -22,7 +23,12 @@ export class Broker {
   /** When the broker was created (uptime). */
   readonly startedAt = Date.now();
   private amqpListener: TcpListener | undefined;
+  /** The management API and Prometheus listeners (set by startBroker unless turned off). */
+  httpListener: HttpListener | undefined;
+  metricsListener: HttpListener | undefined;
   private stopping: Promise<void> | undefined;
+  /** Run by stop(): HTTP listeners, samplers. */
+  private readonly stopHooks: (() => void)[] = [];
 
   readonly alarms: Alarms;
 
@@ -54,6 +60,18 @@ export class Broker {
     return this.amqpListener.port;
   }
 
+  /** The management API port actually bound (differs from options.httpPort when that was 0). */
+  get httpPort(): number {
+    if (!this.httpListener) throw new Error("Cannot read the broker's HTTP port: the management API is not listening");
+    return this.httpListener.port;
+  }
+
+  /** The Prometheus port actually bound. */
+  get metricsPort(): number {
+    if (!this.metricsListener) throw new Error("Cannot read the broker's metrics port: Prometheus metrics are not listening");
+    return this.metricsListener.port;
+  }
+
   /** The listen address as it appears in connection names. */
   get listenAddress(): string {
     const bind = this.options.bind;
@@ -80,6 +98,11 @@ export class Broker {
     this.alarms.start();
   }
 
+  /** Registers something to stop with the broker. */
+  onStop(hook: () => void): void {
+    this.stopHooks.push(hook);
+  }
+
   connectionClosed(connection: Connection): void {
     if (this.connections.delete(connection)) this.stats.connectionsClosed++;
   }
@@ -91,6 +114,7 @@ export class Broker {
   stop(reason = "broker forced connection closure with reason 'shutdown'"): Promise<void> {
     this.stopping ??= new Promise<void>((resolve) => {
       this.amqpListener?.stop();
+      for (const hook of this.stopHooks.splice(0)) hook();
       this.alarms.stop();
       setMemoryPressure(false); // process-wide: a stopped broker must not leave it on
       for (const connection of this.connections) connection.forceClose(reason);

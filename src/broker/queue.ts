@@ -187,6 +187,15 @@ export class Queue {
     return this.maxLength !== undefined || this.maxLengthBytes !== undefined;
   }
 
+  /** Ready messages paged out to the store (not in memory), and their body bytes. */
+  get pagedOut(): number {
+    return this.onDisk;
+  }
+
+  get pagedOutBytes(): number {
+    return this.onDiskBytes;
+  }
+
   /** Ready messages (in memory and paged out). */
   get messageCount(): number {
     return this.store.length + this.onDisk;
