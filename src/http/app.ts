@@ -43,8 +43,14 @@ export function createManagementApp(broker: Broker): ManagementApp {
   healthRoutes(app, broker);
   userRoutes(app, broker);
   definitionRoutes(app, broker);
-  // A known path with a method it does not take: 405, as cowboy answers.
-  app.all("/api/*", (c) => c.json({ error: "Method Not Allowed", reason: `${c.req.method} not allowed` }, 405));
+  // A known path with a method it does not take: 405, as cowboy answers; anything else 404.
+  const known = app.routes
+    .filter((r) => r.path.startsWith("/api/") && r.method !== "ALL")
+    .map((r) => new RegExp(`^${r.path.replace(/:[a-z]+/g, "[^/]+")}$`));
+  app.all("/api/*", (c) => {
+    if (!known.some((re) => re.test(c.req.path))) return c.json(errorBody(notFound()), 404);
+    return c.json({ error: "Method Not Allowed", reason: `${c.req.method} not allowed` }, 405);
+  });
   return app;
 }
 
