@@ -58,7 +58,7 @@ function rssMiB(pid: number): number {
 /** A broker on a fresh temp data dir, removed when the process exits. */
 function spawnWarren(port: number) {
   const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-"));
-  const proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "warning"], {
+  const proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "warning", "--http-port", "0", "--metrics-port", "0"], {
     stdout: "ignore", stderr: "inherit",
   });
   void proc.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -7,6 +7,12 @@ export interface BrokerOptions {
   port: number;
   /** Address to listen on; "::" listens on every IPv4 and IPv6 address. */
   bind: string;
+  /** Management HTTP API port (RabbitMQ's 15672); 0 picks a free one, null turns it off. */
+  httpPort: number | null;
+  /** Prometheus metrics port (RabbitMQ's 15692); 0 picks a free one, null turns it off. */
+  metricsPort: number | null;
+  /** A definitions JSON file imported at boot (RabbitMQ's load_definitions). */
+  definitionsFile: string | null;
   dataDir: string;
   logLevel: LogLevel;
   /** Largest frame the broker accepts and offers in connection.tune (0 = no limit). */
@@ -37,6 +43,9 @@ export interface BrokerOptions {
 export const DEFAULTS: Readonly<BrokerOptions> = {
   port: 5672,
   bind: "::",
+  httpPort: 15672,
+  metricsPort: 15692,
+  definitionsFile: null,
   dataDir: "./warren-data",
   logLevel: "info",
   frameMax: 131072,
@@ -60,6 +69,7 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
   if (env.RABBITMQ_DEFAULT_USER) out.defaultUser = env.RABBITMQ_DEFAULT_USER;
   if (env.RABBITMQ_DEFAULT_PASS !== undefined) out.defaultPass = env.RABBITMQ_DEFAULT_PASS;
   if (env.RABBITMQ_DEFAULT_VHOST) out.defaultVhost = env.RABBITMQ_DEFAULT_VHOST;
+  if (env.RABBITMQ_DEFINITIONS_FILE) out.definitionsFile = env.RABBITMQ_DEFINITIONS_FILE;
   return out;
 }
 

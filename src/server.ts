@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
 import { resolveOptions, type BrokerOptions } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Broker } from "./broker/broker.ts";
 import { recover } from "./broker/recovery.ts";
+import { importDefinitions } from "./broker/definitions.ts";
+import { startHttpListeners } from "./http/listeners.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { VERSION } from "./version.ts";
 
@@ -21,14 +24,43 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   const store = SqliteStore.open(resolved.dataDir, { fsync: resolved.fsync, log });
   const broker = new Broker(resolved, log, store);
   try {
-    if (store.isFresh) broker.createDefaults();
-    else recover(broker, store);
+    if (!store.isFresh) recover(broker, store);
+    else if (resolved.definitionsFile === null) {
+      log.info("Will seed default virtual host and user...");
+      broker.createDefaults();
+    } else log.info("Will not seed default virtual host and user: have definitions to load...");
+    if (resolved.definitionsFile !== null) loadDefinitionsFile(broker, resolved.definitionsFile);
     store.commit();
-    broker.listen();
   } catch (err) {
     store.close();
     throw err;
   }
-  log.info(`Server startup complete; 0 plugins started. Ready in ${(performance.now() - started).toFixed(1)} ms`);
+  let plugins: string[];
+  try {
+    broker.listen();
+    plugins = startHttpListeners(broker);
+  } catch (err) {
+    await broker.stop();
+    throw err;
+  }
+  const list = plugins.length > 0 ? ` (${plugins.join(", ")})` : "";
+  log.info(`Server startup complete; ${plugins.length} plugins started${list}. Ready in ${(performance.now() - started).toFixed(1)} ms`);
   return broker;
+}
+
+/** As RabbitMQ's load_definitions: applied at every boot (idempotent); a bad file stops the boot. */
+function loadDefinitionsFile(broker: Broker, path: string): void {
+  broker.log.info(`Applying definitions from file at '${path}'`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`Cannot read definitions file '${path}': ${(err as Error).message}`);
+  }
+  try {
+    importDefinitions(broker, parsed, undefined, (line) => broker.log.info(line));
+  } catch (err) {
+    throw new Error(`Definitions file '${path}' was not imported: ${(err as Error).message}`);
+  }
+  broker.log.info(`Imported definitions from '${path}'`);
 }

@@ -5,10 +5,12 @@ import * as management from "../auth/management.ts";
 import type { Permission } from "../auth/permissions.ts";
 import { Connection } from "../connection/connection.ts";
 import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
-import type { Vhost, VhostLimits } from "./vhost.ts";
+import type { HttpListener } from "../runtime/http.ts";
+import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { Alarms } from "./alarms.ts";
 import { setMemoryPressure } from "./queue.ts";
+import { GlobalCounters } from "./stats.ts";
 
 /**
  * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
@@ -18,8 +20,17 @@ export class Broker {
   readonly users = new Users();
   readonly vhosts = new Map<string, Vhost>();
   readonly connections = new Set<Connection>();
+  /** Broker-wide message and churn counters (management API, Prometheus). */
+  readonly stats = new GlobalCounters();
+  /** When the broker was created (uptime). */
+  readonly startedAt = Date.now();
   private amqpListener: TcpListener | undefined;
+  /** The management API and Prometheus listeners (set by startBroker unless turned off). */
+  httpListener: HttpListener | undefined;
+  metricsListener: HttpListener | undefined;
   private stopping: Promise<void> | undefined;
+  /** Run by stop(): HTTP listeners, samplers. */
+  private readonly stopHooks: (() => void)[] = [];
 
   readonly alarms: Alarms;
 
@@ -48,6 +59,18 @@ export class Broker {
   get port(): number {
     if (!this.amqpListener) throw new Error("Cannot read the broker's port: it is not listening");
     return this.amqpListener.port;
+  }
+
+  /** The management API port actually bound (differs from options.httpPort when that was 0). */
+  get httpPort(): number {
+    if (!this.httpListener) throw new Error("Cannot read the broker's HTTP port: the management API is not listening");
+    return this.httpListener.port;
+  }
+
+  /** The Prometheus port actually bound. */
+  get metricsPort(): number {
+    if (!this.metricsListener) throw new Error("Cannot read the broker's metrics port: Prometheus metrics are not listening");
+    return this.metricsListener.port;
   }
 
   /** The listen address as it appears in connection names. */
@@ -118,14 +141,20 @@ export class Broker {
     this.amqpListener = listenTcp(this.options.bind, this.options.port, (socket) => {
       const connection = new Connection(this, socket);
       this.connections.add(connection);
+      this.stats.connectionsOpened++;
       return connection;
     });
     this.log.info(`started TCP listener on ${formatBind(this.options.bind)}:${this.amqpListener.port}`);
     this.alarms.start();
   }
 
+  /** Registers something to stop with the broker. */
+  onStop(hook: () => void): void {
+    this.stopHooks.push(hook);
+  }
+
   connectionClosed(connection: Connection): void {
-    this.connections.delete(connection);
+    if (this.connections.delete(connection)) this.stats.connectionsClosed++;
   }
 
   /**
@@ -135,6 +164,7 @@ export class Broker {
   stop(reason = "broker forced connection closure with reason 'shutdown'"): Promise<void> {
     this.stopping ??= new Promise<void>((resolve) => {
       this.amqpListener?.stop();
+      for (const hook of this.stopHooks.splice(0)) hook();
       this.alarms.stop();
       setMemoryPressure(false); // process-wide: a stopped broker must not leave it on
       for (const connection of this.connections) connection.forceClose(reason);

@@ -4,6 +4,7 @@ import { createRouter, type ExchangeTypeName } from "../routing/mod.ts";
 import { resourceName } from "./names.ts";
 import { policyString, type Policy } from "./policy.ts";
 import type { Queue } from "./queue.ts";
+import { ExchangeCounters } from "./stats.ts";
 
 /** What a binding points at: a queue, or another exchange (exchange-to-exchange binding). */
 export type Destination = Queue | Exchange;
@@ -16,6 +17,8 @@ export class Exchange {
   alternate: string | undefined;
   /** The policy in effect, if any. */
   policy: Policy | undefined;
+  /** Message counters for the management API. */
+  readonly counters = new ExchangeCounters();
 
   constructor(
     readonly vhost: string,

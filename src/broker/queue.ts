@@ -8,6 +8,7 @@ import { numberField, Typed } from "../amqp/table.ts";
 import { effectiveDefinition, policyNumber, policyString, type Policy, type PolicyDefinition } from "./policy.ts";
 import { after, type Timer } from "../runtime/timers.ts";
 import { resourceName } from "./names.ts";
+import { QueueCounters } from "./stats.ts";
 
 /** What a queue needs from a consumer (implemented by the connection layer). */
 export interface QueueConsumer {
@@ -50,6 +51,8 @@ export type QueueOwner = object;
 export class Queue {
   /** Ready messages, one backlog per priority level (index = priority); plain queues have one. */
   private readonly levels: Backlog[] = [];
+  /** Message counters for the management API (bumped by the connection layer too). */
+  readonly counters = new QueueCounters();
   readonly consumers: QueueConsumer[] = [];
   /** Round-robin position among consumers. */
   private cursor = 0;
@@ -231,6 +234,19 @@ export class Queue {
     return this.maxLength !== undefined || this.maxLengthBytes !== undefined;
   }
 
+  /** Ready messages paged out to the store (not in memory), and their body bytes. */
+  get pagedOut(): number {
+    let n = 0;
+    for (const level of this.levels) n += level.length - level.memory.length;
+    return n;
+  }
+
+  get pagedOutBytes(): number {
+    let n = 0;
+    for (const level of this.levels) n += level.bytes - level.memory.bytes;
+    return n;
+  }
+
   /** Ready messages (in memory and paged out). */
   get messageCount(): number {
     const levels = this.levels;
@@ -257,6 +273,7 @@ export class Queue {
       if (this.overflow === "reject-publish-dlx") this.deadLetter?.(this, message, "maxlen");
       return Enqueued.rejected;
     }
+    this.counters.publish++;
     const expiresAt = this.expiresAtFor(message);
     const windowFull = this.log !== null && this.windowFull(this.durable && message.persistent);
     const persisted = this.levelFor(message).add(message, expiresAt, windowFull);

@@ -60,6 +60,10 @@ export class Vhost {
   limits: VhostLimits = {};
   description = "";
   tags: string[] = [];
+  /** Queue churn, for the management API and Prometheus. */
+  queuesDeclared = 0;
+  queuesCreated = 0;
+  queuesDeleted = 0;
 
   /** `log` persists durable entities and messages (null: nothing is stored). */
   constructor(readonly name: string, readonly log: DurableLog | null = null) {
@@ -232,6 +236,7 @@ export class Vhost {
     }
     guard?.configure(name);
     const resource = resourceName("queue", name, this.name);
+    this.queuesDeclared++;
     const durable = d.durable && !d.exclusive;
     const wantedOwner = d.exclusive ? owner : null;
     const existing = this.queues.get(name);
@@ -260,6 +265,7 @@ export class Vhost {
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
     this.applyQueuePolicy(queue);
+    this.queuesCreated++;
     this.attachDeadLettering(queue);
     if (this.log) {
       queue.log = this.log;
@@ -346,6 +352,7 @@ export class Vhost {
     queue.stopTimers();
     queue.log?.deleteQueue(queue);
     queue.deleted = true;
+    this.queuesDeleted++;
     this.queues.delete(queue.name);
     this.removeBindingsTo(queue);
     for (const consumer of [...queue.consumers]) consumer.cancelledByServer(queue);

@@ -8,6 +8,9 @@ export const SERVER_USAGE = `Usage: warren [server] [options]
 Options:
   --port N            AMQP port (default 5672; 0 picks a free port)
   --bind ADDR         listen address (default ::, every interface)
+  --http-port N       management HTTP API port (default 15672; 0 picks a free port)
+  --metrics-port N    Prometheus metrics port (default 15692; 0 picks a free port)
+  --definitions FILE  import a definitions JSON file at boot
   --data-dir DIR      where durable state lives (default ./warren-data)
   --log-level LEVEL   debug | info | warning | error | none (default info)
   --no-fsync          commits survive a process crash, not a power cut (faster)
@@ -17,7 +20,8 @@ Options:
   -h, --help          show this help
 
 Environment (as the RabbitMQ image):
-  RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST`;
+  RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST,
+  RABBITMQ_DEFINITIONS_FILE`;
 
 export class UsageError extends Error {}
 
@@ -29,6 +33,9 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
     options: {
       port: { type: "string" },
       bind: { type: "string" },
+      "http-port": { type: "string" },
+      "metrics-port": { type: "string" },
+      definitions: { type: "string" },
       "data-dir": { type: "string" },
       "log-level": { type: "string" },
       "no-fsync": { type: "boolean" },
@@ -43,6 +50,9 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   const options: Partial<BrokerOptions> = optionsFromEnv(env);
   if (values.port !== undefined) options.port = parsePort(values.port, "--port");
   if (values.bind !== undefined) options.bind = values.bind;
+  if (values["http-port"] !== undefined) options.httpPort = parsePort(values["http-port"], "--http-port");
+  if (values["metrics-port"] !== undefined) options.metricsPort = parsePort(values["metrics-port"], "--metrics-port");
+  if (values.definitions !== undefined) options.definitionsFile = values.definitions;
   if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
   if (values["no-fsync"]) options.fsync = false;
   if (values["memory-high-watermark"] !== undefined) {

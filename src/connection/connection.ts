@@ -55,6 +55,8 @@ export class Connection implements TcpHandler, FrameSink {
   capabilities: FieldTable = {};
   authMechanism = "";
   bytesReceived = 0;
+  /** Wall-clock ms when the socket was accepted (the management API's connected_at). */
+  readonly connectedAt = Date.now();
   /** Exclusive queues this connection declared: deleted when it closes. */
   readonly exclusiveQueues = new Set<Queue>();
   /** Queues that stopped delivering because output was backed up. */
@@ -225,7 +227,9 @@ export class Connection implements TcpHandler, FrameSink {
 
   /** A channel finished closing (close-ok exchanged); its number may be reused. */
   removeChannel(channel: Channel): void {
-    if (this.channels.get(channel.id) === channel) this.channels.delete(channel.id);
+    if (this.channels.get(channel.id) !== channel) return;
+    this.channels.delete(channel.id);
+    if (channel.state !== "opening") this.broker.stats.channelsClosed++;
   }
 
   // ------------------------------------------------------------------------------ output
@@ -330,6 +334,7 @@ export class Connection implements TcpHandler, FrameSink {
       return;
     }
     channel.confirmedUpTo = seq;
+    this.broker.stats.confirmed++;
     this.confirmingChannels.add(channel);
     this.output.schedule();
   }
@@ -487,7 +492,10 @@ export class Connection implements TcpHandler, FrameSink {
     this.state = "closed";
     this.stopTimers();
     this.output.markClosed();
-    for (const channel of this.channels.values()) channel.release();
+    for (const channel of this.channels.values()) {
+      channel.release();
+      if (channel.state !== "opening") this.broker.stats.channelsClosed++;
+    }
     this.channels.clear();
     for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
     this.exclusiveQueues.clear();

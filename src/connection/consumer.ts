@@ -42,6 +42,18 @@ export class Consumer implements QueueConsumer {
       this.unacked++;
     }
     queue.delivered(entry, this.noAck);
+    const stats = connection.broker.stats;
+    if (this.noAck) {
+      queue.counters.deliverNoAck++;
+      stats.deliveredConsumeAutoAck++;
+    } else {
+      queue.counters.deliver++;
+      stats.deliveredConsumeManualAck++;
+    }
+    if (entry.redelivered) {
+      queue.counters.redeliver++;
+      stats.redelivered++;
+    }
     const m = entry.message;
     writeDeliver(
       connection.output.writer, channel.id, this.tag, tag, entry.redelivered,

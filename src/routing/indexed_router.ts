@@ -85,6 +85,10 @@ export abstract class IndexedRouter<D, B extends Binding<D>> implements Router<D
     this.byDestination.delete(destination);
   }
 
+  *bindings(): Iterable<B> {
+    for (const bindings of this.byDestination.values()) yield* bindings.values();
+  }
+
   abstract route(routingKey: string, headers: HeadersAccess, out: Set<D>): void;
 
   /** Creates a new binding and adds it to the routing index. */

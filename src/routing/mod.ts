@@ -6,7 +6,7 @@ import { HeadersRouter, validateHeadersBinding } from "./headers.ts";
 import type { Router } from "./router.ts";
 import { TopicRouter } from "./topic_trie.ts";
 
-export type { BindingValidator, HeadersAccess, Router } from "./router.ts";
+export type { BindingValidator, BoundTo, HeadersAccess, Router } from "./router.ts";
 export { DirectRouter, FanoutRouter, HeadersRouter, TopicRouter, validateHeadersBinding };
 export type { XMatch } from "./headers.ts";
 

@@ -20,6 +20,15 @@ export interface Router<D> {
   removeDestination(destination: D): void;
   /** Number of bindings. */
   readonly size: number;
+  /** Every binding (for listing: management API, definitions export). */
+  bindings(): Iterable<BoundTo<D>>;
+}
+
+/** A binding as listed: its key, arguments and destination. */
+export interface BoundTo<D> {
+  readonly routingKey: string;
+  readonly args: FieldTable;
+  readonly destination: D;
 }
 
 /** Validates binding arguments for the type (e.g. headers x-match); throws AmqpError 406. */

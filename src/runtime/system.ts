@@ -1,7 +1,7 @@
 // What the machine gives the broker: its memory limit (cgroup v2, then v1, then the host),
 // its resident memory, and free disk space.
-import { readFileSync, statfsSync } from "node:fs";
-import { totalmem } from "node:os";
+import { readdirSync, readFileSync, statfsSync } from "node:fs";
+import { availableParallelism, totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
 
 /** cgroup v1 reports "no limit" as a huge number just under 2^63. */
@@ -53,4 +53,32 @@ export function freeDiskBytes(dir: string): number {
       path = parent;
     }
   }
+}
+
+/** The runtime and its version, for the management API's erlang_version field. */
+export const RUNTIME_VERSION = `Bun ${Bun.version}`;
+
+/** File descriptors open in this process (Linux /proc; 0 where unavailable). */
+export function openFileDescriptors(): number {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch {
+    return 0;
+  }
+}
+
+/** The soft limit on open file descriptors (RabbitMQ's fd_total); 0 where unknown. */
+export function fileDescriptorLimit(): number {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const soft = line?.slice("Max open files".length).trim().split(/\s+/)[0];
+    return soft === undefined || soft === "unlimited" ? 0 : Number(soft);
+  } catch {
+    return 0;
+  }
+}
+
+/** Logical processors available. */
+export function processorCount(): number {
+  return availableParallelism();
 }

@@ -38,7 +38,7 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 test("RSS stays bounded while a 100k × 8 KiB persistent backlog fills and drains", async () => {
   dataDir = await mkdtemp(join(tmpdir(), "warren-backlog-"));
   const port = await freePort();
-  const proc = spawn("node_modules/.bin/bun", ["src/main.ts", "--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "info"], {
+  const proc = spawn("node_modules/.bin/bun", ["src/main.ts", "--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "info", "--http-port", "0", "--metrics-port", "0"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   child = proc;

@@ -10,6 +10,11 @@ export interface TestBroker {
   port: number;
   /** amqp://guest:guest@127.0.0.1:<port> */
   url: string;
+  /** Management API and Prometheus ports (both picked free). */
+  httpPort: number;
+  metricsPort: number;
+  /** http://127.0.0.1:<httpPort> */
+  httpUrl: string;
   dataDir: string;
   /** Stops the broker (idempotent) and removes the temp data dir. */
   stop(): Promise<void>;
@@ -19,7 +24,7 @@ export async function startTestBroker(opts: Partial<BrokerOptions> = {}): Promis
   const dataDir = await mkdtemp(join(tmpdir(), "warren-test-"));
   let broker: Broker;
   try {
-    broker = await startBroker({ port: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...opts });
+    broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...opts });
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;
@@ -30,6 +35,9 @@ export async function startTestBroker(opts: Partial<BrokerOptions> = {}): Promis
     broker,
     port,
     url: `amqp://guest:guest@127.0.0.1:${port}`,
+    httpPort: broker.httpPort,
+    metricsPort: broker.metricsPort,
+    httpUrl: `http://127.0.0.1:${broker.httpPort}`,
     dataDir,
     stop() {
       stopped ??= (async () => {

@@ -67,7 +67,7 @@ export async function launchWarren(opts: SpawnOptions): Promise<WarrenProcess> {
   const port = opts.port ?? (await freePort());
   const child = spawn(BUN, [
     MAIN, "--port", String(port), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
-    "--log-level", opts.logLevel ?? "info", ...(opts.args ?? []),
+    "--log-level", opts.logLevel ?? "info", "--http-port", "0", "--metrics-port", "0", ...(opts.args ?? []),
   ], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
   let tail = "";
   const listeners = new Set<() => void>();

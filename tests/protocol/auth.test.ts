@@ -28,7 +28,7 @@ async function start(dataDir?: string, opts: Parameters<typeof startBroker>[0] =
     dataDir = await mkdtemp(join(tmpdir(), "warren-auth-"));
     dirs.push(dataDir);
   }
-  const broker = await startBroker({ port: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...opts });
+  const broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...opts });
   running.add(broker);
   return { broker, dataDir };
 }

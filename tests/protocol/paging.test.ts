@@ -15,7 +15,7 @@ let dataDir = "";
 let broker: Broker | undefined;
 
 async function start(): Promise<string> {
-  broker = await startBroker({ port: 0, bind: "127.0.0.1", dataDir, logLevel: "none" });
+  broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" });
   return `amqp://guest:guest@127.0.0.1:${broker.port}`;
 }
 

@@ -8,7 +8,7 @@ import { startBroker } from "../../mod.ts";
 
 test("policies and operator policies survive a restart and apply to recovered queues", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "warren-policy-"));
-  const opts = { port: 0, bind: "127.0.0.1", dataDir, logLevel: "none" as const };
+  const opts = { port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" as const };
   try {
     const first = await startBroker(opts);
     const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${first.port}`);

@@ -31,7 +31,7 @@ test("a quorum queue keeps its type and delivery limit across a restart", async 
   await conn.close();
   await first.stop();
   const { startBroker } = await import("../../mod.ts");
-  const second = await startBroker({ port: 0, bind: "127.0.0.1", dataDir, logLevel: "none" });
+  const second = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" });
   try {
     const queue = second.vhosts.get("/")!.queues.get("qq")!;
     expect(queue.type).toBe("quorum");

@@ -48,7 +48,7 @@ async function tempDir(): Promise<string> {
 }
 
 async function start(dataDir: string): Promise<{ broker: Broker; url: string; port: number }> {
-  const broker = await startBroker({ port: 0, bind: "127.0.0.1", dataDir, logLevel: "none" });
+  const broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" });
   running.add(broker);
   return { broker, url: `amqp://guest:guest@127.0.0.1:${broker.port}`, port: broker.port };
 }

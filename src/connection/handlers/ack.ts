@@ -67,6 +67,10 @@ export function settle(channel: Channel, deliveries: Unacked[], how: Settlement)
       u.queue.requeue(u.entry);
       requeued.add(u.queue);
     } else {
+      if (how === "ack") {
+        u.queue.counters.ack++;
+        channel.connection.broker.stats.acknowledged++;
+      }
       u.queue.discard(u.entry);
       if (how === "drop") u.queue.deadLetter?.(u.queue, u.entry.message, "rejected");
     }

@@ -68,6 +68,10 @@ function checkUserId(channel: Channel, message: Message): void {
  * rejected (a full queue with x-overflow reject-publish refused it: the confirm is a nack).
  */
 export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): number {
+  const stats = channel.connection.broker.stats;
+  stats.received++;
+  if (channel.confirm) stats.receivedConfirm++;
+  exchange.counters.publishIn++;
   if (exchange.name === "" && isReplyTo(message.routingKey)) {
     // A direct reply-to reply goes to its channel, not through a queue.
     if (!deliverReply(message.routingKey, message) && mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
@@ -76,9 +80,14 @@ export function routeMessage(channel: Channel, exchange: Exchange, message: Mess
   const queues = channel.routeSet;
   channel.connection.vhost!.route(exchange, message, queues);
   if (queues.size === 0) {
-    if (mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
+    if (mandatory) {
+      stats.unroutableReturned++;
+      returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
+    } else stats.unroutableDropped++;
     return Enqueued.memory;
   }
+  stats.routed++;
+  exchange.counters.publishOut++;
   let outcome: number = Enqueued.memory;
   for (const queue of queues) outcome |= queue.enqueue(message);
   queues.clear();
@@ -156,13 +165,27 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
   vhost.checkExclusiveAccess(queue, connection);
   queue.touch();
   const entry = queue.take();
+  const stats = connection.broker.stats;
   if (!entry) {
+    queue.counters.getEmpty++;
+    stats.getEmpty++;
     connection.send(channel.id, { id: MethodId.BasicGetEmpty, clusterId: "" });
     return;
   }
   const tag = ++channel.deliveryTag;
   if (!noAck) channel.unacked.set(tag, { tag, entry, queue, consumer: null });
   queue.delivered(entry, noAck);
+  if (noAck) {
+    queue.counters.getNoAck++;
+    stats.deliveredGetAutoAck++;
+  } else {
+    queue.counters.get++;
+    stats.deliveredGetManualAck++;
+  }
+  if (entry.redelivered) {
+    queue.counters.redeliver++;
+    stats.redelivered++;
+  }
   const message = entry.message;
   const w = connection.output.writer;
   writeMethodFrame(w, channel.id, {

@@ -12,6 +12,7 @@ export function handleChannelMethod(channel: Channel, method: AmqpMethod): void 
     case MethodId.ChannelOpen:
       if (channel.state !== "opening") throw new AmqpError(ReplyCode.CHANNEL_ERROR, "second 'channel.open' seen");
       channel.state = "open";
+      connection.broker.stats.channelsOpened++;
       connection.send(channel.id, { id: MethodId.ChannelOpenOk, channelId: EMPTY });
       return;
     case MethodId.ChannelClose:

@@ -1,0 +1,45 @@
+// Message counters for the management API and Prometheus: plain integer fields bumped on the hot
+// path (no allocation per message); rates are derived elsewhere from periodic samples.
+
+/** Per queue, as rabbit_mgmt's queue message_stats name them. */
+export class QueueCounters {
+  publish = 0;
+  deliver = 0;
+  deliverNoAck = 0;
+  get = 0;
+  getNoAck = 0;
+  getEmpty = 0;
+  ack = 0;
+  redeliver = 0;
+}
+
+/** Per exchange: messages published into it, and those it routed somewhere. */
+export class ExchangeCounters {
+  publishIn = 0;
+  publishOut = 0;
+}
+
+/** Broker-wide, as rabbitmq_prometheus's rabbitmq_global_messages_* counters name them. */
+export class GlobalCounters {
+  received = 0;
+  receivedConfirm = 0;
+  routed = 0;
+  unroutableDropped = 0;
+  unroutableReturned = 0;
+  confirmed = 0;
+  deliveredConsumeManualAck = 0;
+  deliveredConsumeAutoAck = 0;
+  deliveredGetManualAck = 0;
+  deliveredGetAutoAck = 0;
+  getEmpty = 0;
+  redelivered = 0;
+  acknowledged = 0;
+  connectionsOpened = 0;
+  connectionsClosed = 0;
+  channelsOpened = 0;
+  channelsClosed = 0;
+
+  get delivered(): number {
+    return this.deliveredConsumeManualAck + this.deliveredConsumeAutoAck + this.deliveredGetManualAck + this.deliveredGetAutoAck;
+  }
+}

@@ -1,0 +1,75 @@
+// Basic authentication against broker.users and the management plugin's tag rules
+// (rabbit_mgmt_util is_authorized*): any of administrator, monitoring, policymaker or
+// management may use the API; vhost-scoped resources need a permission entry in that vhost
+// (monitoring and administrator users see every vhost in listings).
+import type { Context, MiddlewareHandler } from "hono";
+import type { Permission, User } from "../auth/users.ts";
+import type { Broker } from "../broker/broker.ts";
+import { HttpError, notAuthorised } from "./errors.ts";
+
+export type HttpEnv = { Variables: { user: User } };
+
+const MANAGEMENT_TAGS = ["administrator", "monitoring", "policymaker", "management"];
+
+export function basicAuth(broker: Broker): MiddlewareHandler<HttpEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Basic\s+(.+)$/i.exec(header);
+    if (!match) return challenge(null);
+    const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    const name = colon < 0 ? decoded : decoded.slice(0, colon);
+    const password = colon < 0 ? "" : decoded.slice(colon + 1);
+    const result = broker.users.login(name, password);
+    if (!result.ok) return challenge({ error: "not_authorized", reason: "Login failed" });
+    if (!result.user.tags.some((t) => MANAGEMENT_TAGS.includes(t))) {
+      return challenge({ error: "not_authorised", reason: "Not management user" });
+    }
+    c.set("user", result.user);
+    await next();
+  };
+}
+
+/** 401 with the realm RabbitMQ announces (an empty body when no credentials came at all). */
+function challenge(body: { error: string; reason: string } | null): Response {
+  const headers: Record<string, string> = { "www-authenticate": 'Basic realm="RabbitMQ Management"' };
+  if (!body) return new Response(null, { status: 401, headers });
+  headers["content-type"] = "application/json";
+  return new Response(JSON.stringify(body), { status: 401, headers });
+}
+
+export const isAdmin = (user: User) => user.tags.includes("administrator");
+export const isMonitor = (user: User) => isAdmin(user) || user.tags.includes("monitoring");
+
+export function requireAdmin(c: Context<HttpEnv>): User {
+  const user = c.get("user");
+  if (!isAdmin(user)) throw notAuthorised("Not administrator user");
+  return user;
+}
+
+export function requireMonitor(c: Context<HttpEnv>): User {
+  const user = c.get("user");
+  if (!isMonitor(user)) throw notAuthorised("Not monitor user");
+  return user;
+}
+
+/** Whether the user may see the vhost at all (a permission entry, or a monitoring/admin tag in listings). */
+export function canSeeVhost(broker: Broker, user: User, vhost: string, listing: boolean): boolean {
+  if (listing && isMonitor(user)) return true;
+  return broker.users.permission(user.name, vhost) !== undefined;
+}
+
+/** is_authorized_vhost: the user has a permission entry in this (existing) vhost. */
+export function requireVhostAccess(broker: Broker, user: User, vhost: string): void {
+  if (broker.vhosts.has(vhost) && broker.users.permission(user.name, vhost) === undefined && !isAdmin(user)) {
+    throw notAuthorised("User not authorised to access virtual host");
+  }
+}
+
+/** An AMQP-style resource permission (configure/write/read regexes) for an HTTP write. */
+export function requirePermission(broker: Broker, user: User, vhost: string, kind: "queue" | "exchange", name: string, what: keyof Permission): void {
+  const permission = broker.users.permission(user.name, vhost);
+  const pattern = permission?.[what];
+  if (pattern !== undefined && pattern !== "" && new RegExp(`^(?:${pattern})$`).test(name)) return;
+  throw new HttpError(401, "not_authorised", `access to ${kind} '${name}' in vhost '${vhost}' refused for user '${user.name}'`);
+}

@@ -1,0 +1,252 @@
+// JSON shapes of the management API objects, as RabbitMQ 3.10's management plugin renders them.
+// Fields that describe Erlang internals (garbage_collection, reductions, backing_queue_status)
+// have no counterpart here and are left out; docs/http-api.md lists every omission.
+import type { Broker } from "../broker/broker.ts";
+import type { Exchange } from "../broker/exchange.ts";
+import { Exchange as ExchangeClass } from "../broker/exchange.ts";
+import type { Queue } from "../broker/queue.ts";
+import type { Vhost } from "../broker/vhost.ts";
+import type { Channel } from "../connection/channel.ts";
+import type { Connection } from "../connection/connection.ts";
+import type { Consumer } from "../connection/consumer.ts";
+import type { FieldTable } from "../amqp/table.ts";
+import { tableToJson, type Json, type JsonObject } from "./json.ts";
+import { propertiesKey } from "./properties_key.ts";
+import { CONNECTION_SERIES, EXCHANGE_SERIES, QUEUE_SERIES, type RateSampler } from "./rates.ts";
+import type { UnackedTotals } from "./unacked.ts";
+
+const NO_UNACKED: UnackedTotals = { count: 0, bytes: 0 };
+
+/** `{name: n, name_details: {rate}}` pairs for each series. */
+function withDetails(names: readonly string[], values: number[], rates: number[]): JsonObject {
+  const out: JsonObject = {};
+  names.forEach((name, i) => {
+    out[name] = values[i]!;
+    out[`${name}_details`] = { rate: rates[i] ?? 0 };
+  });
+  return out;
+}
+
+export function formatQueue(broker: Broker, queue: Queue, unacked: UnackedTotals | undefined, rates: RateSampler): JsonObject {
+  const u = unacked ?? NO_UNACKED;
+  const c = queue.counters;
+  const r = rates.rates(queue, QUEUE_SERIES.length);
+  const ready = queue.messageCount;
+  const inMemory = ready - queue.pagedOut;
+  const stats = withDetails(
+    ["publish", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver"],
+    [c.publish, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver],
+    r.slice(0, 8),
+  );
+  stats.deliver_get = c.deliver + c.deliverNoAck + c.get + c.getNoAck;
+  stats.deliver_get_details = { rate: round(r[1]! + r[2]! + r[3]! + r[4]!) };
+  const exclusiveConsumer = queue.consumers.find((x) => x.exclusive);
+  return {
+    name: queue.name,
+    vhost: queue.vhost,
+    type: "classic",
+    durable: queue.durable,
+    auto_delete: queue.autoDelete,
+    exclusive: queue.owner !== null,
+    arguments: tableToJson(queue.args),
+    node: broker.alarms.node,
+    state: "running",
+    policy: null,
+    operator_policy: null,
+    effective_policy_definition: {},
+    consumers: queue.consumerCount,
+    exclusive_consumer_tag: exclusiveConsumer ? exclusiveConsumer.tag : null,
+    single_active_consumer_tag: queue.singleActiveConsumer && queue.consumers[0] ? queue.consumers[0].tag : null,
+    messages: ready + u.count,
+    messages_details: { rate: r[8]! },
+    messages_ready: ready,
+    messages_ready_details: { rate: r[9]! },
+    messages_unacknowledged: u.count,
+    messages_unacknowledged_details: { rate: r[10]! },
+    messages_ram: inMemory + u.count,
+    messages_ready_ram: inMemory,
+    messages_unacknowledged_ram: u.count,
+    messages_paged_out: queue.pagedOut,
+    message_bytes: queue.readyBytes + u.bytes,
+    message_bytes_ready: queue.readyBytes,
+    message_bytes_unacknowledged: u.bytes,
+    message_bytes_ram: queue.readyBytes - queue.pagedOutBytes + u.bytes,
+    message_bytes_paged_out: queue.pagedOutBytes,
+    // Memory this queue holds: message bodies in memory (the index adds a few dozen bytes each).
+    memory: queue.readyBytes - queue.pagedOutBytes + u.bytes + 64 * (inMemory + u.count),
+    head_message_timestamp: null,
+    recoverable_slaves: null,
+    message_stats: stats,
+  };
+}
+
+/** The extra fields of GET /api/queues/{vhost}/{name}. */
+export function queueDetails(broker: Broker, queue: Queue): JsonObject {
+  return {
+    consumer_details: queue.consumers.map((c) => formatConsumer(broker, c as Consumer)),
+    deliveries: [],
+    incoming: [],
+  };
+}
+
+export function formatExchange(exchange: Exchange, rates: RateSampler): JsonObject {
+  const r = rates.rates(exchange, EXCHANGE_SERIES.length);
+  return {
+    name: exchange.name,
+    vhost: exchange.vhost,
+    type: exchange.type,
+    durable: exchange.durable,
+    auto_delete: exchange.autoDelete,
+    internal: exchange.internal,
+    arguments: tableToJson(exchange.args),
+    message_stats: withDetails(EXCHANGE_SERIES, [exchange.counters.publishIn, exchange.counters.publishOut], r),
+  };
+}
+
+export interface BindingView {
+  vhost: string;
+  source: string;
+  destination: string;
+  destinationType: "queue" | "exchange";
+  routingKey: string;
+  args: FieldTable;
+}
+
+export function formatBinding(b: BindingView): JsonObject {
+  return {
+    source: b.source,
+    vhost: b.vhost,
+    destination: b.destination,
+    destination_type: b.destinationType,
+    routing_key: b.routingKey,
+    arguments: tableToJson(b.args),
+    properties_key: propertiesKey(b.routingKey, b.args),
+  };
+}
+
+/** Every binding of a vhost, the implicit default-exchange bindings of its queues first. */
+export function vhostBindings(vhost: Vhost): BindingView[] {
+  const out: BindingView[] = [];
+  for (const queue of vhost.queues.values()) {
+    out.push({ vhost: vhost.name, source: "", destination: queue.name, destinationType: "queue", routingKey: queue.name, args: {} });
+  }
+  for (const exchange of vhost.exchanges.values()) out.push(...exchangeBindings(exchange));
+  return out;
+}
+
+export function exchangeBindings(exchange: Exchange): BindingView[] {
+  const out: BindingView[] = [];
+  for (const b of exchange.router.bindings()) {
+    const d = b.destination;
+    out.push({
+      vhost: exchange.vhost, source: exchange.name, destination: d.name,
+      destinationType: d instanceof ExchangeClass ? "exchange" : "queue", routingKey: b.routingKey, args: b.args,
+    });
+  }
+  return out.sort(compareBindings);
+}
+
+function compareBindings(a: BindingView, b: BindingView): number {
+  return cmp(a.source, b.source) || cmp(a.destinationType, b.destinationType) || cmp(a.destination, b.destination) ||
+    cmp(a.routingKey, b.routingKey) || cmp(JSON.stringify(a.args), JSON.stringify(b.args));
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function peerHost(connection: Connection): string {
+  const a = connection.socket.remoteAddress;
+  return a.startsWith("::ffff:") ? a.slice(7) : a;
+}
+
+export function formatConnection(broker: Broker, connection: Connection, rates: RateSampler): JsonObject {
+  const r = rates.rates(connection, CONNECTION_SERIES.length);
+  const running = connection.state === "running";
+  return {
+    name: connection.name,
+    node: broker.alarms.node,
+    type: "network",
+    protocol: "AMQP 0-9-1",
+    state: running ? "running" : connection.blocked ? "blocked" : connection.state === "closing" || connection.state === "closed" ? "closing" : "starting",
+    user: connection.user?.name ?? "",
+    user_who_performed_action: connection.user?.name ?? "",
+    vhost: connection.vhost?.name ?? "",
+    auth_mechanism: connection.authMechanism,
+    host: broker.listenAddress,
+    port: connection.socket.localPort,
+    peer_host: peerHost(connection),
+    peer_port: connection.socket.remotePort,
+    ssl: false,
+    ssl_protocol: null,
+    ssl_key_exchange: null,
+    ssl_cipher: null,
+    ssl_hash: null,
+    peer_cert_subject: null,
+    peer_cert_issuer: null,
+    peer_cert_validity: null,
+    channels: connection.channels.size,
+    channel_max: connection.channelMax,
+    frame_max: connection.frameMax,
+    timeout: connection.heartbeat,
+    client_properties: tableToJson(connection.clientProperties),
+    connected_at: connection.connectedAt,
+    recv_oct: connection.bytesReceived,
+    recv_oct_details: { rate: r[0]! },
+    send_oct: connection.output.bytesSent,
+    send_oct_details: { rate: r[1]! },
+    send_pend: connection.output.bufferedBytes,
+  };
+}
+
+export function channelName(channel: Channel): string {
+  return `${channel.connection.name} (${channel.id})`;
+}
+
+export function formatChannel(broker: Broker, channel: Channel): JsonObject {
+  const connection = channel.connection;
+  const tx = channel.tx;
+  return {
+    name: channelName(channel),
+    number: channel.id,
+    node: broker.alarms.node,
+    connection_details: { name: connection.name, peer_host: peerHost(connection), peer_port: connection.socket.remotePort },
+    user: connection.user?.name ?? "",
+    user_who_performed_action: connection.user?.name ?? "",
+    vhost: connection.vhost?.name ?? "",
+    state: channel.state === "open" ? "running" : channel.state === "closing" ? "closing" : "starting",
+    consumer_count: channel.consumers.size,
+    prefetch_count: channel.consumerPrefetch,
+    global_prefetch_count: channel.globalPrefetch,
+    messages_unacknowledged: channel.unacked.size,
+    messages_unconfirmed: channel.confirm ? channel.publishSeq - channel.confirmSent : 0,
+    messages_uncommitted: tx ? tx.publishes.length : 0,
+    acks_uncommitted: tx ? tx.acks.reduce((n, a) => n + a.deliveries.length, 0) : 0,
+    confirm: channel.confirm,
+    transactional: tx !== undefined,
+    pending_raft_commands: 0,
+  };
+}
+
+export function formatConsumer(broker: Broker, consumer: Consumer): JsonObject {
+  const channel = consumer.channel;
+  const connection = channel.connection;
+  const queue = consumer.queue;
+  const active = !queue.singleActiveConsumer || queue.consumers[0] === consumer;
+  return {
+    consumer_tag: consumer.tag,
+    queue: { name: queue.name, vhost: queue.vhost },
+    channel_details: {
+      name: channelName(channel), number: channel.id, node: broker.alarms.node, connection_name: connection.name,
+      peer_host: peerHost(connection), peer_port: connection.socket.remotePort, user: connection.user?.name ?? "",
+    },
+    ack_required: !consumer.noAck,
+    exclusive: consumer.exclusive,
+    prefetch_count: consumer.prefetch,
+    active,
+    activity_status: active ? "up" : "waiting",
+    arguments: tableToJson(consumer.args) as Json,
+  };
+}
+
+export function round(rate: number): number {
+  return Math.round(rate * 10) / 10;
+}

@@ -1,0 +1,91 @@
+// A binding's "properties key" in management API paths, as rabbit_mgmt_format:pack_binding_props
+// builds it: the quoted routing key, then "~" and a hash of the arguments when there are any
+// ("~" alone for an empty key and no arguments).
+import { AmqpDecimal, FIELD_TYPES, canonicalType, type FieldTable, type FieldType, type FieldValue } from "../amqp/table.ts";
+import { typedLookup } from "../broker/equivalence.ts";
+import { phash2, type Term } from "./erlang_hash.ts";
+
+/** RabbitMQ's names for field types (the atoms in its decoded tables). */
+const TYPE_ATOMS: Record<FieldType, string> = {
+  t: "bool", b: "byte", B: "unsignedbyte", s: "short", u: "unsignedshort", I: "signedint", i: "unsignedint",
+  l: "long", f: "float", d: "double", D: "decimal", S: "longstr", x: "binary", A: "array", T: "timestamp",
+  F: "table", V: "void",
+};
+
+const encoder = new TextEncoder();
+
+export function propertiesKey(routingKey: string, args: FieldTable): string {
+  const keys = Object.keys(args);
+  if (keys.length === 0) return routingKey === "" ? "~" : quoteBinding(routingKey);
+  return `${quoteBinding(routingKey)}~${quoteBinding(argsHash(args))}`;
+}
+
+/** rabbit_mgmt_format:args_hash: base64url (unpadded) of the 32-bit phash2 of the sorted table. */
+export function argsHash(args: FieldTable): string {
+  const hash = phash2(tableTerm(args, true));
+  const bytes = new Uint8Array([hash >>> 24, (hash >>> 16) & 0xff, (hash >>> 8) & 0xff, hash & 0xff]);
+  return Buffer.from(bytes).toString("base64url");
+}
+
+/** rabbit_http_util:quote_plus, then "~" escaped as %7E (it separates key and hash). */
+function quoteBinding(text: string): string {
+  let out = "";
+  for (const byte of encoder.encode(text)) {
+    const c = String.fromCharCode(byte);
+    if (/[A-Za-z0-9._-]/.test(c)) out += c;
+    else if (c === " ") out += "+";
+    else out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** A field table as RabbitMQ holds it: [{Key, Type, Value}], top level sorted by key (as bindings are stored). */
+function tableTerm(table: FieldTable, sorted: boolean): Term {
+  const keys = Object.keys(table);
+  if (sorted) keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return {
+    kind: "list",
+    items: keys.map((key) => {
+      const { type, value } = typedLookup(table, key)!;
+      return { kind: "tuple", items: [bin(key), atom(TYPE_ATOMS[type]), valueTerm(type, value)] } as Term;
+    }),
+  };
+}
+
+function valueTerm(type: FieldType, value: FieldValue): Term {
+  switch (type) {
+    case "t": return atom(value === true ? "true" : "false");
+    case "S": return typeof value === "string" ? bin(value) : { kind: "bin", bytes: value as Uint8Array };
+    case "x": return { kind: "bin", bytes: value as Uint8Array };
+    case "f": case "d": return { kind: "float", value: Number(value) };
+    case "T": return int(value instanceof Date ? Math.floor(value.getTime() / 1000) : Number(value));
+    case "D": {
+      const d = value as AmqpDecimal;
+      return { kind: "tuple", items: [int(d.scale), int(d.value)] };
+    }
+    case "V": return atom("undefined");
+    case "F": return tableTerm(value as FieldTable, false);
+    case "A": {
+      const items = value as FieldValue[];
+      const notes = (items as { [FIELD_TYPES]?: Record<string, FieldType> })[FIELD_TYPES];
+      return {
+        kind: "list",
+        items: items.map((v, i) => {
+          const t = notes?.[String(i)] ?? canonicalType(v);
+          return { kind: "tuple", items: [atom(TYPE_ATOMS[t]), valueTerm(t, unwrap(v))] } as Term;
+        }),
+      };
+    }
+    default: return int(unwrap(value) as number | bigint);
+  }
+}
+
+function unwrap(value: FieldValue): FieldValue {
+  return value !== null && typeof value === "object" && "type" in value && "value" in value && !(value instanceof Uint8Array)
+    ? (value as { value: FieldValue }).value
+    : value;
+}
+
+const bin = (text: string): Term => ({ kind: "bin", bytes: encoder.encode(text) });
+const atom = (name: string): Term => ({ kind: "atom", name });
+const int = (value: number | bigint): Term => ({ kind: "int", value: BigInt(value) });

@@ -1,0 +1,108 @@
+// Rates for the management API's *_details fields: counters and gauges are sampled every 5 s by
+// an unref'd timer, and a rate is the change between the last two samples per second.
+import type { Broker } from "../broker/broker.ts";
+import { every, type Timer } from "../runtime/timers.ts";
+import { unackedByQueue } from "./unacked.ts";
+
+export const SAMPLE_INTERVAL_MS = 5000;
+
+interface Sample {
+  at: number;
+  values: number[];
+  rates: number[];
+}
+
+/** What is sampled for each kind of object (the order is the rates' order). */
+export const QUEUE_SERIES = ["publish", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver", "messages", "messages_ready", "messages_unacknowledged"] as const;
+export const EXCHANGE_SERIES = ["publish_in", "publish_out"] as const;
+export const GLOBAL_SERIES = [
+  "publish", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver", "confirm",
+  "return_unroutable", "drop_unroutable", "messages", "messages_ready", "messages_unacknowledged",
+  "connection_created", "connection_closed", "channel_created", "channel_closed", "queue_declared", "queue_created", "queue_deleted",
+] as const;
+export const CONNECTION_SERIES = ["recv_oct", "send_oct"] as const;
+
+export class RateSampler {
+  private readonly samples = new WeakMap<object, Sample>();
+  private timer: Timer | undefined;
+
+  constructor(private readonly broker: Broker) {}
+
+  start(): void {
+    this.sampleAll();
+    this.timer ??= every(SAMPLE_INTERVAL_MS, () => this.sampleAll());
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** Per-second rates of `key`'s series (zeros before two samples exist). */
+  rates(key: object, length: number): number[] {
+    return this.samples.get(key)?.rates ?? new Array<number>(length).fill(0);
+  }
+
+  private record(key: object, values: number[], now: number): void {
+    const last = this.samples.get(key);
+    if (!last) {
+      this.samples.set(key, { at: now, values, rates: values.map(() => 0) });
+      return;
+    }
+    const seconds = (now - last.at) / 1000;
+    const rates = values.map((v, i) => (seconds > 0 ? round((v - last.values[i]!) / seconds) : 0));
+    this.samples.set(key, { at: now, values, rates });
+  }
+
+  sampleAll(now = Date.now()): void {
+    const broker = this.broker;
+    const unacked = unackedByQueue(broker);
+    let ready = 0, unackedTotal = 0;
+    for (const vhost of broker.vhosts.values()) {
+      for (const queue of vhost.queues.values()) {
+        const c = queue.counters;
+        const u = unacked.get(queue)?.count ?? 0;
+        ready += queue.messageCount;
+        unackedTotal += u;
+        this.record(queue, [c.publish, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver, queue.messageCount + u, queue.messageCount, u], now);
+      }
+      for (const exchange of vhost.exchanges.values()) this.record(exchange, [exchange.counters.publishIn, exchange.counters.publishOut], now);
+    }
+    for (const connection of broker.connections) this.record(connection, [connection.bytesReceived, connection.output.bytesSent], now);
+    const s = broker.stats;
+    const churn = queueChurn(broker);
+    this.record(broker, [
+      s.received, s.deliveredConsumeManualAck, s.deliveredConsumeAutoAck, s.deliveredGetManualAck, s.deliveredGetAutoAck, s.getEmpty,
+      s.acknowledged, s.redelivered, s.confirmed, s.unroutableReturned, s.unroutableDropped, ready + unackedTotal, ready, unackedTotal,
+      s.connectionsOpened, s.connectionsClosed, s.channelsOpened, s.channelsClosed, churn.declared, churn.created, churn.deleted,
+    ], now);
+  }
+}
+
+/** Queue churn over every vhost. */
+export function queueChurn(broker: Broker): { declared: number; created: number; deleted: number } {
+  let declared = 0, created = 0, deleted = 0;
+  for (const vhost of broker.vhosts.values()) {
+    declared += vhost.queuesDeclared;
+    created += vhost.queuesCreated;
+    deleted += vhost.queuesDeleted;
+  }
+  return { declared, created, deleted };
+}
+
+function round(rate: number): number {
+  return Math.round(rate * 10) / 10;
+}
+
+const samplers = new WeakMap<Broker, RateSampler>();
+
+/** The broker's sampler, started on first use and stopped with the broker. */
+export function ratesFor(broker: Broker): RateSampler {
+  let sampler = samplers.get(broker);
+  if (!sampler) {
+    samplers.set(broker, (sampler = new RateSampler(broker)));
+    sampler.start();
+    broker.onStop(() => sampler!.stop());
+  }
+  return sampler;
+}

@@ -1,0 +1,110 @@
+// /api/bindings[/{vhost}], /api/bindings/{vhost}/e/{source}/{q|e}/{destination}[/{props}]
+import type { Context, Hono } from "hono";
+import type { Broker } from "../../broker/broker.ts";
+import type { Destination } from "../../broker/exchange.ts";
+import type { Vhost } from "../../broker/vhost.ts";
+import { requirePermission, type HttpEnv } from "../auth.ts";
+import { pathVhost, visibleVhosts } from "../app.ts";
+import { committed } from "../commit.ts";
+import { HttpError, badRequest, notFound } from "../errors.ts";
+import { formatBinding, vhostBindings, type BindingView } from "../format.ts";
+import { jsonToTable, readBody, stringField } from "../json.ts";
+import { argsHash, propertiesKey } from "../properties_key.ts";
+import { exchangeNameFromPath } from "./exchanges.ts";
+
+type Kind = "q" | "e";
+
+interface BindingPath {
+  vhost: Vhost;
+  source: string;
+  kind: Kind;
+  destination: string;
+}
+
+function bindingPath(c: Context<HttpEnv>, broker: Broker, kind: Kind): BindingPath {
+  const vhost = pathVhost(c, broker);
+  return { vhost, source: exchangeNameFromPath(c.req.param("source")!), kind, destination: c.req.param("destination")! };
+}
+
+/** The bindings between source and destination in the path. */
+function between(p: BindingPath): BindingView[] {
+  const type = p.kind === "q" ? "queue" : "exchange";
+  return vhostBindings(p.vhost).filter((b) => b.source === p.source && b.destinationType === type && b.destination === p.destination);
+}
+
+function endpoints(p: BindingPath) {
+  const source = p.vhost.exchanges.get(p.source);
+  const destination: Destination | undefined = p.kind === "q" ? p.vhost.queues.get(p.destination) : p.vhost.exchanges.get(p.destination);
+  return { source, destination };
+}
+
+export function bindingRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+  app.get("/api/bindings", (c) => c.json(visibleVhosts(c, broker).flatMap((v) => vhostBindings(v)).map(formatBinding)));
+  app.get("/api/bindings/:vhost", (c) => c.json(vhostBindings(pathVhost(c, broker)).map(formatBinding)));
+  for (const kind of ["q", "e"] as const) {
+    const base = `/api/bindings/:vhost/e/:source/${kind}/:destination`;
+    app.get(base, (c) => {
+      const p = bindingPath(c, broker, kind);
+      const { source, destination } = endpoints(p);
+      if (!source || !destination) throw notFound();
+      return c.json(between(p).map(formatBinding));
+    });
+    app.post(base, async (c) => {
+      const p = bindingPath(c, broker, kind);
+      const body = await readBody(c.req.raw);
+      const routingKey = stringField(body, "routing_key", "");
+      const args = jsonToTable(body.arguments);
+      const { source, destination } = endpoints(p);
+      if (p.source === "") throw new HttpError(401, "not_authorised", "Access refused.");
+      if (!source) throw new HttpError(404, "not_found", `no exchange '${p.source}' in vhost '${p.vhost.name}'`);
+      if (!destination) throw new HttpError(404, "not_found", `no ${kind === "q" ? "queue" : "exchange"} '${p.destination}' in vhost '${p.vhost.name}'`);
+      const user = c.get("user");
+      requirePermission(broker, user, p.vhost.name, kind === "q" ? "queue" : "exchange", p.destination, "write");
+      requirePermission(broker, user, p.vhost.name, "exchange", p.source, "read");
+      if (kind === "q") p.vhost.checkExclusiveAccess(destination as never, broker);
+      p.vhost.bind(source, destination, routingKey, args);
+      await committed(broker);
+      // Relative to the request path, as rabbit_web_dispatch_util:relativise makes it.
+      const location = `${encodeURIComponent(p.destination)}/${propertiesKey(routingKey, args)}`;
+      return c.body(null, 201, { location });
+    });
+    app.get(`${base}/:props`, (c) => c.json(formatBinding(findBinding(c, broker, kind))));
+    app.delete(`${base}/:props`, async (c) => {
+      const b = findBinding(c, broker, kind);
+      const p = bindingPath(c, broker, kind);
+      const { source, destination } = endpoints(p);
+      const user = c.get("user");
+      requirePermission(broker, user, p.vhost.name, kind === "q" ? "queue" : "exchange", p.destination, "write");
+      requirePermission(broker, user, p.vhost.name, "exchange", p.source, "read");
+      p.vhost.unbind(source!, destination!, b.routingKey, b.args);
+      await committed(broker);
+      return c.body(null, 204);
+    });
+  }
+}
+
+/** The binding a properties key names (rabbit_mgmt_wm_binding: key, or key~hash of the arguments). */
+function findBinding(c: Context<HttpEnv>, broker: Broker, kind: Kind): BindingView {
+  const p = bindingPath(c, broker, kind);
+  const { source, destination } = endpoints(p);
+  if (!source || !destination) throw notFound();
+  // The raw path segment: "~" separates key and hash only where it was not escaped (%7E).
+  const props = new URL(c.req.url).pathname.split("/").pop() ?? "";
+  const tokens = props === "~" ? [""] : props.split("~");
+  if (tokens.length > 2) throw badRequest(`{too_many_tokens,<<"${props}">>}`);
+  const key = tokens[0] === "" && tokens.length === 2 ? "" : unquotePlus(tokens[0]!);
+  const hash = tokens.length === 2 ? unquotePlus(tokens[1]!) : undefined;
+  const found = between(p).find((b) =>
+    b.routingKey === key && (hash === undefined ? Object.keys(b.args).length === 0 : argsHash(b.args) === hash));
+  if (!found) throw notFound();
+  return found;
+}
+
+/** rabbit_http_util:unquote: "+" is a space, %XX a byte. */
+function unquotePlus(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    throw badRequest(`invalid escape in binding properties '${text}'`);
+  }
+}

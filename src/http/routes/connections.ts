@@ -1,0 +1,65 @@
+// /api/connections[/{name}] GET/DELETE, /api/connections/{name}/channels, /api/channels[/{name}],
+// /api/consumers[/{vhost}]. Users without the monitoring tag see only their own connections.
+import type { Context, Hono } from "hono";
+import type { Broker } from "../../broker/broker.ts";
+import type { Connection } from "../../connection/connection.ts";
+import type { Consumer } from "../../connection/consumer.ts";
+import { isAdmin, isMonitor, type HttpEnv } from "../auth.ts";
+import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { notAuthorised, notFound } from "../errors.ts";
+import { channelName, formatChannel, formatConnection, formatConsumer } from "../format.ts";
+import { ratesFor } from "../rates.ts";
+
+/** Open AMQP connections the user may see (a connection shows once it is authenticated). */
+function visibleConnections(c: Context<HttpEnv>, broker: Broker): Connection[] {
+  const user = c.get("user");
+  const all = [...broker.connections].filter((x) => x.user !== undefined && x.state !== "closed");
+  return isMonitor(user) ? all : all.filter((x) => x.user?.name === user.name);
+}
+
+function pathConnection(c: Context<HttpEnv>, broker: Broker): Connection {
+  const name = c.req.param("name");
+  const connection = visibleConnections(c, broker).find((x) => x.name === name);
+  if (!connection) throw notFound();
+  return connection;
+}
+
+export function connectionRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+  app.get("/api/connections", (c) => {
+    const rates = ratesFor(broker);
+    return c.json(byName(visibleConnections(c, broker).map((x) => formatConnection(broker, x, rates))));
+  });
+  app.get("/api/connections/:name", (c) => c.json(formatConnection(broker, pathConnection(c, broker), ratesFor(broker))));
+  app.delete("/api/connections/:name", (c) => {
+    const connection = pathConnection(c, broker);
+    const user = c.get("user");
+    // Monitoring users see every connection but close only their own, as in RabbitMQ.
+    if (!isAdmin(user) && connection.user?.name !== user.name) throw notAuthorised("Not administrator user");
+    connection.forceClose(c.req.header("x-reason") ?? "Closed via management plugin");
+    return c.body(null, 204);
+  });
+  app.get("/api/connections/:name/channels", (c) => {
+    const connection = pathConnection(c, broker);
+    return c.json([...connection.channels.values()].map((ch) => formatChannel(broker, ch)));
+  });
+  app.get("/api/channels", (c) => {
+    const channels = visibleConnections(c, broker).flatMap((x) => [...x.channels.values()]);
+    return c.json(byName(channels.map((ch) => formatChannel(broker, ch))));
+  });
+  app.get("/api/channels/:name", (c) => {
+    const name = c.req.param("name");
+    const channel = visibleConnections(c, broker).flatMap((x) => [...x.channels.values()]).find((ch) => channelName(ch) === name);
+    if (!channel) throw notFound();
+    return c.json({ ...formatChannel(broker, channel), consumer_details: [...channel.consumers.values()].map((x) => formatConsumer(broker, x)) });
+  });
+  const consumers = (c: Context<HttpEnv>, vhosts: Set<string>) => {
+    const out: Consumer[] = [];
+    for (const connection of visibleConnections(c, broker)) {
+      if (!vhosts.has(connection.vhost?.name ?? "")) continue;
+      for (const channel of connection.channels.values()) out.push(...channel.consumers.values());
+    }
+    return out.map((x) => formatConsumer(broker, x));
+  };
+  app.get("/api/consumers", (c) => c.json(consumers(c, new Set(visibleVhosts(c, broker).map((v) => v.name)))));
+  app.get("/api/consumers/:vhost", (c) => c.json(consumers(c, new Set([pathVhost(c, broker).name]))));
+}

@@ -1,0 +1,43 @@
+// /api/definitions[/{vhost}] GET (export) and POST (import), administrators only.
+import type { Hono } from "hono";
+import type { Broker } from "../../broker/broker.ts";
+import { DefinitionsError, exportDefinitions, importDefinitions } from "../../broker/definitions.ts";
+import { requireAdmin, type HttpEnv } from "../auth.ts";
+import { pathVhost } from "../app.ts";
+import { committed } from "../commit.ts";
+import { badRequest } from "../errors.ts";
+import { readBody } from "../json.ts";
+
+export function definitionRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+  const download = (filename: string | undefined): Record<string, string> =>
+    filename ? { "content-disposition": `attachment; filename=${filename}` } : {};
+  app.get("/api/definitions", (c) => {
+    requireAdmin(c);
+    return c.json(exportDefinitions(broker), 200, download(c.req.query("download")));
+  });
+  app.get("/api/definitions/:vhost", (c) => {
+    requireAdmin(c);
+    const vhost = pathVhost(c, broker);
+    return c.json(exportDefinitions(broker, vhost.name), 200, download(c.req.query("download")));
+  });
+  const post = async (request: Request, vhost: string | undefined): Promise<Response> => {
+    const body = await readBody(request);
+    try {
+      const summary = importDefinitions(broker, body, vhost, (line) => broker.log.info(line));
+      broker.log.info(`Imported definitions over HTTP: ${JSON.stringify(summary)}`);
+    } catch (err) {
+      if (err instanceof DefinitionsError) throw badRequest(err.message);
+      throw err;
+    }
+    await committed(broker);
+    return new Response(null, { status: 204 });
+  };
+  app.post("/api/definitions", async (c) => {
+    requireAdmin(c);
+    return post(c.req.raw, undefined);
+  });
+  app.post("/api/definitions/:vhost", async (c) => {
+    requireAdmin(c);
+    return post(c.req.raw, pathVhost(c, broker).name);
+  });
+}

@@ -1,0 +1,166 @@
+// /api/queues[/{vhost}[/{name}]] GET/PUT/DELETE, …/contents DELETE, …/get POST, …/bindings GET
+import type { Context, Hono } from "hono";
+import type { Broker } from "../../broker/broker.ts";
+import type { Queue } from "../../broker/queue.ts";
+import type { Vhost } from "../../broker/vhost.ts";
+import type { QueueEntry } from "../../../storage/queue_store.ts";
+import { preconditionFailed } from "../../amqp/errors.ts";
+import { requirePermission, type HttpEnv } from "../auth.ts";
+import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { committed } from "../commit.ts";
+import { badRequest, notFound } from "../errors.ts";
+import { formatBinding, formatQueue, queueDetails, vhostBindings } from "../format.ts";
+import { boolField, jsonToTable, readBody, stringField, type JsonObject } from "../json.ts";
+import { propertiesToJson } from "../publish.ts";
+import { ratesFor } from "../rates.ts";
+import { unackedByQueue } from "../unacked.ts";
+
+const ACK_MODES = ["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"];
+
+function pathQueue(c: Context<HttpEnv>, broker: Broker): { vhost: Vhost; queue: Queue } {
+  const vhost = pathVhost(c, broker);
+  const queue = vhost.queues.get(c.req.param("name")!);
+  if (!queue) throw notFound();
+  return { vhost, queue };
+}
+
+export function queueRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+  const list = (vhosts: Vhost[]) => {
+    const unacked = unackedByQueue(broker);
+    const rates = ratesFor(broker);
+    return vhosts.flatMap((v) => byName([...v.queues.values()]).map((q) => formatQueue(broker, q, unacked.get(q), rates)));
+  };
+  app.get("/api/queues", (c) => c.json(list(visibleVhosts(c, broker))));
+  app.get("/api/queues/:vhost", (c) => c.json(list([pathVhost(c, broker)])));
+  app.get("/api/queues/:vhost/:name", (c) => {
+    const { queue } = pathQueue(c, broker);
+    const unacked = unackedByQueue(broker).get(queue);
+    return c.json({ ...formatQueue(broker, queue, unacked, ratesFor(broker)), ...queueDetails(broker, queue) });
+  });
+  app.put("/api/queues/:vhost/:name", async (c) => {
+    const vhost = pathVhost(c, broker);
+    const name = c.req.param("name");
+    requirePermission(broker, c.get("user"), vhost.name, "queue", name, "configure");
+    const body = await readBody(c.req.raw);
+    stringField(body, "node", ""); // accepted: there is one node
+    const existed = vhost.queues.has(name);
+    vhost.declareQueue(
+      { name, durable: boolField(body, "durable", false), autoDelete: boolField(body, "auto_delete", false), exclusive: false, args: jsonToTable(body.arguments) },
+      broker,
+    );
+    await committed(broker);
+    return c.body(null, existed ? 204 : 201);
+  });
+  app.delete("/api/queues/:vhost/:name", async (c) => {
+    const { vhost, queue } = pathQueue(c, broker);
+    requirePermission(broker, c.get("user"), vhost.name, "queue", queue.name, "configure");
+    vhost.checkExclusiveAccess(queue, broker);
+    if (c.req.query("if-unused") === "true" && queue.consumerCount > 0) throw preconditionFailed(`${queue.describe()} in use`);
+    if (c.req.query("if-empty") === "true" && queue.messageCount > 0) throw preconditionFailed(`${queue.describe()} not empty`);
+    vhost.deleteQueue(queue);
+    await committed(broker);
+    return c.body(null, 204);
+  });
+  app.delete("/api/queues/:vhost/:name/contents", async (c) => {
+    const { vhost, queue } = pathQueue(c, broker);
+    requirePermission(broker, c.get("user"), vhost.name, "queue", queue.name, "read");
+    vhost.checkExclusiveAccess(queue, broker);
+    queue.purge();
+    await committed(broker);
+    return c.body(null, 204);
+  });
+  app.post("/api/queues/:vhost/:name/get", async (c) => {
+    const { vhost, queue } = pathQueue(c, broker);
+    requirePermission(broker, c.get("user"), vhost.name, "queue", queue.name, "read");
+    vhost.checkExclusiveAccess(queue, broker);
+    const body = await readBody(c.req.raw);
+    const count = body.count ?? 1;
+    if (typeof count !== "number" || !Number.isInteger(count) || count < 0) throw badRequest("count must be a non-negative integer");
+    const ackmode = stringField(body, "ackmode", "");
+    if (!ACK_MODES.includes(ackmode)) throw badRequest(`ackmode must be one of ${ACK_MODES.join(", ")}`);
+    const encoding = stringField(body, "encoding", "auto");
+    if (encoding !== "auto" && encoding !== "base64") throw badRequest("Unsupported encoding. Please use auto or base64.");
+    const truncate = body.truncate;
+    if (truncate !== undefined && truncate !== null && (typeof truncate !== "number" || truncate < 0)) throw badRequest("truncate must be a non-negative integer");
+    const messages = getMessages(broker, queue, count, ackmode, encoding === "base64", typeof truncate === "number" ? truncate : undefined);
+    await committed(broker);
+    return c.json(messages);
+  });
+  app.get("/api/queues/:vhost/:name/bindings", (c) => {
+    const { vhost, queue } = pathQueue(c, broker);
+    const list = vhostBindings(vhost).filter((b) => b.destinationType === "queue" && b.destination === queue.name);
+    return c.json(list.map(formatBinding));
+  });
+}
+
+/** Takes up to `count` messages, then requeues, acks or rejects them as `ackmode` says. */
+function getMessages(broker: Broker, queue: Queue, count: number, ackmode: string, base64: boolean, truncate: number | undefined): JsonObject[] {
+  const stats = broker.stats;
+  const taken: QueueEntry[] = [];
+  const out: JsonObject[] = [];
+  queue.touch();
+  for (let i = 0; i < count; i++) {
+    const entry = queue.take();
+    if (!entry) {
+      if (i === 0) {
+        queue.counters.getEmpty++;
+        stats.getEmpty++;
+      }
+      break;
+    }
+    queue.counters.get++;
+    stats.deliveredGetManualAck++;
+    if (entry.redelivered) {
+      queue.counters.redeliver++;
+      stats.redelivered++;
+    }
+    taken.push(entry);
+    out.push(formatMessage(entry, queue.messageCount, base64, truncate));
+  }
+  const requeue = ackmode.endsWith("requeue_true");
+  for (const entry of taken) {
+    if (requeue) {
+      queue.requeue(entry);
+      continue;
+    }
+    queue.delivered(entry, true);
+    if (ackmode === "ack_requeue_false") {
+      queue.counters.ack++;
+      stats.acknowledged++;
+    } else queue.deadLetter?.(queue, entry.message, "rejected");
+  }
+  if (requeue && taken.length > 0) queue.drain();
+  return out;
+}
+
+function formatMessage(entry: QueueEntry, remaining: number, base64: boolean, truncate: number | undefined): JsonObject {
+  const m = entry.message;
+  const body = truncate === undefined ? m.body : m.body.subarray(0, truncate);
+  let payload: string;
+  let payloadEncoding = "base64";
+  const text = base64 ? undefined : utf8OrUndefined(body);
+  if (text !== undefined) {
+    payload = text;
+    payloadEncoding = "string";
+  } else payload = Buffer.from(body).toString("base64");
+  return {
+    payload_bytes: m.bodySize,
+    redelivered: entry.redelivered,
+    exchange: m.exchange,
+    routing_key: m.routingKey,
+    message_count: remaining,
+    properties: propertiesToJson(m.properties),
+    payload,
+    payload_encoding: payloadEncoding,
+  };
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
