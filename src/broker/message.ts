@@ -118,31 +118,30 @@ export class Message {
 }
 
 /**
- * delivery-mode is the 4th property: skip content-type and content-encoding (shortstr) and
- * headers (table) when present. Returns 0 when absent or unreadable.
+ * Where delivery-mode (the 4th property) would be: past content-type and content-encoding
+ * (shortstr) and headers (table) when present. Reads only the flag word and the lengths.
  */
-function deliveryMode(raw: Uint8Array): number {
-  if (raw.length < 2) return 0;
-  const flags = (raw[0]! << 8) | raw[1]!;
-  if ((flags & 0x1000) === 0) return 0;
+function deliveryModeOffset(raw: Uint8Array, flags: number): number {
   let pos = 2;
   if (flags & 0x8000) pos += 1 + (raw[pos] ?? 0);
   if (flags & 0x4000) pos += 1 + (raw[pos] ?? 0);
   if (flags & 0x2000) pos += 4 + (((raw[pos] ?? 0) << 24) >>> 0) + ((raw[pos + 1] ?? 0) << 16) + ((raw[pos + 2] ?? 0) << 8) + (raw[pos + 3] ?? 0);
-  return raw[pos] ?? 0;
+  return pos;
 }
 
-/** priority is the 5th property, right after delivery-mode. Returns 0 when absent. */
+/** The delivery-mode property; 0 when absent or unreadable. */
+function deliveryMode(raw: Uint8Array): number {
+  if (raw.length < 2) return 0;
+  const flags = (raw[0]! << 8) | raw[1]!;
+  return flags & 0x1000 ? (raw[deliveryModeOffset(raw, flags)] ?? 0) : 0;
+}
+
+/** The priority property, right after delivery-mode; 0 when absent. */
 function priorityOf(raw: Uint8Array): number {
   if (raw.length < 2) return 0;
   const flags = (raw[0]! << 8) | raw[1]!;
   if ((flags & 0x0800) === 0) return 0;
-  let pos = 2;
-  if (flags & 0x8000) pos += 1 + (raw[pos] ?? 0);
-  if (flags & 0x4000) pos += 1 + (raw[pos] ?? 0);
-  if (flags & 0x2000) pos += 4 + (((raw[pos] ?? 0) << 24) >>> 0) + ((raw[pos + 1] ?? 0) << 16) + ((raw[pos + 2] ?? 0) << 8) + (raw[pos + 3] ?? 0);
-  if (flags & 0x1000) pos += 1;
-  return raw[pos] ?? 0;
+  return raw[deliveryModeOffset(raw, flags) + (flags & 0x1000 ? 1 : 0)] ?? 0;
 }
 
 /** CC/BCC must be arrays of strings; anything else is RabbitMQ's "invalid message". */

@@ -103,7 +103,7 @@ export class Queue {
   ) {
     this.singleActiveConsumer = args["x-single-active-consumer"] === true;
     this.type = args["x-queue-type"] === "quorum" ? "quorum" : "classic";
-    this.configure(undefined, undefined);
+    this.applySettings(undefined, undefined);
     // RabbitMQ caps x-max-priority at 255; priorities above the maximum count as the maximum.
     const maxPriority = Math.min(numberField(args, "x-max-priority") ?? 0, 255);
     for (let level = 0; level <= maxPriority; level++) this.levels.push(new Backlog(this, level));
@@ -129,6 +129,14 @@ export class Queue {
    * (rabbit_amqqueue_process's res_min / res_arg). A lower length limit applies at once.
    */
   configure(policy: Policy | undefined, operator: Policy | undefined): void {
+    const expires = this.expires;
+    this.applySettings(policy, operator);
+    if (this.expires !== expires) this.touch();
+    if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
+  }
+
+  /** Computes the settings from the arguments and policies (no side effects: the constructor uses it too). */
+  private applySettings(policy: Policy | undefined, operator: Policy | undefined): void {
     const definition = effectiveDefinition(policy, operator);
     const args = this.args;
     const lower = (key: string) => {
@@ -148,15 +156,10 @@ export class Queue {
     this.deadLetterRoutingKey = argFirst("dead-letter-routing-key");
     this.messageTtl = lower("message-ttl");
     this.deliveryLimit = this.type === "quorum" ? lower("delivery-limit") : undefined;
-    const expires = lower("expires");
-    const expiresChanged = expires !== this.expires;
-    this.expires = expires;
+    this.expires = lower("expires");
     this.policy = policy;
     this.operatorPolicy = operator;
     this.effectivePolicy = definition;
-    if (this.levels.length === 0) return; // still constructing
-    if (expiresChanged) this.touch();
-    if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
   }
 
   /**
