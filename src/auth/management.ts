@@ -35,12 +35,17 @@ export function addUser(broker: Broker, name: string, password: string | undefin
 export function addUserWithHash(broker: Broker, name: string, hash: string, algorithm: string, tags: string[] = []): User {
   checkName("user", name);
   if (!isHashingAlgorithm(algorithm)) throw new ManagementError("invalid", `unknown hashing algorithm '${algorithm}'`);
-  if (hash !== "" && (!/^[A-Za-z0-9+/]*={0,2}$/.test(hash) || Buffer.from(hash, "base64").length <= 4)) {
-    throw new ManagementError("invalid", `password_hash of user '${name}' is not a base64 salted hash`);
-  }
+  checkPasswordHash(name, hash);
   const user = broker.users.addHashed(name, hash, algorithm, cleanTags(tags));
   saveUser(broker, user);
   return user;
+}
+
+/** A stored hash is base64 of a 4-byte salt and a digest; "" means no password. */
+export function checkPasswordHash(name: string, hash: string): void {
+  if (hash !== "" && (!/^[A-Za-z0-9+/]*={0,2}$/.test(hash) || Buffer.from(hash, "base64").length <= 4)) {
+    throw new ManagementError("invalid", `password_hash of user '${name}' is not a base64 salted hash`);
+  }
 }
 
 export function changePassword(broker: Broker, name: string, password: string): void {

@@ -9,6 +9,9 @@ import { Exchange, type Destination } from "./exchange.ts";
 import { InvalidJson, jsonToTable, tableToJson, type Json, type JsonObject } from "./json_table.ts";
 import { Queue } from "./queue.ts";
 import { Vhost } from "./vhost.ts";
+import { parsePolicy, policyJson, type Policy, type PolicyBody } from "./policy.ts";
+import { compilePermission, validateTopicPermission } from "../auth/permissions.ts";
+import { checkPasswordHash } from "../auth/management.ts";
 import { listPermissions, listUsers } from "./users_view.ts";
 import { VERSION } from "../version.ts";
 
@@ -27,7 +30,9 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
   const queues: JsonObject[] = [];
   const exchanges: JsonObject[] = [];
   const bindings: JsonObject[] = [];
+  const policies: JsonObject[] = [];
   for (const v of vhosts) {
+    for (const p of v.policies.values()) policies.push(strip(policyJson(p) as JsonObject));
     for (const q of v.queues.values()) {
       if (q.owner !== null) continue; // exclusive queues cannot be restored
       queues.push(strip({ name: q.name, vhost: v.name, durable: q.durable, auto_delete: q.autoDelete, arguments: tableToJson(q.args) }));
@@ -50,7 +55,7 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
       }
     }
   }
-  const entities = { parameters: [], policies: [], queues, exchanges, bindings };
+  const entities = { parameters: [], policies, queues, exchanges, bindings };
   if (vhost !== undefined) return { rabbit_version: RABBIT_VERSION, ...entities };
   return {
     rabbit_version: RABBIT_VERSION,
@@ -58,11 +63,11 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
     product_name: "Warren",
     product_version: VERSION,
     users: listUsers(broker.users).map((u) => ({
-      name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags, limits: {},
+      name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags, limits: { ...u.limits },
     })),
     vhosts: vhosts.map((v) => ({ name: v.name })),
     permissions: listPermissions(broker.users).map((p) => ({ user: p.user, vhost: p.vhost, configure: p.configure, write: p.write, read: p.read })),
-    topic_permissions: [],
+    topic_permissions: broker.listTopicPermissions().map((p) => ({ ...p })),
     global_parameters: [],
     ...entities,
   };
@@ -72,16 +77,19 @@ interface UserDef { name: string; hash: string; algorithm: string; tags: string[
 interface PermissionDef { user: string; vhost: string; configure: string; write: string; read: string }
 interface QueueDef { name: string; vhost: string; durable: boolean; autoDelete: boolean; args: JsonObject }
 interface ExchangeDef { name: string; vhost: string; type: string; durable: boolean; autoDelete: boolean; internal: boolean; args: JsonObject }
+interface TopicPermissionDef { user: string; vhost: string; exchange: string; write: string; read: string }
 interface BindingDef { source: string; vhost: string; destination: string; kind: "queue" | "exchange"; key: string; args: JsonObject }
 
 interface Parsed {
   users: UserDef[];
   vhosts: string[];
   permissions: PermissionDef[];
+  topicPermissions: TopicPermissionDef[];
+  policies: Policy[];
   queues: QueueDef[];
   exchanges: ExchangeDef[];
   bindings: BindingDef[];
-  /** Sections Warren does not apply yet (policies, parameters), with their entry counts. */
+  /** Sections Warren does not apply yet (runtime and global parameters), with their entry counts. */
   skipped: Record<string, number>;
 }
 
@@ -120,10 +128,16 @@ function parse(input: unknown, vhost: string | undefined): Parsed {
   const vhostOf = (o: JsonObject, what: string) => vhost ?? str(o, "vhost", what);
   const users = scoped ? [] : section("users").map((u, i): UserDef => {
     const name = str(u, "name", `users[${i}]`);
+    if (name === "") throw new DefinitionsError(`users[${i}]: 'name' must not be empty`);
     const what = `user '${name}'`;
     const algorithm = u.hashing_algorithm === undefined ? "rabbit_password_hashing_sha256" : str(u, "hashing_algorithm", what);
     if (!isHashingAlgorithm(algorithm)) throw new DefinitionsError(`${what}: unknown hashing_algorithm '${algorithm}'`);
     const hash = typeof u.password === "string" ? hashPassword(u.password, algorithm) : u.password_hash === undefined ? "" : str(u, "password_hash", what);
+    try {
+      checkPasswordHash(name, hash);
+    } catch (err) {
+      throw new DefinitionsError(`${what}: ${(err as Error).message}`);
+    }
     const tags = Array.isArray(u.tags) ? u.tags.map(String) : typeof u.tags === "string" ? u.tags.split(",").map((t) => t.trim()).filter((t) => t !== "") : [];
     return { name, hash, algorithm, tags };
   });
@@ -131,14 +145,34 @@ function parse(input: unknown, vhost: string | undefined): Parsed {
   const permissions = scoped ? [] : section("permissions").map((p, i): PermissionDef => {
     const what = `permissions[${i}]`;
     const entry = { user: str(p, "user", what), vhost: str(p, "vhost", what), configure: str(p, "configure", what), write: str(p, "write", what), read: str(p, "read", what) };
-    for (const re of [entry.configure, entry.write, entry.read]) {
-      try {
-        new RegExp(re);
-      } catch {
-        throw new DefinitionsError(`permission of user '${entry.user}' in vhost '${entry.vhost}': invalid regular expression '${re}'`);
-      }
+    try {
+      compilePermission(entry);
+    } catch (err) {
+      throw new DefinitionsError(`permission of user '${entry.user}' in vhost '${entry.vhost}': ${(err as Error).message}`);
     }
     return entry;
+  });
+  const topicPermissions = scoped ? [] : section("topic_permissions").map((p, i): TopicPermissionDef => {
+    const what = `topic_permissions[${i}]`;
+    const entry = {
+      user: str(p, "user", what), vhost: str(p, "vhost", what), exchange: str(p, "exchange", what),
+      write: str(p, "write", what), read: str(p, "read", what),
+    };
+    try {
+      validateTopicPermission(entry);
+    } catch (err) {
+      throw new DefinitionsError(`topic permission of user '${entry.user}' in vhost '${entry.vhost}': ${(err as Error).message}`);
+    }
+    return entry;
+  });
+  const policies = section("policies").map((p, i): Policy => {
+    const name = str(p, "name", `policies[${i}]`);
+    const policyVhost = vhostOf(p, `policy '${name}'`);
+    try {
+      return parsePolicy("policy", policyVhost, name, p as unknown as PolicyBody);
+    } catch (err) {
+      throw new DefinitionsError(`policy '${name}' in vhost '${policyVhost}': ${(err as Error).message}`);
+    }
   });
   const queues = section("queues").map((q, i): QueueDef => {
     const name = str(q, "name", `queues[${i}]`);
@@ -163,11 +197,11 @@ function parse(input: unknown, vhost: string | undefined): Parsed {
     };
   });
   const skipped: Record<string, number> = {};
-  for (const name of ["policies", "parameters", "global_parameters", "topic_permissions"]) {
+  for (const name of ["parameters", "global_parameters"]) {
     const n = Array.isArray(d[name]) ? (d[name] as Json[]).length : 0;
     if (n > 0) skipped[name] = n;
   }
-  return { users, vhosts, permissions, queues, exchanges, bindings, skipped };
+  return { users, vhosts, permissions, topicPermissions, policies, queues, exchanges, bindings, skipped };
 }
 
 function str(o: JsonObject, key: string, what: string): string {
@@ -198,6 +232,14 @@ function validate(broker: Broker, defs: Parsed): void {
   for (const p of defs.permissions) {
     if (!userNames.has(p.user)) throw new DefinitionsError(`permission of user '${p.user}' in vhost '${p.vhost}': no such user`);
     if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`permission of user '${p.user}' in vhost '${p.vhost}': no such vhost`);
+  }
+  for (const p of defs.topicPermissions) {
+    if (!userNames.has(p.user) || !vhostNames.has(p.vhost)) {
+      throw new DefinitionsError(`topic permission of user '${p.user}' in vhost '${p.vhost}': no such user or vhost`);
+    }
+  }
+  for (const p of defs.policies) {
+    if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`policy '${p.name}' in vhost '${p.vhost}': no such vhost`);
   }
   const scratch = new Map<string, Vhost>();
   const resolve = (name: string, what: string): Vhost => {
@@ -262,19 +304,19 @@ function declareEntities(defs: Parsed, resolve: (name: string, what: string) => 
 }
 
 function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | undefined): void {
-  const store = broker.store;
-  for (const u of defs.users) {
-    broker.users.addHashed(u.name, u.hash, u.algorithm as Parameters<typeof broker.users.addHashed>[2], u.tags);
-    store?.saveUser(u.name, u.hash, u.algorithm, u.tags);
-  }
+  for (const u of defs.users) broker.addUserWithHash(u.name, u.hash, u.algorithm, u.tags);
   if (defs.users.length > 0) log?.(`Importing concurrently ${defs.users.length} users...`);
   for (const name of defs.vhosts) broker.addVhost(name);
   if (defs.vhosts.length > 0) log?.(`Importing concurrently ${defs.vhosts.length} virtual hosts...`);
-  for (const p of defs.permissions) {
-    broker.users.setPermission(p.user, p.vhost, { configure: p.configure, write: p.write, read: p.read });
-    store?.savePermission(p.user, p.vhost, p.configure, p.write, p.read);
-  }
+  for (const p of defs.permissions) broker.setPermissions(p.user, p.vhost, { configure: p.configure, write: p.write, read: p.read });
   if (defs.permissions.length > 0) log?.(`Importing sequentially ${defs.permissions.length} permissions...`);
+  for (const p of defs.topicPermissions) broker.setTopicPermissions(p.user, p.vhost, p.exchange, p.write, p.read);
+  if (defs.topicPermissions.length > 0) log?.(`Importing sequentially ${defs.topicPermissions.length} topic permissions...`);
+  // Policies before queues and exchanges, as rabbit_definitions orders them.
+  for (const p of defs.policies) {
+    broker.addVhost(p.vhost).setPolicy("policy", p.name, { pattern: p.pattern, definition: p.definition, priority: p.priority, "apply-to": p.applyTo });
+  }
+  if (defs.policies.length > 0) log?.(`Importing concurrently ${defs.policies.length} policies...`);
   declareEntities(defs, (name) => broker.addVhost(name), broker);
   if (defs.queues.length > 0) log?.(`Importing concurrently ${defs.queues.length} queues...`);
   if (defs.exchanges.length > 0) log?.(`Importing concurrently ${defs.exchanges.length} exchanges...`);

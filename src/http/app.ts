@@ -5,7 +5,10 @@ import { AmqpError } from "../amqp/errors.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { Vhost } from "../broker/vhost.ts";
 import { basicAuth, canSeeVhost, requireVhostAccess, type HttpEnv } from "./auth.ts";
-import { badRequest, errorBody, fromAmqpError, HttpError, notFound } from "./errors.ts";
+import { badRequest, errorBody, fromAmqpError, fromManagementError, HttpError, notFound } from "./errors.ts";
+import { ManagementError } from "../auth/management.ts";
+import { PolicyError } from "../broker/policy.ts";
+import { policyRoutes } from "./routes/policies.ts";
 import { InvalidJson } from "./json.ts";
 import { ratesFor } from "./rates.ts";
 import { overviewRoutes } from "./routes/overview.ts";
@@ -26,7 +29,8 @@ export function createManagementApp(broker: Broker): ManagementApp {
   ratesFor(broker);
   app.onError((err, c) => {
     const http = err instanceof HttpError ? err : err instanceof AmqpError ? fromAmqpError(err)
-      : err instanceof InvalidJson ? badRequest(err.message) : undefined;
+      : err instanceof InvalidJson ? badRequest(err.message)
+      : err instanceof ManagementError || err instanceof PolicyError ? fromManagementError(err) : undefined;
     if (http) return c.json(errorBody(http), http.status);
     broker.log.error(`management API: ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? err}`);
     return c.json({ error: "internal_server_error", reason: String((err as Error).message ?? err) }, 500);
@@ -38,6 +42,7 @@ export function createManagementApp(broker: Broker): ManagementApp {
   vhostRoutes(app, broker);
   exchangeRoutes(app, broker);
   queueRoutes(app, broker);
+  policyRoutes(app, broker);
   bindingRoutes(app, broker);
   connectionRoutes(app, broker);
   healthRoutes(app, broker);

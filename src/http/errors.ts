@@ -1,6 +1,8 @@
 // Errors the management API answers with, in RabbitMQ's JSON shape {error, reason}.
 import { AmqpError } from "../amqp/errors.ts";
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
+import { ManagementError } from "../auth/management.ts";
+import { PolicyError } from "../broker/policy.ts";
 
 export class HttpError extends Error {
   constructor(readonly status: 400 | 401 | 404 | 405 | 500 | 503, readonly error: string, readonly reason: string | string[]) {
@@ -22,6 +24,15 @@ export function fromAmqpError(err: AmqpError): HttpError {
   if (err.code === ReplyCode.NOT_FOUND) return notFound();
   if (err.code === ReplyCode.ACCESS_REFUSED) return notAuthorised("Access refused.");
   return badRequest(err.message);
+}
+
+/**
+ * A refusal from the broker's management API or policy validation: a missing user or vhost is
+ * 404, anything invalid is 400 naming it (RabbitMQ prefixes policy errors "Validation failed").
+ */
+export function fromManagementError(err: ManagementError | PolicyError): HttpError {
+  if (err instanceof ManagementError && err.kind === "not_found") return notFound();
+  return badRequest(err instanceof PolicyError ? `Validation failed\n\n${err.message}\n` : err.message);
 }
 
 /** The body of an error response. */

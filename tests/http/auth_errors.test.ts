@@ -104,7 +104,11 @@ describe("errors", () => {
     expect((await api(app, "POST", "/api/overview")).status).toBe(405);
   });
 
-  test("user writes are not available yet: 405", async () => {
-    expect((await api(app, "PUT", "/api/users/http-new", { password: "x", tags: "" })).status).toBe(405);
+  test("user writes need an administrator: 401 for a management user", async () => {
+    await api(app, "PUT", "/api/users/http-mgmt-only", { password: "pw", tags: "management" });
+    const r = await api(app, "PUT", "/api/users/http-new", { password: "x", tags: "" }, basic("http-mgmt-only", "pw"));
+    expect(r.status).toBe(401);
+    expect(tb.broker.users.get("http-new")).toBeUndefined();
+    await api(app, "DELETE", "/api/users/http-mgmt-only");
   });
 });

@@ -1,60 +1,155 @@
-// /api/users[/{user}[/permissions]], /api/permissions[/{vhost}/{user}]: read-only views of
-// broker.users (administrators only). Creating, changing and deleting users and permissions
-// belongs to the users/vhosts management work in src/auth; until it lands these answer 405.
+// /api/users[/{user}[/permissions|/topic-permissions]], /api/permissions[/{vhost}/{user}],
+// /api/topic-permissions[/{vhost}/{user}] (administrators only), on the Broker management API
+// (src/auth/management.ts): changes are stored and reach open connections at once.
 import type { Hono } from "hono";
 import type { Broker } from "../../broker/broker.ts";
 import type { User } from "../../auth/users.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
-import { methodNotAllowed, notFound } from "../errors.ts";
-import type { JsonObject } from "../json.ts";
+import { badRequest, notFound } from "../errors.ts";
+import { readBody, type JsonObject } from "../json.ts";
 import { listPermissions, listUsers, type PermissionEntry } from "../../broker/users_view.ts";
 
 export function formatUser(user: User): JsonObject {
-  return { name: user.name, password_hash: user.passwordHash, hashing_algorithm: user.hashingAlgorithm, tags: user.tags, limits: {} };
+  return {
+    name: user.name, password_hash: user.passwordHash, hashing_algorithm: user.hashingAlgorithm, tags: user.tags,
+    limits: { ...user.limits },
+  };
 }
 
 export function formatPermission(p: PermissionEntry): JsonObject {
   return { user: p.user, vhost: p.vhost, configure: p.configure, write: p.write, read: p.read };
 }
 
+/** RabbitMQ takes tags as "a,b" or ["a","b"]. */
+function tagsOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === "string") return value.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  return [];
+}
+
+function stringField(body: JsonObject, key: string): string {
+  const value = body[key];
+  if (typeof value !== "string") throw badRequest(`${key} must be a string`);
+  return value;
+}
+
 export function userRoutes(app: Hono<HttpEnv>, broker: Broker): void {
-  const readOnly = () => {
-    throw methodNotAllowed("user and permission changes through the HTTP API are not available yet");
+  const existingUser = (name: string) => {
+    const user = broker.users.get(name);
+    if (!user) throw notFound();
+    return user;
   };
+  const existingPair = (vhost: string, user: string) => {
+    if (!broker.vhosts.has(vhost) || !broker.users.get(user)) throw notFound();
+  };
+  const done = (c: { body: (b: null, s: 201 | 204) => Response }, created: boolean) => {
+    broker.store?.commit();
+    return c.body(null, created ? 201 : 204);
+  };
+
   app.get("/api/users", (c) => {
     requireAdmin(c);
     return c.json(listUsers(broker.users).map(formatUser));
   });
   app.get("/api/users/:user", (c) => {
     requireAdmin(c);
-    const user = broker.users.get(c.req.param("user"));
-    if (!user) throw notFound();
-    return c.json(formatUser(user));
+    return c.json(formatUser(existingUser(c.req.param("user"))));
   });
-  app.on(["PUT", "DELETE"], "/api/users/:user", readOnly);
+  // As rabbit_mgmt_wm_user: a password, or a password_hash (empty: no password login), and tags.
+  app.put("/api/users/:user", async (c) => {
+    requireAdmin(c);
+    const name = c.req.param("user");
+    const body = await readBody(c.req.raw);
+    const existing = broker.users.get(name);
+    const tags = body.tags === undefined && existing ? existing.tags : tagsOf(body.tags);
+    if (typeof body.password === "string") broker.addUser(name, body.password, tags);
+    else if (typeof body.password_hash === "string") {
+      const algorithm = typeof body.hashing_algorithm === "string" ? body.hashing_algorithm : "rabbit_password_hashing_sha256";
+      broker.addUserWithHash(name, body.password_hash, algorithm, tags);
+    } else if (existing) broker.setUserTags(name, tags);
+    else throw badRequest("Must specify 'password' or 'password_hash' key");
+    return done(c, !existing);
+  });
+  app.delete("/api/users/:user", (c) => {
+    requireAdmin(c);
+    const name = c.req.param("user");
+    existingUser(name);
+    broker.deleteUser(name);
+    return done(c, false);
+  });
   app.get("/api/users/:user/permissions", (c) => {
     requireAdmin(c);
     const name = c.req.param("user");
-    if (!broker.users.get(name)) throw notFound();
+    existingUser(name);
     return c.json(listPermissions(broker.users).filter((p) => p.user === name).map(formatPermission));
   });
+  app.get("/api/users/:user/topic-permissions", (c) => {
+    requireAdmin(c);
+    const name = c.req.param("user");
+    existingUser(name);
+    return c.json(broker.listTopicPermissions({ user: name }));
+  });
+
   app.get("/api/permissions", (c) => {
     requireAdmin(c);
     return c.json(listPermissions(broker.users).map(formatPermission));
   });
   app.get("/api/permissions/:vhost/:user", (c) => {
     requireAdmin(c);
-    const vhost = c.req.param("vhost");
-    const user = c.req.param("user");
-    if (!broker.vhosts.has(vhost) || !broker.users.get(user)) throw notFound();
+    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    existingPair(vhost, user);
     const p = broker.users.permission(user, vhost);
     if (!p) throw notFound();
     return c.json({ user, vhost, configure: p.configure, write: p.write, read: p.read });
   });
-  app.on(["PUT", "DELETE"], "/api/permissions/:vhost/:user", readOnly);
-  // Warren has no topic permissions yet: there are none to list.
+  app.put("/api/permissions/:vhost/:user", async (c) => {
+    requireAdmin(c);
+    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    existingPair(vhost, user);
+    const body = await readBody(c.req.raw);
+    const existed = broker.users.permission(user, vhost) !== undefined;
+    broker.setPermissions(user, vhost, {
+      configure: stringField(body, "configure"), write: stringField(body, "write"), read: stringField(body, "read"),
+    });
+    return done(c, !existed);
+  });
+  app.delete("/api/permissions/:vhost/:user", (c) => {
+    requireAdmin(c);
+    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    existingPair(vhost, user);
+    if (broker.users.permission(user, vhost) === undefined) throw notFound();
+    broker.clearPermissions(user, vhost);
+    return done(c, false);
+  });
+
   app.get("/api/topic-permissions", (c) => {
     requireAdmin(c);
-    return c.json([]);
+    return c.json(broker.listTopicPermissions());
+  });
+  app.get("/api/topic-permissions/:vhost/:user", (c) => {
+    requireAdmin(c);
+    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    existingPair(vhost, user);
+    const list = broker.listTopicPermissions({ user, vhost });
+    if (list.length === 0) throw notFound();
+    return c.json(list);
+  });
+  app.put("/api/topic-permissions/:vhost/:user", async (c) => {
+    requireAdmin(c);
+    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    existingPair(vhost, user);
+    const body = await readBody(c.req.raw);
+    const exchange = stringField(body, "exchange");
+    const existed = broker.listTopicPermissions({ user, vhost }).some((p) => p.exchange === exchange);
+    broker.setTopicPermissions(user, vhost, exchange, stringField(body, "write"), stringField(body, "read"));
+    return done(c, !existed);
+  });
+  app.delete("/api/topic-permissions/:vhost/:user", (c) => {
+    requireAdmin(c);
+    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    existingPair(vhost, user);
+    if (broker.listTopicPermissions({ user, vhost }).length === 0) throw notFound();
+    broker.clearTopicPermissions(user, vhost);
+    return done(c, false);
   });
 }

@@ -5,18 +5,13 @@ import type { Broker } from "../../broker/broker.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../app.ts";
-import { methodNotAllowed, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
 import { formatChannel, formatConnection } from "../format.ts";
 import { readBody, type JsonObject } from "../json.ts";
 import { CONNECTION_SERIES, QUEUE_SERIES, ratesFor } from "../rates.ts";
 import { unackedByQueue, type UnackedTotals } from "../unacked.ts";
 import { listPermissions } from "../../broker/users_view.ts";
 import { formatPermission } from "./users.ts";
-
-/** What the other half of issue 7 adds to Broker; used when present. */
-interface VhostDeletion {
-  deleteVhost?(name: string): unknown;
-}
 
 export function vhostRoutes(app: Hono<HttpEnv>, broker: Broker): void {
   app.get("/api/vhosts", (c) => {
@@ -26,25 +21,25 @@ export function vhostRoutes(app: Hono<HttpEnv>, broker: Broker): void {
   app.get("/api/vhosts/:vhost", (c) => c.json(formatVhost(broker, pathVhost(c, broker), unackedByQueue(broker))));
   app.put("/api/vhosts/:vhost", async (c) => {
     const user = requireAdmin(c);
-    await readBody(c.req.raw); // description, tags and tracing are accepted but not kept yet
+    const body = await readBody(c.req.raw); // tracing is accepted but not kept
     const name = c.req.param("vhost");
     const existed = broker.vhosts.has(name);
-    broker.addVhost(name);
+    const tags = typeof body.tags === "string" ? body.tags.split(",").map((t) => t.trim()).filter((t) => t !== "")
+      : Array.isArray(body.tags) ? body.tags.map(String) : undefined;
+    broker.addVhost(name, {
+      ...(typeof body.description === "string" ? { description: body.description } : {}),
+      ...(tags ? { tags } : {}),
+    });
     // As rabbit_vhost:put_vhost: the user who creates a vhost may use it.
-    if (!existed && broker.users.permission(user.name, name) === undefined) {
-      broker.users.setPermission(user.name, name, FULL_PERMISSION);
-      broker.store?.savePermission(user.name, name, ".*", ".*", ".*");
-    }
+    if (!existed && broker.users.permission(user.name, name) === undefined) broker.setPermissions(user.name, name, FULL_PERMISSION);
     broker.store?.commit();
     return c.body(null, existed ? 204 : 201);
   });
   app.delete("/api/vhosts/:vhost", (c) => {
     requireAdmin(c);
     const name = c.req.param("vhost");
-    const deletion = broker as unknown as VhostDeletion;
-    if (typeof deletion.deleteVhost !== "function") throw methodNotAllowed("deleting virtual hosts is not supported yet");
     if (!broker.vhosts.has(name)) throw notFound();
-    deletion.deleteVhost(name);
+    broker.deleteVhost(name);
     broker.store?.commit();
     return c.body(null, 204);
   });
@@ -101,10 +96,10 @@ export function formatVhost(broker: Broker, vhost: Vhost, unacked: Map<object, U
   messageStats.deliver_get_details = { rate: Math.round((statRates[1]! + statRates[2]! + statRates[3]! + statRates[4]!) * 10) / 10 };
   return {
     name: vhost.name,
-    description: "",
-    tags: [],
+    description: vhost.description,
+    tags: vhost.tags,
     default_queue_type: "undefined",
-    metadata: { description: "", tags: [] },
+    metadata: { description: vhost.description, tags: vhost.tags },
     tracing: false,
     cluster_state: { [broker.alarms.node]: "running" },
     messages: ready + unackedCount,
