@@ -3,3 +3,6 @@ export { startBroker, type StartOptions } from "./src/server.ts";
 export type { Broker } from "./src/broker/broker.ts";
 export { DEFAULTS, type BrokerOptions, type LogLevel } from "./src/config.ts";
 export { createLogger, type Logger } from "./src/log.ts";
+export { ManagementError, type VhostOptions } from "./src/auth/management.ts";
+export type { User, UserLimits, Permission, TopicPermission } from "./src/auth/users.ts";
+export type { VhostLimits } from "./src/broker/vhost.ts";
