@@ -38,6 +38,16 @@ export interface BrokerOptions {
   maxMessageSize: number;
   /** Users in this list may only connect from loopback (RabbitMQ's loopback_users). */
   loopbackUsers: string[];
+  /** amqps port (RabbitMQ's listeners.ssl); undefined: no TLS listener. 0 picks a free one. */
+  tlsPort: number | undefined;
+  /** PEM files: the server's certificate (chain) and key, and the CAs that sign client certificates. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsCa: string | undefined;
+  /** ssl_options.verify = verify_peer: ask for a client certificate and refuse one that does not verify. */
+  tlsVerifyPeer: boolean;
+  /** ssl_options.fail_if_no_peer_cert: with verify_peer, also refuse clients without a certificate. */
+  tlsFailIfNoPeerCert: boolean;
 }
 
 export const DEFAULTS: Readonly<BrokerOptions> = {
@@ -57,6 +67,12 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   defaultPass: "guest",
   defaultVhost: "/",
   loopbackUsers: ["guest"],
+  tlsPort: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsCa: undefined,
+  tlsVerifyPeer: false,
+  tlsFailIfNoPeerCert: false,
   maxMessageSize: 128 * 1024 * 1024,
   fsync: true,
   memoryHighWatermark: 0.4,

@@ -4,7 +4,8 @@ import { FULL_PERMISSION, Users, type User, type UserLimits } from "../auth/user
 import * as management from "../auth/management.ts";
 import type { Permission } from "../auth/permissions.ts";
 import { Connection } from "../connection/connection.ts";
-import { listenTcp, type TcpListener } from "../runtime/tcp.ts";
+import { listenTcp, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
+import { listenTls } from "../runtime/tls.ts";
 import type { HttpListener } from "../runtime/http.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
@@ -25,6 +26,7 @@ export class Broker {
   /** When the broker was created (uptime). */
   readonly startedAt = Date.now();
   private amqpListener: TcpListener | undefined;
+  private tlsListener: TcpListener | undefined;
   /** The management API and Prometheus listeners (set by startBroker unless turned off). */
   httpListener: HttpListener | undefined;
   metricsListener: HttpListener | undefined;
@@ -71,6 +73,11 @@ export class Broker {
   get metricsPort(): number {
     if (!this.metricsListener) throw new Error("Cannot read the broker's metrics port: Prometheus metrics are not listening");
     return this.metricsListener.port;
+  }
+
+  /** The amqps port actually bound (undefined without a TLS listener). */
+  get tlsPort(): number | undefined {
+    return this.tlsListener?.port;
   }
 
   /** The listen address as it appears in connection names. */
@@ -138,13 +145,30 @@ export class Broker {
   }
 
   listen(): void {
-    this.amqpListener = listenTcp(this.options.bind, this.options.port, (socket) => {
+    const accept = (socket: TcpSocket) => {
       const connection = new Connection(this, socket);
       this.connections.add(connection);
       this.stats.connectionsOpened++;
       return connection;
-    });
-    this.log.info(`started TCP listener on ${formatBind(this.options.bind)}:${this.amqpListener.port}`);
+    };
+    const o = this.options;
+    this.amqpListener = listenTcp(o.bind, o.port, accept);
+    this.log.info(`started TCP listener on ${formatBind(o.bind)}:${this.amqpListener.port}`);
+    if (o.tlsPort !== undefined) {
+      if (o.tlsCert === undefined || o.tlsKey === undefined) {
+        this.amqpListener.stop();
+        throw new Error("A TLS listener needs a certificate and a key (--tls-cert, --tls-key)");
+      }
+      try {
+        this.tlsListener = listenTls(o.bind, o.tlsPort, {
+          cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert,
+        }, accept);
+      } catch (err) {
+        this.amqpListener.stop();
+        throw err;
+      }
+      this.log.info(`started TLS (SSL) listener on ${formatBind(o.bind)}:${this.tlsListener.port}`);
+    }
     this.alarms.start();
   }
 
@@ -164,6 +188,7 @@ export class Broker {
   stop(reason = "broker forced connection closure with reason 'shutdown'"): Promise<void> {
     this.stopping ??= new Promise<void>((resolve) => {
       this.amqpListener?.stop();
+      this.tlsListener?.stop();
       for (const hook of this.stopHooks.splice(0)) hook();
       this.alarms.stop();
       setMemoryPressure(false); // process-wide: a stopped broker must not leave it on

@@ -17,6 +17,12 @@ Options:
   --memory-high-watermark N   memory alarm: fraction of the memory limit (<= 1, default 0.4) or bytes
   --disk-free-limit N         disk alarm below N bytes free in the data dir (default 50000000)
   --max-message-size N        largest message body accepted, in bytes (default 134217728)
+  --tls-port N        amqps listener (with --tls-cert and --tls-key; 0 picks a free port)
+  --tls-cert FILE     server certificate (PEM, may hold the chain)
+  --tls-key FILE      server private key (PEM)
+  --tls-ca FILE       CA certificates that sign client certificates (PEM)
+  --tls-verify-peer   ask clients for a certificate and refuse one that does not verify
+  --tls-fail-if-no-peer-cert   with --tls-verify-peer, also refuse clients without one
   -h, --help          show this help
 
 Environment (as the RabbitMQ image):
@@ -42,6 +48,12 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       "memory-high-watermark": { type: "string" },
       "disk-free-limit": { type: "string" },
       "max-message-size": { type: "string" },
+      "tls-port": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-ca": { type: "string" },
+      "tls-verify-peer": { type: "boolean" },
+      "tls-fail-if-no-peer-cert": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -60,6 +72,17 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   }
   if (values["disk-free-limit"] !== undefined) options.diskFreeLimit = parsePositive(values["disk-free-limit"], "--disk-free-limit");
   if (values["max-message-size"] !== undefined) options.maxMessageSize = parsePositive(values["max-message-size"], "--max-message-size");
+  if (values["tls-port"] !== undefined) {
+    options.tlsPort = parsePort(values["tls-port"], "--tls-port");
+    if (values["tls-cert"] === undefined || values["tls-key"] === undefined) {
+      throw new UsageError("--tls-port needs --tls-cert and --tls-key");
+    }
+  }
+  if (values["tls-cert"] !== undefined) options.tlsCert = values["tls-cert"];
+  if (values["tls-key"] !== undefined) options.tlsKey = values["tls-key"];
+  if (values["tls-ca"] !== undefined) options.tlsCa = values["tls-ca"];
+  if (values["tls-verify-peer"]) options.tlsVerifyPeer = true;
+  if (values["tls-fail-if-no-peer-cert"]) options.tlsFailIfNoPeerCert = true;
   if (values["log-level"] !== undefined) {
     const level = values["log-level"] as LogLevel;
     if (!LOG_LEVELS.includes(level)) {

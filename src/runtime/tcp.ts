@@ -14,6 +14,8 @@ export interface TcpSocket {
   /** Stop / restart reading (flow control). */
   pause(): void;
   resume(): void;
+  /** Only on TLS connections: the client certificate, when one was presented and verified. */
+  readonly tls?: { peerCommonName(): string | undefined };
 }
 
 export interface TcpHandler {
@@ -32,15 +34,36 @@ interface SocketState {
   handler: TcpHandler | undefined;
 }
 
+/** TLS settings for a listener (runtime/tls.ts builds them from files). */
+export interface ListenTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  requestCert: boolean;
+  /** Refuse clients without a valid certificate during the TLS handshake. */
+  rejectUnauthorized: boolean;
+}
+
 export function listenTcp(
   hostname: string,
   port: number,
   accept: (socket: TcpSocket) => TcpHandler,
+  tls?: ListenTls,
 ): TcpListener {
   const server = Bun.listen<SocketState>({
     hostname,
     port,
+    ...(tls ? { tls } : {}),
     socket: {
+      handshake(socket, success, error) {
+        // verify_peer without fail_if_no_peer_cert: no certificate is fine, a bad one is not.
+        // (A throw here would leave the socket hanging: anything unexpected drops it.)
+        try {
+          if (!success || (error && hasPeerCertificate(socket))) socket.terminate();
+        } catch {
+          socket.terminate();
+        }
+      },
       open(socket) {
         socket.setNoDelay(true);
         socket.data = { handler: undefined };
@@ -59,6 +82,7 @@ export function listenTcp(
           terminate: () => socket.terminate(),
           pause: () => socket.pause(),
           resume: () => socket.resume(),
+          ...(tls ? { tls: { peerCommonName: () => (socket.authorized ? commonName(socket) : undefined) } } : {}),
         });
       },
       data(socket, chunk) {
@@ -84,4 +108,15 @@ export function listenTcp(
     // false: stop accepting, but leave open connections to the broker to close politely.
     stop: () => server.stop(false),
   };
+}
+
+function hasPeerCertificate(socket: { getPeerCertificate(): object | null | undefined }): boolean {
+  const cert = socket.getPeerCertificate(); // undefined (not {}) when the client sent none
+  return cert != null && Object.keys(cert).length > 0;
+}
+
+/** The CN of the client certificate's subject (the last one, if several). */
+function commonName(socket: { getPeerCertificate(): { subject?: { CN?: string | string[] } } | null | undefined }): string | undefined {
+  const cn = socket.getPeerCertificate()?.subject?.CN;
+  return Array.isArray(cn) ? cn[cn.length - 1] : cn;
 }

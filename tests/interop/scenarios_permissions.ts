@@ -7,23 +7,33 @@ import { scenario, type Ctx, type Scenario } from "./scenario.ts";
 
 const counts = (ok: { messageCount: number; consumerCount: number }) => [ok.messageCount, ok.consumerCount];
 
-/** Names guest creates before the user acts: exchange x (direct), t (topic), queue q (one message). */
+/**
+ * Names guest creates before the user acts: exchanges x (direct), t (topic) and internal, queue
+ * q (one message), and excl, a queue exclusive to guest's connection.
+ */
 interface Names {
   x: string;
   t: string;
   q: string;
+  internal: string;
+  excl: string;
   mineX: string;
   mineQ: string;
 }
 
 async function setup(ctx: Ctx): Promise<Names> {
-  const n: Names = { x: ctx.name("x"), t: ctx.name("t"), q: ctx.name("q"), mineX: ctx.name("mine-x"), mineQ: ctx.name("mine-q") };
+  const n: Names = {
+    x: ctx.name("x"), t: ctx.name("t"), q: ctx.name("q"), internal: ctx.name("internal"), excl: ctx.name("excl"),
+    mineX: ctx.name("mine-x"), mineQ: ctx.name("mine-q"),
+  };
   for (const extra of ["mine-ae", "mine-dlq", "other"]) ctx.name(extra); // deleted at cleanup
   const { conn, ch } = await ctx.open();
   await ch.assertExchange(n.x, "direct");
   await ch.assertExchange(n.t, "topic");
   await ch.assertQueue(n.q);
   await ch.bindQueue(n.q, n.x, "k");
+  await ch.assertExchange(n.internal, "direct", { internal: true });
+  await ch.assertQueue(n.excl, { exclusive: true }); // guest's connection stays open until cleanup
   ctx.publish(ch, "", n.q, "m1");
   await ctx.waitCount(conn, n.q, 1);
   return n;
@@ -71,6 +81,10 @@ const OPS: Op[] = [
   ["basic.publish to the default exchange", (ctx, ch, n) => publishOutcome(ctx, ch, "", n.q)],
   ["basic.publish to amq.direct", (ctx, ch) => publishOutcome(ctx, ch, "amq.direct", "nowhere")],
   ["basic.publish to a missing exchange", (ctx, ch) => publishOutcome(ctx, ch, ctx.name("missing-x"), "k")],
+  ["basic.publish to an internal exchange", (ctx, ch, n) => publishOutcome(ctx, ch, n.internal, "k")],
+  ["queue.declare another connection's exclusive queue", (_c, ch, n) => ch.assertQueue(n.excl, { exclusive: true }).then(counts)],
+  ["queue.declare passive another connection's exclusive queue", (_c, ch, n) => ch.checkQueue(n.excl).then(counts)],
+  ["basic.get from another connection's exclusive queue", (_c, ch, n) => ch.get(n.excl).then((m) => (m === false ? "empty" : "message"))],
   ["basic.get", async (_c, ch, n) => {
     const m = await ch.get(n.q, { noAck: false });
     return m === false ? "empty" : "message";

@@ -10,6 +10,12 @@ import type { Connection } from "../connection.ts";
 import { VERSION } from "../../version.ts";
 
 const MECHANISMS = ["PLAIN", "AMQPLAIN"];
+/** EXTERNAL (rabbitmq_auth_mechanism_ssl) is offered on TLS connections with a verified client certificate. */
+const EXTERNAL = "EXTERNAL";
+
+function mechanisms(connection: Connection): string[] {
+  return connection.socket.tls?.peerCommonName() !== undefined ? [...MECHANISMS, EXTERNAL] : MECHANISMS;
+}
 
 /** RabbitMQ's capabilities table, so clients enable the extensions they know. */
 const CAPABILITIES: FieldTable = {
@@ -43,7 +49,7 @@ export function sendStart(connection: Connection): void {
     versionMajor: 0,
     versionMinor: 9,
     serverProperties: serverProperties(),
-    mechanisms: encodeUtf8(MECHANISMS.join(" ")),
+    mechanisms: encodeUtf8(mechanisms(connection).join(" ")),
     locales: encodeUtf8("en_US"),
   });
 }
@@ -85,10 +91,15 @@ function startOk(connection: Connection, m: ConnectionStartOk): void {
   connection.capabilities = caps !== null && typeof caps === "object" && !Array.isArray(caps) && !(caps instanceof Uint8Array)
     ? (caps as FieldTable)
     : {};
-  if (!MECHANISMS.includes(m.mechanism)) throw commandInvalid(`unknown authentication mechanism '${m.mechanism}'`);
+  if (!mechanisms(connection).includes(m.mechanism)) throw commandInvalid(`unknown authentication mechanism '${m.mechanism}'`);
   connection.authMechanism = m.mechanism;
-  const [username, password] = m.mechanism === "PLAIN" ? parsePlain(m.response) : parseAmqplain(m.response);
-  const user = authenticate(connection, username, password);
+  let user: User;
+  if (m.mechanism === EXTERNAL) {
+    user = authenticateExternal(connection);
+  } else {
+    const [username, password] = m.mechanism === "PLAIN" ? parsePlain(m.response) : parseAmqplain(m.response);
+    user = authenticate(connection, username, password);
+  }
   connection.user = user;
   const { frameMax, channelMax, heartbeat } = connection.broker.options;
   connection.state = "tuning";
@@ -96,17 +107,33 @@ function startOk(connection: Connection, m: ConnectionStartOk): void {
 }
 
 function authenticate(connection: Connection, username: string, password: string): User {
-  const broker = connection.broker;
-  const result = broker.users.login(username, password);
-  const refuse = (reason: string) => {
-    broker.log.error(`Error on AMQP connection ${connection.name}, state: starting: ${connection.authMechanism} login refused: ${reason}`);
-    return accessRefused(`Login was refused using authentication mechanism ${connection.authMechanism}. For details see the broker logfile.`);
-  };
-  if (!result.ok) throw refuse(result.reason);
-  if (broker.options.loopbackUsers.includes(username) && !connection.isLoopback) {
-    throw refuse(`user '${username}' can only connect via localhost`);
+  const result = connection.broker.users.login(username, password);
+  if (!result.ok) throw refuse(connection, result.reason);
+  return checkLoopback(connection, result.user);
+}
+
+/**
+ * EXTERNAL: the user named by the client certificate's CN, with no password check (as
+ * rabbit_auth_mechanism_ssl with ssl_cert_login_from = common_name).
+ */
+function authenticateExternal(connection: Connection): User {
+  const name = connection.socket.tls?.peerCommonName();
+  if (name === undefined) throw refuse(connection, "no verified client certificate");
+  const user = connection.broker.users.get(name);
+  if (!user) throw refuse(connection, `user '${name}' - invalid credentials`);
+  return checkLoopback(connection, user);
+}
+
+function checkLoopback(connection: Connection, user: User): User {
+  if (connection.broker.options.loopbackUsers.includes(user.name) && !connection.isLoopback) {
+    throw refuse(connection, `user '${user.name}' can only connect via localhost`);
   }
-  return result.user;
+  return user;
+}
+
+function refuse(connection: Connection, reason: string): AmqpError {
+  connection.broker.log.error(`Error on AMQP connection ${connection.name}, state: starting: ${connection.authMechanism} login refused: ${reason}`);
+  return accessRefused(`Login was refused using authentication mechanism ${connection.authMechanism}. For details see the broker logfile.`);
 }
 
 /** PLAIN: [authzid] NUL authcid NUL passwd (RFC 4616). */

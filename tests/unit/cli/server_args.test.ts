@@ -27,6 +27,15 @@ test("bad values are usage errors that name the flag", () => {
   expect(() => parseServerArgs(["--nope"], {})).toThrow();
 });
 
+test("TLS flags map to the amqps listener options; a TLS port needs a certificate and a key", () => {
+  expect(parseServerArgs(
+    ["--tls-port", "5671", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem", "--tls-verify-peer", "--tls-fail-if-no-peer-cert"],
+    {},
+  )).toEqual({ tlsPort: 5671, tlsCert: "c.pem", tlsKey: "k.pem", tlsCa: "ca.pem", tlsVerifyPeer: true, tlsFailIfNoPeerCert: true });
+  expect(() => parseServerArgs(["--tls-port", "5671", "--tls-cert", "c.pem"], {})).toThrow("--tls-port needs --tls-cert and --tls-key");
+  expect(() => parseServerArgs(["--tls-port", "x", "--tls-cert", "c", "--tls-key", "k"], {})).toThrow(/--tls-port "x"/);
+});
+
 test("--help is recognised", () => {
   expect(parseServerArgs(["--help"], {})).toBe("help");
 });
