@@ -76,7 +76,8 @@ export function formatQueue(broker: Broker, queue: Queue, unacked: UnackedTotals
     memory: queue.readyBytes - queue.pagedOutBytes + u.bytes + 64 * (inMemory + u.count),
     head_message_timestamp: null,
     recoverable_slaves: null,
-    message_stats: stats,
+    // As RabbitMQ: message_stats appear once a message has been published or delivered.
+    ...(hasTraffic(c) ? { message_stats: stats } : {}),
   };
 }
 
@@ -91,7 +92,7 @@ export function queueDetails(broker: Broker, queue: Queue): JsonObject {
 
 export function formatExchange(exchange: Exchange, rates: RateSampler): JsonObject {
   const r = rates.rates(exchange, EXCHANGE_SERIES.length);
-  return {
+  const out: JsonObject = {
     name: exchange.name,
     vhost: exchange.vhost,
     type: exchange.type,
@@ -99,8 +100,11 @@ export function formatExchange(exchange: Exchange, rates: RateSampler): JsonObje
     auto_delete: exchange.autoDelete,
     internal: exchange.internal,
     arguments: tableToJson(exchange.args),
-    message_stats: withDetails(EXCHANGE_SERIES, [exchange.counters.publishIn, exchange.counters.publishOut], r),
   };
+  // As RabbitMQ: message_stats appear once a message has gone through.
+  const c = exchange.counters;
+  if (c.publishIn > 0 || c.publishOut > 0) out.message_stats = withDetails(EXCHANGE_SERIES, [c.publishIn, c.publishOut], r);
+  return out;
 }
 
 export interface BindingView {
@@ -245,6 +249,10 @@ export function formatConsumer(broker: Broker, consumer: Consumer): JsonObject {
     activity_status: active ? "up" : "waiting",
     arguments: tableToJson(consumer.args) as Json,
   };
+}
+
+function hasTraffic(c: Queue["counters"]): boolean {
+  return c.publish + c.deliver + c.deliverNoAck + c.get + c.getNoAck + c.getEmpty + c.ack + c.redeliver > 0;
 }
 
 export function round(rate: number): number {
