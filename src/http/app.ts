@@ -7,6 +7,7 @@ import type { Vhost } from "../broker/vhost.ts";
 import { basicAuth, canSeeVhost, requireVhostAccess, type HttpEnv } from "./auth.ts";
 import { badRequest, errorBody, fromAmqpError, HttpError, notFound } from "./errors.ts";
 import { InvalidJson } from "./json.ts";
+import { listParams } from "./list_params.ts";
 import { ratesFor } from "./rates.ts";
 import { overviewRoutes } from "./routes/overview.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
@@ -33,6 +34,7 @@ export function createManagementApp(broker: Broker): ManagementApp {
   });
   app.notFound((c) => c.json(errorBody(notFound()), 404));
   app.use("/api/*", basicAuth(broker));
+  app.use("/api/*", listParams());
   overviewRoutes(app, broker);
   nodeRoutes(app, broker);
   vhostRoutes(app, broker);
