@@ -75,3 +75,27 @@ test("a taken HTTP port fails the start and releases the AMQP port", async () =>
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   }
 });
+
+test("guest may use the management API only from loopback, as over AMQP", async () => {
+  const { networkInterfaces } = await import("node:os");
+  const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+  if (!external) {
+    console.warn("skipped: no non-loopback IPv4 address on this machine");
+    return;
+  }
+  await withDataDir(async (dataDir) => {
+    const broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "0.0.0.0", dataDir, logLevel: "none" });
+    try {
+      broker.users.add("http-remote", "pw", ["administrator"]);
+      const get = (user: string, pass: string, host: string) =>
+        fetch(`http://${host}:${broker.httpPort}/api/whoami`, { headers: { authorization: "Basic " + btoa(`${user}:${pass}`) } });
+      const refused = await get("guest", "guest", external);
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toEqual({ error: "not_authorised", reason: "User can only log in via localhost" });
+      expect((await get("guest", "guest", "127.0.0.1")).status).toBe(200);
+      expect((await get("http-remote", "pw", external)).status).toBe(200);
+    } finally {
+      await broker.stop();
+    }
+  });
+});
