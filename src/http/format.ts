@@ -12,7 +12,7 @@ import type { Consumer } from "../connection/consumer.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import { tableToJson, type Json, type JsonObject } from "./json.ts";
 import { propertiesKey } from "./properties_key.ts";
-import { CONNECTION_SERIES, EXCHANGE_SERIES, QUEUE_SERIES, type RateSampler } from "./rates.ts";
+import { CHANNEL_SERIES, CONNECTION_SERIES, EXCHANGE_SERIES, QUEUE_SERIES, type RateSampler } from "./rates.ts";
 import type { UnackedTotals } from "./unacked.ts";
 
 const NO_UNACKED: UnackedTotals = { count: 0, bytes: 0 };
@@ -205,9 +205,14 @@ export function channelName(channel: Channel): string {
   return `${channel.connection.name} (${channel.id})`;
 }
 
-export function formatChannel(broker: Broker, channel: Channel): JsonObject {
+export function formatChannel(broker: Broker, channel: Channel, rates: RateSampler): JsonObject {
   const connection = channel.connection;
   const tx = channel.tx;
+  const c = channel.counters;
+  const r = rates.rates(channel, CHANNEL_SERIES.length);
+  const stats = withDetails(CHANNEL_SERIES, [c.publish, c.confirm, c.returnUnroutable, c.dropUnroutable, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver], r);
+  stats.deliver_get = c.deliver + c.deliverNoAck + c.get + c.getNoAck;
+  stats.deliver_get_details = { rate: round(r[4]! + r[5]! + r[6]! + r[7]!) };
   return {
     name: channelName(channel),
     number: channel.id,
@@ -227,6 +232,7 @@ export function formatChannel(broker: Broker, channel: Channel): JsonObject {
     confirm: channel.confirm,
     transactional: tx !== undefined,
     pending_raft_commands: 0,
+    message_stats: stats,
   };
 }
 

@@ -21,6 +21,9 @@ export const GLOBAL_SERIES = [
   "connection_created", "connection_closed", "channel_created", "channel_closed", "queue_declared", "queue_created", "queue_deleted",
 ] as const;
 export const CONNECTION_SERIES = ["recv_oct", "send_oct"] as const;
+export const CHANNEL_SERIES = [
+  "publish", "confirm", "return_unroutable", "drop_unroutable", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver",
+] as const;
 
 export class RateSampler {
   private readonly samples = new WeakMap<object, Sample>();
@@ -68,7 +71,13 @@ export class RateSampler {
       }
       for (const exchange of vhost.exchanges.values()) this.record(exchange, [exchange.counters.publishIn, exchange.counters.publishOut], now);
     }
-    for (const connection of broker.connections) this.record(connection, [connection.bytesReceived, connection.output.bytesSent], now);
+    for (const connection of broker.connections) {
+      this.record(connection, [connection.bytesReceived, connection.output.bytesSent], now);
+      for (const channel of connection.channels.values()) {
+        const c = channel.counters;
+        this.record(channel, [c.publish, c.confirm, c.returnUnroutable, c.dropUnroutable, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver], now);
+      }
+    }
     const s = broker.stats;
     const churn = queueChurn(broker);
     this.record(broker, [

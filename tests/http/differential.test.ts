@@ -22,7 +22,7 @@ export const OMITTED: Record<string, string[]> = {
   binding: [],
   overview: [],
   connection: ["garbage_collection", "reductions", "reductions_details", "recv_cnt", "send_cnt"],
-  channel: ["garbage_collection", "reductions", "reductions_details", "idle_since", "message_stats"],
+  channel: ["garbage_collection", "reductions", "reductions_details", "idle_since"],
   consumer: [],
   vhost: [],
   // Erlang VM, Mnesia, Raft and classic-queue storage internals
