@@ -2,8 +2,7 @@
 // permissions, queues, exchanges and bindings. An import is validated whole first, by applying
 // it to a scratch copy of the affected vhosts, so a bad entry changes nothing; applying it again
 // changes nothing either (every step is a declare).
-import { isHashingAlgorithm } from "../auth/password.ts";
-import { hashPassword } from "../auth/password.ts";
+import { hashPassword, isHashingAlgorithm } from "../auth/password.ts";
 import type { Broker } from "./broker.ts";
 import { Exchange, type Destination } from "./exchange.ts";
 import { InvalidJson, jsonToTable, tableToJson, type Json, type JsonObject } from "./json_table.ts";

@@ -13,6 +13,13 @@ export class QueueCounters {
   redeliver = 0;
 }
 
+/** Per channel: the queue counters for what it consumed, plus what it published. */
+export class ChannelCounters extends QueueCounters {
+  confirm = 0;
+  returnUnroutable = 0;
+  dropUnroutable = 0;
+}
+
 /** Per exchange: messages published into it, and those it routed somewhere. */
 export class ExchangeCounters {
   publishIn = 0;

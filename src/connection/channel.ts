@@ -11,6 +11,7 @@ import { handleChannelMethod } from "./handlers/channel.ts";
 import { CLIENT_METHODS, handlerFor } from "./handlers/registry.ts";
 import type { TxState } from "./handlers/tx.ts";
 import { stopReplies, type ReplyConsumer } from "./direct_reply_to.ts";
+import { ChannelCounters } from "../broker/stats.ts";
 
 export type ChannelState =
   | "opening" // created by its first frame, which must be channel.open
@@ -74,6 +75,9 @@ export class Channel {
   topicAllowedVersion = -1;
   /** The direct reply-to consumer (basic.consume on amq.rabbitmq.reply-to). */
   replyConsumer: ReplyConsumer | undefined;
+
+  /** Message counters for the management API and metrics. */
+  readonly counters = new ChannelCounters();
 
   constructor(readonly connection: Connection, readonly id: number) {}
 

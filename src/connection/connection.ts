@@ -335,6 +335,7 @@ export class Connection implements TcpHandler, FrameSink {
     }
     channel.confirmedUpTo = seq;
     this.broker.stats.confirmed++;
+    channel.counters.confirm++;
     this.confirmingChannels.add(channel);
     this.output.schedule();
   }

@@ -45,13 +45,16 @@ export class Consumer implements QueueConsumer {
     const stats = connection.broker.stats;
     if (this.noAck) {
       queue.counters.deliverNoAck++;
+      channel.counters.deliverNoAck++;
       stats.deliveredConsumeAutoAck++;
     } else {
       queue.counters.deliver++;
+      channel.counters.deliver++;
       stats.deliveredConsumeManualAck++;
     }
     if (entry.redelivered) {
       queue.counters.redeliver++;
+      channel.counters.redeliver++;
       stats.redelivered++;
     }
     const m = entry.message;

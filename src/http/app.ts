@@ -10,6 +10,7 @@ import { ManagementError } from "../auth/management.ts";
 import { PolicyError } from "../broker/policy.ts";
 import { policyRoutes } from "./routes/policies.ts";
 import { InvalidJson } from "./json.ts";
+import { listParams } from "./list_params.ts";
 import { ratesFor } from "./rates.ts";
 import { overviewRoutes } from "./routes/overview.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
@@ -37,6 +38,7 @@ export function createManagementApp(broker: Broker): ManagementApp {
   });
   app.notFound((c) => c.json(errorBody(notFound()), 404));
   app.use("/api/*", basicAuth(broker));
+  app.use("/api/*", listParams());
   overviewRoutes(app, broker);
   nodeRoutes(app, broker);
   vhostRoutes(app, broker);

@@ -6,8 +6,11 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Permission, User } from "../auth/users.ts";
 import type { Broker } from "../broker/broker.ts";
 import { HttpError, notAuthorised } from "./errors.ts";
+import type { HttpPeer } from "../runtime/http.ts";
+import { isLoopbackAddress } from "../connection/connection.ts";
 
-export type HttpEnv = { Variables: { user: User } };
+/** `Bindings` is what the listener passes (absent under app.request() in tests). */
+export type HttpEnv = { Variables: { user: User }; Bindings: Partial<HttpPeer> };
 
 const MANAGEMENT_TAGS = ["administrator", "monitoring", "policymaker", "management"];
 
@@ -22,6 +25,11 @@ export function basicAuth(broker: Broker): MiddlewareHandler<HttpEnv> {
     const password = colon < 0 ? "" : decoded.slice(colon + 1);
     const result = broker.users.login(name, password);
     if (!result.ok) return challenge({ error: "not_authorized", reason: "Login failed" });
+    // loopback_users (guest by default) apply to the management API too, as in RabbitMQ.
+    const remote = c.env?.remoteAddress;
+    if (remote !== undefined && broker.options.loopbackUsers.includes(name) && !isLoopbackAddress(remote)) {
+      return challenge({ error: "not_authorised", reason: "User can only log in via localhost" });
+    }
     if (!result.user.tags.some((t) => MANAGEMENT_TAGS.includes(t))) {
       return challenge({ error: "not_authorised", reason: "Not management user" });
     }

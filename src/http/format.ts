@@ -12,7 +12,7 @@ import type { Consumer } from "../connection/consumer.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import { tableToJson, type Json, type JsonObject } from "./json.ts";
 import { propertiesKey } from "./properties_key.ts";
-import { CONNECTION_SERIES, EXCHANGE_SERIES, QUEUE_SERIES, type RateSampler } from "./rates.ts";
+import { CHANNEL_SERIES, CONNECTION_SERIES, EXCHANGE_SERIES, QUEUE_SERIES, type RateSampler } from "./rates.ts";
 import type { UnackedTotals } from "./unacked.ts";
 
 const NO_UNACKED: UnackedTotals = { count: 0, bytes: 0 };
@@ -76,7 +76,8 @@ export function formatQueue(broker: Broker, queue: Queue, unacked: UnackedTotals
     memory: queue.readyBytes - queue.pagedOutBytes + u.bytes + 64 * (inMemory + u.count),
     head_message_timestamp: null,
     recoverable_slaves: null,
-    message_stats: stats,
+    // As RabbitMQ: message_stats appear once a message has been published or delivered.
+    ...(hasTraffic(c) ? { message_stats: stats } : {}),
   };
 }
 
@@ -91,7 +92,7 @@ export function queueDetails(broker: Broker, queue: Queue): JsonObject {
 
 export function formatExchange(exchange: Exchange, rates: RateSampler): JsonObject {
   const r = rates.rates(exchange, EXCHANGE_SERIES.length);
-  return {
+  const out: JsonObject = {
     name: exchange.name,
     vhost: exchange.vhost,
     type: exchange.type,
@@ -99,8 +100,11 @@ export function formatExchange(exchange: Exchange, rates: RateSampler): JsonObje
     auto_delete: exchange.autoDelete,
     internal: exchange.internal,
     arguments: tableToJson(exchange.args),
-    message_stats: withDetails(EXCHANGE_SERIES, [exchange.counters.publishIn, exchange.counters.publishOut], r),
   };
+  // As RabbitMQ: message_stats appear once a message has gone through.
+  const c = exchange.counters;
+  if (c.publishIn > 0 || c.publishOut > 0) out.message_stats = withDetails(EXCHANGE_SERIES, [c.publishIn, c.publishOut], r);
+  return out;
 }
 
 export interface BindingView {
@@ -201,9 +205,14 @@ export function channelName(channel: Channel): string {
   return `${channel.connection.name} (${channel.id})`;
 }
 
-export function formatChannel(broker: Broker, channel: Channel): JsonObject {
+export function formatChannel(broker: Broker, channel: Channel, rates: RateSampler): JsonObject {
   const connection = channel.connection;
   const tx = channel.tx;
+  const c = channel.counters;
+  const r = rates.rates(channel, CHANNEL_SERIES.length);
+  const stats = withDetails(CHANNEL_SERIES, [c.publish, c.confirm, c.returnUnroutable, c.dropUnroutable, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver], r);
+  stats.deliver_get = c.deliver + c.deliverNoAck + c.get + c.getNoAck;
+  stats.deliver_get_details = { rate: round(r[4]! + r[5]! + r[6]! + r[7]!) };
   return {
     name: channelName(channel),
     number: channel.id,
@@ -223,6 +232,7 @@ export function formatChannel(broker: Broker, channel: Channel): JsonObject {
     confirm: channel.confirm,
     transactional: tx !== undefined,
     pending_raft_commands: 0,
+    message_stats: stats,
   };
 }
 
@@ -245,6 +255,10 @@ export function formatConsumer(broker: Broker, consumer: Consumer): JsonObject {
     activity_status: active ? "up" : "waiting",
     arguments: tableToJson(consumer.args) as Json,
   };
+}
+
+function hasTraffic(c: Queue["counters"]): boolean {
+  return c.publish + c.deliver + c.deliverNoAck + c.get + c.getNoAck + c.getEmpty + c.ack + c.redeliver > 0;
 }
 
 export function round(rate: number): number {

@@ -152,6 +152,17 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
   ch("rabbitmq_channel_messages_unconfirmed", "gauge", "Published but not yet confirmed messages", (x) => (x.confirm ? x.publishSeq - x.confirmSent : 0));
   ch("rabbitmq_channel_messages_uncommitted", "gauge", "Messages received in a transaction but not yet committed", (x) => x.tx?.publishes.length ?? 0);
   ch("rabbitmq_channel_acks_uncommitted", "gauge", "Message acknowledgements in a transaction not yet committed", (x) => x.tx?.acks.reduce((n, a) => n + a.deliveries.length, 0) ?? 0);
+  ch("rabbitmq_channel_messages_published_total", "counter", "Total number of messages published into an exchange on a channel", (x) => x.counters.publish);
+  ch("rabbitmq_channel_messages_confirmed_total", "counter", "Total number of messages published into an exchange and confirmed on the channel", (x) => x.counters.confirm);
+  ch("rabbitmq_channel_messages_unroutable_returned_total", "counter", "Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable", (x) => x.counters.returnUnroutable);
+  ch("rabbitmq_channel_messages_unroutable_dropped_total", "counter", "Total number of messages published as non-mandatory into an exchange and dropped as unroutable", (x) => x.counters.dropUnroutable);
+  ch("rabbitmq_channel_messages_delivered_total", "counter", "Total number of messages delivered to consumers in automatic acknowledgement mode", (x) => x.counters.deliverNoAck);
+  ch("rabbitmq_channel_messages_delivered_ack_total", "counter", "Total number of messages delivered to consumers in manual acknowledgement mode", (x) => x.counters.deliver);
+  ch("rabbitmq_channel_messages_redelivered_total", "counter", "Total number of messages redelivered to consumers", (x) => x.counters.redeliver);
+  ch("rabbitmq_channel_messages_acked_total", "counter", "Total number of messages acknowledged by consumers", (x) => x.counters.ack);
+  ch("rabbitmq_channel_get_ack_total", "counter", "Total number of messages fetched with basic.get in manual acknowledgement mode", (x) => x.counters.get);
+  ch("rabbitmq_channel_get_total", "counter", "Total number of messages fetched with basic.get in automatic acknowledgement mode", (x) => x.counters.getNoAck);
+  ch("rabbitmq_channel_get_empty_total", "counter", "Total number of times basic.get operations fetched no message", (x) => x.counters.getEmpty);
   ch("rabbitmq_channel_prefetch", "gauge", "Total limit of unacknowledged messages for all consumers on a channel", (x) => x.globalPrefetch);
 
   const co = (name: string, type: Family["type"], help: string, value: (connection: (typeof connections)[number]) => number) =>

@@ -3,6 +3,7 @@
 import type { Broker } from "../broker/broker.ts";
 import { every, type Timer } from "../runtime/timers.ts";
 import { unackedByQueue } from "./unacked.ts";
+import { freeDiskBytes, openFileDescriptors, residentMemory } from "../runtime/system.ts";
 
 export const SAMPLE_INTERVAL_MS = 5000;
 
@@ -21,6 +22,11 @@ export const GLOBAL_SERIES = [
   "connection_created", "connection_closed", "channel_created", "channel_closed", "queue_declared", "queue_created", "queue_deleted",
 ] as const;
 export const CONNECTION_SERIES = ["recv_oct", "send_oct"] as const;
+/** Node readings, sampled under the key broker.alarms. */
+export const NODE_SERIES = ["mem_used", "disk_free", "fd_used", "sockets_used"] as const;
+export const CHANNEL_SERIES = [
+  "publish", "confirm", "return_unroutable", "drop_unroutable", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver",
+] as const;
 
 export class RateSampler {
   private readonly samples = new WeakMap<object, Sample>();
@@ -68,7 +74,14 @@ export class RateSampler {
       }
       for (const exchange of vhost.exchanges.values()) this.record(exchange, [exchange.counters.publishIn, exchange.counters.publishOut], now);
     }
-    for (const connection of broker.connections) this.record(connection, [connection.bytesReceived, connection.output.bytesSent], now);
+    for (const connection of broker.connections) {
+      this.record(connection, [connection.bytesReceived, connection.output.bytesSent], now);
+      for (const channel of connection.channels.values()) {
+        const c = channel.counters;
+        this.record(channel, [c.publish, c.confirm, c.returnUnroutable, c.dropUnroutable, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver], now);
+      }
+    }
+    this.record(broker.alarms, nodeReadings(broker), now);
     const s = broker.stats;
     const churn = queueChurn(broker);
     this.record(broker, [
@@ -77,6 +90,17 @@ export class RateSampler {
       s.connectionsOpened, s.connectionsClosed, s.channelsOpened, s.channelsClosed, churn.declared, churn.created, churn.deleted,
     ], now);
   }
+}
+
+/** Memory, free disk, open fds and sockets now (free disk 0 when unreadable). */
+export function nodeReadings(broker: Broker): number[] {
+  let disk = 0;
+  try {
+    disk = freeDiskBytes(broker.options.dataDir);
+  } catch {
+    // unreadable: 0, and the disk alarm keeps its last state
+  }
+  return [residentMemory(), disk, openFileDescriptors(), broker.connections.size];
 }
 
 /** Queue churn over every vhost. */

@@ -6,11 +6,22 @@ export interface HttpListener {
   stop(): void;
 }
 
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+/** What the server knows about a request beyond the Request itself (hono's `c.env`). */
+export interface HttpPeer {
+  /** The client's IP address. */
+  remoteAddress: string | undefined;
+}
+
+export type FetchHandler = (request: Request, peer: HttpPeer) => Response | Promise<Response>;
 
 /** Listens on `hostname:port` (0 picks a free port) and answers every request with `fetch`. */
 export function listenHttp(hostname: string, port: number, fetch: FetchHandler): HttpListener {
-  const server = Bun.serve({ hostname, port, fetch, idleTimeout: 60 });
+  const server = Bun.serve({
+    hostname,
+    port,
+    idleTimeout: 60,
+    fetch: (request, srv) => fetch(request, { remoteAddress: srv.requestIP(request)?.address }),
+  });
   return {
     port: server.port ?? port,
     // true: drop keep-alive connections too, so a stopped broker leaves nothing listening.

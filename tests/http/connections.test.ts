@@ -44,6 +44,11 @@ test("channels and consumers", async () => {
   const channels = (await api(tb.httpUrl, "GET", "/api/channels")).body;
   expect(channels).toHaveLength(1);
   expect(channels[0]).toMatchObject({ number: 1, confirm: true, transactional: false, consumer_count: 1, prefetch_count: 7, user: "guest", vhost: "/", state: "running" });
+  ch.sendToQueue("http-cq", Buffer.from("x"));
+  await ch.waitForConfirms();
+  for (let i = 0; i < 100 && (await api(tb.httpUrl, "GET", "/api/channels")).body[0].message_stats.deliver < 1; i++) await Bun.sleep(5);
+  const stats = (await api(tb.httpUrl, "GET", "/api/channels")).body[0].message_stats;
+  expect(stats).toMatchObject({ publish: 1, confirm: 1, deliver: 1, deliver_get: 1, ack: 0, drop_unroutable: 0 });
   const consumers = (await api(tb.httpUrl, "GET", "/api/consumers/%2F")).body;
   expect(consumers).toHaveLength(1);
   expect(consumers[0]).toMatchObject({ consumer_tag: "http-c1", ack_required: true, exclusive: false, prefetch_count: 7, active: true, queue: { name: "http-cq", vhost: "/" } });

@@ -100,5 +100,10 @@ describe("/metrics/per-object", () => {
     expect(samples.get('rabbitmq_queue_messages_published_total{vhost="/",queue="http-mq"}')).toBe(2);
     const channel = [...samples.keys()].find((k) => k.startsWith("rabbitmq_channel_messages_unacked{channel="));
     expect(channel && samples.get(channel)).toBe(1);
+    const label = channel!.slice(channel!.indexOf("{"));
+    expect(samples.get(`rabbitmq_channel_messages_published_total${label}`)).toBe(2);
+    expect(samples.get(`rabbitmq_channel_messages_confirmed_total${label}`)).toBe(2);
+    expect(samples.get(`rabbitmq_channel_get_ack_total${label}`)).toBe(2);
+    expect(samples.get(`rabbitmq_channel_messages_acked_total${label}`)).toBe(1);
   });
 });

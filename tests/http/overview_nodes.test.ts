@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { createManagementApp, type ManagementApp } from "../../src/http/app.ts";
 import { checkPassword } from "../../src/auth/password.ts";
+import { ratesFor } from "../../src/http/rates.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { api } from "../helpers/http.ts";
 
@@ -50,6 +51,19 @@ describe("nodes", () => {
     expect(n.uptime).toBeGreaterThanOrEqual(0);
     expect((await api(app, "GET", `/api/nodes/${encodeURIComponent(n.name)}`)).body.name).toBe(n.name);
     expect((await api(app, "GET", "/api/nodes/rabbit@nowhere")).status).toBe(404);
+  });
+
+  test("node readings have rates from the 5 s samples", async () => {
+    const sampler = ratesFor(tb.broker);
+    const t0 = Date.now();
+    sampler.sampleAll(t0);
+    const conn = await amqp.connect(tb.url);
+    sampler.sampleAll(t0 + 5000);
+    const n = (await api(app, "GET", "/api/nodes")).body[0];
+    expect(n.sockets_used).toBe(1);
+    expect(n.sockets_used_details).toEqual({ rate: 0.2 });
+    expect(typeof n.mem_used_details.rate).toBe("number");
+    await conn.close();
   });
 
   test("an alarm shows on the node and fails the alarm health checks with 503", async () => {

@@ -66,6 +66,11 @@ describe("exchanges", () => {
     expect(x.message_stats.publish_out).toBe(1);
   });
 
+  test("publish with another user's user_id is 400", async () => {
+    const r = await api(app, "POST", "/api/exchanges/%2F/amq.default/publish", { properties: { user_id: "mallory" }, routing_key: "x", payload: "x", payload_encoding: "string" });
+    expect(r.body).toEqual({ error: "bad_request", reason: "user_id property set to 'mallory' but authenticated user was 'guest'" });
+  });
+
   test("publish with a missing key or exchange is 400", async () => {
     const missing = await api(app, "POST", "/api/exchanges/%2F/amq.default/publish", { properties: {}, routing_key: "x", payload: "x" });
     expect(missing.body).toEqual({ error: "bad_request", reason: "[{key_missing,payload_encoding}]" });

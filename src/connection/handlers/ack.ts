@@ -69,6 +69,7 @@ export function settle(channel: Channel, deliveries: Unacked[], how: Settlement)
     } else {
       if (how === "ack") {
         u.queue.counters.ack++;
+        channel.counters.ack++;
         channel.connection.broker.stats.acknowledged++;
       }
       u.queue.discard(u.entry);

@@ -70,6 +70,7 @@ function checkUserId(channel: Channel, message: Message): void {
 export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): number {
   const stats = channel.connection.broker.stats;
   stats.received++;
+  channel.counters.publish++;
   if (channel.confirm) stats.receivedConfirm++;
   exchange.counters.publishIn++;
   if (exchange.name === "" && isReplyTo(message.routingKey)) {
@@ -82,8 +83,12 @@ export function routeMessage(channel: Channel, exchange: Exchange, message: Mess
   if (queues.size === 0) {
     if (mandatory) {
       stats.unroutableReturned++;
+      channel.counters.returnUnroutable++;
       returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
-    } else stats.unroutableDropped++;
+    } else {
+      stats.unroutableDropped++;
+      channel.counters.dropUnroutable++;
+    }
     return Enqueued.memory;
   }
   stats.routed++;
@@ -168,6 +173,7 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
   const stats = connection.broker.stats;
   if (!entry) {
     queue.counters.getEmpty++;
+    channel.counters.getEmpty++;
     stats.getEmpty++;
     connection.send(channel.id, { id: MethodId.BasicGetEmpty, clusterId: "" });
     return;
@@ -177,13 +183,16 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
   queue.delivered(entry, noAck);
   if (noAck) {
     queue.counters.getNoAck++;
+    channel.counters.getNoAck++;
     stats.deliveredGetAutoAck++;
   } else {
     queue.counters.get++;
+    channel.counters.get++;
     stats.deliveredGetManualAck++;
   }
   if (entry.redelivered) {
     queue.counters.redeliver++;
+    channel.counters.redeliver++;
     stats.redelivered++;
   }
   const message = entry.message;

@@ -40,17 +40,17 @@ export function connectionRoutes(app: Hono<HttpEnv>, broker: Broker): void {
   });
   app.get("/api/connections/:name/channels", (c) => {
     const connection = pathConnection(c, broker);
-    return c.json([...connection.channels.values()].map((ch) => formatChannel(broker, ch)));
+    return c.json([...connection.channels.values()].map((ch) => formatChannel(broker, ch, ratesFor(broker))));
   });
   app.get("/api/channels", (c) => {
     const channels = visibleConnections(c, broker).flatMap((x) => [...x.channels.values()]);
-    return c.json(byName(channels.map((ch) => formatChannel(broker, ch))));
+    return c.json(byName(channels.map((ch) => formatChannel(broker, ch, ratesFor(broker)))));
   });
   app.get("/api/channels/:name", (c) => {
     const name = c.req.param("name");
     const channel = visibleConnections(c, broker).flatMap((x) => [...x.channels.values()]).find((ch) => channelName(ch) === name);
     if (!channel) throw notFound();
-    return c.json({ ...formatChannel(broker, channel), consumer_details: [...channel.consumers.values()].map((x) => formatConsumer(broker, x)) });
+    return c.json({ ...formatChannel(broker, channel, ratesFor(broker)), consumer_details: [...channel.consumers.values()].map((x) => formatConsumer(broker, x)) });
   });
   const consumers = (c: Context<HttpEnv>, vhosts: Set<string>) => {
     const out: Consumer[] = [];

@@ -73,6 +73,12 @@ export function exchangeRoutes(app: Hono<HttpEnv>, broker: Broker): void {
     if (encoding !== "string" && encoding !== "base64") throw badRequest(`payload_encoding must be "string" or "base64"`);
     const bytes = encoding === "base64" ? Buffer.from(payload, "base64") : Buffer.from(payload, "utf8");
     const message = new Message(name, stringField(body, "routing_key", ""), encodeJsonProperties(body.properties), new Uint8Array(bytes));
+    // As basic.publish: a user_id must name the authenticated user unless it may impersonate.
+    const user = c.get("user");
+    const claimed = message.props.userId;
+    if (claimed !== undefined && claimed !== user.name && !user.tags.includes("impersonator")) {
+      throw badRequest(`user_id property set to '${claimed}' but authenticated user was '${user.name}'`);
+    }
     const routed = publishMessage(broker, vhost, exchange, message);
     await committed(broker);
     return c.json({ routed });

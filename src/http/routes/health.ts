@@ -13,13 +13,14 @@ import { listeners } from "./overview.ts";
 const FAILED = 503;
 
 export function healthRoutes(app: Hono<HttpEnv>, broker: Broker): void {
-  const alarms = (reason: string) => (c: { json: (body: JsonObject, status?: 200 | 503) => Response }) => {
+  const alarms = (reason: string): [JsonObject, 200 | 503] => {
     const active = [...broker.alarms.current];
-    if (active.length === 0) return c.json({ status: "ok" });
-    return c.json({ status: "failed", reason, alarms: active.map((resource) => ({ node: broker.alarms.node, resource })) }, FAILED);
+    if (active.length === 0) return [{ status: "ok" }, 200];
+    return [{ status: "failed", reason, alarms: active.map((resource) => ({ node: broker.alarms.node, resource })) }, FAILED];
   };
-  app.get("/api/health/checks/alarms", (c) => alarms("There are alarms in effect in the cluster")(c));
-  app.get("/api/health/checks/local-alarms", (c) => alarms("There are alarms in effect on the node")(c));
+  // One node: the cluster's alarms are this node's.
+  app.get("/api/health/checks/alarms", (c) => c.json(...alarms("There are alarms in effect in the cluster")));
+  app.get("/api/health/checks/local-alarms", (c) => c.json(...alarms("There are alarms in effect on the node")));
   // Every vhost of a Warren node runs while the node does.
   app.get("/api/health/checks/virtual-hosts", (c) => c.json({ status: "ok" }));
   app.get("/api/health/checks/port-listener/:port", (c) => {

@@ -1,11 +1,11 @@
 // GET /api/nodes, /api/nodes/{name}: the one node, with its resource readings and alarms.
 import type { Hono } from "hono";
 import type { Broker } from "../../broker/broker.ts";
-import { fileDescriptorLimit, freeDiskBytes, openFileDescriptors, processorCount, residentMemory } from "../../runtime/system.ts";
+import { fileDescriptorLimit, processorCount } from "../../runtime/system.ts";
 import { requireMonitor, type HttpEnv } from "../auth.ts";
 import { notFound } from "../errors.ts";
 import type { JsonObject } from "../json.ts";
-import { GLOBAL_SERIES, queueChurn, ratesFor } from "../rates.ts";
+import { GLOBAL_SERIES, NODE_SERIES, nodeReadings, queueChurn, ratesFor } from "../rates.ts";
 import { contexts } from "./overview.ts";
 
 export function nodeRoutes(app: Hono<HttpEnv>, broker: Broker): void {
@@ -22,14 +22,8 @@ export function nodeRoutes(app: Hono<HttpEnv>, broker: Broker): void {
 
 export function nodeInfo(broker: Broker): JsonObject {
   const alarms = broker.alarms.current;
-  let diskFree = 0;
-  try {
-    diskFree = freeDiskBytes(broker.options.dataDir);
-  } catch {
-    // unreadable: reported as 0, and the alarm keeps its last state
-  }
-  const memUsed = residentMemory();
-  const fdUsed = openFileDescriptors();
+  const [memUsed, diskFree, fdUsed, sockets] = nodeReadings(broker) as [number, number, number, number];
+  const nodeRates = ratesFor(broker).rates(broker.alarms, NODE_SERIES.length);
   const r = ratesFor(broker).rates(broker, GLOBAL_SERIES.length);
   const rate = (name: (typeof GLOBAL_SERIES)[number]) => ({ rate: r[GLOBAL_SERIES.indexOf(name)]! });
   const s = broker.stats;
@@ -43,19 +37,19 @@ export function nodeInfo(broker: Broker): JsonObject {
     processors: processorCount(),
     rates_mode: "basic",
     mem_used: memUsed,
-    mem_used_details: { rate: 0 },
+    mem_used_details: { rate: nodeRates[0]! },
     mem_limit: broker.alarms.memoryThreshold,
     mem_alarm: alarms.has("memory"),
     mem_calculation_strategy: "rss",
     disk_free: diskFree,
-    disk_free_details: { rate: 0 },
+    disk_free_details: { rate: nodeRates[1]! },
     disk_free_limit: broker.alarms.diskFreeLimit,
     disk_free_alarm: alarms.has("disk"),
     fd_used: fdUsed,
-    fd_used_details: { rate: 0 },
+    fd_used_details: { rate: nodeRates[2]! },
     fd_total: fileDescriptorLimit(),
-    sockets_used: broker.connections.size,
-    sockets_used_details: { rate: 0 },
+    sockets_used: sockets,
+    sockets_used_details: { rate: nodeRates[3]! },
     sockets_total: fileDescriptorLimit(),
     db_dir: broker.options.dataDir,
     partitions: [],

@@ -74,15 +74,14 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: Broker): void {
     requirePermission(broker, c.get("user"), vhost.name, "queue", queue.name, "read");
     vhost.checkExclusiveAccess(queue, broker);
     const body = await readBody(c.req.raw);
-    const count = body.count ?? 1;
-    if (typeof count !== "number" || !Number.isInteger(count) || count < 0) throw badRequest("count must be a non-negative integer");
+    // rabbitmqadmin sends numbers as strings, which RabbitMQ accepts.
+    const count = intField(body.count, 1, "count");
     const ackmode = stringField(body, "ackmode", "");
     if (!ACK_MODES.includes(ackmode)) throw badRequest(`ackmode must be one of ${ACK_MODES.join(", ")}`);
     const encoding = stringField(body, "encoding", "auto");
     if (encoding !== "auto" && encoding !== "base64") throw badRequest("Unsupported encoding. Please use auto or base64.");
-    const truncate = body.truncate;
-    if (truncate !== undefined && truncate !== null && (typeof truncate !== "number" || truncate < 0)) throw badRequest("truncate must be a non-negative integer");
-    const messages = getMessages(broker, queue, count, ackmode, encoding === "base64", typeof truncate === "number" ? truncate : undefined);
+    const truncate = body.truncate === undefined || body.truncate === null || body.truncate === "" ? undefined : intField(body.truncate, 0, "truncate");
+    const messages = getMessages(broker, queue, count, ackmode, encoding === "base64", truncate);
     await committed(broker);
     return c.json(messages);
   });
@@ -91,6 +90,13 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: Broker): void {
     const list = vhostBindings(vhost).filter((b) => b.destinationType === "queue" && b.destination === queue.name);
     return c.json(list.map(formatBinding));
   });
+}
+
+function intField(value: unknown, fallback: number, key: string): number {
+  if (value === undefined || value === null) return fallback;
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw badRequest(`${key} must be a non-negative integer`);
+  return n;
 }
 
 /** Takes up to `count` messages, then requeues, acks or rejects them as `ackmode` says. */

@@ -57,7 +57,7 @@ export function vhostRoutes(app: Hono<HttpEnv>, broker: Broker): void {
   app.get("/api/vhosts/:vhost/channels", (c) => {
     const vhost = pathVhost(c, broker);
     const list = [...broker.connections].filter((x) => x.vhost === vhost).flatMap((x) => [...x.channels.values()]);
-    return c.json(list.map((ch) => formatChannel(broker, ch)));
+    return c.json(list.map((ch) => formatChannel(broker, ch, ratesFor(broker))));
   });
 }
 

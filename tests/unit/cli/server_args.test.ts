@@ -39,3 +39,11 @@ test("TLS flags map to the amqps listener options; a TLS port needs a certificat
 test("--help is recognised", () => {
   expect(parseServerArgs(["--help"], {})).toBe("help");
 });
+
+test("--http-port, --metrics-port and --definitions; RABBITMQ_DEFINITIONS_FILE", () => {
+  expect(parseServerArgs(["--http-port", "0", "--metrics-port", "15693", "--definitions", "/tmp/d.json"], {}))
+    .toEqual({ httpPort: 0, metricsPort: 15693, definitionsFile: "/tmp/d.json" });
+  expect(parseServerArgs([], { RABBITMQ_DEFINITIONS_FILE: "/etc/defs.json" })).toEqual({ definitionsFile: "/etc/defs.json" });
+  expect(() => parseServerArgs(["--http-port", "x"], {})).toThrow(/--http-port "x"/);
+  expect(() => parseServerArgs(["--metrics-port", "99999"], {})).toThrow(/--metrics-port "99999"/);
+});
