@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { resolveOptions, type BrokerOptions } from "./config.ts";
+import { DEFAULTS, resolveOptions, type BrokerOptions } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Broker } from "./broker/broker.ts";
 import { recover } from "./broker/recovery.ts";
@@ -24,12 +24,22 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   const store = SqliteStore.open(resolved.dataDir, { fsync: resolved.fsync, log });
   const broker = new Broker(resolved, log, store);
   try {
-    if (!store.isFresh) recover(broker, store);
+    const fresh = store.isFresh;
+    if (!fresh) recover(broker, store);
     else if (resolved.definitionsFile === null) {
       log.info("Will seed default virtual host and user...");
       broker.createDefaults();
     } else log.info("Will not seed default virtual host and user: have definitions to load...");
-    if (resolved.definitionsFile !== null) loadDefinitionsFile(broker, resolved.definitionsFile);
+    if (resolved.definitionsFile !== null) {
+      loadDefinitionsFile(broker, resolved.definitionsFile);
+      if (fresh && defaultUserGiven(resolved)) {
+        log.info(`Creating the given default user '${resolved.defaultUser}' as well`);
+        broker.createGivenDefaultUser();
+      }
+      if (fresh) store.markDefaultsCreated(); // initialised: the next boot recovers what is stored
+
+    }
+    broker.globalParameters.ensureClusterId();
     store.commit();
   } catch (err) {
     store.close();
@@ -46,6 +56,11 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   const list = plugins.length > 0 ? ` (${plugins.join(", ")})` : "";
   log.info(`Server startup complete; ${plugins.length} plugins started${list}. Ready in ${(performance.now() - started).toFixed(1)} ms`);
   return broker;
+}
+
+/** Whether the default user or password differs from guest/guest (set by environment or config). */
+function defaultUserGiven(options: BrokerOptions): boolean {
+  return options.defaultUser !== DEFAULTS.defaultUser || options.defaultPass !== DEFAULTS.defaultPass;
 }
 
 /** As RabbitMQ's load_definitions: applied at every boot (idempotent); a bad file stops the boot. */

@@ -69,6 +69,13 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         PRIMARY KEY (queue_id, level)) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- rabbit_runtime_parameters' global values (internal_cluster_id, cluster_name, …), as JSON
+      CREATE TABLE global_parameters (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -121,6 +121,15 @@ export class SqliteStore implements DurableLog {
     this.record(() => this.sql.deleteRuntimeParameter.run(vhost, component, name));
   }
 
+  saveGlobalParameter(name: string, value: unknown): void {
+    const json = JSON.stringify(value);
+    this.record(() => this.sql.saveGlobalParameter.run(name, json));
+  }
+
+  deleteGlobalParameter(name: string): void {
+    this.record(() => this.sql.deleteGlobalParameter.run(name));
+  }
+
   saveVhost(name: string, description = "", tags: string[] = [], limits: object = {}): void {
     const t = tags.join(",");
     const l = JSON.stringify(limits);
@@ -419,6 +428,7 @@ export class SqliteStore implements DurableLog {
       runtimeParameters: db.prepare("SELECT vhost, component, name, value FROM runtime_parameters").all<{
         vhost: string; component: string; name: string; value: string;
       }>(),
+      globalParameters: db.prepare("SELECT name, value FROM global_parameters").all<{ name: string; value: string }>(),
       users: db.prepare("SELECT name, password_hash, hashing_algorithm, tags, limits FROM users").all<{
         name: string; password_hash: string; hashing_algorithm: string; tags: string; limits: string;
       }>(),
@@ -463,6 +473,8 @@ function prepareStatements(db: SqlDatabase) {
     saveUser: p("INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags, limits) VALUES (?, ?, ?, ?, ?)"),
     saveRuntimeParameter: p("INSERT OR REPLACE INTO runtime_parameters (vhost, component, name, value) VALUES (?, ?, ?, ?)"),
     deleteRuntimeParameter: p("DELETE FROM runtime_parameters WHERE vhost = ? AND component = ? AND name = ?"),
+    saveGlobalParameter: p("INSERT OR REPLACE INTO global_parameters (name, value) VALUES (?, ?)"),
+    deleteGlobalParameter: p("DELETE FROM global_parameters WHERE name = ?"),
     savePermission: p("INSERT OR REPLACE INTO permissions (user, vhost, configure, write, read) VALUES (?, ?, ?, ?, ?)"),
     deletePermission: p("DELETE FROM permissions WHERE user = ? AND vhost = ?"),
     saveTopicPermission: p("INSERT OR REPLACE INTO topic_permissions (user, vhost, exchange, write, read) VALUES (?, ?, ?, ?, ?)"),

@@ -68,7 +68,7 @@ export function setUserTags(broker: Broker, name: string, tags: string[]): void 
 
 export function setUserLimits(broker: Broker, name: string, limits: UserLimits): void {
   const user = existingUser(broker, name);
-  user.limits = checkLimits(limits, USER_LIMITS, `user '${name}'`) as UserLimits;
+  user.limits = checkLimits(limits, USER_LIMITS, `user '${name}'`, "user-limits") as UserLimits;
   saveUser(broker, user);
 }
 
@@ -87,7 +87,7 @@ export function addVhost(broker: Broker, name: string, opts: VhostOptions = {}):
   if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker.store)));
   if (opts.description !== undefined) vhost.description = opts.description;
   if (opts.tags !== undefined) vhost.tags = cleanTags(opts.tags);
-  if (opts.limits !== undefined) vhost.limits = checkLimits(opts.limits, VHOST_LIMITS, `vhost '${name}'`) as VhostLimits;
+  if (opts.limits !== undefined) vhost.limits = checkLimits(opts.limits, VHOST_LIMITS, `vhost '${name}'`, "limits") as VhostLimits;
   if (created || Object.keys(opts).length > 0) saveVhost(broker, vhost);
   return vhost;
 }
@@ -106,10 +106,20 @@ export function deleteVhost(broker: Broker, name: string): void {
   broker.store?.deleteVhost(name);
 }
 
+/** Throws ManagementError unless `limits` are valid vhost limits (RabbitMQ's texts). */
+export function checkVhostLimits(limits: object, vhost: string): void {
+  checkLimits(limits, VHOST_LIMITS, `vhost '${vhost}'`, "limits");
+}
+
+/** Throws ManagementError unless `limits` are valid user limits. */
+export function checkUserLimits(limits: object, user: string): void {
+  checkLimits(limits, USER_LIMITS, `user '${user}'`, "user-limits");
+}
+
 /** Replaces every limit of the vhost ({} clears them). */
 export function setVhostLimits(broker: Broker, name: string, limits: VhostLimits): void {
   const vhost = existingVhost(broker, name);
-  vhost.limits = checkLimits(limits, VHOST_LIMITS, `vhost '${name}'`) as VhostLimits;
+  vhost.limits = checkLimits(limits, VHOST_LIMITS, `vhost '${name}'`, "limits") as VhostLimits;
   saveVhost(broker, vhost);
 }
 
@@ -176,17 +186,30 @@ function cleanTags(tags: string[]): string[] {
   return [...new Set(tags.flatMap((t) => t.split(",")).map((t) => t.trim()).filter((t) => t !== ""))];
 }
 
-/** Known limit names with integer values; a negative value means "no limit" and is dropped. */
-function checkLimits(limits: object, known: readonly string[], what: string): Record<string, number> {
+/**
+ * Known limit names with integer values, as rabbit_vhost_limit / rabbit_auth_backend_internal
+ * validate them (with their texts). A negative value means "no limit" and is kept, as RabbitMQ
+ * keeps it.
+ */
+function checkLimits(limits: object, known: readonly string[], what: string, section: string): Record<string, number> {
+  const unknown = Object.entries(limits).filter(([key]) => !known.includes(key));
+  if (unknown.length > 0) {
+    const terms = unknown.map(([k, v]) => `{${erlangTerm(k)},${erlangTerm(v)}}`).join(",");
+    throw new ManagementError("invalid", `Unrecognised terms [${terms}] in ${section} for ${what} (known: ${known.join(", ")})`);
+  }
   const out: Record<string, number> = {};
   for (const [key, value] of Object.entries(limits)) {
-    if (!known.includes(key)) throw new ManagementError("invalid", `unknown limit '${key}' for ${what} (known: ${known.join(", ")})`);
     if (typeof value !== "number" || !Number.isInteger(value)) {
-      throw new ManagementError("invalid", `limit '${key}' for ${what} must be an integer, got ${JSON.stringify(value)}`);
+      throw new ManagementError("invalid", `${key} should be a number, actually was ${erlangTerm(value)}`);
     }
-    if (value >= 0) out[key] = value;
+    out[key] = value;
   }
   return out;
+}
+
+/** A JSON value as RabbitMQ's error texts print the Erlang term (strings are binaries). */
+function erlangTerm(value: unknown): string {
+  return typeof value === "string" ? `<<"${value}">>` : JSON.stringify(value);
 }
 
 function saveUser(broker: Broker, user: User): void {

@@ -12,6 +12,8 @@ import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { Alarms } from "./alarms.ts";
 import { setMemoryPressure } from "./queue.ts";
 import { GlobalCounters } from "./stats.ts";
+import { GlobalParameters } from "./global_parameters.ts";
+import { RuntimeParameters, vhostLimitsComponent } from "./parameters.ts";
 
 /**
  * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
@@ -35,9 +37,14 @@ export class Broker {
   private readonly stopHooks: (() => void)[] = [];
 
   readonly alarms: Alarms;
+  /** Per-vhost runtime parameters by component (vhost-limits; plugins register more). */
+  readonly parameters = new RuntimeParameters(this);
+  readonly globalParameters: GlobalParameters;
 
   /** `store` is null for a broker that keeps nothing on disk. */
   constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: SqliteStore | null) {
+    this.globalParameters = new GlobalParameters(store);
+    this.parameters.register(vhostLimitsComponent(this));
     this.alarms = new Alarms(
       { memoryHighWatermark: options.memoryHighWatermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir },
       log,
@@ -55,6 +62,18 @@ export class Broker {
     this.addUser(defaultUser, defaultPass, ["administrator"]);
     this.setPermissions(defaultUser, defaultVhost, FULL_PERMISSION);
     this.store?.markDefaultsCreated();
+  }
+
+  /**
+   * A fresh node that loads definitions does not seed the defaults (RabbitMQ's rule), but a
+   * default user given explicitly (RABBITMQ_DEFAULT_USER/PASS) is still created, unlike in
+   * RabbitMQ: an administrator with full permissions on the default vhost.
+   */
+  createGivenDefaultUser(): void {
+    const { defaultVhost, defaultUser, defaultPass } = this.options;
+    if (!this.vhosts.has(defaultVhost)) this.addVhost(defaultVhost);
+    this.addUser(defaultUser, defaultPass, this.users.get(defaultUser)?.tags ?? ["administrator"]);
+    if (this.users.permission(defaultUser, defaultVhost) === undefined) this.setPermissions(defaultUser, defaultVhost, FULL_PERMISSION);
   }
 
   /** The AMQP port actually bound (differs from options.port when that was 0). */

@@ -10,7 +10,7 @@ import { Queue } from "./queue.ts";
 import { Vhost } from "./vhost.ts";
 import { parsePolicy, policyJson, type Policy, type PolicyBody } from "./policy.ts";
 import { compilePermission, validateTopicPermission } from "../auth/permissions.ts";
-import { checkPasswordHash } from "../auth/management.ts";
+import { checkPasswordHash, checkUserLimits } from "../auth/management.ts";
 import { listPermissions, listUsers } from "./users_view.ts";
 import { VERSION } from "../version.ts";
 
@@ -54,7 +54,9 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
       }
     }
   }
-  const entities = { parameters: [], policies, queues, exchanges, bindings };
+  const parameters = vhosts.flatMap((v) => broker.parameters.list({ vhost: v }))
+    .map((p) => strip({ value: p.value, vhost: p.vhost, component: p.component, name: p.name }));
+  const entities = { parameters, policies, queues, exchanges, bindings };
   if (vhost !== undefined) return { rabbit_version: RABBIT_VERSION, ...entities };
   return {
     rabbit_version: RABBIT_VERSION,
@@ -67,12 +69,14 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
     vhosts: vhosts.map((v) => ({ name: v.name })),
     permissions: listPermissions(broker.users).map((p) => ({ user: p.user, vhost: p.vhost, configure: p.configure, write: p.write, read: p.read })),
     topic_permissions: broker.listTopicPermissions().map((p) => ({ ...p })),
-    global_parameters: [],
+    global_parameters: broker.globalParameters.list().map((g) => ({ name: g.name, value: g.value })),
     ...entities,
   };
 }
 
-interface UserDef { name: string; hash: string; algorithm: string; tags: string[] }
+interface UserDef { name: string; hash: string; algorithm: string; tags: string[]; limits: Record<string, number> | undefined }
+interface ParameterDef { vhost: string; component: string; name: string; value: Json }
+interface GlobalParameterDef { name: string; value: Json }
 interface PermissionDef { user: string; vhost: string; configure: string; write: string; read: string }
 interface QueueDef { name: string; vhost: string; durable: boolean; autoDelete: boolean; args: JsonObject }
 interface ExchangeDef { name: string; vhost: string; type: string; durable: boolean; autoDelete: boolean; internal: boolean; args: JsonObject }
@@ -84,11 +88,13 @@ interface Parsed {
   vhosts: string[];
   permissions: PermissionDef[];
   topicPermissions: TopicPermissionDef[];
+  parameters: ParameterDef[];
+  globalParameters: GlobalParameterDef[];
   policies: Policy[];
   queues: QueueDef[];
   exchanges: ExchangeDef[];
   bindings: BindingDef[];
-  /** Sections Warren does not apply yet (runtime and global parameters), with their entry counts. */
+  /** What Warren does not apply (parameters of components it lacks), with entry counts. */
   skipped: Record<string, number>;
 }
 
@@ -102,7 +108,7 @@ export interface ImportSummary {
  * DefinitionsError naming the first bad entry, before anything is changed.
  */
 export function importDefinitions(broker: Broker, input: unknown, vhost?: string, log?: (line: string) => void): ImportSummary {
-  const defs = parse(input, vhost);
+  const defs = parse(input, vhost, broker);
   validate(broker, defs);
   apply(broker, defs, log);
   return {
@@ -111,7 +117,7 @@ export function importDefinitions(broker: Broker, input: unknown, vhost?: string
   };
 }
 
-function parse(input: unknown, vhost: string | undefined): Parsed {
+function parse(input: unknown, vhost: string | undefined, broker: Broker): Parsed {
   if (input === null || typeof input !== "object" || Array.isArray(input)) throw new DefinitionsError("definitions must be a JSON object");
   const d = input as JsonObject;
   const section = (name: string): JsonObject[] => {
@@ -138,7 +144,15 @@ function parse(input: unknown, vhost: string | undefined): Parsed {
       throw new DefinitionsError(`${what}: ${(err as Error).message}`);
     }
     const tags = Array.isArray(u.tags) ? u.tags.map(String) : typeof u.tags === "string" ? u.tags.split(",").map((t) => t.trim()).filter((t) => t !== "") : [];
-    return { name, hash, algorithm, tags };
+    const limits = u.limits === undefined || u.limits === null ? undefined : obj(u, "limits", what) as Record<string, number>;
+    if (limits !== undefined) {
+      try {
+        checkUserLimits(limits, name);
+      } catch (err) {
+        throw new DefinitionsError(`${what}: ${(err as Error).message}`);
+      }
+    }
+    return { name, hash, algorithm, tags, limits };
   });
   const vhosts = scoped ? [] : section("vhosts").map((v, i) => str(v, "name", `vhosts[${i}]`));
   const permissions = scoped ? [] : section("permissions").map((p, i): PermissionDef => {
@@ -164,6 +178,24 @@ function parse(input: unknown, vhost: string | undefined): Parsed {
     }
     return entry;
   });
+  const skipped: Record<string, number> = {};
+  const parameters = section("parameters").flatMap((p, i): ParameterDef[] => {
+    const what = `parameters[${i}]`;
+    const entry = { vhost: vhostOf(p, what), component: str(p, "component", what), name: str(p, "name", what), value: (p.value ?? null) as Json };
+    if (!broker.parameters.has(entry.component)) {
+      skipped[`${entry.component} parameters`] = (skipped[`${entry.component} parameters`] ?? 0) + 1;
+      return [];
+    }
+    try {
+      broker.parameters.check(entry.vhost, entry.component, entry.name, entry.value);
+    } catch (err) {
+      throw new DefinitionsError(`parameter '${entry.name}' of component '${entry.component}' in vhost '${entry.vhost}': ${(err as Error).message}`);
+    }
+    return [entry];
+  });
+  const globalParameters = scoped ? [] : section("global_parameters").map((g, i): GlobalParameterDef => (
+    { name: str(g, "name", `global_parameters[${i}]`), value: (g.value ?? null) as Json }
+  ));
   const policies = section("policies").map((p, i): Policy => {
     const name = str(p, "name", `policies[${i}]`);
     const policyVhost = vhostOf(p, `policy '${name}'`);
@@ -195,12 +227,7 @@ function parse(input: unknown, vhost: string | undefined): Parsed {
       key: b.routing_key === undefined ? "" : str(b, "routing_key", what), args: obj(b, "arguments", what),
     };
   });
-  const skipped: Record<string, number> = {};
-  for (const name of ["parameters", "global_parameters"]) {
-    const n = Array.isArray(d[name]) ? (d[name] as Json[]).length : 0;
-    if (n > 0) skipped[name] = n;
-  }
-  return { users, vhosts, permissions, topicPermissions, policies, queues, exchanges, bindings, skipped };
+  return { users, vhosts, permissions, topicPermissions, parameters, globalParameters, policies, queues, exchanges, bindings, skipped };
 }
 
 function str(o: JsonObject, key: string, what: string): string {
@@ -239,6 +266,9 @@ function validate(broker: Broker, defs: Parsed): void {
   }
   for (const p of defs.policies) {
     if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`policy '${p.name}' in vhost '${p.vhost}': no such vhost`);
+  }
+  for (const p of defs.parameters) {
+    if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`parameter '${p.name}' of component '${p.component}' in vhost '${p.vhost}': no such vhost`);
   }
   const scratch = new Map<string, Vhost>();
   const resolve = (name: string, what: string): Vhost => {
@@ -303,7 +333,10 @@ function declareEntities(defs: Parsed, resolve: (name: string, what: string) => 
 }
 
 function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | undefined): void {
-  for (const u of defs.users) broker.addUserWithHash(u.name, u.hash, u.algorithm, u.tags);
+  for (const u of defs.users) {
+    broker.addUserWithHash(u.name, u.hash, u.algorithm, u.tags);
+    if (u.limits !== undefined) broker.setUserLimits(u.name, u.limits);
+  }
   if (defs.users.length > 0) log?.(`Importing concurrently ${defs.users.length} users...`);
   for (const name of defs.vhosts) broker.addVhost(name);
   if (defs.vhosts.length > 0) log?.(`Importing concurrently ${defs.vhosts.length} virtual hosts...`);
@@ -311,6 +344,10 @@ function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | und
   if (defs.permissions.length > 0) log?.(`Importing sequentially ${defs.permissions.length} permissions...`);
   for (const p of defs.topicPermissions) broker.setTopicPermissions(p.user, p.vhost, p.exchange, p.write, p.read);
   if (defs.topicPermissions.length > 0) log?.(`Importing sequentially ${defs.topicPermissions.length} topic permissions...`);
+  for (const p of defs.parameters) broker.parameters.set(broker.addVhost(p.vhost), p.component, p.name, p.value);
+  if (defs.parameters.length > 0) log?.(`Importing sequentially ${defs.parameters.length} parameters...`);
+  for (const g of defs.globalParameters) broker.globalParameters.set(g.name, g.value);
+  if (defs.globalParameters.length > 0) log?.(`Importing sequentially ${defs.globalParameters.length} global runtime parameters...`);
   // Policies before queues and exchanges, as rabbit_definitions orders them.
   for (const p of defs.policies) {
     broker.addVhost(p.vhost).setPolicy("policy", p.name, { pattern: p.pattern, definition: p.definition, priority: p.priority, "apply-to": p.applyTo });
@@ -320,5 +357,5 @@ function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | und
   if (defs.queues.length > 0) log?.(`Importing concurrently ${defs.queues.length} queues...`);
   if (defs.exchanges.length > 0) log?.(`Importing concurrently ${defs.exchanges.length} exchanges...`);
   if (defs.bindings.length > 0) log?.(`Importing concurrently ${defs.bindings.length} bindings...`);
-  for (const [section, n] of Object.entries(defs.skipped)) log?.(`Skipping ${n} ${section}: not supported by Warren yet`);
+  for (const [what, n] of Object.entries(defs.skipped)) log?.(`Skipping ${n} ${what}: Warren has no such component (plugin) yet`);
 }

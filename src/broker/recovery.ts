@@ -36,6 +36,9 @@ export function recover(broker: Broker, store: SqliteStore): void {
   for (const p of meta.topicPermissions) {
     restore(`topic permissions of user '${p.user}' in vhost '${p.vhost}'`, () => broker.users.setTopicPermission(p.user, p.vhost, p));
   }
+  for (const g of meta.globalParameters) {
+    restore(`global parameter '${g.name}'`, () => broker.globalParameters.restore(g.name, JSON.parse(g.value)));
+  }
   // Policies first: queues and exchanges pick theirs up as they are rebuilt.
   for (const r of meta.runtimeParameters) {
     const vhost = broker.vhosts.get(r.vhost);

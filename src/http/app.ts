@@ -21,6 +21,7 @@ import { bindingRoutes } from "./routes/bindings.ts";
 import { connectionRoutes } from "./routes/connections.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { userRoutes } from "./routes/users.ts";
+import { parameterRoutes } from "./routes/parameters.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 
 export type ManagementApp = Hono<HttpEnv>;
@@ -49,6 +50,7 @@ export function createManagementApp(broker: Broker): ManagementApp {
   connectionRoutes(app, broker);
   healthRoutes(app, broker);
   userRoutes(app, broker);
+  parameterRoutes(app, broker);
   definitionRoutes(app, broker);
   // A known path with a method it does not take: 405, as cowboy answers; anything else 404.
   const known = app.routes

@@ -61,6 +61,13 @@ export function requireMonitor(c: Context<HttpEnv>): User {
   return user;
 }
 
+/** is_authorized_policies: policies and runtime parameters need policymaker (or administrator). */
+export function requirePolicymaker(c: Context<HttpEnv>): User {
+  const user = c.get("user");
+  if (!user.tags.includes("policymaker") && !isAdmin(user)) throw notAuthorised("Not policymaker user");
+  return user;
+}
+
 /** Whether the user may see the vhost at all (a permission entry, or a monitoring/admin tag in listings). */
 export function canSeeVhost(broker: Broker, user: User, vhost: string, listing: boolean): boolean {
   if (listing && isMonitor(user)) return true;

@@ -138,6 +138,7 @@ describe("--definitions at boot", () => {
       ...DEFS,
       users: [{ name: "http-admin", password_hash: (await api(app, "GET", "/api/auth/hash_password/pw")).body.ok, hashing_algorithm: "rabbit_password_hashing_sha256", tags: ["administrator"] }],
       permissions: [{ user: "http-admin", vhost: "http-dv", configure: ".*", write: ".*", read: ".*" }],
+      parameters: [{ value: { uri: "amqp://elsewhere" }, vhost: "http-dv", component: "federation-upstream", name: "up" }],
     };
     await writeFile(file, JSON.stringify(defs));
     const lines: string[] = [];
@@ -151,7 +152,9 @@ describe("--definitions at boot", () => {
       const log = lines.join("");
       expect(log).toContain(`Applying definitions from file at '${file}'`);
       expect(log).toContain("Importing concurrently 1 queues...");
-      expect(log).toContain("Skipping 1 global_parameters: not supported by Warren yet");
+      expect(log).toContain("Importing sequentially 1 global runtime parameters...");
+      expect(log).toContain("Skipping 1 federation-upstream parameters: Warren has no such component (plugin) yet");
+      expect(broker.globalParameters.get("cluster_name")).toBe("elsewhere");
       expect(log.indexOf("Importing concurrently 1 queues")).toBeLessThan(log.indexOf("Server startup complete"));
       const conn = await amqp.connect(`amqp://http-admin:pw@127.0.0.1:${broker.port}/http-dv`);
       await conn.close();

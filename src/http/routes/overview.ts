@@ -78,7 +78,7 @@ export function overviewRoutes(app: Hono<HttpEnv>, broker: Broker): void {
       product_version: VERSION,
       product_name: "Warren",
       rabbitmq_version: RABBITMQ_COMPAT_VERSION,
-      cluster_name: broker.alarms.node,
+      cluster_name: clusterName(broker),
       erlang_version: RUNTIME_VERSION,
       erlang_full_version: RUNTIME_VERSION,
       release_series_support_status: "supported",
@@ -100,7 +100,7 @@ export function overviewRoutes(app: Hono<HttpEnv>, broker: Broker): void {
     return c.json({ name: user.name, tags: user.tags });
   });
 
-  app.get("/api/cluster-name", (c) => c.json({ name: broker.alarms.node }));
+  app.get("/api/cluster-name", (c) => c.json({ name: clusterName(broker) }));
 }
 
 export function listeners(broker: Broker): JsonObject[] {
@@ -121,4 +121,10 @@ export function contexts(broker: Broker): JsonObject[] {
   if (broker.httpListener) out.push({ node, description: "RabbitMQ Management", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.httpListener.port) });
   if (broker.metricsListener) out.push({ node, description: "RabbitMQ Prometheus", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.metricsListener.port), protocol: "'http/prometheus'" });
   return out;
+}
+
+/** The cluster_name global parameter once set (PUT /api/cluster-name), else the node name, as RabbitMQ. */
+function clusterName(broker: Broker): string {
+  const name = broker.globalParameters.get("cluster_name");
+  return typeof name === "string" ? name : broker.alarms.node;
 }

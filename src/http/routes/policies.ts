@@ -5,20 +5,16 @@ import type { Context, Hono } from "hono";
 import type { Broker } from "../../broker/broker.ts";
 import { policyJson, type PolicyBody, type PolicyKind } from "../../broker/policy.ts";
 import type { Vhost } from "../../broker/vhost.ts";
-import { requireAdmin, type HttpEnv } from "../auth.ts";
+import { requireAdmin, requirePolicymaker, type HttpEnv } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../app.ts";
-import { notAuthorised, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
 import { readBody } from "../json.ts";
 
 const PATHS: [PolicyKind, string][] = [["policy", "/api/policies"], ["operator_policy", "/api/operator-policies"]];
 
 function requirePolicyMaker(c: Context<HttpEnv>, kind: PolicyKind): void {
-  if (kind === "operator_policy") {
-    requireAdmin(c);
-    return;
-  }
-  const tags = c.get("user").tags;
-  if (!tags.includes("policymaker") && !tags.includes("administrator")) throw notAuthorised("Not policymaker user");
+  if (kind === "operator_policy") requireAdmin(c);
+  else requirePolicymaker(c);
 }
 
 function listed(vhost: Vhost, kind: PolicyKind) {

@@ -1,0 +1,102 @@
+// Per-vhost runtime parameters (rabbit_runtime_parameters): values of named components in a
+// vhost, set through /api/parameters and definitions. A component is registered by what
+// implements it: the broker registers vhost-limits; plugins (shovel, federation) add theirs.
+import type { Broker } from "./broker.ts";
+import type { Json } from "./json_table.ts";
+import type { Vhost } from "./vhost.ts";
+import { checkVhostLimits, ManagementError } from "../auth/management.ts";
+
+export interface ParameterComponent {
+  readonly name: string;
+  /** The vhost's parameters of this component. */
+  list(vhost: Vhost): { name: string; value: Json }[];
+  /** Throws ManagementError with RabbitMQ's text unless the value is valid (changes nothing). */
+  check(vhost: string, name: string, value: Json): void;
+  /** Validates and sets (and stores) one. */
+  set(vhost: Vhost, name: string, value: Json): void;
+  /** Returns false when there was no such parameter. */
+  clear(vhost: Vhost, name: string): boolean;
+}
+
+export interface RuntimeParameter {
+  vhost: string;
+  component: string;
+  name: string;
+  value: Json;
+}
+
+export class RuntimeParameters {
+  private readonly components = new Map<string, ParameterComponent>();
+
+  constructor(private readonly broker: Broker) {}
+
+  register(component: ParameterComponent): void {
+    this.components.set(component.name, component);
+  }
+
+  has(component: string): boolean {
+    return this.components.has(component);
+  }
+
+  /** Every parameter, optionally of one component and/or vhost (RabbitMQ's listing order: vhost, component, name). */
+  list(filter: { component?: string; vhost?: Vhost } = {}): RuntimeParameter[] {
+    const vhosts = filter.vhost ? [filter.vhost] : [...this.broker.vhosts.values()];
+    const out: RuntimeParameter[] = [];
+    for (const vhost of vhosts) {
+      for (const c of this.components.values()) {
+        if (filter.component !== undefined && c.name !== filter.component) continue;
+        for (const p of c.list(vhost)) out.push({ vhost: vhost.name, component: c.name, name: p.name, value: p.value });
+      }
+    }
+    return out;
+  }
+
+  /** Validates without changing anything (definitions import checks the whole file first). */
+  check(vhost: string, component: string, name: string, value: Json): void {
+    this.component(component).check(vhost, name, value);
+  }
+
+  set(vhost: Vhost, component: string, name: string, value: Json): void {
+    this.component(component).set(vhost, name, value);
+  }
+
+  clear(vhost: Vhost, component: string, name: string): boolean {
+    return this.component(component).clear(vhost, name);
+  }
+
+  private component(name: string): ParameterComponent {
+    const c = this.components.get(name);
+    if (!c) throw new ManagementError("invalid", `component ${name} not found`);
+    return c;
+  }
+}
+
+/** vhost-limits: one parameter named "limits" whose value is the vhost's limits object. */
+export function vhostLimitsComponent(broker: Broker): ParameterComponent {
+  return {
+    name: "vhost-limits",
+    list: (vhost) => (Object.keys(vhost.limits).length === 0 ? [] : [{ name: "limits", value: { ...vhost.limits } }]),
+    check(vhost, name, raw) {
+      const value = emptyListAsObject(raw);
+      if (name !== "limits") throw new ManagementError("invalid", `vhost-limits parameters are named 'limits', not '${name}'`);
+      if (value === null || typeof value !== "object" || Array.isArray(value)) {
+        throw new ManagementError("invalid", `limits should be an object, actually was ${JSON.stringify(value)}`);
+      }
+      checkVhostLimits(value, vhost);
+    },
+    set(vhost, name, raw) {
+      this.check(vhost.name, name, raw);
+      broker.setVhostLimits(vhost.name, emptyListAsObject(raw) as Record<string, number>);
+    },
+    clear(vhost, name) {
+      if (name !== "limits" || Object.keys(vhost.limits).length === 0) return false;
+      broker.setVhostLimits(vhost.name, {});
+      return true;
+    },
+  };
+}
+
+/** RabbitMQ exports cleared limits as `[]` (an empty Erlang proplist): the same as `{}`. */
+function emptyListAsObject(value: Json): Json {
+  return Array.isArray(value) && value.length === 0 ? {} : value;
+}
