@@ -1,5 +1,6 @@
 // RabbitMQ's own CLI, rabbitmqadmin (Debian's rabbitmq-server package ships it), against Warren's
-// management API: declare, list, publish, get, export, import, delete.
+// management API: declare, list, publish, get, export, import, delete. In-process, or against the
+// built executable when WARREN_BIN is set (CI).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -7,12 +8,12 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { startBrokerUnderTest, type BrokerUnderTest } from "../helpers/broker_under_test.ts";
 
 const ADMIN = ["/usr/bin/rabbitmqadmin", "/usr/sbin/rabbitmqadmin", "/usr/local/bin/rabbitmqadmin"].find((p) => existsSync(p));
 if (!ADMIN) console.warn("rabbitmqadmin tests skipped: rabbitmqadmin is not installed (Debian: apt-get install rabbitmq-server)");
 
-let tb: TestBroker;
+let tb: BrokerUnderTest;
 let dir: string;
 
 const run = promisify(execFile);
@@ -30,7 +31,7 @@ async function list(what: string, ...columns: string[]): Promise<Record<string, 
 
 beforeAll(async () => {
   if (!ADMIN) return;
-  tb = await startTestBroker();
+  tb = await startBrokerUnderTest();
   dir = await mkdtemp(join(tmpdir(), "warren-admin-"));
 });
 afterAll(async () => {
@@ -68,7 +69,8 @@ test.skipIf(!ADMIN)("declare, list, publish, get, export, import, delete", async
   expect((await list("bindings", "source", "routing_key")).map((b) => b.routing_key)).toContain("a.#");
 
   expect(JSON.parse(await admin("-f", "raw_json", "show", "overview"))[0].rabbitmq_version).toBe("3.10.8");
-  expect(await list("nodes", "name")).toEqual([{ name: tb.broker.alarms.node }]);
+  const node = (await (await fetch(`${tb.httpUrl}/api/overview`, { headers: { authorization: `Basic ${btoa("guest:guest")}` } })).json()).node;
+  expect(await list("nodes", "name")).toEqual([{ name: node }]);
   expect(await list("users", "name")).toEqual([{ name: "guest" }]);
 
   expect(await admin("delete", "binding", "source=http-ax", "destination=http-aq", "destination_type=queue", "properties_key=a.#")).toContain("binding deleted");
