@@ -4,6 +4,7 @@ import { FULL_PERMISSION, Users, type User, type UserLimits } from "../auth/user
 import * as management from "../auth/management.ts";
 import type { Permission } from "../auth/permissions.ts";
 import { Connection } from "../connection/connection.ts";
+import type { ReplyChannels } from "../connection/direct_reply_to.ts";
 import { listenTcp, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
 import { listenTls } from "../runtime/tls.ts";
 import type { HttpListener } from "../runtime/http.ts";
@@ -23,6 +24,8 @@ export class Broker {
   readonly users = new Users();
   readonly vhosts = new Map<string, Vhost>();
   readonly connections = new Set<Connection>();
+  /** Direct reply-to consumers' channels by reply-to suffix (src/connection/direct_reply_to.ts). */
+  readonly replyChannels: ReplyChannels = new Map();
   /** Broker-wide message and churn counters (management API, Prometheus). */
   readonly stats = new GlobalCounters();
   /** When the broker was created (uptime). */

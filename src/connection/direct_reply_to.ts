@@ -12,8 +12,8 @@ import type { Channel } from "./channel.ts";
 export const REPLY_TO = "amq.rabbitmq.reply-to";
 const PREFIX = `${REPLY_TO}.`;
 
-/** Channels with a reply consumer, by the suffix of their reply-to name (one registry per process). */
-const channels = new Map<string, Channel>();
+/** Channels with a reply consumer, by the suffix of their reply-to name (one per broker: a reply may come from any vhost, as in RabbitMQ). */
+export type ReplyChannels = Map<string, Channel>;
 
 export interface ReplyConsumer {
   tag: string;
@@ -30,18 +30,18 @@ export function consumeReplies(channel: Channel, tag: string, noAck: boolean): s
   if (channel.replyConsumer) throw preconditionFailed("reply consumer already set");
   const consumer = { tag: tag === "" ? generatedName("amq.ctag") : tag, suffix: generatedName("amq.gen").slice(8) };
   channel.replyConsumer = consumer;
-  channels.set(consumer.suffix, channel);
+  channel.connection.broker.replyChannels.set(consumer.suffix, channel);
   return consumer.tag;
 }
 
 /** The channel's reply consumer goes (basic.cancel, channel or connection closed). */
 export function stopReplies(channel: Channel): void {
-  if (channel.replyConsumer) channels.delete(channel.replyConsumer.suffix);
+  if (channel.replyConsumer) channel.connection.broker.replyChannels.delete(channel.replyConsumer.suffix);
   channel.replyConsumer = undefined;
 }
 
 /** Whether `name` (the bare pseudo-queue or a live reply-to name) exists, for queue.declare. */
-export function replyToExists(name: string): boolean {
+export function replyToExists(channels: ReplyChannels, name: string): boolean {
   return name === REPLY_TO || (name.startsWith(PREFIX) && channels.has(name.slice(PREFIX.length)));
 }
 
@@ -58,7 +58,7 @@ export function stampReplyTo(channel: Channel, message: Message): Message {
 }
 
 /** A reply published to amq.rabbitmq.reply-to.<suffix>: delivered if its channel is still there. */
-export function deliverReply(routingKey: string, message: Message): boolean {
+export function deliverReply(channels: ReplyChannels, routingKey: string, message: Message): boolean {
   const channel = channels.get(routingKey.slice(PREFIX.length));
   const consumer = channel?.replyConsumer;
   if (!channel || !consumer || channel.state !== "open") return false;

@@ -69,7 +69,8 @@ test.skipIf(!ADMIN)("declare, list, publish, get, export, import, delete", async
   expect((await list("bindings", "source", "routing_key")).map((b) => b.routing_key)).toContain("a.#");
 
   expect(JSON.parse(await admin("-f", "raw_json", "show", "overview"))[0].rabbitmq_version).toBe("3.10.8");
-  const node = (await (await fetch(`${tb.httpUrl}/api/overview`, { headers: { authorization: `Basic ${btoa("guest:guest")}` } })).json()).node;
+  const overview = (await (await fetch(`${tb.httpUrl}/api/overview`, { headers: { authorization: `Basic ${btoa("guest:guest")}` } })).json()) as { node: string };
+  const node = overview.node;
   expect(await list("nodes", "name")).toEqual([{ name: node }]);
   expect(await list("users", "name")).toEqual([{ name: "guest" }]);
 

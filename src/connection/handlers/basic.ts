@@ -75,7 +75,7 @@ export function routeMessage(channel: Channel, exchange: Exchange, message: Mess
   exchange.counters.publishIn++;
   if (exchange.name === "" && isReplyTo(message.routingKey)) {
     // A direct reply-to reply goes to its channel, not through a queue.
-    if (!deliverReply(message.routingKey, message) && mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
+    if (!deliverReply(channel.connection.broker.replyChannels, message.routingKey, message) && mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
     return Enqueued.memory;
   }
   const queues = channel.routeSet;

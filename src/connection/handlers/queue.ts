@@ -15,7 +15,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
     case MethodId.QueueDeclare: {
       if (isReplyTo(method.queue)) {
         // Declaring the pseudo-queue is always passive: it exists while its consumer does.
-        if (!replyToExists(method.queue)) throw new AmqpError(ReplyCode.NOT_FOUND, `no queue '${method.queue}' in vhost '${vhost.name}'`);
+        if (!replyToExists(connection.broker.replyChannels, method.queue)) throw new AmqpError(ReplyCode.NOT_FOUND, `no queue '${method.queue}' in vhost '${vhost.name}'`);
         if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueueDeclareOk, queue: method.queue, messageCount: 0, consumerCount: 1 });
         return;
       }
