@@ -123,7 +123,7 @@ describe("users and passwords", () => {
     expect(fails(() => broker.deleteVhost("nowhere"))).toBe("not_found: vhost 'nowhere' does not exist");
     expect(fails(() => broker.changePassword("ghost", "x"))).toBe("not_found: user 'ghost' does not exist");
     expect(fails(() => broker.setPermissions("guest", "/", { configure: "(", write: "", read: "" }))).toStartWith("invalid: invalid regular expression '('");
-    expect(fails(() => broker.setVhostLimits("/", { "max-consumers": 1 } as never))).toBe("invalid: unknown limit 'max-consumers' for vhost '/' (known: max-connections, max-queues)");
+    expect(fails(() => broker.setVhostLimits("/", { "max-consumers": 1 } as never))).toBe(`invalid: Unrecognised terms [{<<"max-consumers">>,1}] in limits for vhost '/' (known: max-connections, max-queues)`);
     expect(fails(() => broker.addUserWithHash("h", "abc", "rabbit_password_hashing_sha1"))).toBe("invalid: unknown hashing algorithm 'rabbit_password_hashing_sha1'");
     expect(fails(() => broker.addUser("", "pw"))).toBe("invalid: user name must not be empty");
     // A refused change changes nothing.
