@@ -13,56 +13,19 @@
 //     survives in one after being acked in the other;
 //   - changes made after a recovery (acks, new messages, purge, deletes, unbinds) survive the
 //     next restart.
-// Then the store's refusals: a second broker on the same data dir (in-process and as a separate
-// process), a store from a newer schema version, and a corrupt store file are reported with a clear
-// error and left untouched.
+// Message expiry across a restart and the store's refusals are in store_refusal.test.ts.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from "amqplib";
-import { Database } from "bun:sqlite";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startBroker, type Broker } from "../../mod.ts";
+import { type Channel, type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from "amqplib";
 import { MethodId } from "../../src/amqp/spec/methods.gen.ts";
 import { openRawConnection } from "../helpers/raw_client.ts";
 import { rawGet, rawProperties, rawPublish, contentHeaderPayload, type RawField, type RawProperties } from "../helpers/raw_messages.ts";
-import { launchWarren, killAllWarrens } from "../helpers/warren_process.ts";
 import { withTimeout } from "../helpers/broker.ts";
+import { cleanupRestartBrokers, connect, drainAll, start, stop, tempDir, type Seen } from "../helpers/restart_brokers.ts";
 
 setDefaultTimeout(90_000);
 
-const running = new Set<Broker>();
-const dirs: string[] = [];
+afterAll(cleanupRestartBrokers);
 
-afterAll(async () => {
-  for (const b of running) await withTimeout(b.stop(), 10_000, "broker.stop()").catch(() => {});
-  await killAllWarrens();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), "warren-restart-"));
-  dirs.push(d);
-  return d;
-}
-
-async function start(dataDir: string): Promise<{ broker: Broker; url: string; port: number }> {
-  const broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" });
-  running.add(broker);
-  return { broker, url: `amqp://guest:guest@127.0.0.1:${broker.port}`, port: broker.port };
-}
-
-async function stop(broker: Broker): Promise<void> {
-  await withTimeout(broker.stop(), 10_000, "broker.stop()");
-  running.delete(broker);
-}
-
-async function connect(url: string): Promise<ChannelModel> {
-  const conn = await withTimeout(amqp.connect(url), 10_000, `connecting to ${url}`);
-  conn.on("error", () => {});
-  return conn;
-}
 
 /** Runs `op` on a fresh channel: "ok", or the reply code of the channel (or connection) close. */
 async function outcome(conn: ChannelModel, op: (ch: ConfirmChannel) => Promise<unknown>): Promise<"ok" | number> {
@@ -241,20 +204,6 @@ async function fillPlain(ch: Channel, queue: string): Promise<void> {
   await ch.checkQueue(queue);
 }
 
-interface Seen {
-  body: string;
-  redelivered: boolean;
-  props: Record<string, unknown>;
-}
-
-async function drainAll(ch: Channel, queue: string): Promise<Seen[]> {
-  const out: Seen[] = [];
-  for (;;) {
-    const m = await ch.get(queue, { noAck: true });
-    if (!m) return out;
-    out.push({ body: m.content.toString(), redelivered: m.fields.redelivered, props: { ...m.properties } });
-  }
-}
 
 const bodies = (seen: Seen[]) => seen.map((m) => `${m.body}${m.redelivered ? "R" : ""}`);
 
@@ -652,131 +601,5 @@ describe("graceful restart", () => {
       "all routes after that": ["r.q.hdr.all"], "unbind all, exact": "ok", "all routes after exact unbind": [],
       "any routes after that": ["r.q.hdr.any"], "unbind any, exact": "ok", "any routes after exact unbind": [],
     });
-  });
-});
-
-describe("graceful restart: message expiry", () => {
-  test("a message's expiry survives a restart: it expires on time even though the broker was down", async () => {
-    const dir = await tempDir();
-    let b = await start(dir);
-    let conn = await connect(b.url);
-    let ch = await conn.createChannel();
-    await ch.assertQueue("ttl-q", { durable: true });
-    ch.sendToQueue("ttl-q", Buffer.from("short"), { persistent: true, expiration: "300" });
-    ch.sendToQueue("ttl-q", Buffer.from("long"), { persistent: true, expiration: "600000" });
-    await ch.checkQueue("ttl-q");
-    await conn.close();
-    await stop(b.broker);
-    await new Promise((r) => setTimeout(r, 400));
-    b = await start(dir);
-    conn = await connect(b.url);
-    ch = await conn.createChannel();
-    const m = await ch.get("ttl-q", { noAck: true });
-    expect(m && m.content.toString()).toBe("long");
-    await conn.close();
-    await stop(b.broker);
-  });
-});
-
-// ---------------------------------------------------------------------------------- the store refuses
-
-describe("the store refuses what it cannot safely use, and leaves it alone", () => {
-  /** A store with one durable queue holding one persistent message, stopped. */
-  async function storeWithData(): Promise<string> {
-    const dir = await tempDir();
-    const b = await start(dir);
-    const conn = await connect(b.url);
-    const ch = await conn.createConfirmChannel();
-    await ch.assertQueue("kept", { durable: true });
-    ch.sendToQueue("kept", Buffer.from("still here"), { persistent: true });
-    await ch.waitForConfirms();
-    await conn.close();
-    await stop(b.broker);
-    return dir;
-  }
-
-  async function expectKept(dir: string): Promise<void> {
-    const b = await start(dir);
-    const conn = await connect(b.url);
-    const ch = await conn.createChannel();
-    const m = await ch.get("kept", { noAck: false });
-    expect(m && m.content.toString()).toBe("still here");
-    await conn.close();
-    await stop(b.broker);
-  }
-
-  /** `bun src/main.ts` on `dir`: exit code and output (it must exit by itself). */
-  async function startProcess(dir: string): Promise<{ exit: number | string; output: string }> {
-    const proc = await launchWarren({ dataDir: dir });
-    const exit = await withTimeout(proc.exit, 30_000, "a refused broker process exiting");
-    return { exit, output: proc.output() };
-  }
-
-  test("a second broker on the same data dir is refused while the first runs (in-process and as a process); after the stop it starts", async () => {
-    const dir = await storeWithData();
-    const first = await start(dir);
-    await expect(start(dir)).rejects.toThrow(/another Warren process is using it/);
-    const other = await startProcess(dir);
-    expect(other.exit).toBe(1);
-    expect(other.output).toMatch(/cannot start: .*another Warren process is using it/);
-    expect(other.output).not.toContain("Server startup complete");
-    // The first broker is undisturbed: it still serves and writes its store.
-    const conn = await connect(first.url);
-    const ch = await conn.createConfirmChannel();
-    ch.sendToQueue("kept", Buffer.from("written while refused"), { persistent: true });
-    await ch.waitForConfirms();
-    await conn.close();
-    await stop(first.broker);
-    const again = await start(dir);
-    const c2 = await connect(again.url);
-    const ch2 = await c2.createChannel();
-    expect((await drainAll(ch2, "kept")).map((m) => m.body)).toEqual(["still here", "written while refused"]);
-    await c2.close();
-    await stop(again.broker);
-  });
-
-  test("a store written by a newer Warren (higher schema version) is refused and not touched", async () => {
-    const dir = await storeWithData();
-    const path = join(dir, "warren.sqlite");
-    const db = new Database(path);
-    const query = db.prepare("SELECT MAX(version) AS v FROM schema_version");
-    const current = (query.get() as { v: number }).v;
-    query.finalize();
-    db.exec(`INSERT INTO schema_version (version) VALUES (${current + 1})`);
-    db.close(true); // really closed: an open handle would hold a lock on the file
-    const bytes = readFileSync(path);
-
-    await expect(start(dir)).rejects.toThrow(new RegExp(`schema version ${current + 1}, newer than this Warren supports \\(${current}\\)`));
-    const proc = await startProcess(dir);
-    expect(proc.exit).toBe(1);
-    expect(proc.output).toMatch(new RegExp(`cannot start: .*schema version ${current + 1}, newer`));
-    expect(readFileSync(path).equals(bytes)).toBe(true);
-
-    // Nothing was lost: with the version put back, everything is there.
-    const fix = new Database(path);
-    fix.exec(`DELETE FROM schema_version WHERE version = ${current + 1}`);
-    fix.close(true);
-    await expectKept(dir);
-  });
-
-  test("a corrupt store file (SQLite header overwritten) is reported, not wiped", async () => {
-    const dir = await storeWithData();
-    const path = join(dir, "warren.sqlite");
-    const original = readFileSync(path);
-    expect(original.subarray(0, 16).toString("latin1")).toBe("SQLite format 3\0");
-    const corrupt = Buffer.from(original);
-    corrupt.write("NOT A DATABASE!!", 0, "latin1");
-    writeFileSync(path, corrupt);
-
-    await expect(start(dir)).rejects.toThrow(/Cannot open the store at .*warren\.sqlite: .*(not a database|malformed|corrupt)/i);
-    const proc = await startProcess(dir);
-    expect(proc.exit).toBe(1);
-    expect(proc.output).toMatch(/cannot start: Cannot open the store at .*warren\.sqlite/);
-    expect(existsSync(path)).toBe(true);
-    expect(readFileSync(path).equals(corrupt)).toBe(true);
-
-    // Repairing the header brings everything back: nothing was wiped or rewritten.
-    writeFileSync(path, original);
-    await expectKept(dir);
   });
 });
