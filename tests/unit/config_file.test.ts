@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkOptions, resolveOptions } from "../../src/config.ts";
@@ -226,4 +226,11 @@ test("errors from a file on disk name its path", () => {
   const file = join(dir, "bad.conf");
   writeFileSync(file, "# ok\nheartbeat = 10\nwhatever = 1\n");
   expect(() => loadConfigFile(file)).toThrow(`Error in config file ${file} line 3: you've tried to set whatever`);
+});
+
+test("every example in docs/configuration.md loads", () => {
+  const doc = readFileSync(join(import.meta.dir, "../../docs/configuration.md"), "utf8");
+  const examples = [...doc.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  expect(examples.length).toBeGreaterThanOrEqual(3);
+  for (const example of examples) expect(() => apply(example)).not.toThrow();
 });
