@@ -97,7 +97,7 @@ export class Broker {
 
   /** The listen address as it appears in connection names. */
   get listenAddress(): string {
-    const bind = this.options.bind;
+    const bind = this.options.listenAddresses.amqp ?? this.options.bind;
     return bind === "::" || bind === "0.0.0.0" ? "127.0.0.1" : bind;
   }
 
