@@ -3,14 +3,27 @@
 export type LogLevel = "debug" | "info" | "warning" | "error" | "none";
 
 export interface BrokerOptions {
-  /** AMQP port; 0 picks a free one (logged, and on Broker.port). */
-  port: number;
+  /** AMQP port; 0 picks a free one (logged, and on Broker.port); null: no plain listener (listeners.tcp = none). */
+  port: number | null;
   /** Address to listen on; "::" listens on every IPv4 and IPv6 address. */
   bind: string;
-  /** Management HTTP API port (RabbitMQ's 15672); 0 picks a free one, null turns it off. */
+  /** Addresses of single listeners (the config file's `ip:port` forms); the others listen on `bind`. */
+  listenAddresses: ListenAddresses;
+  /**
+   * Management HTTP API port (RabbitMQ's 15672); 0 picks a free one, null turns it off. Left
+   * unset while httpsPort is set, it is off, as RabbitMQ's management.ssl without management.tcp.
+   */
   httpPort: number | null;
+  /** Management API over HTTPS (RabbitMQ's management.ssl.port, usually 15671); null: none. */
+  httpsPort: number | null;
+  /** PEM files of the HTTPS listener; each unset one falls back to tlsCert / tlsKey / tlsCa. */
+  httpsCert: string | undefined;
+  httpsKey: string | undefined;
+  httpsCa: string | undefined;
   /** Prometheus metrics port (RabbitMQ's 15692); 0 picks a free one, null turns it off. */
   metricsPort: number | null;
+  /** A warren.conf (rabbitmq.conf format) read by startBroker beneath the other options; null: none. */
+  configFile: string | null;
   /** A definitions JSON file imported at boot (RabbitMQ's load_definitions). */
   definitionsFile: string | null;
   dataDir: string;
@@ -50,11 +63,26 @@ export interface BrokerOptions {
   tlsFailIfNoPeerCert: boolean;
 }
 
+/** Per-listener addresses; a missing one is BrokerOptions.bind. */
+export interface ListenAddresses {
+  amqp?: string;
+  amqps?: string;
+  http?: string;
+  https?: string;
+  metrics?: string;
+}
+
 export const DEFAULTS: Readonly<BrokerOptions> = {
   port: 5672,
   bind: "::",
+  listenAddresses: {},
   httpPort: 15672,
+  httpsPort: null,
+  httpsCert: undefined,
+  httpsKey: undefined,
+  httpsCa: undefined,
   metricsPort: 15692,
+  configFile: null,
   definitionsFile: null,
   dataDir: "./warren-data",
   logLevel: "info",
@@ -86,9 +114,30 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
   if (env.RABBITMQ_DEFAULT_PASS !== undefined) out.defaultPass = env.RABBITMQ_DEFAULT_PASS;
   if (env.RABBITMQ_DEFAULT_VHOST) out.defaultVhost = env.RABBITMQ_DEFAULT_VHOST;
   if (env.RABBITMQ_DEFINITIONS_FILE) out.definitionsFile = env.RABBITMQ_DEFINITIONS_FILE;
+  if (env.RABBITMQ_CONFIG_FILE) out.configFile = env.RABBITMQ_CONFIG_FILE;
   return out;
 }
 
+/**
+ * Defaults, then each layer over the one before (config file, then environment and flags).
+ * An HTTPS port with no HTTP port set in any layer turns plain HTTP off, as RabbitMQ does.
+ */
 export function resolveOptions(...layers: Partial<BrokerOptions>[]): BrokerOptions {
-  return Object.assign({}, DEFAULTS, ...layers) as BrokerOptions;
+  const set: Partial<BrokerOptions> = Object.assign({}, ...layers);
+  const resolved = Object.assign({}, DEFAULTS, set) as BrokerOptions;
+  if (set.httpsPort != null && set.httpPort === undefined) resolved.httpPort = null;
+  return resolved;
+}
+
+/** Settings that cannot work together; throws a message naming them. */
+export function checkOptions(o: BrokerOptions): void {
+  if (o.port === null && o.tlsPort === undefined) {
+    throw new Error("No AMQP listener: the plain listener is off (listeners.tcp = none) and no TLS listener is set (listeners.ssl.default or --tls-port)");
+  }
+  if (o.tlsPort !== undefined && (o.tlsCert === undefined || o.tlsKey === undefined)) {
+    throw new Error("The TLS listener needs a certificate and a key (--tls-cert and --tls-key, or ssl_options.certfile and ssl_options.keyfile)");
+  }
+  if (o.httpsPort !== null && ((o.httpsCert ?? o.tlsCert) === undefined || (o.httpsKey ?? o.tlsKey) === undefined)) {
+    throw new Error("The HTTPS listener needs a certificate and a key (management.ssl.certfile and management.ssl.keyfile, or --tls-cert and --tls-key)");
+  }
 }

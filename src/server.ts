@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { DEFAULTS, resolveOptions, type BrokerOptions } from "./config.ts";
+import { checkOptions, DEFAULTS, resolveOptions, type BrokerOptions } from "./config.ts";
+import { loadConfigFile, type LoadedConfig } from "./config_file.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Broker } from "./broker/broker.ts";
 import { recover } from "./broker/recovery.ts";
@@ -13,13 +14,20 @@ export interface StartOptions extends Partial<BrokerOptions> {
   logger?: Logger;
 }
 
-/** Starts a broker and resolves once every listener accepts connections. */
+/**
+ * Starts a broker and resolves once every listener accepts connections. With `configFile`,
+ * that file's settings lie beneath the options given (which carry the environment and flags).
+ */
 export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   const { logger, ...rest } = options;
-  const resolved = resolveOptions(rest);
+  const config: LoadedConfig | null = rest.configFile != null ? loadConfigFile(rest.configFile) : null;
+  const resolved = resolveOptions(config?.options ?? {}, rest);
+  checkOptions(resolved);
   const log = logger ?? createLogger(resolved.logLevel);
   const started = performance.now();
   log.info(`Starting Warren ${VERSION} on Bun ${Bun.version}`);
+  log.info(`Config file(s): ${config?.file ?? "(none)"}`);
+  for (const warning of config?.warnings ?? []) log.warning(warning);
   log.info(`data directory: ${resolved.dataDir}`);
   const store = SqliteStore.open(resolved.dataDir, { fsync: resolved.fsync, log });
   const broker = new Broker(resolved, log, store);
@@ -37,7 +45,6 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
         broker.createGivenDefaultUser();
       }
       if (fresh) store.markDefaultsCreated(); // initialised: the next boot recovers what is stored
-
     }
     broker.globalParameters.ensureClusterId();
     store.commit();

@@ -34,6 +34,7 @@ export class Broker {
   private tlsListener: TcpListener | undefined;
   /** The management API and Prometheus listeners (set by startBroker unless turned off). */
   httpListener: HttpListener | undefined;
+  httpsListener: HttpListener | undefined;
   metricsListener: HttpListener | undefined;
   private stopping: Promise<void> | undefined;
   /** Run by stop(): HTTP listeners, samplers. */
@@ -81,14 +82,28 @@ export class Broker {
 
   /** The AMQP port actually bound (differs from options.port when that was 0). */
   get port(): number {
+    if (this.options.port === null) {
+      throw new Error("Cannot read the broker's port: the plain AMQP listener is off (listeners.tcp = none); the amqps port is tlsPort");
+    }
     if (!this.amqpListener) throw new Error("Cannot read the broker's port: it is not listening");
     return this.amqpListener.port;
+  }
+
+  /** Whether the plain AMQP listener is on (off with listeners.tcp = none). */
+  get hasPlainListener(): boolean {
+    return this.amqpListener !== undefined;
   }
 
   /** The management API port actually bound (differs from options.httpPort when that was 0). */
   get httpPort(): number {
     if (!this.httpListener) throw new Error("Cannot read the broker's HTTP port: the management API is not listening");
     return this.httpListener.port;
+  }
+
+  /** The management API's HTTPS port actually bound. */
+  get httpsPort(): number {
+    if (!this.httpsListener) throw new Error("Cannot read the broker's HTTPS port: the management API has no HTTPS listener");
+    return this.httpsListener.port;
   }
 
   /** The Prometheus port actually bound. */
@@ -104,7 +119,7 @@ export class Broker {
 
   /** The listen address as it appears in connection names. */
   get listenAddress(): string {
-    const bind = this.options.bind;
+    const bind = this.options.listenAddresses.amqp ?? this.options.bind;
     return bind === "::" || bind === "0.0.0.0" ? "127.0.0.1" : bind;
   }
 
@@ -174,22 +189,27 @@ export class Broker {
       return connection;
     };
     const o = this.options;
-    this.amqpListener = listenTcp(o.bind, o.port, accept);
-    this.log.info(`started TCP listener on ${formatBind(o.bind)}:${this.amqpListener.port}`);
+    if (o.port === null && o.tlsPort === undefined) throw new Error("No AMQP listener: the plain listener is off and no TLS listener is set");
+    if (o.port !== null) {
+      const bind = o.listenAddresses.amqp ?? o.bind;
+      this.amqpListener = listenTcp(bind, o.port, accept);
+      this.log.info(`started TCP listener on ${formatBind(bind)}:${this.amqpListener.port}`);
+    }
     if (o.tlsPort !== undefined) {
       if (o.tlsCert === undefined || o.tlsKey === undefined) {
-        this.amqpListener.stop();
+        this.amqpListener?.stop();
         throw new Error("A TLS listener needs a certificate and a key (--tls-cert, --tls-key)");
       }
+      const bind = o.listenAddresses.amqps ?? o.bind;
       try {
-        this.tlsListener = listenTls(o.bind, o.tlsPort, {
+        this.tlsListener = listenTls(bind, o.tlsPort, {
           cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert,
         }, accept);
       } catch (err) {
-        this.amqpListener.stop();
+        this.amqpListener?.stop();
         throw err;
       }
-      this.log.info(`started TLS (SSL) listener on ${formatBind(o.bind)}:${this.tlsListener.port}`);
+      this.log.info(`started TLS (SSL) listener on ${formatBind(bind)}:${this.tlsListener.port}`);
     }
     this.alarms.start();
   }

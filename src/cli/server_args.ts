@@ -6,10 +6,12 @@ import { LOG_LEVELS } from "../log.ts";
 export const SERVER_USAGE = `Usage: warren [server] [options]
 
 Options:
-  --port N            AMQP port (default 5672; 0 picks a free port)
+  --config FILE       read settings from a warren.conf (rabbitmq.conf format)
+  --port N            AMQP port (default 5672; 0 picks a free port; none: no plain listener)
   --bind ADDR         listen address (default ::, every interface)
-  --http-port N       management HTTP API port (default 15672; 0 picks a free port)
-  --metrics-port N    Prometheus metrics port (default 15692; 0 picks a free port)
+  --http-port N       management HTTP API port (default 15672; 0 picks a free port; none: off)
+  --https-port N      management API over HTTPS (with --tls-cert and --tls-key; alone, it turns plain HTTP off)
+  --metrics-port N    Prometheus metrics port (default 15692; 0 picks a free port; none: off)
   --definitions FILE  import a definitions JSON file at boot
   --data-dir DIR      where durable state lives (default ./warren-data)
   --log-level LEVEL   debug | info | warning | error | none (default info)
@@ -27,7 +29,9 @@ Options:
 
 Environment (as the RabbitMQ image):
   RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST,
-  RABBITMQ_DEFINITIONS_FILE`;
+  RABBITMQ_DEFINITIONS_FILE, RABBITMQ_CONFIG_FILE (as --config; ".conf" may be left out)
+
+Precedence: defaults < config file < environment < flags.`;
 
 export class UsageError extends Error {}
 
@@ -37,9 +41,11 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
     allowPositionals: true,
     strict: true,
     options: {
+      config: { type: "string" },
       port: { type: "string" },
       bind: { type: "string" },
       "http-port": { type: "string" },
+      "https-port": { type: "string" },
       "metrics-port": { type: "string" },
       definitions: { type: "string" },
       "data-dir": { type: "string" },
@@ -60,10 +66,12 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (values.help) return "help";
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
   const options: Partial<BrokerOptions> = optionsFromEnv(env);
-  if (values.port !== undefined) options.port = parsePort(values.port, "--port");
+  if (values.config !== undefined) options.configFile = values.config;
+  if (values.port !== undefined) options.port = parsePortOrNone(values.port, "--port");
   if (values.bind !== undefined) options.bind = values.bind;
-  if (values["http-port"] !== undefined) options.httpPort = parsePort(values["http-port"], "--http-port");
-  if (values["metrics-port"] !== undefined) options.metricsPort = parsePort(values["metrics-port"], "--metrics-port");
+  if (values["http-port"] !== undefined) options.httpPort = parsePortOrNone(values["http-port"], "--http-port");
+  if (values["https-port"] !== undefined) options.httpsPort = parsePortOrNone(values["https-port"], "--https-port");
+  if (values["metrics-port"] !== undefined) options.metricsPort = parsePortOrNone(values["metrics-port"], "--metrics-port");
   if (values.definitions !== undefined) options.definitionsFile = values.definitions;
   if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
   if (values["no-fsync"]) options.fsync = false;
@@ -72,12 +80,8 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   }
   if (values["disk-free-limit"] !== undefined) options.diskFreeLimit = parsePositive(values["disk-free-limit"], "--disk-free-limit");
   if (values["max-message-size"] !== undefined) options.maxMessageSize = parsePositive(values["max-message-size"], "--max-message-size");
-  if (values["tls-port"] !== undefined) {
-    options.tlsPort = parsePort(values["tls-port"], "--tls-port");
-    if (values["tls-cert"] === undefined || values["tls-key"] === undefined) {
-      throw new UsageError("--tls-port needs --tls-cert and --tls-key");
-    }
-  }
+  // Whether a TLS listener has its certificate and key is checked by startBroker: they may come from the config file.
+  if (values["tls-port"] !== undefined) options.tlsPort = parsePort(values["tls-port"], "--tls-port");
   if (values["tls-cert"] !== undefined) options.tlsCert = values["tls-cert"];
   if (values["tls-key"] !== undefined) options.tlsKey = values["tls-key"];
   if (values["tls-ca"] !== undefined) options.tlsCa = values["tls-ca"];
@@ -97,6 +101,13 @@ function parsePositive(text: string, flag: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new UsageError(`Invalid ${flag} "${text}": expected a positive number`);
   return value;
+}
+
+function parsePortOrNone(text: string, flag: string): number | null {
+  if (text === "none") return null;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`Invalid ${flag} "${text}": expected a port number 0-65535 or none`);
+  return port;
 }
 
 function parsePort(text: string, flag: string): number {

@@ -1,26 +1,43 @@
-// Starts the management API and Prometheus listeners for a broker, on the AMQP bind address,
-// logged as RabbitMQ's plugins log them. Both stop with the broker.
+// Starts the management API (HTTP and/or HTTPS) and Prometheus listeners for a broker, on the
+// bind address unless the config file named one, logged as RabbitMQ's plugins log them. All
+// stop with the broker.
 import type { Broker } from "../broker/broker.ts";
-import { listenHttp } from "../runtime/http.ts";
+import { listenHttp, type HttpListener } from "../runtime/http.ts";
 import { createManagementApp } from "./app.ts";
 import { createMetricsApp } from "./metrics.ts";
 
 /** Returns the names of the plugins that started, as RabbitMQ counts them. */
 export function startHttpListeners(broker: Broker): string[] {
-  const { bind, httpPort, metricsPort } = broker.options;
+  const o = broker.options;
   const started: string[] = [];
-  if (metricsPort !== null) {
-    const listener = listenHttp(bind, metricsPort, createMetricsApp(broker).fetch);
-    broker.metricsListener = listener;
+  const stopWithBroker = (listener: HttpListener) => {
     broker.onStop(() => listener.stop());
+    return listener;
+  };
+  if (o.metricsPort !== null) {
+    const listener = listenHttp(o.listenAddresses.metrics ?? o.bind, o.metricsPort, createMetricsApp(broker).fetch);
+    broker.metricsListener = stopWithBroker(listener);
     broker.log.info(`Prometheus metrics: HTTP (non-TLS) listener started on port ${listener.port}`);
     started.push("rabbitmq_prometheus");
   }
-  if (httpPort !== null) {
-    const listener = listenHttp(bind, httpPort, createManagementApp(broker).fetch);
-    broker.httpListener = listener;
-    broker.onStop(() => listener.stop());
-    broker.log.info(`Management plugin: HTTP (non-TLS) listener started on port ${listener.port}`);
+  if (o.httpPort !== null || o.httpsPort !== null) {
+    const fetch = createManagementApp(broker).fetch;
+    if (o.httpPort !== null) {
+      const listener = listenHttp(o.listenAddresses.http ?? o.bind, o.httpPort, fetch);
+      broker.httpListener = stopWithBroker(listener);
+      broker.log.info(`Management plugin: HTTP (non-TLS) listener started on port ${listener.port}`);
+    }
+    if (o.httpsPort !== null) {
+      const cert = o.httpsCert ?? o.tlsCert;
+      const key = o.httpsKey ?? o.tlsKey;
+      if (cert === undefined || key === undefined) {
+        throw new Error("The HTTPS listener needs a certificate and a key (management.ssl.certfile and management.ssl.keyfile, or --tls-cert and --tls-key)");
+      }
+      const tls = { cert, key, ca: o.httpsCa ?? o.tlsCa };
+      const listener = listenHttp(o.listenAddresses.https ?? o.bind, o.httpsPort, fetch, tls);
+      broker.httpsListener = stopWithBroker(listener);
+      broker.log.info(`Management plugin: HTTP (TLS) listener started on port ${listener.port}`);
+    }
     started.push("rabbitmq_management");
   }
   return started;

@@ -1,5 +1,6 @@
-// HTTP listener on Bun.serve. The broker hands it a fetch handler (a hono app's `fetch`), so
+// HTTP(S) listener on Bun.serve. The broker hands it a fetch handler (a hono app's `fetch`), so
 // another runtime can provide the same function on its own server.
+import { readPem } from "./tls.ts";
 
 export interface HttpListener {
   readonly port: number;
@@ -14,12 +15,31 @@ export interface HttpPeer {
 
 export type FetchHandler = (request: Request, peer: HttpPeer) => Response | Promise<Response>;
 
-/** Listens on `hostname:port` (0 picks a free port) and answers every request with `fetch`. */
-export function listenHttp(hostname: string, port: number, fetch: FetchHandler): HttpListener {
+/** PEM files for an HTTPS listener: the certificate (chain), its key, and optional CAs. */
+export interface HttpsFiles {
+  cert: string;
+  key: string;
+  ca: string | undefined;
+}
+
+/**
+ * Listens on `hostname:port` (0 picks a free port) and answers every request with `fetch`;
+ * over TLS when `tls` names the PEM files.
+ */
+export function listenHttp(hostname: string, port: number, fetch: FetchHandler, tls?: HttpsFiles): HttpListener {
   const server = Bun.serve({
     hostname,
     port,
     idleTimeout: 60,
+    ...(tls !== undefined
+      ? {
+        tls: {
+          cert: readPem("certificate", tls.cert),
+          key: readPem("key", tls.key),
+          ...(tls.ca !== undefined ? { ca: readPem("CA file", tls.ca) } : {}),
+        },
+      }
+      : {}),
     fetch: (request, srv) => fetch(request, { remoteAddress: srv.requestIP(request)?.address }),
   });
   return {

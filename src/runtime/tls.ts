@@ -11,18 +11,20 @@ export interface TlsFiles {
   failIfNoPeerCert: boolean;
 }
 
+/** A PEM file's text; the error names what it was for ("certificate", "key", "CA file"). */
+export function readPem(what: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new Error(`Cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+  }
+}
+
 export function listenTls(hostname: string, port: number, files: TlsFiles, accept: (socket: TcpSocket) => TcpHandler): TcpListener {
-  const read = (what: string, path: string) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch (err) {
-      throw new Error(`Cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
-    }
-  };
   return listenTcp(hostname, port, accept, {
-    cert: read("certificate", files.cert),
-    key: read("key", files.key),
-    ...(files.ca !== undefined ? { ca: read("CA file", files.ca) } : {}),
+    cert: readPem("certificate", files.cert),
+    key: readPem("key", files.key),
+    ...(files.ca !== undefined ? { ca: readPem("CA file", files.ca) } : {}),
     requestCert: files.verifyPeer,
     // verify_peer alone still lets clients without a certificate in (checked per socket in tcp.ts).
     rejectUnauthorized: files.verifyPeer && files.failIfNoPeerCert,

@@ -3,49 +3,28 @@
 // logging in the user named by the client certificate's CN.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import amqp from "amqplib";
-import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type Broker } from "../../mod.ts";
 import { withTimeout } from "../helpers/broker.ts";
+import { certificate, hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 
 setDefaultTimeout(30_000);
 
 let dir = "";
 const pem: Record<string, string> = {};
 const running = new Set<Broker>();
-const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-let hasOpenssl = true;
-try {
-  execFileSync("openssl", ["version"], { stdio: "pipe" });
-} catch {
-  hasOpenssl = false;
-  console.warn("openssl not found: skipping the TLS tests (apt-get install -y openssl)");
-}
-
-/** A key and a certificate for `cn`, signed by `ca` (self-signed when ca is undefined). */
-function certificate(name: string, cn: string, ca?: string, ext?: string): void {
-  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`];
-  if (!ca) {
-    openssl("req", "-x509", ...key, "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=${cn}`);
-    return;
-  }
-  openssl("req", ...key, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
-  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial",
-    "-out", `${name}.pem`, "-days", "2", ...(ext ? ["-extfile", ext] : []));
-}
+if (!hasOpenssl) console.warn("openssl not found: skipping the TLS tests (apt-get install -y openssl)");
 
 beforeAll(async () => {
   if (!hasOpenssl) return;
   dir = await mkdtemp(join(tmpdir(), "warren-tls-"));
-  await writeFile(join(dir, "server.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  certificate("ca", "Warren Test CA");
-  certificate("server", "localhost", "ca", "server.ext");
-  certificate("client", "tls-user", "ca");
-  certificate("stranger", "stranger", "ca");
-  certificate("rogue-ca", "Rogue CA");
-  certificate("rogue", "tls-user", "rogue-ca");
+  serverCertificates(dir);
+  certificate(dir, "client", "tls-user", "ca");
+  certificate(dir, "stranger", "stranger", "ca");
+  certificate(dir, "rogue-ca", "Rogue CA");
+  certificate(dir, "rogue", "tls-user", "rogue-ca");
   for (const name of ["ca", "server", "client", "stranger", "rogue"]) {
     pem[`${name}.pem`] = await readFile(join(dir, `${name}.pem`), "utf8");
     pem[`${name}.key`] = await readFile(join(dir, `${name}.key`), "utf8");

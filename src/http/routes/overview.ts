@@ -104,13 +104,23 @@ export function overviewRoutes(app: Hono<HttpEnv>, broker: Broker): void {
 }
 
 export function listeners(broker: Broker): JsonObject[] {
-  const ip = broker.options.bind;
+  const { bind, listenAddresses: at } = broker.options;
   const node = broker.alarms.node;
-  const out: JsonObject[] = [{ node, protocol: "amqp", ip_address: ip, port: broker.port, socket_opts: { backlog: 128, nodelay: true } }];
-  if (broker.httpListener) out.push({ node, protocol: "http", ip_address: ip, port: broker.httpListener.port, socket_opts: { port: broker.httpListener.port } });
+  const amqpOpts = { backlog: 128, nodelay: true };
+  const out: JsonObject[] = [];
+  if (broker.hasPlainListener) out.push({ node, protocol: "amqp", ip_address: at.amqp ?? bind, port: broker.port, socket_opts: amqpOpts });
+  if (broker.tlsPort !== undefined) out.push({ node, protocol: "amqp/ssl", ip_address: at.amqps ?? bind, port: broker.tlsPort, socket_opts: amqpOpts });
+  if (broker.httpListener) {
+    const port = broker.httpListener.port;
+    out.push({ node, protocol: "http", ip_address: at.http ?? bind, port, socket_opts: { port } });
+  }
+  if (broker.httpsListener) {
+    const port = broker.httpsListener.port;
+    out.push({ node, protocol: "https", ip_address: at.https ?? bind, port, socket_opts: { port, ssl: true } });
+  }
   if (broker.metricsListener) {
     const port = broker.metricsListener.port;
-    out.push({ node, protocol: "http/prometheus", ip_address: ip, port, socket_opts: { port, protocol: "http/prometheus" } });
+    out.push({ node, protocol: "http/prometheus", ip_address: at.metrics ?? bind, port, socket_opts: { port, protocol: "http/prometheus" } });
   }
   return out;
 }
@@ -119,6 +129,7 @@ export function contexts(broker: Broker): JsonObject[] {
   const node = broker.alarms.node;
   const out: JsonObject[] = [];
   if (broker.httpListener) out.push({ node, description: "RabbitMQ Management", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.httpListener.port) });
+  if (broker.httpsListener) out.push({ node, description: "RabbitMQ Management", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.httpsListener.port), ssl: "true" });
   if (broker.metricsListener) out.push({ node, description: "RabbitMQ Prometheus", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.metricsListener.port), protocol: "'http/prometheus'" });
   return out;
 }

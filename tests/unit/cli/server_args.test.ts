@@ -27,12 +27,13 @@ test("bad values are usage errors that name the flag", () => {
   expect(() => parseServerArgs(["--nope"], {})).toThrow();
 });
 
-test("TLS flags map to the amqps listener options; a TLS port needs a certificate and a key", () => {
+test("TLS flags map to the amqps listener options", () => {
   expect(parseServerArgs(
     ["--tls-port", "5671", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem", "--tls-verify-peer", "--tls-fail-if-no-peer-cert"],
     {},
   )).toEqual({ tlsPort: 5671, tlsCert: "c.pem", tlsKey: "k.pem", tlsCa: "ca.pem", tlsVerifyPeer: true, tlsFailIfNoPeerCert: true });
-  expect(() => parseServerArgs(["--tls-port", "5671", "--tls-cert", "c.pem"], {})).toThrow("--tls-port needs --tls-cert and --tls-key");
+  // The certificate and key may come from the config file: startBroker checks them (tests/unit/config_file.test.ts).
+  expect(parseServerArgs(["--tls-port", "5671"], {})).toEqual({ tlsPort: 5671 });
   expect(() => parseServerArgs(["--tls-port", "x", "--tls-cert", "c", "--tls-key", "k"], {})).toThrow(/--tls-port "x"/);
 });
 
@@ -46,4 +47,16 @@ test("--http-port, --metrics-port and --definitions; RABBITMQ_DEFINITIONS_FILE",
   expect(parseServerArgs([], { RABBITMQ_DEFINITIONS_FILE: "/etc/defs.json" })).toEqual({ definitionsFile: "/etc/defs.json" });
   expect(() => parseServerArgs(["--http-port", "x"], {})).toThrow(/--http-port "x"/);
   expect(() => parseServerArgs(["--metrics-port", "99999"], {})).toThrow(/--metrics-port "99999"/);
+});
+
+test("--config and RABBITMQ_CONFIG_FILE name the config file; the flag wins", () => {
+  expect(parseServerArgs(["--config", "/etc/warren.conf"], {})).toEqual({ configFile: "/etc/warren.conf" });
+  expect(parseServerArgs([], { RABBITMQ_CONFIG_FILE: "/etc/rabbitmq/rabbitmq" })).toEqual({ configFile: "/etc/rabbitmq/rabbitmq" });
+  expect(parseServerArgs(["--config", "a.conf"], { RABBITMQ_CONFIG_FILE: "b.conf" })).toEqual({ configFile: "a.conf" });
+});
+
+test("--https-port; none turns a listener off", () => {
+  expect(parseServerArgs(["--https-port", "15671", "--http-port", "none", "--port", "none", "--metrics-port", "none"], {}))
+    .toEqual({ httpsPort: 15671, httpPort: null, port: null, metricsPort: null });
+  expect(() => parseServerArgs(["--https-port", "x"], {})).toThrow(/--https-port "x": expected a port number 0-65535 or none/);
 });
