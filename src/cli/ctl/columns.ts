@@ -9,6 +9,8 @@ export interface Column {
   fields: string[];
   get(item: Record<string, unknown>): unknown;
   kind: ValueKind;
+  /** How the table formatter prints the value, when not as `kind` says. */
+  text?: (value: unknown) => string;
 }
 
 export type ColumnSet = ReadonlyMap<string, Column>;
@@ -108,10 +110,10 @@ export const VHOST_COLUMNS = set(
   field("tags", "tags", "list"),
   field("tracing"),
   field("default_queue_type"),
-  computed("cluster_state", ["cluster_state"], (v) => {
-    const state = (v.cluster_state ?? {}) as Record<string, string>;
-    return `[${Object.entries(state).map(([node, s]) => `{${node},${s}}`).join(",")}]`;
-  }),
+  {
+    ...field("cluster_state"),
+    text: (state) => `[${Object.entries((state ?? {}) as Record<string, string>).map(([node, s]) => `{${node},${s}}`).join(",")}]`,
+  },
 );
 export const VHOST_DEFAULT = ["name"];
 

@@ -70,7 +70,7 @@ export async function runCtl(argv: string[], io: Io = defaultIo()): Promise<numb
   let command: Command | undefined;
   try {
     const found = findCommand(argv, ALL_OPTIONS);
-    if (found.name === "help") return help(found.rest, io);
+    if (found.name === "help") return help(parseLine("help", found.rest, {}, io.env).args, io);
     command = found.name === undefined ? undefined : COMMANDS.get(found.name);
     if (found.name !== undefined && !command) {
       io.stderr(`Command '${found.name}' not found.\n\n${overallUsage()}\n`);
@@ -99,8 +99,8 @@ export async function runCtl(argv: string[], io: Io = defaultIo()): Promise<numb
   }
 }
 
-function help(rest: string[], io: Io): number {
-  const name = rest.find((a) => !a.startsWith("-"));
+function help(args: string[], io: Io): number {
+  const name = args[0];
   if (name === undefined) {
     io.stdout(overallUsage() + "\n");
     return ExitCode.OK;

@@ -40,7 +40,7 @@ export class Output {
     this.info(banner);
     const lines: string[] = [];
     if (!this.global.noHeaders && rows.length > 0) lines.push(columns.map((c) => c.name).join("\t"));
-    for (const row of rows) lines.push(columns.map((c) => tableCell(c.get(row), c.kind)).join("\t"));
+    for (const row of rows) lines.push(columns.map((c) => (c.text ? c.text(c.get(row)) : tableCell(c.get(row), c.kind))).join("\t"));
     if (lines.length > 0) this.io.stdout(lines.join("\n") + "\n");
   }
 }
