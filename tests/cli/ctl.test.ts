@@ -252,6 +252,21 @@ describe("queues and policies", () => {
     expect((await ctl(["-q", "list_queues"])).stdout).not.toContain("pd-q");
   });
 
+  test("names with slashes, spaces and percent signs reach the right queue and vhost", async () => {
+    await ctl(["-q", "add_vhost", "team/a b"]);
+    const conn = await amqp.connect(amqpUrl("guest", "guest", "team/a b"));
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue("odd/q %2F?#", { durable: false });
+    ch.sendToQueue("odd/q %2F?#", Buffer.from("x"));
+    await ch.waitForConfirms();
+    await conn.close();
+    expect((await ctl(["-s", "list_queues", "-p", "team/a b"])).stdout).toBe("odd/q %2F?#\t1\n");
+    expect((await ctl(["-q", "purge_queue", "-p", "team/a b", "odd/q %2F?#"])).code).toBe(0);
+    expect((await ctl(["-s", "list_queues", "-p", "team/a b"])).stdout).toBe("odd/q %2F?#\t0\n");
+    expect((await ctl(["-q", "delete_vhost", "team/a b"])).code).toBe(0);
+    expect((await ctl(["purge_queue", ".."])).code).toBe(65);
+  });
+
   test("an unknown queue or vhost is exit 65 with the reason", async () => {
     for (const args of [["purge_queue", "no-such-q"], ["delete_queue", "no-such-q"]]) {
       const r = await ctl(args);

@@ -32,8 +32,10 @@ export function apiPath(...segments: string[]): string {
 }
 
 function encodeSegment(segment: string): string {
-  // "." and ".." would be collapsed by URL parsing: encode their dots too.
-  return /^\.+$/.test(segment) ? segment.replaceAll(".", "%2E") : encodeURIComponent(segment);
+  // URL parsing treats "." and ".." (even as %2E) as relative segments, so the request would
+  // reach another path: refuse them rather than act on something else.
+  if (segment === "." || segment === "..") throw new CtlError(ExitCode.DATA, `"${segment}" cannot be named in a management API path`);
+  return encodeURIComponent(segment);
 }
 
 export type Query = Record<string, string | undefined>;
