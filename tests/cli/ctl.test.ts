@@ -443,6 +443,22 @@ describe("usage and failures", () => {
     expect(stderr).toStartWith(`Error: unable to perform an operation on node 127.0.0.1:${port}`);
     expect(stderr).toContain(`Is the broker running at 127.0.0.1:${port}`);
   });
+
+  test("a broker that does not answer within --timeout exits 75", async () => {
+    const sockets: import("node:net").Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket)); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      let stderr = "";
+      const code = await runCtl(["--port", String(port), "--timeout", "0.2", "list_queues"], { stdout: () => {}, stderr: (t) => void (stderr += t), readStdin: async () => "", env: {} });
+      expect(code).toBe(75);
+      expect(stderr).toBe(`Error: operation on node 127.0.0.1:${port} timed out. Timeout value used: 200 ms\n`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
 });
 
 describe("the executable", () => {
