@@ -27,8 +27,10 @@ function listing(l: Listing): Command {
     async run(ctx: Context) {
       const columns = pickColumns(ctx, l.columns, l.defaults);
       const vhost = ctx.global.vhost;
-      const path = l.scoped ? apiPath(l.resource, vhost) : apiPath(l.resource);
-      const rows = await onNotFound(() => ctx.api.get<Record<string, unknown>[]>(path, columnsQuery(columns)), () => noVhost(vhost));
+      const query = columnsQuery(columns);
+      const rows = l.scoped
+        ? await onNotFound(() => ctx.api.get<Record<string, unknown>[]>(apiPath(l.resource, vhost), query), () => noVhost(vhost))
+        : await ctx.api.get<Record<string, unknown>[]>(apiPath(l.resource), query);
       ctx.out.list(l.banner(vhost), columns, rows);
     },
   };
