@@ -1,11 +1,13 @@
 #!/usr/bin/env bun
-// The executable: `warren [server] [flags]`. (`warren ctl` and `warren perf` come later.)
+// The executable: `warren [server] [flags]`, `warren ctl …`. (`warren perf` comes later.)
 import { startBroker } from "./server.ts";
+import { runCtl } from "./cli/ctl/mod.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./cli/server_args.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === "ctl" || command === "perf") {
+  if (command === "ctl") return await runCtl(rest);
+  if (command === "perf") {
     console.error(`warren ${command}: not available in this version yet`);
     return 2;
   }

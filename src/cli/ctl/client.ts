@@ -1,0 +1,130 @@
+// A small client for Warren's management HTTP API (RabbitMQ's paths and JSON): basic auth,
+// one path segment per argument (each percent-encoded, so the vhost "/" is %2F), and the
+// API's {error, reason} answers turned into CtlErrors with sysexits codes.
+import { CtlError, ExitCode } from "./errors.ts";
+
+export interface Connection {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  /** Milliseconds before a request is abandoned (exit 75); 0 waits forever. */
+  timeoutMs: number;
+}
+
+/** An API answer other than 2xx; `reason` is the API's text. */
+export class ApiError extends CtlError {
+  constructor(readonly status: number, readonly reason: string) {
+    super(codeFor(status), reason);
+  }
+}
+
+function codeFor(status: number) {
+  if (status === 401 || status === 403) return ExitCode.NO_PERM;
+  if (status === 400 || status === 404 || status === 409) return ExitCode.DATA;
+  if (status === 503) return ExitCode.UNAVAILABLE;
+  return ExitCode.SOFTWARE;
+}
+
+/** `/api/queues/%2F/my%20queue` from ["queues", "/", "my queue"]. */
+export function apiPath(...segments: string[]): string {
+  return "/api/" + segments.map(encodeSegment).join("/");
+}
+
+function encodeSegment(segment: string): string {
+  // URL parsing treats "." and ".." (even as %2E) as relative segments, so the request would
+  // reach another path: refuse them rather than act on something else.
+  if (segment === "." || segment === "..") throw new CtlError(ExitCode.DATA, `"${segment}" cannot be named in a management API path`);
+  return encodeURIComponent(segment);
+}
+
+export type Query = Record<string, string | undefined>;
+
+export class ApiClient {
+  readonly base: string;
+  private readonly auth: string;
+
+  constructor(readonly connection: Connection) {
+    const host = connection.host.includes(":") && !connection.host.startsWith("[") ? `[${connection.host}]` : connection.host;
+    this.base = `http://${host}:${connection.port}`;
+    this.auth = "Basic " + Buffer.from(`${connection.username}:${connection.password}`).toString("base64");
+  }
+
+  get<T = unknown>(path: string, query: Query = {}): Promise<T> {
+    return this.request("GET", path, query) as Promise<T>;
+  }
+
+  put(path: string, body: unknown): Promise<unknown> {
+    return this.request("PUT", path, {}, body);
+  }
+
+  post(path: string, body: unknown): Promise<unknown> {
+    return this.request("POST", path, {}, body);
+  }
+
+  delete(path: string, query: Query = {}, headers: Record<string, string> = {}): Promise<unknown> {
+    return this.request("DELETE", path, query, undefined, headers);
+  }
+
+  /** GET that answers undefined for a 404 instead of failing. */
+  async find<T = unknown>(path: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async request(method: string, path: string, query: Query, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, value);
+    const url = this.base + path + (search.size > 0 ? `?${search}` : "");
+    const init: RequestInit = { method, headers: { authorization: this.auth, ...headers } };
+    if (body !== undefined) {
+      (init.headers as Record<string, string>)["content-type"] = "application/json";
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+    }
+    if (this.connection.timeoutMs > 0) init.signal = AbortSignal.timeout(this.connection.timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, init);
+      text = await response.text();
+    } catch (err) {
+      throw this.transportError(err as Error);
+    }
+    let parsed: unknown;
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+    if (response.ok) return parsed;
+    throw new ApiError(response.status, reasonOf(response.status, parsed));
+  }
+
+  private transportError(err: Error): CtlError {
+    const where = `${this.connection.host}:${this.connection.port}`;
+    if (err.name === "TimeoutError" || err.name === "AbortError") {
+      return new CtlError(ExitCode.TEMPFAIL, `operation on node ${where} timed out. Timeout value used: ${this.connection.timeoutMs} ms`);
+    }
+    const detail = (err as { code?: string }).code ?? err.message;
+    return new CtlError(
+      ExitCode.UNAVAILABLE,
+      `unable to perform an operation on node ${where} (${detail}). ` +
+        `Is the broker running at ${where} with its management API enabled? (set --host and --port)`,
+    );
+  }
+}
+
+/** The API's reason text (a string, or RabbitMQ's [error, detail] list). */
+function reasonOf(status: number, body: unknown): string {
+  if (body !== null && typeof body === "object" && "reason" in body) {
+    const reason = (body as { reason: unknown }).reason;
+    if (Array.isArray(reason)) return reason.map(String).join(": ");
+    if (typeof reason === "string" && reason !== "") return reason.trimEnd();
+  }
+  if (typeof body === "string" && body !== "") return body.trimEnd();
+  return `HTTP ${status}`;
+}
