@@ -479,3 +479,57 @@ describe("the executable", () => {
     expect(failed?.stderr).toContain(`127.0.0.1:${port}`);
   });
 });
+
+describe("limits and parameters", () => {
+  test("set_vhost_limits is enforced over AMQP; list and clear them", async () => {
+    expect((await ctl(["add_vhost", "ctl-lim"])).code).toBe(0);
+    const set = await ctl(["set_vhost_limits", "-p", "ctl-lim", '{"max-queues": 1, "max-connections": -1}']);
+    expect(set).toMatchObject({ code: 0, stdout: 'Setting vhost limits to "{"max-queues": 1, "max-connections": -1}" for vhost "ctl-lim" ...\n' });
+    const conn = await amqp.connect(amqpUrl("guest", "guest", "ctl-lim"));
+    try {
+      const ch = await conn.createChannel();
+      ch.on("error", () => {});
+      await ch.assertQueue("ctl-lim-1");
+      expect(await ch.assertQueue("ctl-lim-2").then(() => "declared", (e: Error) => e.message)).toContain("queue limit in vhost 'ctl-lim' (1) is reached");
+    } finally {
+      await conn.close().catch(() => {});
+    }
+    const listed = JSON.parse((await ctl(["list_vhost_limits", "-p", "ctl-lim", "--formatter", "json"])).stdout);
+    expect(listed.map((r: { limits: string }) => JSON.parse(r.limits))).toEqual([{ "max-queues": 1, "max-connections": -1 }]);
+    expect((await ctl(["clear_vhost_limits", "-p", "ctl-lim"])).code).toBe(0);
+    expect(tb.broker.vhosts.get("ctl-lim")!.limits).toEqual({});
+    const bad = await ctl(["set_vhost_limits", "-p", "ctl-lim", '{"max-foo": 1}']);
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toContain("Unrecognised terms");
+    expect((await ctl(["set_vhost_limits", "-p", "ctl-none", '{"max-queues": 1}'])).stderr).toContain('Virtual host "ctl-none" does not exist');
+  });
+
+  test("set_user_limits, list_user_limits and clear_user_limits; a missing user is exit 67", async () => {
+    expect((await ctl(["add_user", "ctl-limited", "pw"])).code).toBe(0);
+    expect((await ctl(["set_user_limits", "ctl-limited", '{"max-channels": 2}'])).code).toBe(0);
+    expect(tb.broker.users.get("ctl-limited")!.limits).toEqual({ "max-channels": 2 });
+    const table = await ctl(["list_user_limits", "-q"]);
+    expect(table.stdout).toContain('ctl-limited\t{"max-channels":2}');
+    expect((await ctl(["clear_user_limits", "ctl-limited", "all"])).code).toBe(0);
+    expect(tb.broker.users.get("ctl-limited")!.limits).toEqual({});
+    expect((await ctl(["set_user_limits", "ctl-nobody", '{"max-channels": 2}'])).code).toBe(67);
+    expect((await ctl(["set_user_limits", "ctl-limited", "not json"])).code).toBe(65);
+  });
+
+  test("runtime and global parameters", async () => {
+    expect((await ctl(["set_parameter", "vhost-limits", "limits", '{"max-connections": 9}'])).code).toBe(0);
+    expect(tb.broker.vhosts.get("/")!.limits).toEqual({ "max-connections": 9 });
+    expect((await ctl(["list_parameters", "-q"])).stdout).toBe('component\tname\tvalue\nvhost-limits\tlimits\t{"max-connections":9}\n');
+    expect((await ctl(["clear_parameter", "vhost-limits", "limits"])).code).toBe(0);
+    expect(tb.broker.vhosts.get("/")!.limits).toEqual({});
+    const unknown = await ctl(["set_parameter", "federation-upstream", "up", '{"uri": "amqp://x"}']);
+    expect(unknown.code).toBe(65);
+    expect(unknown.stderr).toContain("component federation-upstream not found");
+
+    expect((await ctl(["set_global_parameter", "ctl-g", '"v"'])).code).toBe(0);
+    expect(tb.broker.globalParameters.get("ctl-g")).toBe("v");
+    expect((await ctl(["list_global_parameters", "-q"])).stdout).toContain("ctl-g\tv\n");
+    expect((await ctl(["clear_global_parameter", "ctl-g"])).code).toBe(0);
+    expect((await ctl(["clear_global_parameter", "ctl-g"])).code).toBe(65);
+  });
+});

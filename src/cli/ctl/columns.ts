@@ -123,3 +123,7 @@ export const TOPIC_PERMISSION_COLUMNS = set(...plain("user", "vhost", "exchange"
 export const POLICY_COLUMNS = set(
   ...plain("vhost", "name", "pattern", "apply-to"), field("definition", "definition", "json"), field("priority"),
 );
+export const VHOST_LIMIT_COLUMNS = set(field("vhost"), field("limits", "value", "json"));
+export const USER_LIMIT_COLUMNS = set(field("user"), field("limits", "value", "json"));
+export const PARAMETER_COLUMNS = set(...plain("component", "name"), field("value", "value", "json"));
+export const GLOBAL_PARAMETER_COLUMNS = set(field("name"), field("value", "value", "json"));

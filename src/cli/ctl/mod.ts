@@ -9,6 +9,7 @@ import { Output, type Io } from "./output.ts";
 import { DEFINITION_COMMANDS } from "./commands/definitions.ts";
 import { LISTING_COMMANDS } from "./commands/listings.ts";
 import { MISC_COMMANDS } from "./commands/misc.ts";
+import { PARAMETER_AND_LIMIT_COMMANDS } from "./commands/parameters.ts";
 import { PERMISSION_COMMANDS } from "./commands/permissions.ts";
 import { POLICY_COMMANDS } from "./commands/policies.ts";
 import { QUEUE_COMMANDS } from "./commands/queues.ts";
@@ -22,7 +23,7 @@ export type { Io } from "./output.ts";
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
   [
     ...MISC_COMMANDS, ...STATUS_COMMANDS, ...USER_COMMANDS, ...PERMISSION_COMMANDS, ...VHOST_COMMANDS, ...QUEUE_COMMANDS,
-    ...LISTING_COMMANDS, ...POLICY_COMMANDS, ...DEFINITION_COMMANDS,
+    ...LISTING_COMMANDS, ...POLICY_COMMANDS, ...PARAMETER_AND_LIMIT_COMMANDS, ...DEFINITION_COMMANDS,
   ].map((c) => [c.name, c]),
 );
 

@@ -148,8 +148,11 @@ export function userRoutes(app: Hono<HttpEnv>, broker: Broker): void {
     requireAdmin(c);
     const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
     existingPair(vhost, user);
-    if (broker.listTopicPermissions({ user, vhost }).length === 0) throw notFound();
-    broker.clearTopicPermissions(user, vhost);
+    // ?exchange=X (a Warren addition, for `warren ctl clear_topic_permissions <user> <exchange>`): just that one.
+    const exchange = c.req.query("exchange");
+    const current = broker.listTopicPermissions({ user, vhost }).filter((p) => exchange === undefined || p.exchange === exchange);
+    if (current.length === 0) throw notFound();
+    broker.clearTopicPermissions(user, vhost, exchange);
     return done(c, false);
   });
 }

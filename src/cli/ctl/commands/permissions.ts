@@ -112,8 +112,6 @@ export const PERMISSION_COMMANDS: Command[] = [
   {
     name: "clear_topic_permissions", group: "Access control", summary: "Clears user topic permissions for a vhost or exchange",
     usage: "[--vhost <vhost>] <username> [<exchange>]", arity: [1, 2],
-    details: "With an exchange, the user's other topic permissions in the vhost are cleared and set again\n" +
-      "(the API deletes a user's topic permissions per vhost only).",
     async run(ctx) {
       const [user, exchange] = ctx.args as [string, string | undefined];
       const vhost = ctx.global.vhost;
@@ -127,10 +125,7 @@ export const PERMISSION_COMMANDS: Command[] = [
       const current = await ctx.api.find<Row[]>(path);
       if (current === undefined) return requirePair(ctx, vhost, user);
       if (!current.some((p) => p.exchange === exchange)) return;
-      await ctx.api.delete(path);
-      for (const p of current) {
-        if (p.exchange !== exchange) await ctx.api.put(path, { exchange: p.exchange, write: p.write, read: p.read });
-      }
+      await ctx.api.delete(path, { exchange });
     },
   },
 ];

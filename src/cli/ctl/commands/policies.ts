@@ -16,17 +16,18 @@ interface Kind {
 const POLICY: Kind = { path: "policies", what: "policy", prefix: "" };
 const OPERATOR: Kind = { path: "operator-policies", what: "operator policy", prefix: "operator_" };
 
-function parseDefinition(text: string): Record<string, unknown> {
-  let definition: unknown;
+/** A JSON argument (a policy definition, limits, a parameter value); `object`: it must be an object. */
+export function parseJsonArgument(text: string, what: string, object = true): unknown {
+  let value: unknown;
   try {
-    definition = JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new CtlError(ExitCode.DATA, `JSON decoding error: ${(err as Error).message}: ${text}`);
   }
-  if (definition === null || typeof definition !== "object" || Array.isArray(definition)) {
-    throw new CtlError(ExitCode.DATA, `The policy definition must be a JSON object: ${text}`);
+  if (object && (value === null || typeof value !== "object" || Array.isArray(value))) {
+    throw new CtlError(ExitCode.DATA, `The ${what} must be a JSON object: ${text}`);
   }
-  return definition as Record<string, unknown>;
+  return value;
 }
 
 function priorityOf(ctx: Context): number {
@@ -62,7 +63,7 @@ function commands(kind: Kind): Command[] {
         const vhost = ctx.global.vhost;
         const priority = priorityOf(ctx);
         ctx.out.info(`Setting ${kind.what}${override} ${quote(name)} for pattern ${quote(pattern)} to "${text}" with priority "${priority}" for vhost ${quote(vhost)} ...`);
-        const body: Record<string, unknown> = { pattern, definition: parseDefinition(text), priority };
+        const body: Record<string, unknown> = { pattern, definition: parseJsonArgument(text, "policy definition"), priority };
         if (typeof ctx.options["apply-to"] === "string") body["apply-to"] = ctx.options["apply-to"];
         await onNotFound(() => ctx.api.put(apiPath(kind.path, vhost, name), body), () => noVhost(vhost));
       },
