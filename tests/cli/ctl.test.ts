@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import amqp from "amqplib";
 import { runCtl } from "../../src/cli/ctl/mod.ts";
+import { startBroker } from "../../mod.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 
 let tb: TestBroker;
 let dir: string;
@@ -531,5 +533,34 @@ describe("limits and parameters", () => {
     expect((await ctl(["list_global_parameters", "-q"])).stdout).toContain("ctl-g\tv\n");
     expect((await ctl(["clear_global_parameter", "ctl-g"])).code).toBe(0);
     expect((await ctl(["clear_global_parameter", "ctl-g"])).code).toBe(65);
+  });
+});
+
+describe("HTTPS", () => {
+  test.skipIf(!hasOpenssl)("--tls with --cacert reaches a management API that listens on HTTPS only", async () => {
+    const certs = await mkdtemp(join(tmpdir(), "warren-ctl-tls-"));
+    serverCertificates(certs);
+    const https = await startBroker({
+      port: 0, bind: "127.0.0.1", metricsPort: 0, dataDir: join(certs, "data"), logLevel: "none",
+      httpsPort: 0, httpsCert: join(certs, "server.pem"), httpsKey: join(certs, "server.key"),
+    });
+    const run = async (...args: string[]) => {
+      let stdout = "";
+      let stderr = "";
+      const code = await runCtl(["--host", "localhost", "--port", String(https.httpsPort), ...args], {
+        stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => "", env: {},
+      });
+      return { code, stdout, stderr };
+    };
+    try {
+      expect(await run("--cacert", join(certs, "ca.pem"), "-q", "list_vhosts")).toEqual({ code: 0, stdout: "name\n/\n", stderr: "" });
+      // Without the CA the server's certificate does not verify; without --tls it is not HTTP.
+      expect((await run("--tls", "list_vhosts")).code).not.toBe(0);
+      expect((await run("list_vhosts")).code).not.toBe(0);
+      expect((await run("--cacert", join(certs, "missing.pem"), "list_vhosts")).stderr).toContain("Cannot read the CA file");
+    } finally {
+      await https.stop();
+      await rm(certs, { recursive: true, force: true });
+    }
   });
 });

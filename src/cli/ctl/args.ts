@@ -20,6 +20,8 @@ export const GLOBAL_OPTIONS = {
   timeout: { type: "string", short: "t" },
   help: { type: "boolean", short: "?" },
   node: { type: "string", short: "n" },
+  tls: { type: "boolean" },
+  cacert: { type: "string" },
 } as const satisfies OptionSpecs;
 
 export const GLOBAL_USAGE = `Global options:
@@ -32,6 +34,8 @@ export const GLOBAL_USAGE = `Global options:
   -q, --quiet          no informational lines ("Listing queues ...")
   -s, --silent         as --quiet, and no table header row
   --no-table-headers   no table header row
+  --tls                use HTTPS (a management API on management.ssl / --https-port)
+  --cacert FILE        PEM CA certificates that sign the server's certificate (implies --tls)
   -t, --timeout SEC    give up on a request after SEC seconds (default 60; 0 waits forever)
   -?, --help           this help, or the command's`;
 
@@ -96,6 +100,8 @@ export function parseLine(command: string | undefined, rest: string[], commandOp
       username: str("username") ?? env.WARREN_CTL_USERNAME ?? "guest",
       password: str("password") ?? env.WARREN_CTL_PASSWORD ?? "guest",
       timeoutMs: Math.round(Number(timeout) * 1000),
+      tls: values.tls === true || str("cacert") !== undefined,
+      caFile: str("cacert"),
     },
     vhost: vhost ?? "/",
     vhostGiven: vhost !== undefined,

@@ -1,6 +1,7 @@
 // A small client for Warren's management HTTP API (RabbitMQ's paths and JSON): basic auth,
 // one path segment per argument (each percent-encoded, so the vhost "/" is %2F), and the
 // API's {error, reason} answers turned into CtlErrors with sysexits codes.
+import { readFileSync } from "node:fs";
 import { CtlError, ExitCode } from "./errors.ts";
 
 export interface Connection {
@@ -10,6 +11,9 @@ export interface Connection {
   password: string;
   /** Milliseconds before a request is abandoned (exit 75); 0 waits forever. */
   timeoutMs: number;
+  /** HTTPS, optionally verifying the server against the CAs in caFile (PEM). */
+  tls: boolean;
+  caFile: string | undefined;
 }
 
 /** An API answer other than 2xx; `reason` is the API's text. */
@@ -43,10 +47,18 @@ export type Query = Record<string, string | undefined>;
 export class ApiClient {
   readonly base: string;
   private readonly auth: string;
+  private readonly ca: string | undefined;
 
   constructor(readonly connection: Connection) {
     const host = connection.host.includes(":") && !connection.host.startsWith("[") ? `[${connection.host}]` : connection.host;
-    this.base = `http://${host}:${connection.port}`;
+    this.base = `${connection.tls ? "https" : "http"}://${host}:${connection.port}`;
+    if (connection.caFile !== undefined) {
+      try {
+        this.ca = readFileSync(connection.caFile, "utf8");
+      } catch (err) {
+        throw new CtlError(ExitCode.DATA, `Cannot read the CA file ${connection.caFile}: ${(err as Error).message}`);
+      }
+    }
     this.auth = "Basic " + Buffer.from(`${connection.username}:${connection.password}`).toString("base64");
   }
 
@@ -85,6 +97,7 @@ export class ApiClient {
       (init.headers as Record<string, string>)["content-type"] = "application/json";
       init.body = typeof body === "string" ? body : JSON.stringify(body);
     }
+    if (this.ca !== undefined) (init as RequestInit & { tls: { ca: string } }).tls = { ca: this.ca };
     if (this.connection.timeoutMs > 0) init.signal = AbortSignal.timeout(this.connection.timeoutMs);
     let response: Response;
     let text: string;
