@@ -3,6 +3,7 @@
 // in the store; refusals are ManagementErrors naming what was wrong.
 import type { Broker } from "../broker/broker.ts";
 import { Vhost, type VhostLimits } from "../broker/vhost.ts";
+import { formatErlang } from "../routing/field_values.ts";
 import { isHashingAlgorithm } from "./password.ts";
 import { validateTopicPermission, type Permission } from "./permissions.ts";
 import type { User, UserLimits } from "./users.ts";
@@ -209,7 +210,9 @@ function checkLimits(limits: object, known: readonly string[], what: string, sec
 
 /** A JSON value as RabbitMQ's error texts print the Erlang term (strings are binaries). */
 function erlangTerm(value: unknown): string {
-  return typeof value === "string" ? `<<"${value}">>` : JSON.stringify(value);
+  if (typeof value === "string") return formatErlang(value, "S");
+  if (typeof value === "number") return formatErlang(value, Number.isInteger(value) ? "l" : "d");
+  return JSON.stringify(value);
 }
 
 function saveUser(broker: Broker, user: User): void {

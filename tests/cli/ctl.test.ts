@@ -32,11 +32,11 @@ interface Result {
   stderr: string;
 }
 
-/** Runs `warren ctl --port <httpPort> …args` in-process; `stdin` feeds "-" file arguments. */
-async function ctl(args: string[], stdin = ""): Promise<Result> {
+/** Runs `warren ctl …argv` in-process, capturing its output; `stdin` feeds "-" file arguments. */
+async function runCaptured(argv: string[], stdin = ""): Promise<Result> {
   let stdout = "";
   let stderr = "";
-  const code = await runCtl(["--port", String(tb.httpPort), ...args], {
+  const code = await runCtl(argv, {
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
     readStdin: async () => stdin,
@@ -44,6 +44,9 @@ async function ctl(args: string[], stdin = ""): Promise<Result> {
   });
   return { code, stdout, stderr };
 }
+
+/** `warren ctl --port <httpPort> …args` against the test broker. */
+const ctl = (args: string[], stdin = "") => runCaptured(["--port", String(tb.httpPort), ...args], stdin);
 
 /** A port nothing listens on: bound once, then released. */
 async function closedPort(): Promise<number> {
@@ -544,14 +547,7 @@ describe("HTTPS", () => {
       port: 0, bind: "127.0.0.1", metricsPort: 0, dataDir: join(certs, "data"), logLevel: "none",
       httpsPort: 0, httpsCert: join(certs, "server.pem"), httpsKey: join(certs, "server.key"),
     });
-    const run = async (...args: string[]) => {
-      let stdout = "";
-      let stderr = "";
-      const code = await runCtl(["--host", "localhost", "--port", String(https.httpsPort), ...args], {
-        stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => "", env: {},
-      });
-      return { code, stdout, stderr };
-    };
+    const run = (...args: string[]) => runCaptured(["--host", "localhost", "--port", String(https.httpsPort), ...args]);
     try {
       expect(await run("--cacert", join(certs, "ca.pem"), "-q", "list_vhosts")).toEqual({ code: 0, stdout: "name\n/\n", stderr: "" });
       // Without the CA the server's certificate does not verify; without --tls it is not HTTP.

@@ -114,7 +114,8 @@ export function parameterRoutes(app: Hono<HttpEnv>, broker: Broker): void {
   });
 
   // ---------------------------------------------------------------- vhost and user limits
-  const vhostLimits = (v: Vhost) => (Object.keys(v.limits).length === 0 ? [] : [{ vhost: v.name, value: { ...v.limits } }]);
+  // The vhost-limits component's parameter, shaped as /api/vhost-limits shows it.
+  const vhostLimits = (vhost: Vhost) => params.list({ vhost, component: "vhost-limits" }).map((p) => ({ vhost: p.vhost, value: p.value }));
   app.get("/api/vhost-limits", (c) => c.json(visibleVhosts(c, broker).flatMap(vhostLimits)));
   app.get("/api/vhost-limits/:vhost", (c) => c.json(vhostLimits(pathVhost(c, broker))));
   app.put("/api/vhost-limits/:vhost/:name", async (c) => {
