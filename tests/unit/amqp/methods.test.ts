@@ -11,7 +11,7 @@ import {
   methodName,
   type AmqpMethod,
 } from "../../../src/amqp/spec/methods.gen.ts";
-import { allMethods, argType, camel, spec, type SpecMethodRef } from "./spec_json.ts";
+import { allMethods, argType, camel, spec, specTest, type SpecMethodRef } from "./spec_json.ts";
 
 // ------------------------------------------------------------------------------ value builders
 
@@ -162,19 +162,19 @@ function catchError(fn: () => unknown): unknown {
 // ------------------------------------------------------------------------------------ tests
 
 describe("method codec", () => {
-  test("the spec JSON lists every class of AMQP 0-9-1 with RabbitMQ's extensions", () => {
+  specTest("the spec JSON lists every class of AMQP 0-9-1 with RabbitMQ's extensions", () => {
     expect(spec.classes.map((c) => c.name)).toEqual(
       ["connection", "channel", "access", "exchange", "queue", "basic", "tx", "confirm"],
     );
     expect(allMethods.length).toBeGreaterThanOrEqual(60);
   });
 
-  test("METHODS and MethodId cover exactly the methods of the spec", () => {
+  specTest("METHODS and MethodId cover exactly the methods of the spec", () => {
     expect([...METHODS.keys()].sort((a, b) => a - b)).toEqual(allMethods.map((r) => r.id).sort((a, b) => a - b));
     expect(Object.values(MethodId).map(Number).sort((a, b) => a - b)).toEqual(allMethods.map((r) => r.id).sort((a, b) => a - b));
   });
 
-  test("METHODS info has the name, ids, synchronous and content flags of the spec for every method", () => {
+  specTest("METHODS info has the name, ids, synchronous and content flags of the spec for every method", () => {
     for (const ref of allMethods) {
       const info = METHODS.get(ref.id);
       expect(info, ref.fullName).toBeDefined();
@@ -200,7 +200,7 @@ describe("method codec", () => {
 
   for (const mode of BIT_MODES) {
     for (const variant of [0, 1]) {
-      test(`every method in the spec round-trips through encode and decode (bits ${mode}, ${variant === 0 ? "non-ASCII strings" : "ASCII strings, long longstr"})`, () => {
+      specTest(`every method in the spec round-trips through encode and decode (bits ${mode}, ${variant === 0 ? "non-ASCII strings" : "ASCII strings, long longstr"})`, () => {
         for (const ref of allMethods) {
           const m = buildMethod(ref, mode, variant);
           const bytes = encode(m);
@@ -215,7 +215,7 @@ describe("method codec", () => {
   }
 
   for (const mode of BIT_MODES) {
-    test(`every method encodes to the bytes the spec prescribes (field order, bit packing; bits ${mode})`, () => {
+    specTest(`every method encodes to the bytes the spec prescribes (field order, bit packing; bits ${mode})`, () => {
       for (const ref of allMethods) {
         const m = buildMethod(ref, mode, 0);
         expect(encode(m), ref.fullName).toEqual(referenceEncode(ref, m));
@@ -223,7 +223,7 @@ describe("method codec", () => {
     });
   }
 
-  test("every method decodes from bytes produced by the spec-driven reference encoder", () => {
+  specTest("every method decodes from bytes produced by the spec-driven reference encoder", () => {
     for (const ref of allMethods) {
       const m = buildMethod(ref, "alternate-false", 1);
       expect(decodeMethod(new Reader(referenceEncode(ref, m))) as unknown, ref.fullName).toEqual(m);
@@ -238,7 +238,7 @@ describe("method codec", () => {
     expect(decoded.id as number).toBe(60 * 65536 + 80);
   });
 
-  test("decoding a truncated payload of any method throws AmqpError 501 (FRAME_ERROR)", () => {
+  specTest("decoding a truncated payload of any method throws AmqpError 501 (FRAME_ERROR)", () => {
     for (const ref of allMethods) {
       const full = encode(buildMethod(ref, "all-true", 0));
       for (let length = 0; length < full.length; length++) {
