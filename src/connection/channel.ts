@@ -16,7 +16,8 @@ import { ChannelCounters } from "../broker/stats.ts";
 export type ChannelState =
   | "opening" // created by its first frame, which must be channel.open
   | "open"
-  | "closing"; // channel.close sent by the broker, awaiting close-ok
+  | "closing" // channel.close sent by the broker, awaiting close-ok
+  | "closed"; // close-ok exchanged (or the connection closed): nothing more is sent on it
 
 /** A method with content, waiting for its header and body frames. */
 interface PendingContent {
@@ -216,8 +217,9 @@ export class Channel {
     });
   }
 
-  /** The close handshake is complete: free the channel number. */
+  /** The close handshake is complete: free the channel number; late confirms and replies are dropped. */
   finishClose(): void {
+    this.state = "closed";
     this.release();
     this.connection.removeChannel(this);
   }

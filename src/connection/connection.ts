@@ -25,7 +25,7 @@ export type ConnectionState =
   | "tuning" // connection.tune sent, awaiting tune-ok
   | "opening" // awaiting connection.open
   | "running"
-  | "closing" // connection.close sent (or received), awaiting close-ok / socket close
+  | "closing" // connection.close sent (awaiting close-ok), or received and answered (awaiting the socket's close)
   | "closed";
 
 /** Deliveries pause while this much output is waiting for the socket (flow control). */
@@ -34,6 +34,9 @@ const DELIVERY_HIGH_WATER = 256 * 1024;
 const PROTOCOL_HEADER = new Uint8Array([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
 /** The AMQP 0-9 header (class 1, instance 1): RabbitMQ serves it as 0-9-1, and so do we. */
 const LEGACY_0_9_HEADER = new Uint8Array([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
+
+/** rabbit_reader's ?CLOSING_TIMEOUT: the longest a closed connection waits for the client to go. */
+const CLOSING_TIMEOUT_S = 30;
 
 let nextConnectionId = 1;
 
@@ -76,6 +79,8 @@ export class Connection implements TcpHandler, FrameSink {
   private handshakeTimer: Timer | undefined;
   private heartbeatTimer: Timer | undefined;
   private closeTimer: Timer | undefined;
+  /** close-ok was sent for the client's connection.close. */
+  private closeOkSent = false;
 
   constructor(readonly broker: Broker, readonly socket: TcpSocket) {
     this.name = `${formatAddress(socket.remoteAddress)}:${socket.remotePort} -> ${broker.listenAddress}:${socket.localPort}`;
@@ -350,6 +355,12 @@ export class Connection implements TcpHandler, FrameSink {
     if (upTo > channel.confirmSent) channel.confirmSent = upTo;
   }
 
+  /** Writes the ack for what is confirmed on `channel` now (before its close-ok). */
+  sendDueConfirms(channel: Channel): void {
+    this.writeAcks(channel, channel.confirmedUpTo);
+    this.confirmingChannels.delete(channel);
+  }
+
   private flushConfirms(): void {
     if (this.confirmingChannels.size === 0) return;
     for (const channel of this.confirmingChannels) this.writeAcks(channel, channel.confirmedUpTo);
@@ -464,13 +475,26 @@ export class Connection implements TcpHandler, FrameSink {
     this.send(0, { id: MethodId.ConnectionClose, replyCode: code, replyText: text, classId, methodId });
   }
 
-  /** The client asked to close: close-ok, then the socket. */
+  /**
+   * The client asked to close: as rabbit_reader, its channels shut down and its exclusive queues
+   * go, close-ok is sent, and the socket stays open, read and discarded (a repeated close gets
+   * close-ok again), until the client closes it — or, at the latest, after the heartbeat interval
+   * (30 s without heartbeats), RabbitMQ's closing timeout. Closing at once would reset the
+   * socket under a client still writing, which then fails with EPIPE before it reads close-ok.
+   */
   onClientClose(): void {
     if (this.state === "running") {
       this.broker.log.info(`closing AMQP connection ${this.name}${this.userSuffix()}`);
     }
     this.send(0, { id: MethodId.ConnectionCloseOk });
-    this.closeSocket();
+    if (this.state === "closing" && this.closeOkSent) return;
+    this.closeOkSent = true;
+    this.state = "closing";
+    this.heartbeatTimer?.cancel();
+    this.releaseChannels();
+    this.closeTimer?.cancel();
+    const seconds = this.heartbeat > 0 && this.heartbeat < CLOSING_TIMEOUT_S ? this.heartbeat : CLOSING_TIMEOUT_S;
+    this.closeTimer = after(seconds * 1000, () => this.terminate());
   }
 
   /** Flushes what is queued, then closes the socket. */
@@ -493,19 +517,25 @@ export class Connection implements TcpHandler, FrameSink {
     this.state = "closed";
     this.stopTimers();
     this.output.markClosed();
-    for (const channel of this.channels.values()) {
-      channel.release();
-      if (channel.state !== "opening") this.broker.stats.channelsClosed++;
-    }
-    this.channels.clear();
-    for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
-    this.exclusiveQueues.clear();
+    this.releaseChannels();
     this.stalledQueues.clear();
     if (wasOpen) {
       const why = error ? `: ${error.message}` : "";
       this.broker.log.warning(`closing AMQP connection ${this.name}${this.userSuffix()}: client unexpectedly closed TCP connection${why}`);
     }
     this.broker.connectionClosed(this);
+  }
+
+  /** Every channel closes (consumers cancelled, unacked requeued); exclusive queues are deleted. */
+  private releaseChannels(): void {
+    for (const channel of this.channels.values()) {
+      if (channel.state !== "opening") this.broker.stats.channelsClosed++;
+      channel.state = "closed";
+      channel.release();
+    }
+    this.channels.clear();
+    for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
+    this.exclusiveQueues.clear();
   }
 
   private onHandshakeTimeout(): void {

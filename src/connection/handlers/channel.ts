@@ -16,6 +16,8 @@ export function handleChannelMethod(channel: Channel, method: AmqpMethod): void 
       connection.send(channel.id, { id: MethodId.ChannelOpenOk, channelId: EMPTY });
       return;
     case MethodId.ChannelClose:
+      // Confirms already due go out before close-ok; none is written after it (finishClose).
+      connection.sendDueConfirms(channel);
       connection.send(channel.id, { id: MethodId.ChannelCloseOk });
       channel.finishClose();
       return;

@@ -78,11 +78,29 @@ export function handleConnectionMethod(connection: Connection, method: AmqpMetho
       if (state === "closing") return connection.closeSocket();
       break;
     case MethodId.ConnectionUpdateSecret:
-      if (state === "running") throw notAllowed("New secret was refused by one of the backends");
+      if (state === "running") return updateSecret(connection, method.reason);
       break;
   }
   if (state === "closing") return; // RabbitMQ ignores other channel-0 methods while closing
   throw new AmqpError(ReplyCode.CHANNEL_ERROR, `unexpected method in connection state ${state}`);
+}
+
+/**
+ * connection.update-secret, as RabbitMQ's internal backend answers it: the backend keeps no
+ * credential state, so the new secret itself is not checked; the user is looked up again and
+ * must still exist and have access to the connection's vhost. The connection stays open.
+ */
+function updateSecret(connection: Connection, reason: string): void {
+  const broker = connection.broker;
+  const name = connection.user!.name;
+  const vhost = connection.vhost!.name;
+  broker.log.debug(`connection ${connection.name} of user '${name}': asked to update secret, reason: ${reason}`);
+  const user = broker.users.get(name);
+  if (!user) throw notAllowed("New secret was refused by one of the backends");
+  if (!broker.users.permission(name, vhost)) throw notAllowed(`access to vhost '${vhost}' refused for user '${name}'`);
+  connection.user = user;
+  connection.send(0, { id: MethodId.ConnectionUpdateSecretOk });
+  broker.log.info(`connection ${connection.name}: user '${name}' updated secret, reason: ${reason}`);
 }
 
 function startOk(connection: Connection, m: ConnectionStartOk): void {
