@@ -1,5 +1,7 @@
 // Broker options and their defaults (RabbitMQ's where it has one).
 
+import { hostname } from "node:os";
+
 export type LogLevel = "debug" | "info" | "warning" | "error" | "none";
 
 export interface BrokerOptions {
@@ -61,6 +63,10 @@ export interface BrokerOptions {
   tlsVerifyPeer: boolean;
   /** ssl_options.fail_if_no_peer_cert: with verify_peer, also refuse clients without a certificate. */
   tlsFailIfNoPeerCert: boolean;
+  /** The node's name (RABBITMQ_NODENAME); undefined: `rabbit@<short hostname>`, as RabbitMQ. */
+  nodeName: string | undefined;
+  /** rabbitmq.conf's cluster_name: the cluster name until one is set over the API; undefined: the node name. */
+  clusterName: string | undefined;
 }
 
 /** Per-listener addresses; a missing one is BrokerOptions.bind. */
@@ -101,6 +107,8 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   tlsCa: undefined,
   tlsVerifyPeer: false,
   tlsFailIfNoPeerCert: false,
+  nodeName: undefined,
+  clusterName: undefined,
   maxMessageSize: 128 * 1024 * 1024,
   fsync: true,
   memoryHighWatermark: 0.4,
@@ -115,7 +123,22 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
   if (env.RABBITMQ_DEFAULT_VHOST) out.defaultVhost = env.RABBITMQ_DEFAULT_VHOST;
   if (env.RABBITMQ_DEFINITIONS_FILE) out.definitionsFile = env.RABBITMQ_DEFINITIONS_FILE;
   if (env.RABBITMQ_CONFIG_FILE) out.configFile = env.RABBITMQ_CONFIG_FILE;
+  if (env.RABBITMQ_NODENAME) out.nodeName = qualifiedNodeName(env.RABBITMQ_NODENAME);
   return out;
+}
+
+/** A node name without a host part gets this host's short name, as RabbitMQ qualifies `rabbit`. */
+export function qualifiedNodeName(name: string, host = shortHostname()): string {
+  return name.includes("@") ? name : `${name}@${host}`;
+}
+
+/** The default node name: `rabbit@<short hostname>`, what tools and dashboards expect. */
+export function defaultNodeName(): string {
+  return qualifiedNodeName("rabbit");
+}
+
+function shortHostname(): string {
+  return hostname().split(".")[0] || "localhost";
 }
 
 /**

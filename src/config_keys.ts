@@ -128,6 +128,7 @@ const SETTINGS: Record<string, Setter> = {
     s.loopback.none = true;
   },
   "load_definitions": set("definitionsFile", path),
+  "cluster_name": set("clusterName", path),
   "management.load_definitions": set("definitionsFile", path),
   "vm_memory_high_watermark.relative": (value, s, fail) => {
     const n = Number(value);
@@ -199,7 +200,7 @@ function namedSetting(entry: ConfigEntry): Setter | undefined {
 const IGNORED: [match: (key: string) => boolean, why: string][] = [
   [(k) => k === "log.file" || k === "log.file.level" || k === "log.dir" || k.startsWith("log.file.rotation."),
     "Warren logs to standard output only"],
-  [(k) => k === "cluster_name" || k === "cluster_partition_handling" || k.startsWith("cluster_formation."),
+  [(k) => k === "cluster_partition_handling" || k.startsWith("cluster_formation."),
     "Warren runs as a single node"],
   [(k) => k === "collect_statistics_interval" || k === "management.rates_mode",
     "Warren's statistics are counters read when asked for"],

@@ -1,7 +1,6 @@
 // Resource alarms as RabbitMQ raises them (vm_memory_monitor, rabbit_disk_monitor, rabbit_alarm):
 // memory above the high watermark, or free disk below the limit. While any alarm is set,
 // connections that publish are blocked (connection.ts); the log says so in RabbitMQ's words.
-import { hostname } from "node:os";
 import type { Logger } from "../log.ts";
 import { freeDiskBytes, memoryLimit, residentMemory } from "../runtime/system.ts";
 import { every, type Timer } from "../runtime/timers.ts";
@@ -14,8 +13,8 @@ export interface AlarmOptions {
   /** Bytes of free disk below which the disk alarm is set. */
   diskFreeLimit: number;
   dataDir: string;
-  /** The node name in log lines; `warren@<host>` by default. */
-  node?: string;
+  /** The node name in log lines and the management API. */
+  node: string;
 }
 
 /** Readings, replaceable in tests. */
@@ -38,7 +37,7 @@ export class Alarms {
   readonly node: string;
 
   constructor(private readonly options: AlarmOptions, private readonly log: Logger, private readonly probes: AlarmProbes = SYSTEM) {
-    this.node = options.node ?? `warren@${hostname()}`;
+    this.node = options.node;
   }
 
   /** Bytes of resident memory above which the memory alarm is set. */

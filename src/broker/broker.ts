@@ -1,4 +1,4 @@
-import type { BrokerOptions } from "../config.ts";
+import { defaultNodeName, type BrokerOptions } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { FULL_PERMISSION, Users, type User, type UserLimits } from "../auth/users.ts";
 import * as management from "../auth/management.ts";
@@ -24,6 +24,11 @@ export class Broker {
   readonly users = new Users();
   readonly vhosts = new Map<string, Vhost>();
   readonly connections = new Set<Connection>();
+  /**
+   * Connections that answered the client's connection.close and wait for it to close the socket:
+   * no longer listed or counted, but their sockets are dropped when the broker stops.
+   */
+  readonly closingConnections = new Set<Connection>();
   /** Direct reply-to consumers' channels by reply-to suffix (src/connection/direct_reply_to.ts). */
   readonly replyChannels: ReplyChannels = new Map();
   /** Broker-wide message and churn counters (management API, Prometheus). */
@@ -45,12 +50,24 @@ export class Broker {
   readonly parameters = new RuntimeParameters(this);
   readonly globalParameters: GlobalParameters;
 
+  /**
+   * The cluster name: the cluster_name global parameter once set (PUT /api/cluster-name), else
+   * rabbitmq.conf's cluster_name, else the node name, as RabbitMQ.
+   */
+  get clusterName(): string {
+    const name = this.globalParameters.get("cluster_name");
+    return typeof name === "string" ? name : this.options.clusterName ?? this.alarms.node;
+  }
+
   /** `store` is null for a broker that keeps nothing on disk. */
   constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: SqliteStore | null) {
     this.globalParameters = new GlobalParameters(store);
     this.parameters.register(vhostLimitsComponent(this));
     this.alarms = new Alarms(
-      { memoryHighWatermark: options.memoryHighWatermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir },
+      {
+        memoryHighWatermark: options.memoryHighWatermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir,
+        node: options.nodeName ?? defaultNodeName(),
+      },
       log,
     );
     this.alarms.onChange((active) => {
@@ -223,6 +240,12 @@ export class Broker {
     if (this.connections.delete(connection)) this.stats.connectionsClosed++;
   }
 
+  /** The connection sent close-ok to the client's close; only its socket remains (until onClose). */
+  connectionClosing(connection: Connection): void {
+    this.connectionClosed(connection);
+    this.closingConnections.add(connection);
+  }
+
   /**
    * Stops listening and closes every connection with 320 CONNECTION_FORCED, waiting briefly for
    * clients to answer close-ok before dropping their sockets.
@@ -235,6 +258,7 @@ export class Broker {
       this.alarms.stop();
       setMemoryPressure(false); // process-wide: a stopped broker must not leave it on
       for (const connection of this.connections) connection.forceClose(reason);
+      for (const connection of this.closingConnections) connection.terminate();
       const deadline = Math.min(this.options.closeTimeoutMs, 1000);
       const started = Date.now();
       const poll = () => {

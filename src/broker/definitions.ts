@@ -1,5 +1,6 @@
 // Definitions export and import in RabbitMQ's JSON format (rabbit_definitions): users, vhosts,
-// permissions, queues, exchanges and bindings. An import is validated whole first, by applying
+// permissions, topic permissions, parameters (operator policies among them, as component
+// operator_policy), global parameters, policies, queues, exchanges and bindings. An import is validated whole first, by applying
 // it to a scratch copy of the affected vhosts, so a bad entry changes nothing; applying it again
 // changes nothing either (every step is a declare).
 import { hashPassword, isHashingAlgorithm } from "../auth/password.ts";
@@ -18,6 +19,9 @@ import { VERSION } from "../version.ts";
 const RABBIT_VERSION = "3.10.8";
 
 export class DefinitionsError extends Error {}
+
+/** The runtime-parameter component that carries operator policies in a definitions file. */
+const OPERATOR_POLICY = "operator_policy";
 
 /** GET /api/definitions (vhost undefined) or /api/definitions/{vhost} (entries without "vhost"). */
 export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
@@ -56,6 +60,13 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
   }
   const parameters = vhosts.flatMap((v) => broker.parameters.list({ vhost: v }))
     .map((p) => strip({ value: p.value, vhost: p.vhost, component: p.component, name: p.name }));
+  // Operator policies are runtime parameters of component operator_policy in RabbitMQ's files.
+  for (const v of vhosts) {
+    for (const p of v.operatorPolicies.values()) {
+      const value = { pattern: p.pattern, definition: { ...p.definition }, priority: p.priority, "apply-to": p.applyTo } as JsonObject;
+      parameters.push(strip({ value, vhost: v.name, component: OPERATOR_POLICY, name: p.name }));
+    }
+  }
   const entities = { parameters, policies, queues, exchanges, bindings };
   if (vhost !== undefined) return { rabbit_version: RABBIT_VERSION, ...entities };
   return {
@@ -91,6 +102,7 @@ interface Parsed {
   parameters: ParameterDef[];
   globalParameters: GlobalParameterDef[];
   policies: Policy[];
+  operatorPolicies: Policy[];
   queues: QueueDef[];
   exchanges: ExchangeDef[];
   bindings: BindingDef[];
@@ -179,9 +191,18 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
     return entry;
   });
   const skipped: Record<string, number> = {};
+  const operatorPolicies: Policy[] = [];
   const parameters = section("parameters").flatMap((p, i): ParameterDef[] => {
     const what = `parameters[${i}]`;
     const entry = { vhost: vhostOf(p, what), component: str(p, "component", what), name: str(p, "name", what), value: (p.value ?? null) as Json };
+    if (entry.component === OPERATOR_POLICY) {
+      try {
+        operatorPolicies.push(parsePolicy("operator_policy", entry.vhost, entry.name, (entry.value ?? {}) as unknown as PolicyBody));
+      } catch (err) {
+        throw new DefinitionsError(`operator policy '${entry.name}' in vhost '${entry.vhost}': ${(err as Error).message}`);
+      }
+      return [];
+    }
     if (!broker.parameters.has(entry.component)) {
       skipped[`${entry.component} parameters`] = (skipped[`${entry.component} parameters`] ?? 0) + 1;
       return [];
@@ -227,7 +248,7 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
       key: b.routing_key === undefined ? "" : str(b, "routing_key", what), args: obj(b, "arguments", what),
     };
   });
-  return { users, vhosts, permissions, topicPermissions, parameters, globalParameters, policies, queues, exchanges, bindings, skipped };
+  return { users, vhosts, permissions, topicPermissions, parameters, globalParameters, policies, operatorPolicies, queues, exchanges, bindings, skipped };
 }
 
 function str(o: JsonObject, key: string, what: string): string {
@@ -246,7 +267,8 @@ function bool(o: JsonObject, key: string, what: string, fallback: boolean): bool
 
 function obj(o: JsonObject, key: string, what: string): JsonObject {
   const v = o[key];
-  if (v === undefined || v === null) return {};
+  // `[]` is an empty object, as Erlang's JSON decoder reads it (an empty proplist).
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return {};
   if (typeof v !== "object" || Array.isArray(v)) throw new DefinitionsError(`${what}: '${key}' must be an object`);
   return v;
 }
@@ -266,6 +288,9 @@ function validate(broker: Broker, defs: Parsed): void {
   }
   for (const p of defs.policies) {
     if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`policy '${p.name}' in vhost '${p.vhost}': no such vhost`);
+  }
+  for (const p of defs.operatorPolicies) {
+    if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`operator policy '${p.name}' in vhost '${p.vhost}': no such vhost`);
   }
   for (const p of defs.parameters) {
     if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`parameter '${p.name}' of component '${p.component}' in vhost '${p.vhost}': no such vhost`);
@@ -353,6 +378,9 @@ function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | und
     broker.addVhost(p.vhost).setPolicy("policy", p.name, { pattern: p.pattern, definition: p.definition, priority: p.priority, "apply-to": p.applyTo });
   }
   if (defs.policies.length > 0) log?.(`Importing concurrently ${defs.policies.length} policies...`);
+  for (const p of defs.operatorPolicies) {
+    broker.addVhost(p.vhost).setPolicy("operator_policy", p.name, { pattern: p.pattern, definition: p.definition, priority: p.priority, "apply-to": p.applyTo });
+  }
   declareEntities(defs, (name) => broker.addVhost(name), broker);
   if (defs.queues.length > 0) log?.(`Importing concurrently ${defs.queues.length} queues...`);
   if (defs.exchanges.length > 0) log?.(`Importing concurrently ${defs.exchanges.length} exchanges...`);

@@ -32,7 +32,9 @@ export function tableToJson(table: FieldTable | undefined): JsonObject {
  * `long`, other numbers `double`, strings `longstr`, objects tables, arrays arrays.
  */
 export function jsonToTable(json: Json | undefined, what = "arguments"): FieldTable {
-  if (json === undefined || json === null) return {};
+  // An empty array is an empty table: Erlang's JSON decoder reads `[]` as an empty proplist, so
+  // RabbitMQ accepts `"arguments": []`, and tools send it.
+  if (json === undefined || json === null || (Array.isArray(json) && json.length === 0)) return {};
   if (typeof json !== "object" || Array.isArray(json)) throw new InvalidJson(`${what} must be an object`);
   const table: FieldTable = {};
   const notes: Record<string, FieldType> = {};

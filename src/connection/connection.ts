@@ -492,6 +492,7 @@ export class Connection implements TcpHandler, FrameSink {
     this.state = "closing";
     this.heartbeatTimer?.cancel();
     this.releaseChannels();
+    this.broker.connectionClosing(this);
     this.closeTimer?.cancel();
     const seconds = this.heartbeat > 0 && this.heartbeat < CLOSING_TIMEOUT_S ? this.heartbeat : CLOSING_TIMEOUT_S;
     this.closeTimer = after(seconds * 1000, () => this.terminate());
@@ -524,6 +525,7 @@ export class Connection implements TcpHandler, FrameSink {
       this.broker.log.warning(`closing AMQP connection ${this.name}${this.userSuffix()}: client unexpectedly closed TCP connection${why}`);
     }
     this.broker.connectionClosed(this);
+    this.broker.closingConnections.delete(this);
   }
 
   /** Every channel closes (consumers cancelled, unacked requeued); exclusive queues are deleted. */

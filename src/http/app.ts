@@ -23,11 +23,13 @@ import { healthRoutes } from "./routes/health.ts";
 import { userRoutes } from "./routes/users.ts";
 import { parameterRoutes } from "./routes/parameters.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
+import { publicWebUiRoutes, webUiRoutes } from "./routes/web_ui.ts";
 
 export type ManagementApp = Hono<HttpEnv>;
 
 export function createManagementApp(broker: Broker): ManagementApp {
-  const app = new Hono<HttpEnv>();
+  // strict: false — a trailing slash names the same resource (`/api/queues/`), as in cowboy.
+  const app = new Hono<HttpEnv>({ strict: false });
   ratesFor(broker);
   app.onError((err, c) => {
     const http = err instanceof HttpError ? err : err instanceof AmqpError ? fromAmqpError(err)
@@ -38,8 +40,10 @@ export function createManagementApp(broker: Broker): ManagementApp {
     return c.json({ error: "internal_server_error", reason: String((err as Error).message ?? err) }, 500);
   });
   app.notFound((c) => c.json(errorBody(notFound()), 404));
+  publicWebUiRoutes(app);
   app.use("/api/*", basicAuth(broker));
   app.use("/api/*", listParams());
+  webUiRoutes(app);
   overviewRoutes(app, broker);
   nodeRoutes(app, broker);
   vhostRoutes(app, broker);
@@ -55,7 +59,7 @@ export function createManagementApp(broker: Broker): ManagementApp {
   // A known path with a method it does not take: 405, as cowboy answers; anything else 404.
   const known = app.routes
     .filter((r) => r.path.startsWith("/api/") && r.method !== "ALL")
-    .map((r) => new RegExp(`^${r.path.replace(/:[a-z]+/g, "[^/]+")}$`));
+    .map((r) => new RegExp(`^${r.path.replace(/:[a-z]+/g, "[^/]+")}/?$`));
   app.all("/api/*", (c) => {
     if (!known.some((re) => re.test(c.req.path))) return c.json(errorBody(notFound()), 404);
     return c.json({ error: "Method Not Allowed", reason: `${c.req.method} not allowed` }, 405);

@@ -1,6 +1,6 @@
 // JSON shapes of the management API objects, as RabbitMQ 3.10's management plugin renders them.
-// Fields that describe Erlang internals (garbage_collection, reductions, backing_queue_status)
-// have no counterpart here and are left out; docs/http-api.md lists every omission.
+// Fields that describe Erlang internals (garbage_collection, reductions) have no counterpart here
+// and are left out; docs/http-api.md lists every omission.
 import type { Broker } from "../broker/broker.ts";
 import type { Exchange } from "../broker/exchange.ts";
 import { Exchange as ExchangeClass } from "../broker/exchange.ts";
@@ -40,23 +40,21 @@ export function formatQueue(broker: Broker, queue: Queue, unacked: UnackedTotals
   );
   stats.deliver_get = c.deliver + c.deliverNoAck + c.get + c.getNoAck;
   stats.deliver_get_details = { rate: round(r[1]! + r[2]! + r[3]! + r[4]!) };
-  const exclusiveConsumer = queue.consumers.find((x) => x.exclusive);
-  return {
+  const node = broker.alarms.node;
+  const common: JsonObject = {
     name: queue.name,
     vhost: queue.vhost,
-    type: "classic",
+    type: queue.type,
     durable: queue.durable,
     auto_delete: queue.autoDelete,
     exclusive: queue.owner !== null,
     arguments: tableToJson(queue.args),
-    node: broker.alarms.node,
+    node,
     state: "running",
     policy: queue.policy?.name ?? null,
     operator_policy: queue.operatorPolicy?.name ?? null,
     effective_policy_definition: { ...queue.effectivePolicy } as JsonObject,
     consumers: queue.consumerCount,
-    exclusive_consumer_tag: exclusiveConsumer ? exclusiveConsumer.tag : null,
-    single_active_consumer_tag: queue.singleActiveConsumer && queue.consumers[0] ? queue.consumers[0].tag : null,
     messages: ready + u.count,
     messages_details: { rate: r[8]! },
     messages_ready: ready,
@@ -64,20 +62,68 @@ export function formatQueue(broker: Broker, queue: Queue, unacked: UnackedTotals
     messages_unacknowledged: u.count,
     messages_unacknowledged_details: { rate: r[10]! },
     messages_ram: inMemory + u.count,
-    messages_ready_ram: inMemory,
-    messages_unacknowledged_ram: u.count,
-    messages_paged_out: queue.pagedOut,
     message_bytes: queue.readyBytes + u.bytes,
     message_bytes_ready: queue.readyBytes,
     message_bytes_unacknowledged: u.bytes,
     message_bytes_ram: queue.readyBytes - queue.pagedOutBytes + u.bytes,
-    message_bytes_paged_out: queue.pagedOutBytes,
     // Memory this queue holds: message bodies in memory (the index adds a few dozen bytes each).
     memory: queue.readyBytes - queue.pagedOutBytes + u.bytes + 64 * (inMemory + u.count),
-    head_message_timestamp: null,
-    recoverable_slaves: null,
     // As RabbitMQ: message_stats appear once a message has been published or delivered.
     ...(hasTraffic(c) ? { message_stats: stats } : {}),
+  };
+  const sacTag = queue.singleActiveConsumer && queue.consumers[0] ? queue.consumers[0].tag : null;
+  if (queue.type === "quorum") {
+    // A quorum queue on one node: this node leads it and is its only (online) member.
+    return {
+      ...common,
+      leader: node,
+      members: [node],
+      online: [node],
+      open_files: { [node]: 0 },
+      single_active_consumer_ctag: sacTag,
+      messages_dlx: 0,
+      message_bytes_dlx: 0,
+    };
+  }
+  const exclusiveConsumer = queue.consumers.find((x) => x.exclusive);
+  return {
+    ...common,
+    exclusive_consumer_tag: exclusiveConsumer ? exclusiveConsumer.tag : null,
+    single_active_consumer_tag: sacTag,
+    messages_ready_ram: inMemory,
+    messages_unacknowledged_ram: u.count,
+    messages_paged_out: queue.pagedOut,
+    message_bytes_paged_out: queue.pagedOutBytes,
+    head_message_timestamp: null,
+    recoverable_slaves: null,
+    backing_queue_status: backingQueueStatus(queue, inMemory, r),
+  };
+}
+
+/**
+ * rabbit_variable_queue's status, as classic queues show it: what clients read from it (len,
+ * mode, the rates, q1-q4 and delta) mapped onto Warren's queue: the in-memory window is q4,
+ * the paged-out backlog is delta.
+ */
+function backingQueueStatus(queue: Queue, inMemory: number, r: number[]): JsonObject {
+  const c = queue.counters;
+  const published = c.publish;
+  return {
+    avg_ack_egress_rate: r[6] ?? 0,
+    avg_ack_ingress_rate: 0,
+    avg_egress_rate: round((r[1] ?? 0) + (r[2] ?? 0) + (r[3] ?? 0) + (r[4] ?? 0)),
+    avg_ingress_rate: r[0] ?? 0,
+    delta: ["delta", "undefined", queue.pagedOut, 0, "undefined"],
+    len: queue.messageCount,
+    mode: "default",
+    next_deliver_seq_id: c.deliver + c.deliverNoAck + c.get + c.getNoAck,
+    next_seq_id: published,
+    q1: 0,
+    q2: 0,
+    q3: 0,
+    q4: inMemory,
+    target_ram_count: "infinity",
+    version: 1,
   };
 }
 

@@ -6,7 +6,7 @@ import { api, basic } from "../helpers/http.ts";
 import { startBrokerUnderTest, type BrokerUnderTest } from "../helpers/broker_under_test.ts";
 
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
-if (!REF_HTTP) console.warn("definitions round-trip test skipped: set RABBITMQ_REF_HTTP (../shared/scripts/reference-rabbitmq start)");
+if (!REF_HTTP) console.warn("definitions round-trip test skipped: set RABBITMQ_REF_HTTP to a reference RabbitMQ's management API");
 
 const suffix = Date.now().toString(36);
 const VHOST = `rt-${suffix}`;
@@ -47,6 +47,7 @@ async function buildOnReference(): Promise<void> {
   await refCall("PUT", `/api/policies/${V}/rt-limits`, {
     pattern: "^rt-q", "apply-to": "queues", priority: 3, definition: { "max-length": 1000, "message-ttl": 60000, "dead-letter-exchange": "rt-dlx" },
   });
+  await refCall("PUT", `/api/operator-policies/${V}/rt-cap`, { pattern: "^rt-q", "apply-to": "queues", priority: 2, definition: { "max-length": 5000, "message-ttl": 120000 } });
   await refCall("PUT", `/api/policies/${V}/rt-ae`, { pattern: "^rt-topic$", "apply-to": "exchanges", definition: { "alternate-exchange": "rt-dlx" } });
   await refCall("PUT", `/api/exchanges/${V}/rt-topic`, { type: "topic", durable: true });
   await refCall("PUT", `/api/exchanges/${V}/rt-dlx`, { type: "fanout", durable: true, internal: true });

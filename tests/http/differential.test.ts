@@ -13,7 +13,7 @@ if (!REF_URL || !REF_HTTP) console.warn("differential HTTP tests skipped: set RA
 /** Keys RabbitMQ has that Warren leaves out on purpose: Erlang process internals and per-feature stats it does not keep. */
 export const OMITTED: Record<string, string[]> = {
   queue: [
-    "backing_queue_status", "garbage_collection", "reductions", "reductions_details", // Erlang process internals
+    "garbage_collection", "reductions", "reductions_details", // Erlang process internals
     "consumer_capacity", "consumer_utilisation", // not measured
     "idle_since", // not tracked
     "messages_persistent", "message_bytes_persistent", // not counted per queue

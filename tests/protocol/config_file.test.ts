@@ -156,11 +156,11 @@ describe("the executable", () => {
 
   test("--config: flags win over the file, and the log names the file", async () => {
     const file = join(dir, "cli.conf");
-    await writeFile(file, "listeners.tcp.default = 1\nheartbeat = 11\ncluster_name = ignored\n");
+    await writeFile(file, "listeners.tcp.default = 1\nheartbeat = 11\ncluster_partition_handling = ignore\n");
     const proc = await launchWarren({ dataDir: join(dir, "cli-data"), args: ["--config", file] });
     await proc.waitForLine(/Server startup complete/, 15_000);
     expect(proc.output()).toContain(`Config file(s): ${file}`);
-    expect(proc.output()).toContain("[warning] Ignoring cluster_name");
+    expect(proc.output()).toContain("[warning] Ignoring cluster_partition_handling");
     expect(proc.output()).toContain(`started TCP listener on 127.0.0.1:${proc.port}`); // --port beat the file's port 1
     const conn = await amqp.connect(proc.url);
     expect(heartbeatOf(conn)).toBe(11);

@@ -170,18 +170,22 @@ test("an unknown key stops the boot, naming the key and the line", () => {
 
 test("RabbitMQ keys that mean nothing on one Warren node are accepted with one warning each", () => {
   const { options, warnings } = apply(
-    "log.file = false\nlog.file.level = debug\ncluster_name = edge\ncluster_formation.peer_discovery_backend = classic_config\n" +
+    "log.file = false\nlog.file.level = debug\ncluster_partition_handling = ignore\ncluster_formation.peer_discovery_backend = classic_config\n" +
       "collect_statistics_interval = 10000\nmanagement.rates_mode = none\nheartbeat = 5\n",
   );
   expect(options).toEqual({ heartbeat: 5 });
   expect(warnings).toEqual([
     "Ignoring log.file (config file warren.conf line 1): Warren logs to standard output only",
     "Ignoring log.file.level (config file warren.conf line 2): Warren logs to standard output only",
-    "Ignoring cluster_name (config file warren.conf line 3): Warren runs as a single node",
+    "Ignoring cluster_partition_handling (config file warren.conf line 3): Warren runs as a single node",
     "Ignoring cluster_formation.peer_discovery_backend (config file warren.conf line 4): Warren runs as a single node",
     "Ignoring collect_statistics_interval (config file warren.conf line 5): Warren's statistics are counters read when asked for",
     "Ignoring management.rates_mode (config file warren.conf line 6): Warren's statistics are counters read when asked for",
   ]);
+});
+
+test("cluster_name sets the cluster name (shown by overview and in connection.start)", () => {
+  expect(apply("cluster_name = edge-site-1").options).toEqual({ clusterName: "edge-site-1" });
 });
 
 test("management.ssl.* alone sets up HTTPS on 15671 and turns plain HTTP off, as RabbitMQ", () => {

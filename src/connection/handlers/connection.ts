@@ -30,10 +30,10 @@ const CAPABILITIES: FieldTable = {
   direct_reply_to: true,
 };
 
-function serverProperties(): FieldTable {
+function serverProperties(connection: Connection): FieldTable {
   return {
     capabilities: CAPABILITIES,
-    cluster_name: new Typed("S", "warren"),
+    cluster_name: new Typed("S", connection.broker.clusterName),
     copyright: "Copyright (c) the Warren authors",
     information: "Licensed under the MIT license. See https://github.com/warren-broker/warren",
     platform: `Bun ${Bun.version}`,
@@ -48,7 +48,7 @@ export function sendStart(connection: Connection): void {
     id: MethodId.ConnectionStart,
     versionMajor: 0,
     versionMinor: 9,
-    serverProperties: serverProperties(),
+    serverProperties: serverProperties(connection),
     mechanisms: encodeUtf8(mechanisms(connection).join(" ")),
     locales: encodeUtf8("en_US"),
   });

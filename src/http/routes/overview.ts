@@ -134,8 +134,6 @@ export function contexts(broker: Broker): JsonObject[] {
   return out;
 }
 
-/** The cluster_name global parameter once set (PUT /api/cluster-name), else the node name, as RabbitMQ. */
 function clusterName(broker: Broker): string {
-  const name = broker.globalParameters.get("cluster_name");
-  return typeof name === "string" ? name : broker.alarms.node;
+  return broker.clusterName;
 }
