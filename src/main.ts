@@ -3,6 +3,7 @@
 import { startBroker } from "./server.ts";
 import { runCtl } from "./cli/ctl/mod.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./cli/server_args.ts";
+import { VERSION } from "./version.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -24,6 +25,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (options === "help") {
     console.log(SERVER_USAGE);
+    return 0;
+  }
+  if (options === "version") {
+    console.log(`warren ${VERSION}`);
     return 0;
   }
   let broker;

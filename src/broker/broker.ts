@@ -7,6 +7,7 @@ import { Connection } from "../connection/connection.ts";
 import type { ReplyChannels } from "../connection/direct_reply_to.ts";
 import { listenTcp, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
 import { listenTls } from "../runtime/tls.ts";
+import { listening } from "../runtime/listen_error.ts";
 import type { HttpListener } from "../runtime/http.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
@@ -209,7 +210,7 @@ export class Broker {
     if (o.port === null && o.tlsPort === undefined) throw new Error("No AMQP listener: the plain listener is off and no TLS listener is set");
     if (o.port !== null) {
       const bind = o.listenAddresses.amqp ?? o.bind;
-      this.amqpListener = listenTcp(bind, o.port, accept);
+      this.amqpListener = listening("AMQP", bind, o.port, () => listenTcp(bind, o.port!, accept));
       this.log.info(`started TCP listener on ${formatBind(bind)}:${this.amqpListener.port}`);
     }
     if (o.tlsPort !== undefined) {
@@ -219,9 +220,8 @@ export class Broker {
       }
       const bind = o.listenAddresses.amqps ?? o.bind;
       try {
-        this.tlsListener = listenTls(bind, o.tlsPort, {
-          cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert,
-        }, accept);
+        const files = { cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert };
+        this.tlsListener = listening("AMQP over TLS (amqps)", bind, o.tlsPort, () => listenTls(bind, o.tlsPort!, files, accept));
       } catch (err) {
         this.amqpListener?.stop();
         throw err;

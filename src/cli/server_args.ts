@@ -3,7 +3,10 @@ import { parseArgs } from "node:util";
 import { optionsFromEnv, type BrokerOptions, type LogLevel } from "../config.ts";
 import { LOG_LEVELS } from "../log.ts";
 
-export const SERVER_USAGE = `Usage: warren [server] [options]
+export const SERVER_USAGE = `Usage: warren [server] [options]      run the broker
+       warren ctl <command> [args]     manage a running broker, rabbitmqctl-style
+                                       (warren ctl help lists the commands)
+       warren --version                print the version
 
 Options:
   --config FILE       read settings from a warren.conf (rabbitmq.conf format)
@@ -26,16 +29,18 @@ Options:
   --tls-verify-peer   ask clients for a certificate and refuse one that does not verify
   --tls-fail-if-no-peer-cert   with --tls-verify-peer, also refuse clients without one
   -h, --help          show this help
+  -V, --version       print the version
 
 Environment (as the RabbitMQ image):
   RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST,
-  RABBITMQ_DEFINITIONS_FILE, RABBITMQ_CONFIG_FILE (as --config; ".conf" may be left out)
+  RABBITMQ_DEFINITIONS_FILE, RABBITMQ_CONFIG_FILE (as --config; ".conf" may be left out),
+  RABBITMQ_NODENAME (default rabbit@<short hostname>)
 
 Precedence: defaults < config file < environment < flags.`;
 
 export class UsageError extends Error {}
 
-export function parseServerArgs(argv: string[], env: Record<string, string | undefined>): Partial<BrokerOptions> | "help" {
+export function parseServerArgs(argv: string[], env: Record<string, string | undefined>): Partial<BrokerOptions> | "help" | "version" {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -61,9 +66,11 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       "tls-verify-peer": { type: "boolean" },
       "tls-fail-if-no-peer-cert": { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
     },
   });
   if (values.help) return "help";
+  if (values.version) return "version";
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
   const options: Partial<BrokerOptions> = optionsFromEnv(env);
   if (values.config !== undefined) options.configFile = values.config;

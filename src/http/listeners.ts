@@ -3,6 +3,7 @@
 // stop with the broker.
 import type { Broker } from "../broker/broker.ts";
 import { listenHttp, type HttpListener } from "../runtime/http.ts";
+import { listening } from "../runtime/listen_error.ts";
 import { createManagementApp } from "./app.ts";
 import { createMetricsApp } from "./metrics.ts";
 
@@ -15,7 +16,9 @@ export function startHttpListeners(broker: Broker): string[] {
     return listener;
   };
   if (o.metricsPort !== null) {
-    const listener = listenHttp(o.listenAddresses.metrics ?? o.bind, o.metricsPort, createMetricsApp(broker).fetch);
+    const bind = o.listenAddresses.metrics ?? o.bind;
+    const app = createMetricsApp(broker);
+    const listener = listening("Prometheus metrics (HTTP)", bind, o.metricsPort, () => listenHttp(bind, o.metricsPort!, app.fetch));
     broker.metricsListener = stopWithBroker(listener);
     broker.log.info(`Prometheus metrics: HTTP (non-TLS) listener started on port ${listener.port}`);
     started.push("rabbitmq_prometheus");
@@ -23,7 +26,8 @@ export function startHttpListeners(broker: Broker): string[] {
   if (o.httpPort !== null || o.httpsPort !== null) {
     const fetch = createManagementApp(broker).fetch;
     if (o.httpPort !== null) {
-      const listener = listenHttp(o.listenAddresses.http ?? o.bind, o.httpPort, fetch);
+      const bind = o.listenAddresses.http ?? o.bind;
+      const listener = listening("management API (HTTP)", bind, o.httpPort, () => listenHttp(bind, o.httpPort!, fetch));
       broker.httpListener = stopWithBroker(listener);
       broker.log.info(`Management plugin: HTTP (non-TLS) listener started on port ${listener.port}`);
     }
@@ -34,7 +38,8 @@ export function startHttpListeners(broker: Broker): string[] {
         throw new Error("The HTTPS listener needs a certificate and a key (management.ssl.certfile and management.ssl.keyfile, or --tls-cert and --tls-key)");
       }
       const tls = { cert, key, ca: o.httpsCa ?? o.tlsCa };
-      const listener = listenHttp(o.listenAddresses.https ?? o.bind, o.httpsPort, fetch, tls);
+      const bind = o.listenAddresses.https ?? o.bind;
+      const listener = listening("management API (HTTPS)", bind, o.httpsPort, () => listenHttp(bind, o.httpsPort!, fetch, tls));
       broker.httpsListener = stopWithBroker(listener);
       broker.log.info(`Management plugin: HTTP (TLS) listener started on port ${listener.port}`);
     }

@@ -416,7 +416,7 @@ describe("usage and failures", () => {
     expect(column.stderr).toStartWith("Error (argument validation): Info key(s) colour are not supported\n");
     const unknown = await ctl(["frobnicate"]);
     expect(unknown.code).toBe(64);
-    expect(unknown.stderr).toStartWith("Command 'frobnicate' not found.\n");
+    expect(unknown.stderr).toBe("Command 'frobnicate' not found. ('warren ctl help' lists the commands)\n");
     expect((await ctl([])).code).toBe(64);
     expect((await ctl(["--formatter", "xml", "list_queues"])).code).toBe(64);
     expect((await ctl(["-n", "rabbit@host", "list_queues"])).stderr).toContain("use --host and --port");

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker } from "../../mod.ts";
 import { createLogger } from "../../src/log.ts";
+import { hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 
 async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), "warren-http-"));
@@ -70,6 +71,39 @@ test("a taken HTTP port fails the start and releases the AMQP port", async () =>
         again.listen(amqpPort, "127.0.0.1", resolve);
       });
       await new Promise<void>((resolve) => again.close(() => resolve()));
+    });
+  } finally {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  }
+});
+
+test("a taken port names the listener, its address and port, and says address in use (every listener)", async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  const taken = (blocker.address() as { port: number }).port;
+  try {
+    await withDataDir(async (dataDir) => {
+      const base = { port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" as const };
+      const cases: [string, Parameters<typeof startBroker>[0]][] = [
+        ["AMQP", { ...base, port: taken }],
+        ["management API (HTTP)", { ...base, httpPort: taken }],
+        ["Prometheus metrics (HTTP)", { ...base, metricsPort: taken }],
+      ];
+      if (hasOpenssl) {
+        serverCertificates(dataDir);
+        const tls = { cert: join(dataDir, "server.pem"), key: join(dataDir, "server.key") };
+        cases.push(
+          ["AMQP over TLS (amqps)", { ...base, tlsPort: taken, tlsCert: tls.cert, tlsKey: tls.key }],
+          ["management API (HTTPS)", { ...base, httpsPort: taken, httpsCert: tls.cert, httpsKey: tls.key }],
+        );
+      } else console.warn("TLS listeners skipped: openssl not found");
+      for (const [listener, options] of cases) {
+        const failure = await startBroker(options).then(async (b) => {
+          await b.stop();
+          return "started";
+        }, (err: Error) => err.message);
+        expect(failure).toStartWith(`${listener} listener on 127.0.0.1:${taken}: address in use`);
+      }
     });
   } finally {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));

@@ -16,6 +16,9 @@ export interface Connection {
   caFile: string | undefined;
 }
 
+/** Nothing answered at host:port (connection refused, reset, no route). */
+export class UnreachableError extends CtlError {}
+
 /** An API answer other than 2xx; `reason` is the API's text. */
 export class ApiError extends CtlError {
   constructor(readonly status: number, readonly reason: string) {
@@ -88,7 +91,43 @@ export class ApiClient {
     }
   }
 
+  /**
+   * Before the first request: the server must be Warren's management API. Another product on
+   * the port (a RabbitMQ that holds 15672, any other web server) is named and not managed.
+   */
+  private identity: Promise<unknown> | undefined;
+
+  /** The overview's product fields; throws unless the server says it is Warren. */
+  identify(): Promise<unknown> {
+    this.identity ??= this.send("GET", "/api/overview", { columns: "product_name,product_version,node" }).then(
+      (overview) => {
+        const o = (overview ?? {}) as { product_name?: unknown; product_version?: unknown };
+        if (o.product_name === "Warren") return overview;
+        const what = typeof o.product_name === "string"
+          ? `${o.product_name}${typeof o.product_version === "string" ? ` ${o.product_version}` : ""}, not Warren`
+          : "not a Warren management API";
+        throw new CtlError(ExitCode.UNAVAILABLE, `the management API at ${this.where} is ${what}: another program holds that port? (set --host and --port)`);
+      },
+      (err) => {
+        if (err instanceof ApiError && err.status !== 401 && err.status !== 403 && err.status !== 503) {
+          throw new CtlError(ExitCode.UNAVAILABLE, `the server at ${this.where} is not a Warren management API (GET /api/overview: ${err.reason}; set --host and --port)`);
+        }
+        throw err;
+      },
+    );
+    return this.identity;
+  }
+
   async request(method: string, path: string, query: Query, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+    await this.identify();
+    return this.send(method, path, query, body, headers);
+  }
+
+  private get where(): string {
+    return `${this.connection.host}:${this.connection.port}`;
+  }
+
+  private async send(method: string, path: string, query: Query, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, value);
     const url = this.base + path + (search.size > 0 ? `?${search}` : "");
@@ -123,7 +162,7 @@ export class ApiClient {
       return new CtlError(ExitCode.TEMPFAIL, `operation on node ${where} timed out. Timeout value used: ${this.connection.timeoutMs} ms`);
     }
     const detail = (err as { code?: string }).code ?? err.message;
-    return new CtlError(
+    return new UnreachableError(
       ExitCode.UNAVAILABLE,
       `unable to perform an operation on node ${where} (${detail}). ` +
         `Is the broker running at ${where} with its management API enabled? (set --host and --port)`,

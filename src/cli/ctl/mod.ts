@@ -9,6 +9,8 @@ import { Output, type Io } from "./output.ts";
 import { DEFINITION_COMMANDS } from "./commands/definitions.ts";
 import { LISTING_COMMANDS } from "./commands/listings.ts";
 import { MISC_COMMANDS } from "./commands/misc.ts";
+import { LIFECYCLE_COMMANDS } from "./commands/lifecycle.ts";
+import { closestName } from "./closest.ts";
 import { PARAMETER_AND_LIMIT_COMMANDS } from "./commands/parameters.ts";
 import { PERMISSION_COMMANDS } from "./commands/permissions.ts";
 import { POLICY_COMMANDS } from "./commands/policies.ts";
@@ -22,7 +24,7 @@ export type { Io } from "./output.ts";
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
   [
-    ...MISC_COMMANDS, ...STATUS_COMMANDS, ...USER_COMMANDS, ...PERMISSION_COMMANDS, ...VHOST_COMMANDS, ...QUEUE_COMMANDS,
+    ...MISC_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATUS_COMMANDS, ...USER_COMMANDS, ...PERMISSION_COMMANDS, ...VHOST_COMMANDS, ...QUEUE_COMMANDS,
     ...LISTING_COMMANDS, ...POLICY_COMMANDS, ...PARAMETER_AND_LIMIT_COMMANDS, ...DEFINITION_COMMANDS,
   ].map((c) => [c.name, c]),
 );
@@ -74,7 +76,7 @@ export async function runCtl(argv: string[], io: Io = defaultIo()): Promise<numb
     if (found.name === "help") return help(parseLine("help", found.rest, {}, io.env).args, io);
     command = found.name === undefined ? undefined : COMMANDS.get(found.name);
     if (found.name !== undefined && !command) {
-      io.stderr(`Command '${found.name}' not found.\n\n${overallUsage()}\n`);
+      io.stderr(notFound(found.name));
       return ExitCode.USAGE;
     }
     const line = parseLine(found.name, found.rest, command?.options ?? {}, io.env);
@@ -100,6 +102,13 @@ export async function runCtl(argv: string[], io: Io = defaultIo()): Promise<numb
   }
 }
 
+/** One line: the unknown name and the closest command, as rabbitmqctl's "Did you mean". */
+function notFound(name: string): string {
+  const closest = closestName(name, [...COMMANDS.keys(), "help"]);
+  const hint = closest === undefined ? "" : ` Did you mean '${closest}'?`;
+  return `Command '${name}' not found.${hint} ('warren ctl help' lists the commands)\n`;
+}
+
 function help(args: string[], io: Io): number {
   const name = args[0];
   if (name === undefined) {
@@ -108,7 +117,7 @@ function help(args: string[], io: Io): number {
   }
   const command = COMMANDS.get(name);
   if (!command) {
-    io.stderr(`Command '${name}' not found.\n\n${overallUsage()}\n`);
+    io.stderr(notFound(name));
     return ExitCode.USAGE;
   }
   io.stdout(commandUsage(command) + "\n");
