@@ -63,6 +63,23 @@ export interface BrokerOptions {
   tlsVerifyPeer: boolean;
   /** ssl_options.fail_if_no_peer_cert: with verify_peer, also refuse clients without a certificate. */
   tlsFailIfNoPeerCert: boolean;
+  /**
+   * RabbitMQ's consumer_timeout: a channel whose oldest unacknowledged delivery is older than
+   * this is closed with 406 (30 minutes, as RabbitMQ 3.10); null: no timeout.
+   */
+  consumerTimeoutMs: number | null;
+  /** Tags of the default user created at first boot (default_user_tags.*). */
+  defaultUserTags: string[];
+  /** The default user's permissions on the default vhost (default_permissions.*). */
+  defaultPermissions: { configure: string; write: string; read: string };
+  /** Log lines as text (RabbitMQ's plaintext) or one JSON object each (log.console.formatter = json). */
+  logFormat: "text" | "json";
+  /** The management API under this path (management.path_prefix, e.g. "/rabbitmq"); "" for none. */
+  httpPathPrefix: string;
+  /** Origins the management API answers CORS requests from (management.cors.allow_origins.*; "*" any). */
+  corsAllowOrigins: string[];
+  /** Seconds browsers may cache a CORS preflight (management.cors.max_age; RabbitMQ's default 1800). */
+  corsMaxAge: number;
   /** The node's name (RABBITMQ_NODENAME); undefined: `rabbit@<short hostname>`, as RabbitMQ. */
   nodeName: string | undefined;
   /** rabbitmq.conf's cluster_name: the cluster name until one is set over the API; undefined: the node name. */
@@ -107,6 +124,13 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   tlsCa: undefined,
   tlsVerifyPeer: false,
   tlsFailIfNoPeerCert: false,
+  consumerTimeoutMs: 1_800_000,
+  defaultUserTags: ["administrator"],
+  defaultPermissions: { configure: ".*", write: ".*", read: ".*" },
+  logFormat: "text",
+  httpPathPrefix: "",
+  corsAllowOrigins: [],
+  corsMaxAge: 1800,
   nodeName: undefined,
   clusterName: undefined,
   maxMessageSize: 128 * 1024 * 1024,

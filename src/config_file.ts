@@ -7,7 +7,8 @@
 // Keys are dot-separated words of letters, digits, '_' and '-' ("\." is a dot inside a word).
 // A value runs to the end of the line or to a '#'; surrounding blanks are trimmed. What each
 // key means is in config_keys.ts; docs/configuration.md lists them.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { BrokerOptions } from "./config.ts";
 import { applySettings, ConfigFileError, type ConfigEntry } from "./config_keys.ts";
 
@@ -16,6 +17,8 @@ export { ConfigFileError, type ConfigEntry };
 export interface LoadedConfig {
   /** The file actually read (RABBITMQ_CONFIG_FILE may leave out ".conf"). */
   file: string;
+  /** Every file read: the main file, then conf.d/*.conf beside it in name order. */
+  files: string[];
   options: Partial<BrokerOptions>;
   /** One line per accepted setting that Warren ignores, to be logged as warnings. */
   warnings: string[];
@@ -96,15 +99,30 @@ export function locateConfigFile(path: string): string {
   throw new ConfigFileError(`Cannot read config file ${path}: there is no such file${tried}`);
 }
 
-/** Reads, parses and checks a config file; every problem throws a ConfigFileError. */
+/**
+ * Reads, parses and checks a config file and the `conf.d/*.conf` files beside it (in name
+ * order, each over the ones before, as RabbitMQ reads its conf.d); every problem throws a
+ * ConfigFileError naming the file and line.
+ */
 export function loadConfigFile(path: string): LoadedConfig {
   const file = locateConfigFile(path);
-  let text: string;
+  const files = [file, ...confD(join(dirname(file), "conf.d"))];
+  const entries = files.flatMap((f) => parseConfig(read(f), f).map((entry) => ({ ...entry, file: f })));
+  const { options, warnings } = applySettings(entries, file);
+  return { file, files, options, warnings };
+}
+
+function read(file: string): string {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (err) {
     throw new ConfigFileError(`Cannot read config file ${file}: ${(err as Error).message}`);
   }
-  const { options, warnings } = applySettings(parseConfig(text, file), file);
-  return { file, options, warnings };
+}
+
+/** The `.conf` files of a conf.d directory, sorted by name; none when there is no directory. */
+function confD(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  return readdirSync(dir).filter((name) => name.endsWith(".conf")).sort().map((name) => join(dir, name))
+    .filter((f) => statSync(f).isFile());
 }

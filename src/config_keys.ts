@@ -12,6 +12,8 @@ export interface ConfigEntry {
   key: string;
   value: string;
   line: number;
+  /** The file it is in, when settings come from several (the main file and conf.d/). */
+  file?: string;
 }
 
 /** A bad config file; the message names the file and, where there is one, the line. */
@@ -31,6 +33,9 @@ interface State {
   memoryAbsolute: number | undefined;
   logConsole: boolean | undefined;
   logLevel: LogLevel | undefined;
+  defaultTags: Map<string, boolean>;
+  defaultPermissions: { configure?: string; write?: string; read?: string };
+  corsOrigins: Map<string, string>;
 }
 
 type Setter = (value: string, s: State, fail: Fail) => void;
@@ -149,6 +154,7 @@ const SETTINGS: Record<string, Setter> = {
   }),
   "channel_max": set("channelMax", (v, fail) => integer(v, 0, 65535, "a number of channels from 0 (no limit) to 65535", fail)),
   "max_message_size": set("maxMessageSize", (v, fail) => integer(v, 1, 536_870_912, "bytes from 1 to 536870912 (512 MiB, RabbitMQ's limit)", fail)),
+  "consumer_timeout": set("consumerTimeoutMs", (v, fail) => integer(v, 1, 2 ** 31 - 1, "milliseconds", fail)),
   "handshake_timeout": set("handshakeTimeoutMs", (v, fail) => integer(v, 1, 2 ** 31 - 1, "milliseconds", fail)),
   "management.tcp.port": set("httpPort", port),
   "management.tcp.ip": (value, s) => {
@@ -179,6 +185,13 @@ const SETTINGS: Record<string, Setter> = {
   "log.console": (value, s, fail) => {
     s.logConsole = bool(value, fail);
   },
+  "log.console.formatter": set("logFormat", (v, fail) =>
+    v === "json" ? "json" : v === "plaintext" ? "text" : fail(`expected json or plaintext`)),
+  "management.path_prefix": set("httpPathPrefix", (v, fail) => {
+    const prefix = "/" + v.replace(/^\/+|\/+$/g, "");
+    return /^\/[A-Za-z0-9._~!$&'()*+,;=:@%\/-]*$/.test(prefix) ? (prefix === "/" ? "" : prefix) : fail(`expected a URL path such as /rabbitmq`);
+  }),
+  "management.cors.max_age": set("corsMaxAge", (v, fail) => integer(v, 0, 2 ** 31 - 1, "seconds", fail)),
   "log.console.level": (value, s, fail) => {
     s.logLevel = LOG_LEVELS[value] ?? fail(`expected one of ${Object.keys(LOG_LEVELS).join(", ")}`);
   },
@@ -193,6 +206,30 @@ function namedSetting(entry: ConfigEntry): Setter | undefined {
   if (entry.path.length === 2 && head === "loopback_users") {
     return (value, s, fail) => void s.loopback.users.set(second!, bool(value, fail));
   }
+  if (entry.path.length === 2 && head === "default_user_tags") {
+    return (value, s, fail) => void s.defaultTags.set(second!, bool(value, fail));
+  }
+  if (entry.path.length === 2 && head === "default_permissions" && (second === "configure" || second === "write" || second === "read")) {
+    return (value, s, fail) => {
+      try {
+        new RegExp(value);
+      } catch {
+        fail(`expected a regular expression`);
+      }
+      s.defaultPermissions[second] = value;
+    };
+  }
+  if (entry.path.length === 2 && head === "auth_backends") {
+    // The internal user database is what Warren has; another backend cannot be honoured.
+    return (value, _s, fail) => {
+      if (value !== "internal" && value !== "rabbit_auth_backend_internal") {
+        fail(`Warren has only the internal user database (internal, rabbit_auth_backend_internal)`);
+      }
+    };
+  }
+  if (entry.path.length === 4 && head === "management" && second === "cors" && third === "allow_origins") {
+    return (value, s) => void s.corsOrigins.set(entry.path[3]!, value);
+  }
   return undefined;
 }
 
@@ -206,6 +243,9 @@ const IGNORED: [match: (key: string) => boolean, why: string][] = [
     "Warren's statistics are counters read when asked for"],
   [(k) => k === "vm_memory_high_watermark_paging_ratio", "Warren's queues page their backlog past a fixed in-memory window"],
   [(k) => k === "num_acceptors.tcp" || k === "num_acceptors.ssl", "Warren accepts connections on its event loop"],
+  [(k) => k === "management_agent.disable_metrics_collector", "Warren's statistics are counters read when asked for"],
+  [(k) => k === "reverse_dns_lookups", "Warren shows peer addresses, not host names"],
+  [(k) => k.startsWith("tcp_listen_options."), "Warren's sockets use the runtime's settings (TCP_NODELAY on)"],
 ];
 
 // ------------------------------------------------------------------ applying a file
@@ -217,9 +257,10 @@ export function applySettings(entries: ConfigEntry[], file: string): { options: 
     tcp: { none: false, listeners: new Map() }, ssl: { none: false, listeners: new Map() },
     loopback: { none: false, users: new Map() },
     memoryRelative: undefined, memoryAbsolute: undefined, logConsole: undefined, logLevel: undefined,
+    defaultTags: new Map(), defaultPermissions: {}, corsOrigins: new Map(),
   };
   const warnings: string[] = [];
-  const at = (entry: ConfigEntry) => `config file ${file} line ${entry.line}`;
+  const at = (entry: ConfigEntry) => `config file ${entry.file ?? file} line ${entry.line}`;
   for (const entry of entries) {
     const key = entry.path.join(".");
     const setter = (entry.path.some((w) => w.includes(".")) ? undefined : SETTINGS[key]) ?? namedSetting(entry);
@@ -274,6 +315,10 @@ function finish(s: State, at: (entry: ConfigEntry) => string): void {
   // As RabbitMQ: relative wins when both are set.
   const memory = s.memoryRelative ?? s.memoryAbsolute;
   if (memory !== undefined) o.memoryHighWatermark = memory;
+  // As loopback_users: the tags set to true replace the default [administrator].
+  if (s.defaultTags.size > 0) o.defaultUserTags = [...s.defaultTags].filter(([, on]) => on).map(([tag]) => tag);
+  if (Object.keys(s.defaultPermissions).length > 0) o.defaultPermissions = { configure: ".*", write: ".*", read: ".*", ...s.defaultPermissions };
+  if (s.corsOrigins.size > 0) o.corsAllowOrigins = [...s.corsOrigins.values()];
   if (s.logConsole === false) o.logLevel = "none";
   else if (s.logLevel !== undefined) o.logLevel = s.logLevel;
   if (Object.keys(s.addresses).length > 0) o.listenAddresses = s.addresses;

@@ -1,5 +1,7 @@
 // One line per event, with RabbitMQ's levels and timestamp style:
-// 2026-11-21 16:30:00.123456+00:00 [info] <0.0.0> message
+// 2026-11-21 16:30:00.123456+00:00 [info] message
+// or, with log.console.formatter = json, one JSON object per line as RabbitMQ's json formatter:
+// {"time":"2026-11-21 16:30:00.123456+00:00","level":"info","msg":"message"}
 import type { LogLevel } from "./config.ts";
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warning: 2, error: 3, none: 4 };
@@ -12,11 +14,15 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = defaultWrite): Logger {
+export function createLogger(level: LogLevel, write: (line: string) => void = defaultWrite, format: "text" | "json" = "text"): Logger {
   const min = RANK[level];
-  const emit = (lvl: LogLevel, message: string) => {
-    if (RANK[lvl] >= min) write(`${timestamp()} [${lvl}] ${message}\n`);
-  };
+  const emit = format === "json"
+    ? (lvl: LogLevel, message: string) => {
+      if (RANK[lvl] >= min) write(JSON.stringify({ time: timestamp(), level: lvl, msg: message }) + "\n");
+    }
+    : (lvl: LogLevel, message: string) => {
+      if (RANK[lvl] >= min) write(`${timestamp()} [${lvl}] ${message}\n`);
+    };
   return {
     debug: (m) => emit("debug", m),
     info: (m) => emit("info", m),

@@ -23,10 +23,10 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   const config: LoadedConfig | null = rest.configFile != null ? loadConfigFile(rest.configFile) : null;
   const resolved = resolveOptions(config?.options ?? {}, rest);
   checkOptions(resolved);
-  const log = logger ?? createLogger(resolved.logLevel);
+  const log = logger ?? createLogger(resolved.logLevel, undefined, resolved.logFormat);
   const started = performance.now();
   log.info(`Starting Warren ${VERSION} on Bun ${Bun.version}`);
-  log.info(`Config file(s): ${config?.file ?? "(none)"}`);
+  log.info(`Config file(s): ${config?.files.join(", ") ?? "(none)"}`);
   for (const warning of config?.warnings ?? []) log.warning(warning);
   log.info(`data directory: ${resolved.dataDir}`);
   const store = SqliteStore.open(resolved.dataDir, { fsync: resolved.fsync, log });

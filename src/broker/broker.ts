@@ -1,9 +1,10 @@
 import { defaultNodeName, type BrokerOptions } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { FULL_PERMISSION, Users, type User, type UserLimits } from "../auth/users.ts";
+import { Users, type User, type UserLimits } from "../auth/users.ts";
 import * as management from "../auth/management.ts";
 import type { Permission } from "../auth/permissions.ts";
 import { Connection } from "../connection/connection.ts";
+import { startConsumerTimeout } from "../connection/consumer_timeout.ts";
 import type { ReplyChannels } from "../connection/direct_reply_to.ts";
 import { listenTcp, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
 import { listenTls } from "../runtime/tls.ts";
@@ -79,10 +80,10 @@ export class Broker {
 
   /** First boot: the default vhost and user, as RabbitMQ creates them (and stores them). */
   createDefaults(): void {
-    const { defaultVhost, defaultUser, defaultPass } = this.options;
+    const { defaultVhost, defaultUser, defaultPass, defaultUserTags, defaultPermissions } = this.options;
     this.addVhost(defaultVhost);
-    this.addUser(defaultUser, defaultPass, ["administrator"]);
-    this.setPermissions(defaultUser, defaultVhost, FULL_PERMISSION);
+    this.addUser(defaultUser, defaultPass, defaultUserTags);
+    this.setPermissions(defaultUser, defaultVhost, defaultPermissions);
     this.store?.markDefaultsCreated();
   }
 
@@ -94,8 +95,8 @@ export class Broker {
   createGivenDefaultUser(): void {
     const { defaultVhost, defaultUser, defaultPass } = this.options;
     if (!this.vhosts.has(defaultVhost)) this.addVhost(defaultVhost);
-    this.addUser(defaultUser, defaultPass, this.users.get(defaultUser)?.tags ?? ["administrator"]);
-    if (this.users.permission(defaultUser, defaultVhost) === undefined) this.setPermissions(defaultUser, defaultVhost, FULL_PERMISSION);
+    this.addUser(defaultUser, defaultPass, this.users.get(defaultUser)?.tags ?? this.options.defaultUserTags);
+    if (this.users.permission(defaultUser, defaultVhost) === undefined) this.setPermissions(defaultUser, defaultVhost, this.options.defaultPermissions);
   }
 
   /** The AMQP port actually bound (differs from options.port when that was 0). */
@@ -229,6 +230,8 @@ export class Broker {
       this.log.info(`started TLS (SSL) listener on ${formatBind(bind)}:${this.tlsListener.port}`);
     }
     this.alarms.start();
+    const consumerTimeout = startConsumerTimeout(this);
+    if (consumerTimeout) this.onStop(() => consumerTimeout.cancel());
   }
 
   /** Registers something to stop with the broker. */

@@ -37,6 +37,8 @@ export interface Unacked {
   entry: QueueEntry;
   queue: Queue;
   consumer: Consumer | null;
+  /** Wall-clock ms of the delivery, for the consumer timeout (consumer_timeout.ts). */
+  at: number;
 }
 
 export class Channel {

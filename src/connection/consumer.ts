@@ -38,7 +38,7 @@ export class Consumer implements QueueConsumer {
     const connection = channel.connection;
     const tag = ++channel.deliveryTag;
     if (!this.noAck) {
-      channel.unacked.set(tag, { tag, entry, queue, consumer: this });
+      channel.unacked.set(tag, { tag, entry, queue, consumer: this, at: Date.now() });
       this.unacked++;
     }
     queue.delivered(entry, this.noAck);

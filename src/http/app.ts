@@ -1,6 +1,7 @@
 // The management HTTP API: a hono app on RabbitMQ's management plugin paths. Tests drive it with
 // app.request(); the broker serves it on httpPort (src/http/listeners.ts).
 import { Hono, type Context } from "hono";
+import { cors } from "hono/cors";
 import { AmqpError } from "../amqp/errors.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { Vhost } from "../broker/vhost.ts";
@@ -40,6 +41,16 @@ export function createManagementApp(broker: Broker): ManagementApp {
     return c.json({ error: "internal_server_error", reason: String((err as Error).message ?? err) }, 500);
   });
   app.notFound((c) => c.json(errorBody(notFound()), 404));
+  const origins = broker.options.corsAllowOrigins;
+  if (origins.length > 0) {
+    // rabbit_mgmt_cors: an allowed Origin is echoed with credentials allowed; preflights are
+    // answered before authentication, with the requested headers and max_age.
+    app.use("/api/*", cors({
+      origin: (origin) => (origins.includes("*") || origins.includes(origin) ? origin : null),
+      credentials: true,
+      maxAge: broker.options.corsMaxAge,
+    }));
+  }
   publicWebUiRoutes(app);
   app.use("/api/*", basicAuth(broker));
   app.use("/api/*", listParams());

@@ -2,10 +2,26 @@
 // bind address unless the config file named one, logged as RabbitMQ's plugins log them. All
 // stop with the broker.
 import type { Broker } from "../broker/broker.ts";
-import { listenHttp, type HttpListener } from "../runtime/http.ts";
+import { listenHttp, type FetchHandler, type HttpListener } from "../runtime/http.ts";
 import { listening } from "../runtime/listen_error.ts";
 import { createManagementApp } from "./app.ts";
 import { createMetricsApp } from "./metrics.ts";
+
+/**
+ * management.path_prefix: the API answers under the prefix only (`/rabbitmq/api/overview`), as
+ * RabbitMQ serves it there; other paths are 404.
+ */
+function underPrefix(prefix: string, fetch: FetchHandler): FetchHandler {
+  if (prefix === "") return fetch;
+  return (request, peer) => {
+    const url = new URL(request.url);
+    if (url.pathname !== prefix && !url.pathname.startsWith(prefix + "/")) {
+      return Response.json({ error: "Object Not Found", reason: "Not Found" }, { status: 404 });
+    }
+    url.pathname = url.pathname.slice(prefix.length) || "/";
+    return fetch(new Request(url.toString(), request as RequestInit), peer);
+  };
+}
 
 /** Returns the names of the plugins that started, as RabbitMQ counts them. */
 export function startHttpListeners(broker: Broker): string[] {
@@ -24,7 +40,7 @@ export function startHttpListeners(broker: Broker): string[] {
     started.push("rabbitmq_prometheus");
   }
   if (o.httpPort !== null || o.httpsPort !== null) {
-    const fetch = createManagementApp(broker).fetch;
+    const fetch = underPrefix(o.httpPathPrefix, createManagementApp(broker).fetch);
     if (o.httpPort !== null) {
       const bind = o.listenAddresses.http ?? o.bind;
       const listener = listening("management API (HTTP)", bind, o.httpPort, () => listenHttp(bind, o.httpPort!, fetch));

@@ -163,7 +163,7 @@ test("an unknown key stops the boot, naming the key and the line", () => {
   expect(() => apply("heartbeat = 10\nhearbeat = 10"))
     .toThrow("Error in config file warren.conf line 2: you've tried to set hearbeat, but there is no setting with that name in Warren");
   // A real RabbitMQ key that Warren does not support is refused too, rather than silently ignored.
-  expect(() => apply("consumer_timeout = 1800000")).toThrow(/line 1: you've tried to set consumer_timeout/);
+  expect(() => apply("mqtt.listeners.tcp.default = 1883")).toThrow(/line 1: you've tried to set mqtt.listeners.tcp.default/);
   expect(() => apply("listeners.tcp.default.extra = 1")).toThrow(/you've tried to set listeners.tcp.default.extra/);
   expect(() => apply("listeners\\.tcp = none")).toThrow(/you've tried to set listeners\\.tcp/);
 });
@@ -219,7 +219,7 @@ test("the file is found as RabbitMQ finds RABBITMQ_CONFIG_FILE: as given, or wit
   writeFileSync(join(dir, "old.config"), "[{rabbit, []}].\n");
   expect(locateConfigFile(join(dir, "rabbitmq.conf"))).toBe(join(dir, "rabbitmq.conf"));
   expect(locateConfigFile(join(dir, "rabbitmq"))).toBe(join(dir, "rabbitmq.conf"));
-  expect(loadConfigFile(join(dir, "rabbitmq"))).toEqual({ file: join(dir, "rabbitmq.conf"), options: { heartbeat: 7 }, warnings: [] });
+  expect(loadConfigFile(join(dir, "rabbitmq"))).toEqual({ file: join(dir, "rabbitmq.conf"), files: [join(dir, "rabbitmq.conf")], options: { heartbeat: 7 }, warnings: [] });
   expect(() => locateConfigFile(join(dir, "missing"))).toThrow(`Cannot read config file ${join(dir, "missing")}: there is no such file (nor ${join(dir, "missing")}.conf)`);
   expect(() => locateConfigFile(join(dir, "old"))).toThrow(/the Erlang-term format \(\.config\) is not supported/);
   expect(() => locateConfigFile(join(dir, "old.config"))).toThrow(/the Erlang-term format/);
