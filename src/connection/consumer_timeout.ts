@@ -4,18 +4,32 @@
 // ticks every minute; a shorter timeout ticks as often as the timeout.
 import { AmqpError } from "../amqp/errors.ts";
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { Logger } from "../log.ts";
 import { every, type Timer } from "../runtime/timers.ts";
 
 const TICK_MS = 60_000;
 
-export function startConsumerTimeout(broker: Broker): Timer | undefined {
+// What the check reads of the broker, its connections and channels (structural, so this module
+// imports neither and adds no import cycle).
+interface TimedChannel {
+  readonly id: number;
+  readonly state: string;
+  readonly unacked: ReadonlyMap<number, { at: number; consumer: { tag: string } | null }>;
+  closeWithError(error: AmqpError): void;
+}
+interface TimedBroker {
+  readonly options: { readonly consumerTimeoutMs: number | null };
+  readonly connections: Iterable<{ readonly state: string; readonly channels: ReadonlyMap<number, TimedChannel> }>;
+  readonly log: Logger;
+}
+
+export function startConsumerTimeout(broker: TimedBroker): Timer | undefined {
   const timeout = broker.options.consumerTimeoutMs;
   if (timeout === null) return undefined;
   return every(Math.min(TICK_MS, timeout), () => check(broker, timeout));
 }
 
-function check(broker: Broker, timeout: number): void {
+function check(broker: TimedBroker, timeout: number): void {
   const oldestAllowed = Date.now() - timeout;
   for (const connection of broker.connections) {
     if (connection.state !== "running") continue;

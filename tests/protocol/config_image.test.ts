@@ -90,7 +90,7 @@ describe("keys that mean something", () => {
     const auth = { authorization: basic("guest", "guest") };
     const under = await fetch(`${base}/rabbitmq/api/overview`, { headers: auth });
     expect(under.status).toBe(200);
-    expect((await under.json()).product_name).toBe("Warren");
+    expect(((await under.json()) as { product_name: string }).product_name).toBe("Warren");
     expect((await fetch(`${base}/api/overview`, { headers: auth })).status).toBe(404);
     const put = await fetch(`${base}/rabbitmq/api/queues/%2F/prefixed`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: "{}" });
     expect(put.status).toBe(201);
