@@ -1,6 +1,7 @@
 // Broker options and their defaults (RabbitMQ's where it has one).
 
 import { hostname } from "node:os";
+import { join } from "node:path";
 
 export type LogLevel = "debug" | "info" | "warning" | "error" | "none";
 
@@ -139,9 +140,24 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   diskFreeLimit: 50_000_000,
 };
 
-/** RabbitMQ image environment variables that override the defaults. */
+/** An environment variable with a value Warren cannot use (the start stops, naming it). */
+export class EnvError extends Error {}
+
+/**
+ * RabbitMQ's environment variables (the image's and rabbitmq-env.conf's) that mean something
+ * for Warren, over the config file and under the flags. envWarnings names the others.
+ */
 export function optionsFromEnv(env: Record<string, string | undefined>): Partial<BrokerOptions> {
   const out: Partial<BrokerOptions> = {};
+  if (env.RABBITMQ_NODE_PORT) {
+    const port = Number(env.RABBITMQ_NODE_PORT);
+    if (!/^\d+$/.test(env.RABBITMQ_NODE_PORT) || port > 65535) throw new EnvError(`RABBITMQ_NODE_PORT "${env.RABBITMQ_NODE_PORT}" is not a port number`);
+    out.port = port;
+  }
+  if (env.RABBITMQ_NODE_IP_ADDRESS) out.listenAddresses = { amqp: env.RABBITMQ_NODE_IP_ADDRESS };
+  // The node's data directory: RABBITMQ_MNESIA_DIR, else <RABBITMQ_MNESIA_BASE>/<node name>.
+  if (env.RABBITMQ_MNESIA_DIR) out.dataDir = env.RABBITMQ_MNESIA_DIR;
+  else if (env.RABBITMQ_MNESIA_BASE) out.dataDir = join(env.RABBITMQ_MNESIA_BASE, qualifiedNodeName(env.RABBITMQ_NODENAME || "rabbit"));
   if (env.RABBITMQ_DEFAULT_USER) out.defaultUser = env.RABBITMQ_DEFAULT_USER;
   if (env.RABBITMQ_DEFAULT_PASS !== undefined) out.defaultPass = env.RABBITMQ_DEFAULT_PASS;
   if (env.RABBITMQ_DEFAULT_VHOST) out.defaultVhost = env.RABBITMQ_DEFAULT_VHOST;
@@ -149,6 +165,27 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
   if (env.RABBITMQ_CONFIG_FILE) out.configFile = env.RABBITMQ_CONFIG_FILE;
   if (env.RABBITMQ_NODENAME) out.nodeName = qualifiedNodeName(env.RABBITMQ_NODENAME);
   return out;
+}
+
+/** RabbitMQ variables that change nothing for Warren: each gets a warning line at boot. */
+const ENV_IGNORED: [names: RegExp, why: string][] = [
+  [/^RABBITMQ_(ENABLED_PLUGINS_FILE|ENABLED_PLUGINS|PLUGINS_DIR|PLUGINS_EXPAND_DIR)$/, "Warren's plugins are built in (and not configurable yet)"],
+  [/^RABBITMQ_(LOG_BASE|LOGS|LOG|UPGRADE_LOG)$/, "Warren logs to standard output (log.console.level sets the level)"],
+  [/^RABBITMQ_(DIST_PORT|ERLANG_COOKIE|USE_LONGNAME|CTL_DIST_PORT_MIN|CTL_DIST_PORT_MAX|CTL_ERL_ARGS)$/, "Warren has no Erlang distribution (warren ctl uses the management API)"],
+  [/^RABBITMQ_(SERVER_START_ARGS|SERVER_ADDITIONAL_ERL_ARGS|SERVER_ERL_ARGS|SERVER_CODE_PATH|IO_THREAD_POOL_SIZE|MAX_NUMBER_OF_PROCESSES|MAX_NUMBER_OF_ATOMS|SCHEDULER_BIND_TYPE|DISTRIBUTION_BUFFER_SIZE|KERNEL_POLL)$/, "Warren does not run on the Erlang VM"],
+  [/^RABBITMQ_(ADVANCED_CONFIG_FILE|CONFIG_FILES|CONF_ENV_FILE)$/, "not supported: use RABBITMQ_CONFIG_FILE (its conf.d/ directory is read too)"],
+  [/^RABBITMQ_(PID_FILE|FEATURE_FLAGS_FILE|QUORUM_DIR|STREAM_DIR|GENERATED_CONFIG_DIR|SCHEMA_DIR|HOME)$/, "Warren keeps everything in its data directory (RABBITMQ_MNESIA_DIR)"],
+];
+
+/** One warning per RABBITMQ_* variable that is set but means nothing for Warren. */
+export function envWarnings(env: Record<string, string | undefined>): string[] {
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith("RABBITMQ_") || env[name] === undefined) continue;
+    const match = ENV_IGNORED.find(([names]) => names.test(name));
+    if (match) warnings.push(`Ignoring environment variable ${name}: ${match[1]}`);
+  }
+  return warnings;
 }
 
 /** A node name without a host part gets this host's short name, as RabbitMQ qualifies `rabbit`. */
@@ -172,6 +209,8 @@ function shortHostname(): string {
 export function resolveOptions(...layers: Partial<BrokerOptions>[]): BrokerOptions {
   const set: Partial<BrokerOptions> = Object.assign({}, ...layers);
   const resolved = Object.assign({}, DEFAULTS, set) as BrokerOptions;
+  // Listener addresses merge per listener: RABBITMQ_NODE_IP_ADDRESS leaves the file's HTTP address.
+  resolved.listenAddresses = Object.assign({}, ...layers.map((l) => l.listenAddresses ?? {}));
   if (set.httpsPort != null && set.httpPort === undefined) resolved.httpPort = null;
   return resolved;
 }

@@ -4,6 +4,7 @@ import { startBroker } from "./server.ts";
 import { runCtl } from "./cli/ctl/mod.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./cli/server_args.ts";
 import { VERSION } from "./version.ts";
+import { envWarnings, EnvError } from "./config.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -17,6 +18,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     options = parseServerArgs(args, process.env);
   } catch (err) {
+    if (err instanceof EnvError) {
+      console.error(`warren: cannot start: ${err.message}`);
+      return 2;
+    }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`warren: ${(err as Error).message}\n\n${SERVER_USAGE}`);
       return 2;
@@ -33,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let broker;
   try {
-    broker = await startBroker(options);
+    broker = await startBroker({ ...options, warnings: envWarnings(process.env) });
   } catch (err) {
     console.error(`warren: cannot start: ${(err as Error).message}`);
     return 1;

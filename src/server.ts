@@ -12,6 +12,8 @@ import { VERSION } from "./version.ts";
 export interface StartOptions extends Partial<BrokerOptions> {
   /** Where log lines go (default: stdout at options.logLevel). */
   logger?: Logger;
+  /** Lines to log as warnings at boot (the executable's ignored environment variables). */
+  warnings?: string[];
 }
 
 /**
@@ -19,7 +21,7 @@ export interface StartOptions extends Partial<BrokerOptions> {
  * that file's settings lie beneath the options given (which carry the environment and flags).
  */
 export async function startBroker(options: StartOptions = {}): Promise<Broker> {
-  const { logger, ...rest } = options;
+  const { logger, warnings: startWarnings = [], ...rest } = options;
   const config: LoadedConfig | null = rest.configFile != null ? loadConfigFile(rest.configFile) : null;
   const resolved = resolveOptions(config?.options ?? {}, rest);
   checkOptions(resolved);
@@ -27,7 +29,7 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   const started = performance.now();
   log.info(`Starting Warren ${VERSION} on Bun ${Bun.version}`);
   log.info(`Config file(s): ${config?.files.join(", ") ?? "(none)"}`);
-  for (const warning of config?.warnings ?? []) log.warning(warning);
+  for (const warning of [...(config?.warnings ?? []), ...startWarnings]) log.warning(warning);
   log.info(`data directory: ${resolved.dataDir}`);
   const store = SqliteStore.open(resolved.dataDir, { fsync: resolved.fsync, log });
   const broker = new Broker(resolved, log, store);

@@ -34,7 +34,9 @@ Options:
 Environment (as the RabbitMQ image):
   RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST,
   RABBITMQ_DEFINITIONS_FILE, RABBITMQ_CONFIG_FILE (as --config; ".conf" may be left out),
-  RABBITMQ_NODENAME (default rabbit@<short hostname>)
+  RABBITMQ_NODENAME (default rabbit@<short hostname>), RABBITMQ_NODE_PORT (as --port),
+  RABBITMQ_NODE_IP_ADDRESS (the AMQP listener's address), RABBITMQ_MNESIA_DIR (as --data-dir;
+  or RABBITMQ_MNESIA_BASE/<node name>); other RABBITMQ_* variables are ignored with a warning
 
 Precedence: defaults < config file < environment < flags.`;
 
@@ -75,7 +77,11 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   const options: Partial<BrokerOptions> = optionsFromEnv(env);
   if (values.config !== undefined) options.configFile = values.config;
   if (values.port !== undefined) options.port = parsePortOrNone(values.port, "--port");
-  if (values.bind !== undefined) options.bind = values.bind;
+  if (values.bind !== undefined) {
+    options.bind = values.bind;
+    // The flag wins over RABBITMQ_NODE_IP_ADDRESS too.
+    if (options.listenAddresses?.amqp !== undefined) delete options.listenAddresses.amqp;
+  }
   if (values["http-port"] !== undefined) options.httpPort = parsePortOrNone(values["http-port"], "--http-port");
   if (values["https-port"] !== undefined) options.httpsPort = parsePortOrNone(values["https-port"], "--https-port");
   if (values["metrics-port"] !== undefined) options.metricsPort = parsePortOrNone(values["metrics-port"], "--metrics-port");

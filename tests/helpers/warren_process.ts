@@ -37,6 +37,8 @@ export interface SpawnOptions {
   /** Defaults to info: the startup line is an info line. */
   logLevel?: "debug" | "info" | "warning" | "error" | "none";
   port?: number;
+  /** Extra environment variables; with RABBITMQ_NODE_PORT no --port flag is passed (it would win). */
+  env?: Record<string, string>;
 }
 
 const live = new Set<WarrenProcess>();
@@ -64,11 +66,12 @@ export function freePort(): Promise<number> {
 
 /** Starts the process without waiting for it to be ready. */
 export async function launchWarren(opts: SpawnOptions): Promise<WarrenProcess> {
-  const port = opts.port ?? (await freePort());
+  const envPort = opts.env?.RABBITMQ_NODE_PORT;
+  const port = envPort !== undefined ? Number(envPort) : opts.port ?? (await freePort());
   const child = spawn(BUN, [
-    MAIN, "--port", String(port), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
+    MAIN, ...(envPort !== undefined ? [] : ["--port", String(port)]), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
     "--log-level", opts.logLevel ?? "info", "--http-port", "0", "--metrics-port", "0", ...(opts.args ?? []),
-  ], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
+  ], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   let tail = "";
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {
