@@ -16,6 +16,7 @@ export function recover(broker: Broker, store: SqliteStore): void {
     vhost.description = v.description;
     vhost.tags = splitTags(v.tags);
     vhost.limits = parseJson(v.limits);
+    vhost.deadLettered = broker.stats.deadLettered;
     broker.vhosts.set(v.name, vhost);
   }
   for (const u of meta.users) {

@@ -26,6 +26,26 @@ export class ExchangeCounters {
   publishOut = 0;
 }
 
+/** Why a queue dropped a message (rabbit_global_counters:messages_dead_lettered). */
+export type DeadLetterReason = "expired" | "rejected" | "maxlen" | "delivery_limit";
+
+/**
+ * rabbitmq_global_messages_dead_lettered_*_total by queue type and dead-letter strategy:
+ * "disabled" counts what a queue without a dead-letter exchange discarded for that reason.
+ */
+export class DeadLetterCounters {
+  readonly counts = new Map<string, number>();
+
+  add(queueType: "classic" | "quorum", strategy: "disabled" | "at_most_once", reason: DeadLetterReason): void {
+    const key = `${queueType}/${strategy}/${reason}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  get(queueType: "classic" | "quorum", strategy: "disabled" | "at_most_once", reason: DeadLetterReason): number {
+    return this.counts.get(`${queueType}/${strategy}/${reason}`) ?? 0;
+  }
+}
+
 /** Broker-wide, as rabbitmq_prometheus's rabbitmq_global_messages_* counters name them. */
 export class GlobalCounters {
   received = 0;
@@ -45,6 +65,10 @@ export class GlobalCounters {
   connectionsClosed = 0;
   channelsOpened = 0;
   channelsClosed = 0;
+  /** AMQP logins (rabbitmq_auth_attempts_*{protocol="amqp091"}). */
+  authSucceeded = 0;
+  authFailed = 0;
+  readonly deadLettered = new DeadLetterCounters();
 
   get delivered(): number {
     return this.deliveredConsumeManualAck + this.deliveredConsumeAutoAck + this.deliveredGetManualAck + this.deliveredGetAutoAck;

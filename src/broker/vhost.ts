@@ -10,6 +10,7 @@ import { Queue, type QueueOwner } from "./queue.ts";
 import { TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
+import type { DeadLetterCounters } from "./stats.ts";
 import type { DestinationKind, DurableLog } from "../../storage/durable_log.ts";
 
 /** Queue arguments compared on redeclare (RabbitMQ's declare_args). */
@@ -57,6 +58,8 @@ export class Vhost {
   readonly queues = new Map<string, Queue>();
   readonly policies = new Map<string, Policy>();
   readonly operatorPolicies = new Map<string, Policy>();
+  /** The broker's dead-lettering counters (set by whoever adds the vhost to a broker; none in scratch copies). */
+  deadLettered: DeadLetterCounters | undefined;
   limits: VhostLimits = {};
   description = "";
   tags: string[] = [];
@@ -285,6 +288,7 @@ export class Vhost {
     queue.touch();
     queue.deadLetter = (source, message, reason) => {
       const dlx = source.deadLetterExchange;
+      this.deadLettered?.add(source.type, dlx === undefined ? "disabled" : "at_most_once", reason);
       if (dlx === undefined) return;
       const exchange = this.exchanges.get(dlx);
       if (!exchange) return; // a missing dead-letter exchange drops the message, as in RabbitMQ

@@ -127,7 +127,13 @@ function startOk(connection: Connection, m: ConnectionStartOk): void {
 function authenticate(connection: Connection, username: string, password: string): User {
   const result = connection.broker.users.login(username, password);
   if (!result.ok) throw refuse(connection, result.reason);
-  return checkLoopback(connection, result.user);
+  return counted(connection, checkLoopback(connection, result.user));
+}
+
+/** A login that got through (rabbitmq_auth_attempts_succeeded_total); refuse() counts the others. */
+function counted(connection: Connection, user: User): User {
+  connection.broker.stats.authSucceeded++;
+  return user;
 }
 
 /**
@@ -139,7 +145,7 @@ function authenticateExternal(connection: Connection): User {
   if (name === undefined) throw refuse(connection, "no verified client certificate");
   const user = connection.broker.users.get(name);
   if (!user) throw refuse(connection, `user '${name}' - invalid credentials`);
-  return checkLoopback(connection, user);
+  return counted(connection, checkLoopback(connection, user));
 }
 
 function checkLoopback(connection: Connection, user: User): User {
@@ -150,6 +156,7 @@ function checkLoopback(connection: Connection, user: User): User {
 }
 
 function refuse(connection: Connection, reason: string): AmqpError {
+  connection.broker.stats.authFailed++;
   connection.broker.log.error(`Error on AMQP connection ${connection.name}, state: starting: ${connection.authMechanism} login refused: ${reason}`);
   return accessRefused(`Login was refused using authentication mechanism ${connection.authMechanism}. For details see the broker logfile.`);
 }

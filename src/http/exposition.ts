@@ -1,0 +1,54 @@
+// The Prometheus text exposition format: families with HELP/TYPE lines and labelled samples.
+
+export type Labels = Record<string, string>;
+export type MetricType = "gauge" | "counter" | "untyped";
+
+interface Family {
+  name: string;
+  type: MetricType;
+  help: string;
+  samples: { labels: Labels; value: number }[];
+}
+
+export class Exposition {
+  private readonly families: Family[] = [];
+
+  add(name: string, type: MetricType, help: string, value: number, labels: Labels = {}): void {
+    this.family(name, type, help).samples.push({ labels, value });
+  }
+
+  /** A family with one sample per object (per-object mode) or their sum (aggregated). */
+  perObject<T>(name: string, type: MetricType, help: string, items: T[], value: (item: T) => number, labels: (item: T) => Labels, perObject: boolean): void {
+    const family = this.family(name, type, help);
+    if (!perObject) {
+      family.samples.push({ labels: {}, value: items.reduce((n, item) => n + value(item), 0) });
+      return;
+    }
+    for (const item of items) family.samples.push({ labels: labels(item), value: value(item) });
+  }
+
+  private family(name: string, type: MetricType, help: string): Family {
+    let family = this.families.find((f) => f.name === name);
+    if (!family) this.families.push((family = { name, type, help, samples: [] }));
+    return family;
+  }
+
+  render(): string {
+    let out = "";
+    for (const f of this.families) {
+      out += `# TYPE ${f.name} ${f.type}\n# HELP ${f.name} ${f.help}\n`;
+      for (const s of f.samples) out += `${f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+    }
+    return out;
+  }
+}
+
+function formatLabels(labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return "";
+  return `{${keys.map((k) => `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')}"`).join(",")}}`;
+}
+
+function formatValue(value: number): string {
+  return Number.isFinite(value) ? String(value) : value > 0 ? "+Inf" : value < 0 ? "-Inf" : "NaN";
+}
