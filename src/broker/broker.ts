@@ -9,7 +9,7 @@ import { listenTcp, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
 import { listenTls } from "../runtime/tls.ts";
 import type { HttpListener } from "../runtime/http.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
-import type { SqliteStore } from "../../storage/sqlite_store.ts";
+import type { Store } from "../../storage/store.ts";
 import { Alarms } from "./alarms.ts";
 import { setMemoryPressure } from "./queue.ts";
 import { GlobalCounters } from "./stats.ts";
@@ -46,7 +46,7 @@ export class Broker {
   readonly globalParameters: GlobalParameters;
 
   /** `store` is null for a broker that keeps nothing on disk. */
-  constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: SqliteStore | null) {
+  constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: Store | null) {
     this.globalParameters = new GlobalParameters(store);
     this.parameters.register(vhostLimitsComponent(this));
     this.alarms = new Alarms(

@@ -1,13 +1,13 @@
 // Boot: rebuild vhosts, users, exchanges, queues, bindings and messages from the store.
 import { isHashingAlgorithm } from "../auth/password.ts";
-import type { SqliteStore } from "../../storage/sqlite_store.ts";
+import type { Store } from "../../storage/store.ts";
 import type { Broker } from "./broker.ts";
 import { Exchange } from "./exchange.ts";
 import { Queue } from "./queue.ts";
 import { Vhost } from "./vhost.ts";
 import { isBuiltinExchangeType } from "../routing/mod.ts";
 
-export function recover(broker: Broker, store: SqliteStore): void {
+export function recover(broker: Broker, store: Store): void {
   const log = broker.log;
   const started = performance.now();
   const meta = store.loadMetadata();
@@ -72,7 +72,7 @@ export function recover(broker: Broker, store: SqliteStore): void {
     vhost.applyQueuePolicy(queue);
     vhost.attachDeadLettering(queue);
     // Only the head of each queue is read now; the rest is paged in as consumers advance.
-    const levels = store.levelStats(q.id, q.delivered_seq, queue.levelCount);
+    const levels = store.levelStats(q.id, queue.levelCount);
     queue.recover(levels);
     let count = 0;
     for (const level of levels) count += level.count;

@@ -10,7 +10,7 @@ import { Queue, type QueueOwner } from "./queue.ts";
 import { TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
-import type { DestinationKind, DurableLog } from "../../storage/durable_log.ts";
+import type { DestinationKind, Store } from "../../storage/store.ts";
 
 /** Queue arguments compared on redeclare (RabbitMQ's declare_args). */
 const QUEUE_EQUIVALENCE_ARGS = [
@@ -66,7 +66,7 @@ export class Vhost {
   queuesDeleted = 0;
 
   /** `log` persists durable entities and messages (null: nothing is stored). */
-  constructor(readonly name: string, readonly log: DurableLog | null = null) {
+  constructor(readonly name: string, readonly log: Store | null = null) {
     for (const [exchange, type] of DEFAULT_EXCHANGES) {
       this.exchanges.set(exchange, new Exchange(name, exchange, type, true, false, false, {}));
     }
@@ -269,8 +269,7 @@ export class Vhost {
     this.attachDeadLettering(queue);
     if (this.log) {
       queue.log = this.log;
-      if (durable) this.log.saveQueue(queue);
-      else this.log.registerTransientQueue(queue);
+      queue.storeId = durable ? this.log.saveQueue(queue) : this.log.registerTransientQueue();
     }
     return queue;
   }
@@ -350,7 +349,7 @@ export class Vhost {
     if (queue.deleted) return 0;
     const count = queue.messageCount;
     queue.stopTimers();
-    queue.log?.deleteQueue(queue);
+    queue.log?.deleteQueue(queue.storeId, queue.vhost, queue.name);
     queue.deleted = true;
     this.queuesDeleted++;
     this.queues.delete(queue.name);

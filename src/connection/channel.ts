@@ -4,7 +4,7 @@ import type { Reader } from "../amqp/reader.ts";
 import { FRAME_BODY, ReplyCode } from "../amqp/spec/constants.gen.ts";
 import { METHODS, MethodId, methodName, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
 import type { Queue } from "../broker/queue.ts";
-import type { QueueEntry } from "../../storage/queue_store.ts";
+import type { QueueEntry } from "../broker/queue_entry.ts";
 import type { Connection } from "./connection.ts";
 import type { Consumer } from "./consumer.ts";
 import { handleChannelMethod } from "./handlers/channel.ts";

@@ -2,7 +2,7 @@ import { writeDeliver } from "../amqp/frames.ts";
 import { MethodId } from "../amqp/spec/methods.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import type { Queue, QueueConsumer } from "../broker/queue.ts";
-import type { QueueEntry } from "../../storage/queue_store.ts";
+import type { QueueEntry } from "../broker/queue_entry.ts";
 import type { Channel } from "./channel.ts";
 
 /** A basic.consume subscription: one channel, one queue. */

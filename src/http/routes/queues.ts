@@ -3,7 +3,7 @@ import type { Context, Hono } from "hono";
 import type { Broker } from "../../broker/broker.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Vhost } from "../../broker/vhost.ts";
-import type { QueueEntry } from "../../../storage/queue_store.ts";
+import type { QueueEntry } from "../../broker/queue_entry.ts";
 import { preconditionFailed } from "../../amqp/errors.ts";
 import { requirePermission, type HttpEnv } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../app.ts";
