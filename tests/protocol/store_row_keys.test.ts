@@ -60,3 +60,32 @@ test("a persistent message published right after a purge of a paged-out backlog,
   await again.close();
   await stop(second.broker);
 });
+
+test("a quorum queue's delivery count survives a restart, so x-delivery-limit still holds", async () => {
+  const dir = await tempDir();
+  const first = await start(dir);
+  const conn = await connect(first.url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue("poison", { durable: true, arguments: { "x-queue-type": "quorum", "x-delivery-limit": 2 } });
+  ch.sendToQueue("poison", Buffer.from("bad"), { persistent: true });
+  await ch.waitForConfirms();
+  for (let i = 0; i < 2; i++) {
+    const m = await ch.get("poison");
+    expect(m).not.toBe(false);
+    ch.nack(m as never, false, true);
+  }
+  await ch.checkQueue("poison"); // the returns are processed
+  await conn.close();
+  await stop(first.broker);
+
+  const second = await start(dir);
+  const again = await connect(second.url);
+  const rch = await again.createChannel();
+  const m = await rch.get("poison");
+  expect(m && m.properties.headers?.["x-delivery-count"]).toBe(2);
+  expect(m && m.fields.redelivered).toBe(true);
+  rch.nack(m as never, false, true); // the third return is past the limit: dropped
+  expect((await rch.checkQueue("poison")).messageCount).toBe(0);
+  await again.close();
+  await stop(second.broker);
+});
