@@ -85,7 +85,7 @@ export function addVhost(broker: Broker, name: string, opts: VhostOptions = {}):
   checkName("vhost", name);
   let vhost = broker.vhosts.get(name);
   const created = !vhost;
-  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker.store)));
+  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker.exchangeTypes, broker.store)));
   if (opts.description !== undefined) vhost.description = opts.description;
   if (opts.tags !== undefined) vhost.tags = cleanTags(opts.tags);
   if (opts.limits !== undefined) vhost.limits = checkLimits(opts.limits, VHOST_LIMITS, `vhost '${name}'`, "limits") as VhostLimits;

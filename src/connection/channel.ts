@@ -3,6 +3,7 @@ import { readContentHeader } from "../amqp/frames.ts";
 import type { Reader } from "../amqp/reader.ts";
 import { FRAME_BODY, ReplyCode } from "../amqp/spec/constants.gen.ts";
 import { METHODS, MethodId, methodName, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
+import type { PublishContext } from "../broker/publish.ts";
 import type { Queue } from "../broker/queue.ts";
 import type { QueueEntry } from "../broker/queue_entry.ts";
 import type { Connection } from "./connection.ts";
@@ -55,8 +56,8 @@ export class Channel {
   lastQueue = "";
 
   // Publishing
-  /** Reused by every publish on this channel: routing allocates no set per message. */
-  readonly routeSet = new Set<Queue>();
+  /** This channel as a publisher (made at its first publish, reused: nothing allocated per message). */
+  publisher: PublishContext | undefined;
   confirm = false;
   /** Sequence number of the last publish in confirm mode. */
   publishSeq = 0;
