@@ -8,6 +8,8 @@ import { importDefinitions } from "./broker/definitions.ts";
 import { startHttpListeners } from "./http/listeners.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { VERSION } from "./version.ts";
+import { loadPlugins } from "./plugins/boot.ts";
+import type { PluginManager } from "./plugins/manager.ts";
 
 export interface StartOptions extends Partial<BrokerOptions> {
   /** Where log lines go (default: stdout at options.logLevel). */
@@ -31,7 +33,13 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   log.info(`data directory: ${resolved.dataDir}`);
   const store = SqliteStore.open(resolved.dataDir, { fsync: resolved.fsync, log });
   const broker = new Broker(resolved, log, store);
+  let plugins: PluginManager;
   try {
+    // Plugins register their exchange types and parameter components before recovery, so what
+    // is stored of them comes back.
+    plugins = await loadPlugins(broker);
+    plugins.registerEnabled();
+    broker.plugins = plugins;
     const fresh = store.isFresh;
     if (!fresh) recover(broker, store);
     else if (resolved.definitionsFile === null) {
@@ -52,16 +60,18 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
     store.close();
     throw err;
   }
-  let plugins: string[];
+  let running: string[];
   try {
+    broker.beforeStop(() => plugins.stopAll());
+    const startedPlugins = await plugins.startEnabled();
     broker.listen();
-    plugins = startHttpListeners(broker);
+    running = [...startHttpListeners(broker, plugins.httpRoutes()), ...startedPlugins];
   } catch (err) {
     await broker.stop();
     throw err;
   }
-  const list = plugins.length > 0 ? ` (${plugins.join(", ")})` : "";
-  log.info(`Server startup complete; ${plugins.length} plugins started${list}. Ready in ${(performance.now() - started).toFixed(1)} ms`);
+  const list = running.length > 0 ? ` (${running.join(", ")})` : "";
+  log.info(`Server startup complete; ${running.length} plugins started${list}. Ready in ${(performance.now() - started).toFixed(1)} ms`);
   return broker;
 }
 

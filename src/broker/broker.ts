@@ -11,6 +11,7 @@ import type { HttpListener } from "../runtime/http.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { Store } from "../../storage/store.ts";
 import { ExchangeTypes } from "./exchange_types.ts";
+import type { PluginControl } from "./plugin_status.ts";
 import { Alarms } from "./alarms.ts";
 import { setMemoryPressure } from "./queue.ts";
 import { GlobalCounters } from "./stats.ts";
@@ -40,6 +41,11 @@ export class Broker {
   private stopping: Promise<void> | undefined;
   /** Run by stop(): HTTP listeners, samplers. */
   private readonly stopHooks: (() => void)[] = [];
+  private readonly beforeStopHooks: (() => Promise<void>)[] = [];
+  /** More Prometheus exposition text for /metrics (running plugins' metrics). */
+  readonly metricsSources: (() => string)[] = [];
+  /** The plugins (set by server.ts once they are loaded). */
+  plugins: PluginControl | undefined;
 
   readonly alarms: Alarms;
   /** Per-vhost runtime parameters by component (vhost-limits; plugins register more). */
@@ -222,6 +228,11 @@ export class Broker {
     this.stopHooks.push(hook);
   }
 
+  /** Registers work to finish before the broker stops listening and closes connections (plugins). */
+  beforeStop(hook: () => Promise<void>): void {
+    this.beforeStopHooks.push(hook);
+  }
+
   connectionClosed(connection: Connection): void {
     if (this.connections.delete(connection)) this.stats.connectionsClosed++;
   }
@@ -231,7 +242,7 @@ export class Broker {
    * clients to answer close-ok before dropping their sockets.
    */
   stop(reason = "broker forced connection closure with reason 'shutdown'"): Promise<void> {
-    this.stopping ??= new Promise<void>((resolve) => {
+    this.stopping ??= this.runBeforeStop().then(() => new Promise<void>((resolve) => {
       this.amqpListener?.stop();
       this.tlsListener?.stop();
       for (const hook of this.stopHooks.splice(0)) hook();
@@ -249,8 +260,18 @@ export class Broker {
         } else setTimeout(poll, 10); // not unref'd: the process stays up until shutdown is done
       };
       poll();
-    });
+    }));
     return this.stopping;
+  }
+
+  private async runBeforeStop(): Promise<void> {
+    for (const hook of this.beforeStopHooks.splice(0)) {
+      try {
+        await hook();
+      } catch (err) {
+        this.log.error(`while stopping: ${(err as Error).message}`);
+      }
+    }
   }
 }
 

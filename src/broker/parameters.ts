@@ -34,6 +34,11 @@ export class RuntimeParameters {
     this.components.set(component.name, component);
   }
 
+  /** A plugin's component goes with the plugin (its stored values stay for when it returns). */
+  unregister(component: string): void {
+    this.components.delete(component);
+  }
+
   has(component: string): boolean {
     return this.components.has(component);
   }

@@ -23,10 +23,14 @@ import { healthRoutes } from "./routes/health.ts";
 import { userRoutes } from "./routes/users.ts";
 import { parameterRoutes } from "./routes/parameters.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
+import { pluginRoutes } from "./routes/plugins.ts";
+import { mountPluginRoutes } from "./plugin_routes.ts";
+import type { PluginRouteSource } from "../plugins/manager.ts";
 
 export type ManagementApp = Hono<HttpEnv>;
 
-export function createManagementApp(broker: Broker): ManagementApp {
+/** `plugins`: the routes of every available plugin (src/http/plugin_routes.ts). */
+export function createManagementApp(broker: Broker, plugins: readonly PluginRouteSource[] = []): ManagementApp {
   const app = new Hono<HttpEnv>();
   ratesFor(broker);
   app.onError((err, c) => {
@@ -52,6 +56,8 @@ export function createManagementApp(broker: Broker): ManagementApp {
   userRoutes(app, broker);
   parameterRoutes(app, broker);
   definitionRoutes(app, broker);
+  pluginRoutes(app, broker);
+  mountPluginRoutes(app, plugins);
   // A known path with a method it does not take: 405, as cowboy answers; anything else 404.
   const known = app.routes
     .filter((r) => r.path.startsWith("/api/") && r.method !== "ALL")

@@ -171,7 +171,10 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
   co("rabbitmq_connection_outgoing_bytes_total", "counter", "Total number of bytes sent on a connection", (x) => x.output.bytesSent);
   co("rabbitmq_connection_pending_packets", "gauge", "Number of bytes waiting to be sent on a connection", (x) => x.output.bufferedBytes);
   co("rabbitmq_connection_channels", "gauge", "Channels on a connection", (x) => x.channels.size);
-  return e.render();
+  // Plugins' own metrics (rendered by each, in the same exposition format).
+  let extra = "";
+  for (const source of broker.metricsSources) extra += source();
+  return e.render() + extra;
 }
 
 const CONTENT_TYPE = "text/plain; version=0.0.4";
