@@ -1,10 +1,9 @@
 // The management HTTP API: a hono app on RabbitMQ's management plugin paths. Tests drive it with
 // app.request(); the broker serves it on httpPort (src/http/listeners.ts).
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { AmqpError } from "../amqp/errors.ts";
 import type { Broker } from "../broker/broker.ts";
-import type { Vhost } from "../broker/vhost.ts";
-import { basicAuth, canSeeVhost, requireVhostAccess, type HttpEnv } from "./auth.ts";
+import { basicAuth, type HttpEnv } from "./auth.ts";
 import { badRequest, errorBody, fromAmqpError, fromManagementError, HttpError, notFound } from "./errors.ts";
 import { ManagementError } from "../auth/management.ts";
 import { PolicyError } from "../broker/policy.ts";
@@ -61,25 +60,4 @@ export function createManagementApp(broker: Broker): ManagementApp {
     return c.json({ error: "Method Not Allowed", reason: `${c.req.method} not allowed` }, 405);
   });
   return app;
-}
-
-/** The vhost named in the path (`%2F` for "/"): 404 when missing, 401 without access. */
-export function pathVhost(c: Context<HttpEnv>, broker: Broker, param = "vhost"): Vhost {
-  const name = c.req.param(param);
-  const vhost = name === undefined ? undefined : broker.vhosts.get(name);
-  if (!vhost) throw notFound();
-  requireVhostAccess(broker, c.get("user"), vhost.name);
-  return vhost;
-}
-
-/** The vhosts a listing shows to the user (every one for monitoring and administrator users). */
-export function visibleVhosts(c: Context<HttpEnv>, broker: Broker): Vhost[] {
-  const user = c.get("user");
-  return [...broker.vhosts.values()].filter((v) => canSeeVhost(broker, user, v.name, true));
-}
-
-/** Sorts a listing by name, as the management plugin's default sort does. */
-export function byName<T extends object>(items: T[]): T[] {
-  const name = (x: T) => String((x as { name?: unknown }).name);
-  return items.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
 }

@@ -4,7 +4,7 @@ import type { Broker } from "../../broker/broker.ts";
 import type { Destination } from "../../broker/exchange.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requirePermission, type HttpEnv } from "../auth.ts";
-import { pathVhost, visibleVhosts } from "../app.ts";
+import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { HttpError, badRequest, notFound } from "../errors.ts";
 import { formatBinding, vhostBindings, type BindingView } from "../format.ts";

@@ -5,7 +5,7 @@ import type { Broker } from "../../broker/broker.ts";
 import type { Connection } from "../../connection/connection.ts";
 import type { Consumer } from "../../connection/consumer.ts";
 import { isAdmin, isMonitor, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notAuthorised, notFound } from "../errors.ts";
 import { channelName, formatChannel, formatConnection, formatConsumer } from "../format.ts";
 import { ratesFor } from "../rates.ts";

@@ -3,7 +3,7 @@ import type { Hono } from "hono";
 import type { Broker } from "../../broker/broker.ts";
 import { DefinitionsError, exportDefinitions, importDefinitions } from "../../broker/definitions.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
-import { pathVhost } from "../app.ts";
+import { pathVhost } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest } from "../errors.ts";
 import { readBody } from "../json.ts";

@@ -5,7 +5,7 @@ import type { Exchange } from "../../broker/exchange.ts";
 import { Message } from "../../broker/message.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requirePermission, type HttpEnv } from "../auth.ts";
-import { pathVhost, visibleVhosts } from "../app.ts";
+import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { exchangeBindings, formatBinding, formatExchange, vhostBindings } from "../format.ts";

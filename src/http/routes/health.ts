@@ -5,7 +5,7 @@ import type { Broker } from "../../broker/broker.ts";
 import { Message } from "../../broker/message.ts";
 import { encodeJsonProperties, publishMessage } from "../publish.ts";
 import type { HttpEnv } from "../auth.ts";
-import { pathVhost } from "../app.ts";
+import { pathVhost } from "../context.ts";
 import type { JsonObject } from "../json.ts";
 import { listeners } from "./overview.ts";
 

@@ -4,7 +4,7 @@ import type { Broker } from "../../broker/broker.ts";
 import { RUNTIME_VERSION } from "../../runtime/system.ts";
 import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../auth.ts";
-import { visibleVhosts } from "../app.ts";
+import { visibleVhosts } from "../context.ts";
 import type { JsonObject } from "../json.ts";
 import { GLOBAL_SERIES, queueChurn, ratesFor } from "../rates.ts";
 import { unackedByQueue } from "../unacked.ts";

@@ -6,7 +6,7 @@ import type { Broker } from "../../broker/broker.ts";
 import { policyJson, type PolicyBody, type PolicyKind } from "../../broker/policy.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requireAdmin, requirePolicymaker, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { readBody } from "../json.ts";
 

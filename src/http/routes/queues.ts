@@ -6,7 +6,7 @@ import type { Vhost } from "../../broker/vhost.ts";
 import type { QueueEntry } from "../../broker/queue_entry.ts";
 import { preconditionFailed } from "../../amqp/errors.ts";
 import { requirePermission, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { formatBinding, formatQueue, queueDetails, vhostBindings } from "../format.ts";

@@ -4,7 +4,7 @@ import { FULL_PERMISSION } from "../../auth/users.ts";
 import type { Broker } from "../../broker/broker.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { formatChannel, formatConnection } from "../format.ts";
 import { readBody, type JsonObject } from "../json.ts";
