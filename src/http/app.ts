@@ -2,10 +2,10 @@
 // app.request(); the broker serves it on httpPort (src/http/listeners.ts).
 import { Hono } from "hono";
 import { AmqpError } from "../amqp/errors.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { basicAuth, type HttpEnv } from "./auth.ts";
 import { badRequest, errorBody, fromAmqpError, fromManagementError, HttpError, notFound } from "./errors.ts";
-import { ManagementError } from "../auth/management.ts";
+import { ManagementError } from "../broker/management.ts";
 import { PolicyError } from "../broker/policy.ts";
 import { policyRoutes } from "./routes/policies.ts";
 import { InvalidJson } from "./json.ts";
@@ -25,7 +25,7 @@ import { definitionRoutes } from "./routes/definitions.ts";
 
 export type ManagementApp = Hono<HttpEnv>;
 
-export function createManagementApp(broker: Broker): ManagementApp {
+export function createManagementApp(broker: AmqpBroker): ManagementApp {
   const app = new Hono<HttpEnv>();
   ratesFor(broker);
   app.onError((err, c) => {

@@ -1,13 +1,13 @@
 // Starts the management API (HTTP and/or HTTPS) and Prometheus listeners for a broker, on the
 // bind address unless the config file named one, logged as RabbitMQ's plugins log them. All
 // stop with the broker.
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { listenHttp, type HttpListener } from "../runtime/http.ts";
 import { createManagementApp } from "./app.ts";
 import { createMetricsApp } from "./metrics.ts";
 
 /** Returns the names of the plugins that started, as RabbitMQ counts them. */
-export function startHttpListeners(broker: Broker): string[] {
+export function startHttpListeners(broker: AmqpBroker): string[] {
   const o = broker.options;
   const started: string[] = [];
   const stopWithBroker = (listener: HttpListener) => {
