@@ -6,7 +6,18 @@ import { levelRange } from "../../storage/store.ts";
 import { EntryDeque } from "./entry_deque.ts";
 import type { QueueEntry } from "./queue_entry.ts";
 import { Message } from "./message.ts";
-import type { Queue } from "./queue.ts";
+import type { Store } from "../../storage/store.ts";
+
+/** The queue a backlog belongs to, as the backlog uses it. */
+export interface BacklogOwner {
+  readonly log: Store | null;
+  readonly durable: boolean;
+  readonly storeId: number;
+  readonly deleted: boolean;
+  describe(): string;
+  /** A ready entry leaves for good (a purge). */
+  discard(entry: QueueEntry): void;
+}
 
 
 /**
@@ -34,7 +45,7 @@ export class Backlog {
   private readonly startSeq: number;
   private readonly endSeq: number;
 
-  constructor(private readonly queue: Queue, private readonly level: number, levelCount: number) {
+  constructor(private readonly queue: BacklogOwner, private readonly level: number, levelCount: number) {
     const { from, to } = levelRange(level, levelCount);
     this.startSeq = from;
     this.endSeq = to;

@@ -8,6 +8,7 @@ import type { HttpListener } from "../runtime/http.ts";
 import type { ClientConnection } from "./client_connection.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { Store } from "../../storage/store.ts";
+import { ExchangeTypes } from "./exchange_types.ts";
 import { Alarms } from "./alarms.ts";
 import { setMemoryPressure } from "./queue.ts";
 import { GlobalCounters } from "./stats.ts";
@@ -46,6 +47,8 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   /** Per-vhost runtime parameters by component (vhost-limits; plugins register more). */
   readonly parameters = new RuntimeParameters(this);
   readonly globalParameters: GlobalParameters;
+  /** Exchange types: the built-in four, and those plugins register. */
+  readonly exchangeTypes = new ExchangeTypes();
 
   /** `store` is null for a broker that keeps nothing on disk. */
   constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: Store | null) {

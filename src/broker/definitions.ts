@@ -276,7 +276,7 @@ function validate(broker: Broker, defs: Parsed): void {
     if (v) return v;
     if (!vhostNames.has(name)) throw new DefinitionsError(`${what}: no vhost '${name}'`);
     const real = broker.vhosts.get(name);
-    scratch.set(name, (v = real ? copyOf(real) : new Vhost(name, null)));
+    scratch.set(name, (v = real ? copyOf(real) : new Vhost(name, broker.exchangeTypes, null)));
     return v;
   };
   try {
@@ -288,9 +288,9 @@ function validate(broker: Broker, defs: Parsed): void {
 
 /** A metadata-only copy of a vhost (exchanges and queues, no messages, nothing stored). */
 function copyOf(real: Vhost): Vhost {
-  const copy = new Vhost(real.name, null);
+  const copy = new Vhost(real.name, real.types, null);
   for (const x of real.exchanges.values()) {
-    if (!copy.exchanges.has(x.name)) copy.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.type, x.durable, x.autoDelete, x.internal, x.args));
+    if (!copy.exchanges.has(x.name)) copy.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.exchangeType, x.durable, x.autoDelete, x.internal, x.args));
   }
   for (const q of real.queues.values()) copy.queues.set(q.name, new Queue(q.vhost, q.name, q.durable, q.autoDelete, q.owner, q.args));
   return copy;

@@ -7,12 +7,14 @@ import { validateTopicPermission, type Permission } from "../auth/permissions.ts
 import type { User, UserLimits, Users } from "../auth/users.ts";
 import { formatErlang } from "../routing/field_values.ts";
 import type { ClientConnection } from "./client_connection.ts";
+import type { ExchangeTypes } from "./exchange_types.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 
 /** What these functions change: the broker's users, vhosts, store and connections (Broker is one). */
 export interface ManagedBroker {
   readonly users: Users;
   readonly vhosts: Map<string, Vhost>;
+  readonly exchangeTypes: ExchangeTypes;
   readonly store: Store | null;
   readonly connections: Iterable<ClientConnection>;
 }
@@ -94,7 +96,7 @@ export function addVhost(broker: ManagedBroker, name: string, opts: VhostOptions
   checkName("vhost", name);
   let vhost = broker.vhosts.get(name);
   const created = !vhost;
-  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker.store)));
+  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker.exchangeTypes, broker.store)));
   if (opts.description !== undefined) vhost.description = opts.description;
   if (opts.tags !== undefined) vhost.tags = cleanTags(opts.tags);
   if (opts.limits !== undefined) vhost.limits = checkLimits(opts.limits, VHOST_LIMITS, `vhost '${name}'`, "limits") as VhostLimits;

@@ -5,13 +5,14 @@ import { encodeProperties } from "../amqp/spec/properties.gen.ts";
 import { canonicalType, type FieldTable, type FieldValue } from "../amqp/table.ts";
 import { Writer } from "../amqp/writer.ts";
 import type { StoreRef } from "../../storage/store.ts";
+import type { RoutableMessage } from "../routing/router.ts";
 
 /**
  * A published message, stored once however many queues it was routed to. Properties stay as
  * the bytes the publisher sent (passed through to consumers unchanged) and are decoded only
  * when a feature needs a field.
  */
-export class Message {
+export class Message implements RoutableMessage {
   private decoded: BasicProperties | undefined;
   private keys: readonly string[] | undefined;
   /** The durable store's bookkeeping for this object (undefined until it is stored). */
@@ -102,7 +103,9 @@ export class Message {
   }
 
   /** Headers for routing (headers exchange) — decodes the property list on first call. */
-  readonly headers = (): FieldTable | undefined => this.props.headers;
+  headerTable(): FieldTable | undefined {
+    return this.hasHeaders ? this.props.headers : undefined;
+  }
 }
 
 /**

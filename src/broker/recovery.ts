@@ -5,14 +5,13 @@ import type { Broker } from "./broker.ts";
 import { Exchange } from "./exchange.ts";
 import { Queue } from "./queue.ts";
 import { Vhost } from "./vhost.ts";
-import { isBuiltinExchangeType } from "../routing/mod.ts";
 
 export function recover(broker: Broker, store: Store): void {
   const log = broker.log;
   const started = performance.now();
   const meta = store.loadMetadata();
   for (const v of meta.vhosts) {
-    const vhost = new Vhost(v.name, store);
+    const vhost = new Vhost(v.name, broker.exchangeTypes, store);
     vhost.description = v.description;
     vhost.tags = splitTags(v.tags);
     vhost.limits = parseJson(v.limits);
@@ -52,13 +51,12 @@ export function recover(broker: Broker, store: Store): void {
 
   for (const x of meta.exchanges) {
     const vhost = broker.vhosts.get(x.vhost);
-    if (!vhost || !isBuiltinExchangeType(x.type)) {
-      log.warning(`recovery: skipping exchange '${x.name}' in vhost '${x.vhost}' (type '${x.type}' or vhost unknown)`);
-      continue;
-    }
-    const exchange = new Exchange(x.vhost, x.name, x.type, true, x.auto_delete === 1, x.internal === 1, x.args);
-    vhost.exchanges.set(x.name, exchange);
-    vhost.applyExchangePolicy(exchange);
+    if (!vhost) continue;
+    // An exchange whose type no enabled plugin provides stays stored (and comes back when the
+    // plugin is enabled again), but is not there while it is missing.
+    restore(`exchange '${x.name}' in vhost '${x.vhost}' (type '${x.type}')`, () => {
+      vhost.restoreExchange(x.name, x.type, x.auto_delete === 1, x.internal === 1, x.args);
+    });
   }
 
   let recovered = 0;

@@ -1,7 +1,7 @@
 import { AmqpError, accessRefused, commandInvalid, preconditionFailed } from "../amqp/errors.ts";
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
-import { BUILTIN_EXCHANGE_TYPES, validateBinding, type ExchangeTypeName } from "../routing/mod.ts";
+import type { ExchangeTypes } from "./exchange_types.ts";
 import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } from "./equivalence.ts";
 import { Exchange, type Destination } from "./exchange.ts";
 import type { Message } from "./message.ts";
@@ -10,6 +10,7 @@ import { Queue, type QueueOwner } from "./queue.ts";
 import { TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
+import { publish, type PublishContext } from "./publish.ts";
 import type { DestinationKind, Store } from "../../storage/store.ts";
 
 /** Queue arguments compared on redeclare (RabbitMQ's declare_args). */
@@ -21,7 +22,7 @@ const QUEUE_EQUIVALENCE_ARGS = [
 ];
 const EXCHANGE_EQUIVALENCE_ARGS = ["alternate-exchange"];
 
-const DEFAULT_EXCHANGES: [string, ExchangeTypeName][] = [
+const DEFAULT_EXCHANGES: [string, string][] = [
   ["", "direct"], ["amq.direct", "direct"], ["amq.fanout", "fanout"], ["amq.topic", "topic"],
   ["amq.headers", "headers"], ["amq.match", "headers"],
 ];
@@ -65,10 +66,13 @@ export class Vhost {
   queuesCreated = 0;
   queuesDeleted = 0;
 
-  /** `log` persists durable entities and messages (null: nothing is stored). */
-  constructor(readonly name: string, readonly log: Store | null = null) {
+  /**
+   * `types`: the broker's exchange types; `log` persists durable entities and messages (null:
+   * nothing is stored).
+   */
+  constructor(readonly name: string, readonly types: ExchangeTypes, readonly log: Store | null = null) {
     for (const [exchange, type] of DEFAULT_EXCHANGES) {
-      this.exchanges.set(exchange, new Exchange(name, exchange, type, true, false, false, {}));
+      this.exchanges.set(exchange, new Exchange(name, exchange, types.require(type), true, false, false, {}));
     }
   }
 
@@ -83,7 +87,7 @@ export class Vhost {
   declareExchange(
     name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable, guard?: DeclareGuard,
   ): Exchange {
-    if (!(BUILTIN_EXCHANGE_TYPES as readonly string[]).includes(type)) throw commandInvalid(`unknown exchange type '${type}'`);
+    const exchangeType = this.types.require(type);
     if (name === "") throw accessRefused("operation not permitted on the default exchange");
     guard?.configure(name);
     const existing = this.exchanges.get(name);
@@ -97,12 +101,29 @@ export class Vhost {
       return existing;
     }
     if (name.startsWith("amq.")) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
-    const exchange = new Exchange(this.name, name, type as ExchangeTypeName, durable, autoDelete, internal, args);
+    exchangeType.validate?.(args);
+    const exchange = new Exchange(this.name, name, exchangeType, durable, autoDelete, internal, args);
     if (exchange.alternate !== undefined) guard?.linked(name, exchange.alternate);
-    this.exchanges.set(name, exchange);
-    this.applyExchangePolicy(exchange);
+    this.addExchange(exchange);
     if (durable) this.log?.saveExchange(exchange);
     return exchange;
+  }
+
+  /**
+   * Boot: a stored durable exchange, through the same type lookup and argument checks as a
+   * declare (a plugin's type must be registered by now), not written again.
+   */
+  restoreExchange(name: string, type: string, autoDelete: boolean, internal: boolean, args: FieldTable): Exchange {
+    const exchangeType = this.types.require(type);
+    exchangeType.validate?.(args);
+    const exchange = new Exchange(this.name, name, exchangeType, true, autoDelete, internal, args);
+    this.addExchange(exchange);
+    return exchange;
+  }
+
+  private addExchange(exchange: Exchange): void {
+    this.exchanges.set(exchange.name, exchange);
+    this.applyExchangePolicy(exchange);
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
@@ -125,7 +146,7 @@ export class Vhost {
   }
 
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
-    validateBinding(source.type, args);
+    source.exchangeType.validateBinding?.(routingKey, args);
     if (!source.router.bind(routingKey, args, destination)) return;
     if (destination instanceof Exchange) source.exchangeBindings++;
     // As RabbitMQ: a binding is durable when both its ends are.
@@ -190,7 +211,7 @@ export class Vhost {
     }
     if ((keys === undefined || keys.length === 1) && exchange.exchangeBindings === 0 && exchange.alternate === undefined) {
       // The common case: one exchange, one key, queue destinations only.
-      exchange.router.route(message.routingKey, message.headers, out as Set<Destination>);
+      exchange.router.route(message.routingKey, message, out as Set<Destination>);
       return;
     }
     const allKeys = keys ?? [message.routingKey];
@@ -206,7 +227,7 @@ export class Vhost {
     while (pending.length > 0) {
       const source = pending.shift()!;
       found.clear();
-      for (const key of allKeys) source.router.route(key, message.headers, found);
+      for (const key of allKeys) source.router.route(key, message, found);
       // An exchange that routes nowhere hands the message to its alternate exchange.
       if (found.size === 0 && source.alternate !== undefined) visit(this.exchanges.get(source.alternate));
       for (const d of found) {
@@ -288,9 +309,9 @@ export class Vhost {
       const exchange = this.exchanges.get(dlx);
       if (!exchange) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
       const dead = deadLetterMessage(message, reason, source, dlx, source.deadLetterRoutingKey);
-      const targets = new Set<Queue>();
-      this.route(exchange, dead, targets);
-      for (const target of targets) if (!isAutomaticCycle(dead, reason, target)) target.enqueue(dead);
+      // Through the publish pipeline, skipping queues that would close an automatic cycle.
+      const ctx: PublishContext = { scope: this, confirm: false, queues: new Set(), accept: (target) => !isAutomaticCycle(dead, reason, target) };
+      publish(ctx, exchange, dead, false);
     };
   }
 

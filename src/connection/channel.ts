@@ -10,6 +10,7 @@ import type { FieldTable } from "../amqp/table.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { Exchange } from "../broker/exchange.ts";
 import type { Message } from "../broker/message.ts";
+import type { PublishContext } from "../broker/publish.ts";
 import type { Queue, QueueConsumer } from "../broker/queue.ts";
 import type { QueueEntry } from "../broker/queue_entry.ts";
 import type { Connection } from "./connection.ts";
@@ -90,8 +91,8 @@ export class Channel {
   lastQueue = "";
 
   // Publishing
-  /** Reused by every publish on this channel: routing allocates no set per message. */
-  readonly routeSet = new Set<Queue>();
+  /** This channel as a publisher (made at its first publish, reused: nothing allocated per message). */
+  publisher: PublishContext | undefined;
   confirm = false;
   /** Sequence number of the last publish in confirm mode. */
   publishSeq = 0;

@@ -13,12 +13,12 @@ import { round } from "../format.ts";
 /** The RabbitMQ release whose management API Warren follows (clients read these fields). */
 export const RABBITMQ_COMPAT_VERSION = "3.10.8";
 
-const EXCHANGE_TYPES = [
-  { name: "direct", description: "AMQP direct exchange, as per the AMQP specification", enabled: true },
-  { name: "fanout", description: "AMQP fanout exchange, as per the AMQP specification", enabled: true },
-  { name: "headers", description: "AMQP headers exchange, as per the AMQP specification", enabled: true },
-  { name: "topic", description: "AMQP topic exchange, as per the AMQP specification", enabled: true },
-];
+/** The registered exchange types, sorted by name as RabbitMQ lists them. */
+export function exchangeTypesJson(broker: AmqpBroker) {
+  return broker.exchangeTypes.list()
+    .map(({ type }) => ({ name: type.name, description: type.description, enabled: true }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
 
 export function overviewRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/overview", (c) => {
@@ -74,7 +74,7 @@ export function overviewRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
       management_version: RABBITMQ_COMPAT_VERSION,
       rates_mode: "basic",
       sample_retention_policies: { global: [600, 3600, 28800, 86400], basic: [600, 3600], detailed: [600] },
-      exchange_types: EXCHANGE_TYPES,
+      exchange_types: exchangeTypesJson(broker),
       product_version: VERSION,
       product_name: "Warren",
       rabbitmq_version: RABBITMQ_COMPAT_VERSION,
