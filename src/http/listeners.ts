@@ -2,13 +2,13 @@
 // bind address unless the config file named one, logged as RabbitMQ's plugins log them. All
 // stop with the broker.
 import type { PluginRouteSource } from "../plugins/manager.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { listenHttp, type HttpListener } from "../runtime/http.ts";
 import { createManagementApp } from "./app.ts";
 import { createMetricsApp } from "./metrics.ts";
 
 /** Returns the names of the plugins that started, as RabbitMQ counts them. */
-export function startHttpListeners(broker: Broker, plugins: readonly PluginRouteSource[] = []): string[] {
+export function startHttpListeners(broker: AmqpBroker, plugins: readonly PluginRouteSource[] = []): string[] {
   const o = broker.options;
   const started: string[] = [];
   const stopWithBroker = (listener: HttpListener) => {

@@ -2,7 +2,7 @@
 // /metrics aggregates per-object metrics into one sample each (as RabbitMQ does by default),
 // /metrics/per-object labels them by vhost and queue, channel or connection.
 import { Hono } from "hono";
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { fileDescriptorLimit, freeDiskBytes, openFileDescriptors, residentMemory, RUNTIME_VERSION } from "../runtime/system.ts";
 import { VERSION } from "../version.ts";
 import { channelName } from "./format.ts";
@@ -61,7 +61,7 @@ function formatValue(value: number): string {
   return Number.isFinite(value) ? String(value) : value > 0 ? "+Inf" : value < 0 ? "-Inf" : "NaN";
 }
 
-export function renderMetrics(broker: Broker, perObject: boolean): string {
+export function renderMetrics(broker: AmqpBroker, perObject: boolean): string {
   const e = new Exposition();
   const node = broker.alarms.node;
   const s = broker.stats;
@@ -180,7 +180,7 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
 const CONTENT_TYPE = "text/plain; version=0.0.4";
 
 /** The Prometheus endpoint's app: /metrics and /metrics/per-object, no authentication (as RabbitMQ). */
-export function createMetricsApp(broker: Broker): Hono {
+export function createMetricsApp(broker: AmqpBroker): Hono {
   const app = new Hono();
   app.get("/metrics", (c) => c.body(renderMetrics(broker, false), 200, { "content-type": CONTENT_TYPE }));
   app.get("/metrics/per-object", (c) => c.body(renderMetrics(broker, true), 200, { "content-type": CONTENT_TYPE }));
