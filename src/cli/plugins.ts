@@ -158,4 +158,3 @@ function dependsOn(name: string, disabled: readonly string[], seen = new Set<str
   const requires = BUILTIN_PLUGINS.find((p) => p.name === name)?.requires ?? [];
   return requires.some((r) => disabled.includes(r) || dependsOn(r, disabled, seen));
 }
-
