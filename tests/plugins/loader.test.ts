@@ -68,7 +68,7 @@ describe("plugins", () => {
     expect(await trySampleExchange(server)).toBe("ok");
     expect(server.log()).toMatch(new RegExp(`Server startup complete; \\d+ plugins started \\([^)]*${SAMPLE}[^)]*\\)`));
     expect(server.log()).toContain(`${SAMPLE}: sample plugin started`);
-    expect((await api(server, "/api/sample-prefix")).body).toEqual({ routed: 1 });
+    expect((await api(server, "/api/sample-prefix")).body).toMatchObject({ routed: 1 });
     const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
     expect(metrics).toContain("sample_prefix_routed_total 1");
     const overview = (await api(server, "/api/overview")).body as { exchange_types: { name: string }[] };
@@ -197,5 +197,50 @@ describe("plugins", () => {
     }
     const unknown = await startServer(["--plugins", "no_such_plugin"]).catch((e: unknown) => e);
     expect((unknown as ExitedError).output).toMatch(/--plugins names unknown plugin\(s\) no_such_plugin/);
+  });
+});
+
+describe("plugin parameters and events", () => {
+  const put = (server: ServerProcess, path: string, body: unknown) => api(server, path, { method: "PUT", body: JSON.stringify(body) });
+  const seen = async (server: ServerProcess) => (await api(server, "/api/sample-prefix")).body as { settings: Record<string, unknown>; policyEvents: string[] };
+
+  test("a plugin's parameter component: validated, notified, stored, recovered and notified again when the plugin starts", async () => {
+    const dataDir = tempDir();
+    const first = await startServer(["--plugins-dir", SAMPLE_DIR], {}, dataDir);
+    const bad = await put(first, "/api/parameters/sample-setting/%2F/one", { value: { level: "high" } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('level must be a number, got \\"high\\"');
+    expect((await put(first, "/api/parameters/sample-setting/%2F/one", { value: { level: 2 } })).status).toBeLessThan(300);
+    expect((await put(first, "/api/parameters/sample-setting/%2F/two", { value: { level: 3 } })).status).toBeLessThan(300);
+    expect((await seen(first)).settings).toEqual({ "//one": { level: 2 }, "//two": { level: 3 } });
+    expect((await api(first, "/api/parameters/sample-setting/%2F/two", { method: "DELETE" })).status).toBeLessThan(300);
+    expect((await seen(first)).settings).toEqual({ "//one": { level: 2 } });
+    await first.stop();
+
+    // Off: the component is unknown, its value stays stored.
+    const off = await startServer(["--plugins-dir", SAMPLE_DIR, "--plugins="], {}, dataDir);
+    expect((await put(off, "/api/parameters/sample-setting/%2F/three", { value: { level: 1 } })).status).toBe(400);
+    await off.stop();
+
+    const again = await startServer(["--plugins-dir", SAMPLE_DIR], {}, dataDir);
+    expect((await seen(again)).settings).toEqual({ "//one": { level: 2 } });
+    const listed = (await api(again, "/api/parameters/sample-setting")).body as { name: string; value: unknown }[];
+    expect(listed.map((p) => [p.name, p.value])).toEqual([["one", { level: 2 }]]);
+    await again.stop();
+  });
+
+  test("a plugin hears when a policy starts and stops applying to an exchange", async () => {
+    const server = await startServer(["--plugins-dir", SAMPLE_DIR]);
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}`);
+    const ch = await conn.createChannel();
+    await ch.assertExchange("pfx.one", "x-sample-prefix", { durable: false });
+    await ch.assertExchange("other", "direct", { durable: false });
+    const policy = { pattern: "^(pfx|other)", definition: { "alternate-exchange": "ae" }, "apply-to": "exchanges" };
+    expect((await put(server, "/api/policies/%2F/ae-policy", policy)).status).toBeLessThan(300);
+    expect((await seen(server)).policyEvents).toEqual(["pfx.one:none->ae-policy"]);
+    await api(server, "/api/policies/%2F/ae-policy", { method: "DELETE" });
+    expect((await seen(server)).policyEvents).toEqual(["pfx.one:none->ae-policy", "pfx.one:ae-policy->none"]);
+    await conn.close();
+    await server.stop();
   });
 });
