@@ -85,6 +85,15 @@ export interface BrokerOptions {
   nodeName: string | undefined;
   /** rabbitmq.conf's cluster_name: the cluster name until one is set over the API; undefined: the node name. */
   clusterName: string | undefined;
+  /** --plugins a,b: exactly these plugins (and their dependencies) run; null: not given. */
+  plugins: string[] | null;
+  /**
+   * RabbitMQ's enabled_plugins file (--enabled-plugins-file, RABBITMQ_ENABLED_PLUGINS_FILE);
+   * null: <dataDir>/enabled_plugins, used only if it exists (else every plugin runs).
+   */
+  enabledPluginsFile: string | null;
+  /** Third-party plugins: .js/.ts modules in this directory (--plugins-dir, RABBITMQ_PLUGINS_DIR). */
+  pluginsDir: string | null;
 }
 
 /** Per-listener addresses; a missing one is BrokerOptions.bind. */
@@ -134,6 +143,9 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   corsMaxAge: 1800,
   nodeName: undefined,
   clusterName: undefined,
+  plugins: null,
+  enabledPluginsFile: null,
+  pluginsDir: null,
   maxMessageSize: 128 * 1024 * 1024,
   fsync: true,
   memoryHighWatermark: 0.4,
@@ -164,12 +176,14 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
   if (env.RABBITMQ_DEFINITIONS_FILE) out.definitionsFile = env.RABBITMQ_DEFINITIONS_FILE;
   if (env.RABBITMQ_CONFIG_FILE) out.configFile = env.RABBITMQ_CONFIG_FILE;
   if (env.RABBITMQ_NODENAME) out.nodeName = qualifiedNodeName(env.RABBITMQ_NODENAME);
+  if (env.RABBITMQ_ENABLED_PLUGINS_FILE) out.enabledPluginsFile = env.RABBITMQ_ENABLED_PLUGINS_FILE;
+  if (env.RABBITMQ_PLUGINS_DIR) out.pluginsDir = env.RABBITMQ_PLUGINS_DIR;
   return out;
 }
 
 /** RabbitMQ variables that change nothing for Warren: each gets a warning line at boot. */
 const ENV_IGNORED: [names: RegExp, why: string][] = [
-  [/^RABBITMQ_(ENABLED_PLUGINS_FILE|ENABLED_PLUGINS|PLUGINS_DIR|PLUGINS_EXPAND_DIR)$/, "Warren's plugins are built in (and not configurable yet)"],
+  [/^RABBITMQ_(ENABLED_PLUGINS|PLUGINS_EXPAND_DIR)$/, "use the enabled_plugins file (RABBITMQ_ENABLED_PLUGINS_FILE) or --plugins"],
   [/^RABBITMQ_(LOG_BASE|LOGS|LOG|UPGRADE_LOG)$/, "Warren logs to standard output (log.console.level sets the level)"],
   [/^RABBITMQ_(DIST_PORT|ERLANG_COOKIE|USE_LONGNAME|CTL_DIST_PORT_MIN|CTL_DIST_PORT_MAX|CTL_ERL_ARGS)$/, "Warren has no Erlang distribution (warren ctl uses the management API)"],
   [/^RABBITMQ_(SERVER_START_ARGS|SERVER_ADDITIONAL_ERL_ARGS|SERVER_ERL_ARGS|SERVER_CODE_PATH|IO_THREAD_POOL_SIZE|MAX_NUMBER_OF_PROCESSES|MAX_NUMBER_OF_ATOMS|SCHEDULER_BIND_TYPE|DISTRIBUTION_BUFFER_SIZE|KERNEL_POLL)$/, "Warren does not run on the Erlang VM"],

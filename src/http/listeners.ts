@@ -1,7 +1,8 @@
 // Starts the management API (HTTP and/or HTTPS) and Prometheus listeners for a broker, on the
 // bind address unless the config file named one, logged as RabbitMQ's plugins log them. All
 // stop with the broker.
-import type { Broker } from "../broker/broker.ts";
+import type { PluginRouteSource } from "../plugins/manager.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { listenHttp, type FetchHandler, type HttpListener } from "../runtime/http.ts";
 import { listening } from "../runtime/listen_error.ts";
 import { createManagementApp } from "./app.ts";
@@ -24,7 +25,7 @@ function underPrefix(prefix: string, fetch: FetchHandler): FetchHandler {
 }
 
 /** Returns the names of the plugins that started, as RabbitMQ counts them. */
-export function startHttpListeners(broker: Broker): string[] {
+export function startHttpListeners(broker: AmqpBroker, plugins: readonly PluginRouteSource[] = []): string[] {
   const o = broker.options;
   const started: string[] = [];
   const stopWithBroker = (listener: HttpListener) => {
@@ -40,7 +41,7 @@ export function startHttpListeners(broker: Broker): string[] {
     started.push("rabbitmq_prometheus");
   }
   if (o.httpPort !== null || o.httpsPort !== null) {
-    const fetch = underPrefix(o.httpPathPrefix, createManagementApp(broker).fetch);
+    const fetch = underPrefix(o.httpPathPrefix, createManagementApp(broker, plugins).fetch);
     if (o.httpPort !== null) {
       const bind = o.listenAddresses.http ?? o.bind;
       const listener = listening("management API (HTTP)", bind, o.httpPort, () => listenHttp(bind, o.httpPort!, fetch));

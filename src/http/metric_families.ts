@@ -1,10 +1,8 @@
 // rabbitmq_prometheus's metric groups (the `family` names of /metrics/detailed), each writing its
 // metrics under a prefix: "rabbitmq_" for /metrics and /metrics/per-object, "rabbitmq_detailed_"
 // for /metrics/detailed. Per-object samples carry RabbitMQ's labels (vhost and queue; channel).
-import type { Broker } from "../broker/broker.ts";
 import type { Queue } from "../broker/queue.ts";
-import type { Channel } from "../connection/channel.ts";
-import type { Connection } from "../connection/connection.ts";
+import type { AmqpBroker as Broker, AmqpConnection as Connection, Channel } from "../connection/channel.ts";
 import { fileDescriptorLimit, freeDiskBytes, openFileDescriptors, residentMemory } from "../runtime/system.ts";
 import type { Exposition, MetricType } from "./exposition.ts";
 import { channelName } from "./format.ts";

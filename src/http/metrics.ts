@@ -2,7 +2,7 @@
 // /metrics aggregates per-object metrics into one sample each (as RabbitMQ does by default),
 // /metrics/per-object labels them by vhost and queue, channel or connection.
 import { Hono } from "hono";
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import type { DeadLetterReason } from "../broker/stats.ts";
 import { RUNTIME_VERSION } from "../runtime/system.ts";
 import { VERSION } from "../version.ts";
@@ -10,7 +10,7 @@ import { Exposition } from "./exposition.ts";
 import { FAMILIES, gather } from "./metric_families.ts";
 import { RABBITMQ_COMPAT_VERSION } from "./routes/overview.ts";
 
-export function renderMetrics(broker: Broker, perObject: boolean): string {
+export function renderMetrics(broker: AmqpBroker, perObject: boolean): string {
   const e = new Exposition();
   const node = broker.alarms.node;
   const s = broker.stats;
@@ -66,7 +66,10 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
   emit("queue_coarse_metrics", "queue_metrics", "channel_queue_exchange_metrics");
   emit("channel_metrics", "channel_exchange_metrics", "channel_queue_metrics");
   emit("connection_coarse_metrics", "connection_metrics");
-  return e.render();
+  // Plugins' own metrics (rendered by each, in the same exposition format).
+  let extra = "";
+  for (const source of broker.metricsSources) extra += source();
+  return e.render() + extra;
 }
 
 /** The label sets rabbit_global_counters starts with (Warren has no at-least-once strategy). */
@@ -78,7 +81,7 @@ const DEAD_LETTER_REASONS: [DeadLetterReason, string][] = [
   ["delivery_limit", "Total number of messages dead-lettered due to delivery-limit exceeded"],
 ];
 
-function deadLettered(e: Exposition, broker: Broker): void {
+function deadLettered(e: Exposition, broker: AmqpBroker): void {
   const counts = broker.stats.deadLettered;
   for (const [reason, help] of DEAD_LETTER_REASONS) {
     for (const [type, strategy] of DEAD_LETTER_GROUPS) {
@@ -95,7 +98,7 @@ function deadLettered(e: Exposition, broker: Broker): void {
  * object, under rabbitmq_detailed_; `vhost` narrows queue, channel and connection families.
  * queue_consumer_count is left out when queue_metrics (its superset) is asked for too.
  */
-export function renderDetailed(broker: Broker, families: string[], vhosts: string[]): string {
+export function renderDetailed(broker: AmqpBroker, families: string[], vhosts: string[]): string {
   const e = new Exposition();
   const src = gather(broker, vhosts.length > 0 ? new Set(vhosts) : undefined);
   const wanted = new Set(families.filter((f) => FAMILIES[f] !== undefined));
@@ -107,7 +110,7 @@ export function renderDetailed(broker: Broker, families: string[], vhosts: strin
 const CONTENT_TYPE = "text/plain; version=0.0.4";
 
 /** The Prometheus endpoint's app: /metrics and /metrics/per-object, no authentication (as RabbitMQ). */
-export function createMetricsApp(broker: Broker): Hono {
+export function createMetricsApp(broker: AmqpBroker): Hono {
   const app = new Hono();
   app.get("/metrics", (c) => c.body(renderMetrics(broker, false), 200, { "content-type": CONTENT_TYPE }));
   app.get("/metrics/per-object", (c) => c.body(renderMetrics(broker, true), 200, { "content-type": CONTENT_TYPE }));

@@ -1,0 +1,5 @@
+// The built-in plugins, imported statically so `bun build --compile` bundles them. Each lives in
+// its own folder and touches only the interfaces in src/plugins/api.ts.
+import type { Plugin } from "../src/plugins/api.ts";
+
+export const BUILTIN_PLUGINS: readonly Plugin[] = [];
