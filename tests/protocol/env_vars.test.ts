@@ -43,10 +43,11 @@ describe("RabbitMQ environment variables", () => {
 
   test("variables that mean nothing for Warren get one warning each; others are not mentioned", () => {
     expect(envWarnings({
-      RABBITMQ_ENABLED_PLUGINS_FILE: "/etc/rabbitmq/enabled_plugins", RABBITMQ_ERLANG_COOKIE: "c", RABBITMQ_LOGS: "-",
+      RABBITMQ_ENABLED_PLUGINS: "rabbitmq_management", RABBITMQ_ERLANG_COOKIE: "c", RABBITMQ_LOGS: "-",
+      RABBITMQ_ENABLED_PLUGINS_FILE: "/etc/rabbitmq/enabled_plugins", RABBITMQ_PLUGINS_DIR: "/plugins",
       RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "+S 2:2", RABBITMQ_DEFAULT_USER: "u", RABBITMQ_NODE_PORT: "5672", PATH: "/bin",
     })).toEqual([
-      "Ignoring environment variable RABBITMQ_ENABLED_PLUGINS_FILE: Warren's plugins are built in (and not configurable yet)",
+      "Ignoring environment variable RABBITMQ_ENABLED_PLUGINS: use the enabled_plugins file (RABBITMQ_ENABLED_PLUGINS_FILE) or --plugins",
       "Ignoring environment variable RABBITMQ_ERLANG_COOKIE: Warren has no Erlang distribution (warren ctl uses the management API)",
       "Ignoring environment variable RABBITMQ_LOGS: Warren logs to standard output (log.console.level sets the level)",
       "Ignoring environment variable RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: Warren does not run on the Erlang VM",
@@ -59,12 +60,12 @@ describe("RabbitMQ environment variables", () => {
     const proc = await launchWarren({
       dataDir: join(dir, "flag-data-unused"),
       args: [],
-      env: { RABBITMQ_NODE_PORT: String(port), RABBITMQ_ENABLED_PLUGINS_FILE: "/etc/rabbitmq/enabled_plugins", RABBITMQ_NODENAME: "hare@env-test" },
+      env: { RABBITMQ_NODE_PORT: String(port), RABBITMQ_ERLANG_COOKIE: "secret-cookie", RABBITMQ_NODENAME: "hare@env-test" },
     });
     try {
       await proc.waitForLine(/Server startup complete/, 15_000);
       expect(proc.output()).toContain(`started TCP listener on 127.0.0.1:${port}`);
-      expect(proc.output()).toContain("[warning] Ignoring environment variable RABBITMQ_ENABLED_PLUGINS_FILE");
+      expect(proc.output()).toContain("[warning] Ignoring environment variable RABBITMQ_ERLANG_COOKIE");
       const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
       await conn.close();
     } finally {
