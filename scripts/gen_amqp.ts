@@ -19,7 +19,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: opts } = parseArgs({
   options: { spec: { type: "string" }, check: { type: "boolean", default: false } },
 });
-const explicitSpec = opts.spec ?? process.env.WARREN_AMQP_SPEC;
+const explicitSpec = opts.spec ?? (process.env.WARREN_AMQP_SPEC || undefined);
 const specPath = explicitSpec ?? resolve(root, "../shared/reference/amqp-rabbitmq-0.9.1.json");
 if (!existsSync(specPath)) {
   if (opts.check && explicitSpec === undefined) {

@@ -35,11 +35,12 @@ export interface Spec {
 }
 
 /** tests/unit/amqp → repo root → ../shared/reference, unless WARREN_AMQP_SPEC names the file. */
-export const SPEC_PATH = process.env.WARREN_AMQP_SPEC ??
+const NAMED = process.env.WARREN_AMQP_SPEC || undefined; // empty counts as unset
+export const SPEC_PATH = NAMED ??
   join(import.meta.dir, "..", "..", "..", "..", "shared", "reference", "amqp-rabbitmq-0.9.1.json");
 
 /** Whether the spec JSON is there; without it `specTest` skips. */
-export const specAvailable = process.env.WARREN_AMQP_SPEC !== undefined || existsSync(SPEC_PATH);
+export const specAvailable = NAMED !== undefined || existsSync(SPEC_PATH);
 
 let warned = false;
 if (!specAvailable && !warned) {
