@@ -19,7 +19,8 @@ export type HashOn = (typeof HashOn)[keyof typeof HashOn];
 
 /** A binding key's weight: an integer of at least 1 (validated before binding). */
 export function bindingWeight(routingKey: string): number {
-  return Number(routingKey);
+  const weight = Number(routingKey);
+  return weight >= 1 ? weight : 1; // validated before binding; never let a bad key break the ring
 }
 
 export class ConsistentHashRouter<D> extends IndexedRouter<D, Binding<D>> {
