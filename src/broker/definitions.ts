@@ -10,7 +10,7 @@ import { Queue } from "./queue.ts";
 import { Vhost } from "./vhost.ts";
 import { parsePolicy, policyJson, type Policy, type PolicyBody } from "./policy.ts";
 import { compilePermission, validateTopicPermission } from "../auth/permissions.ts";
-import { checkPasswordHash, checkUserLimits } from "../auth/management.ts";
+import { checkPasswordHash, checkUserLimits } from "./management.ts";
 import { listPermissions, listUsers } from "./users_view.ts";
 import { VERSION } from "../version.ts";
 

@@ -1,10 +1,9 @@
 // Per-vhost runtime parameters (rabbit_runtime_parameters): values of named components in a
 // vhost, set through /api/parameters and definitions. A component is registered by what
 // implements it: the broker registers vhost-limits; plugins (shovel, federation) add theirs.
-import type { Broker } from "./broker.ts";
 import type { Json } from "./json_table.ts";
-import type { Vhost } from "./vhost.ts";
-import { checkVhostLimits, ManagementError } from "../auth/management.ts";
+import type { Vhost, VhostLimits } from "./vhost.ts";
+import { checkVhostLimits, ManagementError } from "./management.ts";
 
 export interface ParameterComponent {
   readonly name: string;
@@ -28,10 +27,15 @@ export interface RuntimeParameter {
 export class RuntimeParameters {
   private readonly components = new Map<string, ParameterComponent>();
 
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly broker: { readonly vhosts: ReadonlyMap<string, Vhost> }) {}
 
   register(component: ParameterComponent): void {
     this.components.set(component.name, component);
+  }
+
+  /** A plugin's component goes with the plugin (its stored values stay for when it returns). */
+  unregister(component: string): void {
+    this.components.delete(component);
   }
 
   has(component: string): boolean {
@@ -72,7 +76,7 @@ export class RuntimeParameters {
 }
 
 /** vhost-limits: one parameter named "limits" whose value is the vhost's limits object. */
-export function vhostLimitsComponent(broker: Broker): ParameterComponent {
+export function vhostLimitsComponent(broker: { setVhostLimits(vhost: string, limits: VhostLimits): void }): ParameterComponent {
   return {
     name: "vhost-limits",
     list: (vhost) => (Object.keys(vhost.limits).length === 0 ? [] : [{ name: "limits", value: { ...vhost.limits } }]),
@@ -86,7 +90,7 @@ export function vhostLimitsComponent(broker: Broker): ParameterComponent {
     },
     set(vhost, name, raw) {
       this.check(vhost.name, name, raw);
-      broker.setVhostLimits(vhost.name, emptyListAsObject(raw) as Record<string, number>);
+      broker.setVhostLimits(vhost.name, emptyListAsObject(raw) as VhostLimits);
     },
     clear(vhost, name) {
       if (name !== "limits" || Object.keys(vhost.limits).length === 0) return false;

@@ -3,7 +3,7 @@
 import { Reader } from "../amqp/reader.ts";
 import { decodeProperties, encodeProperties, type BasicProperties } from "../amqp/spec/properties.gen.ts";
 import { Writer } from "../amqp/writer.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import type { Exchange } from "../broker/exchange.ts";
 import { Message } from "../broker/message.ts";
 import { publish, Published, type PublishContext } from "../broker/publish.ts";
@@ -57,7 +57,7 @@ export function propertiesToJson(raw: Uint8Array): JsonObject {
  * Routes a message as basic.publish does (alternate exchanges, exchange bindings, CC/BCC) and
  * counts it; returns whether any queue took it.
  */
-export function publishMessage(broker: Broker, vhost: Vhost, exchange: Exchange, message: Message): boolean {
+export function publishMessage(broker: AmqpBroker, vhost: Vhost, exchange: Exchange, message: Message): boolean {
   const ctx: PublishContext = { scope: vhost, stats: broker.stats, confirm: false, queues: new Set() };
   return (publish(ctx, exchange, message, false) & Published.unroutable) === 0;
 }

@@ -3,7 +3,7 @@
 // of every enabled plugin before recovery (so stored exchanges of a plugin's type come back),
 // calls start() once the broker is recovered, and stop() when it stops or the plugin is disabled.
 // A plugin touches only its own folder and these interfaces; if it needs more, the interface grows.
-import type { Hono } from "hono";
+import type { Context } from "hono";
 import type { Broker } from "../broker/broker.ts";
 import type { ExchangeType } from "../broker/exchange_types.ts";
 import type { ParameterComponent } from "../broker/parameters.ts";
@@ -22,14 +22,27 @@ export interface Plugin {
   readonly exchangeTypes?: readonly ExchangeType[];
   /** Runtime-parameter components it provides (shovel, federation-upstream, …). */
   parameterComponents?(broker: Broker): readonly ParameterComponent[];
-  /** Management API routes, mounted under the same authentication as the built-in ones. */
-  routes?(app: Hono<HttpEnv>, ctx: PluginContext): void;
+  /**
+   * Management API routes, mounted at boot under the same authentication as the built-in ones
+   * (so also for a plugin enabled later); they answer 404 while the plugin is not running.
+   */
+  routes?(routes: PluginRoutes, ctx: PluginContext): void;
   /** Prometheus exposition lines (# HELP, # TYPE, samples) appended to /metrics. */
   metrics?(ctx: PluginContext): string;
   /** The broker is recovered and about to listen (or the plugin was enabled at runtime). */
   start?(ctx: PluginContext): void | Promise<void>;
   /** The broker stops, or the plugin is disabled at runtime. */
   stop?(ctx: PluginContext): void | Promise<void>;
+}
+
+export type RouteHandler = (c: Context<HttpEnv>) => Response | Promise<Response>;
+
+/** Where a plugin adds management API routes (hono paths, e.g. "/api/shovels/:vhost"). */
+export interface PluginRoutes {
+  get(path: string, handler: RouteHandler): void;
+  put(path: string, handler: RouteHandler): void;
+  post(path: string, handler: RouteHandler): void;
+  delete(path: string, handler: RouteHandler): void;
 }
 
 export interface PluginContext {

@@ -10,12 +10,11 @@ import { generatedName } from "../../broker/names.ts";
 import { consumerPriority } from "../../broker/queue_args.ts";
 import { Enqueued } from "../../broker/queue.ts";
 import { publish as publishToExchange, Published, type PublishContext } from "../../broker/publish.ts";
-import type { Channel } from "../channel.ts";
+import type { Channel, Content } from "../channel.ts";
 import { Consumer } from "../consumer.ts";
 import { handleAckMethod } from "./ack.ts";
 import { queueNameOrLast } from "./queue.ts";
 import { consumeReplies, deliverReply, REPLY_TO, stampReplyTo, stopReplies } from "../direct_reply_to.ts";
-import type { Content } from "./registry.ts";
 import { checkPublishTopic, checkPublishWrite, checkRead } from "../../auth/access.ts";
 
 export function handleBasicMethod(channel: Channel, method: AmqpMethod, content: Content | undefined): void {
