@@ -9,6 +9,7 @@ import type { ClientConnection } from "./client_connection.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { Store } from "../../storage/store.ts";
 import { ExchangeTypes } from "./exchange_types.ts";
+import { BrokerEvents } from "./events.ts";
 import type { PluginControl } from "./plugin_status.ts";
 import { Alarms } from "./alarms.ts";
 import { setMemoryPressure } from "./queue.ts";
@@ -55,6 +56,8 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   readonly globalParameters: GlobalParameters;
   /** Exchange types: the built-in four, and those plugins register. */
   readonly exchangeTypes = new ExchangeTypes();
+  /** Changes to exchanges, queues, bindings and policies, for plugins that react to them. */
+  readonly events = new BrokerEvents((err) => this.log.error(`event listener failed: ${(err as Error).stack ?? err}`));
 
   /** `store` is null for a broker that keeps nothing on disk. */
   constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: Store | null) {

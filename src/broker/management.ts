@@ -8,6 +8,7 @@ import type { User, UserLimits, Users } from "../auth/users.ts";
 import { formatErlang } from "../routing/field_values.ts";
 import type { ClientConnection } from "./client_connection.ts";
 import type { ExchangeTypes } from "./exchange_types.ts";
+import type { BrokerEvents } from "./events.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 
 /** What these functions change: the broker's users, vhosts, store and connections (Broker is one). */
@@ -15,8 +16,10 @@ export interface ManagedBroker {
   readonly users: Users;
   readonly vhosts: Map<string, Vhost>;
   readonly exchangeTypes: ExchangeTypes;
+  readonly events: BrokerEvents;
   readonly store: Store | null;
   readonly connections: Iterable<ClientConnection>;
+  readonly parameters: { vhostDeleted(vhost: string): void };
 }
 
 /** `not_found`: a named user or vhost does not exist (HTTP 404); `invalid`: bad input (HTTP 400). */
@@ -96,7 +99,7 @@ export function addVhost(broker: ManagedBroker, name: string, opts: VhostOptions
   checkName("vhost", name);
   let vhost = broker.vhosts.get(name);
   const created = !vhost;
-  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker.exchangeTypes, broker.store)));
+  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker, broker.store)));
   if (opts.description !== undefined) vhost.description = opts.description;
   if (opts.tags !== undefined) vhost.tags = cleanTags(opts.tags);
   if (opts.limits !== undefined) vhost.limits = checkLimits(opts.limits, VHOST_LIMITS, `vhost '${name}'`, "limits") as VhostLimits;
@@ -115,6 +118,7 @@ export function deleteVhost(broker: ManagedBroker, name: string): void {
   for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
   vhost.exchanges.clear();
   broker.users.forgetVhost(name);
+  broker.parameters.vhostDeleted(name);
   broker.store?.deleteVhost(name);
 }
 

@@ -11,7 +11,7 @@ export function recover(broker: Broker, store: Store): void {
   const started = performance.now();
   const meta = store.loadMetadata();
   for (const v of meta.vhosts) {
-    const vhost = new Vhost(v.name, broker.exchangeTypes, store);
+    const vhost = new Vhost(v.name, broker, store);
     vhost.description = v.description;
     vhost.tags = splitTags(v.tags);
     vhost.limits = parseJson(v.limits);
@@ -38,10 +38,16 @@ export function recover(broker: Broker, store: Store): void {
   for (const g of meta.globalParameters) {
     restore(`global parameter '${g.name}'`, () => broker.globalParameters.restore(g.name, JSON.parse(g.value)));
   }
-  // Policies first: queues and exchanges pick theirs up as they are rebuilt.
+  // Policies first: queues and exchanges pick theirs up as they are rebuilt. Other components'
+  // values (plugins': shovel, federation-upstream, …) are kept by the registry, which tells each
+  // component its values when its plugin starts.
   for (const r of meta.runtimeParameters) {
     const vhost = broker.vhosts.get(r.vhost);
-    if (!vhost || (r.component !== "policy" && r.component !== "operator_policy")) continue;
+    if (!vhost) continue;
+    if (r.component !== "policy" && r.component !== "operator_policy") {
+      restore(`${r.component} parameter '${r.name}' in vhost '${r.vhost}'`, () => broker.parameters.restore(r.vhost, r.component, r.name, JSON.parse(r.value)));
+      continue;
+    }
     try {
       vhost.restorePolicy(r.component, r.name, JSON.parse(r.value));
     } catch (err) {

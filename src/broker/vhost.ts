@@ -2,6 +2,13 @@ import { AmqpError, accessRefused, commandInvalid, preconditionFailed } from "..
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import type { ExchangeTypes } from "./exchange_types.ts";
+import type { BrokerEvents } from "./events.ts";
+
+/** What a vhost takes from its broker: the exchange types, and where it reports changes. */
+export interface VhostContext {
+  readonly exchangeTypes: ExchangeTypes;
+  readonly events: BrokerEvents;
+}
 import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } from "./equivalence.ts";
 import { Exchange, type Destination } from "./exchange.ts";
 import type { Message } from "./message.ts";
@@ -67,10 +74,16 @@ export class Vhost {
   queuesDeleted = 0;
 
   /**
-   * `types`: the broker's exchange types; `log` persists durable entities and messages (null:
-   * nothing is stored).
+   * `context`: the broker's exchange types and events; `log` persists durable entities and
+   * messages (null: nothing is stored).
    */
-  constructor(readonly name: string, readonly types: ExchangeTypes, readonly log: Store | null = null) {
+  readonly types: ExchangeTypes;
+  readonly events: BrokerEvents;
+
+  constructor(readonly name: string, readonly context: VhostContext, readonly log: Store | null = null) {
+    this.types = context.exchangeTypes;
+    this.events = context.events;
+    const types = this.types;
     for (const [exchange, type] of DEFAULT_EXCHANGES) {
       this.exchanges.set(exchange, new Exchange(name, exchange, types.require(type), true, false, false, {}));
     }
@@ -123,6 +136,7 @@ export class Vhost {
 
   private addExchange(exchange: Exchange): void {
     this.exchanges.set(exchange.name, exchange);
+    this.events.emit("exchangeCreated", { vhost: this.name, exchange });
     this.applyExchangePolicy(exchange);
   }
 
@@ -143,6 +157,7 @@ export class Vhost {
       this.log.deleteBindingsFrom(this.name, exchange.name);
     }
     this.removeBindingsTo(exchange);
+    this.events.emit("exchangeDeleted", { vhost: this.name, exchange });
   }
 
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
@@ -153,6 +168,7 @@ export class Vhost {
     if (source.durable && destination.durable) {
       this.log?.saveBinding(this.name, source.name, kindOf(destination), destination.name, routingKey, args);
     }
+    this.events.emit("bindingAdded", { vhost: this.name, source, destination, routingKey });
   }
 
   /** Whether exactly this binding exists. */
@@ -166,15 +182,19 @@ export class Vhost {
     if (source.durable && destination.durable) {
       this.log?.deleteBinding(this.name, source.name, kindOf(destination), destination.name, routingKey, args);
     }
+    this.events.emit("bindingRemoved", { vhost: this.name, source, destination, routingKey });
     this.autoDeleteExchange(source);
   }
 
   /** Removes every binding whose destination is `destination`, in every exchange. */
   private removeBindingsTo(destination: Destination): void {
     if (destination.durable) this.log?.deleteBindingsTo(this.name, kindOf(destination), destination.name);
+    const announce = this.events.has("bindingRemoved");
     for (const source of [...this.exchanges.values()]) {
       const before = source.router.size;
+      const gone = announce ? [...source.router.bindings()].filter((b) => b.destination === destination) : [];
       source.router.removeDestination(destination);
+      for (const b of gone) this.events.emit("bindingRemoved", { vhost: this.name, source, destination, routingKey: b.routingKey });
       const removed = before - source.router.size;
       if (removed === 0) continue;
       if (destination instanceof Exchange) source.exchangeBindings -= removed;
@@ -292,6 +312,7 @@ export class Vhost {
       queue.log = this.log;
       queue.storeId = durable ? this.log.saveQueue(queue) : this.log.registerTransientQueue();
     }
+    this.events.emit("queueCreated", { vhost: this.name, queue });
     return queue;
   }
 
@@ -352,12 +373,16 @@ export class Vhost {
 
   applyQueuePolicy(queue: Queue): void {
     const target = { kind: "queue", name: queue.name, queueType: queue.type } as const;
+    const before = queue.policy;
     queue.configure(matchPolicy(this.policies.values(), target), matchPolicy(this.operatorPolicies.values(), target));
+    if (queue.policy !== before) this.events.emit("policyChanged", { vhost: this.name, target: queue, before, after: queue.policy });
   }
 
   applyExchangePolicy(exchange: Exchange): void {
     if (exchange.name === "") return; // the default exchange takes no policy
+    const before = exchange.policy;
     exchange.configure(matchPolicy(this.policies.values(), { kind: "exchange", name: exchange.name }));
+    if (exchange.policy !== before) this.events.emit("policyChanged", { vhost: this.name, target: exchange, before, after: exchange.policy });
   }
 
   /** Exclusive queues may be used only by the connection that declared them. */
@@ -375,6 +400,7 @@ export class Vhost {
     this.queuesDeleted++;
     this.queues.delete(queue.name);
     this.removeBindingsTo(queue);
+    this.events.emit("queueDeleted", { vhost: this.name, queue });
     for (const consumer of [...queue.consumers]) consumer.cancelledByServer(queue);
     queue.consumers.length = 0;
     queue.purge();

@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import type { Broker } from "../broker/broker.ts";
 import type { ExchangeType } from "../broker/exchange_types.ts";
-import type { ParameterComponent } from "../broker/parameters.ts";
+import type { ParameterSpec } from "../broker/parameters.ts";
 import type { HttpEnv } from "../http/auth.ts";
 import type { Logger } from "../log.ts";
 
@@ -20,8 +20,12 @@ export interface Plugin {
   readonly requires?: readonly string[];
   /** Exchange types it provides (validate, router, intercept). */
   readonly exchangeTypes?: readonly ExchangeType[];
-  /** Runtime-parameter components it provides (shovel, federation-upstream, …). */
-  parameterComponents?(broker: Broker): readonly ParameterComponent[];
+  /**
+   * Runtime-parameter components it provides (shovel, federation-upstream, …): validate,
+   * notify, notifyClear. The core stores and recovers their values and, once the plugin has
+   * started, notifies it of each one it already has.
+   */
+  parameters?(ctx: PluginContext): readonly ParameterSpec[];
   /**
    * Management API routes, mounted at boot under the same authentication as the built-in ones
    * (so also for a plugin enabled later); they answer 404 while the plugin is not running.

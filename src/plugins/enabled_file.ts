@@ -18,7 +18,8 @@ export function parseEnabledPlugins(text: string, file: string): string[] {
   const names: string[] = [];
   for (const raw of body.split(",")) {
     const item = raw.trim();
-    const atom = /^[a-z][A-Za-z0-9_@]*$/.test(item) ? item : /^'((?:[^'\\]|\\.)+)'$/.exec(item)?.[1];
+    const quoted = /^'((?:[^'\\]|\\.)+)'$/.exec(item)?.[1]?.replace(/\\(.)/g, "$1");
+    const atom = /^[a-z][A-Za-z0-9_@]*$/.test(item) ? item : quoted;
     if (atom === undefined) return fail(`'${item}' is not a plugin name`);
     if (!names.includes(atom)) names.push(atom);
   }

@@ -2,6 +2,7 @@
 // are enabled (explicitly, or implicitly as a dependency), registering their parts with the
 // broker, starting and stopping them, and keeping the enabled_plugins file in step.
 import type { Broker } from "../broker/broker.ts";
+import type { ParameterSpec } from "../broker/parameters.ts";
 import { PluginError, type PluginControl, type PluginStatus } from "../broker/plugin_status.ts";
 import type { Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
@@ -25,6 +26,8 @@ export class PluginManager implements PluginControl {
   private readonly available = new Map<string, AvailablePlugin>();
   private explicit: string[];
   private readonly running = new Map<string, PluginContext>();
+  /** The parameter specs each registered plugin made. */
+  private readonly specs = new Map<string, readonly ParameterSpec[]>();
 
   /**
    * `explicit`: the names enabled by name. `file`: where runtime changes are written (null: not
@@ -170,9 +173,9 @@ export class PluginManager implements PluginControl {
     for (const type of plugin.exchangeTypes ?? []) {
       if (broker.exchangeTypes.get(type.name) === undefined) broker.exchangeTypes.register(type, plugin.name);
     }
-    for (const component of plugin.parameterComponents?.(broker) ?? []) {
-      if (!broker.parameters.has(component.name)) broker.parameters.register(component);
-    }
+    const specs = plugin.parameters?.(this.context(plugin)) ?? [];
+    this.specs.set(plugin.name, specs);
+    for (const spec of specs) if (!broker.parameters.has(spec.name)) broker.parameters.registerSpec(spec);
   }
 
   private async start(plugin: Plugin): Promise<void> {
@@ -180,6 +183,7 @@ export class PluginManager implements PluginControl {
     this.running.set(plugin.name, ctx);
     try {
       await plugin.start?.(ctx);
+      for (const spec of this.specs.get(plugin.name) ?? []) this.broker.parameters.activate(spec.name);
     } catch (err) {
       this.running.delete(plugin.name);
       throw new PluginError(`plugin ${plugin.name} failed to start: ${(err as Error).message}`);
@@ -201,7 +205,8 @@ export class PluginManager implements PluginControl {
       ctx.log.error(`failed to stop cleanly: ${(err as Error).message}`);
     }
     for (const type of plugin.exchangeTypes ?? []) this.broker.exchangeTypes.unregister(type.name);
-    for (const component of plugin.parameterComponents?.(this.broker) ?? []) this.broker.parameters.unregister(component.name);
+    for (const spec of this.specs.get(plugin.name) ?? []) this.broker.parameters.unregister(spec.name);
+    this.specs.delete(plugin.name);
   }
 
   /** Running plugin contexts, for routes and metrics. */
