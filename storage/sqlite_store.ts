@@ -458,7 +458,7 @@ export class SqliteStore implements Store {
       queues: db.prepare("SELECT id, vhost, name, auto_delete, arguments, delivered_seq FROM queues ORDER BY id").all<{
         id: number; vhost: string; name: string; auto_delete: number; arguments: Uint8Array; delivered_seq: number;
       }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
-      bindings: db.prepare("SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings").all<{
+      bindings: db.prepare("SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings ORDER BY rowid").all<{
         vhost: string; source: string; destination_kind: DestinationKind; destination: string; routing_key: string; arguments: Uint8Array;
       }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
     };
