@@ -6,7 +6,8 @@ import { Reader } from "../src/amqp/reader.ts";
 import { decodeTable, encodeTable, type FieldTable } from "../src/amqp/table.ts";
 import { Writer } from "../src/amqp/writer.ts";
 import type { Logger } from "../src/log.ts";
-import { openSqlite, type SqlDatabase } from "../src/runtime/sqlite.ts";
+import { openSqlite, type SqlDatabase, type SqlStatement, type SqlValue } from "../src/runtime/sqlite.ts";
+import { migratePlugin, type PluginMigration, type PluginTables } from "./plugin_tables.ts";
 import { nextTurn } from "../src/runtime/timers.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { SegmentFiles } from "./segments.ts";
@@ -237,6 +238,22 @@ export class SqliteStore implements Store {
     this.record(() => this.sql.deleteBindingsFrom.run(vhost, source));
   }
 
+  /** A plugin's tables: its migrations applied now, its writes inside the group commit. */
+  pluginTables(plugin: string, migrations: readonly PluginMigration[]): PluginTables {
+    migratePlugin(this.db, plugin, migrations);
+    const statements = new Map<string, SqlStatement>();
+    return {
+      write: (fn) => this.record(() => fn(this.db)),
+      query: <T>(sql: string, ...params: SqlValue[]) => {
+        this.commit();
+        let statement = statements.get(sql);
+        if (!statement) statements.set(sql, (statement = this.db.prepare(sql)));
+        return statement.all<T>(...params);
+      },
+      afterCommit: (fn) => this.afterCommit(fn),
+    };
+  }
+
   private record(op: () => void): void {
     this.metadata.push(op);
     this.schedule();
@@ -458,7 +475,7 @@ export class SqliteStore implements Store {
       queues: db.prepare("SELECT id, vhost, name, auto_delete, arguments, delivered_seq FROM queues ORDER BY id").all<{
         id: number; vhost: string; name: string; auto_delete: number; arguments: Uint8Array; delivered_seq: number;
       }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
-      bindings: db.prepare("SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings").all<{
+      bindings: db.prepare("SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings ORDER BY rowid").all<{
         vhost: string; source: string; destination_kind: DestinationKind; destination: string; routing_key: string; arguments: Uint8Array;
       }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
     };

@@ -202,7 +202,11 @@ describe("plugins", () => {
 
 describe("plugin parameters and events", () => {
   const put = (server: ServerProcess, path: string, body: unknown) => api(server, path, { method: "PUT", body: JSON.stringify(body) });
-  const seen = async (server: ServerProcess) => (await api(server, "/api/sample-prefix")).body as { settings: Record<string, unknown>; policyEvents: string[] };
+  const seen = async (server: ServerProcess) => (await api(server, "/api/sample-prefix")).body as {
+    settings: Record<string, unknown>;
+    policyEvents: string[];
+    logged: { vhost: string; name: string; level: number }[];
+  };
 
   test("a plugin's parameter component: validated, notified, stored, recovered and notified again when the plugin starts", async () => {
     const dataDir = tempDir();
@@ -224,6 +228,9 @@ describe("plugin parameters and events", () => {
 
     const again = await startServer(["--plugins-dir", SAMPLE_DIR], {}, dataDir);
     expect((await seen(again)).settings).toEqual({ "//one": { level: 2 } });
+    // Its own table (a migration of its own) kept what notify wrote before the restart, and the
+    // notify at start wrote again.
+    expect((await seen(again)).logged.map((r) => `${r.name}=${r.level}`)).toEqual(["one=2", "two=3", "one=2"]);
     const listed = (await api(again, "/api/parameters/sample-setting")).body as { name: string; value: unknown }[];
     expect(listed.map((p) => [p.name, p.value])).toEqual([["one", { level: 2 }]]);
     await again.stop();
@@ -242,5 +249,60 @@ describe("plugin parameters and events", () => {
     expect((await seen(server)).policyEvents).toEqual(["pfx.one:none->ae-policy", "pfx.one:ae-policy->none"]);
     await conn.close();
     await server.stop();
+  });
+});
+
+describe("the built-in consistent-hash plugin, by each mechanism", () => {
+  const CH = "rabbitmq_consistent_hash_exchange";
+  /** "ok" when an x-consistent-hash exchange can be declared and routes, else the connection error. */
+  async function tryConsistentHash(server: ServerProcess): Promise<string> {
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}`);
+    let connectionError = "";
+    conn.on("error", (e: Error & { code?: number }) => (connectionError = `${e.code}`));
+    const closed = new Promise((resolve) => conn.once("close", resolve));
+    try {
+      const ch = await conn.createChannel();
+      ch.on("error", () => {});
+      try {
+        await ch.assertExchange("ch", "x-consistent-hash", { durable: false });
+      } catch {
+        await closed;
+        return connectionError;
+      }
+      const { queue } = await ch.assertQueue("", { exclusive: true });
+      await ch.bindQueue(queue, "ch", "10");
+      ch.publish("ch", "any-key", Buffer.from("x"));
+      await ch.checkQueue(queue);
+      return (await ch.get(queue, { noAck: true })) ? "ok" : "not routed";
+    } finally {
+      await conn.close().catch(() => {});
+    }
+  }
+
+  test("on by default; off with --plugins=; on with --plugins naming it, a file naming it, and warren plugins enable", async () => {
+    const byDefault = await startServer();
+    expect(await tryConsistentHash(byDefault)).toBe("ok");
+    const disabled = await run(["plugins", "disable", CH, "--port", String(byDefault.httpPort)]);
+    expect(disabled.code).toBe(0);
+    expect(await tryConsistentHash(byDefault)).toBe("503");
+    expect((await run(["plugins", "enable", CH, "--port", String(byDefault.httpPort)])).code).toBe(0);
+    expect(await tryConsistentHash(byDefault)).toBe("ok");
+    await byDefault.stop();
+
+    const none = await startServer(["--plugins="]);
+    expect(await tryConsistentHash(none)).toBe("503");
+    await none.stop();
+    const named = await startServer(["--plugins", CH]);
+    expect(await tryConsistentHash(named)).toBe("ok");
+    await named.stop();
+    const file = join(tempDir(), "enabled_plugins");
+    writeFileSync(file, `[rabbitmq_management,${CH}].\n`);
+    const fromFile = await startServer([], { RABBITMQ_ENABLED_PLUGINS_FILE: file });
+    expect(await tryConsistentHash(fromFile)).toBe("ok");
+    await fromFile.stop();
+    writeFileSync(file, "[rabbitmq_management].\n");
+    const offByFile = await startServer(["--enabled-plugins-file", file]);
+    expect(await tryConsistentHash(offByFile)).toBe("503");
+    await offByFile.stop();
   });
 });
