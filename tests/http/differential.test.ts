@@ -110,7 +110,8 @@ describe.skipIf(!REF_URL || !REF_HTTP)("management API fields match RabbitMQ's",
     for (;;) {
       const q = await get(ref, `/api/queues/%2F/${Q}`);
       const channels = await get(ref, "/api/channels");
-      const ready = q.consumers === 1 && q.message_stats !== undefined && q.consumer_details?.length === 1 &&
+      // Queue counts (messages*) and each message_stats key arrive on separate emissions.
+      const ready = q.consumers === 1 && q.messages !== undefined && q.message_stats?.publish !== undefined && q.consumer_details?.length === 1 &&
         channels.some((c: { message_stats?: unknown }) => c.message_stats !== undefined);
       if (ready || Date.now() > deadline) break;
       await Bun.sleep(250);
