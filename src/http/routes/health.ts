@@ -4,7 +4,7 @@ import { hashPassword } from "../../auth/password.ts";
 import type { Broker } from "../../broker/broker.ts";
 import { Message } from "../../broker/message.ts";
 import { encodeJsonProperties, publishMessage } from "../publish.ts";
-import type { HttpEnv } from "../auth.ts";
+import { requireAdmin, type HttpEnv } from "../auth.ts";
 import { pathVhost } from "../app.ts";
 import type { JsonObject } from "../json.ts";
 import { listeners } from "./overview.ts";
@@ -55,7 +55,11 @@ export function healthRoutes(app: Hono<HttpEnv>, broker: Broker): void {
     return c.json({ status: "ok" });
   });
 
-  app.get("/api/auth/hash_password/:password", (c) => c.json({ ok: hashPassword(c.req.param("password")) }));
+  // Administrators only (is_authorized_admin), as in every RabbitMQ release that has it.
+  app.get("/api/auth/hash_password/:password", (c) => {
+    requireAdmin(c);
+    return c.json({ ok: hashPassword(c.req.param("password")) });
+  });
 }
 
 /** Protocol names as rabbit_mgmt_wm_health_check_protocol_listener accepts them (amqp091 → amqp, …). */
