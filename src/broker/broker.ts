@@ -4,6 +4,7 @@ import { FULL_PERMISSION, Users, type User, type UserLimits } from "../auth/user
 import * as management from "../auth/management.ts";
 import type { Permission } from "../auth/permissions.ts";
 import { Connection } from "../connection/connection.ts";
+import { PartialBodies } from "../connection/body_buffer.ts";
 import type { ReplyChannels } from "../connection/direct_reply_to.ts";
 import { listenTcp, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
 import { listenTls } from "../runtime/tls.ts";
@@ -41,6 +42,11 @@ export class Broker {
   private readonly stopHooks: (() => void)[] = [];
 
   readonly alarms: Alarms;
+  /**
+   * Bytes held in partially received message bodies on every connection; each 16 MiB of growth
+   * has the memory alarm look again at once rather than at its next tick.
+   */
+  readonly partialBodies = new PartialBodies(() => this.alarms.check());
   /** Per-vhost runtime parameters by component (vhost-limits; plugins register more). */
   readonly parameters = new RuntimeParameters(this);
   readonly globalParameters: GlobalParameters;

@@ -12,6 +12,7 @@ import { CLIENT_METHODS, handlerFor } from "./handlers/registry.ts";
 import type { TxState } from "./handlers/tx.ts";
 import { stopReplies, type ReplyConsumer } from "./direct_reply_to.ts";
 import { ChannelCounters } from "../broker/stats.ts";
+import { growBody, releaseBody } from "./body_buffer.ts";
 
 export type ChannelState =
   | "opening" // created by its first frame, which must be channel.open
@@ -100,6 +101,13 @@ export class Channel {
     }
   }
 
+  /** Forgets the content being received, releasing what its buffer held. */
+  private dropPending(): void {
+    const body = this.pending?.body;
+    this.pending = undefined;
+    if (body !== undefined) releaseBody(body.length, this.connection.partialBodies, this.connection.broker.partialBodies);
+  }
+
   private dispatch(method: AmqpMethod): void {
     if (this.state === "opening" && method.id !== MethodId.ChannelOpen) {
       throw new AmqpError(ReplyCode.CHANNEL_ERROR, "expected 'channel.open'");
@@ -109,6 +117,9 @@ export class Channel {
       this.pending = {
         method, classId: method.id >>> 16, bodySize: 0, properties: undefined, body: undefined, received: 0, oversized: false,
       };
+      // As rabbit_reader: during a resource alarm the connection is blocked at the publish
+      // method frame, before its body is read, so no body grows while memory is short.
+      this.connection.publishReceived();
       return;
     }
     if (method.id >>> 16 === 20) handleChannelMethod(this, method);
@@ -146,13 +157,16 @@ export class Channel {
     if (pending.received + length > pending.bodySize) {
       // As RabbitMQ: the content can never complete now, and the next non-body frame is a 505.
       pending.received = Infinity;
-      pending.body = undefined;
+      if (pending.body !== undefined) {
+        releaseBody(pending.body.length, this.connection.partialBodies, this.connection.broker.partialBodies);
+        pending.body = undefined;
+      }
       return;
     }
     if (pending.oversized) {
       pending.received += length;
       if (pending.received === pending.bodySize) {
-        this.pending = undefined;
+        this.dropPending();
         const max = this.connection.broker.options.maxMessageSize;
         throw preconditionFailed(`message size ${pending.bodySize} is larger than configured max size ${max}`);
       }
@@ -163,14 +177,15 @@ export class Channel {
       this.completeContent(pending, r.bytes.slice(r.pos, r.end));
       return;
     }
-    pending.body ??= new Uint8Array(pending.bodySize);
+    // Grown with the bytes that arrive, never reserved at the declared size (body_buffer.ts).
+    pending.body = growBody(pending.body, pending.received, length, pending.bodySize, this.connection.partialBodies, this.connection.broker.partialBodies);
     pending.body.set(r.bytes.subarray(r.pos, r.end), pending.received);
     pending.received += length;
     if (pending.received === pending.bodySize) this.completeContent(pending, pending.body);
   }
 
   private completeContent(pending: PendingContent, body: Uint8Array): void {
-    this.pending = undefined;
+    this.dropPending();
     handlerFor(pending.method.id)(this, pending.method, { properties: pending.properties!, body });
     this.connection.publishReceived();
   }
@@ -204,7 +219,7 @@ export class Channel {
   /** Broker-side channel.close after a soft error; frames are ignored until close-ok. */
   closeWithError(error: AmqpError): void {
     this.connection.broker.log.error(`channel error on connection ${this.connection.name}, channel ${this.id}: ${error.replyText}`);
-    this.pending = undefined;
+    this.dropPending();
     this.release();
     this.state = "closing";
     this.connection.send(this.id, {
@@ -227,7 +242,7 @@ export class Channel {
    * cancelled and every unacked message goes back to its queue, in order.
    */
   release(): void {
-    this.pending = undefined;
+    this.dropPending();
     // Acks held in an open transaction never happened: those deliveries go back too.
     for (const held of this.tx?.acks ?? []) for (const u of held.deliveries) this.unacked.set(u.tag, u);
     this.tx = undefined;

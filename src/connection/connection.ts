@@ -14,6 +14,7 @@ import type { TcpHandler, TcpSocket } from "../runtime/tcp.ts";
 import { after, every, nextTurn, type Timer } from "../runtime/timers.ts";
 import type { Queue } from "../broker/queue.ts";
 import { blockedReason, type AlarmResource } from "../broker/alarms.ts";
+import { PartialBodies } from "./body_buffer.ts";
 import { Channel } from "./channel.ts";
 import { handleConnectionMethod, sendStart } from "./handlers/connection.ts";
 import { Output } from "./output.ts";
@@ -62,6 +63,8 @@ export class Connection implements TcpHandler, FrameSink {
   /** Queues that stopped delivering because output was backed up. */
   private readonly stalledQueues = new Set<Queue>();
   private resumeScheduled = false;
+  /** Bytes held in this connection's partially received message bodies. */
+  readonly partialBodies = new PartialBodies();
   /** Not reading from the socket: it published while a resource alarm was set. */
   blocked = false;
   /** Frames of the chunk being read when the connection was blocked: they run on unblock. */
