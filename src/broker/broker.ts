@@ -6,12 +6,14 @@ import type { Permission } from "../auth/permissions.ts";
 import { Connection } from "../connection/connection.ts";
 import { PartialBodies } from "../connection/body_buffer.ts";
 import type { ReplyChannels } from "../connection/direct_reply_to.ts";
-import { listenTcp, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
+import { listenTcp, type TcpHandler, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
 import { listenTls } from "../runtime/tls.ts";
 import type { HttpListener } from "../runtime/http.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { Alarms } from "./alarms.ts";
+import { fileHandlesFor, SocketLimit, socketsLimitFor } from "./socket_limit.ts";
+import { raiseFileDescriptorLimit } from "../runtime/system.ts";
 import { setMemoryPressure } from "./queue.ts";
 import { GlobalCounters } from "./stats.ts";
 import { GlobalParameters } from "./global_parameters.ts";
@@ -21,6 +23,9 @@ import { RuntimeParameters, vhostLimitsComponent } from "./parameters.ts";
  * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
  * everything a connection needs to reach is here.
  */
+/** The handler of a socket refused over the socket limit (already terminated). */
+const REFUSED: TcpHandler = { onData() {}, onDrain() {}, onClose() {} };
+
 export class Broker {
   readonly users = new Users();
   readonly vhosts = new Map<string, Vhost>();
@@ -42,6 +47,8 @@ export class Broker {
   private readonly stopHooks: (() => void)[] = [];
 
   readonly alarms: Alarms;
+  /** AMQP sockets allowed by the descriptor limit (src/broker/socket_limit.ts). */
+  readonly sockets: SocketLimit;
   /**
    * Bytes held in partially received message bodies on every connection; each 16 MiB of growth
    * has the memory alarm look again at once rather than at its next tick.
@@ -55,6 +62,8 @@ export class Broker {
   constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: SqliteStore | null) {
     this.globalParameters = new GlobalParameters(store);
     this.parameters.register(vhostLimitsComponent(this));
+    const fds = raiseFileDescriptorLimit()?.soft ?? 0;
+    this.sockets = new SocketLimit(fds, socketsLimitFor(fds), log);
     this.alarms = new Alarms(
       { memoryHighWatermark: options.memoryHighWatermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir },
       log,
@@ -188,13 +197,20 @@ export class Broker {
   }
 
   listen(): void {
-    const accept = (socket: TcpSocket) => {
+    const accept = (socket: TcpSocket): TcpHandler => {
+      // Over the socket limit: closed at once, before a byte is read (descriptors stay free).
+      if (!this.sockets.admit(this.connections.size, `${socket.remoteAddress}:${socket.remotePort}`)) {
+        socket.terminate();
+        return REFUSED;
+      }
       const connection = new Connection(this, socket);
       this.connections.add(connection);
       this.stats.connectionsOpened++;
       return connection;
     };
     const o = this.options;
+    // As file_handle_cache logs it at boot.
+    this.log.info(`Limiting to approx ${fileHandlesFor(this.sockets.fdLimit)} file handles (${this.sockets.total} sockets)`);
     if (o.port === null && o.tlsPort === undefined) throw new Error("No AMQP listener: the plain listener is off and no TLS listener is set");
     if (o.port !== null) {
       const bind = o.listenAddresses.amqp ?? o.bind;

@@ -94,7 +94,7 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
   e.add("rabbitmq_process_open_fds", "gauge", "Open file descriptors", openFileDescriptors());
   e.add("rabbitmq_process_max_fds", "gauge", "Open file descriptors limit", fdLimit);
   e.add("rabbitmq_process_open_tcp_sockets", "gauge", "Open TCP sockets", broker.connections.size);
-  e.add("rabbitmq_process_max_tcp_sockets", "gauge", "Open TCP sockets limit", fdLimit);
+  e.add("rabbitmq_process_max_tcp_sockets", "gauge", "Open TCP sockets limit", broker.sockets.total);
   e.add("rabbitmq_alarms_memory_used_watermark", "gauge", "is 1 if VM memory watermark alarm is in effect", broker.alarms.current.has("memory") ? 1 : 0);
   e.add("rabbitmq_alarms_free_disk_space_watermark", "gauge", "is 1 if free disk space watermark alarm is in effect", broker.alarms.current.has("disk") ? 1 : 0);
   e.add("rabbitmq_alarms_file_descriptor_limit", "gauge", "is 1 if file descriptor limit alarm is in effect", 0);

@@ -37,6 +37,10 @@ export interface SpawnOptions {
   /** Defaults to info: the startup line is an info line. */
   logLevel?: "debug" | "info" | "warning" | "error" | "none";
   port?: number;
+  /** Start under this RLIMIT_NOFILE (soft and hard), through util-linux's prlimit. */
+  nofile?: number;
+  /** Sees every chunk of stdout and stderr (the output() tail keeps only the last 64 KiB). */
+  onOutput?: (text: string) => void;
 }
 
 const live = new Set<WarrenProcess>();
@@ -65,14 +69,20 @@ export function freePort(): Promise<number> {
 /** Starts the process without waiting for it to be ready. */
 export async function launchWarren(opts: SpawnOptions): Promise<WarrenProcess> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(BUN, [
+  const argv = [
     MAIN, "--port", String(port), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
     "--log-level", opts.logLevel ?? "info", "--http-port", "0", "--metrics-port", "0", ...(opts.args ?? []),
-  ], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
+  ];
+  // prlimit execs the broker with the limit set: the pid stays the broker's.
+  const child = opts.nofile === undefined
+    ? spawn(BUN, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT })
+    : spawn("prlimit", [`--nofile=${opts.nofile}:${opts.nofile}`, BUN, ...argv], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
   let tail = "";
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {
-    tail += chunk.toString();
+    const text = chunk.toString();
+    opts.onOutput?.(text);
+    tail += text;
     if (tail.length > 65_536) tail = tail.slice(-65_536);
     for (const l of [...listeners]) l();
   };
