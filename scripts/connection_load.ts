@@ -12,8 +12,8 @@ import { hardFdLimit, holdConnections, median } from "../tests/load/connection_l
 const { values: o } = parseArgs({ options: { connections: { type: "string", default: "10000" } } });
 const n = Number(o.connections);
 const hard = hardFdLimit();
-if (hard < n * 2 + 500) {
-  console.error(`needs a hard descriptor limit of at least ${n * 2 + 500} (this process has ${hard}): raise it with ulimit -Hn as root`);
+if (hard < n + 1000) {
+  console.error(`needs a hard descriptor limit of at least ${n + 1000} (this process has ${hard}): raise it with ulimit -Hn as root`);
   process.exit(2);
 }
 const dir = mkdtempSync(join(tmpdir(), "warren-load-"));

@@ -11,8 +11,8 @@ import { hardFdLimit, holdConnections, median } from "./connection_load.ts";
 
 const N = Number(process.env.LOAD_CONNECTIONS ?? 1000);
 const nofile = Math.min(hardFdLimit(), N + 2000);
-const usable = spawnSync("prlimit", ["--version"]).status === 0 && hardFdLimit() >= N * 2 + 500;
-if (!usable) console.warn(`connection load skipped: needs prlimit and a hard descriptor limit of at least ${N * 2 + 500}`);
+const usable = spawnSync("prlimit", ["--version"]).status === 0 && hardFdLimit() >= N + 1000;
+if (!usable) console.warn(`connection load skipped: needs prlimit and a hard descriptor limit of at least ${N + 1000}`);
 
 afterAll(() => killAllWarrens());
 
