@@ -14,22 +14,26 @@ export interface HttpCase {
 const NAMES = ["fuzz-a", "fuzz-a", "fuzz%20b", "fuzz%2Fc", "%zz", "~", "fuzz-%E2%98%83", "..", "fuzz.%23", "", "x".repeat(300), "amq.direct", "amq.default"];
 const VHOSTS = ["%2F", "fuzz-v", "fuzz-v", "%zz", "nope"];
 const OWN_VHOSTS = ["fuzz-v", "fuzz-v2", "%zz"];
-const TEMPLATES: ((r: Rng) => string)[] = [
-  () => "/api/overview", () => "/api/nodes", (r) => `/api/nodes/${r.pick(NAMES)}`, () => "/api/queues", (r) => `/api/queues/${r.pick(VHOSTS)}`,
-  (r) => `/api/queues/${r.pick(VHOSTS)}/${r.pick(NAMES)}`, (r) => `/api/queues/${r.pick(VHOSTS)}/${r.pick(NAMES)}/get`,
-  (r) => `/api/queues/${r.pick(VHOSTS)}/${r.pick(NAMES)}/contents`, (r) => `/api/queues/${r.pick(VHOSTS)}/${r.pick(NAMES)}/bindings`,
-  (r) => `/api/exchanges/${r.pick(VHOSTS)}/${r.pick(NAMES)}`, (r) => `/api/exchanges/${r.pick(VHOSTS)}/${r.pick(NAMES)}/publish`,
-  (r) => `/api/bindings/${r.pick(VHOSTS)}/e/${r.pick(NAMES)}/q/${r.pick(NAMES)}`,
-  (r) => `/api/bindings/${r.pick(VHOSTS)}/e/${r.pick(NAMES)}/${r.pick(["q", "e"])}/${r.pick(NAMES)}/${r.pick(["~", "k~abc", "a.%2523", "%7E%7E", "~~~", "%zz"])}`,
-  (r) => `/api/users/${r.pick(NAMES)}`, (r) => `/api/permissions/${r.pick(VHOSTS)}/${r.pick(NAMES)}`,
-  (r) => `/api/topic-permissions/${r.pick(VHOSTS)}/${r.pick(NAMES)}`, (r) => `/api/policies/${r.pick(VHOSTS)}/${r.pick(NAMES)}`,
-  (r) => `/api/operator-policies/${r.pick(VHOSTS)}/${r.pick(NAMES)}`, (r) => `/api/parameters/${r.pick(["vhost-limits", "federation-upstream", "nope"])}/${r.pick(VHOSTS)}/${r.pick(NAMES)}`,
-  (r) => `/api/global-parameters/${r.pick(NAMES)}`, (r) => `/api/vhosts/${r.pick(OWN_VHOSTS)}`, (r) => `/api/vhost-limits/${r.pick(VHOSTS)}`,
-  (r) => `/api/vhost-limits/${r.pick(OWN_VHOSTS)}/${r.pick(["max-connections", "max-queues", "nope"])}`, (r) => `/api/user-limits/${r.pick(NAMES)}/max-channels`,
-  () => "/api/definitions", (r) => `/api/definitions/${r.pick(VHOSTS)}`, (r) => `/api/connections/${r.pick(NAMES)}`, (r) => `/api/channels/${r.pick(NAMES)}`,
-  (r) => `/api/health/checks/${r.pick(["alarms", "local-alarms", "port-listener/5672", "port-listener/x", "protocol-listener/amqp", "virtual-hosts", "nope"])}`,
-  (r) => `/api/aliveness-test/${r.pick(VHOSTS)}`, (r) => `/api/auth/hash_password/${r.pick(NAMES)}`, () => "/api/whoami", () => "/api/extensions",
-  (r) => `/api/${r.pick(NAMES)}/${r.pick(NAMES)}`, () => "/", () => "/metrics", (r) => `/${"a/".repeat(r.int(200))}`,
+const R = ["GET"];
+const RW = ["GET", "PUT", "DELETE"];
+const POST = ["POST"];
+/** Path templates and the methods RabbitMQ takes on them (others are tried now and then). */
+const TEMPLATES: [string[], (r: Rng) => string][] = [
+  [R, () => "/api/overview"], [R, () => "/api/nodes"], [R, (r) => `/api/nodes/${r.pick(NAMES)}`], [R, () => "/api/queues"], [R, (r) => `/api/queues/${r.pick(VHOSTS)}`],
+  [RW, (r) => `/api/queues/${r.pick(VHOSTS)}/${r.pick(NAMES)}`], [POST, (r) => `/api/queues/${r.pick(VHOSTS)}/${r.pick(NAMES)}/get`],
+  [["DELETE"], (r) => `/api/queues/${r.pick(VHOSTS)}/${r.pick(NAMES)}/contents`], [R, (r) => `/api/queues/${r.pick(VHOSTS)}/${r.pick(NAMES)}/bindings`],
+  [RW, (r) => `/api/exchanges/${r.pick(VHOSTS)}/${r.pick(NAMES)}`], [POST, (r) => `/api/exchanges/${r.pick(VHOSTS)}/${r.pick(NAMES)}/publish`],
+  [["GET", "POST"], (r) => `/api/bindings/${r.pick(VHOSTS)}/e/${r.pick(NAMES)}/q/${r.pick(NAMES)}`],
+  [["GET", "DELETE"], (r) => `/api/bindings/${r.pick(VHOSTS)}/e/${r.pick(NAMES)}/${r.pick(["q", "e"])}/${r.pick(NAMES)}/${r.pick(["~", "k~abc", "a.%2523", "%7E%7E", "~~~", "%zz"])}`],
+  [RW, (r) => `/api/users/${r.pick(NAMES)}`], [RW, (r) => `/api/permissions/${r.pick(VHOSTS)}/${r.pick(NAMES)}`],
+  [RW, (r) => `/api/topic-permissions/${r.pick(VHOSTS)}/${r.pick(NAMES)}`], [RW, (r) => `/api/policies/${r.pick(VHOSTS)}/${r.pick(NAMES)}`],
+  [RW, (r) => `/api/operator-policies/${r.pick(VHOSTS)}/${r.pick(NAMES)}`], [RW, (r) => `/api/parameters/${r.pick(["vhost-limits", "federation-upstream", "nope"])}/${r.pick(VHOSTS)}/${r.pick(NAMES)}`],
+  [RW, (r) => `/api/global-parameters/${r.pick(NAMES)}`], [RW, (r) => `/api/vhosts/${r.pick(OWN_VHOSTS)}`], [R, (r) => `/api/vhost-limits/${r.pick(VHOSTS)}`],
+  [RW, (r) => `/api/vhost-limits/${r.pick(OWN_VHOSTS)}/${r.pick(["max-connections", "max-queues", "nope"])}`], [RW, (r) => `/api/user-limits/${r.pick(NAMES)}/max-channels`],
+  [["GET", "POST"], () => "/api/definitions"], [["GET", "POST"], (r) => `/api/definitions/${r.pick(VHOSTS)}`], [["GET", "DELETE"], (r) => `/api/connections/${r.pick(NAMES)}`], [R, (r) => `/api/channels/${r.pick(NAMES)}`],
+  [R, (r) => `/api/health/checks/${r.pick(["alarms", "local-alarms", "port-listener/5672", "port-listener/x", "protocol-listener/amqp", "virtual-hosts", "nope"])}`],
+  [R, (r) => `/api/aliveness-test/${r.pick(VHOSTS)}`], [R, (r) => `/api/auth/hash_password/${r.pick(NAMES)}`], [R, () => "/api/whoami"], [R, () => "/api/extensions"],
+  [R, (r) => `/api/${r.pick(NAMES)}/${r.pick(NAMES)}`], [R, () => "/"], [R, () => "/metrics"], [R, (r) => `/${"a/".repeat(r.int(200))}`],
 ];
 const QUERIES = ["", "?columns=name,messages", "?sort=name&sort_reverse=true", "?page=1&page_size=5", "?page=0", "?page=-1&page_size=100000",
   "?name=(&use_regex=true", "?name=.*&use_regex=true", "?columns=a.b.c.d", "?page=x", "?disable_stats=true&enable_queue_totals=true", "?%zz=%zz"];
@@ -75,7 +79,8 @@ export function hostileRequest(r: Rng, auth: string): HttpCase {
   const headers: Record<string, string> = {};
   headers.authorization = r.chance(0.85) ? auth : r.pick(["Basic !!!", "Basic " + btoa("guest:nope"), "Bearer x", "Basic " + btoa("nouser"), ""]);
   if (r.chance(0.7)) headers["content-type"] = r.pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]);
-  return { method: r.pick(METHODS), path: r.pick(TEMPLATES)(r) + r.pick(QUERIES), headers, body: body(r) };
+  const [methods, path] = r.pick(TEMPLATES);
+  return { method: r.chance(0.85) ? r.pick(methods) : r.pick(METHODS), path: path(r) + r.pick(QUERIES), headers, body: body(r) };
 }
 
 /** Requests that are not HTTP as a client library sends it: bad request lines, headers, chunking. */
