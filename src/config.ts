@@ -63,6 +63,15 @@ export interface BrokerOptions {
   tlsVerifyPeer: boolean;
   /** ssl_options.fail_if_no_peer_cert: with verify_peer, also refuse clients without a certificate. */
   tlsFailIfNoPeerCert: boolean;
+  /** --plugins a,b: exactly these plugins (and their dependencies) run; null: not given. */
+  plugins: string[] | null;
+  /**
+   * RabbitMQ's enabled_plugins file (--enabled-plugins-file, RABBITMQ_ENABLED_PLUGINS_FILE);
+   * null: <dataDir>/enabled_plugins, used only if it exists (else every plugin runs).
+   */
+  enabledPluginsFile: string | null;
+  /** Third-party plugins: .js/.ts modules in this directory (--plugins-dir, RABBITMQ_PLUGINS_DIR). */
+  pluginsDir: string | null;
 }
 
 /** Per-listener addresses; a missing one is BrokerOptions.bind. */
@@ -103,6 +112,9 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   tlsCa: undefined,
   tlsVerifyPeer: false,
   tlsFailIfNoPeerCert: false,
+  plugins: null,
+  enabledPluginsFile: null,
+  pluginsDir: null,
   maxMessageSize: 128 * 1024 * 1024,
   httpMaxBodySize: 20_000_000,
   fsync: true,
@@ -118,6 +130,8 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
   if (env.RABBITMQ_DEFAULT_VHOST) out.defaultVhost = env.RABBITMQ_DEFAULT_VHOST;
   if (env.RABBITMQ_DEFINITIONS_FILE) out.definitionsFile = env.RABBITMQ_DEFINITIONS_FILE;
   if (env.RABBITMQ_CONFIG_FILE) out.configFile = env.RABBITMQ_CONFIG_FILE;
+  if (env.RABBITMQ_ENABLED_PLUGINS_FILE) out.enabledPluginsFile = env.RABBITMQ_ENABLED_PLUGINS_FILE;
+  if (env.RABBITMQ_PLUGINS_DIR) out.pluginsDir = env.RABBITMQ_PLUGINS_DIR;
   return out;
 }
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bun
-// The executable: `warren [server] [flags]`, `warren ctl …`. (`warren perf` comes later.)
+// The executable: `warren [server] [flags]`, `warren ctl …`, `warren plugins …`. (`warren perf` comes later.)
 import { startBroker } from "./server.ts";
 import { runCtl } from "./cli/ctl/mod.ts";
+import { runPlugins } from "./cli/plugins.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./cli/server_args.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "ctl") return await runCtl(rest);
+  if (command === "plugins") return await runPlugins(rest);
   if (command === "perf") {
     console.error(`warren ${command}: not available in this version yet`);
     return 2;

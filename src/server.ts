@@ -3,11 +3,18 @@ import { checkOptions, DEFAULTS, resolveOptions, type BrokerOptions } from "./co
 import { loadConfigFile, type LoadedConfig } from "./config_file.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Broker } from "./broker/broker.ts";
+import { acceptConnection } from "./connection/accept.ts";
+import type { AmqpBroker } from "./connection/channel.ts";
+import { listenTcp, type TcpHandler, type TcpSocket } from "./runtime/tcp.ts";
+import { fileHandlesFor } from "./broker/socket_limit.ts";
+import { listenTls } from "./runtime/tls.ts";
 import { recover } from "./broker/recovery.ts";
 import { importDefinitions } from "./broker/definitions.ts";
 import { startHttpListeners } from "./http/listeners.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { VERSION } from "./version.ts";
+import { loadPlugins } from "./plugins/boot.ts";
+import type { PluginManager } from "./plugins/manager.ts";
 
 export interface StartOptions extends Partial<BrokerOptions> {
   /** Where log lines go (default: stdout at options.logLevel). */
@@ -18,7 +25,7 @@ export interface StartOptions extends Partial<BrokerOptions> {
  * Starts a broker and resolves once every listener accepts connections. With `configFile`,
  * that file's settings lie beneath the options given (which carry the environment and flags).
  */
-export async function startBroker(options: StartOptions = {}): Promise<Broker> {
+export async function startBroker(options: StartOptions = {}): Promise<AmqpBroker> {
   const { logger, ...rest } = options;
   const config: LoadedConfig | null = rest.configFile != null ? loadConfigFile(rest.configFile) : null;
   const resolved = resolveOptions(config?.options ?? {}, rest);
@@ -30,8 +37,14 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   for (const warning of config?.warnings ?? []) log.warning(warning);
   log.info(`data directory: ${resolved.dataDir}`);
   const store = SqliteStore.open(resolved.dataDir, { fsync: resolved.fsync, log });
-  const broker = new Broker(resolved, log, store);
+  const broker: AmqpBroker = new Broker(resolved, log, store);
+  let plugins: PluginManager;
   try {
+    // Plugins register their exchange types and parameter components before recovery, so what
+    // is stored of them comes back.
+    plugins = await loadPlugins(broker);
+    plugins.registerEnabled();
+    broker.plugins = plugins;
     const fresh = store.isFresh;
     if (!fresh) recover(broker, store);
     else if (resolved.definitionsFile === null) {
@@ -52,17 +65,65 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
     store.close();
     throw err;
   }
-  let plugins: string[];
+  let running: string[];
   try {
-    broker.listen();
-    plugins = startHttpListeners(broker);
+    broker.beforeStop(() => plugins.stopAll());
+    const startedPlugins = await plugins.startEnabled();
+    listen(broker);
+    running = [...startHttpListeners(broker, plugins.httpRoutes()), ...startedPlugins];
   } catch (err) {
     await broker.stop();
     throw err;
   }
-  const list = plugins.length > 0 ? ` (${plugins.join(", ")})` : "";
-  log.info(`Server startup complete; ${plugins.length} plugins started${list}. Ready in ${(performance.now() - started).toFixed(1)} ms`);
+  const list = running.length > 0 ? ` (${running.join(", ")})` : "";
+  log.info(`Server startup complete; ${running.length} plugins started${list}. Ready in ${(performance.now() - started).toFixed(1)} ms`);
   return broker;
+}
+
+/** The handler of a socket refused over the socket limit (already terminated). */
+const REFUSED: TcpHandler = { onData() {}, onDrain() {}, onClose() {} };
+
+/**
+ * Opens the AMQP listeners (plain and TLS) and accepts connections on them; the broker stops
+ * them (its stop hooks) before it closes the connections.
+ */
+function listen(broker: AmqpBroker): void {
+  const accept = (socket: TcpSocket): TcpHandler => {
+    // Over the socket limit: closed at once, before a byte is read (descriptors stay free).
+    if (!broker.sockets.admit(broker.connections.size, `${socket.remoteAddress}:${socket.remotePort}`)) {
+      socket.terminate();
+      return REFUSED;
+    }
+    return acceptConnection(broker, socket);
+  };
+  const o = broker.options;
+  // As file_handle_cache logs it at boot.
+  broker.log.info(`Limiting to approx ${fileHandlesFor(broker.sockets.fdLimit)} file handles (${broker.sockets.total} sockets)`);
+  if (o.port === null && o.tlsPort === undefined) throw new Error("No AMQP listener: the plain listener is off and no TLS listener is set");
+  if (o.port !== null) {
+    const bind = o.listenAddresses.amqp ?? o.bind;
+    const listener = listenTcp(bind, o.port, accept);
+    broker.amqpListener = listener;
+    broker.onStop(() => listener.stop());
+    broker.log.info(`started TCP listener on ${formatBind(bind)}:${listener.port}`);
+  }
+  if (o.tlsPort !== undefined) {
+    if (o.tlsCert === undefined || o.tlsKey === undefined) {
+      throw new Error("A TLS listener needs a certificate and a key (--tls-cert, --tls-key)");
+    }
+    const bind = o.listenAddresses.amqps ?? o.bind;
+    const listener = listenTls(bind, o.tlsPort, {
+      cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert,
+    }, accept);
+    broker.tlsListener = listener;
+    broker.onStop(() => listener.stop());
+    broker.log.info(`started TLS (SSL) listener on ${formatBind(bind)}:${listener.port}`);
+  }
+  broker.alarms.start();
+}
+
+function formatBind(bind: string): string {
+  return bind.includes(":") ? `[${bind}]` : bind;
 }
 
 /** Whether the default user or password differs from guest/guest (set by environment or config). */

@@ -76,6 +76,13 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE TABLE global_parameters (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- quorum queues: how often a message was returned (x-delivery-count), kept across restarts
+      ALTER TABLE queue_messages ADD COLUMN delivery_count INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

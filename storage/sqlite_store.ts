@@ -5,16 +5,17 @@ import { join } from "node:path";
 import { Reader } from "../src/amqp/reader.ts";
 import { decodeTable, encodeTable, type FieldTable } from "../src/amqp/table.ts";
 import { Writer } from "../src/amqp/writer.ts";
-import type { Exchange } from "../src/broker/exchange.ts";
-import type { Queue } from "../src/broker/queue.ts";
 import type { Logger } from "../src/log.ts";
-import { openSqlite, type SqlDatabase, type SqlStatement } from "../src/runtime/sqlite.ts";
+import { openSqlite, type SqlDatabase } from "../src/runtime/sqlite.ts";
 import { nextTurn } from "../src/runtime/timers.ts";
-import type { DestinationKind, DurableLog, StoredMessage } from "./durable_log.ts";
-import { LEVEL_SPAN, type QueueEntry } from "./queue_store.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { SegmentFiles } from "./segments.ts";
-import type { Message } from "../src/broker/message.ts";
+import { prepareStatements, type Statements } from "./sqlite_statements.ts";
+import {
+  levelRange, StoreRef, type DestinationKind, type ExchangeRecord, type LevelStats, type QueueRecord, type StorableMessage,
+  type Store, type StoredMessage, type StoredMetadata, type StoreRow,
+} from "./store.ts";
+import { PendingChanges } from "./pending_changes.ts";
 
 /**
  * Bodies of at least this many bytes go to segment files instead of SQLite blobs
@@ -24,38 +25,21 @@ export const SEGMENT_THRESHOLD = 256 * 1024;
 
 export class StoreError extends Error {}
 
-/** An index row waiting for the next commit, keyed by queue id and seq. */
-interface PendingRow {
-  queueId: number;
-  seq: number;
-  entry: QueueEntry;
-}
-
-const rowKey = (queueId: number, seq: number) => queueId * 0x1_0000_0000 + seq;
-
-export class SqliteStore implements DurableLog {
+export class SqliteStore implements Store {
   private nextMessageId = 1;
   private nextQueueId = 1;
   /** Non-durable queues get negative ids: their rows are never recovered. */
   private nextTransientQueueId = 1;
   // What the next commit writes.
   private readonly metadata: (() => void)[] = [];
-  private readonly newRows = new Map<number, PendingRow>();
-  private readonly deletedRows: [number, number][] = [];
-  /** Unshared messages whose only row was deleted. */
-  private readonly deletedMessages: Message[] = [];
+  private readonly pending = new PendingChanges();
   private readonly segments: SegmentFiles;
-  /** Shared messages that lost one row (refs - 1, deleted at 0). */
-  private readonly releasedShared: number[] = [];
-  private readonly delivered = new Map<number, number>();
-  /** The same for priority levels above 0, keyed by levelKey(queue id, level). */
-  private readonly deliveredLevels = new Map<number, number>();
   private callbacks: (() => void)[] = [];
   private scheduled = false;
   /** Segments of messages deleted by the current commit (including bulk deletes). */
   private releasedSegments: number[] = [];
   private closed = false;
-  private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly sql: Statements;
 
   private constructor(readonly db: SqlDatabase, private readonly log: Logger, dataDir: string, private readonly fsync: boolean) {
     this.sql = prepareStatements(db);
@@ -104,6 +88,14 @@ export class SqliteStore implements DurableLog {
   close(): void {
     if (this.closed) return;
     this.commit();
+    this.closed = true;
+    this.segments.close();
+    this.db.close();
+  }
+
+  /** As a crash would leave it: what is not committed is lost (tests). */
+  abandon(): void {
+    if (this.closed) return;
     this.closed = true;
     this.segments.close();
     this.db.close();
@@ -182,7 +174,7 @@ export class SqliteStore implements DurableLog {
     });
   }
 
-  saveExchange(x: Exchange): void {
+  saveExchange(x: ExchangeRecord): void {
     const args = tableBytes(x.args);
     this.record(() => this.sql.saveExchange.run(x.vhost, x.name, x.type, x.autoDelete ? 1 : 0, x.internal ? 1 : 0, args));
   }
@@ -191,45 +183,31 @@ export class SqliteStore implements DurableLog {
     this.record(() => this.sql.deleteExchange.run(vhost, name));
   }
 
-  saveQueue(queue: Queue): void {
+  saveQueue(queue: QueueRecord): number {
     const id = this.nextQueueId++;
-    queue.storeId = id;
     const args = tableBytes(queue.args);
     this.record(() => this.sql.saveQueue.run(id, queue.vhost, queue.name, queue.autoDelete ? 1 : 0, args));
+    return id;
   }
 
-  registerTransientQueue(queue: Queue): void {
-    queue.storeId = -this.nextTransientQueueId++;
+  registerTransientQueue(): number {
+    return -this.nextTransientQueueId++;
   }
 
-  deleteQueue(queue: Queue): void {
-    const id = queue.storeId;
+  deleteQueue(queueId: number, vhost: string, name: string): void {
     // Rows not yet written need not be written at all.
-    for (const [key, row] of this.newRows) {
-      if (row.queueId === id) {
-        this.newRows.delete(key);
-        row.entry.message.storeRefs--;
-      }
-    }
-    this.delivered.delete(id);
-    for (let level = 1; level < queue.levelCount; level++) this.deliveredLevels.delete(levelKey(id, level));
+    this.pending.dropQueue(queueId);
     this.record(() => {
-      this.dropRows(id, 0, Number.MAX_SAFE_INTEGER);
-      this.sql.deleteQueue.run(id);
-      this.sql.deleteLevelsDelivered.run(id);
+      this.dropRows(queueId, 0, Number.MAX_SAFE_INTEGER);
+      this.sql.deleteQueue.run(queueId);
+      this.sql.deleteLevelsDelivered.run(queueId);
     });
-    this.deleteBindingsTo(queue.vhost, "queue", queue.name);
+    this.deleteBindingsTo(vhost, "queue", name);
   }
 
-  purgeFrom(queue: Queue, fromSeq: number, toSeq: number): void {
-    const id = queue.storeId;
-    for (const [key, row] of this.newRows) {
-      if (row.queueId === id && row.seq >= fromSeq && row.seq < toSeq) {
-        this.newRows.delete(key);
-        row.entry.message.storeRefs--;
-      }
-    }
-    this.record(() => this.dropRows(id, fromSeq, toSeq));
+  purgeFrom(queueId: number, fromSeq: number, toSeq: number): void {
+    this.pending.dropRange(queueId, fromSeq, toSeq);
+    this.record(() => this.dropRows(queueId, fromSeq, toSeq));
   }
 
   /** Deletes a queue's rows with fromSeq <= seq < toSeq, releasing their messages. */
@@ -266,47 +244,61 @@ export class SqliteStore implements DurableLog {
 
   // ------------------------------------------------------------------------------ messages
 
-  persist(queue: Queue, entry: QueueEntry): void {
-    const message = entry.message;
-    if (message.storeId === 0) message.storeId = this.nextMessageId++;
-    message.storeRefs++;
-    this.newRows.set(rowKey(queue.storeId, entry.seq), { queueId: queue.storeId, seq: entry.seq, entry });
+  persist(queueId: number, row: StoreRow): void {
+    const message = row.message;
+    const ref = (message.storeRef ??= new StoreRef());
+    if (ref.id === 0) ref.id = this.nextMessageId++;
+    this.pending.add(queueId, row);
     this.schedule();
   }
 
-  remove(queue: Queue, entry: QueueEntry): void {
-    const message = entry.message;
-    // Published and removed within one turn: the row is never written (nor the message, if
-    // no other row of it is).
-    if (this.newRows.delete(rowKey(queue.storeId, entry.seq))) {
-      message.storeRefs--;
-      return;
-    }
-    this.deletedRows.push([queue.storeId, entry.seq]);
-    if (message.storeShared) this.releasedShared.push(message.storeId);
-    else this.deletedMessages.push(message);
+  remove(queueId: number, row: StoreRow): void {
+    // Recorded and removed within one turn: the row is never written (nor the message, if no
+    // other row of it is).
+    if (this.pending.cancel(queueId, row)) return;
+    this.pending.deleteRow(queueId, row);
     this.schedule();
   }
 
-  readPage(queue: Queue, fromSeq: number, toSeq: number, limit: number, maxBytes: number): StoredMessage[] {
+  updateDeliveryCount(queueId: number, row: StoreRow): void {
+    if (this.pending.isPending(queueId, row.seq)) return; // written with its count
+    this.pending.setDeliveryCount(queueId, row.seq, row.deliveryCount ?? 0);
+    this.schedule();
+  }
+
+  markDelivered(queueId: number, level: number, seq: number): void {
+    if (queueId < 0) return; // a non-durable queue's rows are never recovered
+    this.pending.markDelivered(queueId, level, seq);
+    this.schedule();
+  }
+
+  readPage(queueId: number, fromSeq: number, toSeq: number, limit: number, maxBytes: number): StoredMessage[] {
     this.commit();
     const page: StoredMessage[] = [];
     let bytes = 0;
-    for (const row of this.sql.page.iterate<StoredMessage>(queue.storeId, fromSeq, toSeq, limit)) {
-      if (row.segment !== null) row.body = this.segments.read(row.segment, row.segment_offset!, row.body_size);
-      page.push(row);
+    for (const row of this.sql.page.iterate<PageRow>(queueId, fromSeq, toSeq, limit)) {
+      const ref = new StoreRef();
+      ref.id = row.id;
+      ref.written = true;
+      ref.shared = row.refs > 1;
+      if (row.segment !== null) {
+        ref.segment = row.segment;
+        ref.offset = row.segment_offset!;
+      }
+      const body = row.segment !== null ? this.segments.read(row.segment, row.segment_offset!, row.body_size) : row.body;
+      page.push({
+        seq: row.seq, exchange: row.exchange, routingKey: row.routing_key, properties: row.properties, body,
+        expiresAt: row.expires_at, deliveryCount: row.delivery_count, bodySize: row.body_size, ref,
+      });
       bytes += row.body_size;
       if (bytes >= maxBytes) break;
     }
     return page;
   }
 
-  markDelivered(queue: Queue, seq: number): void {
-    // Priority levels above 0 keep their own watermark (their seqs are a range of their own).
-    const key = seq < LEVEL_SPAN ? queue.storeId : levelKey(queue.storeId, Math.floor(seq / LEVEL_SPAN));
-    const map = seq < LEVEL_SPAN ? this.delivered : this.deliveredLevels;
-    if ((map.get(key) ?? 0) < seq) map.set(key, seq);
-    this.schedule();
+  messageCount(): number {
+    this.commit();
+    return this.sql.messageCount.get<{ n: number }>()?.n ?? 0;
   }
 
   afterCommit(fn: () => void): void {
@@ -333,60 +325,65 @@ export class SqliteStore implements DurableLog {
     if (!this.scheduled || this.closed) return;
     this.scheduled = false;
     const sql = this.sql;
+    const pending = this.pending;
     const started = performance.now();
-    const rows = this.newRows.size;
+    const rows = pending.rowCount;
     // Large bodies go to the segment file first, made durable before the rows that point at them.
-    for (const row of this.newRows.values()) {
-      const message = row.entry.message;
-      if (!message.storeWritten && message.storeSegment === 0 && message.body.length >= SEGMENT_THRESHOLD) {
-        const at = this.segments.append(message.body);
-        message.storeSegment = at.segment;
-        message.storeOffset = at.offset;
+    for (const queueRows of pending.rows.values()) {
+      for (const row of queueRows.values()) {
+        const message = row.message;
+        const ref = message.storeRef!;
+        if (!ref.written && ref.segment === 0 && message.body.length >= SEGMENT_THRESHOLD) {
+          const at = this.segments.append(message.body);
+          ref.segment = at.segment;
+          ref.offset = at.offset;
+        }
       }
     }
     if (this.fsync) this.segments.sync();
     const released = this.releasedSegments;
     this.db.transaction(() => {
-      // Row changes first: a queue dropped in this same batch (metadata) then finds only the
-      // rows nobody released yet, so no message is released twice.
-      for (const row of this.newRows.values()) {
-        const message = row.entry.message;
-        if (!message.storeWritten) {
-          const refs = message.storeRefs;
-          const inSegment = message.storeSegment !== 0;
-          sql.insertMessage.run(
-            message.storeId, message.exchange, message.routingKey, message.properties, inSegment ? EMPTY : message.body,
-            refs, message.storeTransient || !message.persistent ? 1 : 0,
-            inSegment ? message.storeSegment : null, inSegment ? message.storeOffset : null, message.body.length,
-          );
-          message.storeWritten = true;
-          message.storeShared = refs > 1;
+      // Removals first, then metadata (queue deletes and purges drop the rows still there, so
+      // no message is released twice), then the new rows: a row recorded after a purge in the
+      // same turn lies in the purged range and must not be dropped with it.
+      const deletedQueues = pending.deletedQueueIds;
+      const deletedSeqs = pending.deletedSeqs;
+      for (let i = 0; i < deletedQueues.length; i++) sql.deleteRow.run(deletedQueues[i]!, deletedSeqs[i]!);
+      for (const ref of pending.releasedMessages) {
+        if (ref.shared) {
+          sql.releaseMessage.run(ref.id);
+          for (const r of sql.deleteIfUnreferenced.all<{ segment: number | null }>(ref.id)) if (r.segment !== null) released.push(r.segment);
+        } else {
+          sql.deleteMessage.run(ref.id);
+          if (ref.segment !== 0) released.push(ref.segment);
+          // Gone: stored again only as a new message, with its body rewritten.
+          ref.written = false;
+          ref.segment = 0;
         }
-        sql.insertRow.run(row.queueId, row.seq, message.storeId, row.entry.expiresAt);
-      }
-      for (const [queueId, seq] of this.deletedRows) sql.deleteRow.run(queueId, seq);
-      for (const message of this.deletedMessages) {
-        sql.deleteMessage.run(message.storeId);
-        if (message.storeSegment !== 0) released.push(message.storeSegment);
-      }
-      for (const id of this.releasedShared) {
-        sql.releaseMessage.run(id);
-        for (const r of sql.deleteIfUnreferenced.all<{ segment: number | null }>(id)) if (r.segment !== null) released.push(r.segment);
       }
       for (const op of this.metadata) op();
-      for (const [queueId, seq] of this.delivered) sql.markDelivered.run(seq, queueId);
-      for (const [key, seq] of this.deliveredLevels) {
-        const queueId = Math.floor(key / 512);
-        sql.markLevelDelivered.run(queueId, key - queueId * 512, seq);
+      for (const [queueId, queueRows] of pending.rows) {
+        for (const row of queueRows.values()) {
+          const message = row.message;
+          const ref = message.storeRef!;
+          if (ref.pendingRows > 0) {
+            // The first pending row of this message in this commit accounts for all of them; a
+            // message stored before gains references, or is stored again if its row is gone.
+            if (!ref.written || sql.addRefs.get(ref.pendingRows, ref.id) === undefined) this.insertMessage(queueId, message, ref);
+            else ref.shared = true;
+            ref.pendingRows = 0;
+          }
+          sql.insertRow.run(queueId, row.seq, ref.id, row.expiresAt, row.deliveryCount ?? 0);
+        }
+      }
+      for (const { queueId, seq, count } of pending.deliveryCounts()) sql.setDeliveryCount.run(count, queueId, seq);
+      for (const { queueId, level, seq } of pending.delivered()) {
+        if (level === 0) sql.markDelivered.run(seq, queueId);
+        else sql.markLevelDelivered.run(queueId, level, seq);
       }
     });
     this.metadata.length = 0;
-    this.newRows.clear();
-    this.deletedRows.length = 0;
-    this.deletedMessages.length = 0;
-    this.releasedShared.length = 0;
-    this.delivered.clear();
-    this.deliveredLevels.clear();
+    pending.clear();
     const elapsed = performance.now() - started;
     if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);
     // Segment space is given back only once the rows that used it are gone for good.
@@ -397,8 +394,23 @@ export class SqliteStore implements DurableLog {
     for (const fn of callbacks) fn();
   }
 
-  // ------------------------------------------------------------------------------ recovery
+  /** Writes a message row with the references recorded for it (inside the commit's transaction). */
+  private insertMessage(queueId: number, message: StorableMessage, ref: StoreRef): void {
+    // A message stored again after its row was deleted keeps its id (the id is free again).
+    const inSegment = ref.segment !== 0 && !ref.written;
+    // Stored only to bound memory (not persistent, or a non-durable queue's copy): dropped at boot.
+    const transient = !message.persistent || queueId < 0;
+    this.sql.insertMessage.run(
+      ref.id, message.exchange, message.routingKey, message.properties, inSegment ? EMPTY : message.body,
+      ref.pendingRows, transient ? 1 : 0,
+      inSegment ? ref.segment : null, inSegment ? ref.offset : null, message.body.length,
+    );
+    if (!inSegment) ref.segment = 0;
+    ref.written = true;
+    ref.shared = ref.pendingRows > 1;
+  }
 
+  // ------------------------------------------------------------------------------ recovery
 
   /** How many messages a queue has stored with fromSeq <= seq < toSeq, and the highest seq. */
   queueStats(queueId: number, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER): { count: number; bytes: number; maxSeq: number } {
@@ -406,20 +418,22 @@ export class SqliteStore implements DurableLog {
     return { count: row?.n ?? 0, bytes: row?.b ?? 0, maxSeq: row?.m ?? 0 };
   }
 
-  /** Boot: a queue's stored messages per priority level (levels 0 … levelCount-1). */
-  levelStats(queueId: number, deliveredSeq: number, levelCount: number) {
-    const delivered = new Map<number, number>([[0, deliveredSeq]]);
+  levelStats(queueId: number, levelCount: number): LevelStats[] {
+    this.commit();
+    const delivered = new Map<number, number>();
+    delivered.set(0, this.sql.queueDelivered.get<{ s: number }>(queueId)?.s ?? 0);
     for (const r of this.sql.levelsDelivered.all<{ level: number; seq: number }>(queueId)) delivered.set(r.level, r.seq);
-    const stats = [];
-    for (let level = 0; level < levelCount; level++) {
-      const { count, bytes, maxSeq } = this.queueStats(queueId, level * LEVEL_SPAN, (level + 1) * LEVEL_SPAN);
+    const stats: LevelStats[] = [];
+    for (let level = 0; level < Math.max(1, levelCount); level++) {
+      const { from, to } = levelRange(level, levelCount);
+      const { count, bytes, maxSeq } = this.queueStats(queueId, from, to);
       if (count > 0) stats.push({ level, count, bytes, maxSeq, deliveredUpTo: delivered.get(level) ?? 0 });
     }
     return stats;
   }
 
   /** Everything durable, for boot. Messages are read per queue with queueMessages(). */
-  loadMetadata() {
+  loadMetadata(): StoredMetadata {
     const db = this.db;
     return {
       vhosts: db.prepare("SELECT name, description, tags, limits FROM vhosts").all<{
@@ -444,7 +458,7 @@ export class SqliteStore implements DurableLog {
       queues: db.prepare("SELECT id, vhost, name, auto_delete, arguments, delivered_seq FROM queues ORDER BY id").all<{
         id: number; vhost: string; name: string; auto_delete: number; arguments: Uint8Array; delivered_seq: number;
       }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
-      bindings: db.prepare("SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings").all<{
+      bindings: db.prepare("SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings ORDER BY rowid").all<{
         vhost: string; source: string; destination_kind: DestinationKind; destination: string; routing_key: string; arguments: Uint8Array;
       }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
     };
@@ -463,54 +477,6 @@ export class SqliteStore implements DurableLog {
   markDefaultsCreated(): void {
     this.record(() => this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('defaults_created', '1')").run());
   }
-}
-
-
-function prepareStatements(db: SqlDatabase) {
-  const p = (sql: string): SqlStatement => db.prepare(sql);
-  return {
-    saveVhost: p("INSERT OR REPLACE INTO vhosts (name, description, tags, limits) VALUES (?, ?, ?, ?)"),
-    saveUser: p("INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags, limits) VALUES (?, ?, ?, ?, ?)"),
-    saveRuntimeParameter: p("INSERT OR REPLACE INTO runtime_parameters (vhost, component, name, value) VALUES (?, ?, ?, ?)"),
-    deleteRuntimeParameter: p("DELETE FROM runtime_parameters WHERE vhost = ? AND component = ? AND name = ?"),
-    saveGlobalParameter: p("INSERT OR REPLACE INTO global_parameters (name, value) VALUES (?, ?)"),
-    deleteGlobalParameter: p("DELETE FROM global_parameters WHERE name = ?"),
-    savePermission: p("INSERT OR REPLACE INTO permissions (user, vhost, configure, write, read) VALUES (?, ?, ?, ?, ?)"),
-    deletePermission: p("DELETE FROM permissions WHERE user = ? AND vhost = ?"),
-    saveTopicPermission: p("INSERT OR REPLACE INTO topic_permissions (user, vhost, exchange, write, read) VALUES (?, ?, ?, ?, ?)"),
-    deleteTopicPermission: p("DELETE FROM topic_permissions WHERE user = ? AND vhost = ? AND exchange = ?"),
-    deleteTopicPermissions: p("DELETE FROM topic_permissions WHERE user = ? AND vhost = ?"),
-    saveExchange: p("INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)"),
-    deleteExchange: p("DELETE FROM exchanges WHERE vhost = ? AND name = ?"),
-    saveQueue: p("INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)"),
-    deleteQueue: p("DELETE FROM queues WHERE id = ?"),
-    releaseRowsFrom: p("UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3)"),
-    deleteReleasedFrom: p("DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3) RETURNING segment"),
-    deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ? AND seq < ?"),
-    queueStats: p(`SELECT COUNT(*) AS n, SUM(m.body_size) AS b, MAX(q.seq) AS m
-      FROM queue_messages q JOIN messages m ON m.id = q.message_id WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ?`),
-    levelsDelivered: p("SELECT level, seq FROM queue_levels_delivered WHERE queue_id = ?"),
-    markLevelDelivered: p(`INSERT INTO queue_levels_delivered (queue_id, level, seq) VALUES (?, ?, ?)
-      ON CONFLICT (queue_id, level) DO UPDATE SET seq = MAX(seq, excluded.seq)`),
-    deleteLevelsDelivered: p("DELETE FROM queue_levels_delivered WHERE queue_id = ?"),
-    releaseMessage: p("UPDATE messages SET refs = refs - 1 WHERE id = ?"),
-    deleteIfUnreferenced: p("DELETE FROM messages WHERE id = ? AND refs <= 0 RETURNING segment"),
-    saveBinding: p("INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)"),
-    deleteBinding: p("DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?"),
-    deleteBindingsTo: p("DELETE FROM bindings WHERE vhost = ? AND destination_kind = ? AND destination = ?"),
-    deleteBindingsFrom: p("DELETE FROM bindings WHERE vhost = ? AND source = ?"),
-    insertMessage: p(`INSERT INTO messages (id, exchange, routing_key, properties, body, refs, transient, segment, segment_offset, body_size)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    deleteMessage: p("DELETE FROM messages WHERE id = ?"),
-    insertRow: p("INSERT INTO queue_messages (queue_id, seq, message_id, expires_at) VALUES (?, ?, ?, ?)"),
-    deleteRow: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq = ?"),
-    markDelivered: p("UPDATE queues SET delivered_seq = MAX(delivered_seq, ?) WHERE id = ?"),
-    page: p(`SELECT q.seq AS seq, m.id AS id, m.exchange AS exchange, m.routing_key AS routing_key,
-        m.properties AS properties, m.body AS body, m.refs AS refs, q.expires_at AS expires_at, m.segment AS segment,
-        m.segment_offset AS segment_offset, m.body_size AS body_size
-      FROM queue_messages q JOIN messages m ON m.id = q.message_id
-      WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ? ORDER BY q.seq LIMIT ?`),
-  };
 }
 
 const EMPTY = new Uint8Array(0);
@@ -549,7 +515,18 @@ function tableFrom(bytes: Uint8Array): FieldTable {
   return decodeTable(new Reader(bytes));
 }
 
-/** The key of a queue's priority level in deliveredLevels (levels are below 256). */
-function levelKey(queueId: number, level: number): number {
-  return queueId * 512 + level;
+/** A row of the page statement. */
+interface PageRow {
+  seq: number;
+  id: number;
+  exchange: string;
+  routing_key: string;
+  properties: Uint8Array;
+  body: Uint8Array;
+  refs: number;
+  expires_at: number;
+  delivery_count: number;
+  segment: number | null;
+  segment_offset: number | null;
+  body_size: number;
 }

@@ -39,6 +39,7 @@ export const unexpectedFrame = (text: string) => new AmqpError(ReplyCode.UNEXPEC
 export const notAllowed = (text: string) => new AmqpError(ReplyCode.NOT_ALLOWED, text);
 export const notImplemented = (text: string) => new AmqpError(ReplyCode.NOT_IMPLEMENTED, text);
 export const accessRefused = (text: string) => new AmqpError(ReplyCode.ACCESS_REFUSED, text);
+export const internalError = (text: string) => new AmqpError(ReplyCode.INTERNAL_ERROR, text);
 export const preconditionFailed = (text: string) =>
   new AmqpError(ReplyCode.PRECONDITION_FAILED, text);
 

@@ -1,10 +1,23 @@
 // One priority level's ready messages: a window in memory and, past it, a part paged out to the
 // durable store, read back a page at a time as consumers advance. A plain queue has one level;
 // a priority queue (x-max-priority) has one per priority, each with its own range of seqs.
-import { MemoryQueueStore } from "../../storage/memory_queue_store.ts";
-import { LEVEL_SPAN, type QueueEntry } from "../../storage/queue_store.ts";
+import { internalError } from "../amqp/errors.ts";
+import { levelRange } from "../../storage/store.ts";
+import { EntryDeque } from "./entry_deque.ts";
+import type { QueueEntry } from "./queue_entry.ts";
 import { Message } from "./message.ts";
-import type { Queue } from "./queue.ts";
+import type { Store } from "../../storage/store.ts";
+
+/** The queue a backlog belongs to, as the backlog uses it. */
+export interface BacklogOwner {
+  readonly log: Store | null;
+  readonly durable: boolean;
+  readonly storeId: number;
+  readonly deleted: boolean;
+  describe(): string;
+  /** A ready entry leaves for good (a purge). */
+  discard(entry: QueueEntry): void;
+}
 
 
 /**
@@ -18,7 +31,7 @@ const PAGE_SIZE = 2048;
 
 export class Backlog {
   /** The in-memory window, in delivery order. */
-  readonly memory = new MemoryQueueStore();
+  readonly memory = new EntryDeque();
   /** Ready messages in the store but not in memory; they all come after those in memory. */
   private onDisk = 0;
   /** The seq of the first of them. */
@@ -28,12 +41,23 @@ export class Backlog {
   private nextSeq: number;
   /** After a restart: messages up to this seq were delivered before it (redelivered=true). */
   private redeliveredUpTo = 0;
-  /** One past the last seq of this level. */
+  /** This level's seqs: startSeq <= seq < endSeq. */
+  private readonly startSeq: number;
   private readonly endSeq: number;
 
-  constructor(private readonly queue: Queue, level: number) {
-    this.nextSeq = level * LEVEL_SPAN + 1;
-    this.endSeq = (level + 1) * LEVEL_SPAN;
+  constructor(private readonly queue: BacklogOwner, private readonly level: number, levelCount: number) {
+    const { from, to } = levelRange(level, levelCount);
+    this.startSeq = from;
+    this.endSeq = to;
+    this.nextSeq = from + 1;
+  }
+
+  /** The next seq; a level that used up its range refuses more messages rather than reuse one. */
+  private takeSeq(): number {
+    if (this.nextSeq >= this.endSeq) {
+      throw internalError(`${this.queue.describe()}: priority level ${this.level} has used all its sequence numbers`);
+    }
+    return this.nextSeq++;
   }
 
   /** Ready messages (in memory and paged out). */
@@ -55,8 +79,8 @@ export class Backlog {
     const log = queue.log;
     if (log !== null && (this.onDisk > 0 || windowFull)) return this.pageOut(message, expiresAt);
     const persisted = log !== null && queue.durable && message.persistent;
-    const entry: QueueEntry = { message, seq: this.nextSeq++, redelivered: false, persisted, expiresAt };
-    if (persisted) log!.persist(queue, entry);
+    const entry: QueueEntry = { message, seq: this.takeSeq(), redelivered: false, persisted, expiresAt };
+    if (persisted) log!.persist(queue.storeId, entry);
     this.memory.push(entry);
     return persisted;
   }
@@ -86,7 +110,7 @@ export class Backlog {
     if (!log || queue.deleted) this.memory.purge();
     else {
       for (let entry = this.memory.shift(); entry; entry = this.memory.shift()) queue.discard(entry);
-      if (this.onDisk > 0) log.purgeFrom(queue, this.diskFromSeq, this.endSeq);
+      if (this.onDisk > 0) log.purgeFrom(queue.storeId, this.diskFromSeq, this.endSeq);
     }
     this.onDisk = 0;
     this.onDiskBytes = 0;
@@ -96,7 +120,7 @@ export class Backlog {
   recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number): void {
     this.onDisk = count;
     this.onDiskBytes = bytes;
-    this.diskFromSeq = this.endSeq - LEVEL_SPAN;
+    this.diskFromSeq = this.startSeq;
     if (maxSeq >= this.nextSeq) this.nextSeq = maxSeq + 1;
     this.redeliveredUpTo = deliveredUpTo;
     this.refill();
@@ -109,8 +133,8 @@ export class Backlog {
   private pageOut(message: Message, expiresAt: number): boolean {
     const queue = this.queue;
     const stored = queue.durable ? message : message.transientCopy();
-    const entry: QueueEntry = { message: stored, seq: this.nextSeq++, redelivered: false, persisted: true, expiresAt };
-    queue.log!.persist(queue, entry);
+    const entry: QueueEntry = { message: stored, seq: this.takeSeq(), redelivered: false, persisted: true, expiresAt };
+    queue.log!.persist(queue.storeId, entry);
     if (this.onDisk === 0) this.diskFromSeq = entry.seq;
     this.onDisk++;
     this.onDiskBytes += message.bodySize;
@@ -123,14 +147,17 @@ export class Backlog {
 
   /** Refills the in-memory window from the store. */
   private pageIn(): void {
-    const rows = this.queue.log!.readPage(this.queue, this.diskFromSeq, this.endSeq, PAGE_SIZE, WINDOW_BYTES / 4);
+    const rows = this.queue.log!.readPage(this.queue.storeId, this.diskFromSeq, this.endSeq, PAGE_SIZE, WINDOW_BYTES / 4);
     for (const row of rows) {
-      const message = new Message(row.exchange, row.routing_key, row.properties, row.body);
-      message.storeId = row.id;
-      message.storeWritten = true;
-      message.storeShared = row.refs > 1;
-      this.memory.push({ message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true, expiresAt: row.expires_at });
-      this.onDiskBytes -= row.body_size;
+      const message = new Message(row.exchange, row.routingKey, row.properties, row.body);
+      message.storeRef = row.ref;
+      const entry: QueueEntry = { message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true, expiresAt: row.expiresAt };
+      if (row.deliveryCount > 0) {
+        entry.deliveryCount = row.deliveryCount;
+        entry.redelivered = true;
+      }
+      this.memory.push(entry);
+      this.onDiskBytes -= row.bodySize;
     }
     const last = rows[rows.length - 1];
     if (last) {

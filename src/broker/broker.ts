@@ -1,18 +1,19 @@
 import type { BrokerOptions } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { FULL_PERMISSION, Users, type User, type UserLimits } from "../auth/users.ts";
-import * as management from "../auth/management.ts";
+import * as management from "./management.ts";
 import type { Permission } from "../auth/permissions.ts";
-import { Connection } from "../connection/connection.ts";
-import { PartialBodies } from "../connection/body_buffer.ts";
-import type { ReplyChannels } from "../connection/direct_reply_to.ts";
-import { listenTcp, type TcpHandler, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
-import { listenTls } from "../runtime/tls.ts";
+import type { TcpListener } from "../runtime/tcp.ts";
 import type { HttpListener } from "../runtime/http.ts";
+import type { ClientConnection } from "./client_connection.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
-import type { SqliteStore } from "../../storage/sqlite_store.ts";
+import type { Store } from "../../storage/store.ts";
+import { ExchangeTypes } from "./exchange_types.ts";
+import { BrokerEvents } from "./events.ts";
+import type { PluginControl } from "./plugin_status.ts";
 import { Alarms } from "./alarms.ts";
-import { fileHandlesFor, SocketLimit, socketsLimitFor } from "./socket_limit.ts";
+import { PartialBodies } from "./partial_bodies.ts";
+import { SocketLimit, socketsLimitFor } from "./socket_limit.ts";
 import { raiseFileDescriptorLimit } from "../runtime/system.ts";
 import { setMemoryPressure } from "./queue.ts";
 import { GlobalCounters } from "./stats.ts";
@@ -20,31 +21,37 @@ import { GlobalParameters } from "./global_parameters.ts";
 import { RuntimeParameters, vhostLimitsComponent } from "./parameters.ts";
 
 /**
- * One running broker: its users, vhosts, connections and listeners. Created by startBroker();
- * everything a connection needs to reach is here.
+ * One running broker: its users, vhosts and connections. Created by startBroker() (src/server.ts),
+ * which opens the listeners and accepts connections. Everything a connection needs to reach is
+ * here; `C` is the connection type (the AMQP layer's, see AmqpBroker in src/connection/channel.ts)
+ * and `R` what a direct reply-to name leads to (an AMQP channel), so that this module imports
+ * nothing from src/connection.
  */
-/** The handler of a socket refused over the socket limit (already terminated). */
-const REFUSED: TcpHandler = { onData() {}, onDrain() {}, onClose() {} };
-
-export class Broker {
+export class Broker<C extends ClientConnection = ClientConnection, R = unknown> {
   readonly users = new Users();
   readonly vhosts = new Map<string, Vhost>();
-  readonly connections = new Set<Connection>();
+  readonly connections = new Set<C>();
   /** Direct reply-to consumers' channels by reply-to suffix (src/connection/direct_reply_to.ts). */
-  readonly replyChannels: ReplyChannels = new Map();
+  readonly replyChannels = new Map<string, R>();
   /** Broker-wide message and churn counters (management API, Prometheus). */
   readonly stats = new GlobalCounters();
   /** When the broker was created (uptime). */
   readonly startedAt = Date.now();
-  private amqpListener: TcpListener | undefined;
-  private tlsListener: TcpListener | undefined;
+  /** The AMQP listeners, opened and stopped by src/server.ts; here for their ports. */
+  amqpListener: TcpListener | undefined;
+  tlsListener: TcpListener | undefined;
   /** The management API and Prometheus listeners (set by startBroker unless turned off). */
   httpListener: HttpListener | undefined;
   httpsListener: HttpListener | undefined;
   metricsListener: HttpListener | undefined;
   private stopping: Promise<void> | undefined;
-  /** Run by stop(): HTTP listeners, samplers. */
+  /** Run by stop(): listeners, samplers. */
   private readonly stopHooks: (() => void)[] = [];
+  private readonly beforeStopHooks: (() => Promise<void>)[] = [];
+  /** More Prometheus exposition text for /metrics (running plugins' metrics). */
+  readonly metricsSources: (() => string)[] = [];
+  /** The plugins (set by server.ts once they are loaded). */
+  plugins: PluginControl | undefined;
 
   readonly alarms: Alarms;
   /** AMQP sockets allowed by the descriptor limit (src/broker/socket_limit.ts). */
@@ -57,9 +64,13 @@ export class Broker {
   /** Per-vhost runtime parameters by component (vhost-limits; plugins register more). */
   readonly parameters = new RuntimeParameters(this);
   readonly globalParameters: GlobalParameters;
+  /** Exchange types: the built-in four, and those plugins register. */
+  readonly exchangeTypes = new ExchangeTypes();
+  /** Changes to exchanges, queues, bindings and policies, for plugins that react to them. */
+  readonly events = new BrokerEvents((err) => this.log.error(`event listener failed: ${(err as Error).stack ?? err}`));
 
   /** `store` is null for a broker that keeps nothing on disk. */
-  constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: SqliteStore | null) {
+  constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: Store | null) {
     this.globalParameters = new GlobalParameters(store);
     this.parameters.register(vhostLimitsComponent(this));
     const fds = raiseFileDescriptorLimit()?.soft ?? 0;
@@ -138,7 +149,7 @@ export class Broker {
     return bind === "::" || bind === "0.0.0.0" ? "127.0.0.1" : bind;
   }
 
-  // ---------------------------------------------------------------- management (auth/management.ts)
+  // ---------------------------------------------------------------- management (management.ts)
   // Persisted through the store; a missing user or vhost, or bad input, throws a ManagementError.
 
   /** Creates a vhost, or updates the options given for an existing one. */
@@ -196,52 +207,23 @@ export class Broker {
     return this.users.listTopicPermissions(filter);
   }
 
-  listen(): void {
-    const accept = (socket: TcpSocket): TcpHandler => {
-      // Over the socket limit: closed at once, before a byte is read (descriptors stay free).
-      if (!this.sockets.admit(this.connections.size, `${socket.remoteAddress}:${socket.remotePort}`)) {
-        socket.terminate();
-        return REFUSED;
-      }
-      const connection = new Connection(this, socket);
-      this.connections.add(connection);
-      this.stats.connectionsOpened++;
-      return connection;
-    };
-    const o = this.options;
-    // As file_handle_cache logs it at boot.
-    this.log.info(`Limiting to approx ${fileHandlesFor(this.sockets.fdLimit)} file handles (${this.sockets.total} sockets)`);
-    if (o.port === null && o.tlsPort === undefined) throw new Error("No AMQP listener: the plain listener is off and no TLS listener is set");
-    if (o.port !== null) {
-      const bind = o.listenAddresses.amqp ?? o.bind;
-      this.amqpListener = listenTcp(bind, o.port, accept);
-      this.log.info(`started TCP listener on ${formatBind(bind)}:${this.amqpListener.port}`);
-    }
-    if (o.tlsPort !== undefined) {
-      if (o.tlsCert === undefined || o.tlsKey === undefined) {
-        this.amqpListener?.stop();
-        throw new Error("A TLS listener needs a certificate and a key (--tls-cert, --tls-key)");
-      }
-      const bind = o.listenAddresses.amqps ?? o.bind;
-      try {
-        this.tlsListener = listenTls(bind, o.tlsPort, {
-          cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert,
-        }, accept);
-      } catch (err) {
-        this.amqpListener?.stop();
-        throw err;
-      }
-      this.log.info(`started TLS (SSL) listener on ${formatBind(bind)}:${this.tlsListener.port}`);
-    }
-    this.alarms.start();
-  }
-
   /** Registers something to stop with the broker. */
   onStop(hook: () => void): void {
     this.stopHooks.push(hook);
   }
 
-  connectionClosed(connection: Connection): void {
+  /** Registers work to finish before the broker stops listening and closes connections (plugins). */
+  beforeStop(hook: () => Promise<void>): void {
+    this.beforeStopHooks.push(hook);
+  }
+
+  /** A connection was accepted (src/server.ts). */
+  connectionOpened(connection: C): void {
+    this.connections.add(connection);
+    this.stats.connectionsOpened++;
+  }
+
+  connectionClosed(connection: C): void {
     if (this.connections.delete(connection)) this.stats.connectionsClosed++;
   }
 
@@ -250,9 +232,7 @@ export class Broker {
    * clients to answer close-ok before dropping their sockets.
    */
   stop(reason = "broker forced connection closure with reason 'shutdown'"): Promise<void> {
-    this.stopping ??= new Promise<void>((resolve) => {
-      this.amqpListener?.stop();
-      this.tlsListener?.stop();
+    this.stopping ??= this.runBeforeStop().then(() => new Promise<void>((resolve) => {
       for (const hook of this.stopHooks.splice(0)) hook();
       this.alarms.stop();
       setMemoryPressure(false); // process-wide: a stopped broker must not leave it on
@@ -268,11 +248,17 @@ export class Broker {
         } else setTimeout(poll, 10); // not unref'd: the process stays up until shutdown is done
       };
       poll();
-    });
+    }));
     return this.stopping;
   }
-}
 
-function formatBind(bind: string): string {
-  return bind.includes(":") ? `[${bind}]` : bind;
+  private async runBeforeStop(): Promise<void> {
+    for (const hook of this.beforeStopHooks.splice(0)) {
+      try {
+        await hook();
+      } catch (err) {
+        this.log.error(`while stopping: ${(err as Error).message}`);
+      }
+    }
+  }
 }

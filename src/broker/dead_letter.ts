@@ -6,12 +6,16 @@ import { encodeProperties } from "../amqp/spec/properties.gen.ts";
 import { Typed, type FieldTable, type FieldValue } from "../amqp/table.ts";
 import { Writer } from "../amqp/writer.ts";
 import { Message } from "./message.ts";
-import type { Queue } from "./queue.ts";
+
+/** A queue as dead-lettering sees it: by name. */
+interface NamedQueue {
+  readonly name: string;
+}
 
 export type DeathReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
 
 /** The dead-lettered copy of `message` leaving `queue` for `dlx`. */
-export function deadLetterMessage(message: Message, reason: DeathReason, queue: Queue, dlx: string, dlxRoutingKey: string | undefined): Message {
+export function deadLetterMessage(message: Message, reason: DeathReason, queue: NamedQueue, dlx: string, dlxRoutingKey: string | undefined): Message {
   const props = { ...message.props };
   const headers: FieldTable = { ...(props.headers ?? {}) };
   const routingKeys = [message.routingKey, ...routes(headers["CC"]), ...routes(headers["BCC"])];
@@ -48,7 +52,7 @@ export function deadLetterMessage(message: Message, reason: DeathReason, queue: 
  * Would `message` (already carrying its new x-death entry) reach `target` again through a cycle
  * with no rejection in it? Such deliveries are dropped, as RabbitMQ does.
  */
-export function isAutomaticCycle(message: Message, reason: DeathReason, target: Queue): boolean {
+export function isAutomaticCycle(message: Message, reason: DeathReason, target: NamedQueue): boolean {
   if (reason === "rejected") return false;
   const deaths = message.props.headers?.["x-death"];
   if (!Array.isArray(deaths)) return false;

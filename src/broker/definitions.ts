@@ -7,10 +7,11 @@ import type { Broker } from "./broker.ts";
 import { Exchange, type Destination } from "./exchange.ts";
 import { InvalidJson, jsonToTable, tableToJson, type Json, type JsonObject } from "./json_table.ts";
 import { Queue } from "./queue.ts";
-import { Vhost } from "./vhost.ts";
+import { Vhost, type VhostContext } from "./vhost.ts";
+import { BrokerEvents } from "./events.ts";
 import { parsePolicy, policyJson, type Policy, type PolicyBody } from "./policy.ts";
 import { compilePermission, validateTopicPermission } from "../auth/permissions.ts";
-import { checkPasswordHash, checkUserLimits } from "../auth/management.ts";
+import { checkPasswordHash, checkUserLimits } from "./management.ts";
 import { listPermissions, listUsers } from "./users_view.ts";
 import { VERSION } from "../version.ts";
 
@@ -276,7 +277,7 @@ function validate(broker: Broker, defs: Parsed): void {
     if (v) return v;
     if (!vhostNames.has(name)) throw new DefinitionsError(`${what}: no vhost '${name}'`);
     const real = broker.vhosts.get(name);
-    scratch.set(name, (v = real ? copyOf(real) : new Vhost(name, null)));
+    scratch.set(name, (v = real ? copyOf(real) : new Vhost(name, detached(broker), null)));
     return v;
   };
   try {
@@ -288,9 +289,9 @@ function validate(broker: Broker, defs: Parsed): void {
 
 /** A metadata-only copy of a vhost (exchanges and queues, no messages, nothing stored). */
 function copyOf(real: Vhost): Vhost {
-  const copy = new Vhost(real.name, null);
+  const copy = new Vhost(real.name, { exchangeTypes: real.types, events: new BrokerEvents() }, null);
   for (const x of real.exchanges.values()) {
-    if (!copy.exchanges.has(x.name)) copy.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.type, x.durable, x.autoDelete, x.internal, x.args));
+    if (!copy.exchanges.has(x.name)) copy.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.exchangeType, x.durable, x.autoDelete, x.internal, x.args));
   }
   for (const q of real.queues.values()) copy.queues.set(q.name, new Queue(q.vhost, q.name, q.durable, q.autoDelete, q.owner, q.args));
   return copy;
@@ -358,4 +359,9 @@ function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | und
   if (defs.exchanges.length > 0) log?.(`Importing concurrently ${defs.exchanges.length} exchanges...`);
   if (defs.bindings.length > 0) log?.(`Importing concurrently ${defs.bindings.length} bindings...`);
   for (const [what, n] of Object.entries(defs.skipped)) log?.(`Skipping ${n} ${what}: Warren has no such component (plugin) yet`);
+}
+
+/** A scratch vhost's context: the real exchange types, events nobody hears (it only validates). */
+function detached(broker: Broker): VhostContext {
+  return { exchangeTypes: broker.exchangeTypes, events: new BrokerEvents() };
 }

@@ -1,6 +1,6 @@
 import type { FieldTable } from "../amqp/table.ts";
 import type { Router } from "../routing/router.ts";
-import { createRouter, type ExchangeTypeName } from "../routing/mod.ts";
+import type { ExchangeType } from "./exchange_types.ts";
 import { resourceName } from "./names.ts";
 import { policyString, type Policy } from "./policy.ts";
 import type { Queue } from "./queue.ts";
@@ -23,13 +23,14 @@ export class Exchange {
   constructor(
     readonly vhost: string,
     readonly name: string,
-    readonly type: ExchangeTypeName,
+    /** Its type: validates bindings, made the router, may intercept publishes. */
+    readonly exchangeType: ExchangeType,
     readonly durable: boolean,
     readonly autoDelete: boolean,
     readonly internal: boolean,
     readonly args: FieldTable,
   ) {
-    this.router = createRouter<Destination>(type);
+    this.router = exchangeType.createRouter<Destination>(args);
     this.configure(undefined);
   }
 
@@ -38,6 +39,11 @@ export class Exchange {
     const ae = this.args["alternate-exchange"];
     this.alternate = typeof ae === "string" ? ae : policy ? policyString(policy.definition, "alternate-exchange") : undefined;
     this.policy = policy;
+  }
+
+  /** The type's name, as declared and stored. */
+  get type(): string {
+    return this.exchangeType.name;
   }
 
   describe(): string {

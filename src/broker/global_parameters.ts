@@ -3,7 +3,7 @@
 // here; definitions carry them, and tools may store their own.
 import { randomBytes } from "node:crypto";
 import type { Json } from "./json_table.ts";
-import type { SqliteStore } from "../../storage/sqlite_store.ts";
+import type { Store } from "../../storage/store.ts";
 
 export interface GlobalParameter {
   name: string;
@@ -13,7 +13,7 @@ export interface GlobalParameter {
 export class GlobalParameters {
   private readonly values = new Map<string, Json>();
 
-  constructor(private readonly store: SqliteStore | null) {}
+  constructor(private readonly store: Store | null) {}
 
   /** Boot: a stored value, not written again. */
   restore(name: string, value: Json): void {

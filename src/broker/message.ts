@@ -4,28 +4,19 @@ import { preconditionFailed } from "../amqp/errors.ts";
 import { encodeProperties } from "../amqp/spec/properties.gen.ts";
 import { canonicalType, type FieldTable, type FieldValue } from "../amqp/table.ts";
 import { Writer } from "../amqp/writer.ts";
+import type { StoreRef } from "../../storage/store.ts";
+import type { RoutableMessage } from "../routing/router.ts";
 
 /**
  * A published message, stored once however many queues it was routed to. Properties stay as
  * the bytes the publisher sent (passed through to consumers unchanged) and are decoded only
  * when a feature needs a field.
  */
-export class Message {
+export class Message implements RoutableMessage {
   private decoded: BasicProperties | undefined;
   private keys: readonly string[] | undefined;
-  /** Row id in the durable store (0: not stored). */
-  storeId = 0;
-  /** Queue rows recorded for it in this process (decides whether its row is written at all). */
-  storeRefs = 0;
-  /** Stored with more than one queue row: removals go through the row's reference count. */
-  storeShared = false;
-  /** The row has been committed (not just recorded for the next commit). */
-  storeWritten = false;
-  /** The segment file holding its body (0: the body is in SQLite), and where in it. */
-  storeSegment = 0;
-  storeOffset = 0;
-  /** Stored only to bound memory (a non-durable queue's paged copy): dropped at boot. */
-  storeTransient = false;
+  /** The durable store's bookkeeping for this object (undefined until it is stored). */
+  storeRef: StoreRef | undefined = undefined;
 
   constructor(
     readonly exchange: string,
@@ -46,9 +37,7 @@ export class Message {
 
   /** A separate copy for a non-durable queue's paged store, so it never shares a durable row. */
   transientCopy(): Message {
-    const copy = new Message(this.exchange, this.routingKey, this.properties, this.body);
-    copy.storeTransient = true;
-    return copy;
+    return new Message(this.exchange, this.routingKey, this.properties, this.body);
   }
 
   /** delivery_mode 2, read from the encoded properties without decoding them all. */
@@ -114,7 +103,9 @@ export class Message {
   }
 
   /** Headers for routing (headers exchange) — decodes the property list on first call. */
-  readonly headers = (): FieldTable | undefined => this.props.headers;
+  headerTable(): FieldTable | undefined {
+    return this.hasHeaders ? this.props.headers : undefined;
+  }
 }
 
 /**

@@ -1,22 +1,14 @@
 // Per-vhost runtime parameters (rabbit_runtime_parameters): values of named components in a
 // vhost, set through /api/parameters and definitions. A component is registered by what
 // implements it: the broker registers vhost-limits; plugins (shovel, federation) add theirs.
-import type { Broker } from "./broker.ts";
 import type { Json } from "./json_table.ts";
-import type { Vhost } from "./vhost.ts";
-import { checkVhostLimits, ManagementError } from "../auth/management.ts";
+import type { Vhost, VhostLimits } from "./vhost.ts";
+import { checkVhostLimits, ManagementError } from "./management.ts";
+import { ParameterValues, specComponent, type ParameterComponent, type ParameterSpec } from "./parameter_specs.ts";
 
-export interface ParameterComponent {
-  readonly name: string;
-  /** The vhost's parameters of this component. */
-  list(vhost: Vhost): { name: string; value: Json }[];
-  /** Throws ManagementError with RabbitMQ's text unless the value is valid (changes nothing). */
-  check(vhost: string, name: string, value: Json): void;
-  /** Validates and sets (and stores) one. */
-  set(vhost: Vhost, name: string, value: Json): void;
-  /** Returns false when there was no such parameter. */
-  clear(vhost: Vhost, name: string): boolean;
-}
+export type { ParameterComponent, ParameterSpec };
+import type { Store } from "../../storage/store.ts";
+
 
 export interface RuntimeParameter {
   vhost: string;
@@ -27,11 +19,47 @@ export interface RuntimeParameter {
 
 export class RuntimeParameters {
   private readonly components = new Map<string, ParameterComponent>();
+  private readonly specs = new Map<string, ParameterSpec>();
+  /** Values of spec components (plugins' shovel, federation-upstream, …), kept while their plugin is off too. */
+  readonly values: ParameterValues;
 
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly broker: { readonly vhosts: ReadonlyMap<string, Vhost>; readonly store: Store | null }) {
+    this.values = new ParameterValues(() => broker.store);
+  }
 
   register(component: ParameterComponent): void {
     this.components.set(component.name, component);
+  }
+
+  /** A component defined by validate/notify/notifyClear; its values are stored and recovered here. */
+  registerSpec(spec: ParameterSpec): void {
+    this.specs.set(spec.name, spec);
+    this.register(specComponent(spec, this.values));
+  }
+
+  /** The component's plugin runs: it is told every value it has (recovered or set while it was off). */
+  activate(component: string): void {
+    const spec = this.specs.get(component);
+    if (!spec?.notify) return;
+    for (const { vhost, name, value } of this.values.all(component)) spec.notify(vhost, name, value);
+  }
+
+  /** Boot: a stored value of a component other than policies (kept even if no plugin has the component). */
+  restore(vhost: string, component: string, name: string, value: Json): void {
+    this.values.restore(component, vhost, name, value);
+  }
+
+  /** A vhost was deleted: its values go, and their components are told. */
+  vhostDeleted(vhost: string): void {
+    for (const { component, names } of this.values.dropVhost(vhost)) {
+      for (const name of names) this.specs.get(component)?.notifyClear?.(vhost, name);
+    }
+  }
+
+  /** A plugin's component goes with the plugin (its stored values stay for when it returns). */
+  unregister(component: string): void {
+    this.components.delete(component);
+    this.specs.delete(component);
   }
 
   has(component: string): boolean {
@@ -72,7 +100,7 @@ export class RuntimeParameters {
 }
 
 /** vhost-limits: one parameter named "limits" whose value is the vhost's limits object. */
-export function vhostLimitsComponent(broker: Broker): ParameterComponent {
+export function vhostLimitsComponent(broker: { setVhostLimits(vhost: string, limits: VhostLimits): void }): ParameterComponent {
   return {
     name: "vhost-limits",
     list: (vhost) => (Object.keys(vhost.limits).length === 0 ? [] : [{ name: "limits", value: { ...vhost.limits } }]),
@@ -86,7 +114,7 @@ export function vhostLimitsComponent(broker: Broker): ParameterComponent {
     },
     set(vhost, name, raw) {
       this.check(vhost.name, name, raw);
-      broker.setVhostLimits(vhost.name, emptyListAsObject(raw) as Record<string, number>);
+      broker.setVhostLimits(vhost.name, emptyListAsObject(raw) as VhostLimits);
     },
     clear(vhost, name) {
       if (name !== "limits" || Object.keys(vhost.limits).length === 0) return false;

@@ -1,6 +1,6 @@
 import type { FieldTable } from "../amqp/table.ts";
-import { LEVEL_SPAN, type QueueEntry } from "../../storage/queue_store.ts";
-import type { DurableLog } from "../../storage/durable_log.ts";
+import { levelOf, type Store } from "../../storage/store.ts";
+import type { QueueEntry } from "./queue_entry.ts";
 import type { Message } from "./message.ts";
 import { Backlog, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
 import type { DeathReason } from "./dead_letter.ts";
@@ -60,7 +60,7 @@ export class Queue {
   hadConsumer = false;
   deleted = false;
   /** Where persistent messages are written (durable queues of a broker with a store). */
-  log: DurableLog | null = null;
+  log: Store | null = null;
   /** Row id in the durable store. */
   storeId = 0;
 
@@ -106,7 +106,7 @@ export class Queue {
     this.applySettings(undefined, undefined);
     // RabbitMQ caps x-max-priority at 255; priorities above the maximum count as the maximum.
     const maxPriority = Math.min(numberField(args, "x-max-priority") ?? 0, 255);
-    for (let level = 0; level <= maxPriority; level++) this.levels.push(new Backlog(this, level));
+    for (let level = 0; level <= maxPriority; level++) this.levels.push(new Backlog(this, level, maxPriority + 1));
   }
 
   /** Where a new message goes: its priority's level (0 without one). */
@@ -324,7 +324,7 @@ export class Queue {
   }
 
   /**
-   * Boot: what the store holds for each priority level (seq ranges of LEVEL_SPAN); the first
+   * Boot: what the store holds for each priority level (seq ranges of levelRange); the first
    * window of each is read now.
    */
   recover(levels: readonly { level: number; count: number; bytes: number; maxSeq: number; deliveredUpTo: number }[]): void {
@@ -340,13 +340,13 @@ export class Queue {
   /** An entry has been handed to a client: with no ack expected it is gone, else it is delivered. */
   delivered(entry: QueueEntry, acked: boolean): void {
     if (!entry.persisted || this.deleted) return;
-    if (acked) this.log!.remove(this, entry);
-    else this.log!.markDelivered(this, entry.seq);
+    if (acked) this.log!.remove(this.storeId, entry);
+    else this.log!.markDelivered(this.storeId, levelOf(entry.seq, this.levels.length), entry.seq);
   }
 
   /** A delivered entry was acked, or rejected without requeue: it leaves for good. */
   discard(entry: QueueEntry): void {
-    if (entry.persisted && !this.deleted) this.log!.remove(this, entry);
+    if (entry.persisted && !this.deleted) this.log!.remove(this.storeId, entry);
   }
 
   /** Hands ready messages to consumers, round-robin, while any can take one. */
@@ -433,7 +433,7 @@ export class Queue {
     if (this.deleted) return;
     entry.redelivered = true;
     const levels = this.levels;
-    const level = levels[levels.length === 1 ? 0 : Math.floor(entry.seq / LEVEL_SPAN)]!;
+    const level = levels[levelOf(entry.seq, levels.length)]!;
     if (this.type === "quorum") {
       const count = (entry.deliveryCount = (entry.deliveryCount ?? 0) + 1);
       if (this.deliveryLimit !== undefined && count > this.deliveryLimit) {
@@ -441,6 +441,8 @@ export class Queue {
         this.deadLetter?.(this, entry.message, "delivery_limit");
         return;
       }
+      // The count survives a restart: a poison message stays limited.
+      if (entry.persisted) this.log!.updateDeliveryCount(this.storeId, entry);
       level.requeue(entry, true);
     } else level.requeue(entry, false);
     if (entry.expiresAt !== 0) this.expireHead();

@@ -1,18 +1,17 @@
 // Boot: rebuild vhosts, users, exchanges, queues, bindings and messages from the store.
 import { isHashingAlgorithm } from "../auth/password.ts";
-import type { SqliteStore } from "../../storage/sqlite_store.ts";
+import type { Store } from "../../storage/store.ts";
 import type { Broker } from "./broker.ts";
 import { Exchange } from "./exchange.ts";
 import { Queue } from "./queue.ts";
 import { Vhost } from "./vhost.ts";
-import { isBuiltinExchangeType } from "../routing/mod.ts";
 
-export function recover(broker: Broker, store: SqliteStore): void {
+export function recover(broker: Broker, store: Store): void {
   const log = broker.log;
   const started = performance.now();
   const meta = store.loadMetadata();
   for (const v of meta.vhosts) {
-    const vhost = new Vhost(v.name, store);
+    const vhost = new Vhost(v.name, broker, store);
     vhost.description = v.description;
     vhost.tags = splitTags(v.tags);
     vhost.limits = parseJson(v.limits);
@@ -39,10 +38,16 @@ export function recover(broker: Broker, store: SqliteStore): void {
   for (const g of meta.globalParameters) {
     restore(`global parameter '${g.name}'`, () => broker.globalParameters.restore(g.name, JSON.parse(g.value)));
   }
-  // Policies first: queues and exchanges pick theirs up as they are rebuilt.
+  // Policies first: queues and exchanges pick theirs up as they are rebuilt. Other components'
+  // values (plugins': shovel, federation-upstream, …) are kept by the registry, which tells each
+  // component its values when its plugin starts.
   for (const r of meta.runtimeParameters) {
     const vhost = broker.vhosts.get(r.vhost);
-    if (!vhost || (r.component !== "policy" && r.component !== "operator_policy")) continue;
+    if (!vhost) continue;
+    if (r.component !== "policy" && r.component !== "operator_policy") {
+      restore(`${r.component} parameter '${r.name}' in vhost '${r.vhost}'`, () => broker.parameters.restore(r.vhost, r.component, r.name, JSON.parse(r.value)));
+      continue;
+    }
     try {
       vhost.restorePolicy(r.component, r.name, JSON.parse(r.value));
     } catch (err) {
@@ -52,13 +57,12 @@ export function recover(broker: Broker, store: SqliteStore): void {
 
   for (const x of meta.exchanges) {
     const vhost = broker.vhosts.get(x.vhost);
-    if (!vhost || !isBuiltinExchangeType(x.type)) {
-      log.warning(`recovery: skipping exchange '${x.name}' in vhost '${x.vhost}' (type '${x.type}' or vhost unknown)`);
-      continue;
-    }
-    const exchange = new Exchange(x.vhost, x.name, x.type, true, x.auto_delete === 1, x.internal === 1, x.args);
-    vhost.exchanges.set(x.name, exchange);
-    vhost.applyExchangePolicy(exchange);
+    if (!vhost) continue;
+    // An exchange whose type no enabled plugin provides stays stored (and comes back when the
+    // plugin is enabled again), but is not there while it is missing.
+    restore(`exchange '${x.name}' in vhost '${x.vhost}' (type '${x.type}')`, () => {
+      vhost.restoreExchange(x.name, x.type, x.auto_delete === 1, x.internal === 1, x.args);
+    });
   }
 
   let recovered = 0;
@@ -72,7 +76,7 @@ export function recover(broker: Broker, store: SqliteStore): void {
     vhost.applyQueuePolicy(queue);
     vhost.attachDeadLettering(queue);
     // Only the head of each queue is read now; the rest is paged in as consumers advance.
-    const levels = store.levelStats(q.id, q.delivered_seq, queue.levelCount);
+    const levels = store.levelStats(q.id, queue.levelCount);
     queue.recover(levels);
     let count = 0;
     for (const level of levels) count += level.count;

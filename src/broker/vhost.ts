@@ -1,7 +1,14 @@
 import { AmqpError, accessRefused, commandInvalid, preconditionFailed } from "../amqp/errors.ts";
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
-import { BUILTIN_EXCHANGE_TYPES, validateBinding, type ExchangeTypeName } from "../routing/mod.ts";
+import type { ExchangeTypes } from "./exchange_types.ts";
+import type { BrokerEvents } from "./events.ts";
+
+/** What a vhost takes from its broker: the exchange types, and where it reports changes. */
+export interface VhostContext {
+  readonly exchangeTypes: ExchangeTypes;
+  readonly events: BrokerEvents;
+}
 import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } from "./equivalence.ts";
 import { Exchange, type Destination } from "./exchange.ts";
 import type { Message } from "./message.ts";
@@ -10,11 +17,12 @@ import { Queue, type QueueOwner } from "./queue.ts";
 import { equivalenceArgs, TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
-import type { DestinationKind, DurableLog } from "../../storage/durable_log.ts";
+import { publish, type PublishContext } from "./publish.ts";
+import type { DestinationKind, Store } from "../../storage/store.ts";
 
 const EXCHANGE_EQUIVALENCE_ARGS = ["alternate-exchange"];
 
-const DEFAULT_EXCHANGES: [string, ExchangeTypeName][] = [
+const DEFAULT_EXCHANGES: [string, string][] = [
   ["", "direct"], ["amq.direct", "direct"], ["amq.fanout", "fanout"], ["amq.topic", "topic"],
   ["amq.headers", "headers"], ["amq.match", "headers"],
 ];
@@ -58,10 +66,19 @@ export class Vhost {
   queuesCreated = 0;
   queuesDeleted = 0;
 
-  /** `log` persists durable entities and messages (null: nothing is stored). */
-  constructor(readonly name: string, readonly log: DurableLog | null = null) {
+  /**
+   * `context`: the broker's exchange types and events; `log` persists durable entities and
+   * messages (null: nothing is stored).
+   */
+  readonly types: ExchangeTypes;
+  readonly events: BrokerEvents;
+
+  constructor(readonly name: string, readonly context: VhostContext, readonly log: Store | null = null) {
+    this.types = context.exchangeTypes;
+    this.events = context.events;
+    const types = this.types;
     for (const [exchange, type] of DEFAULT_EXCHANGES) {
-      this.exchanges.set(exchange, new Exchange(name, exchange, type, true, false, false, {}));
+      this.exchanges.set(exchange, new Exchange(name, exchange, types.require(type), true, false, false, {}));
     }
   }
 
@@ -76,7 +93,7 @@ export class Vhost {
   declareExchange(
     name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable, guard?: DeclareGuard,
   ): Exchange {
-    if (!(BUILTIN_EXCHANGE_TYPES as readonly string[]).includes(type)) throw commandInvalid(`unknown exchange type '${type}'`);
+    const exchangeType = this.types.require(type);
     if (name === "") throw accessRefused("operation not permitted on the default exchange");
     guard?.configure(name);
     const existing = this.exchanges.get(name);
@@ -90,12 +107,30 @@ export class Vhost {
       return existing;
     }
     if (name.startsWith("amq.")) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
-    const exchange = new Exchange(this.name, name, type as ExchangeTypeName, durable, autoDelete, internal, args);
+    exchangeType.validate?.(args);
+    const exchange = new Exchange(this.name, name, exchangeType, durable, autoDelete, internal, args);
     if (exchange.alternate !== undefined) guard?.linked(name, exchange.alternate);
-    this.exchanges.set(name, exchange);
-    this.applyExchangePolicy(exchange);
+    this.addExchange(exchange);
     if (durable) this.log?.saveExchange(exchange);
     return exchange;
+  }
+
+  /**
+   * Boot: a stored durable exchange, through the same type lookup and argument checks as a
+   * declare (a plugin's type must be registered by now), not written again.
+   */
+  restoreExchange(name: string, type: string, autoDelete: boolean, internal: boolean, args: FieldTable): Exchange {
+    const exchangeType = this.types.require(type);
+    exchangeType.validate?.(args);
+    const exchange = new Exchange(this.name, name, exchangeType, true, autoDelete, internal, args);
+    this.addExchange(exchange);
+    return exchange;
+  }
+
+  private addExchange(exchange: Exchange): void {
+    this.exchanges.set(exchange.name, exchange);
+    this.events.emit("exchangeCreated", { vhost: this.name, exchange });
+    this.applyExchangePolicy(exchange);
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
@@ -115,16 +150,18 @@ export class Vhost {
       this.log.deleteBindingsFrom(this.name, exchange.name);
     }
     this.removeBindingsTo(exchange);
+    this.events.emit("exchangeDeleted", { vhost: this.name, exchange });
   }
 
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
-    validateBinding(source.type, args);
+    source.exchangeType.validateBinding?.(routingKey, args);
     if (!source.router.bind(routingKey, args, destination)) return;
     if (destination instanceof Exchange) source.exchangeBindings++;
     // As RabbitMQ: a binding is durable when both its ends are.
     if (source.durable && destination.durable) {
       this.log?.saveBinding(this.name, source.name, kindOf(destination), destination.name, routingKey, args);
     }
+    this.events.emit("bindingAdded", { vhost: this.name, source, destination, routingKey });
   }
 
   /** Whether exactly this binding exists. */
@@ -138,15 +175,19 @@ export class Vhost {
     if (source.durable && destination.durable) {
       this.log?.deleteBinding(this.name, source.name, kindOf(destination), destination.name, routingKey, args);
     }
+    this.events.emit("bindingRemoved", { vhost: this.name, source, destination, routingKey });
     this.autoDeleteExchange(source);
   }
 
   /** Removes every binding whose destination is `destination`, in every exchange. */
   private removeBindingsTo(destination: Destination): void {
     if (destination.durable) this.log?.deleteBindingsTo(this.name, kindOf(destination), destination.name);
+    const announce = this.events.has("bindingRemoved");
     for (const source of [...this.exchanges.values()]) {
       const before = source.router.size;
+      const gone = announce ? [...source.router.bindings()].filter((b) => b.destination === destination) : [];
       source.router.removeDestination(destination);
+      for (const b of gone) this.events.emit("bindingRemoved", { vhost: this.name, source, destination, routingKey: b.routingKey });
       const removed = before - source.router.size;
       if (removed === 0) continue;
       if (destination instanceof Exchange) source.exchangeBindings -= removed;
@@ -183,7 +224,7 @@ export class Vhost {
     }
     if ((keys === undefined || keys.length === 1) && exchange.exchangeBindings === 0 && exchange.alternate === undefined) {
       // The common case: one exchange, one key, queue destinations only.
-      exchange.router.route(message.routingKey, message.headers, out as Set<Destination>);
+      exchange.router.route(message.routingKey, message, out as Set<Destination>);
       return;
     }
     const allKeys = keys ?? [message.routingKey];
@@ -199,7 +240,7 @@ export class Vhost {
     while (pending.length > 0) {
       const source = pending.shift()!;
       found.clear();
-      for (const key of allKeys) source.router.route(key, message.headers, found);
+      for (const key of allKeys) source.router.route(key, message, found);
       // An exchange that routes nowhere hands the message to its alternate exchange.
       if (found.size === 0 && source.alternate !== undefined) visit(this.exchanges.get(source.alternate));
       for (const d of found) {
@@ -263,9 +304,9 @@ export class Vhost {
     this.attachDeadLettering(queue);
     if (this.log) {
       queue.log = this.log;
-      if (durable) this.log.saveQueue(queue);
-      else this.log.registerTransientQueue(queue);
+      queue.storeId = durable ? this.log.saveQueue(queue) : this.log.registerTransientQueue();
     }
+    this.events.emit("queueCreated", { vhost: this.name, queue });
     return queue;
   }
 
@@ -283,9 +324,9 @@ export class Vhost {
       const exchange = this.exchanges.get(dlx);
       if (!exchange) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
       const dead = deadLetterMessage(message, reason, source, dlx, source.deadLetterRoutingKey);
-      const targets = new Set<Queue>();
-      this.route(exchange, dead, targets);
-      for (const target of targets) if (!isAutomaticCycle(dead, reason, target)) target.enqueue(dead);
+      // Through the publish pipeline, skipping queues that would close an automatic cycle.
+      const ctx: PublishContext = { scope: this, confirm: false, queues: new Set(), accept: (target) => !isAutomaticCycle(dead, reason, target) };
+      publish(ctx, exchange, dead, false);
     };
   }
 
@@ -326,12 +367,16 @@ export class Vhost {
 
   applyQueuePolicy(queue: Queue): void {
     const target = { kind: "queue", name: queue.name, queueType: queue.type } as const;
+    const before = queue.policy;
     queue.configure(matchPolicy(this.policies.values(), target), matchPolicy(this.operatorPolicies.values(), target));
+    if (queue.policy !== before) this.events.emit("policyChanged", { vhost: this.name, target: queue, before, after: queue.policy });
   }
 
   applyExchangePolicy(exchange: Exchange): void {
     if (exchange.name === "") return; // the default exchange takes no policy
+    const before = exchange.policy;
     exchange.configure(matchPolicy(this.policies.values(), { kind: "exchange", name: exchange.name }));
+    if (exchange.policy !== before) this.events.emit("policyChanged", { vhost: this.name, target: exchange, before, after: exchange.policy });
   }
 
   /** Exclusive queues may be used only by the connection that declared them. */
@@ -344,11 +389,12 @@ export class Vhost {
     if (queue.deleted) return 0;
     const count = queue.messageCount;
     queue.stopTimers();
-    queue.log?.deleteQueue(queue);
+    queue.log?.deleteQueue(queue.storeId, queue.vhost, queue.name);
     queue.deleted = true;
     this.queuesDeleted++;
     this.queues.delete(queue.name);
     this.removeBindingsTo(queue);
+    this.events.emit("queueDeleted", { vhost: this.name, queue });
     for (const consumer of [...queue.consumers]) consumer.cancelledByServer(queue);
     queue.consumers.length = 0;
     queue.purge();

@@ -25,11 +25,15 @@ Options:
   --tls-ca FILE       CA certificates that sign client certificates (PEM)
   --tls-verify-peer   ask clients for a certificate and refuse one that does not verify
   --tls-fail-if-no-peer-cert   with --tls-verify-peer, also refuse clients without one
+  --plugins A,B       run exactly these plugins (and what they require); "" runs none
+  --enabled-plugins-file FILE  RabbitMQ's enabled_plugins file (default <data-dir>/enabled_plugins)
+  --plugins-dir DIR   load third-party plugins (.js/.ts modules) from DIR
   -h, --help          show this help
 
 Environment (as the RabbitMQ image):
   RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST,
-  RABBITMQ_DEFINITIONS_FILE, RABBITMQ_CONFIG_FILE (as --config; ".conf" may be left out)
+  RABBITMQ_DEFINITIONS_FILE, RABBITMQ_CONFIG_FILE (as --config; ".conf" may be left out),
+  RABBITMQ_ENABLED_PLUGINS_FILE, RABBITMQ_PLUGINS_DIR
 
 Precedence: defaults < config file < environment < flags.`;
 
@@ -60,6 +64,9 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       "tls-ca": { type: "string" },
       "tls-verify-peer": { type: "boolean" },
       "tls-fail-if-no-peer-cert": { type: "boolean" },
+      plugins: { type: "string" },
+      "enabled-plugins-file": { type: "string" },
+      "plugins-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -75,6 +82,9 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (values.definitions !== undefined) options.definitionsFile = values.definitions;
   if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
   if (values["no-fsync"]) options.fsync = false;
+  if (values.plugins !== undefined) options.plugins = values.plugins.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  if (values["enabled-plugins-file"] !== undefined) options.enabledPluginsFile = values["enabled-plugins-file"];
+  if (values["plugins-dir"] !== undefined) options.pluginsDir = values["plugins-dir"];
   if (values["memory-high-watermark"] !== undefined) {
     options.memoryHighWatermark = parsePositive(values["memory-high-watermark"], "--memory-high-watermark");
   }

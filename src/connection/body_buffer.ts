@@ -2,35 +2,9 @@
 // (doubling, capped at the declared size, so the last step is exactly the body) instead of
 // reserving the declared size up front: a content header claiming 128 MiB costs nothing until
 // the bytes come. Every byte held this way is counted per connection and per broker
-// (PartialBodies), and growth past a step asks the memory alarm to look again at once.
-
-/** Counts the bytes held in partially received bodies (capacity of their buffers). */
-export class PartialBodies {
-  /** Bytes held now. */
-  bytes = 0;
-  /** Largest `bytes` seen (for tests and diagnostics). */
-  peak = 0;
-  private sinceCheck = 0;
-
-  /**
-   * @param step growth (bytes) after which `onStep` runs, e.g. a memory alarm check.
-   */
-  constructor(private readonly onStep: () => void = () => {}, private readonly step = 16 * 1024 * 1024) {}
-
-  add(n: number): void {
-    this.bytes += n;
-    if (this.bytes > this.peak) this.peak = this.bytes;
-    this.sinceCheck += n;
-    if (this.sinceCheck >= this.step) {
-      this.sinceCheck = 0;
-      this.onStep();
-    }
-  }
-
-  remove(n: number): void {
-    this.bytes -= n;
-  }
-}
+// (PartialBodies, src/broker/partial_bodies.ts), and growth past a step asks the memory alarm
+// to look again at once.
+import type { PartialBodies } from "../broker/partial_bodies.ts";
 
 /** The first buffer for a multi-frame body: room for a few frames, never more than the body. */
 const INITIAL = 256 * 1024;

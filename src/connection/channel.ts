@@ -1,18 +1,54 @@
+// One AMQP channel: content assembly, dispatch to the method handlers, the deliveries it holds,
+// and its consumers. The handlers are given by whoever opens channels (src/connection/accept.ts),
+// so that nothing here imports them: they import this module.
 import { AmqpError, commandInvalid, preconditionFailed, unexpectedFrame } from "../amqp/errors.ts";
-import { readContentHeader } from "../amqp/frames.ts";
+import { readContentHeader, writeDeliver } from "../amqp/frames.ts";
 import type { Reader } from "../amqp/reader.ts";
 import { FRAME_BODY, ReplyCode } from "../amqp/spec/constants.gen.ts";
 import { METHODS, MethodId, methodName, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
-import type { Queue } from "../broker/queue.ts";
-import type { QueueEntry } from "../../storage/queue_store.ts";
+import type { FieldTable } from "../amqp/table.ts";
+import type { Broker } from "../broker/broker.ts";
+import type { Exchange } from "../broker/exchange.ts";
+import type { Message } from "../broker/message.ts";
+import type { PublishContext } from "../broker/publish.ts";
+import type { Queue, QueueConsumer } from "../broker/queue.ts";
+import type { QueueEntry } from "../broker/queue_entry.ts";
 import type { Connection } from "./connection.ts";
-import type { Consumer } from "./consumer.ts";
-import { handleChannelMethod } from "./handlers/channel.ts";
-import { CLIENT_METHODS, handlerFor } from "./handlers/registry.ts";
-import type { TxState } from "./handlers/tx.ts";
-import { stopReplies, type ReplyConsumer } from "./direct_reply_to.ts";
 import { ChannelCounters } from "../broker/stats.ts";
 import { growBody, releaseBody } from "./body_buffer.ts";
+
+/** A connection whose channels are AMQP channels. */
+export type AmqpConnection = Connection<Channel>;
+/** The broker as the AMQP layer and the management API see it: its connections are AMQP connections. */
+export type AmqpBroker = Broker<AmqpConnection, Channel>;
+
+/** A message's content as it arrived: encoded properties (passed through) and the body. */
+export interface Content {
+  properties: Uint8Array;
+  body: Uint8Array;
+}
+
+/** The method handlers of a channel (handlers/registry.ts). */
+export interface ChannelMethods {
+  /** Methods a client may send on a channel; anything else is 503 "unimplemented method". */
+  accepts(id: number): boolean;
+  handle(channel: Channel, method: AmqpMethod, content: Content | undefined): void;
+}
+
+/** How a settled delivery ends: acked, back to its queue, or dropped (dead-lettered). */
+export type Settlement = "ack" | "requeue" | "drop";
+
+/** Publishes and acks held back until tx.commit. */
+export interface TxState {
+  publishes: { exchange: Exchange; message: Message; mandatory: boolean }[];
+  acks: { deliveries: Unacked[]; how: Settlement }[];
+}
+
+/** The direct reply-to consumer of a channel (direct_reply_to.ts). */
+export interface ReplyConsumer {
+  tag: string;
+  suffix: string;
+}
 
 export type ChannelState =
   | "opening" // created by its first frame, which must be channel.open
@@ -56,8 +92,8 @@ export class Channel {
   lastQueue = "";
 
   // Publishing
-  /** Reused by every publish on this channel: routing allocates no set per message. */
-  readonly routeSet = new Set<Queue>();
+  /** This channel as a publisher (made at its first publish, reused: nothing allocated per message). */
+  publisher: PublishContext | undefined;
   confirm = false;
   /** Sequence number of the last publish in confirm mode. */
   publishSeq = 0;
@@ -80,7 +116,7 @@ export class Channel {
   /** Message counters for the management API and metrics. */
   readonly counters = new ChannelCounters();
 
-  constructor(readonly connection: Connection, readonly id: number) {}
+  constructor(readonly connection: AmqpConnection, readonly id: number, private readonly methods: ChannelMethods) {}
 
   onMethod(method: AmqpMethod): void {
     if (this.state === "closing") {
@@ -112,7 +148,7 @@ export class Channel {
     if (this.state === "opening" && method.id !== MethodId.ChannelOpen) {
       throw new AmqpError(ReplyCode.CHANNEL_ERROR, "expected 'channel.open'");
     }
-    if (!CLIENT_METHODS.has(method.id)) throw commandInvalid(`unimplemented method ${methodName(method.id)}`);
+    if (!this.methods.accepts(method.id)) throw commandInvalid(`unimplemented method ${methodName(method.id)}`);
     if (METHODS.get(method.id)?.content) {
       this.pending = {
         method, classId: method.id >>> 16, bodySize: 0, properties: undefined, body: undefined, received: 0, oversized: false,
@@ -122,8 +158,7 @@ export class Channel {
       this.connection.publishReceived();
       return;
     }
-    if (method.id >>> 16 === 20) handleChannelMethod(this, method);
-    else handlerFor(method.id)(this, method, undefined);
+    this.methods.handle(this, method, undefined);
   }
 
   onContentFrame(type: number, r: Reader): void {
@@ -186,7 +221,7 @@ export class Channel {
 
   private completeContent(pending: PendingContent, body: Uint8Array): void {
     this.dropPending();
-    handlerFor(pending.method.id)(this, pending.method, { properties: pending.properties!, body });
+    this.methods.handle(this, pending.method, { properties: pending.properties!, body });
     this.connection.publishReceived();
   }
 
@@ -252,8 +287,14 @@ export class Channel {
       vhost?.consumerRemoved(consumer.queue);
     }
     this.consumers.clear();
-    stopReplies(this);
+    this.stopReplies();
     this.requeueAll();
+  }
+
+  /** The channel's reply consumer goes (basic.cancel, channel or connection closed). */
+  stopReplies(): void {
+    if (this.replyConsumer) this.connection.broker.replyChannels.delete(this.replyConsumer.suffix);
+    this.replyConsumer = undefined;
   }
 
   /** Requeues every unacked delivery (channel close, basic.recover) and lets queues redeliver. */
@@ -266,5 +307,78 @@ export class Channel {
     this.unacked.clear();
     for (const consumer of this.consumers.values()) consumer.unacked = 0;
     for (const queue of touched) queue.drain();
+  }
+}
+
+/** A basic.consume subscription: one channel, one queue. */
+export class Consumer implements QueueConsumer {
+  /** Deliveries not yet acked (counts against `prefetch`). */
+  unacked = 0;
+
+  constructor(
+    readonly channel: Channel,
+    readonly tag: string,
+    readonly queue: Queue,
+    readonly noAck: boolean,
+    readonly exclusive: boolean,
+    /** basic.qos prefetch_count (global=false) in force when the consumer was created; 0 = none. */
+    readonly prefetch: number,
+    readonly args: FieldTable,
+    /** x-priority: higher-priority consumers get messages while they can take them. */
+    readonly priority: number,
+  ) {}
+
+  canTake(queue: Queue): boolean {
+    const channel = this.channel;
+    if (!this.noAck) {
+      if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
+      // The channel-wide limit counts every unacked delivery, basic.get ones too, as RabbitMQ does.
+      if (channel.globalPrefetch !== 0 && channel.unacked.size >= channel.globalPrefetch) return false;
+    }
+    return channel.connection.canDeliver(queue);
+  }
+
+  deliver(queue: Queue, entry: QueueEntry): void {
+    const channel = this.channel;
+    const connection = channel.connection;
+    const tag = ++channel.deliveryTag;
+    if (!this.noAck) {
+      channel.unacked.set(tag, { tag, entry, queue, consumer: this });
+      this.unacked++;
+    }
+    queue.delivered(entry, this.noAck);
+    const stats = connection.broker.stats;
+    if (this.noAck) {
+      queue.counters.deliverNoAck++;
+      channel.counters.deliverNoAck++;
+      stats.deliveredConsumeAutoAck++;
+    } else {
+      queue.counters.deliver++;
+      channel.counters.deliver++;
+      stats.deliveredConsumeManualAck++;
+    }
+    if (entry.redelivered) {
+      queue.counters.redeliver++;
+      channel.counters.redeliver++;
+      stats.redelivered++;
+    }
+    const m = entry.message;
+    writeDeliver(
+      connection.output.writer, channel.id, this.tag, tag, entry.redelivered,
+      m.exchange, m.routingKey, entry.deliveryCount === undefined ? m.properties : queue.deliveryProperties(entry, false),
+      m.body, connection.frameMax,
+    );
+    connection.output.schedule();
+  }
+
+  cancelledByServer(_queue: Queue): void {
+    const channel = this.channel;
+    channel.consumers.delete(this.tag);
+    // Only clients that announce consumer_cancel_notify get basic.cancel, as in RabbitMQ.
+    // Not on a connection being closed (vhost deleted): connection.close is its last word.
+    const connection = channel.connection;
+    if (connection.capabilities["consumer_cancel_notify"] === true && channel.state === "open" && connection.state === "running") {
+      connection.send(channel.id, { id: MethodId.BasicCancel, consumerTag: this.tag, nowait: true });
+    }
   }
 }

@@ -9,15 +9,42 @@ import { decodeMethod, MethodId, type AmqpMethod } from "../amqp/spec/methods.ge
 import type { FieldTable } from "../amqp/table.ts";
 import type { User } from "../auth/users.ts";
 import type { Broker } from "../broker/broker.ts";
+import type { ClientConnection } from "../broker/client_connection.ts";
 import type { Vhost } from "../broker/vhost.ts";
 import type { TcpHandler, TcpSocket } from "../runtime/tcp.ts";
 import { after, every, nextTurn, type Timer } from "../runtime/timers.ts";
 import type { Queue } from "../broker/queue.ts";
 import { blockedReason, type AlarmResource } from "../broker/alarms.ts";
-import { PartialBodies } from "./body_buffer.ts";
-import { Channel } from "./channel.ts";
-import { handleConnectionMethod, sendStart } from "./handlers/connection.ts";
+import { PartialBodies } from "../broker/partial_bodies.ts";
 import { Output } from "./output.ts";
+
+/** What a connection needs of its channels (channel.ts implements it). */
+export interface ConnectionChannel {
+  readonly id: number;
+  readonly state: string;
+  /** Publisher confirms: the last sequence number confirmed, acked to the client, and held for a commit. */
+  confirmedUpTo: number;
+  confirmSent: number;
+  confirmsAwaitingCommit: number;
+  readonly counters: { confirm: number };
+  onMethod(method: AmqpMethod): void;
+  onContentFrame(type: number, r: Reader): void;
+  closeWithError(error: AmqpError): void;
+  release(): void;
+}
+
+/**
+ * The protocol's method handlers, given to each connection (src/connection/accept.ts), so that
+ * this module imports none of them: they import it.
+ */
+export interface ConnectionProtocol<Ch extends ConnectionChannel> {
+  /** The protocol header was accepted: send connection.start. */
+  start(connection: Connection<Ch>): void;
+  /** A method on channel 0. */
+  handle(connection: Connection<Ch>, method: AmqpMethod): void;
+  /** A frame for a new channel number arrived. */
+  openChannel(connection: Connection<Ch>, id: number): Ch;
+}
 
 export type ConnectionState =
   | "awaiting-header" // until the 8-byte protocol header
@@ -39,13 +66,13 @@ const LEGACY_0_9_HEADER = new Uint8Array([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 let nextConnectionId = 1;
 
 /** One client's AMQP connection: framing, handshake, channels, heartbeats and closing. */
-export class Connection implements TcpHandler, FrameSink {
+export class Connection<Ch extends ConnectionChannel = ConnectionChannel> implements TcpHandler, FrameSink, ClientConnection {
   readonly id = nextConnectionId++;
   /** As RabbitMQ names connections in logs: "127.0.0.1:54321 -> 127.0.0.1:5672". */
   readonly name: string;
   state: ConnectionState = "awaiting-header";
   readonly output: Output;
-  readonly channels = new Map<number, Channel>();
+  readonly channels = new Map<number, Ch>();
 
   frameMax: number;
   channelMax: number;
@@ -70,7 +97,7 @@ export class Connection implements TcpHandler, FrameSink {
   /** Frames of the chunk being read when the connection was blocked: they run on unblock. */
   private readonly held: { type: number; channelId: number; payload: Uint8Array }[] = [];
   /** Channels with confirms to send in this turn's write. */
-  private readonly confirmingChannels = new Set<Channel>();
+  private readonly confirmingChannels = new Set<Ch>();
 
   private readonly splitter: FrameSplitter;
   private readonly reader = new Reader();
@@ -80,7 +107,11 @@ export class Connection implements TcpHandler, FrameSink {
   private heartbeatTimer: Timer | undefined;
   private closeTimer: Timer | undefined;
 
-  constructor(readonly broker: Broker, readonly socket: TcpSocket) {
+  constructor(
+    readonly broker: Broker<Connection<Ch>, Ch>,
+    readonly socket: TcpSocket,
+    private readonly protocol: ConnectionProtocol<Ch>,
+  ) {
     this.name = `${formatAddress(socket.remoteAddress)}:${socket.remotePort} -> ${broker.listenAddress}:${socket.localPort}`;
     this.output = new Output(socket);
     this.output.beforeFlush = () => this.flushConfirms();
@@ -130,7 +161,7 @@ export class Connection implements TcpHandler, FrameSink {
       this.closeSocket();
       return undefined;
     }
-    sendStart(this);
+    this.protocol.start(this);
     return chunk.subarray(take);
   }
 
@@ -183,7 +214,7 @@ export class Connection implements TcpHandler, FrameSink {
 
   private dispatchConnectionMethod(method: AmqpMethod): void {
     try {
-      handleConnectionMethod(this, method);
+      this.protocol.handle(this, method);
     } catch (err) {
       if (err instanceof AmqpError && err.classId === 0) {
         err.classId = method.id >>> 16;
@@ -194,7 +225,7 @@ export class Connection implements TcpHandler, FrameSink {
   }
 
   /** The channel a frame belongs to; a new channel number accepts only channel.open. */
-  private channelFor(channelId: number, frameType: number): Channel {
+  private channelFor(channelId: number, frameType: number): Ch {
     if (this.state !== "running") {
       throw unexpectedFrame(`type ${frameType} frame on channel ${channelId} before the connection is open`);
     }
@@ -208,7 +239,7 @@ export class Connection implements TcpHandler, FrameSink {
       );
     }
     this.checkUserChannelLimit();
-    const created = new Channel(this, channelId);
+    const created = this.protocol.openChannel(this, channelId);
     this.channels.set(channelId, created);
     return created;
   }
@@ -229,7 +260,7 @@ export class Connection implements TcpHandler, FrameSink {
   }
 
   /** A channel finished closing (close-ok exchanged); its number may be reused. */
-  removeChannel(channel: Channel): void {
+  removeChannel(channel: Ch): void {
     if (this.channels.get(channel.id) !== channel) return;
     this.channels.delete(channel.id);
     if (channel.state !== "opening") this.broker.stats.channelsClosed++;
@@ -311,7 +342,7 @@ export class Connection implements TcpHandler, FrameSink {
    * written to the store is confirmed after the commit, and so is every later one on the channel
    * until then, so that confirms stay in order.
    */
-  confirm(channel: Channel, seq: number, persisted: boolean, nack = false): void {
+  confirm(channel: Ch, seq: number, persisted: boolean, nack = false): void {
     const store = this.broker.store;
     if (store && (persisted || channel.confirmsAwaitingCommit > 0)) {
       channel.confirmsAwaitingCommit++;
@@ -324,7 +355,7 @@ export class Connection implements TcpHandler, FrameSink {
     this.confirmNow(channel, seq, nack);
   }
 
-  private confirmNow(channel: Channel, seq: number, nack: boolean): void {
+  private confirmNow(channel: Ch, seq: number, nack: boolean): void {
     if (nack) {
       // A nack breaks the cumulative run: acks before it go out first, then the nack itself.
       this.writeAcks(channel, seq - 1);
@@ -344,7 +375,7 @@ export class Connection implements TcpHandler, FrameSink {
   }
 
   /** One cumulative basic.ack for everything confirmed up to `upTo` and not yet acked. */
-  private writeAcks(channel: Channel, upTo: number): void {
+  private writeAcks(channel: Ch, upTo: number): void {
     if (upTo > channel.confirmSent && channel.state === "open") {
       writeMethodFrame(this.output.writer, channel.id, {
         id: MethodId.BasicAck, deliveryTag: upTo, multiple: upTo - channel.confirmSent > 1,

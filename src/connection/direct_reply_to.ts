@@ -12,13 +12,9 @@ import type { Channel } from "./channel.ts";
 export const REPLY_TO = "amq.rabbitmq.reply-to";
 const PREFIX = `${REPLY_TO}.`;
 
-/** Channels with a reply consumer, by the suffix of their reply-to name (one per broker: a reply may come from any vhost, as in RabbitMQ). */
-export type ReplyChannels = Map<string, Channel>;
+/** Channels with a reply consumer, by the suffix of their reply-to name (Broker.replyChannels: one per broker, a reply may come from any vhost, as in RabbitMQ). */
+export type ReplyChannels = ReadonlyMap<string, Channel>;
 
-export interface ReplyConsumer {
-  tag: string;
-  suffix: string;
-}
 
 export function isReplyTo(name: string): boolean {
   return name === REPLY_TO || name.startsWith(PREFIX);
@@ -36,8 +32,7 @@ export function consumeReplies(channel: Channel, tag: string, noAck: boolean): s
 
 /** The channel's reply consumer goes (basic.cancel, channel or connection closed). */
 export function stopReplies(channel: Channel): void {
-  if (channel.replyConsumer) channel.connection.broker.replyChannels.delete(channel.replyConsumer.suffix);
-  channel.replyConsumer = undefined;
+  channel.stopReplies();
 }
 
 /** Whether `name` (the bare pseudo-queue or a live reply-to name) exists, for queue.declare. */

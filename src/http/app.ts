@@ -1,12 +1,11 @@
 // The management HTTP API: a hono app on RabbitMQ's management plugin paths. Tests drive it with
 // app.request(); the broker serves it on httpPort (src/http/listeners.ts).
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { AmqpError } from "../amqp/errors.ts";
-import type { Broker } from "../broker/broker.ts";
-import type { Vhost } from "../broker/vhost.ts";
-import { basicAuth, canSeeVhost, requireVhostAccess, type HttpEnv } from "./auth.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
+import { basicAuth, type HttpEnv } from "./auth.ts";
 import { badRequest, errorBody, fromAmqpError, fromManagementError, HttpError, notFound } from "./errors.ts";
-import { ManagementError } from "../auth/management.ts";
+import { ManagementError } from "../broker/management.ts";
 import { PolicyError } from "../broker/policy.ts";
 import { policyRoutes } from "./routes/policies.ts";
 import { InvalidJson } from "./json.ts";
@@ -24,10 +23,14 @@ import { healthRoutes } from "./routes/health.ts";
 import { userRoutes } from "./routes/users.ts";
 import { parameterRoutes } from "./routes/parameters.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
+import { pluginRoutes } from "./routes/plugins.ts";
+import { mountPluginRoutes } from "./plugin_routes.ts";
+import type { PluginRouteSource } from "../plugins/manager.ts";
 
 export type ManagementApp = Hono<HttpEnv>;
 
-export function createManagementApp(broker: Broker): ManagementApp {
+/** `plugins`: the routes of every available plugin (src/http/plugin_routes.ts). */
+export function createManagementApp(broker: AmqpBroker, plugins: readonly PluginRouteSource[] = []): ManagementApp {
   const app = new Hono<HttpEnv>();
   ratesFor(broker);
   app.onError((err, c) => {
@@ -54,6 +57,8 @@ export function createManagementApp(broker: Broker): ManagementApp {
   userRoutes(app, broker);
   parameterRoutes(app, broker);
   definitionRoutes(app, broker);
+  pluginRoutes(app, broker);
+  mountPluginRoutes(app, plugins);
   // A known path with a method it does not take: 405, as cowboy answers; anything else 404.
   const known = app.routes
     .filter((r) => r.path.startsWith("/api/") && r.method !== "ALL")
@@ -63,25 +68,4 @@ export function createManagementApp(broker: Broker): ManagementApp {
     return c.json({ error: "Method Not Allowed", reason: `${c.req.method} not allowed` }, 405);
   });
   return app;
-}
-
-/** The vhost named in the path (`%2F` for "/"): 404 when missing, 401 without access. */
-export function pathVhost(c: Context<HttpEnv>, broker: Broker, param = "vhost"): Vhost {
-  const name = c.req.param(param);
-  const vhost = name === undefined ? undefined : broker.vhosts.get(name);
-  if (!vhost) throw notFound();
-  requireVhostAccess(broker, c.get("user"), vhost.name);
-  return vhost;
-}
-
-/** The vhosts a listing shows to the user (every one for monitoring and administrator users). */
-export function visibleVhosts(c: Context<HttpEnv>, broker: Broker): Vhost[] {
-  const user = c.get("user");
-  return [...broker.vhosts.values()].filter((v) => canSeeVhost(broker, user, v.name, true));
-}
-
-/** Sorts a listing by name, as the management plugin's default sort does. */
-export function byName<T extends object>(items: T[]): T[] {
-  const name = (x: T) => String((x as { name?: unknown }).name);
-  return items.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
 }

@@ -4,7 +4,7 @@
 // (monitoring and administrator users see every vhost in listings).
 import type { Context, MiddlewareHandler } from "hono";
 import type { Permission, User } from "../auth/users.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { HttpError, notAuthorised } from "./errors.ts";
 import type { HttpPeer } from "../runtime/http.ts";
 import { isLoopbackAddress } from "../connection/connection.ts";
@@ -14,7 +14,7 @@ export type HttpEnv = { Variables: { user: User }; Bindings: Partial<HttpPeer> }
 
 const MANAGEMENT_TAGS = ["administrator", "monitoring", "policymaker", "management"];
 
-export function basicAuth(broker: Broker): MiddlewareHandler<HttpEnv> {
+export function basicAuth(broker: AmqpBroker): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Basic\s+(.+)$/i.exec(header);
@@ -69,20 +69,20 @@ export function requirePolicymaker(c: Context<HttpEnv>): User {
 }
 
 /** Whether the user may see the vhost at all (a permission entry, or a monitoring/admin tag in listings). */
-export function canSeeVhost(broker: Broker, user: User, vhost: string, listing: boolean): boolean {
+export function canSeeVhost(broker: AmqpBroker, user: User, vhost: string, listing: boolean): boolean {
   if (listing && isMonitor(user)) return true;
   return broker.users.permission(user.name, vhost) !== undefined;
 }
 
 /** is_authorized_vhost: the user has a permission entry in this (existing) vhost. */
-export function requireVhostAccess(broker: Broker, user: User, vhost: string): void {
+export function requireVhostAccess(broker: AmqpBroker, user: User, vhost: string): void {
   if (broker.vhosts.has(vhost) && broker.users.permission(user.name, vhost) === undefined && !isAdmin(user)) {
     throw notAuthorised("User not authorised to access virtual host");
   }
 }
 
 /** An AMQP-style resource permission (configure/write/read regexes) for an HTTP write. */
-export function requirePermission(broker: Broker, user: User, vhost: string, kind: "queue" | "exchange", name: string, what: keyof Permission): void {
+export function requirePermission(broker: AmqpBroker, user: User, vhost: string, kind: "queue" | "exchange", name: string, what: keyof Permission): void {
   const permission = broker.users.permission(user.name, vhost);
   const pattern = permission?.[what];
   if (pattern !== undefined && pattern !== "" && new RegExp(`^(?:${pattern})$`).test(name)) return;

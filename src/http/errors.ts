@@ -1,7 +1,7 @@
 // Errors the management API answers with, in RabbitMQ's JSON shape {error, reason}.
 import { AmqpError } from "../amqp/errors.ts";
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
-import { ManagementError } from "../auth/management.ts";
+import { ManagementError } from "../broker/management.ts";
 import { PolicyError } from "../broker/policy.ts";
 
 export class HttpError extends Error {

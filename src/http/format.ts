@@ -1,14 +1,11 @@
 // JSON shapes of the management API objects, as RabbitMQ 3.10's management plugin renders them.
 // Fields that describe Erlang internals (garbage_collection, reductions, backing_queue_status)
 // have no counterpart here and are left out; docs/http-api.md lists every omission.
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker, AmqpConnection as Connection, Channel, Consumer } from "../connection/channel.ts";
 import type { Exchange } from "../broker/exchange.ts";
 import { Exchange as ExchangeClass } from "../broker/exchange.ts";
 import type { Queue } from "../broker/queue.ts";
 import type { Vhost } from "../broker/vhost.ts";
-import type { Channel } from "../connection/channel.ts";
-import type { Connection } from "../connection/connection.ts";
-import type { Consumer } from "../connection/consumer.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import { tableToJson, type Json, type JsonObject } from "./json.ts";
 import { propertiesKey } from "./properties_key.ts";
@@ -27,7 +24,7 @@ function withDetails(names: readonly string[], values: number[], rates: number[]
   return out;
 }
 
-export function formatQueue(broker: Broker, queue: Queue, unacked: UnackedTotals | undefined, rates: RateSampler): JsonObject {
+export function formatQueue(broker: AmqpBroker, queue: Queue, unacked: UnackedTotals | undefined, rates: RateSampler): JsonObject {
   const u = unacked ?? NO_UNACKED;
   const c = queue.counters;
   const r = rates.rates(queue, QUEUE_SERIES.length);
@@ -82,7 +79,7 @@ export function formatQueue(broker: Broker, queue: Queue, unacked: UnackedTotals
 }
 
 /** The extra fields of GET /api/queues/{vhost}/{name}. */
-export function queueDetails(broker: Broker, queue: Queue): JsonObject {
+export function queueDetails(broker: AmqpBroker, queue: Queue): JsonObject {
   return {
     consumer_details: queue.consumers.map((c) => formatConsumer(broker, c as Consumer)),
     deliveries: [],
@@ -163,7 +160,7 @@ function peerHost(connection: Connection): string {
   return a.startsWith("::ffff:") ? a.slice(7) : a;
 }
 
-export function formatConnection(broker: Broker, connection: Connection, rates: RateSampler): JsonObject {
+export function formatConnection(broker: AmqpBroker, connection: Connection, rates: RateSampler): JsonObject {
   const r = rates.rates(connection, CONNECTION_SERIES.length);
   const running = connection.state === "running";
   return {
@@ -206,7 +203,7 @@ export function channelName(channel: Channel): string {
   return `${channel.connection.name} (${channel.id})`;
 }
 
-export function formatChannel(broker: Broker, channel: Channel, rates: RateSampler): JsonObject {
+export function formatChannel(broker: AmqpBroker, channel: Channel, rates: RateSampler): JsonObject {
   const connection = channel.connection;
   const tx = channel.tx;
   const c = channel.counters;
@@ -237,7 +234,7 @@ export function formatChannel(broker: Broker, channel: Channel, rates: RateSampl
   };
 }
 
-export function formatConsumer(broker: Broker, consumer: Consumer): JsonObject {
+export function formatConsumer(broker: AmqpBroker, consumer: Consumer): JsonObject {
   const channel = consumer.channel;
   const connection = channel.connection;
   const queue = consumer.queue;

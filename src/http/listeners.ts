@@ -1,13 +1,14 @@
 // Starts the management API (HTTP and/or HTTPS) and Prometheus listeners for a broker, on the
 // bind address unless the config file named one, logged as RabbitMQ's plugins log them. All
 // stop with the broker.
-import type { Broker } from "../broker/broker.ts";
+import type { PluginRouteSource } from "../plugins/manager.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { listenHttp, type HttpListener } from "../runtime/http.ts";
 import { createManagementApp } from "./app.ts";
 import { createMetricsApp } from "./metrics.ts";
 
 /** Returns the names of the plugins that started, as RabbitMQ counts them. */
-export function startHttpListeners(broker: Broker): string[] {
+export function startHttpListeners(broker: AmqpBroker, plugins: readonly PluginRouteSource[] = []): string[] {
   const o = broker.options;
   const started: string[] = [];
   const stopWithBroker = (listener: HttpListener) => {
@@ -21,7 +22,7 @@ export function startHttpListeners(broker: Broker): string[] {
     started.push("rabbitmq_prometheus");
   }
   if (o.httpPort !== null || o.httpsPort !== null) {
-    const fetch = createManagementApp(broker).fetch;
+    const fetch = createManagementApp(broker, plugins).fetch;
     if (o.httpPort !== null) {
       const listener = listenHttp(o.listenAddresses.http ?? o.bind, o.httpPort, fetch);
       broker.httpListener = stopWithBroker(listener);

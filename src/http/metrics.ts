@@ -2,7 +2,7 @@
 // /metrics aggregates per-object metrics into one sample each (as RabbitMQ does by default),
 // /metrics/per-object labels them by vhost and queue, channel or connection.
 import { Hono } from "hono";
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { fileDescriptorLimit, freeDiskBytes, openFileDescriptors, residentMemory, RUNTIME_VERSION } from "../runtime/system.ts";
 import { VERSION } from "../version.ts";
 import { channelName } from "./format.ts";
@@ -61,7 +61,7 @@ function formatValue(value: number): string {
   return Number.isFinite(value) ? String(value) : value > 0 ? "+Inf" : value < 0 ? "-Inf" : "NaN";
 }
 
-export function renderMetrics(broker: Broker, perObject: boolean): string {
+export function renderMetrics(broker: AmqpBroker, perObject: boolean): string {
   const e = new Exposition();
   const node = broker.alarms.node;
   const s = broker.stats;
@@ -171,13 +171,16 @@ export function renderMetrics(broker: Broker, perObject: boolean): string {
   co("rabbitmq_connection_outgoing_bytes_total", "counter", "Total number of bytes sent on a connection", (x) => x.output.bytesSent);
   co("rabbitmq_connection_pending_packets", "gauge", "Number of bytes waiting to be sent on a connection", (x) => x.output.bufferedBytes);
   co("rabbitmq_connection_channels", "gauge", "Channels on a connection", (x) => x.channels.size);
-  return e.render();
+  // Plugins' own metrics (rendered by each, in the same exposition format).
+  let extra = "";
+  for (const source of broker.metricsSources) extra += source();
+  return e.render() + extra;
 }
 
 const CONTENT_TYPE = "text/plain; version=0.0.4";
 
 /** The Prometheus endpoint's app: /metrics and /metrics/per-object, no authentication (as RabbitMQ). */
-export function createMetricsApp(broker: Broker): Hono {
+export function createMetricsApp(broker: AmqpBroker): Hono {
   const app = new Hono();
   app.get("/metrics", (c) => c.body(renderMetrics(broker, false), 200, { "content-type": CONTENT_TYPE }));
   app.get("/metrics/per-object", (c) => c.body(renderMetrics(broker, true), 200, { "content-type": CONTENT_TYPE }));

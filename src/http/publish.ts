@@ -3,10 +3,10 @@
 import { Reader } from "../amqp/reader.ts";
 import { decodeProperties, encodeProperties, type BasicProperties } from "../amqp/spec/properties.gen.ts";
 import { Writer } from "../amqp/writer.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import type { Exchange } from "../broker/exchange.ts";
 import { Message } from "../broker/message.ts";
-import type { Queue } from "../broker/queue.ts";
+import { publish, Published, type PublishContext } from "../broker/publish.ts";
 import type { Vhost } from "../broker/vhost.ts";
 import { badRequest } from "./errors.ts";
 import { jsonToTable, tableToJson, type Json, type JsonObject } from "./json.ts";
@@ -57,20 +57,7 @@ export function propertiesToJson(raw: Uint8Array): JsonObject {
  * Routes a message as basic.publish does (alternate exchanges, exchange bindings, CC/BCC) and
  * counts it; returns whether any queue took it.
  */
-export function publishMessage(broker: Broker, vhost: Vhost, exchange: Exchange, message: Message): boolean {
-  message.checkExpiration();
-  const msg = message.withoutBcc();
-  const stats = broker.stats;
-  stats.received++;
-  exchange.counters.publishIn++;
-  const queues = new Set<Queue>();
-  vhost.route(exchange, msg, queues);
-  if (queues.size === 0) {
-    stats.unroutableDropped++;
-    return false;
-  }
-  stats.routed++;
-  exchange.counters.publishOut++;
-  for (const queue of queues) queue.enqueue(msg);
-  return true;
+export function publishMessage(broker: AmqpBroker, vhost: Vhost, exchange: Exchange, message: Message): boolean {
+  const ctx: PublishContext = { scope: vhost, stats: broker.stats, confirm: false, queues: new Set() };
+  return (publish(ctx, exchange, message, false) & Published.unroutable) === 0;
 }

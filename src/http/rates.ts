@@ -1,6 +1,6 @@
 // Rates for the management API's *_details fields: counters and gauges are sampled every 5 s by
 // an unref'd timer, and a rate is the change between the last two samples per second.
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import { every, type Timer } from "../runtime/timers.ts";
 import { unackedByQueue } from "./unacked.ts";
 import { freeDiskBytes, openFileDescriptors, residentMemory } from "../runtime/system.ts";
@@ -32,7 +32,7 @@ export class RateSampler {
   private readonly samples = new WeakMap<object, Sample>();
   private timer: Timer | undefined;
 
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly broker: AmqpBroker) {}
 
   start(): void {
     this.sampleAll();
@@ -93,7 +93,7 @@ export class RateSampler {
 }
 
 /** Memory, free disk, open fds and sockets now (free disk 0 when unreadable). */
-export function nodeReadings(broker: Broker): number[] {
+export function nodeReadings(broker: AmqpBroker): number[] {
   let disk = 0;
   try {
     disk = freeDiskBytes(broker.options.dataDir);
@@ -104,7 +104,7 @@ export function nodeReadings(broker: Broker): number[] {
 }
 
 /** Queue churn over every vhost. */
-export function queueChurn(broker: Broker): { declared: number; created: number; deleted: number } {
+export function queueChurn(broker: AmqpBroker): { declared: number; created: number; deleted: number } {
   let declared = 0, created = 0, deleted = 0;
   for (const vhost of broker.vhosts.values()) {
     declared += vhost.queuesDeclared;
@@ -118,10 +118,10 @@ function round(rate: number): number {
   return Math.round(rate * 10) / 10;
 }
 
-const samplers = new WeakMap<Broker, RateSampler>();
+const samplers = new WeakMap<AmqpBroker, RateSampler>();
 
 /** The broker's sampler, started on first use and stopped with the broker. */
-export function ratesFor(broker: Broker): RateSampler {
+export function ratesFor(broker: AmqpBroker): RateSampler {
   let sampler = samplers.get(broker);
   if (!sampler) {
     samplers.set(broker, (sampler = new RateSampler(broker)));

@@ -1,6 +1,6 @@
 // Unacknowledged deliveries per queue: queues do not count them (channels hold them), so the
 // management API and the metrics add them up from every channel when asked.
-import type { Broker } from "../broker/broker.ts";
+import type { AmqpBroker } from "../connection/channel.ts";
 import type { Queue } from "../broker/queue.ts";
 
 export interface UnackedTotals {
@@ -8,7 +8,7 @@ export interface UnackedTotals {
   bytes: number;
 }
 
-export function unackedByQueue(broker: Broker): Map<Queue, UnackedTotals> {
+export function unackedByQueue(broker: AmqpBroker): Map<Queue, UnackedTotals> {
   const out = new Map<Queue, UnackedTotals>();
   const add = (queue: Queue, bytes: number) => {
     const t = out.get(queue);

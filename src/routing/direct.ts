@@ -2,12 +2,12 @@
 // exactly. Routing is one Map lookup.
 import type { FieldTable } from "../amqp/table.ts";
 import { BindingList, IndexedRouter, type Binding } from "./indexed_router.ts";
-import type { HeadersAccess } from "./router.ts";
+import type { RoutableMessage } from "./router.ts";
 
 export class DirectRouter<D> extends IndexedRouter<D, Binding<D>> {
   private readonly byKey = new Map<string, BindingList<Binding<D>>>();
 
-  route(routingKey: string, _headers: HeadersAccess, out: Set<D>): void {
+  route(routingKey: string, _message: RoutableMessage, out: Set<D>): void {
     const list = this.byKey.get(routingKey);
     if (!list) return;
     const items = list.items;

@@ -2,12 +2,12 @@
 // tell bindings apart.
 import type { FieldTable } from "../amqp/table.ts";
 import { BindingList, IndexedRouter, type Binding } from "./indexed_router.ts";
-import type { HeadersAccess } from "./router.ts";
+import type { RoutableMessage } from "./router.ts";
 
 export class FanoutRouter<D> extends IndexedRouter<D, Binding<D>> {
   private readonly all = new BindingList<Binding<D>>();
 
-  route(_routingKey: string, _headers: HeadersAccess, out: Set<D>): void {
+  route(_routingKey: string, _message: RoutableMessage, out: Set<D>): void {
     const items = this.all.items;
     for (let i = 0; i < items.length; i++) out.add(items[i]!.destination);
   }

@@ -11,7 +11,7 @@ import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable, FieldType, FieldValue } from "../amqp/table.ts";
 import { ERLANG_TYPE_NAMES, erlangEqual, fieldTypeOf, formatErlang, plain } from "./field_values.ts";
 import { BindingList, IndexedRouter, type Binding } from "./indexed_router.ts";
-import type { HeadersAccess } from "./router.ts";
+import type { RoutableMessage } from "./router.ts";
 
 export type XMatch = "all" | "any" | "all-with-x" | "any-with-x";
 
@@ -54,7 +54,7 @@ interface HeadersBinding<D> extends Binding<D> {
 export class HeadersRouter<D> extends IndexedRouter<D, HeadersBinding<D>> {
   private readonly all = new BindingList<HeadersBinding<D>>();
 
-  route(_routingKey: string, headers: HeadersAccess, out: Set<D>): void {
+  route(_routingKey: string, message: RoutableMessage, out: Set<D>): void {
     const items = this.all.items;
     let table: FieldTable | undefined;
     let fetched = false;
@@ -65,7 +65,7 @@ export class HeadersRouter<D> extends IndexedRouter<D, HeadersBinding<D>> {
         continue;
       }
       if (!fetched) {
-        table = headers();
+        table = message.headerTable();
         fetched = true;
       }
       if (table !== undefined && (b.any ? matchesAny(b, table) : matchesAll(b, table))) out.add(b.destination);

@@ -3,7 +3,7 @@
 // bindings, and lists with O(1) removal. Each exchange type adds its own routing index.
 import type { FieldTable } from "../amqp/table.ts";
 import { argumentsKey } from "./field_values.ts";
-import type { HeadersAccess, Router } from "./router.ts";
+import type { RoutableMessage, Router } from "./router.ts";
 
 export interface Binding<D> {
   readonly routingKey: string;
@@ -89,7 +89,7 @@ export abstract class IndexedRouter<D, B extends Binding<D>> implements Router<D
     for (const bindings of this.byDestination.values()) yield* bindings.values();
   }
 
-  abstract route(routingKey: string, headers: HeadersAccess, out: Set<D>): void;
+  abstract route(routingKey: string, message: RoutableMessage, out: Set<D>): void;
 
   /** Creates a new binding and adds it to the routing index. */
   protected abstract attach(routingKey: string, args: FieldTable, destination: D): B;

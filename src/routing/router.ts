@@ -1,11 +1,19 @@
 // The routing contract every exchange type implements (built-in types here; plugin types in
 // plugins/ implement the same). A router indexes bindings for one exchange and, given a
-// message's routing key and (lazily decoded) headers, adds the matching destinations to a
-// caller-owned Set, reused per channel so routing allocates nothing per message.
+// routing key and a view of the message (headers and properties, decoded only when a router
+// asks), adds the matching destinations to a caller-owned Set, reused per channel so routing
+// allocates nothing per message.
+import type { BasicProperties } from "../amqp/spec/properties.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 
-/** Lazily decoded message headers: called only by routers that need them (headers exchange). */
-export type HeadersAccess = () => FieldTable | undefined;
+/** What a router may look at besides the routing key. The broker's Message is one. */
+export interface RoutableMessage {
+  readonly routingKey: string;
+  /** The headers property, decoded on first call (only routers that need it call it). */
+  headerTable(): FieldTable | undefined;
+  /** Every property, decoded on first use (consistent-hash on message_id, timestamp, …). */
+  readonly props: BasicProperties;
+}
 
 export interface Router<D> {
   /** Adds a binding; returns false when the same (key, arguments, destination) already exists. */
@@ -14,8 +22,11 @@ export interface Router<D> {
   has(routingKey: string, args: FieldTable, destination: D): boolean;
   /** Removes a binding; returns false when there was none. */
   unbind(routingKey: string, args: FieldTable, destination: D): boolean;
-  /** Adds every destination the message routes to into `out` (a Set dedupes). */
-  route(routingKey: string, headers: HeadersAccess, out: Set<D>): void;
+  /**
+   * Adds every destination the message routes to with `routingKey` (its own, or a CC/BCC key)
+   * into `out` (a Set dedupes).
+   */
+  route(routingKey: string, message: RoutableMessage, out: Set<D>): void;
   /** Removes every binding to `destination` (queue or exchange deleted). */
   removeDestination(destination: D): void;
   /** Number of bindings. */

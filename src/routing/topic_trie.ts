@@ -8,7 +8,7 @@
 // only of "#", never "*".
 import type { FieldTable } from "../amqp/table.ts";
 import { BindingList, IndexedRouter, type Binding } from "./indexed_router.ts";
-import type { HeadersAccess } from "./router.ts";
+import type { RoutableMessage } from "./router.ts";
 
 class TopicNode<D> {
   literal: Map<string, TopicNode<D>> | undefined = undefined;
@@ -44,7 +44,7 @@ export class TopicRouter<D> extends IndexedRouter<D, TopicBinding<D>> {
     return this.nodes;
   }
 
-  route(routingKey: string, _headers: HeadersAccess, out: Set<D>): void {
+  route(routingKey: string, _message: RoutableMessage, out: Set<D>): void {
     if (this.size === 0) return;
     if (routingKey !== this.lastKey) this.split(routingKey);
     this.epoch++;

@@ -1,6 +1,9 @@
 // Crash safety of the durable store: the broker runs in its own process and is killed with
 // SIGKILL while publishers (confirms, transactions) and consumers (acks, multiple acks, requeues,
-// rejects, held deliveries) run at full speed, then restarted on the same data dir. What is
+// rejects, held deliveries) run at full speed, then restarted on the same data dir. Beside three
+// busy queues, each cycle spreads its load over 300 more durable queues committing together
+// (priority, quorum, length-limited with dead-lettering, reject-publish, plain:
+// tests/helpers/crash_topology.ts). What is
 // checked after every restart is described in tests/helpers/crash_harness.ts: no confirmed
 // message lost, no committed ack undone, no duplicates, no transient message back, per-publisher
 // order kept, bodies and properties intact, redelivered set where the delivery was committed.

@@ -38,6 +38,11 @@ import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } fro
 import { AMQPClient } from "@cloudamqp/amqp-client";
 import { cpSync, rmSync } from "node:fs";
 import { launchWarren, spawnWarren, type WarrenProcess } from "./warren_process.ts";
+import {
+  CRASH_QUEUES, declareTopology, DLQ, FANOUT, MARKERS, Q1, Q2, Q3, queueSpec, SPREAD_FANOUT, SPREAD_FANOUT_QUEUES, SPREAD_QUEUES, SPREAD_TARGETS,
+} from "./crash_topology.ts";
+
+export { CRASH_QUEUES };
 
 // ---------------------------------------------------------------------------------- basics
 
@@ -145,23 +150,11 @@ class Ledger {
 interface ChannelEvent {
   kind: "deliver" | "settle";
   id: string;
+  queue: string;
 }
 
 // ---------------------------------------------------------------------------------- topology
-
-const FANOUT = "crash.fan";
-const Q1 = "crash.q1";
-const Q2 = "crash.q2";
-const Q3 = "crash.q3";
-export const CRASH_QUEUES = [Q1, Q2, Q3] as const;
-const MARKERS = "crash.markers";
-
-async function declareTopology(ch: ConfirmChannel): Promise<void> {
-  await ch.assertExchange(FANOUT, "fanout", { durable: true });
-  for (const q of [...CRASH_QUEUES, MARKERS]) await ch.assertQueue(q, { durable: true });
-  await ch.bindQueue(Q1, FANOUT, "");
-  await ch.bindQueue(Q2, FANOUT, "");
-}
+// (tests/helpers/crash_topology.ts)
 
 /** A persistent message to the durable markers queue, confirmed: everything before it is committed. */
 function commitMarker(ch: ConfirmChannel): Promise<void> {
@@ -200,6 +193,9 @@ interface PublisherSpec {
   exchange: string;
   routingKey: string;
   queues: readonly string[];
+  priority?: number;
+  /** Picks the queue (and priority) of each message instead of routingKey/queues. */
+  choose?: () => { routingKey: string; queues: readonly string[]; priority: number };
   /** Every this-many-th message (n % k === k - 1) is transient. */
   transientEvery?: number;
 }
@@ -225,10 +221,12 @@ async function confirmPublisher(ctx: LoadContext, spec: PublisherSpec): Promise<
       if (ctx.stopped() || closed()) break;
       const id = messageId(ctx, spec.name, n);
       const persistent = !(spec.transientEvery && n % spec.transientEvery === spec.transientEvery - 1);
-      ctx.ledger.published.set(id, { publisher: spec.name, n, persistent, queues: spec.queues });
+      const route = spec.choose?.() ?? { routingKey: spec.routingKey, queues: spec.queues, priority: spec.priority };
+      ctx.ledger.published.set(id, { publisher: spec.name, n, persistent, queues: route.queues });
       inFlight++;
-      writable = ch.publish(spec.exchange, spec.routingKey, bodyFor(id), {
+      writable = ch.publish(spec.exchange, route.routingKey, bodyFor(id), {
         persistent, messageId: id, contentType: "application/x-crash-test", headers: { "x-publisher": spec.name, "x-n": n },
+        ...(route.priority !== undefined ? { priority: route.priority } : {}),
       }, (err) => {
         inFlight--;
         if (!err) ctx.ledger.confirmed.add(id);
@@ -281,7 +279,7 @@ async function txPublisher(ctx: LoadContext, spec: PublisherSpec, rand: () => nu
  * it records which settlements the broker has processed (a passive declare returned) and which
  * are committed (a persistent marker published after them was confirmed).
  */
-async function consumer(ctx: LoadContext, queue: string, prefetch: number, startAfterMs: number, rand: () => number): Promise<void> {
+async function consumer(ctx: LoadContext, queues: readonly string[], prefetch: number, startAfterMs: number, rand: () => number): Promise<void> {
   if (startAfterMs > 0) await sleep(startAfterMs);
   if (ctx.stopped()) return;
   const ledger = ctx.ledger;
@@ -293,9 +291,9 @@ async function consumer(ctx: LoadContext, queue: string, prefetch: number, start
     for (let i = from; i < upTo; i++) {
       const e = events[i]!;
       if (level === "processed") {
-        if (e.kind === "settle") ledger.set(ledger.settledProcessed, queue).add(e.id);
-      } else if (e.kind === "settle") ledger.set(ledger.settledCommitted, queue).add(e.id);
-      else ledger.set(ledger.deliveredCommitted, queue).add(e.id);
+        if (e.kind === "settle") ledger.set(ledger.settledProcessed, e.queue).add(e.id);
+      } else if (e.kind === "settle") ledger.set(ledger.settledCommitted, e.queue).add(e.id);
+      else ledger.set(ledger.deliveredCommitted, e.queue).add(e.id);
     }
     if (level === "processed") processedUpTo = upTo;
     else committedUpTo = upTo;
@@ -311,27 +309,28 @@ async function consumer(ctx: LoadContext, queue: string, prefetch: number, start
     const ch = await conn.createConfirmChannel();
     ch.on("error", () => {});
     await ch.prefetch(prefetch);
-    /** Deliveries not settled on this channel, by delivery tag (in tag order). */
-    const outstanding = new Map<number, string>();
+    /** Deliveries not settled on this channel, by delivery tag (in tag order), with their queue. */
+    const outstanding = new Map<number, { id: string; queue: string }>();
     let deferredCount = 0;
     let held = 0;
-    const settle = (id: string) => {
+    const settle = ({ id, queue }: { id: string; queue: string }) => {
       ledger.set(ledger.settledSent, queue).add(id);
-      events.push({ kind: "settle", id });
+      events.push({ kind: "settle", id, queue });
     };
-    await ch.consume(queue, (m) => {
+    const onMessage = (queue: string, m: ConsumeMessage | null) => {
       if (!m) return;
       const id = m.properties.messageId as string;
       const tag = m.fields.deliveryTag;
+      const delivery = { id, queue };
       ledger.set(ledger.delivered, queue).add(id);
-      events.push({ kind: "deliver", id });
-      outstanding.set(tag, id);
+      events.push({ kind: "deliver", id, queue });
+      outstanding.set(tag, delivery);
       const r = rand();
       try {
         if (r < 0.76) {
           ch.ack(m);
           outstanding.delete(tag);
-          settle(id);
+          settle(delivery);
         } else if (r < 0.86) {
           if (++deferredCount >= 6) {
             ch.ack(m, true); // covers every outstanding tag up to this one, held ones too
@@ -346,24 +345,25 @@ async function consumer(ctx: LoadContext, queue: string, prefetch: number, start
           ch.nack(m, false, true); // back to the queue: not settled
           outstanding.delete(tag);
         } else if (r < 0.96) {
-          ch.reject(m, false); // dropped (no dead-letter exchange): settled
+          ch.reject(m, false); // dropped (or dead-lettered, which the check allows): settled
           outstanding.delete(tag);
-          settle(id);
+          settle(delivery);
         } else if (held < 15) {
           held++; // never settled by this channel
         } else {
           ch.ack(m);
           outstanding.delete(tag);
-          settle(id);
+          settle(delivery);
         }
       } catch {
         // the channel closed under us: the settlement was not sent
       }
-    });
+    };
+    for (const queue of queues) await ch.consume(queue, (m) => onMessage(queue, m));
     while (!ctx.stopped() && !closed()) {
       await sleep(5 + rand() * 20);
       const before = events.length;
-      await ch.checkQueue(queue);
+      await ch.checkQueue(queues[0]!);
       advance(before, "processed");
       const beforeMarker = events.length;
       await commitMarker(ch);
@@ -372,6 +372,14 @@ async function consumer(ctx: LoadContext, queue: string, prefetch: number, start
   } catch {
     // killed
   }
+}
+
+/** The spread publisher: a random queue of the spread per message, with a random priority. */
+function spreadRoute(rand: () => number): () => { routingKey: string; queues: readonly string[]; priority: number } {
+  return () => {
+    const q = SPREAD_TARGETS[Math.floor(rand() * SPREAD_TARGETS.length)]!;
+    return { routingKey: q.name, queues: [q.name], priority: Math.floor(rand() * 4) };
+  };
 }
 
 // ---------------------------------------------------------------------------------- verification
@@ -523,16 +531,16 @@ export class CrashRig {
         const ch = await conn.createConfirmChannel();
         await declareTopology(ch);
         await ch.purgeQueue(MARKERS);
-        for (const q of CRASH_QUEUES) {
-          const { messageCount } = await ch.checkQueue(q);
-          if (messageCount !== 0) violations.push({ kind: "not-empty", queue: q, ids: [], detail: `${messageCount} messages at the start of the cycle` });
+        for (const { name } of CRASH_QUEUES) {
+          const { messageCount } = await ch.checkQueue(name);
+          if (messageCount !== 0) violations.push({ kind: "not-empty", queue: name, ids: [], detail: `${messageCount} messages at the start of the cycle` });
         }
       } finally {
         await conn.close().catch(() => {});
       }
     }
 
-    const ledger = new Ledger(CRASH_QUEUES);
+    const ledger = new Ledger(CRASH_QUEUES.map((q) => q.name));
     let stopped = false;
     const ctx: LoadContext = { url: broker.url, cycle, ledger, stopped: () => stopped };
     const killAfterMs = Math.round(this.killRange[0] + rand() * (this.killRange[1] - this.killRange[0]));
@@ -541,10 +549,15 @@ export class CrashRig {
       confirmPublisher(ctx, { name: "dir", exchange: "", routingKey: Q1, queues: [Q1] }),
       confirmPublisher(ctx, { name: "mix", exchange: "", routingKey: Q3, queues: [Q3], transientEvery: 4 }),
       txPublisher(ctx, { name: "tx", exchange: "", routingKey: Q2, queues: [Q2] }, seeded(seed + 1)),
-      consumer(ctx, Q1, 100, 0, seeded(seed + 2)),
-      consumer(ctx, Q1, 250, Math.round(rand() * killAfterMs * 0.5), seeded(seed + 3)),
-      consumer(ctx, Q2, 50, Math.round(rand() * killAfterMs * 0.6), seeded(seed + 4)),
-      consumer(ctx, Q3, 200, Math.round(rand() * killAfterMs * 0.3), seeded(seed + 5)),
+      consumer(ctx, [Q1], 100, 0, seeded(seed + 2)),
+      consumer(ctx, [Q1], 250, Math.round(rand() * killAfterMs * 0.5), seeded(seed + 3)),
+      consumer(ctx, [Q2], 50, Math.round(rand() * killAfterMs * 0.6), seeded(seed + 4)),
+      consumer(ctx, [Q3], 200, Math.round(rand() * killAfterMs * 0.3), seeded(seed + 5)),
+      // The spread: many queues of every kind committing together.
+      confirmPublisher(ctx, { name: "sfan", exchange: SPREAD_FANOUT, routingKey: "", queues: SPREAD_FANOUT_QUEUES, priority: 1 }),
+      confirmPublisher(ctx, { name: "spread", exchange: "", routingKey: "", queues: [], transientEvery: 5, choose: spreadRoute(seeded(seed + 6)) }),
+      consumer(ctx, SPREAD_QUEUES.filter((_, i) => i % 2 === 0).map((q) => q.name), 20, Math.round(rand() * killAfterMs * 0.4), seeded(seed + 7)),
+      consumer(ctx, SPREAD_QUEUES.filter((_, i) => i % 2 === 1).map((q) => q.name), 20, Math.round(rand() * killAfterMs * 0.7), seeded(seed + 8)),
     ];
     await sleep(killAfterMs);
     await broker.kill9(); // mid-flight: publishes, confirms, commits, deliveries and acks
@@ -568,8 +581,12 @@ export class CrashRig {
     try {
       const ch = await conn.createConfirmChannel();
       await ch.purgeQueue(MARKERS);
-      for (const q of CRASH_QUEUES) {
+      /** What the dead-letter queue held: messages other queues dropped. */
+      const deadLettered = new Set<string>();
+      for (const spec of CRASH_QUEUES) {
+        const q = spec.name;
         const { got, left } = await drainQueue(ch, q, (id) => ledger.published.get(id), 60_000);
+        if (q === DLQ) for (const m of got) deadLettered.add(m.id);
         recovered += got.length;
         const add = (kind: string, ids: string[], detail?: string) => {
           if (ids.length > 0) violations.push({ kind, queue: q, ids, ...(detail ? { detail } : {}) });
@@ -581,7 +598,11 @@ export class CrashRig {
           inQueue.add(m.id);
         }
         add("duplicate", dup);
-        const mine = (id: string) => ledger.published.get(id)?.queues.includes(q) === true;
+        const mine = (id: string) => {
+          const queues = ledger.published.get(id)?.queues;
+          if (!queues) return false;
+          return q === DLQ ? queues.some((other) => queueSpec.get(other)?.deadLettersTo === DLQ) : queues.includes(q);
+        };
         const earlier = (id: string) => Number(/^c(\d+)\./.exec(id)?.[1] ?? cycle) < cycle;
         add("earlier-cycle", got.filter((m) => !mine(m.id) && earlier(m.id)).map((m) => m.id));
         add("unknown", got.filter((m) => !mine(m.id) && !earlier(m.id)).map((m) => m.id));
@@ -592,16 +613,19 @@ export class CrashRig {
         const settledSent = ledger.set(ledger.settledSent, q);
         const lost: string[] = [];
         for (const [id, p] of ledger.published) {
-          if (p.persistent && p.queues.includes(q) && ledger.confirmed.has(id) && !settledSent.has(id) && !inQueue.has(id)) lost.push(id);
+          if (!p.persistent || !p.queues.includes(q) || !ledger.confirmed.has(id) || settledSent.has(id) || inQueue.has(id)) continue;
+          // A length-limited queue may have dropped it into the dead-letter queue.
+          if (spec.deadLettersTo && deadLettered.has(id)) continue;
+          lost.push(id);
         }
         add("lost", lost);
         const deliveredCommitted = ledger.set(ledger.deliveredCommitted, q);
         add("redelivered-flag", got.filter((m) => deliveredCommitted.has(m.id) && !m.redelivered && !committed.has(m.id)).map((m) => m.id),
           "delivered before a committed marker, yet redelivered=false after the restart");
-        // Per publisher, the queue keeps publish order.
+        // Per publisher, the queue keeps publish order (priorities and quorum returns reorder).
         const lastN = new Map<string, number>();
         const order: string[] = [];
-        for (const m of got) {
+        for (const m of spec.ordered ? got : []) {
           const p = ledger.published.get(m.id);
           if (!p) continue;
           const prev = lastN.get(p.publisher);
@@ -628,7 +652,7 @@ export class CrashRig {
     }
 
     let settledCommitted = 0;
-    for (const q of CRASH_QUEUES) settledCommitted += ledger.set(ledger.settledCommitted, q).size;
+    for (const q of CRASH_QUEUES) settledCommitted += ledger.set(ledger.settledCommitted, q.name).size;
     return {
       cycle, seed, fsync: !this.noFsync(cycle), killAfterMs,
       published: ledger.published.size, confirmed: ledger.confirmed.size, settledCommitted, recovered,

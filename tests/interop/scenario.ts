@@ -380,4 +380,3 @@ export async function runScenario(s: Scenario, url: string, ms = 20_000, admin?:
 export function scenario(name: string, run: (ctx: Ctx) => Promise<void>): Scenario {
   return { name, run };
 }
-

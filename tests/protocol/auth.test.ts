@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type Broker } from "../../mod.ts";
-import { ManagementError } from "../../src/auth/management.ts";
+import { ManagementError } from "../../src/broker/management.ts";
 import { withTimeout } from "../helpers/broker.ts";
 
 setDefaultTimeout(30_000);

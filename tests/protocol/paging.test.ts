@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type Broker } from "../../mod.ts";
 import { setMemoryPressure } from "../../src/broker/queue.ts";
+import type { SqliteStore } from "../../storage/sqlite_store.ts";
 
 setDefaultTimeout(60_000);
 
@@ -163,7 +164,7 @@ test("under memory pressure transient messages page at the normal window", async
   const url = await start();
   const stored = () => {
     const queue = broker!.vhosts.get("/")!.queues.get("pressure")!;
-    return broker!.store!.queueStats(queue.storeId).count;
+    return (broker!.store as SqliteStore).queueStats(queue.storeId).count;
   };
   const conn = await amqp.connect(url);
   const ch = await conn.createConfirmChannel();

@@ -53,7 +53,7 @@ export function commandUsage(command: Command, full = true): string {
   return lines.join("\n");
 }
 
-function defaultIo(): Io {
+export function defaultIo(): Io {
   return {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),

@@ -4,10 +4,9 @@ import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
 import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
 import type { DeliveryTag } from "../../amqp/reader.ts";
 import type { Queue } from "../../broker/queue.ts";
-import type { Channel, Unacked } from "../channel.ts";
+import type { Channel, Settlement, Unacked } from "../channel.ts";
 
-/** What to do with acknowledged deliveries. */
-export type Settlement = "ack" | "requeue" | "drop";
+export type { Settlement } from "../channel.ts";
 
 export function handleAckMethod(channel: Channel, method: AmqpMethod): void {
   switch (method.id) {

@@ -9,12 +9,12 @@ import { Message } from "../../broker/message.ts";
 import { generatedName } from "../../broker/names.ts";
 import { consumerPriority } from "../../broker/queue_args.ts";
 import { Enqueued } from "../../broker/queue.ts";
-import type { Channel } from "../channel.ts";
+import { publish as publishToExchange, Published, type PublishContext } from "../../broker/publish.ts";
+import type { Channel, Content } from "../channel.ts";
 import { Consumer } from "../consumer.ts";
 import { handleAckMethod } from "./ack.ts";
 import { queueNameOrLast } from "./queue.ts";
-import { consumeReplies, deliverReply, isReplyTo, REPLY_TO, stampReplyTo, stopReplies } from "../direct_reply_to.ts";
-import type { Content } from "./registry.ts";
+import { consumeReplies, deliverReply, REPLY_TO, stampReplyTo, stopReplies } from "../direct_reply_to.ts";
 import { checkPublishTopic, checkPublishWrite, checkRead } from "../../auth/access.ts";
 
 export function handleBasicMethod(channel: Channel, method: AmqpMethod, content: Content | undefined): void {
@@ -68,35 +68,21 @@ function checkUserId(channel: Channel, message: Message): void {
  * rejected (a full queue with x-overflow reject-publish refused it: the confirm is a nack).
  */
 export function routeMessage(channel: Channel, exchange: Exchange, message: Message, mandatory: boolean): number {
-  const stats = channel.connection.broker.stats;
-  stats.received++;
-  channel.counters.publish++;
-  if (channel.confirm) stats.receivedConfirm++;
-  exchange.counters.publishIn++;
-  if (exchange.name === "" && isReplyTo(message.routingKey)) {
-    // A direct reply-to reply goes to its channel, not through a queue.
-    if (!deliverReply(channel.connection.broker.replyChannels, message.routingKey, message) && mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
-    return Enqueued.memory;
-  }
-  const queues = channel.routeSet;
-  channel.connection.vhost!.route(exchange, message, queues);
-  if (queues.size === 0) {
-    if (mandatory) {
-      stats.unroutableReturned++;
-      channel.counters.returnUnroutable++;
-      returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
-    } else {
-      stats.unroutableDropped++;
-      channel.counters.dropUnroutable++;
-    }
-    return Enqueued.memory;
-  }
-  stats.routed++;
-  exchange.counters.publishOut++;
-  let outcome: number = Enqueued.memory;
-  for (const queue of queues) outcome |= queue.enqueue(message);
-  queues.clear();
+  const ctx = (channel.publisher ??= publisherFor(channel));
+  ctx.confirm = channel.confirm;
+  const outcome = publishToExchange(ctx, exchange, message, mandatory);
+  if ((outcome & Published.unroutable) !== 0 && mandatory) returnMessage(channel, message, ReplyCode.NO_ROUTE, "NO_ROUTE");
   return outcome;
+}
+
+/** The channel as a publisher: made once, reused for every message it publishes. */
+function publisherFor(channel: Channel): PublishContext {
+  const connection = channel.connection;
+  const replies = connection.broker.replyChannels;
+  return {
+    scope: connection.vhost!, stats: connection.broker.stats, counters: channel.counters, confirm: channel.confirm,
+    queues: new Set(), reply: (routingKey, message) => deliverReply(replies, routingKey, message),
+  };
 }
 
 function returnMessage(channel: Channel, message: Message, replyCode: number, replyText: string): void {

@@ -6,7 +6,7 @@ import { MethodId, type AmqpMethod, type ConnectionStartOk } from "../../amqp/sp
 import { decodeTable, Typed, type FieldTable } from "../../amqp/table.ts";
 import { decodeUtf8, encodeUtf8 } from "../../amqp/utf8.ts";
 import type { User } from "../../auth/users.ts";
-import type { Connection } from "../connection.ts";
+import type { AmqpConnection as Connection } from "../channel.ts";
 import { VERSION } from "../../version.ts";
 
 const MECHANISMS = ["PLAIN", "AMQPLAIN"];

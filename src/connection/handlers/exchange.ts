@@ -4,8 +4,7 @@ import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
 import { checkConfigure, checkRead, checkTopic, checkWrite } from "../../auth/access.ts";
 import { resourceName } from "../../broker/names.ts";
 import type { DeclareGuard } from "../../broker/vhost.ts";
-import type { Connection } from "../connection.ts";
-import type { Channel } from "../channel.ts";
+import type { AmqpConnection as Connection, Channel } from "../channel.ts";
 
 export function handleExchangeMethod(channel: Channel, method: AmqpMethod): void {
   const connection = channel.connection;

@@ -1,16 +1,11 @@
-// Which module handles which method class. Channel-class methods are handled by channel.ts.
+// Which module handles which method class: the ChannelMethods every AMQP channel is opened with.
 import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
-import type { Channel } from "../channel.ts";
+import type { Channel, ChannelMethods, Content } from "../channel.ts";
 import { handleBasicMethod } from "./basic.ts";
+import { handleChannelMethod } from "./channel.ts";
 import { handleExchangeMethod } from "./exchange.ts";
 import { handleQueueMethod } from "./queue.ts";
 import { handleTxConfirmMethod } from "./tx.ts";
-
-/** A message's content as it arrived: encoded properties (passed through) and the body. */
-export interface Content {
-  properties: Uint8Array;
-  body: Uint8Array;
-}
 
 export type MethodHandler = (channel: Channel, method: AmqpMethod, content: Content | undefined) => void;
 
@@ -32,6 +27,7 @@ const accessRequest: MethodHandler = (channel) => {
 };
 
 const BY_CLASS: Record<number, MethodHandler> = {
+  20: handleChannelMethod,
   30: accessRequest,
   40: handleExchangeMethod,
   50: handleQueueMethod,
@@ -43,3 +39,8 @@ const BY_CLASS: Record<number, MethodHandler> = {
 export function handlerFor(id: number): MethodHandler {
   return BY_CLASS[id >>> 16]!;
 }
+
+export const CHANNEL_METHODS: ChannelMethods = {
+  accepts: (id) => CLIENT_METHODS.has(id),
+  handle: (channel, method, content) => handlerFor(method.id)(channel, method, content),
+};

@@ -1,17 +1,11 @@
 // tx.select / commit / rollback and confirm.select (the two modes exclude each other)
 import { preconditionFailed } from "../../amqp/errors.ts";
 import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
-import type { Exchange } from "../../broker/exchange.ts";
-import type { Message } from "../../broker/message.ts";
 import type { Channel, Unacked } from "../channel.ts";
-import { settle, type Settlement } from "./ack.ts";
+import { settle } from "./ack.ts";
 import { routeMessage } from "./basic.ts";
 
-/** Publishes and acks held back until tx.commit. */
-export interface TxState {
-  publishes: { exchange: Exchange; message: Message; mandatory: boolean }[];
-  acks: { deliveries: Unacked[]; how: Settlement }[];
-}
+export type { TxState } from "../channel.ts";
 
 export function handleTxConfirmMethod(channel: Channel, method: AmqpMethod): void {
   const connection = channel.connection;

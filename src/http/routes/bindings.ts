@@ -1,10 +1,10 @@
 // /api/bindings[/{vhost}], /api/bindings/{vhost}/e/{source}/{q|e}/{destination}[/{props}]
 import type { Context, Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Destination } from "../../broker/exchange.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requirePermission, type HttpEnv } from "../auth.ts";
-import { pathVhost, visibleVhosts } from "../app.ts";
+import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { HttpError, badRequest, notFound } from "../errors.ts";
 import { formatBinding, vhostBindings, type BindingView } from "../format.ts";
@@ -21,7 +21,7 @@ interface BindingPath {
   destination: string;
 }
 
-function bindingPath(c: Context<HttpEnv>, broker: Broker, kind: Kind): BindingPath {
+function bindingPath(c: Context<HttpEnv>, broker: AmqpBroker, kind: Kind): BindingPath {
   const vhost = pathVhost(c, broker);
   return { vhost, source: exchangeNameFromPath(c.req.param("source")!), kind, destination: c.req.param("destination")! };
 }
@@ -38,7 +38,7 @@ function endpoints(p: BindingPath) {
   return { source, destination };
 }
 
-export function bindingRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function bindingRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/bindings", (c) => c.json(visibleVhosts(c, broker).flatMap((v) => vhostBindings(v)).map(formatBinding)));
   app.get("/api/bindings/:vhost", (c) => c.json(vhostBindings(pathVhost(c, broker)).map(formatBinding)));
   for (const kind of ["q", "e"] as const) {
@@ -85,7 +85,7 @@ export function bindingRoutes(app: Hono<HttpEnv>, broker: Broker): void {
 }
 
 /** The binding a properties key names (rabbit_mgmt_wm_binding: key, or key~hash of the arguments). */
-function findBinding(c: Context<HttpEnv>, broker: Broker, kind: Kind): BindingView {
+function findBinding(c: Context<HttpEnv>, broker: AmqpBroker, kind: Kind): BindingView {
   const p = bindingPath(c, broker, kind);
   const { source, destination } = endpoints(p);
   if (!source || !destination) throw notFound();

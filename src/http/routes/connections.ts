@@ -1,30 +1,28 @@
 // /api/connections[/{name}] GET/DELETE, /api/connections/{name}/channels, /api/channels[/{name}],
 // /api/consumers[/{vhost}]. Users without the monitoring tag see only their own connections.
 import type { Context, Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
-import type { Connection } from "../../connection/connection.ts";
-import type { Consumer } from "../../connection/consumer.ts";
+import type { AmqpBroker, AmqpConnection as Connection, Consumer } from "../../connection/channel.ts";
 import { isAdmin, isMonitor, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notAuthorised, notFound } from "../errors.ts";
 import { channelName, formatChannel, formatConnection, formatConsumer } from "../format.ts";
 import { ratesFor } from "../rates.ts";
 
 /** Open AMQP connections the user may see (a connection shows once it is authenticated). */
-function visibleConnections(c: Context<HttpEnv>, broker: Broker): Connection[] {
+function visibleConnections(c: Context<HttpEnv>, broker: AmqpBroker): Connection[] {
   const user = c.get("user");
   const all = [...broker.connections].filter((x) => x.user !== undefined && x.state !== "closed");
   return isMonitor(user) ? all : all.filter((x) => x.user?.name === user.name);
 }
 
-function pathConnection(c: Context<HttpEnv>, broker: Broker): Connection {
+function pathConnection(c: Context<HttpEnv>, broker: AmqpBroker): Connection {
   const name = c.req.param("name");
   const connection = visibleConnections(c, broker).find((x) => x.name === name);
   if (!connection) throw notFound();
   return connection;
 }
 
-export function connectionRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/connections", (c) => {
     const rates = ratesFor(broker);
     return c.json(byName(visibleConnections(c, broker).map((x) => formatConnection(broker, x, rates))));

@@ -1,14 +1,14 @@
 // /api/definitions[/{vhost}] GET (export) and POST (import), administrators only.
 import type { Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import { DefinitionsError, exportDefinitions, importDefinitions } from "../../broker/definitions.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
-import { pathVhost } from "../app.ts";
+import { pathVhost } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest } from "../errors.ts";
 import { readBody } from "../json.ts";
 
-export function definitionRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function definitionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   const download = (filename: string | undefined): Record<string, string> =>
     filename ? { "content-disposition": `attachment; filename=${filename}` } : {};
   app.get("/api/definitions", (c) => {

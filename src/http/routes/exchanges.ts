@@ -1,11 +1,11 @@
 // /api/exchanges[/{vhost}[/{name}]] GET/PUT/DELETE, …/publish, …/bindings/source|destination
 import type { Context, Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Exchange } from "../../broker/exchange.ts";
 import { Message } from "../../broker/message.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requirePermission, type HttpEnv } from "../auth.ts";
-import { pathVhost, visibleVhosts } from "../app.ts";
+import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { exchangeBindings, formatBinding, formatExchange, vhostBindings } from "../format.ts";
@@ -18,14 +18,14 @@ export function exchangeNameFromPath(name: string): string {
   return name === "amq.default" ? "" : name;
 }
 
-function pathExchange(c: Context<HttpEnv>, broker: Broker): { vhost: Vhost; exchange: Exchange } {
+function pathExchange(c: Context<HttpEnv>, broker: AmqpBroker): { vhost: Vhost; exchange: Exchange } {
   const vhost = pathVhost(c, broker);
   const exchange = vhost.exchanges.get(exchangeNameFromPath(c.req.param("name")!));
   if (!exchange) throw notFound();
   return { vhost, exchange };
 }
 
-export function exchangeRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function exchangeRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/exchanges", (c) => {
     const rates = ratesFor(broker);
     return c.json(visibleVhosts(c, broker).flatMap((v) => sorted(v).map((x) => formatExchange(x, rates))));

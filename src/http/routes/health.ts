@@ -1,11 +1,11 @@
 // /api/health/checks/*, /api/aliveness-test/{vhost}, /api/auth/hash_password/{password}
 import type { Hono } from "hono";
 import { hashPassword } from "../../auth/password.ts";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import { Message } from "../../broker/message.ts";
 import { encodeJsonProperties, publishMessage } from "../publish.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
-import { pathVhost } from "../app.ts";
+import { pathVhost } from "../context.ts";
 import { badRequest } from "../errors.ts";
 import type { JsonObject } from "../json.ts";
 import { listeners } from "./overview.ts";
@@ -13,7 +13,7 @@ import { listeners } from "./overview.ts";
 /** rabbit_mgmt_wm_health_check_*: failures answer 503 with a reason. */
 const FAILED = 503;
 
-export function healthRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function healthRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   const alarms = (reason: string): [JsonObject, 200 | 503] => {
     const active = [...broker.alarms.current];
     if (active.length === 0) return [{ status: "ok" }, 200];

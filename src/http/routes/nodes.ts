@@ -1,14 +1,14 @@
 // GET /api/nodes, /api/nodes/{name}: the one node, with its resource readings and alarms.
 import type { Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import { fileDescriptorLimit, processorCount } from "../../runtime/system.ts";
 import { requireMonitor, type HttpEnv } from "../auth.ts";
 import { notFound } from "../errors.ts";
 import type { JsonObject } from "../json.ts";
 import { GLOBAL_SERIES, NODE_SERIES, nodeReadings, queueChurn, ratesFor } from "../rates.ts";
-import { contexts } from "./overview.ts";
+import { contexts, exchangeTypesJson } from "./overview.ts";
 
-export function nodeRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function nodeRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/nodes", (c) => {
     requireMonitor(c);
     return c.json([nodeInfo(broker)]);
@@ -20,7 +20,7 @@ export function nodeRoutes(app: Hono<HttpEnv>, broker: Broker): void {
   });
 }
 
-export function nodeInfo(broker: Broker): JsonObject {
+export function nodeInfo(broker: AmqpBroker): JsonObject {
   const alarms = broker.alarms.current;
   const [memUsed, diskFree, fdUsed, sockets] = nodeReadings(broker) as [number, number, number, number];
   const nodeRates = ratesFor(broker).rates(broker.alarms, NODE_SERIES.length);
@@ -55,12 +55,12 @@ export function nodeInfo(broker: Broker): JsonObject {
     partitions: [],
     cluster_links: [],
     applications: [],
-    enabled_plugins: ["rabbitmq_management", "rabbitmq_prometheus"],
+    enabled_plugins: enabledPlugins(broker),
     auth_mechanisms: [
       { name: "PLAIN", description: "SASL PLAIN authentication mechanism", enabled: true },
       { name: "AMQPLAIN", description: "QPid AMQPLAIN mechanism", enabled: true },
     ],
-    exchange_types: [],
+    exchange_types: exchangeTypesJson(broker),
     contexts: contexts(broker),
     log_files: [],
     config_files: [],
@@ -80,4 +80,10 @@ export function nodeInfo(broker: Broker): JsonObject {
     queue_deleted: churn.deleted,
     queue_deleted_details: rate("queue_deleted"),
   };
+}
+
+/** RabbitMQ's list: the management and Prometheus parts, then every running plugin. */
+function enabledPlugins(broker: AmqpBroker): string[] {
+  const running = broker.plugins?.list().filter((p) => p.running).map((p) => p.name) ?? [];
+  return ["rabbitmq_management", "rabbitmq_prometheus", ...running];
 }

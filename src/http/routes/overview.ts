@@ -1,10 +1,10 @@
 // GET /api/overview, /api/whoami, /api/cluster-name
 import type { Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import { RUNTIME_VERSION } from "../../runtime/system.ts";
 import { VERSION } from "../../version.ts";
 import type { HttpEnv } from "../auth.ts";
-import { visibleVhosts } from "../app.ts";
+import { visibleVhosts } from "../context.ts";
 import type { JsonObject } from "../json.ts";
 import { GLOBAL_SERIES, queueChurn, ratesFor } from "../rates.ts";
 import { unackedByQueue } from "../unacked.ts";
@@ -13,14 +13,14 @@ import { round } from "../format.ts";
 /** The RabbitMQ release whose management API Warren follows (clients read these fields). */
 export const RABBITMQ_COMPAT_VERSION = "3.10.8";
 
-const EXCHANGE_TYPES = [
-  { name: "direct", description: "AMQP direct exchange, as per the AMQP specification", enabled: true },
-  { name: "fanout", description: "AMQP fanout exchange, as per the AMQP specification", enabled: true },
-  { name: "headers", description: "AMQP headers exchange, as per the AMQP specification", enabled: true },
-  { name: "topic", description: "AMQP topic exchange, as per the AMQP specification", enabled: true },
-];
+/** The registered exchange types, sorted by name as RabbitMQ lists them. */
+export function exchangeTypesJson(broker: AmqpBroker) {
+  return broker.exchangeTypes.list()
+    .map(({ type }) => ({ name: type.name, description: type.description, enabled: true }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
 
-export function overviewRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function overviewRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/overview", (c) => {
     const vhosts = visibleVhosts(c, broker);
     const unacked = unackedByQueue(broker);
@@ -74,7 +74,7 @@ export function overviewRoutes(app: Hono<HttpEnv>, broker: Broker): void {
       management_version: RABBITMQ_COMPAT_VERSION,
       rates_mode: "basic",
       sample_retention_policies: { global: [600, 3600, 28800, 86400], basic: [600, 3600], detailed: [600] },
-      exchange_types: EXCHANGE_TYPES,
+      exchange_types: exchangeTypesJson(broker),
       product_version: VERSION,
       product_name: "Warren",
       rabbitmq_version: RABBITMQ_COMPAT_VERSION,
@@ -103,7 +103,7 @@ export function overviewRoutes(app: Hono<HttpEnv>, broker: Broker): void {
   app.get("/api/cluster-name", (c) => c.json({ name: clusterName(broker) }));
 }
 
-export function listeners(broker: Broker): JsonObject[] {
+export function listeners(broker: AmqpBroker): JsonObject[] {
   const { bind, listenAddresses: at } = broker.options;
   const node = broker.alarms.node;
   const amqpOpts = { backlog: 128, nodelay: true };
@@ -125,7 +125,7 @@ export function listeners(broker: Broker): JsonObject[] {
   return out;
 }
 
-export function contexts(broker: Broker): JsonObject[] {
+export function contexts(broker: AmqpBroker): JsonObject[] {
   const node = broker.alarms.node;
   const out: JsonObject[] = [];
   if (broker.httpListener) out.push({ node, description: "RabbitMQ Management", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.httpListener.port) });
@@ -135,7 +135,7 @@ export function contexts(broker: Broker): JsonObject[] {
 }
 
 /** The cluster_name global parameter once set (PUT /api/cluster-name), else the node name, as RabbitMQ. */
-function clusterName(broker: Broker): string {
+function clusterName(broker: AmqpBroker): string {
   const name = broker.globalParameters.get("cluster_name");
   return typeof name === "string" ? name : broker.alarms.node;
 }

@@ -1,16 +1,16 @@
 // /api/parameters[/{component}[/{vhost}[/{name}]]], /api/global-parameters[/{name}],
 // /api/vhost-limits[/{vhost}[/{name}]], /api/user-limits[/{user}[/{name}]] and PUT
-// /api/cluster-name, on Broker.parameters, Broker.globalParameters and the limits in
-// src/auth/management.ts. Access as rabbit_mgmt_wm_*: parameters need policymaker, global
+// /api/cluster-name, on AmqpBroker.parameters, AmqpBroker.globalParameters and the limits in
+// src/broker/management.ts. Access as rabbit_mgmt_wm_*: parameters need policymaker, global
 // parameters and limit writes administrator.
 import type { Context, Hono } from "hono";
-import { ManagementError } from "../../auth/management.ts";
-import type { Broker } from "../../broker/broker.ts";
+import { ManagementError } from "../../broker/management.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Json } from "../../broker/json_table.ts";
 import type { RuntimeParameter } from "../../broker/parameters.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requireAdmin, requirePolicymaker, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { readBody, type JsonObject } from "../json.ts";
 import { listUsers } from "../../broker/users_view.ts";
@@ -34,7 +34,7 @@ function validated(change: () => void): void {
 
 const parameterJson = (p: RuntimeParameter): JsonObject => ({ value: p.value, vhost: p.vhost, component: p.component, name: p.name });
 
-export function parameterRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function parameterRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   const params = broker.parameters;
   const listIn = (vhosts: Vhost[], component?: string) =>
     vhosts.flatMap((vhost) => params.list({ vhost, ...(component !== undefined ? { component } : {}) })).map(parameterJson);

@@ -2,11 +2,11 @@
 // Vhost.setPolicy/clearPolicy (src/broker/policy.ts). Policies need the policymaker or
 // administrator tag, operator policies administrator, as rabbit_mgmt_util decides.
 import type { Context, Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import { policyJson, type PolicyBody, type PolicyKind } from "../../broker/policy.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requireAdmin, requirePolicymaker, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { readBody } from "../json.ts";
 
@@ -21,7 +21,7 @@ function listed(vhost: Vhost, kind: PolicyKind) {
   return [...(kind === "policy" ? vhost.policies : vhost.operatorPolicies).values()].map(policyJson);
 }
 
-export function policyRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function policyRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   for (const [kind, base] of PATHS) {
     app.get(base, (c) => {
       requirePolicyMaker(c, kind);

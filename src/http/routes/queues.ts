@@ -1,12 +1,12 @@
 // /api/queues[/{vhost}[/{name}]] GET/PUT/DELETE, …/contents DELETE, …/get POST, …/bindings GET
 import type { Context, Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Vhost } from "../../broker/vhost.ts";
-import type { QueueEntry } from "../../../storage/queue_store.ts";
+import type { QueueEntry } from "../../broker/queue_entry.ts";
 import { preconditionFailed } from "../../amqp/errors.ts";
 import { requirePermission, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { formatBinding, formatQueue, queueDetails, vhostBindings } from "../format.ts";
@@ -17,14 +17,14 @@ import { unackedByQueue } from "../unacked.ts";
 
 const ACK_MODES = ["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"];
 
-function pathQueue(c: Context<HttpEnv>, broker: Broker): { vhost: Vhost; queue: Queue } {
+function pathQueue(c: Context<HttpEnv>, broker: AmqpBroker): { vhost: Vhost; queue: Queue } {
   const vhost = pathVhost(c, broker);
   const queue = vhost.queues.get(c.req.param("name")!);
   if (!queue) throw notFound();
   return { vhost, queue };
 }
 
-export function queueRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   const list = (vhosts: Vhost[]) => {
     const unacked = unackedByQueue(broker);
     const rates = ratesFor(broker);
@@ -100,7 +100,7 @@ function intField(value: unknown, fallback: number, key: string): number {
 }
 
 /** Takes up to `count` messages, then requeues, acks or rejects them as `ackmode` says. */
-function getMessages(broker: Broker, queue: Queue, count: number, ackmode: string, base64: boolean, truncate: number | undefined): JsonObject[] {
+function getMessages(broker: AmqpBroker, queue: Queue, count: number, ackmode: string, base64: boolean, truncate: number | undefined): JsonObject[] {
   const stats = broker.stats;
   const taken: QueueEntry[] = [];
   const out: JsonObject[] = [];

@@ -1,8 +1,8 @@
 // /api/users[/{user}[/permissions|/topic-permissions]], /api/permissions[/{vhost}/{user}],
-// /api/topic-permissions[/{vhost}/{user}] (administrators only), on the Broker management API
-// (src/auth/management.ts): changes are stored and reach open connections at once.
+// /api/topic-permissions[/{vhost}/{user}] (administrators only), on the AmqpBroker management API
+// (src/broker/management.ts): changes are stored and reach open connections at once.
 import type { Hono } from "hono";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import type { User } from "../../auth/users.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
 import { badRequest, notFound } from "../errors.ts";
@@ -33,7 +33,7 @@ function stringField(body: JsonObject, key: string): string {
   return value;
 }
 
-export function userRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function userRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   const existingUser = (name: string) => {
     const user = broker.users.get(name);
     if (!user) throw notFound();

@@ -1,10 +1,10 @@
 // /api/vhosts[/{vhost}] GET/PUT/DELETE, /api/vhosts/{vhost}/{permissions,connections,channels}
 import type { Hono } from "hono";
 import { FULL_PERMISSION } from "../../auth/users.ts";
-import type { Broker } from "../../broker/broker.ts";
+import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
-import { byName, pathVhost, visibleVhosts } from "../app.ts";
+import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { formatChannel, formatConnection } from "../format.ts";
 import { readBody, type JsonObject } from "../json.ts";
@@ -13,7 +13,7 @@ import { unackedByQueue, type UnackedTotals } from "../unacked.ts";
 import { listPermissions } from "../../broker/users_view.ts";
 import { formatPermission } from "./users.ts";
 
-export function vhostRoutes(app: Hono<HttpEnv>, broker: Broker): void {
+export function vhostRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/vhosts", (c) => {
     const unacked = unackedByQueue(broker);
     return c.json(byName(visibleVhosts(c, broker).map((v) => formatVhost(broker, v, unacked))));
@@ -61,7 +61,7 @@ export function vhostRoutes(app: Hono<HttpEnv>, broker: Broker): void {
   });
 }
 
-export function formatVhost(broker: Broker, vhost: Vhost, unacked: Map<object, UnackedTotals>): JsonObject {
+export function formatVhost(broker: AmqpBroker, vhost: Vhost, unacked: Map<object, UnackedTotals>): JsonObject {
   const rates = ratesFor(broker);
   let ready = 0, unackedCount = 0;
   let rReady = 0, rUnacked = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DirectRouter } from "../../../src/routing/direct.ts";
-import { names, route, runRouterConformance } from "./conformance.ts";
+import { names, route, runRouterConformance, routable } from "./conformance.ts";
 
 runRouterConformance("direct", () => new DirectRouter(), {
   bindKey: "orders",
@@ -33,7 +33,7 @@ describe("direct router", () => {
     router.bind("k", { "x-match": "any", a: 1 }, { name: "q" });
     let calls = 0;
     const out = new Set<{ name: string }>();
-    router.route("k", () => (calls++, { a: 2 }), out);
+    router.route("k", routable("", { a: 2 }, () => calls++), out);
     expect(names(out)).toEqual(["q"]);
     expect(calls).toBe(0);
   });

@@ -5,7 +5,7 @@ import { ReplyCode } from "../../../src/amqp/spec/constants.gen.ts";
 import { AmqpDecimal, decodeTable, encodeTable, Typed, type FieldTable } from "../../../src/amqp/table.ts";
 import { Writer } from "../../../src/amqp/writer.ts";
 import { HeadersRouter, validateHeadersBinding } from "../../../src/routing/headers.ts";
-import { runRouterConformance } from "./conformance.ts";
+import { runRouterConformance, routable } from "./conformance.ts";
 
 runRouterConformance("headers", () => new HeadersRouter(), {
   bindKey: "",
@@ -29,7 +29,7 @@ function matches(args: FieldTable, headers: FieldTable | undefined): boolean {
   const router = new HeadersRouter<string>();
   router.bind("", args, "q");
   const out = new Set<string>();
-  router.route("ignored", () => headers, out);
+  router.route("ignored", routable("ignored", headers), out);
   return out.has("q");
 }
 
@@ -136,10 +136,10 @@ describe("headers router", () => {
   test("headers router does not read the headers when it has no bindings", () => {
     const router = new HeadersRouter<string>();
     let calls = 0;
-    router.route("", () => (calls++, { a: 1 }), new Set());
+    router.route("", routable("", { a: 1 }, () => calls++), new Set());
     router.bind("", { a: 1 }, "q");
     router.unbind("", { a: 1 }, "q");
-    router.route("", () => (calls++, { a: 1 }), new Set());
+    router.route("", routable("", { a: 1 }, () => calls++), new Set());
     expect(calls).toBe(0);
   });
 
@@ -148,7 +148,7 @@ describe("headers router", () => {
     for (let i = 0; i < 10; i++) router.bind("", { "x-match": i % 2 ? "any" : "all", [`k${i}`]: i }, `q${i}`);
     let calls = 0;
     const out = new Set<string>();
-    router.route("", () => (calls++, { k3: 3, k4: 4 }), out);
+    router.route("", routable("", { k3: 3, k4: 4 }, () => calls++), out);
     expect(calls).toBe(1);
     expect([...out].sort()).toEqual(["q3", "q4"]);
   });
@@ -159,7 +159,7 @@ describe("headers router", () => {
     router.bind("", { "x-match": "any" }, "any");
     let calls = 0;
     const out = new Set<string>();
-    router.route("", () => (calls++, undefined), out);
+    router.route("", routable("", undefined, () => calls++), out);
     expect(calls).toBe(0);
     expect([...out]).toEqual(["all"]);
   });
@@ -168,7 +168,7 @@ describe("headers router", () => {
     const router = new HeadersRouter<string>();
     router.bind("some.key", { a: 1 }, "q");
     const out = new Set<string>();
-    router.route("other", () => ({ a: 1 }), out);
+    router.route("other", routable("other", { a: 1 }), out);
     expect([...out]).toEqual(["q"]);
   });
 

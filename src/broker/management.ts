@@ -1,12 +1,26 @@
 // The internal management API (users, vhosts, permissions, limits) that Broker exposes to the
 // HTTP API, `warren ctl` and definitions import. Every change is applied in memory and recorded
 // in the store; refusals are ManagementErrors naming what was wrong.
-import type { Broker } from "../broker/broker.ts";
-import { Vhost, type VhostLimits } from "../broker/vhost.ts";
+import type { Store } from "../../storage/store.ts";
+import { isHashingAlgorithm } from "../auth/password.ts";
+import { validateTopicPermission, type Permission } from "../auth/permissions.ts";
+import type { User, UserLimits, Users } from "../auth/users.ts";
 import { formatErlang } from "../routing/field_values.ts";
-import { isHashingAlgorithm } from "./password.ts";
-import { validateTopicPermission, type Permission } from "./permissions.ts";
-import type { User, UserLimits } from "./users.ts";
+import type { ClientConnection } from "./client_connection.ts";
+import type { ExchangeTypes } from "./exchange_types.ts";
+import type { BrokerEvents } from "./events.ts";
+import { Vhost, type VhostLimits } from "./vhost.ts";
+
+/** What these functions change: the broker's users, vhosts, store and connections (Broker is one). */
+export interface ManagedBroker {
+  readonly users: Users;
+  readonly vhosts: Map<string, Vhost>;
+  readonly exchangeTypes: ExchangeTypes;
+  readonly events: BrokerEvents;
+  readonly store: Store | null;
+  readonly connections: Iterable<ClientConnection>;
+  readonly parameters: { vhostDeleted(vhost: string): void };
+}
 
 /** `not_found`: a named user or vhost does not exist (HTTP 404); `invalid`: bad input (HTTP 400). */
 export class ManagementError extends Error {
@@ -25,7 +39,7 @@ export interface VhostOptions {
 const VHOST_LIMITS = ["max-connections", "max-queues"] as const;
 const USER_LIMITS = ["max-connections", "max-channels"] as const;
 
-export function addUser(broker: Broker, name: string, password: string | undefined, tags: string[] = []): User {
+export function addUser(broker: ManagedBroker, name: string, password: string | undefined, tags: string[] = []): User {
   checkName("user", name);
   const user = broker.users.add(name, password, cleanTags(tags));
   saveUser(broker, user);
@@ -33,7 +47,7 @@ export function addUser(broker: Broker, name: string, password: string | undefin
 }
 
 /** A user with a password hash taken from RabbitMQ (definitions export, /api/users). */
-export function addUserWithHash(broker: Broker, name: string, hash: string, algorithm: string, tags: string[] = []): User {
+export function addUserWithHash(broker: ManagedBroker, name: string, hash: string, algorithm: string, tags: string[] = []): User {
   checkName("user", name);
   if (!isHashingAlgorithm(algorithm)) throw new ManagementError("invalid", `unknown hashing algorithm '${algorithm}'`);
   checkPasswordHash(name, hash);
@@ -49,43 +63,43 @@ export function checkPasswordHash(name: string, hash: string): void {
   }
 }
 
-export function changePassword(broker: Broker, name: string, password: string): void {
+export function changePassword(broker: ManagedBroker, name: string, password: string): void {
   const user = existingUser(broker, name);
   addUser(broker, name, password, user.tags);
 }
 
 /** The user keeps its tags and permissions but can no longer log in with a password. */
-export function clearPassword(broker: Broker, name: string): void {
+export function clearPassword(broker: ManagedBroker, name: string): void {
   const user = existingUser(broker, name);
   addUserWithHash(broker, name, "", user.hashingAlgorithm, user.tags);
 }
 
-export function setUserTags(broker: Broker, name: string, tags: string[]): void {
+export function setUserTags(broker: ManagedBroker, name: string, tags: string[]): void {
   const user = existingUser(broker, name);
   user.tags = cleanTags(tags);
   broker.users.version++;
   saveUser(broker, user);
 }
 
-export function setUserLimits(broker: Broker, name: string, limits: UserLimits): void {
+export function setUserLimits(broker: ManagedBroker, name: string, limits: UserLimits): void {
   const user = existingUser(broker, name);
   user.limits = checkLimits(limits, USER_LIMITS, `user '${name}'`, "user-limits") as UserLimits;
   saveUser(broker, user);
 }
 
 /** Deletes a user, its permissions, and closes its connections (320), as RabbitMQ does. */
-export function deleteUser(broker: Broker, name: string): void {
+export function deleteUser(broker: ManagedBroker, name: string): void {
   existingUser(broker, name);
   broker.users.delete(name);
   broker.store?.deleteUser(name);
   for (const c of broker.connections) if (c.user?.name === name) c.forceClose(`user '${name}' is deleted`);
 }
 
-export function addVhost(broker: Broker, name: string, opts: VhostOptions = {}): Vhost {
+export function addVhost(broker: ManagedBroker, name: string, opts: VhostOptions = {}): Vhost {
   checkName("vhost", name);
   let vhost = broker.vhosts.get(name);
   const created = !vhost;
-  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker.store)));
+  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker, broker.store)));
   if (opts.description !== undefined) vhost.description = opts.description;
   if (opts.tags !== undefined) vhost.tags = cleanTags(opts.tags);
   if (opts.limits !== undefined) vhost.limits = checkLimits(opts.limits, VHOST_LIMITS, `vhost '${name}'`, "limits") as VhostLimits;
@@ -97,13 +111,14 @@ export function addVhost(broker: Broker, name: string, opts: VhostOptions = {}):
  * Deletes a vhost as rabbit_vhost:delete does: its connections are closed with 320, then its
  * queues (with their messages), exchanges, bindings, permissions and limits go.
  */
-export function deleteVhost(broker: Broker, name: string): void {
+export function deleteVhost(broker: ManagedBroker, name: string): void {
   const vhost = existingVhost(broker, name);
   broker.vhosts.delete(name);
   for (const c of broker.connections) if (c.vhost === vhost) c.forceClose(`vhost '${name}' is deleted`);
   for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
   vhost.exchanges.clear();
   broker.users.forgetVhost(name);
+  broker.parameters.vhostDeleted(name);
   broker.store?.deleteVhost(name);
 }
 
@@ -118,13 +133,13 @@ export function checkUserLimits(limits: object, user: string): void {
 }
 
 /** Replaces every limit of the vhost ({} clears them). */
-export function setVhostLimits(broker: Broker, name: string, limits: VhostLimits): void {
+export function setVhostLimits(broker: ManagedBroker, name: string, limits: VhostLimits): void {
   const vhost = existingVhost(broker, name);
   vhost.limits = checkLimits(limits, VHOST_LIMITS, `vhost '${name}'`, "limits") as VhostLimits;
   saveVhost(broker, vhost);
 }
 
-export function setPermissions(broker: Broker, user: string, vhost: string, p: Permission): void {
+export function setPermissions(broker: ManagedBroker, user: string, vhost: string, p: Permission): void {
   existingUser(broker, user);
   existingVhost(broker, vhost);
   const permission = { configure: p.configure, write: p.write, read: p.read };
@@ -136,14 +151,14 @@ export function setPermissions(broker: Broker, user: string, vhost: string, p: P
   broker.store?.savePermission(user, vhost, permission.configure, permission.write, permission.read);
 }
 
-export function clearPermissions(broker: Broker, user: string, vhost: string): void {
+export function clearPermissions(broker: ManagedBroker, user: string, vhost: string): void {
   existingUser(broker, user);
   existingVhost(broker, vhost);
   broker.users.clearPermission(user, vhost);
   broker.store?.deletePermission(user, vhost);
 }
 
-export function setTopicPermissions(broker: Broker, user: string, vhost: string, exchange: string, write: string, read: string): void {
+export function setTopicPermissions(broker: ManagedBroker, user: string, vhost: string, exchange: string, write: string, read: string): void {
   existingUser(broker, user);
   existingVhost(broker, vhost);
   const p = { exchange, write, read };
@@ -157,7 +172,7 @@ export function setTopicPermissions(broker: Broker, user: string, vhost: string,
 }
 
 /** One exchange's topic permission, or all of the user's in the vhost. */
-export function clearTopicPermissions(broker: Broker, user: string, vhost: string, exchange?: string): void {
+export function clearTopicPermissions(broker: ManagedBroker, user: string, vhost: string, exchange?: string): void {
   existingUser(broker, user);
   existingVhost(broker, vhost);
   broker.users.clearTopicPermission(user, vhost, exchange);
@@ -166,13 +181,13 @@ export function clearTopicPermissions(broker: Broker, user: string, vhost: strin
 
 // ------------------------------------------------------------------------------ helpers
 
-function existingUser(broker: Broker, name: string): User {
+function existingUser(broker: ManagedBroker, name: string): User {
   const user = broker.users.get(name);
   if (!user) throw new ManagementError("not_found", `user '${name}' does not exist`);
   return user;
 }
 
-function existingVhost(broker: Broker, name: string): Vhost {
+function existingVhost(broker: ManagedBroker, name: string): Vhost {
   const vhost = broker.vhosts.get(name);
   if (!vhost) throw new ManagementError("not_found", `vhost '${name}' does not exist`);
   return vhost;
@@ -215,10 +230,10 @@ function erlangTerm(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function saveUser(broker: Broker, user: User): void {
+function saveUser(broker: ManagedBroker, user: User): void {
   broker.store?.saveUser(user.name, user.passwordHash, user.hashingAlgorithm, user.tags, user.limits);
 }
 
-function saveVhost(broker: Broker, vhost: Vhost): void {
+function saveVhost(broker: ManagedBroker, vhost: Vhost): void {
   broker.store?.saveVhost(vhost.name, vhost.description, vhost.tags, vhost.limits);
 }

@@ -1,9 +1,9 @@
-// The in-memory QueueStore: a ring-buffer deque of never-delivered entries, plus the
+// A queue level's in-memory window: a ring-buffer deque of never-delivered entries, plus the
 // requeued entries kept sorted by seq. Deliveries leave a queue in seq order, so every requeued
 // entry is older than every entry still in the deque and comes out first.
-import type { QueueEntry, QueueStore } from "./queue_store.ts";
+import type { QueueEntry } from "./queue_entry.ts";
 
-export class MemoryQueueStore implements QueueStore {
+export class EntryDeque {
   private ring: (QueueEntry | undefined)[] = new Array(16);
   private head = 0;
   private count = 0;

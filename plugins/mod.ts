@@ -1,0 +1,6 @@
+// The built-in plugins, imported statically so `bun build --compile` bundles them. Each lives in
+// its own folder and touches only the interfaces in src/plugins/api.ts.
+import type { Plugin } from "../src/plugins/api.ts";
+import { plugin as consistentHash } from "./consistent_hash/mod.ts";
+
+export const BUILTIN_PLUGINS: readonly Plugin[] = [consistentHash];

@@ -1,0 +1,69 @@
+// The formatting-drift check (CI): in the TypeScript of src/, storage/, plugins/, scripts/ and
+// tests/, no tab in indentation, no trailing whitespace, LF line endings and a final newline.
+// Run: bun scripts/check_format.ts [--fix] [root]; exits 1 on drift (after --fix: on what is left).
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+
+export const FORMAT_CHECKED = ["src", "storage", "plugins", "scripts", "tests"];
+const SOURCE = /\.(ts|tsx|mts)$/;
+
+/** "file:line: what" for each drift in one file's text. */
+export function formatProblems(file: string, text: string): string[] {
+  const out: string[] = [];
+  if (text.includes("\r")) out.push(`${file}: CR line endings (use LF)`);
+  if (text.length > 0 && !text.endsWith("\n")) out.push(`${file}: no newline at the end of the file`);
+  if (text.endsWith("\n\n")) out.push(`${file}: blank lines at the end of the file`);
+  const lines = text.split("\n");
+  lines.forEach((line, i) => {
+    const bare = line.replace(/\r$/, "");
+    if (/^[ ]*\t/.test(bare)) out.push(`${file}:${i + 1}: tab in indentation`);
+    if (/[ \t]$/.test(bare)) out.push(`${file}:${i + 1}: trailing whitespace`);
+  });
+  return out;
+}
+
+/** The text with the drift removed: LF, tabs in indentation as two spaces, no trailing blanks, one final newline. */
+export function fixFormat(text: string): string {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n").map((line) =>
+    line.replace(/^[ \t]+/, (indent) => indent.replace(/\t/g, "  ")).replace(/[ \t]+$/, "")
+  );
+  return lines.join("\n").replace(/\n*$/, "\n");
+}
+
+function sources(root: string): string[] {
+  const out: string[] = [];
+  const walk = (path: string) => {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      return;
+    }
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(path)) if (entry !== "node_modules") walk(join(path, entry));
+    } else if (SOURCE.test(path)) out.push(relative(root, path).split(sep).join("/"));
+  };
+  for (const p of FORMAT_CHECKED) walk(join(root, p));
+  return out.sort();
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const fix = args.includes("--fix");
+  const root = resolve(args.find((a) => a !== "--fix") ?? join(import.meta.dir, ".."));
+  const files = sources(root);
+  const problems: string[] = [];
+  for (const file of files) {
+    const path = join(root, file);
+    let text = readFileSync(path, "utf8");
+    if (fix && formatProblems(file, text).length > 0) {
+      text = fixFormat(text);
+      writeFileSync(path, text);
+      console.log(`fixed ${file}`);
+    }
+    problems.push(...formatProblems(file, text));
+  }
+  for (const p of problems) console.log(p);
+  console.log(`${files.length} files, ${problems.length} formatting problems`);
+  process.exit(problems.length === 0 ? 0 : 1);
+}

@@ -1,0 +1,63 @@
+// What a plugin is: a value exported by plugins/<name>/mod.ts (or a third-party module loaded
+// with --plugins-dir) with a RabbitMQ-style name and optional parts. The core registers the parts
+// of every enabled plugin before recovery (so stored exchanges of a plugin's type come back),
+// calls start() once the broker is recovered, and stop() when it stops or the plugin is disabled.
+// A plugin touches only its own folder and these interfaces; if it needs more, the interface grows.
+import type { Context } from "hono";
+import type { Broker } from "../broker/broker.ts";
+import type { ExchangeType } from "../broker/exchange_types.ts";
+import type { ParameterSpec } from "../broker/parameters.ts";
+import type { HttpEnv } from "../http/auth.ts";
+import type { Logger } from "../log.ts";
+
+export interface Plugin {
+  /** RabbitMQ's name for it: rabbitmq_consistent_hash_exchange, rabbitmq_shovel, … */
+  readonly name: string;
+  /** One line, shown by `warren plugins list -v` and the management API. */
+  readonly description: string;
+  readonly version?: string;
+  /** Plugins that must be enabled (and are started) before this one. */
+  readonly requires?: readonly string[];
+  /** Exchange types it provides (validate, router, intercept). */
+  readonly exchangeTypes?: readonly ExchangeType[];
+  /**
+   * Runtime-parameter components it provides (shovel, federation-upstream, …): validate,
+   * notify, notifyClear. The core stores and recovers their values and, once the plugin has
+   * started, notifies it of each one it already has.
+   */
+  parameters?(ctx: PluginContext): readonly ParameterSpec[];
+  /**
+   * Management API routes, mounted at boot under the same authentication as the built-in ones
+   * (so also for a plugin enabled later); they answer 404 while the plugin is not running.
+   */
+  routes?(routes: PluginRoutes, ctx: PluginContext): void;
+  /** Prometheus exposition lines (# HELP, # TYPE, samples) appended to /metrics. */
+  metrics?(ctx: PluginContext): string;
+  /** The broker is recovered and about to listen (or the plugin was enabled at runtime). */
+  start?(ctx: PluginContext): void | Promise<void>;
+  /** The broker stops, or the plugin is disabled at runtime. */
+  stop?(ctx: PluginContext): void | Promise<void>;
+}
+
+export type RouteHandler = (c: Context<HttpEnv>) => Response | Promise<Response>;
+
+/** Where a plugin adds management API routes (hono paths, e.g. "/api/shovels/:vhost"). */
+export interface PluginRoutes {
+  get(path: string, handler: RouteHandler): void;
+  put(path: string, handler: RouteHandler): void;
+  post(path: string, handler: RouteHandler): void;
+  delete(path: string, handler: RouteHandler): void;
+}
+
+export interface PluginContext {
+  readonly broker: Broker;
+  /** Log lines prefixed with the plugin's name. */
+  readonly log: Logger;
+}
+
+/** Type guard for a module's export: what a third-party module must export as `plugin` or default. */
+export function isPlugin(value: unknown): value is Plugin {
+  if (typeof value !== "object" || value === null) return false;
+  const p = value as Record<string, unknown>;
+  return typeof p.name === "string" && p.name !== "" && typeof p.description === "string";
+}

@@ -1,0 +1,109 @@
+// What the SQLite store writes at its next commit: new index rows, deleted rows, released
+// messages, delivery counts and delivered watermarks. Every map is keyed by queue id first and
+// seq (or level) second, so no two (queue, seq) pairs can ever share an entry, whatever the ids,
+// priority levels or message counts (issue 12: packing both into one number lost messages).
+import type { StoreRef, StoreRow } from "./store.ts";
+
+export class PendingChanges {
+  /** New rows per queue id, by seq. */
+  readonly rows = new Map<number, Map<number, StoreRow>>();
+  rowCount = 0;
+  /** Committed rows to delete: deletedQueueIds[i], deletedSeqs[i]. */
+  readonly deletedQueueIds: number[] = [];
+  readonly deletedSeqs: number[] = [];
+  /** Messages that lost a committed row (deleted, or their reference count lowered). */
+  readonly releasedMessages: StoreRef[] = [];
+  private readonly counts = new Map<number, Map<number, number>>();
+  private readonly watermarks = new Map<number, Map<number, number>>();
+
+  add(queueId: number, row: StoreRow): void {
+    let queueRows = this.rows.get(queueId);
+    if (queueRows === undefined) this.rows.set(queueId, (queueRows = new Map()));
+    if (queueRows.has(row.seq)) throw new Error(`store: row ${row.seq} of queue ${queueId} recorded twice`);
+    queueRows.set(row.seq, row);
+    row.message.storeRef!.pendingRows++;
+    this.rowCount++;
+  }
+
+  isPending(queueId: number, seq: number): boolean {
+    return this.rows.get(queueId)?.has(seq) === true;
+  }
+
+  /** Forgets a row recorded since the last commit; false if it was not pending. */
+  cancel(queueId: number, row: StoreRow): boolean {
+    const queueRows = this.rows.get(queueId);
+    if (queueRows === undefined || queueRows.get(row.seq) !== row) return false;
+    queueRows.delete(row.seq);
+    this.forget(row);
+    return true;
+  }
+
+  /** A committed row goes, and its message loses a reference. */
+  deleteRow(queueId: number, row: StoreRow): void {
+    this.deletedQueueIds.push(queueId);
+    this.deletedSeqs.push(row.seq);
+    this.releasedMessages.push(row.message.storeRef!);
+  }
+
+  setDeliveryCount(queueId: number, seq: number, count: number): void {
+    let queueCounts = this.counts.get(queueId);
+    if (queueCounts === undefined) this.counts.set(queueId, (queueCounts = new Map()));
+    queueCounts.set(seq, count);
+  }
+
+  *deliveryCounts(): Generator<{ queueId: number; seq: number; count: number }> {
+    for (const [queueId, queueCounts] of this.counts) {
+      for (const [seq, count] of queueCounts) yield { queueId, seq, count };
+    }
+  }
+
+  markDelivered(queueId: number, level: number, seq: number): void {
+    let levels = this.watermarks.get(queueId);
+    if (levels === undefined) this.watermarks.set(queueId, (levels = new Map()));
+    if ((levels.get(level) ?? 0) < seq) levels.set(level, seq);
+  }
+
+  *delivered(): Generator<{ queueId: number; level: number; seq: number }> {
+    for (const [queueId, levels] of this.watermarks) {
+      for (const [level, seq] of levels) yield { queueId, level, seq };
+    }
+  }
+
+  /** The queue is deleted: its pending rows, counts and watermarks need not be written. */
+  dropQueue(queueId: number): void {
+    const queueRows = this.rows.get(queueId);
+    if (queueRows !== undefined) {
+      for (const row of queueRows.values()) this.forget(row);
+      this.rows.delete(queueId);
+    }
+    this.counts.delete(queueId);
+    this.watermarks.delete(queueId);
+  }
+
+  /** A queue's pending rows with fromSeq <= seq < toSeq need not be written. */
+  dropRange(queueId: number, fromSeq: number, toSeq: number): void {
+    const queueRows = this.rows.get(queueId);
+    if (queueRows === undefined) return;
+    for (const [seq, row] of queueRows) {
+      if (seq >= fromSeq && seq < toSeq) {
+        queueRows.delete(seq);
+        this.forget(row);
+      }
+    }
+  }
+
+  clear(): void {
+    this.rows.clear();
+    this.rowCount = 0;
+    this.deletedQueueIds.length = 0;
+    this.deletedSeqs.length = 0;
+    this.releasedMessages.length = 0;
+    this.counts.clear();
+    this.watermarks.clear();
+  }
+
+  private forget(row: StoreRow): void {
+    row.message.storeRef!.pendingRows--;
+    this.rowCount--;
+  }
+}
