@@ -83,6 +83,13 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE queue_messages ADD COLUMN delivery_count INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- plugins' own tables: the schema version each plugin's migrations reached
+      CREATE TABLE plugin_schema (plugin TEXT PRIMARY KEY, version INTEGER NOT NULL);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

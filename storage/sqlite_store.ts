@@ -6,7 +6,8 @@ import { Reader } from "../src/amqp/reader.ts";
 import { decodeTable, encodeTable, type FieldTable } from "../src/amqp/table.ts";
 import { Writer } from "../src/amqp/writer.ts";
 import type { Logger } from "../src/log.ts";
-import { openSqlite, type SqlDatabase } from "../src/runtime/sqlite.ts";
+import { openSqlite, type SqlDatabase, type SqlStatement, type SqlValue } from "../src/runtime/sqlite.ts";
+import { migratePlugin, type PluginMigration, type PluginTables } from "./plugin_tables.ts";
 import { nextTurn } from "../src/runtime/timers.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { SegmentFiles } from "./segments.ts";
@@ -235,6 +236,22 @@ export class SqliteStore implements Store {
 
   deleteBindingsFrom(vhost: string, source: string): void {
     this.record(() => this.sql.deleteBindingsFrom.run(vhost, source));
+  }
+
+  /** A plugin's tables: its migrations applied now, its writes inside the group commit. */
+  pluginTables(plugin: string, migrations: readonly PluginMigration[]): PluginTables {
+    migratePlugin(this.db, plugin, migrations);
+    const statements = new Map<string, SqlStatement>();
+    return {
+      write: (fn) => this.record(() => fn(this.db)),
+      query: <T>(sql: string, ...params: SqlValue[]) => {
+        this.commit();
+        let statement = statements.get(sql);
+        if (!statement) statements.set(sql, (statement = this.db.prepare(sql)));
+        return statement.all<T>(...params);
+      },
+      afterCommit: (fn) => this.afterCommit(fn),
+    };
   }
 
   private record(op: () => void): void {

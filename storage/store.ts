@@ -4,6 +4,7 @@
 // (the broker's) and MemoryStore (the reference the conformance suite holds it to).
 // Storage imports nothing from src/broker: the broker's objects satisfy these shapes.
 import type { FieldTable } from "../src/amqp/table.ts";
+import type { PluginMigration, PluginTables } from "./plugin_tables.ts";
 
 /**
  * Priority level k's seqs run from k * LEVEL_SPAN + 1 up to (k + 1) * LEVEL_SPAN - 1: the store
@@ -193,4 +194,10 @@ export interface MetadataStore {
   markDefaultsCreated(): void;
 }
 
-export type Store = MessageStore & MetadataStore;
+export type Store = MessageStore & MetadataStore & {
+  /**
+   * A plugin's own tables (its migrations applied now; writes inside the group commit); null
+   * for a store without SQL (the in-memory one).
+   */
+  pluginTables?(plugin: string, migrations: readonly PluginMigration[]): PluginTables;
+};

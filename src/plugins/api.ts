@@ -9,6 +9,7 @@ import type { ExchangeType } from "../broker/exchange_types.ts";
 import type { ParameterSpec } from "../broker/parameters.ts";
 import type { HttpEnv } from "../http/auth.ts";
 import type { Logger } from "../log.ts";
+import type { PluginMigration, PluginTables } from "../../storage/plugin_tables.ts";
 
 export interface Plugin {
   /** RabbitMQ's name for it: rabbitmq_consistent_hash_exchange, rabbitmq_shovel, … */
@@ -18,6 +19,11 @@ export interface Plugin {
   readonly version?: string;
   /** Plugins that must be enabled (and are started) before this one. */
   readonly requires?: readonly string[];
+  /**
+   * Its own tables: numbered SQL migrations, applied when it is registered (tracked per plugin);
+   * ctx.tables then writes inside the store's group commit and reads.
+   */
+  readonly migrations?: readonly PluginMigration[];
   /** Exchange types it provides (validate, router, intercept). */
   readonly exchangeTypes?: readonly ExchangeType[];
   /**
@@ -53,6 +59,8 @@ export interface PluginContext {
   readonly broker: Broker;
   /** Log lines prefixed with the plugin's name. */
   readonly log: Logger;
+  /** Its tables, when it has migrations and the store has SQL. */
+  readonly tables: PluginTables | undefined;
 }
 
 /** Type guard for a module's export: what a third-party module must export as `plugin` or default. */

@@ -7,6 +7,7 @@ import { PluginError, type PluginControl, type PluginStatus } from "../broker/pl
 import type { Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import type { Plugin, PluginContext, PluginRoutes } from "./api.ts";
+import type { PluginTables } from "../../storage/plugin_tables.ts";
 
 /** A plugin's management routes, as the HTTP layer mounts them. */
 export interface PluginRouteSource {
@@ -26,6 +27,8 @@ export class PluginManager implements PluginControl {
   private readonly available = new Map<string, AvailablePlugin>();
   private explicit: string[];
   private readonly running = new Map<string, PluginContext>();
+  /** Each plugin's tables (migrated once, kept across disable and enable). */
+  private readonly tables = new Map<string, PluginTables>();
   /** The parameter specs each registered plugin made. */
   private readonly specs = new Map<string, readonly ParameterSpec[]>();
 
@@ -75,7 +78,7 @@ export class PluginManager implements PluginControl {
   }
 
   private context(plugin: Plugin): PluginContext {
-    return { broker: this.broker, log: prefixed(this.broker.log, plugin.name) };
+    return { broker: this.broker, log: prefixed(this.broker.log, plugin.name), tables: this.tables.get(plugin.name) };
   }
 
   /** The enabled plugins with their dependencies, each after what it requires. */
@@ -170,6 +173,13 @@ export class PluginManager implements PluginControl {
 
   private register(plugin: Plugin): void {
     const broker = this.broker;
+    if (plugin.migrations && plugin.migrations.length > 0 && broker.store?.pluginTables && !this.tables.has(plugin.name)) {
+      try {
+        this.tables.set(plugin.name, broker.store.pluginTables(plugin.name, plugin.migrations));
+      } catch (err) {
+        throw new PluginError(`plugin ${plugin.name}: its migrations failed: ${(err as Error).message}`);
+      }
+    }
     for (const type of plugin.exchangeTypes ?? []) {
       if (broker.exchangeTypes.get(type.name) === undefined) broker.exchangeTypes.register(type, plugin.name);
     }

@@ -55,7 +55,14 @@ test("RSS stays bounded while a 100k × 8 KiB persistent backlog fills and drain
   });
   const pid = proc.pid!;
   let peak = rssMb(pid);
-  const sample = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
+  // The sampler must stop by itself if the process is gone (a timed-out test never reaches finally).
+  const sample = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(pid));
+    } catch {
+      clearInterval(sample);
+    }
+  }, 50);
   try {
     const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
     const ch = await conn.createConfirmChannel();

@@ -202,7 +202,11 @@ describe("plugins", () => {
 
 describe("plugin parameters and events", () => {
   const put = (server: ServerProcess, path: string, body: unknown) => api(server, path, { method: "PUT", body: JSON.stringify(body) });
-  const seen = async (server: ServerProcess) => (await api(server, "/api/sample-prefix")).body as { settings: Record<string, unknown>; policyEvents: string[] };
+  const seen = async (server: ServerProcess) => (await api(server, "/api/sample-prefix")).body as {
+    settings: Record<string, unknown>;
+    policyEvents: string[];
+    logged: { vhost: string; name: string; level: number }[];
+  };
 
   test("a plugin's parameter component: validated, notified, stored, recovered and notified again when the plugin starts", async () => {
     const dataDir = tempDir();
@@ -224,6 +228,9 @@ describe("plugin parameters and events", () => {
 
     const again = await startServer(["--plugins-dir", SAMPLE_DIR], {}, dataDir);
     expect((await seen(again)).settings).toEqual({ "//one": { level: 2 } });
+    // Its own table (a migration of its own) kept what notify wrote before the restart, and the
+    // notify at start wrote again.
+    expect((await seen(again)).logged.map((r) => `${r.name}=${r.level}`)).toEqual(["one=2", "two=3", "one=2"]);
     const listed = (await api(again, "/api/parameters/sample-setting")).body as { name: string; value: unknown }[];
     expect(listed.map((p) => [p.name, p.value])).toEqual([["one", { level: 2 }]]);
     await again.stop();

@@ -1,0 +1,36 @@
+// Plugins' own tables in the SQLite store: each plugin has numbered migrations (applied once, in
+// one transaction, tracked per plugin in plugin_schema), writes that run inside the store's next
+// group commit (so a plugin's row and the messages it refers to commit together), and reads.
+import type { SqlDatabase, SqlValue } from "../src/runtime/sqlite.ts";
+
+export interface PluginMigration {
+  version: number;
+  sql: string;
+}
+
+/** What a plugin gets of the store. */
+export interface PluginTables {
+  /** Records a write for the next group commit (inside its transaction). */
+  write(fn: (db: SqlDatabase) => void): void;
+  /** Rows of a query; pending writes are committed first, so a plugin reads what it wrote. */
+  query<T = Record<string, SqlValue>>(sql: string, ...params: SqlValue[]): T[];
+  /** Runs `fn` once everything recorded so far is durable. */
+  afterCommit(fn: () => void): void;
+}
+
+export class PluginMigrationError extends Error {}
+
+/** Applies a plugin's migrations above its stored version; refuses a store newer than the plugin. */
+export function migratePlugin(db: SqlDatabase, plugin: string, migrations: readonly PluginMigration[]): void {
+  const current = db.prepare("SELECT version FROM plugin_schema WHERE plugin = ?").get<{ version: number }>(plugin)?.version ?? 0;
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  if (current > latest) {
+    throw new PluginMigrationError(`the store has plugin ${plugin}'s schema version ${current}, newer than this plugin knows (${latest})`);
+  }
+  const pending = migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  if (pending.length === 0) return;
+  db.transaction(() => {
+    for (const m of pending) db.exec(m.sql);
+    db.prepare("INSERT OR REPLACE INTO plugin_schema (plugin, version) VALUES (?, ?)").run(plugin, pending[pending.length - 1]!.version);
+  });
+}
