@@ -40,6 +40,8 @@ const hex = (n: number) => "0x" + n.toString(16).padStart(8, "0");
 const typeOf = (a: SpecArg): string => {
   const t = a.type ?? domains.get(a.domain!);
   if (!t) throw new Error(`unknown domain ${a.domain}`);
+  // Delivery tags come from clients and are quoted back in errors: exact beyond 2^53.
+  if (t === "longlong" && (a.name === "delivery-tag" || a.domain === "delivery-tag")) return "deliverytag";
   return t;
 };
 const isReserved = (a: SpecArg) => a.name.startsWith("reserved");
@@ -47,24 +49,24 @@ const isReserved = (a: SpecArg) => a.name.startsWith("reserved");
 const local = (name: string) => (name === "arguments" ? "args" : name);
 
 const TS_TYPE: Record<string, string> = {
-  octet: "number", short: "number", long: "number", longlong: "number", timestamp: "number",
+  octet: "number", short: "number", long: "number", longlong: "number", timestamp: "number", deliverytag: "DeliveryTag",
   bit: "boolean", shortstr: "string", longstr: "Uint8Array", table: "FieldTable",
 };
 const READ: Record<string, string> = {
-  octet: "r.u8()", short: "r.u16()", long: "r.u32()", longlong: "r.u64()", timestamp: "r.u64()",
+  octet: "r.u8()", short: "r.u16()", long: "r.u32()", longlong: "r.u64()", timestamp: "r.u64()", deliverytag: "r.tag()",
   shortstr: "r.shortstr()", longstr: "r.longstr()", table: "decodeTable(r)",
 };
 const SKIP: Record<string, string> = {
-  octet: "r.skip(1)", short: "r.skip(2)", long: "r.skip(4)", longlong: "r.skip(8)",
+  octet: "r.skip(1)", short: "r.skip(2)", long: "r.skip(4)", longlong: "r.skip(8)", deliverytag: "r.skip(8)",
   shortstr: "r.skip(r.u8())", longstr: "r.skip(r.u32())", table: "r.skip(r.u32())",
 };
 const WRITE: Record<string, (v: string) => string> = {
   octet: (v) => `w.u8(${v})`, short: (v) => `w.u16(${v})`, long: (v) => `w.u32(${v})`,
-  longlong: (v) => `w.u64(${v})`, timestamp: (v) => `w.u64(${v})`, shortstr: (v) => `w.shortstr(${v})`,
+  longlong: (v) => `w.u64(${v})`, timestamp: (v) => `w.u64(${v})`, deliverytag: (v) => `w.tag(${v})`, shortstr: (v) => `w.shortstr(${v})`,
   longstr: (v) => `w.longstr(${v})`, table: (v) => `encodeTable(w, ${v})`,
 };
 const RESERVED_VALUE: Record<string, string> = {
-  octet: "0", short: "0", long: "0", longlong: "0", shortstr: '""', longstr: "EMPTY", table: "undefined",
+  octet: "0", short: "0", long: "0", longlong: "0", deliverytag: "0", shortstr: '""', longstr: "EMPTY", table: "undefined",
 };
 
 // ------------------------------------------------------------------------ constants.gen.ts
@@ -94,7 +96,7 @@ function genConstants(): string {
 // ------------------------------------------------------------------------ methods.gen.ts
 function genMethods(): string {
   let out = HEADER;
-  out += 'import type { Reader } from "../reader.ts";\n';
+  out += 'import type { DeliveryTag, Reader } from "../reader.ts";\n';
   out += 'import type { Writer } from "../writer.ts";\n';
   out += 'import { decodeTable, encodeTable, type FieldTable } from "../table.ts";\n';
   out += 'import { AmqpError } from "../errors.ts";\n\n';

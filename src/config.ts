@@ -52,6 +52,8 @@ export interface BrokerOptions {
   fsync: boolean;
   /** Largest message body accepted (RabbitMQ's max_message_size, 128 MiB by default). */
   maxMessageSize: number;
+  /** Largest management API request body (RabbitMQ's management.http.max_body_size). */
+  httpMaxBodySize: number;
   /** Users in this list may only connect from loopback (RabbitMQ's loopback_users). */
   loopbackUsers: string[];
   /** amqps port (RabbitMQ's listeners.ssl); undefined: no TLS listener. 0 picks a free one. */
@@ -147,6 +149,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   enabledPluginsFile: null,
   pluginsDir: null,
   maxMessageSize: 128 * 1024 * 1024,
+  httpMaxBodySize: 20_000_000,
   fsync: true,
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,

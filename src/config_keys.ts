@@ -156,6 +156,7 @@ const SETTINGS: Record<string, Setter> = {
   "max_message_size": set("maxMessageSize", (v, fail) => integer(v, 1, 536_870_912, "bytes from 1 to 536870912 (512 MiB, RabbitMQ's limit)", fail)),
   "consumer_timeout": set("consumerTimeoutMs", (v, fail) => integer(v, 1, 2 ** 31 - 1, "milliseconds", fail)),
   "handshake_timeout": set("handshakeTimeoutMs", (v, fail) => integer(v, 1, 2 ** 31 - 1, "milliseconds", fail)),
+  "management.http.max_body_size": set("httpMaxBodySize", (v, fail) => integer(v, 1, 2 ** 31 - 1, "bytes", fail)),
   "management.tcp.port": set("httpPort", port),
   "management.tcp.ip": (value, s) => {
     s.addresses.http = value;

@@ -5,7 +5,8 @@ import { createLogger, type Logger } from "./log.ts";
 import { Broker } from "./broker/broker.ts";
 import { acceptConnection } from "./connection/accept.ts";
 import type { AmqpBroker } from "./connection/channel.ts";
-import { listenTcp, type TcpSocket } from "./runtime/tcp.ts";
+import { listenTcp, type TcpHandler, type TcpSocket } from "./runtime/tcp.ts";
+import { fileHandlesFor } from "./broker/socket_limit.ts";
 import { listenTls } from "./runtime/tls.ts";
 import { listening } from "./runtime/listen_error.ts";
 import { startConsumerTimeout } from "./connection/consumer_timeout.ts";
@@ -83,13 +84,25 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
   return broker;
 }
 
+/** The handler of a socket refused over the socket limit (already terminated). */
+const REFUSED: TcpHandler = { onData() {}, onDrain() {}, onClose() {} };
+
 /**
  * Opens the AMQP listeners (plain and TLS) and accepts connections on them; the broker stops
  * them (its stop hooks) before it closes the connections.
  */
 function listen(broker: AmqpBroker): void {
-  const accept = (socket: TcpSocket) => acceptConnection(broker, socket);
+  const accept = (socket: TcpSocket): TcpHandler => {
+    // Over the socket limit: closed at once, before a byte is read (descriptors stay free).
+    if (!broker.sockets.admit(broker.connections.size, `${socket.remoteAddress}:${socket.remotePort}`)) {
+      socket.terminate();
+      return REFUSED;
+    }
+    return acceptConnection(broker, socket);
+  };
   const o = broker.options;
+  // As file_handle_cache logs it at boot.
+  broker.log.info(`Limiting to approx ${fileHandlesFor(broker.sockets.fdLimit)} file handles (${broker.sockets.total} sockets)`);
   if (o.port === null && o.tlsPort === undefined) throw new Error("No AMQP listener: the plain listener is off and no TLS listener is set");
   if (o.port !== null) {
     const bind = o.listenAddresses.amqp ?? o.bind;

@@ -7,6 +7,9 @@ import { ReplyCode } from "./spec/constants.gen.ts";
  * connection (`reset` per frame), so decoding a frame allocates only the values it returns.
  * Reading past `end` throws a FRAME_ERROR, as RabbitMQ answers a method it cannot decode.
  */
+/** A delivery tag as decoded: a number when exact (up to 2^53 - 1), else a bigint. */
+export type DeliveryTag = number | bigint;
+
 export class Reader {
   bytes: Uint8Array = new Uint8Array(0);
   view: DataView = new DataView(this.bytes.buffer);
@@ -85,6 +88,24 @@ export class Reader {
     const lo = this.view.getUint32(this.pos + 4);
     this.pos += 8;
     return hi * 0x1_0000_0000 + lo;
+  }
+
+  /**
+   * A delivery tag: a number up to 2^53 - 1 (every tag the broker issues), a bigint beyond, so
+   * a client's out-of-range tag is quoted exactly in the error it gets. No allocation for the
+   * tags of real deliveries.
+   */
+  tag(): DeliveryTag {
+    this.need(8);
+    const hi = this.view.getUint32(this.pos);
+    if (hi < 0x20_0000) {
+      const lo = this.view.getUint32(this.pos + 4);
+      this.pos += 8;
+      return hi * 0x1_0000_0000 + lo;
+    }
+    const big = this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return big;
   }
 
   /** Signed 64-bit as a number (exact within ±2^53). */

@@ -76,6 +76,17 @@ export class Writer {
     this.pos += 8;
   }
 
+  /** A delivery tag (a bigint only for values past 2^53, which the broker never issues). */
+  tag(v: number | bigint): void {
+    if (typeof v === "bigint") {
+      this.ensure(8);
+      this.view.setBigUint64(this.pos, v);
+      this.pos += 8;
+    } else {
+      this.u64(v);
+    }
+  }
+
   i64(v: number): void {
     this.ensure(8);
     const hi = Math.floor(v / 0x1_0000_0000);

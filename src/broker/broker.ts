@@ -12,6 +12,9 @@ import { ExchangeTypes } from "./exchange_types.ts";
 import { BrokerEvents } from "./events.ts";
 import type { PluginControl } from "./plugin_status.ts";
 import { Alarms } from "./alarms.ts";
+import { PartialBodies } from "./partial_bodies.ts";
+import { SocketLimit, socketsLimitFor } from "./socket_limit.ts";
+import { raiseFileDescriptorLimit } from "../runtime/system.ts";
 import { setMemoryPressure } from "./queue.ts";
 import { GlobalCounters, type DeadLetterCounters } from "./stats.ts";
 import { GlobalParameters } from "./global_parameters.ts";
@@ -56,6 +59,13 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   plugins: PluginControl | undefined;
 
   readonly alarms: Alarms;
+  /** AMQP sockets allowed by the descriptor limit (src/broker/socket_limit.ts). */
+  readonly sockets: SocketLimit;
+  /**
+   * Bytes held in partially received message bodies on every connection; each 16 MiB of growth
+   * has the memory alarm look again at once rather than at its next tick.
+   */
+  readonly partialBodies = new PartialBodies(() => this.alarms.check());
   /** Per-vhost runtime parameters by component (vhost-limits; plugins register more). */
   readonly parameters = new RuntimeParameters(this);
   readonly globalParameters: GlobalParameters;
@@ -82,6 +92,8 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   constructor(readonly options: BrokerOptions, readonly log: Logger, readonly store: Store | null) {
     this.globalParameters = new GlobalParameters(store);
     this.parameters.register(vhostLimitsComponent(this));
+    const fds = raiseFileDescriptorLimit()?.soft ?? 0;
+    this.sockets = new SocketLimit(fds, socketsLimitFor(fds), log);
     this.alarms = new Alarms(
       {
         memoryHighWatermark: options.memoryHighWatermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir,

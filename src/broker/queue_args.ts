@@ -73,6 +73,14 @@ const TYPE_ARGS: Record<QueueType, readonly string[]> = {
 };
 const ALL_TYPE_ARGS = new Set(Object.values(TYPE_ARGS).flat());
 
+/**
+ * The arguments compared when a queue of this type is redeclared, in the order RabbitMQ
+ * compares them (rabbit_amqqueue:assert_args_equivalence walks the type's queue_arguments).
+ */
+export function equivalenceArgs(type: QueueType): readonly string[] {
+  return TYPE_ARGS[type];
+}
+
 /** How RabbitMQ names queue types in errors (their modules). */
 export const TYPE_MODULES: Record<QueueType, string> = {
   classic: "rabbit_classic_queue", quorum: "rabbit_quorum_queue", stream: "rabbit_stream_queue",

@@ -17,19 +17,12 @@ import { Exchange, type Destination } from "./exchange.ts";
 import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
-import { TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
+import { equivalenceArgs, TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
 import { publish, type PublishContext } from "./publish.ts";
 import type { DestinationKind, Store } from "../../storage/store.ts";
 
-/** Queue arguments compared on redeclare (RabbitMQ's declare_args). */
-const QUEUE_EQUIVALENCE_ARGS = [
-  "x-expires", "x-message-ttl", "x-dead-letter-exchange", "x-dead-letter-routing-key", "x-dead-letter-strategy",
-  "x-max-length", "x-max-length-bytes", "x-max-in-memory-length", "x-max-in-memory-bytes", "x-max-priority",
-  "x-overflow", "x-queue-mode", "x-queue-version", "x-single-active-consumer", "x-queue-type",
-  "x-quorum-initial-group-size", "x-max-age", "x-delivery-limit",
-];
 const EXCHANGE_EQUIVALENCE_ARGS = ["alternate-exchange"];
 
 const DEFAULT_EXCHANGES: [string, string][] = [
@@ -288,8 +281,9 @@ export class Vhost {
       if (existing.owner !== wantedOwner) throw exclusiveLocked(existing);
       assertFieldEquivalence(existing.durable, durable, resource, "durable");
       assertFieldEquivalence(existing.autoDelete, d.autoDelete, resource, "auto_delete");
-      validateQueueArgs(d.args, resource);
-      assertArgsEquivalence(existing.args, d.args, resource, QUEUE_EQUIVALENCE_ARGS);
+      // As RabbitMQ: a redeclare is compared with the existing queue, over its type's arguments
+      // in that type's order, and not validated (an argument the type ignores is ignored).
+      assertArgsEquivalence(existing.args, d.args, resource, equivalenceArgs(existing.type));
       existing.touch();
       return existing;
     }

@@ -15,6 +15,7 @@ import type { Queue, QueueConsumer } from "../broker/queue.ts";
 import type { QueueEntry } from "../broker/queue_entry.ts";
 import type { Connection } from "./connection.ts";
 import { ChannelCounters } from "../broker/stats.ts";
+import { growBody, releaseBody } from "./body_buffer.ts";
 
 /** A connection whose channels are AMQP channels. */
 export type AmqpConnection = Connection<Channel>;
@@ -139,6 +140,13 @@ export class Channel {
     }
   }
 
+  /** Forgets the content being received, releasing what its buffer held. */
+  private dropPending(): void {
+    const body = this.pending?.body;
+    this.pending = undefined;
+    if (body !== undefined) releaseBody(body.length, this.connection.partialBodies, this.connection.broker.partialBodies);
+  }
+
   private dispatch(method: AmqpMethod): void {
     if (this.state === "opening" && method.id !== MethodId.ChannelOpen) {
       throw new AmqpError(ReplyCode.CHANNEL_ERROR, "expected 'channel.open'");
@@ -148,6 +156,9 @@ export class Channel {
       this.pending = {
         method, classId: method.id >>> 16, bodySize: 0, properties: undefined, body: undefined, received: 0, oversized: false,
       };
+      // As rabbit_reader: during a resource alarm the connection is blocked at the publish
+      // method frame, before its body is read, so no body grows while memory is short.
+      this.connection.publishReceived();
       return;
     }
     this.methods.handle(this, method, undefined);
@@ -184,13 +195,16 @@ export class Channel {
     if (pending.received + length > pending.bodySize) {
       // As RabbitMQ: the content can never complete now, and the next non-body frame is a 505.
       pending.received = Infinity;
-      pending.body = undefined;
+      if (pending.body !== undefined) {
+        releaseBody(pending.body.length, this.connection.partialBodies, this.connection.broker.partialBodies);
+        pending.body = undefined;
+      }
       return;
     }
     if (pending.oversized) {
       pending.received += length;
       if (pending.received === pending.bodySize) {
-        this.pending = undefined;
+        this.dropPending();
         const max = this.connection.broker.options.maxMessageSize;
         throw preconditionFailed(`message size ${pending.bodySize} is larger than configured max size ${max}`);
       }
@@ -201,14 +215,15 @@ export class Channel {
       this.completeContent(pending, r.bytes.slice(r.pos, r.end));
       return;
     }
-    pending.body ??= new Uint8Array(pending.bodySize);
+    // Grown with the bytes that arrive, never reserved at the declared size (body_buffer.ts).
+    pending.body = growBody(pending.body, pending.received, length, pending.bodySize, this.connection.partialBodies, this.connection.broker.partialBodies);
     pending.body.set(r.bytes.subarray(r.pos, r.end), pending.received);
     pending.received += length;
     if (pending.received === pending.bodySize) this.completeContent(pending, pending.body);
   }
 
   private completeContent(pending: PendingContent, body: Uint8Array): void {
-    this.pending = undefined;
+    this.dropPending();
     this.methods.handle(this, pending.method, { properties: pending.properties!, body });
     this.connection.publishReceived();
   }
@@ -242,7 +257,7 @@ export class Channel {
   /** Broker-side channel.close after a soft error; frames are ignored until close-ok. */
   closeWithError(error: AmqpError): void {
     this.connection.broker.log.error(`channel error on connection ${this.connection.name}, channel ${this.id}: ${error.replyText}`);
-    this.pending = undefined;
+    this.dropPending();
     this.release();
     this.state = "closing";
     this.connection.send(this.id, {
@@ -267,7 +282,7 @@ export class Channel {
    */
   release(): void {
     this.state = "closed"; // nothing more is written on it (closeWithError then waits for close-ok)
-    this.pending = undefined;
+    this.dropPending();
     // Acks held in an open transaction never happened: those deliveries go back too.
     for (const held of this.tx?.acks ?? []) for (const u of held.deliveries) this.unacked.set(u.tag, u);
     this.tx = undefined;

@@ -15,6 +15,7 @@ import type { TcpHandler, TcpSocket } from "../runtime/tcp.ts";
 import { after, every, nextTurn, type Timer } from "../runtime/timers.ts";
 import type { Queue } from "../broker/queue.ts";
 import { blockedReason, type AlarmResource } from "../broker/alarms.ts";
+import { PartialBodies } from "../broker/partial_bodies.ts";
 import { Output } from "./output.ts";
 
 /** What a connection needs of its channels (channel.ts implements it). */
@@ -92,6 +93,8 @@ export class Connection<Ch extends ConnectionChannel = ConnectionChannel> implem
   /** Queues that stopped delivering because output was backed up. */
   private readonly stalledQueues = new Set<Queue>();
   private resumeScheduled = false;
+  /** Bytes held in this connection's partially received message bodies. */
+  readonly partialBodies = new PartialBodies();
   /** Not reading from the socket: it published while a resource alarm was set. */
   blocked = false;
   /** Frames of the chunk being read when the connection was blocked: they run on unblock. */

@@ -12,6 +12,7 @@ import { policyRoutes } from "./routes/policies.ts";
 import { InvalidJson } from "./json.ts";
 import { listParams } from "./list_params.ts";
 import { ratesFor } from "./rates.ts";
+import { bodyLimit } from "./body_limit.ts";
 import { overviewRoutes } from "./routes/overview.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { vhostRoutes } from "./routes/vhosts.ts";
@@ -56,6 +57,7 @@ export function createManagementApp(broker: AmqpBroker, plugins: readonly Plugin
   }
   publicWebUiRoutes(app);
   app.use("/api/*", basicAuth(broker));
+  app.use("*", bodyLimit(broker.options.httpMaxBodySize));
   app.use("/api/*", listParams());
   webUiRoutes(app);
   overviewRoutes(app, broker);

@@ -73,7 +73,7 @@ export const FAMILIES: Record<string, Emit> = {
   ]),
   node_metrics: (e, { broker }, prefix) => node(e, prefix, [
     ["process_max_fds", "gauge", "Open file descriptors limit", fileDescriptorLimit()],
-    ["process_max_tcp_sockets", "gauge", "Open TCP sockets limit", fileDescriptorLimit()],
+    ["process_max_tcp_sockets", "gauge", "Open TCP sockets limit", broker.sockets.total],
     ["resident_memory_limit_bytes", "gauge", "Memory high watermark in bytes", broker.alarms.memoryThreshold],
     ["disk_space_available_limit_bytes", "gauge", "Free disk space low watermark in bytes", broker.alarms.diskFreeLimit],
     ["erlang_uptime_seconds", "gauge", "Node uptime", (Date.now() - broker.startedAt) / 1000],

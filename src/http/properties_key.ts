@@ -20,6 +20,64 @@ export function propertiesKey(routingKey: string, args: FieldTable): string {
   return `${quoteBinding(routingKey)}~${quoteBinding(argsHash(args))}`;
 }
 
+/**
+ * A path segment as rabbit_mgmt_format:url writes one in a Location header: every byte but
+ * RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~) percent-encoded. A properties key is
+ * encoded again this way, so `a.%23` (routing key "a.#") is sent as `a.%2523`.
+ */
+export function locationSegment(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * The routing key and arguments hash a properties key path segment names, as RabbitMQ reads
+ * one: the server percent-decodes the segment (cowboy), then rabbit_mgmt_wm_binding splits it on
+ * "~" and unquotes each token ("+" a space, %XX a byte). So both `a.%23` and `a.%2523` name
+ * routing key "a.#", and a "~" in a key must reach it escaped twice (%257E). Undefined: a token
+ * that does not unquote (no binding has it); a segment that does not decode is 400, as cowboy.
+ */
+export function parsePropertiesSegment(raw: string): { key: string; hash: string | undefined } | undefined {
+  let props: string;
+  try {
+    props = decodeURIComponent(raw);
+  } catch {
+    throw new PropertiesKeyError(`invalid escape in path segment '${raw}'`);
+  }
+  const tokens = tokenise(props);
+  if (tokens.length > 2 || tokens.length === 0) throw new PropertiesKeyError(`{too_many_tokens,<<"${props}">>}`);
+  const key = unquotePlus(tokens[0]!);
+  const hash = tokens.length === 2 ? unquotePlus(tokens[1]!) : "";
+  if (key === undefined || hash === undefined) return undefined;
+  return { key, hash: tokens.length === 2 ? hash : undefined };
+}
+
+/** rabbit_mgmt_format:tokenise: split on "~", a "~" at the very end opening no token ("~" is [""]). */
+function tokenise(text: string): string[] {
+  const tokens: string[] = [];
+  let rest = text;
+  while (rest !== "") {
+    const at = rest.indexOf("~");
+    if (at < 0) {
+      tokens.push(rest);
+      break;
+    }
+    tokens.push(rest.slice(0, at));
+    rest = rest.slice(at + 1);
+  }
+  return tokens;
+}
+
+export class PropertiesKeyError extends Error {}
+
+/** rabbit_http_util:unquote: "+" is a space, %XX a byte; undefined for a bad escape. */
+function unquotePlus(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    return undefined;
+  }
+}
+
 /** rabbit_mgmt_format:args_hash: base64url (unpadded) of the 32-bit phash2 of the sorted table. */
 export function argsHash(args: FieldTable): string {
   const hash = phash2(tableTerm(args, true));

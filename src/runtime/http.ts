@@ -31,6 +31,9 @@ export function listenHttp(hostname: string, port: number, fetch: FetchHandler, 
     hostname,
     port,
     idleTimeout: 60,
+    // Bun would refuse bodies over 128 MiB itself (413) before the handler runs; the management
+    // API applies its own limit (src/http/body_limit.ts) before reading, with RabbitMQ's answer.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     ...(tls !== undefined
       ? {
         tls: {

@@ -1,5 +1,6 @@
 // What the machine gives the broker: its memory limit (cgroup v2, then v1, then the host),
 // its resident memory, and free disk space.
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statfsSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
@@ -67,15 +68,39 @@ export function openFileDescriptors(): number {
   }
 }
 
-/** The soft limit on open file descriptors (RabbitMQ's fd_total); 0 where unknown. */
-export function fileDescriptorLimit(): number {
+/** RLIMIT_NOFILE of this process from /proc/self/limits (Linux); undefined where unreadable. */
+export function fileDescriptorLimits(): { soft: number; hard: number } | undefined {
   try {
     const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"));
-    const soft = line?.slice("Max open files".length).trim().split(/\s+/)[0];
-    return soft === undefined || soft === "unlimited" ? 0 : Number(soft);
+    const [soft, hard] = line?.slice("Max open files".length).trim().split(/\s+/) ?? [];
+    if (soft === undefined || hard === undefined) return undefined;
+    const value = (v: string) => (v === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(v));
+    return { soft: value(soft), hard: value(hard) };
   } catch {
-    return 0;
+    return undefined;
   }
+}
+
+/** The soft limit on open file descriptors (RabbitMQ's fd_total); 0 where unknown. */
+export function fileDescriptorLimit(): number {
+  return fileDescriptorLimits()?.soft ?? 0;
+}
+
+/**
+ * Raises the soft descriptor limit to the hard limit, as RabbitMQ's start script does with
+ * ulimit. Neither Bun nor Deno has setrlimit; Bun raises the soft limit itself at start-up, and
+ * where it is still below the hard limit (another runtime) util-linux's `prlimit` sets it on
+ * this process. Returns the limits after trying (undefined where they cannot be read).
+ */
+export function raiseFileDescriptorLimit(): { soft: number; hard: number } | undefined {
+  const before = fileDescriptorLimits();
+  if (before === undefined || before.soft >= before.hard || before.hard === Number.MAX_SAFE_INTEGER) return before;
+  try {
+    spawnSync("prlimit", ["--pid", String(process.pid), `--nofile=${before.hard}:${before.hard}`], { stdio: "ignore", timeout: 2000 });
+  } catch {
+    // no prlimit: keep the soft limit
+  }
+  return fileDescriptorLimits();
 }
 
 /** Logical processors available. */

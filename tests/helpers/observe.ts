@@ -6,6 +6,8 @@ import { openRawConnection, RawClient, type ReceivedFrame } from "./raw_client.t
 export type Outcome =
   /** The server sent connection.close. */
   | { kind: "close"; code: number; classId: number; methodId: number; text: string }
+  /** The server sent the channel.close a scenario waited for (`until`). */
+  | { kind: "channel-close"; code: number; classId: number; methodId: number; text: string }
   /** The server answered with its protocol header, then closed the socket. */
   | { kind: "protocol-header"; header: string }
   /** The socket closed without a connection.close. */
@@ -43,6 +45,8 @@ export async function observe(client: RawClient, opts: ObserveOptions = {}): Pro
     if (opts.closeOk !== false) client.sendMethod(0, { id: MethodId.ConnectionCloseOk });
     return { kind: "close", code: m.replyCode, classId: m.classId, methodId: m.methodId, text: m.replyText };
   }
+  // Waited for with `until`: a channel.close, with its code, method and text.
+  if (m?.id === MethodId.ChannelClose) return { kind: "channel-close", code: m.replyCode, classId: m.classId, methodId: m.methodId, text: m.replyText };
   if (m) return { kind: "method", name: methodName(m.id) };
   if (client.closed && client.protocolHeaderReply) {
     return { kind: "protocol-header", header: Buffer.from(client.protocolHeaderReply).toString("latin1") };
@@ -55,6 +59,7 @@ export async function observe(client: RawClient, opts: ObserveOptions = {}): Pro
 export function describeOutcome(o: Outcome): string {
   switch (o.kind) {
     case "close": return `connection.close ${o.code} ${o.classId}/${o.methodId} "${o.text}"`;
+    case "channel-close": return `channel.close ${o.code} ${o.classId}/${o.methodId} "${o.text}"`;
     case "protocol-header": return `protocol header ${JSON.stringify(o.header)} then socket closed`;
     case "method": return o.name;
     default: return o.kind;

@@ -39,6 +39,10 @@ export interface SpawnOptions {
   port?: number;
   /** Extra environment variables; with RABBITMQ_NODE_PORT no --port flag is passed (it would win). */
   env?: Record<string, string>;
+  /** Start under this RLIMIT_NOFILE (soft and hard), through util-linux's prlimit. */
+  nofile?: number;
+  /** Sees every chunk of stdout and stderr (the output() tail keeps only the last 64 KiB). */
+  onOutput?: (text: string) => void;
 }
 
 const live = new Set<WarrenProcess>();
@@ -68,14 +72,21 @@ export function freePort(): Promise<number> {
 export async function launchWarren(opts: SpawnOptions): Promise<WarrenProcess> {
   const envPort = opts.env?.RABBITMQ_NODE_PORT;
   const port = envPort !== undefined ? Number(envPort) : opts.port ?? (await freePort());
-  const child = spawn(BUN, [
+  const argv = [
     MAIN, ...(envPort !== undefined ? [] : ["--port", String(port)]), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
     "--log-level", opts.logLevel ?? "info", "--http-port", "0", "--metrics-port", "0", ...(opts.args ?? []),
-  ], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+  ];
+  const spawnOptions = { stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[], cwd: ROOT, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) };
+  // prlimit execs the broker with the limit set: the pid stays the broker's.
+  const child = opts.nofile === undefined
+    ? spawn(BUN, argv, spawnOptions)
+    : spawn("prlimit", [`--nofile=${opts.nofile}:${opts.nofile}`, BUN, ...argv], spawnOptions);
   let tail = "";
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {
-    tail += chunk.toString();
+    const text = chunk.toString();
+    opts.onOutput?.(text);
+    tail += text;
     if (tail.length > 65_536) tail = tail.slice(-65_536);
     for (const l of [...listeners]) l();
   };

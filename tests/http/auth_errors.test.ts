@@ -14,6 +14,7 @@ beforeAll(async () => {
   users.add("http-plain", "p", []);
   users.add("http-mon", "p", ["monitoring"]);
   users.add("http-mgmt", "p", ["management"]);
+  users.add("http-policy", "p", ["policymaker"]);
   users.setPermission("http-mgmt", "/", { configure: "^http-mine-.*", write: ".*", read: ".*" });
   tb.broker.addVhost("http-other");
 });
@@ -45,6 +46,16 @@ describe("authentication", () => {
 });
 
 describe("tags", () => {
+  test("hash_password is for administrators only, as rabbit_mgmt_wm_hash_password's is_authorized_admin", async () => {
+    for (const user of ["http-mgmt", "http-policy", "http-mon"]) {
+      const r = await api(app, "GET", "/api/auth/hash_password/s3cret", undefined, basic(user, "p"));
+      expect({ user, status: r.status, body: r.body }).toEqual({ user, status: 401, body: { error: "not_authorised", reason: "Not administrator user" } });
+    }
+    const ok = await api(app, "GET", "/api/auth/hash_password/s3cret");
+    expect(ok.status).toBe(200);
+    expect(typeof ok.body.ok).toBe("string");
+  });
+
   test("administrator-only endpoints refuse a monitoring user", async () => {
     for (const path of ["/api/users", "/api/permissions", "/api/definitions"]) {
       const r = await api(app, "GET", path, undefined, basic("http-mon", "p"));

@@ -74,10 +74,38 @@ describe("binding endpoints", () => {
     expect((await api(app, "GET", `/api/bindings/%2F/e/http-bx/q/http-bq/${key}`)).status).toBe(404);
   });
 
-  test("a routing key with spaces and ~ round-trips through its quoted key", async () => {
-    await api(app, "POST", "/api/bindings/%2F/e/http-bx/q/http-bq", { routing_key: "a b~c" });
-    const key = propertiesKey("a b~c", {});
-    expect((await api(app, "GET", `/api/bindings/%2F/e/http-bx/q/http-bq/${key}`)).body.routing_key).toBe("a b~c");
+  test("a routing key with spaces and ~ round-trips through its Location, not through its bare key (as RabbitMQ)", async () => {
+    const posted = await api(app, "POST", "/api/bindings/%2F/e/http-bx/q/http-bq", { routing_key: "a b~c" });
+    expect(posted.headers.get("location")).toBe("http-bq/a%2Bb%257Ec");
+    expect((await api(app, "GET", `/api/bindings/%2F/e/http-bx/q/${posted.headers.get("location")}`)).body.routing_key).toBe("a b~c");
+    // The server decodes %7E to "~" before the key is split on "~": two tokens, no such binding.
+    expect((await api(app, "GET", `/api/bindings/%2F/e/http-bx/q/http-bq/${propertiesKey("a b~c", {})}`)).status).toBe(404);
+  });
+
+  test("Location and lookups encode properties keys as RabbitMQ does (values from RabbitMQ 3.10)", async () => {
+    await api(app, "PUT", "/api/queues/%2F/loc(q)*", {});
+    const cases: [string, Record<string, unknown> | undefined, string][] = [
+      ["a.#", undefined, "http-bq/a.%2523"],
+      ["a b~c/d%e+f", undefined, "http-bq/a%2Bb%257Ec%252Fd%2525e%252Bf"],
+      ["", undefined, "http-bq/~"],
+      ["x*", undefined, "http-bq/x%252A"],
+      ["k é", undefined, "http-bq/k%2B%25C3%25A9"],
+      ["a.#", { x: 1 }, "http-bq/a.%2523~9nmLZQ"],
+    ];
+    for (const [key, args, location] of cases) {
+      const r = await api(app, "POST", "/api/bindings/%2F/e/http-bx/q/http-bq", { routing_key: key, ...(args ? { arguments: args } : {}) });
+      expect({ key, location: r.headers.get("location") }).toEqual({ key, location });
+    }
+    const q = await api(app, "POST", "/api/bindings/%2F/e/http-bx/q/loc(q)*", { routing_key: "k" });
+    expect(q.headers.get("location")).toBe("loc%28q%29%2A/k");
+    const lookups: [string, number][] = [
+      ["a.%2523", 200], ["a.%23", 200], ["a+b%257Ec%252Fd%2525e%252Bf", 200], ["a%2Bb%7Ec%2Fd%25e%2Bf", 404],
+      ["a+b%7Ec%2Fd%25e%2Bf", 404], ["~", 200], ["%7E", 200], ["x%252A", 200], ["x*", 200],
+      ["a.%2523~9nmLZQ", 200], ["a.%23%7E9nmLZQ", 200], ["a.%2523%7E9nmLZQ", 200], ["a.%25zz", 404], ["%zz", 400],
+    ];
+    for (const [segment, status] of lookups) {
+      expect({ segment, status: (await api(app, "GET", `/api/bindings/%2F/e/http-bx/q/http-bq/${segment}`)).status }).toEqual({ segment, status });
+    }
   });
 
   test("queue bindings start with the default exchange's implicit binding", async () => {

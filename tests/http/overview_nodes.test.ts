@@ -107,6 +107,8 @@ describe("health checks", () => {
     const missing = await api(app, "GET", "/api/health/checks/port-listener/1");
     expect(missing.status).toBe(503);
     expect(missing.body).toMatchObject({ status: "failed", reason: "No active listener", missing: 1 });
+    // Found by the HTTP fuzzer; RabbitMQ's answer (binary_to_integer fails).
+    expect(await api(app, "GET", "/api/health/checks/port-listener/x")).toMatchObject({ status: 400, body: { error: "bad_request", reason: "Invalid port" } });
     expect((await api(app, "GET", "/api/health/checks/protocol-listener/amqp")).body).toEqual({ status: "ok", protocol: "amqp" });
     expect((await api(app, "GET", "/api/health/checks/protocol-listener/amqp091")).body).toEqual({ status: "ok", protocol: "amqp" });
     expect((await api(app, "GET", "/api/health/checks/protocol-listener/mqtt")).status).toBe(503);

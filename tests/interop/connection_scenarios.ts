@@ -9,6 +9,7 @@ import type { HandshakeOptions, RawClient } from "../helpers/raw_client.ts";
 /** An outcome as compared: texts only where `text` is given, and whether the socket then closed. */
 export type Expected =
   | { kind: "close"; code: number; classId: number; methodId: number; text?: string }
+  | { kind: "channel-close"; code: number; classId: number; methodId: number; text: string }
   | { kind: "protocol-header"; header: string }
   | { kind: "socket-closed" }
   | { kind: "method"; name: string }
@@ -26,6 +27,17 @@ export interface Scenario {
   warren?: { expected: Expected; reason: string };
 }
 
+/** basic.ack (80), reject (90) or nack (120) on channel 1 with a 64-bit tag, encoded here (not by the codec under test). */
+function sendSettle(c: RawClient, methodId: number, tag: bigint, bits: number): void {
+  const payload = new Uint8Array(13);
+  const view = new DataView(payload.buffer);
+  view.setUint16(0, 60);
+  view.setUint16(2, methodId);
+  view.setBigUint64(4, tag);
+  payload[12] = bits;
+  c.sendFrame(FRAME_METHOD, 1, payload);
+}
+const channelClose = (code: number, classId: number, methodId: number, text: string): Expected => ({ kind: "channel-close", code, classId, methodId, text });
 const AMQP_HEADER_REPLY: Expected = { kind: "protocol-header", header: "AMQP\x00\x00\x09\x01" };
 const SOCKET_CLOSED: Expected = { kind: "socket-closed" };
 const close = (code: number, classId: number, methodId: number, text?: string): Expected =>
@@ -145,8 +157,12 @@ export const scenarios: Scenario[] = [
   { name: "an unsolicited connection.close-ok", setup: "open", act: (c) => c.sendMethod(0, { id: MethodId.ConnectionCloseOk }), rabbitmq: close(504, 10, 51, NOT_RUNNING) },
   { name: "connection.close from the client", setup: "channel", act: (c) => c.sendMethod(0, { id: MethodId.ConnectionClose, ...CLOSE }), rabbitmq: { kind: "method", name: "connection.close-ok" } },
   { name: "a client silent after negotiating heartbeat 1", setup: { tune: { heartbeat: 1 } }, act: () => {}, timeoutMs: 10_000, rabbitmq: SOCKET_CLOSED },
+  // ------------------------------------------------------------------ delivery tags past 2^53, quoted exactly
+  { name: "basic.ack of tag 2^60+1", setup: "channel", until: MethodId.ChannelClose, act: (c) => sendSettle(c, 80, 2n ** 60n + 1n, 0), rabbitmq: channelClose(406, 60, 80, "PRECONDITION_FAILED - unknown delivery tag 1152921504606846977") },
+  { name: "basic.ack multiple of tag 2^64-1", setup: "channel", until: MethodId.ChannelClose, act: (c) => sendSettle(c, 80, 2n ** 64n - 1n, 1), rabbitmq: channelClose(406, 60, 80, "PRECONDITION_FAILED - unknown delivery tag 18446744073709551615") },
+  { name: "basic.nack of tag 2^53+1", setup: "channel", until: MethodId.ChannelClose, act: (c) => sendSettle(c, 120, 2n ** 53n + 1n, 2), rabbitmq: channelClose(406, 60, 120, "PRECONDITION_FAILED - unknown delivery tag 9007199254740993") },
+  { name: "basic.reject of tag 2^63+7", setup: "channel", until: MethodId.ChannelClose, act: (c) => sendSettle(c, 90, 2n ** 63n + 7n, 0), rabbitmq: channelClose(406, 60, 90, "PRECONDITION_FAILED - unknown delivery tag 9223372036854775815") },
 ];
-
 /** Reduces an observed outcome to what a scenario compares. */
 export function comparable(o: Outcome, expected: Expected): Expected {
   if (o.kind === "close") {

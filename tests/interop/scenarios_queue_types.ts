@@ -47,6 +47,51 @@ export const queueTypeScenarios: Scenario[] = [
     await declare(ctx, "number", ctx.name("b"), { durable: true, arguments: { "x-queue-type": 1 } });
     await declare(ctx, "classic explicitly", ctx.name("c"), { durable: false, arguments: { "x-queue-type": "classic" } });
   }),
+  scenario("queue types: a quorum queue with arguments redeclared without x-queue-type names x-queue-type, in RabbitMQ's order", async (ctx) => {
+    const q = ctx.name("qq");
+    await declare(ctx, "quorum with max-length and delivery-limit", q, { durable: true, arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3 } });
+    await declare(ctx, "same arguments, no type", q, { durable: true, arguments: { "x-max-length": 5, "x-delivery-limit": 3 } });
+    await declare(ctx, "only delivery-limit", q, { durable: true, arguments: { "x-delivery-limit": 3 } });
+    await declare(ctx, "x-max-priority (not a quorum argument)", q, { durable: true, arguments: { "x-max-priority": 5 } });
+    await declare(ctx, "delivery-limit and message-ttl differ", q, { durable: true, arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 4, "x-message-ttl": 9 } });
+    await declare(ctx, "classic arguments are not compared nor validated", q, { durable: true, arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3, "x-max-priority": 300, "x-queue-mode": "lazy" } });
+    await declare(ctx, "x-dead-letter-exchange of the wrong type", q, { durable: true, arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3, "x-dead-letter-exchange": 5 } });
+  }),
+  scenario("queue types: redeclaring a classic queue compares its arguments only, without validating them", async (ctx) => {
+    const q = ctx.name("cq");
+    await declare(ctx, "classic", q, { durable: true });
+    await declare(ctx, "with x-delivery-limit", q, { durable: true, arguments: { "x-delivery-limit": 3 } });
+    await declare(ctx, "with a negative x-max-length", q, { durable: true, arguments: { "x-max-length": -1 } });
+    await declare(ctx, "as an unknown type", q, { durable: true, arguments: { "x-queue-type": "bogus" } });
+    await declare(ctx, "as quorum with x-max-length", q, { durable: true, arguments: { "x-queue-type": "quorum", "x-max-length": 3 } });
+    await declare(ctx, "as classic explicitly", q, { durable: true, arguments: { "x-queue-type": "classic" } });
+  }),
+  scenario("queue types: redeclare arguments are compared in each type's order", async (ctx) => {
+    const every: Record<string, unknown> = {
+      "x-expires": 1000, "x-message-ttl": 1000, "x-dead-letter-exchange": "d", "x-dead-letter-routing-key": "r",
+      "x-dead-letter-strategy": "at-most-once", "x-max-length": 1, "x-max-length-bytes": 1, "x-max-in-memory-length": 1,
+      "x-max-in-memory-bytes": 1, "x-overflow": "drop-head", "x-single-active-consumer": true, "x-quorum-initial-group-size": 1,
+      "x-delivery-limit": 1, "x-max-priority": 1, "x-queue-mode": "lazy", "x-queue-version": 2, "x-max-age": "1D",
+      "x-queue-master-locator": "min-masters", "x-queue-leader-locator": "balanced",
+    };
+    for (const type of ["quorum", "classic"]) {
+      const q = ctx.name(type);
+      await declare(ctx, `${type}: declare`, q, { durable: true, arguments: { "x-queue-type": type } });
+      // Each round sends every remaining argument differently (x-queue-type left out) and drops the one named.
+      const remaining = { ...every };
+      for (let round = 0; round < 21; round++) {
+        const ch = await ctx.channel();
+        let named: string | undefined;
+        await ctx.attempt(`${type}: round ${round}`, ch.assertQueue(q, { durable: true, arguments: { ...remaining } }).catch((err: Error) => {
+          named = /inequivalent arg '([^']+)'/.exec(err.message)?.[1];
+          throw err;
+        }));
+        if (named === undefined) break;
+        delete remaining[named];
+        if (named === "x-queue-type") break;
+      }
+    }
+  }),
   scenario("queue types: redeclaring a quorum queue as classic is refused", async (ctx) => {
     const q = ctx.name("qq");
     await declare(ctx, "quorum", q, QUORUM);

@@ -150,7 +150,7 @@ for (const t of targets) {
         expect(methodsAfter(c, afterCloseOk, 1)).toEqual(["1:channel.open-ok", "1:queue.declare-ok"]);
         // The acks sent before close-ok (if any) are cumulative and in order.
         const tags = c.frames.slice(0, afterCloseOk).flatMap((f) => (f.method?.id === MethodId.BasicAck ? [f.method.deliveryTag] : []));
-        expect(tags).toEqual([...tags].sort((x, y) => x - y));
+        expect(tags).toEqual([...tags].sort((x, y) => Number(x) - Number(y)));
         c.sendMethod(1, { id: MethodId.QueueDelete, ticket: 0, queue, ifUnused: false, ifEmpty: false, nowait: false });
         await c.waitForMethod(MethodId.QueueDeleteOk);
       } finally {

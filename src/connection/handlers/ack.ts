@@ -2,6 +2,7 @@
 import { AmqpError, notImplemented } from "../../amqp/errors.ts";
 import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
 import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import type { DeliveryTag } from "../../amqp/reader.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Channel, Settlement, Unacked } from "../channel.ts";
 
@@ -24,7 +25,7 @@ export function handleAckMethod(channel: Channel, method: AmqpMethod): void {
   }
 }
 
-function settleTags(channel: Channel, tag: number, multiple: boolean, how: Settlement): void {
+function settleTags(channel: Channel, tag: DeliveryTag, multiple: boolean, how: Settlement): void {
   const deliveries = collect(channel, tag, multiple);
   if (channel.tx) channel.tx.acks.push({ deliveries, how });
   else settle(channel, deliveries, how);
@@ -35,7 +36,9 @@ function settleTags(channel: Channel, tag: number, multiple: boolean, how: Settl
  * the tag must be outstanding (406 otherwise); multiple covers every tag up to it; 0 with
  * multiple means all.
  */
-function collect(channel: Channel, tag: number, multiple: boolean): Unacked[] {
+function collect(channel: Channel, tag: DeliveryTag, multiple: boolean): Unacked[] {
+  // A tag past 2^53 was never issued (the reader keeps it exact, as a bigint, for this text).
+  if (typeof tag === "bigint") throw new AmqpError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${tag}`);
   const unacked = channel.unacked;
   if (multiple && tag === 0) {
     const all = [...unacked.values()];

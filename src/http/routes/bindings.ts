@@ -9,7 +9,7 @@ import { committed } from "../commit.ts";
 import { HttpError, badRequest, notFound } from "../errors.ts";
 import { formatBinding, vhostBindings, type BindingView } from "../format.ts";
 import { jsonToTable, readBody, stringField } from "../json.ts";
-import { argsHash, propertiesKey } from "../properties_key.ts";
+import { argsHash, locationSegment, parsePropertiesSegment, PropertiesKeyError, propertiesKey } from "../properties_key.ts";
 import { exchangeNameFromPath } from "./exchanges.ts";
 
 type Kind = "q" | "e";
@@ -64,8 +64,9 @@ export function bindingRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
       if (kind === "q") p.vhost.checkExclusiveAccess(destination as never, broker);
       p.vhost.bind(source, destination, routingKey, args);
       await committed(broker);
-      // Relative to the request path, as rabbit_web_dispatch_util:relativise makes it.
-      const location = `${encodeURIComponent(p.destination)}/${propertiesKey(routingKey, args)}`;
+      // Relative to the request path, as rabbit_web_dispatch_util:relativise makes it; each
+      // segment percent-encoded as rabbit_mgmt_format:url does (the properties key again).
+      const location = `${locationSegment(p.destination)}/${locationSegment(propertiesKey(routingKey, args))}`;
       return c.body(null, 201, { location });
     });
     app.get(`${base}/:props`, (c) => c.json(formatBinding(findBinding(c, broker, kind))));
@@ -88,23 +89,17 @@ function findBinding(c: Context<HttpEnv>, broker: AmqpBroker, kind: Kind): Bindi
   const p = bindingPath(c, broker, kind);
   const { source, destination } = endpoints(p);
   if (!source || !destination) throw notFound();
-  // The raw path segment: "~" separates key and hash only where it was not escaped (%7E).
-  const props = new URL(c.req.url).pathname.split("/").pop() ?? "";
-  const tokens = props === "~" ? [""] : props.split("~");
-  if (tokens.length > 2) throw badRequest(`{too_many_tokens,<<"${props}">>}`);
-  const key = tokens[0] === "" && tokens.length === 2 ? "" : unquotePlus(tokens[0]!);
-  const hash = tokens.length === 2 ? unquotePlus(tokens[1]!) : undefined;
+  let props;
+  try {
+    props = parsePropertiesSegment(new URL(c.req.url).pathname.split("/").pop() ?? "");
+  } catch (err) {
+    if (err instanceof PropertiesKeyError) throw badRequest(err.message);
+    throw err;
+  }
+  if (props === undefined) throw notFound();
+  const { key, hash } = props;
   const found = between(p).find((b) =>
     b.routingKey === key && (hash === undefined ? Object.keys(b.args).length === 0 : argsHash(b.args) === hash));
   if (!found) throw notFound();
   return found;
-}
-
-/** rabbit_http_util:unquote: "+" is a space, %XX a byte. */
-function unquotePlus(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, " "));
-  } catch {
-    throw badRequest(`invalid escape in binding properties '${text}'`);
-  }
 }

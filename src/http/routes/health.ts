@@ -4,8 +4,9 @@ import { hashPassword } from "../../auth/password.ts";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import { Message } from "../../broker/message.ts";
 import { encodeJsonProperties, publishMessage } from "../publish.ts";
-import type { HttpEnv } from "../auth.ts";
+import { requireAdmin, type HttpEnv } from "../auth.ts";
 import { pathVhost } from "../context.ts";
+import { badRequest } from "../errors.ts";
 import type { JsonObject } from "../json.ts";
 import { listeners } from "./overview.ts";
 
@@ -24,7 +25,10 @@ export function healthRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   // Every vhost of a Warren node runs while the node does.
   app.get("/api/health/checks/virtual-hosts", (c) => c.json({ status: "ok" }));
   app.get("/api/health/checks/port-listener/:port", (c) => {
-    const port = Number(c.req.param("port"));
+    // As rabbit_mgmt_wm_health_check_port_listener: binary_to_integer, else 400 "Invalid port".
+    const text = c.req.param("port");
+    if (!/^[+-]?\d+$/.test(text)) throw badRequest("Invalid port");
+    const port = Number(text);
     const ports = listeners(broker).map((l) => l.port as number);
     if (ports.includes(port)) return c.json({ status: "ok", port });
     return c.json({ status: "failed", reason: "No active listener", missing: port, ports: ports.sort((a, b) => a - b) }, FAILED);
@@ -55,7 +59,11 @@ export function healthRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     return c.json({ status: "ok" });
   });
 
-  app.get("/api/auth/hash_password/:password", (c) => c.json({ ok: hashPassword(c.req.param("password")) }));
+  // Administrators only (is_authorized_admin), as in every RabbitMQ release that has it.
+  app.get("/api/auth/hash_password/:password", (c) => {
+    requireAdmin(c);
+    return c.json({ ok: hashPassword(c.req.param("password")) });
+  });
 }
 
 /** Protocol names as rabbit_mgmt_wm_health_check_protocol_listener accepts them (amqp091 → amqp, …). */
