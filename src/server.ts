@@ -94,7 +94,8 @@ const REFUSED: TcpHandler = { onData() {}, onDrain() {}, onClose() {} };
 function listen(broker: AmqpBroker): void {
   const accept = (socket: TcpSocket): TcpHandler => {
     // Over the socket limit: closed at once, before a byte is read (descriptors stay free).
-    if (!broker.sockets.admit(broker.connections.size, `${socket.remoteAddress}:${socket.remotePort}`)) {
+    // Sockets still open after close-ok (waiting for the client to close) count too.
+    if (!broker.sockets.admit(broker.connections.size + broker.closingConnections.size, `${socket.remoteAddress}:${socket.remotePort}`)) {
       socket.terminate();
       return REFUSED;
     }
