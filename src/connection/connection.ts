@@ -1,4 +1,5 @@
 import { AmqpError, frameError, unexpectedFrame } from "../amqp/errors.ts";
+import { formatAddress, isLoopbackAddress, printable } from "./addresses.ts";
 import { FrameSplitter, type FrameSink } from "../amqp/frame_splitter.ts";
 import { writeHeartbeatFrame, writeMethodFrame } from "../amqp/frames.ts";
 import { Reader } from "../amqp/reader.ts";
@@ -589,16 +590,4 @@ export class Connection<Ch extends ConnectionChannel = ConnectionChannel> implem
   private userSuffix(): string {
     return this.user ? ` (vhost '${this.vhost?.name ?? ""}', user '${this.user.name}')` : "";
   }
-}
-
-export function isLoopbackAddress(address: string): boolean {
-  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
-}
-
-function formatAddress(address: string): string {
-  return address.startsWith("::ffff:") ? address.slice(7) : address;
-}
-
-function printable(bytes: Uint8Array): string {
-  return JSON.stringify(String.fromCharCode(...bytes));
 }

@@ -7,7 +7,7 @@ import type { Permission, User } from "../auth/users.ts";
 import type { AmqpBroker } from "../connection/channel.ts";
 import { HttpError, notAuthorised } from "./errors.ts";
 import type { HttpPeer } from "../runtime/http.ts";
-import { isLoopbackAddress } from "../connection/connection.ts";
+import { isLoopbackAddress } from "../connection/addresses.ts";
 
 /** `Bindings` is what the listener passes (absent under app.request() in tests). */
 export type HttpEnv = { Variables: { user: User }; Bindings: Partial<HttpPeer> };
