@@ -73,3 +73,11 @@ test("formatting drift is found and fixed", () => {
   expect(fixFormat(text)).toBe("a\n  b\n  c\nd\n");
   expect(formatProblems("x.ts", fixFormat(text))).toEqual([]);
 });
+
+test("a source module over 600 lines is flagged; generated code and tests are not", () => {
+  const long = "x\n".repeat(601);
+  expect(formatProblems("src/broker/big.ts", long)).toEqual(["src/broker/big.ts: 601 lines, over 600: split it by concern"]);
+  expect(formatProblems("src/broker/ok.ts", "x\n".repeat(600))).toEqual([]);
+  expect(formatProblems("src/amqp/spec/methods.gen.ts", long)).toEqual([]);
+  expect(formatProblems("tests/helpers/big.ts", long)).toEqual([]);
+});
