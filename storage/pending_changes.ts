@@ -14,13 +14,19 @@ export class PendingChanges {
   /** Messages that lost a committed row (deleted, or their reference count lowered). */
   readonly releasedMessages: StoreRef[] = [];
   private readonly counts = new Map<number, Map<number, number>>();
+  private lastQueueId = 0;
+  private lastRows: Map<number, StoreRow> | undefined;
   private readonly watermarks = new Map<number, Map<number, number>>();
 
   add(queueId: number, row: StoreRow): void {
-    let queueRows = this.rows.get(queueId);
+    // Publishes come in runs to one queue: the last queue's rows are at hand.
+    let queueRows = queueId === this.lastQueueId ? this.lastRows : this.rows.get(queueId);
     if (queueRows === undefined) this.rows.set(queueId, (queueRows = new Map()));
-    if (queueRows.has(row.seq)) throw new Error(`store: row ${row.seq} of queue ${queueId} recorded twice`);
+    this.lastQueueId = queueId;
+    this.lastRows = queueRows;
+    const before = queueRows.size;
     queueRows.set(row.seq, row);
+    if (queueRows.size === before) throw new Error(`store: row ${row.seq} of queue ${queueId} recorded twice`);
     row.message.storeRef!.pendingRows++;
     this.rowCount++;
   }
@@ -75,6 +81,7 @@ export class PendingChanges {
     if (queueRows !== undefined) {
       for (const row of queueRows.values()) this.forget(row);
       this.rows.delete(queueId);
+      if (this.lastRows === queueRows) this.lastRows = undefined;
     }
     this.counts.delete(queueId);
     this.watermarks.delete(queueId);
@@ -94,6 +101,8 @@ export class PendingChanges {
 
   clear(): void {
     this.rows.clear();
+    this.lastQueueId = 0;
+    this.lastRows = undefined;
     this.rowCount = 0;
     this.deletedQueueIds.length = 0;
     this.deletedSeqs.length = 0;
