@@ -1,11 +1,11 @@
-// /api/queues[/{vhost}[/{name}]] GET/PUT/DELETE, …/contents DELETE, …/get POST, …/bindings GET
+// /api/queues[/{vhost}[/{name}]] GET/PUT/DELETE, …/contents DELETE, …/get POST, …/bindings GET, …/actions POST
 import type { Context, Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import type { QueueEntry } from "../../broker/queue_entry.ts";
 import { preconditionFailed } from "../../amqp/errors.ts";
-import { requirePermission, type HttpEnv } from "../auth.ts";
+import { requireAdmin, requirePermission, type HttpEnv } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
@@ -59,6 +59,17 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     if (c.req.query("if-empty") === "true" && queue.messageCount > 0) throw preconditionFailed(`${queue.describe()} not empty`);
     vhost.deleteQueue(queue);
     await committed(broker);
+    return c.body(null, 204);
+  });
+  // rabbit_mgmt_wm_queue_actions: sync and cancel_sync of a classic mirrored queue, administrators
+  // only. A single node has no mirrors, so there is nothing to sync: 204, as RabbitMQ answers
+  // for a queue without unsynchronised mirrors (and for quorum queues).
+  app.post("/api/queues/:vhost/:name/actions", async (c) => {
+    requireAdmin(c);
+    pathQueue(c, broker);
+    const body = await readBody(c.req.raw);
+    if (!("action" in body)) throw badRequest("[{key_missing,action}]");
+    if (body.action !== "sync" && body.action !== "cancel_sync") throw badRequest(["unknown", body.action as string]);
     return c.body(null, 204);
   });
   app.delete("/api/queues/:vhost/:name/contents", async (c) => {
