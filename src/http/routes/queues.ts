@@ -13,6 +13,7 @@ import { formatBinding, formatQueue, queueDetails, vhostBindings } from "../form
 import { boolField, jsonToTable, readBody, stringField, type JsonObject } from "../json.ts";
 import { propertiesToJson } from "../publish.ts";
 import { ratesFor } from "../rates.ts";
+import { addQueueSamples, requestedRanges } from "../samples.ts";
 import { unackedByQueue } from "../unacked.ts";
 
 const ACK_MODES = ["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"];
@@ -25,17 +26,24 @@ function pathQueue(c: Context<HttpEnv>, broker: AmqpBroker): { vhost: Vhost; que
 }
 
 export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
-  const list = (vhosts: Vhost[]) => {
-    const unacked = unackedByQueue(broker);
+  const list = (c: Context<HttpEnv>, vhosts: () => Vhost[]) => {
     const rates = ratesFor(broker);
-    return vhosts.flatMap((v) => byName([...v.queues.values()]).map((q) => formatQueue(broker, q, unacked.get(q), rates)));
+    const ranges = requestedRanges((name) => c.req.query(name), rates);
+    const unacked = unackedByQueue(broker);
+    return vhosts().flatMap((v) => byName([...v.queues.values()]).map((q) => {
+      const json = formatQueue(broker, q, unacked.get(q), rates);
+      return ranges ? addQueueSamples(json, rates.points(q), ranges) : json;
+    }));
   };
-  app.get("/api/queues", (c) => c.json(list(visibleVhosts(c, broker))));
-  app.get("/api/queues/:vhost", (c) => c.json(list([pathVhost(c, broker)])));
+  app.get("/api/queues", (c) => c.json(list(c, () => visibleVhosts(c, broker))));
+  app.get("/api/queues/:vhost", (c) => c.json(list(c, () => [pathVhost(c, broker)])));
   app.get("/api/queues/:vhost/:name", (c) => {
     const { queue } = pathQueue(c, broker);
+    const rates = ratesFor(broker);
+    const ranges = requestedRanges((name) => c.req.query(name), rates);
     const unacked = unackedByQueue(broker).get(queue);
-    return c.json({ ...formatQueue(broker, queue, unacked, ratesFor(broker)), ...queueDetails(broker, queue) });
+    const json = { ...formatQueue(broker, queue, unacked, rates), ...queueDetails(broker, queue) };
+    return c.json(ranges ? addQueueSamples(json, rates.points(queue), ranges) : json);
   });
   app.put("/api/queues/:vhost/:name", async (c) => {
     const vhost = pathVhost(c, broker);
