@@ -17,6 +17,8 @@ export interface BacklogOwner {
   describe(): string;
   /** A ready entry leaves for good (a purge). */
   discard(entry: QueueEntry): void;
+  /** Persistent messages stored for it: `delta` messages of `bytes` bytes came or went. */
+  countPersistent(delta: number, bytes: number): void;
 }
 
 
@@ -38,6 +40,9 @@ export class Backlog {
   private diskFromSeq = 0;
   /** Body bytes of the messages on disk only. */
   private onDiskBytes = 0;
+  /** Of those, the persistent ones (the rest are transient messages paged out to bound memory). */
+  private onDiskPersistent = 0;
+  private onDiskPersistentBytes = 0;
   private nextSeq: number;
   /** After a restart: messages up to this seq were delivered before it (redelivered=true). */
   private redeliveredUpTo = 0;
@@ -80,7 +85,10 @@ export class Backlog {
     if (log !== null && (this.onDisk > 0 || windowFull)) return this.pageOut(message, expiresAt);
     const persisted = log !== null && queue.durable && message.persistent;
     const entry: QueueEntry = { message, seq: this.takeSeq(), redelivered: false, persisted, expiresAt };
-    if (persisted) log!.persist(queue.storeId, entry);
+    if (persisted) {
+      log!.persist(queue.storeId, entry);
+      queue.countPersistent(1, message.bodySize);
+    }
     this.memory.push(entry);
     return persisted;
   }
@@ -111,15 +119,22 @@ export class Backlog {
     else {
       for (let entry = this.memory.shift(); entry; entry = this.memory.shift()) queue.discard(entry);
       if (this.onDisk > 0) log.purgeFrom(queue.storeId, this.diskFromSeq, this.endSeq);
+      queue.countPersistent(-this.onDiskPersistent, -this.onDiskPersistentBytes);
     }
     this.onDisk = 0;
     this.onDiskBytes = 0;
+    this.onDiskPersistent = 0;
+    this.onDiskPersistentBytes = 0;
   }
 
   /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
   recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number): void {
     this.onDisk = count;
     this.onDiskBytes = bytes;
+    // Only persistent rows survive a restart (transient ones are swept at boot).
+    this.onDiskPersistent = count;
+    this.onDiskPersistentBytes = bytes;
+    this.queue.countPersistent(count, bytes);
     this.diskFromSeq = this.startSeq;
     if (maxSeq >= this.nextSeq) this.nextSeq = maxSeq + 1;
     this.redeliveredUpTo = deliveredUpTo;
@@ -138,7 +153,13 @@ export class Backlog {
     if (this.onDisk === 0) this.diskFromSeq = entry.seq;
     this.onDisk++;
     this.onDiskBytes += message.bodySize;
-    return queue.durable && message.persistent;
+    const persistent = queue.durable && message.persistent;
+    if (persistent) {
+      this.onDiskPersistent++;
+      this.onDiskPersistentBytes += message.bodySize;
+      queue.countPersistent(1, message.bodySize);
+    }
+    return persistent;
   }
 
   private refill(): void {
@@ -158,6 +179,10 @@ export class Backlog {
       }
       this.memory.push(entry);
       this.onDiskBytes -= row.bodySize;
+      if (this.queue.durable && message.persistent) {
+        this.onDiskPersistent--;
+        this.onDiskPersistentBytes -= row.bodySize;
+      }
     }
     const last = rows[rows.length - 1];
     if (last) {
@@ -167,6 +192,8 @@ export class Backlog {
     if (!last || this.onDisk <= 0) {
       this.onDisk = 0;
       this.onDiskBytes = 0;
+      this.onDiskPersistent = 0;
+      this.onDiskPersistentBytes = 0;
     }
   }
 }

@@ -340,13 +340,28 @@ export class Queue {
   /** An entry has been handed to a client: with no ack expected it is gone, else it is delivered. */
   delivered(entry: QueueEntry, acked: boolean): void {
     if (!entry.persisted || this.deleted) return;
-    if (acked) this.log!.remove(this.storeId, entry);
+    if (acked) this.removeStored(entry);
     else this.log!.markDelivered(this.storeId, levelOf(entry.seq, this.levels.length), entry.seq);
   }
 
   /** A delivered entry was acked, or rejected without requeue: it leaves for good. */
   discard(entry: QueueEntry): void {
-    if (entry.persisted && !this.deleted) this.log!.remove(this.storeId, entry);
+    if (entry.persisted && !this.deleted) this.removeStored(entry);
+  }
+
+  private removeStored(entry: QueueEntry): void {
+    this.log!.remove(this.storeId, entry);
+    const message = entry.message;
+    if (this.durable && message.persistent) this.countPersistent(-1, -message.bodySize);
+  }
+
+  /** Persistent messages in the store for this queue (ready and unacked): RabbitMQ's messages_persistent. */
+  persistentCount = 0;
+  persistentBytes = 0;
+
+  countPersistent(delta: number, bytes: number): void {
+    this.persistentCount += delta;
+    this.persistentBytes += bytes;
   }
 
   /** Hands ready messages to consumers, round-robin, while any can take one. */

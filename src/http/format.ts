@@ -67,6 +67,8 @@ export function formatQueue(broker: AmqpBroker, queue: Queue, unacked: UnackedTo
     message_bytes_ready: queue.readyBytes,
     message_bytes_unacknowledged: u.bytes,
     message_bytes_ram: queue.readyBytes - queue.pagedOutBytes + u.bytes,
+    messages_persistent: queue.persistentCount,
+    message_bytes_persistent: queue.persistentBytes,
     // Memory this queue holds: message bodies in memory (the index adds a few dozen bytes each).
     memory: queue.readyBytes - queue.pagedOutBytes + u.bytes + 64 * (inMemory + u.count),
     // As RabbitMQ: message_stats appear once a message has been published or delivered.

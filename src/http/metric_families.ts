@@ -106,6 +106,8 @@ export const FAMILIES: Record<string, Emit> = {
     ["queue_messages_unacked_bytes", "gauge", "Size in bytes of all unacknowledged messages", (q) => unackedOf(s, q).bytes],
     ["queue_messages_paged_out", "gauge", "Messages paged out to disk", (q) => q.pagedOut],
     ["queue_messages_paged_out_bytes", "gauge", "Size in bytes of messages paged out to disk", (q) => q.pagedOutBytes],
+    ["queue_messages_persistent", "gauge", "Persistent messages", (q) => q.persistentCount],
+    ["queue_messages_persistent_bytes", "gauge", "Size in bytes of persistent messages", (q) => q.persistentBytes],
   ]),
   channel_metrics: (e, s, prefix, perObject) => each(e, prefix, perObject, s.channels, channelLabels, [
     ["channel_consumers", "gauge", "Consumers on a channel", (c) => c.consumers.size],

@@ -16,7 +16,6 @@ export const OMITTED: Record<string, string[]> = {
     "garbage_collection", "reductions", "reductions_details", // Erlang process internals
     "consumer_capacity", "consumer_utilisation", // not measured
     "idle_since", // not tracked
-    "messages_persistent", "message_bytes_persistent", // not counted per queue
   ],
   exchange: ["user_who_performed_action"], // not tracked
   binding: [],

@@ -48,9 +48,9 @@ export const QUEUE_COLUMNS = set(
     "messages", "messages_ready", "messages_unacknowledged", "messages_ram", "messages_ready_ram",
     "messages_unacknowledged_ram", "message_bytes", "message_bytes_ready", "message_bytes_unacknowledged",
     "message_bytes_ram", "consumers", "memory", "state", "type", "exclusive_consumer_tag", "head_message_timestamp",
+    "messages_persistent", "message_bytes_persistent",
   ),
-  // Warren keeps every message of a durable queue persistent; the API does not split them out.
-  ...["messages_persistent", "message_bytes_persistent", "consumer_utilisation", "consumer_capacity", "disk_reads", "disk_writes"].map(absent),
+  ...["consumer_utilisation", "consumer_capacity", "disk_reads", "disk_writes"].map(absent),
   ...["pid", "owner_pid", "exclusive_consumer_pid", "slave_pids", "synchronised_slave_pids"].map(absent),
   field("leader", "node"),
   computed("members", ["node"], (q) => [q.node], "list"),
