@@ -59,13 +59,15 @@ for (const side of sides) {
       await api(side.base(), "DELETE", `/api/queues/%2F/${Q}`, undefined, side.auth);
       await conn.close();
     });
-    /** The queue once its message_stats show (RabbitMQ emits them on an interval). */
+    /** The queue once all its stats show (RabbitMQ emits them on an interval, not all at once). */
     const sampledQueue = async (path: string) => {
       const deadline = Date.now() + 25_000;
       for (;;) {
         const body = (await call(path)).body;
         const q = Array.isArray(body) ? body.find((x: { name: string }) => x.name === Q) : body;
-        if (q?.message_stats?.publish_details?.samples || Date.now() > deadline) return q;
+        const ms = q?.message_stats;
+        const ready = ms?.publish_details?.samples && ms?.get_no_ack_details?.samples && ms?.deliver_get_details?.samples && q?.messages === 2;
+        if (ready || Date.now() > deadline) return q;
         await Bun.sleep(500);
       }
     };
