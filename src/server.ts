@@ -64,6 +64,12 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
       if (fresh) store.markDefaultsCreated(); // initialised: the next boot recovers what is stored
     }
     broker.globalParameters.ensureClusterId();
+    // rabbit_nodes:seed_user_provided_cluster_name: a configured cluster_name becomes the
+    // cluster_name global parameter at every boot (global parameters, definitions, overview).
+    if (resolved.clusterName !== undefined) {
+      log.info(`Setting cluster name to '${resolved.clusterName}' as configured`);
+      broker.globalParameters.set("cluster_name", resolved.clusterName);
+    }
     store.commit();
   } catch (err) {
     store.close();

@@ -2,6 +2,8 @@
 // exchange names, a priority and a definition of settings. The highest-priority matching policy
 // applies; an operator policy caps the numeric settings (the lower value wins).
 
+import { INERT_POLICY_KEYS, validateInertKeys } from "./ha_policy.ts";
+
 export type PolicyKind = "policy" | "operator_policy";
 export type ApplyTo = "queues" | "exchanges" | "all" | "classic_queues" | "quorum_queues";
 export type PolicyDefinition = Record<string, unknown>;
@@ -78,13 +80,17 @@ export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body:
   }
   const keys = Object.keys(definition);
   if (keys.length === 0) throw new PolicyError("no policy provided");
-  const unknown = keys.filter((k) => !POLICY_KEYS[k] || (kind === "operator_policy" && !OPERATOR_KEYS.has(k)));
+  const known = (k: string) => kind === "operator_policy" ? OPERATOR_KEYS.has(k) : POLICY_KEYS[k] !== undefined || INERT_POLICY_KEYS.includes(k);
+  const unknown = keys.filter((k) => !known(k));
   if (unknown.length > 0) throw new PolicyError(`[${unknown.map((k) => JSON.stringify(k)).join(",")}] are not recognised policy settings`);
   for (const key of keys) {
-    const [valid, what] = POLICY_KEYS[key]!;
+    const rule = POLICY_KEYS[key];
+    if (!rule) continue; // an inert key, checked below
     const value = (definition as PolicyDefinition)[key];
-    if (!valid(value)) throw new PolicyError(`${JSON.stringify(value)} ${what}`);
+    if (!rule[0](value)) throw new PolicyError(`${JSON.stringify(value)} ${rule[1]}`);
   }
+  const inert = validateInertKeys(definition as PolicyDefinition);
+  if (inert) throw new PolicyError(inert);
   return { vhost, name, pattern: body.pattern, applyTo: applyTo as ApplyTo, priority, definition: { ...definition } as PolicyDefinition, regex };
 }
 

@@ -11,6 +11,8 @@ export interface VhostContext {
   readonly events: BrokerEvents;
   /** The broker's dead-lettering counters (none for scratch copies, which count nothing). */
   readonly deadLettered?: DeadLetterCounters;
+  /** The broker's log (none for scratch copies). */
+  readonly log?: Logger;
 }
 import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } from "./equivalence.ts";
 import { Exchange, type Destination } from "./exchange.ts";
@@ -20,6 +22,8 @@ import { Queue, type QueueOwner } from "./queue.ts";
 import { equivalenceArgs, TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
+import { inertKeysIn } from "./ha_policy.ts";
+import type { Logger } from "../log.ts";
 import { publish, type PublishContext } from "./publish.ts";
 import type { DestinationKind, Store } from "../../storage/store.ts";
 
@@ -346,6 +350,10 @@ export class Vhost {
   /** Boot: a stored policy, not written again. */
   restorePolicy(kind: PolicyKind, name: string, body: PolicyBody): Policy {
     const policy = parsePolicy(kind, this.name, name, body);
+    const inert = inertKeysIn(policy.definition);
+    if (inert.length > 0) {
+      this.context.log?.info(`Policy '${name}' in vhost '${this.name}': ${inert.join(", ")} accepted but inert: this is a single node (no mirroring, no placement)`);
+    }
     this.policyMap(kind).set(name, policy);
     this.applyPolicies();
     return policy;

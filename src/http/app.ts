@@ -25,6 +25,7 @@ import { userRoutes } from "./routes/users.ts";
 import { parameterRoutes } from "./routes/parameters.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
+import { featureFlagRoutes } from "./routes/feature_flags.ts";
 import { mountPluginRoutes } from "./plugin_routes.ts";
 import type { PluginRouteSource } from "../plugins/manager.ts";
 import { publicWebUiRoutes, webUiRoutes } from "./routes/web_ui.ts";
@@ -73,6 +74,7 @@ export function createManagementApp(broker: AmqpBroker, plugins: readonly Plugin
   parameterRoutes(app, broker);
   definitionRoutes(app, broker);
   pluginRoutes(app, broker);
+  featureFlagRoutes(app);
   mountPluginRoutes(app, plugins);
   // A known path with a method it does not take: 405, as cowboy answers; anything else 404.
   const known = app.routes

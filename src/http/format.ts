@@ -51,6 +51,10 @@ export function formatQueue(broker: AmqpBroker, queue: Queue, unacked: UnackedTo
     policy: queue.policy?.name ?? null,
     operator_policy: queue.operatorPolicy?.name ?? null,
     effective_policy_definition: { ...queue.effectivePolicy } as JsonObject,
+    // A classic queue under an ha-mode policy shows its (here: no) mirrors, as RabbitMQ does.
+    ...(queue.type === "classic" && queue.effectivePolicy["ha-mode"] !== undefined
+      ? { slave_nodes: [], synchronised_slave_nodes: [], recoverable_slaves: null }
+      : {}),
     consumers: queue.consumerCount,
     messages: ready + u.count,
     messages_details: { rate: r[8]! },

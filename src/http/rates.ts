@@ -7,11 +7,20 @@ import { freeDiskBytes, openFileDescriptors, residentMemory } from "../runtime/s
 
 export const SAMPLE_INTERVAL_MS = 5000;
 
-interface Sample {
+/** One reading of an object's series. */
+export interface Point {
   at: number;
   values: number[];
-  rates: number[];
 }
+
+interface Sample extends Point {
+  rates: number[];
+  /** Older points, oldest first, once history is kept (see keepHistory). */
+  history?: Point[];
+}
+
+/** Points kept per object once history is on: 10 minutes at 5 s, RabbitMQ's first retention tier. */
+export const HISTORY_POINTS = 121;
 
 /** What is sampled for each kind of object (the order is the rates' order). */
 export const QUEUE_SERIES = ["publish", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver", "messages", "messages_ready", "messages_unacknowledged"] as const;
@@ -31,6 +40,7 @@ export const CHANNEL_SERIES = [
 export class RateSampler {
   private readonly samples = new WeakMap<object, Sample>();
   private timer: Timer | undefined;
+  private history = false;
 
   constructor(private readonly broker: AmqpBroker) {}
 
@@ -49,6 +59,23 @@ export class RateSampler {
     return this.samples.get(key)?.rates ?? new Array<number>(length).fill(0);
   }
 
+  /**
+   * Keeps the last HISTORY_POINTS points of every object from now on: turned on by the first
+   * request that asks for samples (`lengths_age` …), so a broker nobody asks keeps none.
+   */
+  keepHistory(): void {
+    this.history = true;
+  }
+
+  /** `key`'s points, newest first (the last sample, then its history). */
+  points(key: object): Point[] {
+    const s = this.samples.get(key);
+    if (!s) return [];
+    const out: Point[] = [{ at: s.at, values: s.values }];
+    for (let i = (s.history?.length ?? 0) - 1; i >= 0; i--) out.push(s.history![i]!);
+    return out;
+  }
+
   private record(key: object, values: number[], now: number): void {
     const last = this.samples.get(key);
     if (!last) {
@@ -57,7 +84,12 @@ export class RateSampler {
     }
     const seconds = (now - last.at) / 1000;
     const rates = values.map((v, i) => (seconds > 0 ? round((v - last.values[i]!) / seconds) : 0));
-    this.samples.set(key, { at: now, values, rates });
+    const history = last.history ?? (this.history ? [] : undefined);
+    if (history) {
+      history.push({ at: last.at, values: last.values });
+      if (history.length > HISTORY_POINTS - 1) history.shift();
+    }
+    this.samples.set(key, history ? { at: now, values, rates, history } : { at: now, values, rates });
   }
 
   sampleAll(now = Date.now()): void {

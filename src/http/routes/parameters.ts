@@ -107,7 +107,9 @@ export function parameterRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.put("/api/cluster-name", async (c) => {
     requireAdmin(c);
     const body = await readBody(c.req.raw);
-    if (typeof body.name !== "string" || body.name === "") throw badRequest("[{key_missing,name}]");
+    if (!("name" in body)) throw badRequest("[{key_missing,name}]");
+    // RabbitMQ takes any string, the empty one too (a non-string crashes it into a 500).
+    if (typeof body.name !== "string") throw badRequest(`name must be a string, got ${JSON.stringify(body.name)}`);
     globals.set("cluster_name", body.name);
     broker.store?.commit();
     return c.body(null, 204);

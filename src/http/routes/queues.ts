@@ -1,11 +1,11 @@
-// /api/queues[/{vhost}[/{name}]] GET/PUT/DELETE, …/contents DELETE, …/get POST, …/bindings GET
+// /api/queues[/{vhost}[/{name}]] GET/PUT/DELETE, …/contents DELETE, …/get POST, …/bindings GET, …/actions POST
 import type { Context, Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import type { QueueEntry } from "../../broker/queue_entry.ts";
 import { preconditionFailed } from "../../amqp/errors.ts";
-import { requirePermission, type HttpEnv } from "../auth.ts";
+import { requireAdmin, requirePermission, type HttpEnv } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
@@ -13,6 +13,7 @@ import { formatBinding, formatQueue, queueDetails, vhostBindings } from "../form
 import { boolField, jsonToTable, readBody, stringField, type JsonObject } from "../json.ts";
 import { propertiesToJson } from "../publish.ts";
 import { ratesFor } from "../rates.ts";
+import { addQueueSamples, requestedRanges } from "../samples.ts";
 import { unackedByQueue } from "../unacked.ts";
 
 const ACK_MODES = ["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"];
@@ -25,17 +26,24 @@ function pathQueue(c: Context<HttpEnv>, broker: AmqpBroker): { vhost: Vhost; que
 }
 
 export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
-  const list = (vhosts: Vhost[]) => {
-    const unacked = unackedByQueue(broker);
+  const list = (c: Context<HttpEnv>, vhosts: () => Vhost[]) => {
     const rates = ratesFor(broker);
-    return vhosts.flatMap((v) => byName([...v.queues.values()]).map((q) => formatQueue(broker, q, unacked.get(q), rates)));
+    const ranges = requestedRanges((name) => c.req.query(name), rates);
+    const unacked = unackedByQueue(broker);
+    return vhosts().flatMap((v) => byName([...v.queues.values()]).map((q) => {
+      const json = formatQueue(broker, q, unacked.get(q), rates);
+      return ranges ? addQueueSamples(json, rates.points(q), ranges) : json;
+    }));
   };
-  app.get("/api/queues", (c) => c.json(list(visibleVhosts(c, broker))));
-  app.get("/api/queues/:vhost", (c) => c.json(list([pathVhost(c, broker)])));
+  app.get("/api/queues", (c) => c.json(list(c, () => visibleVhosts(c, broker))));
+  app.get("/api/queues/:vhost", (c) => c.json(list(c, () => [pathVhost(c, broker)])));
   app.get("/api/queues/:vhost/:name", (c) => {
     const { queue } = pathQueue(c, broker);
+    const rates = ratesFor(broker);
+    const ranges = requestedRanges((name) => c.req.query(name), rates);
     const unacked = unackedByQueue(broker).get(queue);
-    return c.json({ ...formatQueue(broker, queue, unacked, ratesFor(broker)), ...queueDetails(broker, queue) });
+    const json = { ...formatQueue(broker, queue, unacked, rates), ...queueDetails(broker, queue) };
+    return c.json(ranges ? addQueueSamples(json, rates.points(queue), ranges) : json);
   });
   app.put("/api/queues/:vhost/:name", async (c) => {
     const vhost = pathVhost(c, broker);
@@ -59,6 +67,17 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     if (c.req.query("if-empty") === "true" && queue.messageCount > 0) throw preconditionFailed(`${queue.describe()} not empty`);
     vhost.deleteQueue(queue);
     await committed(broker);
+    return c.body(null, 204);
+  });
+  // rabbit_mgmt_wm_queue_actions: sync and cancel_sync of a classic mirrored queue, administrators
+  // only. A single node has no mirrors, so there is nothing to sync: 204, as RabbitMQ answers
+  // for a queue without unsynchronised mirrors (and for quorum queues).
+  app.post("/api/queues/:vhost/:name/actions", async (c) => {
+    requireAdmin(c);
+    pathQueue(c, broker);
+    const body = await readBody(c.req.raw);
+    if (!("action" in body)) throw badRequest("[{key_missing,action}]");
+    if (body.action !== "sync" && body.action !== "cancel_sync") throw badRequest(["unknown", body.action as string]);
     return c.body(null, 204);
   });
   app.delete("/api/queues/:vhost/:name/contents", async (c) => {

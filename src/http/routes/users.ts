@@ -1,13 +1,15 @@
 // /api/users[/{user}[/permissions|/topic-permissions]], /api/permissions[/{vhost}/{user}],
-// /api/topic-permissions[/{vhost}/{user}] (administrators only), on the AmqpBroker management API
+// /api/topic-permissions[/{vhost}/{user}[/{exchange}]] (administrators only), on the AmqpBroker management API
 // (src/broker/management.ts): changes are stored and reach open connections at once.
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import type { User } from "../../auth/users.ts";
 import { requireAdmin, type HttpEnv } from "../auth.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { readBody, type JsonObject } from "../json.ts";
 import { listPermissions, listUsers, type PermissionEntry } from "../../broker/users_view.ts";
+
+type RouteHandler = (c: Context<HttpEnv>) => Response | Promise<Response>;
 
 export function formatUser(user: User): JsonObject {
   return {
@@ -126,33 +128,44 @@ export function userRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     requireAdmin(c);
     return c.json(broker.listTopicPermissions());
   });
-  app.get("/api/topic-permissions/:vhost/:user", (c) => {
+  // …/{vhost}/{user}/{exchange} is the same resource (rabbit_mgmt_wm_topic_permissions_user):
+  // GET lists and PUT sets as without it; DELETE clears only that exchange's entry, as
+  // rabbit-hole's DeleteTopicPermissionsIn sends it.
+  const getTopic: RouteHandler = (c) => {
     requireAdmin(c);
-    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    const [vhost, user] = [c.req.param("vhost")!, c.req.param("user")!];
     existingPair(vhost, user);
     const list = broker.listTopicPermissions({ user, vhost });
     if (list.length === 0) throw notFound();
     return c.json(list);
-  });
-  app.put("/api/topic-permissions/:vhost/:user", async (c) => {
+  };
+  const putTopic: RouteHandler = async (c) => {
     requireAdmin(c);
-    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    const [vhost, user] = [c.req.param("vhost")!, c.req.param("user")!];
     existingPair(vhost, user);
     const body = await readBody(c.req.raw);
     const exchange = stringField(body, "exchange");
-    const existed = broker.listTopicPermissions({ user, vhost }).some((p) => p.exchange === exchange);
+    // The resource is the user's topic permissions in the vhost: 201 only for the first entry.
+    const existed = broker.listTopicPermissions({ user, vhost }).length > 0;
     broker.setTopicPermissions(user, vhost, exchange, stringField(body, "write"), stringField(body, "read"));
     return done(c, !existed);
-  });
-  app.delete("/api/topic-permissions/:vhost/:user", (c) => {
+  };
+  const deleteTopic: RouteHandler = (c) => {
     requireAdmin(c);
-    const [vhost, user] = [c.req.param("vhost"), c.req.param("user")];
+    const [vhost, user] = [c.req.param("vhost")!, c.req.param("user")!];
     existingPair(vhost, user);
-    // ?exchange=X (a Warren addition, for `warren ctl clear_topic_permissions <user> <exchange>`): just that one.
-    const exchange = c.req.query("exchange");
-    const current = broker.listTopicPermissions({ user, vhost }).filter((p) => exchange === undefined || p.exchange === exchange);
-    if (current.length === 0) throw notFound();
-    broker.clearTopicPermissions(user, vhost, exchange);
+    // The exchange in the path, or ?exchange=X (a Warren addition, for `warren ctl
+    // clear_topic_permissions <user> <exchange>`): just that one; 204 even when it has none.
+    const exchange = c.req.param("exchange") ?? c.req.query("exchange");
+    if (broker.listTopicPermissions({ user, vhost }).length === 0) throw notFound();
+    if (exchange === undefined || broker.listTopicPermissions({ user, vhost }).some((p) => p.exchange === exchange)) {
+      broker.clearTopicPermissions(user, vhost, exchange);
+    }
     return done(c, false);
-  });
+  };
+  for (const path of ["/api/topic-permissions/:vhost/:user", "/api/topic-permissions/:vhost/:user/:exchange"]) {
+    app.get(path, getTopic);
+    app.put(path, putTopic);
+    app.delete(path, deleteTopic);
+  }
 }
