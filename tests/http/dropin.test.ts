@@ -6,7 +6,8 @@ import { hostname } from "node:os";
 import { MethodId } from "../../src/amqp/spec/methods.gen.ts";
 import { optionsFromEnv, qualifiedNodeName } from "../../src/config.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
-import { api, basic } from "../helpers/http.ts";
+import { api } from "../helpers/http.ts";
+import { httpSides } from "../helpers/http_sides.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 
 setDefaultTimeout(30_000);
@@ -14,7 +15,6 @@ setDefaultTimeout(30_000);
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
 if (!REF_HTTP) console.warn("RABBITMQ_REF_HTTP unset: management drop-in tests run against Warren only");
 
-interface Side { name: string; base: () => string; auth: string }
 
 let b: TestBroker;
 beforeAll(async () => {
@@ -24,14 +24,7 @@ afterAll(async () => {
   await b.stop();
 });
 
-const refUrl = REF_HTTP ? new URL(REF_HTTP) : undefined;
-const sides: Side[] = [
-  { name: "Warren", base: () => b.httpUrl, auth: basic("guest", "guest") },
-  ...(refUrl ? [{
-    name: "RabbitMQ", base: () => `${refUrl.protocol}//${refUrl.host}`,
-    auth: basic(decodeURIComponent(refUrl.username) || "guest", decodeURIComponent(refUrl.password) || "guest"),
-  }] : []),
-];
+const sides = httpSides(() => b.httpUrl);
 
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 

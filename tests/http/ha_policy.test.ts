@@ -3,7 +3,8 @@
 // stored, exported and shown, and inert on one node with one log line per policy.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
-import { api, basic } from "../helpers/http.ts";
+import { api } from "../helpers/http.ts";
+import { httpSides } from "../helpers/http_sides.ts";
 
 setDefaultTimeout(30_000);
 
@@ -51,14 +52,7 @@ const CASES: [Record<string, unknown>, string | undefined][] = [
   [{ "queue-leader-locator": "min-masters" }, '<<"min-masters">> is not a valid queue leader locator value'],
 ];
 
-const refUrl = REF_HTTP ? new URL(REF_HTTP) : undefined;
-const sides = [
-  { name: "Warren", base: () => b.httpUrl, auth: basic("guest", "guest") },
-  ...(refUrl ? [{
-    name: "RabbitMQ", base: () => `${refUrl.protocol}//${refUrl.host}`,
-    auth: basic(decodeURIComponent(refUrl.username) || "guest", decodeURIComponent(refUrl.password) || "guest"),
-  }] : []),
-];
+const sides = httpSides(() => b.httpUrl);
 
 /** RabbitMQ's management plugin HTML-escapes error reasons; Warren sends them plain. */
 const unescape = (s: string) => s.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&");

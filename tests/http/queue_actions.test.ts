@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { api, basic } from "../helpers/http.ts";
+import { httpSides } from "../helpers/http_sides.ts";
 
 setDefaultTimeout(30_000);
 
@@ -18,14 +19,7 @@ afterAll(async () => {
   await b.stop();
 });
 
-const refUrl = REF_HTTP ? new URL(REF_HTTP) : undefined;
-const sides = [
-  { name: "Warren", base: () => b.httpUrl, auth: basic("guest", "guest") },
-  ...(refUrl ? [{
-    name: "RabbitMQ", base: () => `${refUrl.protocol}//${refUrl.host}`,
-    auth: basic(decodeURIComponent(refUrl.username) || "guest", decodeURIComponent(refUrl.password) || "guest"),
-  }] : []),
-];
+const sides = httpSides(() => b.httpUrl);
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 
 for (const side of sides) {
