@@ -3,11 +3,10 @@
 // plain maps. "Durable" means committed into a MemoryState, which a new MemoryStore reopens; what
 // was only recorded is lost, as in a crash. The conformance suite holds both stores to it.
 import type { FieldTable } from "../src/amqp/table.ts";
-import { nextTurn } from "../src/runtime/timers.ts";
-import { PendingChanges } from "./pending_changes.ts";
+import { GroupCommit } from "./group_commit.ts";
 import {
   levelRange, StoreRef, type DestinationKind, type ExchangeRecord, type LevelStats, type QueueRecord, type StorableMessage,
-  type Store, type StoredMessage, type StoredMetadata, type StoreRow,
+  type Store, type StoredMessage, type StoredMetadata,
 } from "./store.ts";
 
 interface MessageRecord {
@@ -47,16 +46,11 @@ export class MemoryState {
   readonly bindings: Table<StoredMetadata["bindings"][number]> = new Map();
 }
 
-export class MemoryStore implements Store {
-  private readonly pending = new PendingChanges();
-  private readonly metadata: (() => void)[] = [];
-  private callbacks: (() => void)[] = [];
-  private scheduled = false;
-  private closed = false;
-  private nextTransientQueueId = 1;
+export class MemoryStore extends GroupCommit implements Store {
 
   /** Opens `state` as a restarted broker would: rows kept only to bound memory are dropped. */
   constructor(readonly state = new MemoryState()) {
+    super();
     for (const [queueId, rows] of state.rows) {
       for (const [seq, row] of rows) {
         if (queueId < 0 || state.messages.get(row.messageId)?.transient !== false) rows.delete(seq);
@@ -88,8 +82,8 @@ export class MemoryStore implements Store {
     return id;
   }
 
-  registerTransientQueue(): number {
-    return -this.nextTransientQueueId++;
+  protected newMessageId(): number {
+    return this.state.nextMessageId++;
   }
 
   deleteQueue(queueId: number, vhost: string, name: string): void {
@@ -120,31 +114,6 @@ export class MemoryStore implements Store {
   private release(messageId: number): void {
     const m = this.state.messages.get(messageId);
     if (m && --m.refs <= 0) this.state.messages.delete(messageId);
-  }
-
-  persist(queueId: number, row: StoreRow): void {
-    const ref = (row.message.storeRef ??= new StoreRef());
-    if (ref.id === 0) ref.id = this.state.nextMessageId++;
-    this.pending.add(queueId, row);
-    this.schedule();
-  }
-
-  remove(queueId: number, row: StoreRow): void {
-    if (this.pending.cancel(queueId, row)) return;
-    this.pending.deleteRow(queueId, row);
-    this.schedule();
-  }
-
-  updateDeliveryCount(queueId: number, row: StoreRow): void {
-    if (this.pending.isPending(queueId, row.seq)) return;
-    this.pending.setDeliveryCount(queueId, row.seq, row.deliveryCount ?? 0);
-    this.schedule();
-  }
-
-  markDelivered(queueId: number, level: number, seq: number): void {
-    if (queueId < 0) return; // a non-durable queue's rows are never recovered
-    this.pending.markDelivered(queueId, level, seq);
-    this.schedule();
   }
 
   readPage(queueId: number, fromSeq: number, toSeq: number, limit: number, maxBytes: number): StoredMessage[] {
@@ -198,20 +167,8 @@ export class MemoryStore implements Store {
     return this.state.messages.size;
   }
 
-  afterCommit(fn: () => void): void {
-    if (!this.scheduled) fn();
-    else this.callbacks.push(fn);
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    nextTurn(() => this.commit());
-  }
-
   commit(): void {
-    if (!this.scheduled || this.closed) return;
-    this.scheduled = false;
+    if (!this.beginCommit()) return;
     const { state, pending } = this;
     // The same order as the SQLite store: removals, metadata (queue deletes and purges), new
     // rows, delivery counts, watermarks.
@@ -247,11 +204,7 @@ export class MemoryStore implements Store {
       if (!levels) state.delivered.set(queueId, (levels = new Map()));
       levels.set(level, Math.max(levels.get(level) ?? 0, seq));
     }
-    this.metadata.length = 0;
-    pending.clear();
-    const callbacks = this.callbacks;
-    this.callbacks = [];
-    for (const fn of callbacks) fn();
+    this.endCommit();
   }
 
   private insertMessage(queueId: number, message: StorableMessage, ref: StoreRef): void {
@@ -261,11 +214,6 @@ export class MemoryStore implements Store {
     });
     ref.written = true;
     ref.shared = ref.pendingRows > 1;
-  }
-
-  private record(op: () => void): void {
-    this.metadata.push(op);
-    this.schedule();
   }
 
   // ------------------------------------------------------------------------------ metadata

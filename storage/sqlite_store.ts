@@ -8,15 +8,14 @@ import { Writer } from "../src/amqp/writer.ts";
 import type { Logger } from "../src/log.ts";
 import { openSqlite, type SqlDatabase, type SqlStatement, type SqlValue } from "../src/runtime/sqlite.ts";
 import { migratePlugin, type PluginMigration, type PluginTables } from "./plugin_tables.ts";
-import { nextTurn } from "../src/runtime/timers.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { SegmentFiles } from "./segments.ts";
 import { prepareStatements, type Statements } from "./sqlite_statements.ts";
 import {
   levelRange, StoreRef, type DestinationKind, type ExchangeRecord, type LevelStats, type QueueRecord, type StorableMessage,
-  type Store, type StoredMessage, type StoredMetadata, type StoreRow,
+  type Store, type StoredMessage, type StoredMetadata,
 } from "./store.ts";
-import { PendingChanges } from "./pending_changes.ts";
+import { GroupCommit } from "./group_commit.ts";
 
 /**
  * Bodies of at least this many bytes go to segment files instead of SQLite blobs
@@ -26,23 +25,16 @@ export const SEGMENT_THRESHOLD = 256 * 1024;
 
 export class StoreError extends Error {}
 
-export class SqliteStore implements Store {
+export class SqliteStore extends GroupCommit implements Store {
   private nextMessageId = 1;
   private nextQueueId = 1;
-  /** Non-durable queues get negative ids: their rows are never recovered. */
-  private nextTransientQueueId = 1;
-  // What the next commit writes.
-  private readonly metadata: (() => void)[] = [];
-  private readonly pending = new PendingChanges();
   private readonly segments: SegmentFiles;
-  private callbacks: (() => void)[] = [];
-  private scheduled = false;
   /** Segments of messages deleted by the current commit (including bulk deletes). */
   private releasedSegments: number[] = [];
-  private closed = false;
   private readonly sql: Statements;
 
   private constructor(readonly db: SqlDatabase, private readonly log: Logger, dataDir: string, private readonly fsync: boolean) {
+    super();
     this.sql = prepareStatements(db);
     const live = new Map<number, number>();
     for (const row of db.prepare("SELECT segment, COUNT(*) AS n FROM messages WHERE segment IS NOT NULL GROUP BY segment").all<{ segment: number; n: number }>()) {
@@ -191,10 +183,6 @@ export class SqliteStore implements Store {
     return id;
   }
 
-  registerTransientQueue(): number {
-    return -this.nextTransientQueueId++;
-  }
-
   deleteQueue(queueId: number, vhost: string, name: string): void {
     // Rows not yet written need not be written at all.
     this.pending.dropQueue(queueId);
@@ -254,40 +242,11 @@ export class SqliteStore implements Store {
     };
   }
 
-  private record(op: () => void): void {
-    this.metadata.push(op);
-    this.schedule();
+  protected newMessageId(): number {
+    return this.nextMessageId++;
   }
 
   // ------------------------------------------------------------------------------ messages
-
-  persist(queueId: number, row: StoreRow): void {
-    const message = row.message;
-    const ref = (message.storeRef ??= new StoreRef());
-    if (ref.id === 0) ref.id = this.nextMessageId++;
-    this.pending.add(queueId, row);
-    this.schedule();
-  }
-
-  remove(queueId: number, row: StoreRow): void {
-    // Recorded and removed within one turn: the row is never written (nor the message, if no
-    // other row of it is).
-    if (this.pending.cancel(queueId, row)) return;
-    this.pending.deleteRow(queueId, row);
-    this.schedule();
-  }
-
-  updateDeliveryCount(queueId: number, row: StoreRow): void {
-    if (this.pending.isPending(queueId, row.seq)) return; // written with its count
-    this.pending.setDeliveryCount(queueId, row.seq, row.deliveryCount ?? 0);
-    this.schedule();
-  }
-
-  markDelivered(queueId: number, level: number, seq: number): void {
-    if (queueId < 0) return; // a non-durable queue's rows are never recovered
-    this.pending.markDelivered(queueId, level, seq);
-    this.schedule();
-  }
 
   readPage(queueId: number, fromSeq: number, toSeq: number, limit: number, maxBytes: number): StoredMessage[] {
     this.commit();
@@ -318,29 +277,9 @@ export class SqliteStore implements Store {
     return this.sql.messageCount.get<{ n: number }>()?.n ?? 0;
   }
 
-  afterCommit(fn: () => void): void {
-    if (!this.scheduled) fn();
-    else this.callbacks.push(fn);
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    nextTurn(() => {
-      try {
-        this.commit();
-      } catch (err) {
-        // Nothing unconfirmed is lost, but the broker cannot go on without its store.
-        this.log.error(`store commit failed, stopping: ${(err as Error).message}`);
-        throw err;
-      }
-    });
-  }
-
   /** Writes everything recorded since the last commit in one transaction, then runs callbacks. */
   commit(): void {
-    if (!this.scheduled || this.closed) return;
-    this.scheduled = false;
+    if (!this.beginCommit()) return;
     const sql = this.sql;
     const pending = this.pending;
     const started = performance.now();
@@ -399,16 +338,22 @@ export class SqliteStore implements Store {
         else sql.markLevelDelivered.run(queueId, level, seq);
       }
     });
-    this.metadata.length = 0;
-    pending.clear();
     const elapsed = performance.now() - started;
     if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);
     // Segment space is given back only once the rows that used it are gone for good.
     for (const segment of this.releasedSegments) this.segments.release(segment);
     this.releasedSegments = [];
-    const callbacks = this.callbacks;
-    this.callbacks = [];
-    for (const fn of callbacks) fn();
+    this.endCommit();
+  }
+
+  protected override commitOnTurn(): void {
+    try {
+      this.commit();
+    } catch (err) {
+      // Nothing unconfirmed is lost, but the broker cannot go on without its store.
+      this.log.error(`store commit failed, stopping: ${(err as Error).message}`);
+      throw err;
+    }
   }
 
   /** Writes a message row with the references recorded for it (inside the commit's transaction). */
