@@ -2,8 +2,9 @@
 // tests/, no tab in indentation, no trailing whitespace, LF line endings and a final newline; and
 // no source module of src/, storage/ or plugins/ over 600 lines (generated code excepted).
 // Run: bun scripts/check_format.ts [--fix] [root]; exits 1 on drift (after --fix: on what is left).
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative, resolve, sep } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { sourceFiles } from "./source_files.ts";
 
 export const FORMAT_CHECKED = ["src", "storage", "plugins", "scripts", "tests"];
 const SOURCE = /\.(ts|tsx|mts)$/;
@@ -37,20 +38,7 @@ export function fixFormat(text: string): string {
 }
 
 function sources(root: string): string[] {
-  const out: string[] = [];
-  const walk = (path: string) => {
-    let stat;
-    try {
-      stat = statSync(path);
-    } catch {
-      return;
-    }
-    if (stat.isDirectory()) {
-      for (const entry of readdirSync(path)) if (entry !== "node_modules") walk(join(path, entry));
-    } else if (SOURCE.test(path)) out.push(relative(root, path).split(sep).join("/"));
-  };
-  for (const p of FORMAT_CHECKED) walk(join(root, p));
-  return out.sort();
+  return sourceFiles(root, FORMAT_CHECKED, SOURCE);
 }
 
 if (import.meta.main) {

@@ -1,8 +1,9 @@
 // The import graph check (CI and tests/unit/check_imports.test.ts): no import cycles among the
 // modules of src/, storage/, plugins/ and mod.ts (value and type imports alike), and the layering
 // rules of docs/architecture.md. Run: bun scripts/check_imports.ts [root]; exits 1 on a finding.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { sourceFiles } from "./source_files.ts";
 import ts from "typescript";
 
 export const CHECKED = ["src", "storage", "plugins", "mod.ts"];
@@ -33,22 +34,7 @@ export interface ImportReport {
 
 /** Every module under the checked paths (test files excluded), as root-relative paths with "/". */
 function modules(root: string): string[] {
-  const out: string[] = [];
-  const walk = (path: string) => {
-    let stat;
-    try {
-      stat = statSync(path);
-    } catch {
-      return;
-    }
-    if (stat.isDirectory()) {
-      for (const entry of readdirSync(path)) if (entry !== "node_modules") walk(join(path, entry));
-    } else if (SOURCE.test(path) && !/\.test\.[a-z]+$/.test(path)) {
-      out.push(relative(root, path).split(sep).join("/"));
-    }
-  };
-  for (const p of CHECKED) walk(join(root, p));
-  return out.sort();
+  return sourceFiles(root, CHECKED, SOURCE, (path) => !/\.test\.[a-z]+$/.test(path));
 }
 
 /** The relative imports of one module that resolve to a checked module (static, type-only, re-exports, dynamic). */
