@@ -135,6 +135,9 @@ const SETTINGS: Record<string, Setter> = {
   "load_definitions": set("definitionsFile", path),
   "cluster_name": set("clusterName", path),
   "management.load_definitions": set("definitionsFile", path),
+  // Warren's: RabbitMQ sets these by environment only (RABBITMQ_PLUGINS_DIR, RABBITMQ_ENABLED_PLUGINS_FILE).
+  "plugins_dir": set("pluginsDir", path),
+  "enabled_plugins_file": set("enabledPluginsFile", path),
   "vm_memory_high_watermark.relative": (value, s, fail) => {
     const n = Number(value);
     if (!/^\d*\.?\d+$/.test(value) || n > 1) fail(`expected a fraction of the memory limit from 0 to 1`);

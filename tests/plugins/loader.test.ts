@@ -104,6 +104,18 @@ describe("plugins", () => {
     await on.stop();
   });
 
+  test("warren.conf's plugins_dir and enabled_plugins_file do what the flags do", async () => {
+    const dir = tempDir();
+    const file = join(dir, "enabled_plugins");
+    writeFileSync(file, `[${SAMPLE}].\n`);
+    const conf = join(dir, "warren.conf");
+    writeFileSync(conf, `plugins_dir = ${SAMPLE_DIR}\nenabled_plugins_file = ${file}\n`);
+    const server = await startServer(["--config", conf]);
+    expect(await trySampleExchange(server)).toBe("ok");
+    expect(server.log()).toContain(`plugins: from ${file}: ${SAMPLE}`);
+    await server.stop();
+  });
+
   test("warren plugins enable/disable change the running node and its enabled_plugins file", async () => {
     const dir = tempDir();
     const file = join(dir, "enabled_plugins");

@@ -53,6 +53,8 @@ default_pass = s3cret
 default_vhost = main
 loopback_users = none
 load_definitions = /defs.json
+plugins_dir = /opt/warren/plugins
+enabled_plugins_file = /etc/warren/enabled_plugins
 vm_memory_high_watermark.absolute = 2GB
 disk_free_limit.absolute = 1GiB
 heartbeat = 30
@@ -76,6 +78,7 @@ max_message_size = 1048576
     port: 5673, tlsPort: 5674, tlsCa: "/certs/ca.pem", tlsCert: "/certs/server.pem", tlsKey: "/certs/server.key",
     tlsVerifyPeer: true, tlsFailIfNoPeerCert: true,
     defaultUser: "admin", defaultPass: "s3cret", defaultVhost: "main", loopbackUsers: [], definitionsFile: "/defs.json",
+    pluginsDir: "/opt/warren/plugins", enabledPluginsFile: "/etc/warren/enabled_plugins",
     memoryHighWatermark: 2_000_000_000, diskFreeLimit: 1024 ** 3, heartbeat: 30, frameMax: 65536, channelMax: 100,
     handshakeTimeoutMs: 5000,
     httpPort: 15680, httpsPort: 15681, httpsCa: "/certs/http-ca.pem", httpsCert: "/certs/http.pem", httpsKey: "/certs/http.key",
