@@ -132,18 +132,29 @@ export class PluginManager implements PluginControl {
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
+  /**
+   * Enables and starts. If one fails to start, those started by this call are stopped again and
+   * nothing is recorded: the enabled_plugins file never names a plugin that cannot start.
+   */
   async enable(names: readonly string[]): Promise<string[]> {
     this.closure(names); // refuses unknown names before changing anything
-    this.explicit = [...this.explicit, ...names.filter((n) => !this.explicit.includes(n))];
-    this.save();
-    const started: string[] = [];
-    for (const plugin of this.closure(this.explicit)) {
+    const explicit = [...this.explicit, ...names.filter((n) => !this.explicit.includes(n))];
+    const started: Plugin[] = [];
+    for (const plugin of this.closure(explicit)) {
       if (this.running.has(plugin.name)) continue;
       this.register(plugin);
-      await this.start(plugin);
-      started.push(plugin.name);
+      try {
+        await this.start(plugin);
+      } catch (err) {
+        this.unregister(plugin);
+        for (const p of started.reverse()) await this.stop(p);
+        throw err;
+      }
+      started.push(plugin);
     }
-    return started;
+    this.explicit = explicit;
+    this.save();
+    return started.map((p) => p.name);
   }
 
   async disable(names: readonly string[]): Promise<string[]> {
@@ -214,14 +225,16 @@ export class PluginManager implements PluginControl {
     } catch (err) {
       ctx.log.error(`failed to stop cleanly: ${(err as Error).message}`);
     }
-    for (const type of plugin.exchangeTypes ?? []) this.broker.exchangeTypes.unregister(type.name);
-    for (const spec of this.specs.get(plugin.name) ?? []) this.broker.parameters.unregister(spec.name);
-    this.specs.delete(plugin.name);
+    this.unregister(plugin);
   }
 
-  /** Running plugin contexts, for routes and metrics. */
-  contexts(): { plugin: Plugin; ctx: PluginContext }[] {
-    return [...this.running].map(([name, ctx]) => ({ plugin: this.available.get(name)!.plugin, ctx }));
+  /** Takes back what register() added for the plugin (and nothing another plugin added). */
+  private unregister(plugin: Plugin): void {
+    for (const type of plugin.exchangeTypes ?? []) {
+      if (this.broker.exchangeTypes.get(type.name) === type) this.broker.exchangeTypes.unregister(type.name);
+    }
+    for (const spec of this.specs.get(plugin.name) ?? []) this.broker.parameters.unregister(spec.name);
+    this.specs.delete(plugin.name);
   }
 
   private save(): void {

@@ -146,6 +146,29 @@ describe("plugins", () => {
     await server.stop();
   });
 
+  test("a plugin that fails to start when enabled at run time is left off and unrecorded", async () => {
+    const dir = tempDir();
+    const plugins = join(dir, "plugins");
+    mkdirSync(plugins);
+    writeFileSync(join(plugins, "failing.js"), `export const plugin = {
+  name: "failing_plugin", description: "starts badly",
+  exchangeTypes: [{ name: "x-failing", description: "never", createRouter() { throw new Error("unused"); } }],
+  start() { throw new Error("boom at start"); },
+};\n`);
+    const file = join(dir, "enabled_plugins");
+    writeFileSync(file, "[].\n");
+    const server = await startServer(["--plugins-dir", plugins, "--enabled-plugins-file", file]);
+    const answer = await api(server, "/api/plugins/failing_plugin", { method: "PUT", body: JSON.stringify({ enabled: true }) });
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body)).toContain("plugin failing_plugin failed to start: boom at start");
+    expect(readFileSync(file, "utf8")).toBe("[].\n");
+    const listed = (await api(server, "/api/plugins")).body as { name: string; enabled: unknown; running: boolean }[];
+    expect(listed.find((p) => p.name === "failing_plugin")).toMatchObject({ enabled: false, running: false });
+    const types = ((await api(server, "/api/overview")).body as { exchange_types: { name: string }[] }).exchange_types;
+    expect(types.map((t) => t.name)).not.toContain("x-failing");
+    await server.stop();
+  });
+
   test("warren plugins --offline edits the file only", async () => {
     const dir = tempDir();
     const file = join(dir, "enabled_plugins");
