@@ -9,6 +9,7 @@ import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
 import type { PluginStatus } from "../broker/plugin_status.ts";
 import { ALWAYS_ON } from "../plugins/boot.ts";
 import { readEnabledPluginsFile, writeEnabledPluginsFile } from "../plugins/enabled_file.ts";
+import { VERSION } from "../version.ts";
 import { GLOBAL_USAGE, parseLine, type OptionSpecs } from "./ctl/args.ts";
 import { ApiClient, apiPath } from "./ctl/client.ts";
 import { CtlError, CtlUsageError, ExitCode } from "./ctl/errors.ts";
@@ -27,7 +28,8 @@ const OPTIONS = {
 export const PLUGINS_USAGE = `Usage: warren plugins <command> [options]
 
 Commands:
-  list [pattern] [-v] [-m] [-E] [-e]   list plugins (E = explicitly enabled, e = implicitly, * = running)
+  list [pattern] [-v] [-m] [-E] [-e]   list plugins (E = explicitly enabled, e = implicitly, * = running);
+                                        with --offline, as the enabled_plugins file says
   enable <plugin> ... [--offline]       enable plugins (and what they require)
   disable <plugin> ... [--offline]      disable plugins (and what requires them)
 
@@ -50,7 +52,10 @@ export async function runPlugins(argv: string[], io: Io = defaultIo()): Promise<
     }
     const line = parseLine(command, rest, OPTIONS, io.env);
     const opts = line.options;
-    if (command === "list") return await list(new ApiClient(line.global.connection), line.args[0], opts, io);
+    if (command === "list") {
+      const source = opts.offline === true ? offlineStatus(enabledFile(opts, io.env)) : onlineStatus(new ApiClient(line.global.connection));
+      return list(await source, line.args[0], opts, io);
+    }
     if (line.args.length === 0) throw new CtlUsageError(`${command}: name at least one plugin`);
     const offline = opts.offline === true;
     if (offline) return offlineChange(command, line.args, enabledFile(opts, io.env), io);
@@ -81,10 +86,35 @@ async function nodeName(api: ApiClient): Promise<string> {
   return overview.node ?? `rabbit@${hostname()}`;
 }
 
-async function list(api: ApiClient, pattern: string | undefined, opts: Record<string, unknown>, io: Io): Promise<number> {
-  const node = await nodeName(api);
+/** The node's plugins as it reports them. */
+async function onlineStatus(api: ApiClient): Promise<{ node: string; plugins: PluginStatus[] }> {
+  return { node: await nodeName(api), plugins: await api.get<PluginStatus[]>("/api/plugins") };
+}
+
+/** --offline: the built-in plugins as the enabled_plugins file enables them (none shown running). */
+async function offlineStatus(file: string): Promise<{ node: string; plugins: PluginStatus[] }> {
+  const explicit = readEnabledPluginsFile(file) ?? BUILTIN_PLUGINS.map((p) => p.name);
+  const implicit = new Set<string>();
+  const visit = (name: string) => {
+    for (const dep of BUILTIN_PLUGINS.find((p) => p.name === name)?.requires ?? []) {
+      if (!implicit.has(dep)) {
+        implicit.add(dep);
+        visit(dep);
+      }
+    }
+  };
+  explicit.forEach(visit);
+  const plugins = BUILTIN_PLUGINS.map((p) => ({
+    name: p.name, description: p.description, version: p.version ?? VERSION, requires: p.requires ?? [], source: "built-in", running: false,
+    enabled: explicit.includes(p.name) ? "explicit" as const : implicit.has(p.name) ? "implicit" as const : false as const,
+  }));
+  return { node: `rabbit@${hostname()}`, plugins };
+}
+
+function list(status: { node: string; plugins: PluginStatus[] }, pattern: string | undefined, opts: Record<string, unknown>, io: Io): number {
+  const node = status.node;
   const re = new RegExp(pattern ?? ".*");
-  const plugins = (await api.get<PluginStatus[]>("/api/plugins")).filter((p) => re.test(p.name))
+  const plugins = status.plugins.filter((p) => re.test(p.name))
     .filter((p) => (opts["enabled-only"] ? p.enabled === "explicit" : opts["implicitly-enabled"] ? p.enabled !== false : true));
   if (opts.minimal) {
     for (const p of plugins) io.stdout(`${p.name}\n`);

@@ -177,6 +177,12 @@ describe("plugins", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Offline change; changes will take effect at broker restart.");
     expect(readFileSync(file, "utf8")).toBe("[].\n");
+    const off = await run(["plugins", "list", "--offline", "--enabled-plugins-file", file]);
+    expect(off.code).toBe(0);
+    expect(off.stdout).toMatch(/\[  \] rabbitmq_consistent_hash_exchange/);
+    writeFileSync(file, "[rabbitmq_consistent_hash_exchange].\n");
+    const on = await run(["plugins", "list", "--offline", "--enabled-plugins-file", file]);
+    expect(on.stdout).toMatch(/\[E \] rabbitmq_consistent_hash_exchange/);
   });
 
   test("a durable exchange of a plugin's type comes back with the plugin, and waits in the store while it is off", async () => {
