@@ -44,6 +44,8 @@ export async function publishConfirmed(ch: ClientChannel, exchange: string, key:
 /** Takes every message now in `queue` (basic.consume, acking), waiting until `count` arrived. */
 export async function drain(ch: ClientChannel, queue: string, count: number, timeoutMs = 20_000): Promise<string[]> {
   const got: string[] = [];
+  // The shovel may not have declared it yet (it declares destination queues durable, no arguments).
+  await ch.declareQueue(queue, { durable: true });
   const tag = await ch.consume(queue, (d) => {
     got.push(dec(d.body));
     ch.ack(d.deliveryTag);
