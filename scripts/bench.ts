@@ -154,3 +154,9 @@ for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) 
 }
 warren.kill("SIGTERM");
 await warren.exited;
+
+// Shovel throughput side by side (scripts/bench_shovel.ts); `--only` without "shovel" skips it.
+if (!only || only.includes("shovel")) {
+  progress("shovel throughput (scripts/bench_shovel.ts)");
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_shovel.ts")], { stdout: "inherit", stderr: "inherit" });
+}

@@ -130,6 +130,32 @@ describe("a slow destination", () => {
   });
 });
 
+describe("store and forward", () => {
+  test("while the uplink is down the backlog stays in the local durable queue, and drains when it returns", async () => {
+    const proxy = await startTcpProxy("127.0.0.1", b.port);
+    try {
+      proxy.refuse();
+      await putShovel(a.httpUrl, "saf", {
+        "src-uri": "amqp://", "src-queue": "saf-outbox", "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`, "dest-queue": "saf-inbox", "reconnect-delay": 0.1,
+      });
+      await untilState(a.httpUrl, "saf", "terminated");
+      const local = await open(a.url);
+      const sent = range(6000, "saf");
+      await publishConfirmed(local.ch, "", "saf-outbox", sent);
+      const q = a.broker.vhosts.get("/")!.queues.get("saf-outbox")!;
+      expect(q.messageCount).toBe(6000); // all of it waits in the queue: the link holds none
+      expect(q.durable).toBe(true);
+      proxy.accept();
+      await until("the backlog drained", async () => (await messageCount(local.ch, "saf-outbox")) === 0, 60_000);
+      const remote = await open(b.url);
+      account("store and forward", sent, await drain(remote.ch, "saf-inbox", sent.length, 60_000));
+      await Promise.all([local.conn.close(), remote.conn.close()]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe("kill -9 of Warren in the middle of a transfer", () => {
   test("with on-confirm, every confirmed message reaches the destination after the restart", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "shovel-crash-"));
