@@ -42,10 +42,16 @@ const binary: Check = (k, v) => (typeof v === "string" ? undefined : `${k} shoul
 const boolean: Check = (k, v) => (typeof v === "boolean" ? undefined : `${k} should be boolean, actually was ${erlangTerm(v)}`);
 const enumOf = (values: string[]): Check => (k, v) =>
   typeof v === "string" && values.includes(v) ? undefined : `${k} should be one of ${erlangTerm(values)}, actually was ${erlangTerm(v)}`;
-const table: Check = (k, v) =>
-  v !== null && typeof v === "object" && !Array.isArray(v) ? undefined
-    : Array.isArray(v) && v.length === 0 ? undefined // RabbitMQ exports an empty table as []
-    : `${k} should be an object, actually was ${erlangTerm(v)}`;
+const table: Check = (k, v) => {
+  if (Array.isArray(v) && v.length === 0) return undefined; // RabbitMQ exports an empty table as []
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return `${k} should be an object, actually was ${erlangTerm(v)}`;
+  try {
+    jsonToTable(v, k);
+    return undefined;
+  } catch (err) {
+    return `${k}: ${(err as Error).message}`;
+  }
+};
 const prefetch: Check = (k, v) =>
   number(k, v) ?? (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined
     : `${k} should be an integer between 0 and 65535, actually was ${erlangTerm(v)}`);

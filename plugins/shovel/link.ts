@@ -130,7 +130,7 @@ export class ShovelLink {
     const options = (uris: string[]) => ({
       uri: uris,
       connectionName: `Shovel ${def.name}`,
-      direct: { broker: this.env.broker, user: this.env.directUser(def.vhost) },
+      direct: { broker: this.env.broker, user: (vhost: string) => this.env.directUser(vhost) },
     });
     const src = await connect(options(def.srcUris)).catch((err) => {
       throw new Error(`source: ${describe(err)}`);
