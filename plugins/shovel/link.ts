@@ -120,7 +120,7 @@ export class ShovelLink {
         this.skipWait = false; // restarted while waiting: the base delay again
         continue;
       }
-      this.delayS = Math.min(Math.max(this.delayS * 2, 1), MAX_RECONNECT_DELAY_S);
+      this.delayS = nextDelay(this.delayS);
     }
   }
 
@@ -328,6 +328,11 @@ export class ShovelLink {
     else if (!sameState) log.warning(`${this.label}: terminated: ${reason}; retrying in ${retryS} s, backing off to at most ${MAX_RECONNECT_DELAY_S} s`);
     else log.warning(`${this.label}: still down: ${reason}`);
   }
+}
+
+/** The wait after another failed attempt: double, from 1 s when it was 0, capped at 5 minutes. */
+export function nextDelay(seconds: number): number {
+  return Math.min(seconds > 0 ? seconds * 2 : 1, MAX_RECONNECT_DELAY_S);
 }
 
 function describe(err: unknown): string {
