@@ -5,6 +5,7 @@
 import type { Broker } from "../../src/broker/broker.ts";
 import { connect, type ClientChannel, type ClientConnection, type ClientError, type Delivery } from "../../src/client/mod.ts";
 import type { Logger } from "../../src/log.ts";
+import { after } from "../../src/runtime/timers.ts";
 import type { ShovelDefinition } from "./definition.ts";
 import { Forwarding } from "./forwarding.ts";
 
@@ -79,8 +80,10 @@ export class ShovelLink {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    await this.session?.end("stopped");
-    await this.done;
+    this.session?.end("stopped");
+    // An attempt still connecting (up to connection_timeout) ends on its own once it sees
+    // `stopped`; a stopping broker does not wait for it.
+    await Promise.race([this.done, new Promise<void>((resolve) => after(2000, resolve))]);
   }
 
   /** Drops the current attempt (or the wait) and starts again at once. */
@@ -109,9 +112,9 @@ export class ShovelLink {
       }
       this.transition("terminated", reason, this.delayS);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.delayS * 1000);
+        const timer = after(this.delayS * 1000, resolve);
         this.wake = () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         };
       });
