@@ -80,10 +80,10 @@ async function round(host: Side, srcUri: string, destUri: string, shovelSrc: str
   await ch.declareQueue(dst, { durable: true });
   await ch.purgeQueue(dst);
   const started = performance.now();
-  await call(host, "PUT", `/api/parameters/shovel/%2f/shovel-bench-${tag}`, {
-    value: { "src-uri": shovelSrc, "src-queue": src, "dest-uri": shovelDest, "dest-queue": dst, "ack-mode": "on-confirm" },
-  });
   try {
+    await call(host, "PUT", `/api/parameters/shovel/%2f/shovel-bench-${tag}`, {
+      value: { "src-uri": shovelSrc, "src-queue": src, "dest-uri": shovelDest, "dest-queue": dst, "ack-mode": "on-confirm" },
+    });
     while ((await ch.declareQueue(dst, { passive: true })).messageCount < N) {
       if (performance.now() - started > ROUND_LIMIT_MS) throw new Error(`the shovel did not move ${N} messages within ${ROUND_LIMIT_MS / 1000} s`);
       await Bun.sleep(20);
