@@ -20,6 +20,23 @@ const refTarget = refHttp ? `${new URL(refHttp).protocol}//${new URL(refHttp).ho
 const refAuth = ref ? basic(ref.user, ref.pass) : "";
 const refApi = (method: string, path: string, body?: unknown) => api(refTarget, method, path, body, refAuth);
 
+/**
+ * Whether the reference's own shovel plugin takes a valid definition (a reference broker that
+ * crashed part-way answers 500: then RabbitMQ's-shovel tests skip, naming why).
+ */
+async function referenceShovelWorks(): Promise<boolean> {
+  if (skip) return false;
+  const name = "shovel-interop-probe";
+  const r = await refApi("PUT", `/api/parameters/shovel/%2f/${name}`, {
+    value: { "src-uri": "amqp://", "src-queue": `${name}-q`, "dest-uri": "amqp://", "dest-queue": `${name}-q2` },
+  }).catch(() => ({ status: 599 }));
+  await refApi("DELETE", `/api/parameters/shovel/%2f/${name}`).catch(() => undefined);
+  for (const q of [`${name}-q`, `${name}-q2`]) await refApi("DELETE", `/api/queues/%2f/${q}`).catch(() => undefined);
+  if (r.status >= 300) console.log(`skipping the tests of RabbitMQ's own shovel: the reference answered ${r.status} to a valid shovel definition`);
+  return r.status < 300;
+}
+const refShovelWorks = await referenceShovelWorks();
+
 let w: TestBroker;
 const refQueues = new Set<string>();
 const refShovels = new Set<string>();
@@ -103,7 +120,7 @@ describe.skipIf(skip)("Warren's shovel and the reference RabbitMQ", () => {
   });
 });
 
-describe.skipIf(skip)("RabbitMQ's own shovel and Warren", () => {
+describe.skipIf(skip || !refShovelWorks)("RabbitMQ's own shovel and Warren", () => {
   for (const ackMode of ["on-confirm", "on-publish", "no-ack"]) {
     test(`RabbitMQ → Warren: the reference's shovel pushes to Warren, ${ackMode}`, async () => {
       const src = `shovel-r2w-${ackMode}`;
