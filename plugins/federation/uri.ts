@@ -1,0 +1,30 @@
+// Upstream URIs as RabbitMQ's amqp_uri checks them when an upstream is set: amqp or amqps, a
+// numeric port, integer connection parameters. Connecting is the client's business
+// (src/client); this only decides whether a value may be stored, and hides credentials.
+
+const INTEGER_PARAMS = ["heartbeat", "connection_timeout", "channel_max", "frame_max"];
+
+/** An error text (RabbitMQ's shape) for a URI an upstream may not use, or undefined. */
+export function checkUpstreamUri(uri: string): string | undefined {
+  const bad = (reason: string) => `"${uri}" not a valid URI: {${reason},"${uri}"}`;
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(uri);
+  if (!scheme) return bad("{unable_to_parse_uri,no_scheme}");
+  if (scheme[1] !== "amqp" && scheme[1] !== "amqps") return bad(`{unexpected_uri_scheme,"${scheme[1]}"}`);
+  const rest = uri.slice(scheme[0].length);
+  const authority = rest.split(/[/?]/, 1)[0]!;
+  const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
+  const port = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(hostPort)?.[2];
+  if (port !== undefined && port !== "" && !/^\d+$/.test(port)) return bad(`{unable_to_parse_uri,{malformed_uri,"${uri}",bad_port}}`);
+  const query = rest.includes("?") ? rest.slice(rest.indexOf("?") + 1) : "";
+  for (const [key, value] of new URLSearchParams(query)) {
+    if (INTEGER_PARAMS.includes(key) && !/^-?\d+$/.test(value)) {
+      return bad(`{invalid_amqp_params_parameter,${key},"${value}",[{"${key}","${value}"}],{not_an_integer,"${value}"}}`);
+    }
+  }
+  return undefined;
+}
+
+/** The URI without user and password (amqp_uri:remove_credentials), as status and headers show it. */
+export function withoutCredentials(uri: string): string {
+  return uri.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/?@]*@/, "$1");
+}
