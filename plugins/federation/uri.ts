@@ -1,6 +1,8 @@
 // Upstream URIs as RabbitMQ's amqp_uri checks them when an upstream is set: amqp or amqps, a
-// numeric port, integer connection parameters. Connecting is the client's business
-// (src/client); this only decides whether a value may be stored, and hides credentials.
+// numeric port, integer connection parameters (with RabbitMQ's texts), then whatever else the
+// client (src/client) would refuse when connecting.
+import { parseAmqpUri } from "../../src/client/mod.ts";
+export { withoutCredentials } from "../../src/client/mod.ts";
 
 const INTEGER_PARAMS = ["heartbeat", "connection_timeout", "channel_max", "frame_max"];
 
@@ -21,10 +23,10 @@ export function checkUpstreamUri(uri: string): string | undefined {
       return bad(`{invalid_amqp_params_parameter,${key},"${value}",[{"${key}","${value}"}],{not_an_integer,"${value}"}}`);
     }
   }
+  try {
+    parseAmqpUri(uri);
+  } catch (err) {
+    return `"${uri}" not a valid URI: ${(err as Error).message}`;
+  }
   return undefined;
-}
-
-/** The URI without user and password (amqp_uri:remove_credentials), as status and headers show it. */
-export function withoutCredentials(uri: string): string {
-  return uri.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/?@]*@/, "$1");
 }
