@@ -15,7 +15,6 @@ import type { LinkStatusEntry } from "./status.ts";
 import type { Suffix, Suffixes } from "./suffixes.ts";
 import type { Upstream } from "./upstreams.ts";
 import { DOWNSTREAM_NAME_ARG, DOWNSTREAM_VHOST_ARG, MAX_HOPS_ARG } from "./upstream_exchange.ts";
-import { withoutCredentials } from "./uri.ts";
 
 /** How often a running link checks that its upstream queue and exchanges still exist. */
 export const CHECK_INTERVAL_MS = 10_000;
@@ -30,7 +29,6 @@ export class ExchangeLink extends LinkBase {
   private suffix: Suffix = "A";
   private upstreamCluster = "";
   private upstreamVhost = "/";
-  private uri = "";
   /** Upstream bindings made, by their identity (key and arguments). */
   private readonly bound = new Map<string, { key: string; args: FieldTable }>();
   private syncing: Promise<void> = Promise.resolve();
@@ -52,8 +50,6 @@ export class ExchangeLink extends LinkBase {
     const x = this.exchange;
     this.bound.clear();
     this.syncReady = false;
-    this.uri = withoutCredentials(connection.uri.uri);
-    this.status.uri = this.uri;
     this.upstreamCluster = connection.clusterName;
     this.upstreamVhost = connection.uri.vhost;
     const channel = (this.channel = await connection.openChannel());

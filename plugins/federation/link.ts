@@ -15,6 +15,7 @@ import type { Link } from "./supervisor.ts";
 import { describe } from "./supervisor.ts";
 import type { LinkStatusEntry } from "./status.ts";
 import type { Upstream } from "./upstreams.ts";
+import { withDefaultVhost, withoutCredentials } from "./uri.ts";
 
 /** What a link needs of the broker and the plugin. */
 export interface LinkContext {
@@ -32,6 +33,8 @@ export abstract class LinkBase implements Link {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Bumped at each attempt: callbacks of an older connection do nothing. */
   protected generation = 0;
+  /** The URI of this attempt (one of the upstream's, picked at random as RabbitMQ does), without credentials. */
+  protected uri = "";
   private readonly publishCtx: PublishContext;
 
   constructor(protected readonly ctx: LinkContext, readonly upstream: Upstream, readonly status: LinkStatusEntry) {
@@ -87,7 +90,7 @@ export abstract class LinkBase implements Link {
     let connection: ClientConnection | undefined;
     try {
       connection = await connect({
-        uri: this.upstream.uris,
+        uri: withDefaultVhost(this.pickUri(), this.status.vhost),
         connectionName: `Federation link (upstream: ${this.upstream.name}, policy: ${this.ctx.policyName()})`,
         direct: { broker: this.ctx.broker, user: this.ctx.broker.options.defaultUser },
       });
@@ -104,6 +107,14 @@ export abstract class LinkBase implements Link {
       if (generation === this.generation) this.failed(err as Error, generation);
       else connection?.terminate();
     }
+  }
+
+  private pickUri(): string {
+    const uris = this.upstream.uris;
+    const uri = uris[Math.floor(Math.random() * uris.length)] ?? "";
+    this.uri = withoutCredentials(uri);
+    this.status.uri = this.uri;
+    return uri;
   }
 
   /** Reports the error, drops the connection, and tries again after reconnect-delay. */

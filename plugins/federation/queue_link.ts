@@ -11,7 +11,6 @@ import { ROUTING_HEADER } from "./headers.ts";
 import { LinkBase, propertiesOf, type LinkContext } from "./link.ts";
 import type { LinkStatusEntry } from "./status.ts";
 import type { Upstream } from "./upstreams.ts";
-import { withoutCredentials } from "./uri.ts";
 
 /** How often a running link looks at the local queue's demand. */
 export const DEMAND_POLL_MS = 50;
@@ -21,7 +20,6 @@ export class QueueLink extends LinkBase {
   private consuming = false;
   private pending: Promise<void> = Promise.resolve();
   private poll: ReturnType<typeof setInterval> | undefined;
-  private uri = "";
 
   constructor(ctx: LinkContext, upstream: Upstream, status: LinkStatusEntry, private readonly queue: Queue) {
     super(ctx, upstream, status);
@@ -30,8 +28,6 @@ export class QueueLink extends LinkBase {
   protected async setUp(connection: ClientConnection, generation: number): Promise<void> {
     const u = this.upstream;
     const q = this.queue;
-    this.uri = withoutCredentials(connection.uri.uri);
-    this.status.uri = this.uri;
     this.consuming = false;
     const caps = connection.serverProperties["capabilities"] as FieldTable | undefined;
     if (caps?.["consumer_priorities"] !== true) throw new Error("upstream_lacks_consumer_priorities");

@@ -30,3 +30,13 @@ export function checkUpstreamUri(uri: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The URI with the local vhost when it names none (amqp_uri:parse with the exchange's or
+ * queue's vhost as default): "amqp://host" federates vhost "v" from vhost "v" upstream.
+ */
+export function withDefaultVhost(uri: string, vhost: string): string {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)([^?#]*)(.*)$/.exec(uri);
+  if (!m || m[2] !== "") return uri;
+  return `${m[1]}/${encodeURIComponent(vhost)}${m[3]}`;
+}
