@@ -17,7 +17,12 @@ import type { Upstream } from "./upstreams.ts";
 import { DOWNSTREAM_NAME_ARG, DOWNSTREAM_VHOST_ARG, MAX_HOPS_ARG } from "./upstream_exchange.ts";
 
 /** How often a running link checks that its upstream queue and exchanges still exist. */
-export const CHECK_INTERVAL_MS = 10_000;
+let checkIntervalMs = 10_000;
+
+/** Changes the check interval for links started from now on (tests; RabbitMQ's internal_exchange_check_interval). */
+export function setCheckInterval(ms: number): void {
+  checkIntervalMs = ms;
+}
 
 const long = (n: number) => new Typed("l", n);
 
@@ -79,7 +84,7 @@ export class ExchangeLink extends LinkBase {
     this.syncing = this.sync(generation);
     await this.syncing;
     await this.disposable(connection, (ch) => ch.deleteExchange(`${this.queueName} ${old}`));
-    this.checkTimer = setInterval(() => void this.check(generation), CHECK_INTERVAL_MS);
+    this.checkTimer = setInterval(() => void this.check(generation), checkIntervalMs);
     (this.checkTimer as { unref?: () => void }).unref?.();
   }
 
