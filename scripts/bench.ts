@@ -154,3 +154,9 @@ for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) 
 }
 warren.kill("SIGTERM");
 await warren.exited;
+
+// Federation throughput (its own script; skip with --only naming other scenarios).
+if (!only || only.includes("federation")) {
+  progress("federation: scripts/bench_federation.ts");
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_federation.ts"), "--rounds", String(opts.rounds)], { stdout: "inherit", stderr: "inherit" });
+}
