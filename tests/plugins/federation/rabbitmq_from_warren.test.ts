@@ -99,3 +99,41 @@ test.skipIf(SKIP_REFERENCE)("a RabbitMQ downstream federates an exchange from Wa
     await w.close();
   }
 });
+
+test.skipIf(SKIP_REFERENCE)("a RabbitMQ queue federated from a Warren queue pulls its messages when consumed", async () => {
+  const q = uniqueName("fq");
+  const upstream = uniqueName("up-warren");
+  const w = await amqp.connect(warren.url);
+  const r = await amqp.connect(ref.url);
+  try {
+    const wch = await w.createConfirmChannel();
+    await wch.assertQueue(q, { durable: true });
+    for (let i = 0; i < 20; i++) wch.sendToQueue(q, Buffer.from(`m${i}`), { persistent: true });
+    await wch.waitForConfirms();
+    const rch = await r.createChannel();
+    await rch.assertQueue(q, { durable: false });
+    await ref.call("PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, { value: { uri: `amqp://guest:guest@127.0.0.1:${warren.port}` } });
+    await ref.call("PUT", `/api/policies/%2f/${upstream}`, { pattern: `^${q}$`, "apply-to": "queues", definition: { "federation-upstream": upstream } });
+    try {
+      await eventually(async () => ((await ref.call("GET", "/api/federation-links/%2f")).body as Record<string, unknown>[]).find((l) => l.queue === q && l.status === "running"), "RabbitMQ's queue link");
+      const got: string[] = [];
+      await rch.prefetch(5);
+      await rch.consume(q, (m) => {
+        if (!m) return;
+        got.push(m.content.toString());
+        rch.ack(m);
+      });
+      await eventually(() => (got.length === 20 ? true : undefined), "all twenty on RabbitMQ");
+      expect(got).toEqual([...Array(20).keys()].map((i) => `m${i}`));
+      expect(warren.broker.vhosts.get("/")!.queues.get(q)!.messageCount).toBe(0);
+    } finally {
+      await ref.call("DELETE", `/api/policies/%2f/${upstream}`);
+      await ref.call("DELETE", `/api/parameters/federation-upstream/%2f/${upstream}`);
+    }
+  } finally {
+    const rch = await r.createChannel();
+    await rch.deleteQueue(q).catch(() => {});
+    await r.close();
+    await w.close();
+  }
+});
