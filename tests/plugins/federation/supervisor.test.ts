@@ -111,3 +111,21 @@ test("hop and cycle checks, upstream queue names, default vhosts", () => {
   expect(withDefaultVhost("amqp://h/", "v")).toBe("amqp://h/");
   expect(withDefaultVhost("amqp:///other", "v")).toBe("amqp:///other");
 });
+
+test("definitions carry upstreams and federation policies both ways", async () => {
+  const defs = {
+    parameters: [{ vhost: "/", component: "federation-upstream", name: "d1", value: { uri: dead, "reconnect-delay": 60 } }],
+    policies: [{ vhost: "/", name: "dp", pattern: "^fx2$", "apply-to": "exchanges", priority: 0, definition: { "federation-upstream": "d1" } }],
+  };
+  expect((await api(b.httpUrl, "POST", "/api/definitions", defs)).status).toBeLessThan(300);
+  expect(await links()).toEqual(["exchange:fx2<-d1"]);
+  const exported = (await api(b.httpUrl, "GET", "/api/definitions")).body;
+  expect(exported.parameters).toContainEqual(defs.parameters[0]);
+  expect(exported.policies).toContainEqual(defs.policies[0]);
+  const bad = { policies: [{ ...defs.policies[0], name: "bad", definition: { "federation-upstream": "d1", "federation-upstream-set": "all" } }] };
+  const refused = await api(b.httpUrl, "POST", "/api/definitions", bad);
+  expect(refused.status).toBe(400);
+  expect(JSON.stringify(refused.body)).toContain("cannot specify federation-upstream, federation-upstream-set or federation-upstream-pattern together");
+  await del("/api/policies/%2f/dp");
+  await del("/api/parameters/federation-upstream/%2f/d1");
+});
