@@ -39,7 +39,8 @@ export abstract class LinkBase implements Link {
 
   constructor(protected readonly ctx: LinkContext, readonly upstream: Upstream, readonly status: LinkStatusEntry) {
     const vhost = ctx.broker.vhosts.get(status.vhost)!;
-    this.publishCtx = { scope: vhost, confirm: false, queues: new Set() };
+    // Counted like a client's publishes (the overview's rates, exchange counters).
+    this.publishCtx = { scope: vhost, stats: ctx.broker.stats, confirm: false, queues: new Set() };
   }
 
   start(): void {
