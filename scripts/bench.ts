@@ -155,6 +155,12 @@ for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) 
 warren.kill("SIGTERM");
 await warren.exited;
 
+// Shovel throughput side by side (scripts/bench_shovel.ts); `--only` without "shovel" skips it.
+if (!only || only.includes("shovel")) {
+  progress("shovel throughput (scripts/bench_shovel.ts)");
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_shovel.ts")], { stdout: "inherit", stderr: "inherit" });
+}
+
 // Federation throughput (its own script; skip with --only naming other scenarios).
 if (!only || only.includes("federation")) {
   progress("federation: scripts/bench_federation.ts");

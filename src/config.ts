@@ -96,6 +96,11 @@ export interface BrokerOptions {
   enabledPluginsFile: string | null;
   /** Third-party plugins: .js/.ts modules in this directory (--plugins-dir, RABBITMQ_PLUGINS_DIR). */
   pluginsDir: string | null;
+  /**
+   * Static shovels from warren.conf (`shovel.<name>.<key> = value`; list items as
+   * `shovel.<name>.src-uri.1 = …`): name → key → raw text value(s). The shovel plugin reads them.
+   */
+  staticShovels: Record<string, Record<string, string | string[]>>;
 }
 
 /** Per-listener addresses; a missing one is BrokerOptions.bind. */
@@ -148,6 +153,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   plugins: null,
   enabledPluginsFile: null,
   pluginsDir: null,
+  staticShovels: {},
   maxMessageSize: 128 * 1024 * 1024,
   httpMaxBodySize: 20_000_000,
   fsync: true,

@@ -231,6 +231,18 @@ function namedSetting(entry: ConfigEntry): Setter | undefined {
       }
     };
   }
+  if ((entry.path.length === 3 || entry.path.length === 4) && head === "shovel") {
+    // Static shovels: shovel.<name>.<key> = value (shovel.<name>.<key>.<n> for a list), parsed by the plugin.
+    return (value, s) => {
+      const shovels = (s.o.staticShovels ??= {});
+      const def = (shovels[second!] ??= {});
+      if (entry.path.length === 3) def[third!] = value;
+      else {
+        const list = def[third!];
+        def[third!] = Array.isArray(list) ? [...list, value] : [value];
+      }
+    };
+  }
   if (entry.path.length === 4 && head === "management" && second === "cors" && third === "allow_origins") {
     return (value, s) => void s.corsOrigins.set(entry.path[3]!, value);
   }

@@ -188,7 +188,7 @@ export class ExchangeLink extends LinkBase {
     const options = { durable: true, internal: true, autoDelete: true };
     let probe: ClientConnection | undefined;
     try {
-      probe = await connect({ uri: connection.uri.uri, connectionName: `Federation link (upstream: ${this.upstream.name}, policy: ${this.ctx.policyName()})`, direct: { broker: this.ctx.broker, user: this.ctx.broker.options.defaultUser } });
+      probe = await connect({ uri: connection.uri.uri, connectionName: `Federation link (upstream: ${this.upstream.name}, policy: ${this.ctx.policyName()})`, direct: { broker: this.ctx.broker, user: (vhost) => this.ctx.directUser(vhost) } });
       const ch = await probe.openChannel();
       await ch.declareExchange(name, "x-federation-upstream", { ...options, arguments: args });
     } catch (err) {

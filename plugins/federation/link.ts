@@ -25,6 +25,8 @@ export interface LinkContext {
   forwarded(): void;
   /** The policy's name, for the connection name "Federation link (upstream: U, policy: P)". */
   policyName(): string;
+  /** The user a link to this broker (`amqp://` without host or credentials) acts as in a vhost. */
+  directUser(vhost: string): string;
 }
 
 export abstract class LinkBase implements Link {
@@ -93,7 +95,7 @@ export abstract class LinkBase implements Link {
       connection = await connect({
         uri: withDefaultVhost(this.pickUri(), this.status.vhost),
         connectionName: `Federation link (upstream: ${this.upstream.name}, policy: ${this.ctx.policyName()})`,
-        direct: { broker: this.ctx.broker, user: this.ctx.broker.options.defaultUser },
+        direct: { broker: this.ctx.broker, user: (vhost) => this.ctx.directUser(vhost) },
       });
       if (generation !== this.generation) return void connection.close().catch(() => {});
       this.connection = connection;

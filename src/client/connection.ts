@@ -236,6 +236,15 @@ export class ClientConnection implements TcpHandler, FrameSink {
     return this.output.blocked || this.output.bufferedBytes > OUTPUT_HIGH_WATER;
   }
 
+  /** Stops reading from the socket (the server's deliveries back up there, not in our memory). */
+  pauseReading(): void {
+    if (this.state !== "closed") this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (this.state !== "closed") this.socket.resume();
+  }
+
   private notifyWritable(): void {
     for (const channel of this.channels.values()) channel.notifyWritable();
   }

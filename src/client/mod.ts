@@ -32,9 +32,10 @@ export interface ConnectOptions {
   clientProperties?: FieldTable;
   /**
    * Needed for URIs without host: the broker to reach in-process, and the user a direct link
-   * without credentials in the URI acts as (trusted, no password: RabbitMQ's direct connections).
+   * without credentials in the URI acts as (trusted, no password: RabbitMQ's direct connections),
+   * or a function picking one for the URI's vhost.
    */
-  direct?: { broker: Broker; user: string };
+  direct?: { broker: Broker; user: string | ((vhost: string) => string) };
 }
 
 /** Picks a URI, connects and completes the handshake; rejects with a ClientError or UriError. */
@@ -64,7 +65,8 @@ export async function connectUri(uri: AmqpUri, options: Omit<ConnectOptions, "ur
   try {
     if (uri.direct) {
       if (!options.direct) throw new ClientError(`${uri.uri} names no host (this broker), and no broker was given to reach directly`, 0, "client");
-      connectDirect(options.direct.broker, attach, external ? options.direct.user : undefined);
+      const user = options.direct.user;
+      connectDirect(options.direct.broker, attach, external ? (typeof user === "string" ? user : user(uri.vhost)) : undefined);
     } else {
       await connectTcp(uri.host, uri.port, attach, uri.tls ? tlsOptions(uri) : undefined).catch((err: Error) => {
         throw socketClosed(`cannot connect to ${uri.host}:${uri.port}: ${describe(err)}`);

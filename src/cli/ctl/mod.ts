@@ -16,6 +16,7 @@ import { PARAMETER_AND_LIMIT_COMMANDS } from "./commands/parameters.ts";
 import { PERMISSION_COMMANDS } from "./commands/permissions.ts";
 import { POLICY_COMMANDS } from "./commands/policies.ts";
 import { QUEUE_COMMANDS } from "./commands/queues.ts";
+import { SHOVEL_COMMANDS } from "./commands/shovels.ts";
 import { STATUS_COMMANDS } from "./commands/status.ts";
 import { USER_COMMANDS } from "./commands/users.ts";
 import { VHOST_COMMANDS } from "./commands/vhosts.ts";
@@ -26,7 +27,8 @@ export type { Io } from "./output.ts";
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
   [
     ...MISC_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATUS_COMMANDS, ...USER_COMMANDS, ...PERMISSION_COMMANDS, ...VHOST_COMMANDS, ...QUEUE_COMMANDS,
-    ...LISTING_COMMANDS, ...POLICY_COMMANDS, ...PARAMETER_AND_LIMIT_COMMANDS, ...DEFINITION_COMMANDS, ...FEDERATION_COMMANDS,
+    ...LISTING_COMMANDS, ...POLICY_COMMANDS, ...PARAMETER_AND_LIMIT_COMMANDS, ...DEFINITION_COMMANDS,
+    ...SHOVEL_COMMANDS, ...FEDERATION_COMMANDS,
   ].map((c) => [c.name, c]),
 );
 
