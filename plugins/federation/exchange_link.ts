@@ -84,7 +84,10 @@ export class ExchangeLink extends LinkBase {
     this.syncing = this.sync(generation);
     await this.syncing;
     await this.disposable(connection, (ch) => ch.deleteExchange(`${this.queueName} ${old}`));
-    this.checkTimer = setInterval(() => void this.check(generation), checkIntervalMs);
+    this.checkTimer = setInterval(() => {
+      // A check cut short by the connection going away is that failure's business, not its own.
+      this.check(generation).catch((err) => this.failed(err as Error, generation));
+    }, checkIntervalMs);
     (this.checkTimer as { unref?: () => void }).unref?.();
   }
 
