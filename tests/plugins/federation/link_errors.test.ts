@@ -125,3 +125,45 @@ test("an unreachable upstream: error econnrefused, listed as down; a restart con
   }
   expect((await links()).filter((l) => l.exchange === x)).toEqual([]);
 });
+
+test("a queue federated both ways between two Warrens: messages move to where they are consumed, and back", async () => {
+  const q = uniqueName("both");
+  for (const broker of [a, b]) {
+    const c = await amqp.connect(broker.url);
+    await (await c.createChannel()).assertQueue(q, { durable: true });
+    await c.close();
+  }
+  const undoB = await federate(warrenSide(b), { name: q, kind: "queues", upstream: uniqueName("to-a"), uri: a.url, extra: { "reconnect-delay": 0.3 } });
+  const undoA = await federate(warrenSide(a), { name: q, kind: "queues", upstream: uniqueName("to-b"), uri: b.url, extra: { "reconnect-delay": 0.3 } });
+  try {
+    const consumeOn = async (broker: TestBroker, n: number) => {
+      const c = await amqp.connect(broker.url);
+      const ch = await c.createChannel();
+      await ch.prefetch(10);
+      const got: string[] = [];
+      await ch.consume(q, (m) => {
+        if (!m) return;
+        got.push(m.content.toString());
+        ch.ack(m);
+      });
+      await eventually(() => (got.length >= n ? true : undefined), `${n} messages consumed`);
+      await c.close();
+      return got;
+    };
+    const publishOn = async (broker: TestBroker, prefix: string) => {
+      const c = await amqp.connect(broker.url);
+      const ch = await c.createConfirmChannel();
+      for (let i = 0; i < 5; i++) ch.sendToQueue(q, Buffer.from(`${prefix}${i}`), { persistent: true });
+      await ch.waitForConfirms();
+      await c.close();
+    };
+    await publishOn(a, "a");
+    expect((await consumeOn(b, 5)).sort()).toEqual(["a0", "a1", "a2", "a3", "a4"]);
+    await publishOn(b, "b");
+    expect((await consumeOn(a, 5)).sort()).toEqual(["b0", "b1", "b2", "b3", "b4"]);
+    for (const broker of [a, b]) expect(broker.broker.vhosts.get("/")!.queues.get(q)!.messageCount).toBe(0);
+  } finally {
+    await undoA();
+    await undoB();
+  }
+});
