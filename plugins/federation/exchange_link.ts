@@ -100,7 +100,8 @@ export class ExchangeLink extends LinkBase {
   protected async cleanUp(connection: ClientConnection): Promise<void> {
     if (this.queueName === "") return;
     await this.disposable(connection, (ch) => ch.deleteQueue(this.queueName).then(() => {}));
-    await this.disposable(connection, (ch) => ch.deleteExchange(this.internalExchange));
+    // Both suffixes: a start cut short may have left the other one, unbound (so never auto-deleted).
+    for (const suffix of ["A", "B"]) await this.disposable(connection, (ch) => ch.deleteExchange(`${this.queueName} ${suffix}`));
   }
 
   bindingsChanged(): void {

@@ -38,6 +38,8 @@ export abstract class LinkBase implements Link {
   /** The URI of this attempt (one of the upstream's, picked at random as RabbitMQ does), without credentials. */
   protected uri = "";
   private readonly publishCtx: PublishContext;
+  /** The connect-and-set-up of the current attempt, while under way. */
+  private settingUp: Promise<void> | undefined;
 
   constructor(protected readonly ctx: LinkContext, readonly upstream: Upstream, readonly status: LinkStatusEntry) {
     const vhost = ctx.broker.vhosts.get(status.vhost)!;
@@ -53,6 +55,10 @@ export abstract class LinkBase implements Link {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.generation++;
+    // A set-up under way would declare again what the clean-up removes: let it finish first.
+    if (forGood && this.settingUp) {
+      await Promise.race([this.settingUp, new Promise((r) => (setTimeout(r, 5000) as { unref?: () => void }).unref?.())]);
+    }
     const connection = this.connection;
     this.connection = undefined;
     this.stopTimers();
@@ -86,7 +92,11 @@ export abstract class LinkBase implements Link {
     if (this.stopped) return;
     const generation = ++this.generation;
     this.report("starting");
-    void this.connectAndSetUp(generation);
+    const settingUp = this.connectAndSetUp(generation);
+    this.settingUp = settingUp;
+    void settingUp.finally(() => {
+      if (this.settingUp === settingUp) this.settingUp = undefined;
+    });
   }
 
   private async connectAndSetUp(generation: number): Promise<void> {

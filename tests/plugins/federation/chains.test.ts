@@ -104,10 +104,10 @@ test.skipIf(SKIP_REFERENCE)("Warren and RabbitMQ federating an exchange from eac
   const undo: (() => Promise<void>)[] = [];
   const r = await amqp.connect(ref.url);
   const w = await amqp.connect(b.url);
+  const [qr, qw] = [uniqueName("qr"), uniqueName("qw")];
   try {
     const rch = await r.createConfirmChannel();
     const wch = await w.createConfirmChannel();
-    const [qr, qw] = [uniqueName("qr"), uniqueName("qw")];
     await rch.assertExchange(x, "fanout", { durable: true });
     await wch.assertExchange(x, "fanout", { durable: true });
     await rch.assertQueue(qr, { durable: false });
@@ -146,7 +146,7 @@ test.skipIf(SKIP_REFERENCE)("Warren and RabbitMQ federating an exchange from eac
     for (const u of undo.reverse()) await u();
     const rch = await r.createChannel();
     await rch.deleteExchange(x).catch(() => {});
-    await rch.deleteQueue(x).catch(() => {});
+    await rch.deleteQueue(qr).catch(() => {});
     await r.close();
     await w.close();
   }

@@ -140,3 +140,52 @@ test.skipIf(SKIP_REFERENCE)("a federated queue pulls from RabbitMQ only while it
     await w.close();
   }
 });
+
+test.skipIf(SKIP_REFERENCE)("a link to RabbitMQ cut by a proxy while messages flow loses nothing confirmed there", async () => {
+  const { startTcpProxy } = await import("../../helpers/tcp_proxy.ts");
+  const ref0 = new URL(ref.url);
+  const proxy = await startTcpProxy(ref0.hostname, Number(ref0.port));
+  const x = uniqueName("cut");
+  const q = uniqueName("q");
+  const upstream = uniqueName("up-rabbit");
+  const r = await amqp.connect(ref.url);
+  const w = await amqp.connect(warren.url);
+  try {
+    const rch = await r.createConfirmChannel();
+    await rch.assertExchange(x, "fanout", { durable: true });
+    const wch = await w.createChannel();
+    await wch.assertExchange(x, "fanout", { durable: true });
+    await wch.assertQueue(q, { durable: true });
+    await wch.bindQueue(q, x, "");
+    await api(warren.httpUrl, "PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, { value: { uri: `amqp://guest:guest@127.0.0.1:${proxy.port}`, "reconnect-delay": 0.2 } });
+    await api(warren.httpUrl, "PUT", `/api/policies/%2f/${upstream}`, { pattern: `^${x}$`, definition: { "federation-upstream": upstream } });
+    await runningLink((l) => l.exchange === x);
+    const N = 1000;
+    for (let i = 0; i < N; i += 100) {
+      for (let k = i; k < i + 100; k++) rch.publish(x, "", Buffer.from(String(k)), { persistent: true });
+      await rch.waitForConfirms();
+      if (i % 300 === 0) proxy.cut(100);
+    }
+    const got = new Set<number>();
+    await wch.consume(q, (m) => {
+      if (!m) return;
+      got.add(Number(m.content.toString()));
+      wch.ack(m);
+    });
+    await eventually(() => (got.size === N ? true : undefined), `all ${N} confirmed messages on Warren`, 60_000);
+    expect(proxy.accepted).toBeGreaterThan(1);
+  } finally {
+    await api(warren.httpUrl, "DELETE", `/api/policies/%2f/${upstream}`);
+    await api(warren.httpUrl, "DELETE", `/api/parameters/federation-upstream/%2f/${upstream}`);
+    // The link removes its queue and exchange on RabbitMQ through the proxy: let it finish.
+    const qName = `federation: ${x} -> ${cluster}`;
+    await eventually(async () => ((await ref.call("GET", `/api/queues/%2f/${enc(qName)}`)).status === 404 ? true : undefined), "the upstream queue removed").catch(async () => {
+      await ref.call("DELETE", `/api/queues/%2f/${enc(qName)}`);
+    });
+    await proxy.stop();
+    const rch = await r.createChannel();
+    await rch.deleteExchange(x).catch(() => {});
+    await r.close();
+    await w.close();
+  }
+}, 90_000);
