@@ -160,3 +160,9 @@ if (!only || only.includes("shovel")) {
   progress("shovel throughput (scripts/bench_shovel.ts)");
   Bun.spawnSync([process.execPath, join(root, "scripts", "bench_shovel.ts")], { stdout: "inherit", stderr: "inherit" });
 }
+
+// Federation throughput (its own script; skip with --only naming other scenarios).
+if (!only || only.includes("federation")) {
+  progress("federation: scripts/bench_federation.ts");
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_federation.ts"), "--rounds", String(opts.rounds)], { stdout: "inherit", stderr: "inherit" });
+}

@@ -10,6 +10,7 @@ import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { Store } from "../../storage/store.ts";
 import { ExchangeTypes } from "./exchange_types.ts";
 import { BrokerEvents } from "./events.ts";
+import { PolicyValidators } from "./policy.ts";
 import type { PluginControl } from "./plugin_status.ts";
 import { Alarms } from "./alarms.ts";
 import { PartialBodies } from "./partial_bodies.ts";
@@ -71,6 +72,8 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   readonly globalParameters: GlobalParameters;
   /** Exchange types: the built-in four, and those plugins register. */
   readonly exchangeTypes = new ExchangeTypes();
+  /** Policy keys plugins add (federation-upstream, …), checked with the built-in ones. */
+  readonly policyValidators = new PolicyValidators();
   /** Changes to exchanges, queues, bindings and policies, for plugins that react to them. */
   readonly events = new BrokerEvents((err) => this.log.error(`event listener failed: ${(err as Error).stack ?? err}`));
 

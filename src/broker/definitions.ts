@@ -222,7 +222,7 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
     const name = str(p, "name", `policies[${i}]`);
     const policyVhost = vhostOf(p, `policy '${name}'`);
     try {
-      return parsePolicy("policy", policyVhost, name, p as unknown as PolicyBody);
+      return parsePolicy("policy", policyVhost, name, p as unknown as PolicyBody, broker.policyValidators);
     } catch (err) {
       throw new DefinitionsError(`policy '${name}' in vhost '${policyVhost}': ${(err as Error).message}`);
     }
@@ -314,7 +314,7 @@ function validate(broker: Broker, defs: Parsed): void {
 
 /** A metadata-only copy of a vhost (exchanges and queues, no messages, nothing stored). */
 function copyOf(real: Vhost): Vhost {
-  const copy = new Vhost(real.name, { exchangeTypes: real.types, events: new BrokerEvents() }, null);
+  const copy = new Vhost(real.name, { exchangeTypes: real.types, events: new BrokerEvents(), policyValidators: real.context.policyValidators }, null);
   for (const x of real.exchanges.values()) {
     if (!copy.exchanges.has(x.name)) copy.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.exchangeType, x.durable, x.autoDelete, x.internal, x.args));
   }
@@ -391,5 +391,5 @@ function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | und
 
 /** A scratch vhost's context: the real exchange types, events nobody hears (it only validates). */
 function detached(broker: Broker): VhostContext {
-  return { exchangeTypes: broker.exchangeTypes, events: new BrokerEvents() };
+  return { exchangeTypes: broker.exchangeTypes, events: new BrokerEvents(), policyValidators: broker.policyValidators };
 }

@@ -8,6 +8,7 @@ import type { User, UserLimits, Users } from "../auth/users.ts";
 import { formatErlang } from "../routing/field_values.ts";
 import type { ClientConnection } from "./client_connection.ts";
 import type { ExchangeTypes } from "./exchange_types.ts";
+import type { PolicyValidators } from "./policy.ts";
 import type { BrokerEvents } from "./events.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 
@@ -17,6 +18,7 @@ export interface ManagedBroker {
   readonly vhosts: Map<string, Vhost>;
   readonly exchangeTypes: ExchangeTypes;
   readonly events: BrokerEvents;
+  readonly policyValidators: PolicyValidators;
   readonly store: Store | null;
   readonly connections: Iterable<ClientConnection>;
   readonly parameters: { vhostDeleted(vhost: string): void };

@@ -61,8 +61,46 @@ const OPERATOR_KEYS = new Set([
 /** Settings where an operator policy and a policy combine to the lower value. */
 const MIN_MERGED = new Set(OPERATOR_KEYS);
 
+/**
+ * Policy keys a plugin adds (RabbitMQ's rabbit_policy_validator, e.g. federation-upstream): it
+ * is given the definition's entries for its keys and returns an error text, or undefined.
+ */
+export interface PolicyValidator {
+  readonly keys: readonly string[];
+  validate(entries: readonly [key: string, value: unknown][]): string | undefined;
+}
+
+/** The policy validators registered by running plugins. */
+export class PolicyValidators {
+  private readonly list: PolicyValidator[] = [];
+
+  register(validator: PolicyValidator): void {
+    this.list.push(validator);
+  }
+
+  unregister(validator: PolicyValidator): void {
+    const at = this.list.indexOf(validator);
+    if (at >= 0) this.list.splice(at, 1);
+  }
+
+  forKey(key: string): PolicyValidator | undefined {
+    return this.list.find((v) => v.keys.includes(key));
+  }
+
+  /** The first error text of any validator whose keys the definition uses. */
+  check(definition: PolicyDefinition): string | undefined {
+    for (const v of this.list) {
+      const entries = Object.entries(definition).filter(([k]) => v.keys.includes(k));
+      if (entries.length === 0) continue;
+      const error = v.validate(entries);
+      if (error !== undefined) return error;
+    }
+    return undefined;
+  }
+}
+
 /** Checks a policy as rabbit_policy:validate does; throws PolicyError naming what is wrong. */
-export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body: PolicyBody): Policy {
+export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body: PolicyBody, plugins?: PolicyValidators): Policy {
   if (typeof body.pattern !== "string") throw new PolicyError(`pattern: ${JSON.stringify(body.pattern)} is not a valid regular expression`);
   let regex: RegExp;
   try {
@@ -80,7 +118,8 @@ export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body:
   }
   const keys = Object.keys(definition);
   if (keys.length === 0) throw new PolicyError("no policy provided");
-  const known = (k: string) => kind === "operator_policy" ? OPERATOR_KEYS.has(k) : POLICY_KEYS[k] !== undefined || INERT_POLICY_KEYS.includes(k);
+  const known = (k: string) =>
+    kind === "operator_policy" ? OPERATOR_KEYS.has(k) : POLICY_KEYS[k] !== undefined || INERT_POLICY_KEYS.includes(k) || plugins?.forKey(k) !== undefined;
   const unknown = keys.filter((k) => !known(k));
   if (unknown.length > 0) throw new PolicyError(`[${unknown.map((k) => JSON.stringify(k)).join(",")}] are not recognised policy settings`);
   for (const key of keys) {
@@ -91,6 +130,8 @@ export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body:
   }
   const inert = validateInertKeys(definition as PolicyDefinition);
   if (inert) throw new PolicyError(inert);
+  const pluginError = kind === "policy" ? plugins?.check(definition as PolicyDefinition) : undefined;
+  if (pluginError !== undefined) throw new PolicyError(pluginError);
   return { vhost, name, pattern: body.pattern, applyTo: applyTo as ApplyTo, priority, definition: { ...definition } as PolicyDefinition, regex };
 }
 

@@ -13,6 +13,8 @@ export interface VhostContext {
   readonly deadLettered?: DeadLetterCounters;
   /** The broker's log (none for scratch copies). */
   readonly log?: Logger;
+  /** Policy keys plugins add (federation-upstream, …). */
+  readonly policyValidators?: PolicyValidators | undefined;
 }
 import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } from "./equivalence.ts";
 import { Exchange, type Destination } from "./exchange.ts";
@@ -20,7 +22,7 @@ import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
 import { equivalenceArgs, TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
-import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind } from "./policy.ts";
+import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind, type PolicyValidators } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
 import { inertKeysIn } from "./ha_policy.ts";
 import type { Logger } from "../log.ts";
@@ -349,7 +351,7 @@ export class Vhost {
 
   /** Boot: a stored policy, not written again. */
   restorePolicy(kind: PolicyKind, name: string, body: PolicyBody): Policy {
-    const policy = parsePolicy(kind, this.name, name, body);
+    const policy = parsePolicy(kind, this.name, name, body, this.context.policyValidators);
     const inert = inertKeysIn(policy.definition);
     if (inert.length > 0) {
       this.context.log?.info(`Policy '${name}' in vhost '${this.name}': ${inert.join(", ")} accepted but inert: this is a single node (no mirroring, no placement)`);

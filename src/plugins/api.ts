@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { Broker } from "../broker/broker.ts";
 import type { ExchangeType } from "../broker/exchange_types.ts";
 import type { ParameterSpec } from "../broker/parameters.ts";
+import type { PolicyValidator } from "../broker/policy.ts";
 import type { HttpEnv } from "../http/auth.ts";
 import type { Logger } from "../log.ts";
 import type { PluginMigration, PluginTables } from "../../storage/plugin_tables.ts";
@@ -24,6 +25,8 @@ export interface Plugin {
    * ctx.tables then writes inside the store's group commit and reads.
    */
   readonly migrations?: readonly PluginMigration[];
+  /** Policy keys it adds (federation-upstream, …), validated with RabbitMQ's texts. */
+  readonly policyValidators?: readonly PolicyValidator[];
   /** Exchange types it provides (validate, router, intercept). */
   readonly exchangeTypes?: readonly ExchangeType[];
   /**

@@ -194,6 +194,7 @@ export class PluginManager implements PluginControl {
     for (const type of plugin.exchangeTypes ?? []) {
       if (broker.exchangeTypes.get(type.name) === undefined) broker.exchangeTypes.register(type, plugin.name);
     }
+    for (const validator of plugin.policyValidators ?? []) broker.policyValidators.register(validator);
     const specs = plugin.parameters?.(this.context(plugin)) ?? [];
     this.specs.set(plugin.name, specs);
     for (const spec of specs) if (!broker.parameters.has(spec.name)) broker.parameters.registerSpec(spec);
@@ -234,6 +235,7 @@ export class PluginManager implements PluginControl {
       if (this.broker.exchangeTypes.get(type.name) === type) this.broker.exchangeTypes.unregister(type.name);
     }
     for (const spec of this.specs.get(plugin.name) ?? []) this.broker.parameters.unregister(spec.name);
+    for (const validator of plugin.policyValidators ?? []) this.broker.policyValidators.unregister(validator);
     this.specs.delete(plugin.name);
   }
 

@@ -527,9 +527,9 @@ describe("limits and parameters", () => {
     expect((await ctl(["list_parameters", "-q"])).stdout).toBe('component\tname\tvalue\nvhost-limits\tlimits\t{"max-connections":9}\n');
     expect((await ctl(["clear_parameter", "vhost-limits", "limits"])).code).toBe(0);
     expect(tb.broker.vhosts.get("/")!.limits).toEqual({});
-    const unknown = await ctl(["set_parameter", "federation-upstream", "up", '{"uri": "amqp://x"}']);
+    const unknown = await ctl(["set_parameter", "no-such-plugin-component", "up", '{"uri": "amqp://x"}']);
     expect(unknown.code).toBe(65);
-    expect(unknown.stderr).toContain("component federation-upstream not found");
+    expect(unknown.stderr).toContain("component no-such-plugin-component not found");
 
     expect((await ctl(["set_global_parameter", "ctl-g", '"v"'])).code).toBe(0);
     expect(tb.broker.globalParameters.get("ctl-g")).toBe("v");

@@ -144,7 +144,8 @@ describe("--definitions at boot", () => {
     const lines: string[] = [];
     const broker = await startBroker({
       port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: join(dir, "data"), definitionsFile: file,
-      logger: createLogger("info", (line) => lines.push(line)),
+      logger: createLogger("info", (line) => lines.push(line)), plugins: [], // federation off: its parameters are skipped
+
     });
     try {
       expect(broker.vhosts.get("http-dv")?.queues.has("http-dq")).toBe(true);

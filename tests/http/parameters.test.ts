@@ -92,9 +92,10 @@ describe("user limits", () => {
 
 describe("runtime parameters", () => {
   test("an unknown component is refused as RabbitMQ refuses one whose plugin is off", async () => {
-    const r = await api(app, "PUT", "/api/parameters/federation-upstream/%2F/up", { value: { uri: "amqp://x" } });
+    // (federation-upstream is a built-in plugin's component now: a name no plugin has)
+    const r = await api(app, "PUT", "/api/parameters/no-such-plugin-component/%2F/up", { value: { uri: "amqp://x" } });
     expect(r.status).toBe(400);
-    expect(r.body.reason).toBe("Validation failed\n\ncomponent federation-upstream not found\n");
+    expect(r.body.reason).toBe("Validation failed\n\ncomponent no-such-plugin-component not found\n");
     expect((await api(app, "GET", "/api/parameters")).body).toEqual([]);
   });
 

@@ -7,6 +7,7 @@ import type { Command } from "./command.ts";
 import { CtlError, CtlUsageError, ExitCode } from "./errors.ts";
 import { Output, type Io } from "./output.ts";
 import { DEFINITION_COMMANDS } from "./commands/definitions.ts";
+import { FEDERATION_COMMANDS } from "./commands/federation.ts";
 import { LISTING_COMMANDS } from "./commands/listings.ts";
 import { MISC_COMMANDS } from "./commands/misc.ts";
 import { LIFECYCLE_COMMANDS } from "./commands/lifecycle.ts";
@@ -27,7 +28,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
   [
     ...MISC_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATUS_COMMANDS, ...USER_COMMANDS, ...PERMISSION_COMMANDS, ...VHOST_COMMANDS, ...QUEUE_COMMANDS,
     ...LISTING_COMMANDS, ...POLICY_COMMANDS, ...PARAMETER_AND_LIMIT_COMMANDS, ...DEFINITION_COMMANDS,
-    ...SHOVEL_COMMANDS,
+    ...SHOVEL_COMMANDS, ...FEDERATION_COMMANDS,
   ].map((c) => [c.name, c]),
 );
 
