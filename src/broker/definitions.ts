@@ -222,7 +222,7 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
     const name = str(p, "name", `policies[${i}]`);
     const policyVhost = vhostOf(p, `policy '${name}'`);
     try {
-      return parsePolicy("policy", policyVhost, name, p as unknown as PolicyBody);
+      return parsePolicy("policy", policyVhost, name, p as unknown as PolicyBody, broker.exchangeTypes.policyKeys());
     } catch (err) {
       throw new DefinitionsError(`policy '${name}' in vhost '${policyVhost}': ${(err as Error).message}`);
     }

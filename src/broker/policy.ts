@@ -2,6 +2,7 @@
 // exchange names, a priority and a definition of settings. The highest-priority matching policy
 // applies; an operator policy caps the numeric settings (the lower value wins).
 
+import type { PolicyKeyRule } from "./exchange_types.ts";
 import { INERT_POLICY_KEYS, validateInertKeys } from "./ha_policy.ts";
 
 export type PolicyKind = "policy" | "operator_policy";
@@ -62,7 +63,9 @@ const OPERATOR_KEYS = new Set([
 const MIN_MERGED = new Set(OPERATOR_KEYS);
 
 /** Checks a policy as rabbit_policy:validate does; throws PolicyError naming what is wrong. */
-export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body: PolicyBody): Policy {
+export function parsePolicy(
+  kind: PolicyKind, vhost: string, name: string, body: PolicyBody, pluginKeys: Readonly<Record<string, PolicyKeyRule>> = {},
+): Policy {
   if (typeof body.pattern !== "string") throw new PolicyError(`pattern: ${JSON.stringify(body.pattern)} is not a valid regular expression`);
   let regex: RegExp;
   try {
@@ -80,11 +83,12 @@ export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body:
   }
   const keys = Object.keys(definition);
   if (keys.length === 0) throw new PolicyError("no policy provided");
-  const known = (k: string) => kind === "operator_policy" ? OPERATOR_KEYS.has(k) : POLICY_KEYS[k] !== undefined || INERT_POLICY_KEYS.includes(k);
+  const rules = (k: string) => POLICY_KEYS[k] ?? pluginKeys[k];
+  const known = (k: string) => kind === "operator_policy" ? OPERATOR_KEYS.has(k) : rules(k) !== undefined || INERT_POLICY_KEYS.includes(k);
   const unknown = keys.filter((k) => !known(k));
   if (unknown.length > 0) throw new PolicyError(`[${unknown.map((k) => JSON.stringify(k)).join(",")}] are not recognised policy settings`);
   for (const key of keys) {
-    const rule = POLICY_KEYS[key];
+    const rule = rules(key);
     if (!rule) continue; // an inert key, checked below
     const value = (definition as PolicyDefinition)[key];
     if (!rule[0](value)) throw new PolicyError(`${JSON.stringify(value)} ${rule[1]}`);

@@ -161,7 +161,7 @@ export class Vhost {
   }
 
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
-    source.exchangeType.validateBinding?.(routingKey, args);
+    source.exchangeType.validateBinding?.(routingKey, args, source);
     if (!source.router.bind(routingKey, args, destination)) return;
     if (destination instanceof Exchange) source.exchangeBindings++;
     // As RabbitMQ: a binding is durable when both its ends are.
@@ -349,7 +349,7 @@ export class Vhost {
 
   /** Boot: a stored policy, not written again. */
   restorePolicy(kind: PolicyKind, name: string, body: PolicyBody): Policy {
-    const policy = parsePolicy(kind, this.name, name, body);
+    const policy = parsePolicy(kind, this.name, name, body, this.types.policyKeys());
     const inert = inertKeysIn(policy.definition);
     if (inert.length > 0) {
       this.context.log?.info(`Policy '${name}' in vhost '${this.name}': ${inert.join(", ")} accepted but inert: this is a single node (no mirroring, no placement)`);

@@ -24,8 +24,12 @@ export interface Plugin {
    * ctx.tables then writes inside the store's group commit and reads.
    */
   readonly migrations?: readonly PluginMigration[];
-  /** Exchange types it provides (validate, router, intercept). */
-  readonly exchangeTypes?: readonly ExchangeType[];
+  /**
+   * Exchange types it provides (validate, router, intercept): a list, or a function of the
+   * context for types that keep per-broker state (x-delayed-message's held messages), called
+   * once when the plugin is registered.
+   */
+  readonly exchangeTypes?: readonly ExchangeType[] | ((ctx: PluginContext) => readonly ExchangeType[]);
   /**
    * Runtime-parameter components it provides (shovel, federation-upstream, …): validate,
    * notify, notifyClear. The core stores and recovers their values and, once the plugin has
