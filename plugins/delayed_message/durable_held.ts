@@ -41,7 +41,10 @@ export class DurableHeld {
   private readonly exchanges = new Map<string, ExchangeRow>();
   private nextExchangeId = 1;
   private pendingInserts: { row: HeldMessage; exchangeId: number }[] = [];
-  private pendingDeletes: number[] = [];
+  /** Ids deleted since the last commit: reads of committed rows skip them. */
+  private pendingDeletes = new Set<number>();
+  /** The earliest due time among inserts not yet committed. */
+  private pendingEarliest = Infinity;
   private pendingExchanges: ExchangeRow[] = [];
   private pendingDrops: number[] = [];
   /** Count changes not yet written, by exchange id. */
@@ -61,9 +64,22 @@ export class DurableHeld {
     return (this.tables.query<{ id: number | null }>("SELECT max(id) AS id FROM delayed_messages")[0]?.id ?? 0) + 1;
   }
 
-  /** The earliest due time stored, or undefined (an index lookup; commits pending writes first). */
+  /**
+   * The earliest due time held, committed or not, or undefined: an index lookup that does not
+   * force a commit (rows deleted since the last commit are skipped).
+   */
   earliestDue(): number | undefined {
-    return this.tables.query<{ due: number }>("SELECT due FROM delayed_messages ORDER BY due, id LIMIT 1")[0]?.due;
+    const rows = this.tables.readCommitted<{ id: number; due: number }>(
+      "SELECT id, due FROM delayed_messages ORDER BY due, id LIMIT ?", this.pendingDeletes.size + 1,
+    );
+    const committed = rows.find((r) => !this.pendingDeletes.has(r.id))?.due ?? Infinity;
+    const earliest = Math.min(committed, this.pendingEarliest);
+    return earliest === Infinity ? undefined : earliest;
+  }
+
+  /** The earliest due time among inserts not committed yet (Infinity when none). */
+  get uncommittedEarliest(): number {
+    return this.pendingEarliest;
   }
 
   count(vhost: string, name: string): number {
@@ -85,6 +101,7 @@ export class DurableHeld {
     }
     exchange.held++;
     this.pendingInserts.push({ row, exchangeId: exchange.id });
+    if (row.due < this.pendingEarliest) this.pendingEarliest = row.due;
     this.change(exchange.id, 1);
   }
 
@@ -92,19 +109,28 @@ export class DurableHeld {
   remove(id: number, vhost: string, name: string): void {
     const exchange = this.exchanges.get(exchangeKey(vhost, name));
     if (!exchange) return this.removeOrphan(id);
-    this.pendingDeletes.push(id);
+    this.pendingDeletes.add(id);
     exchange.held--;
     this.change(exchange.id, -1);
   }
 
-  /** Messages due by `now`, in due order, at most `limit` (those of dropped exchanges have no name). */
+  /**
+   * Committed messages due by `now`, in due order, at most `limit` (those of dropped exchanges
+   * have no row). Does not force a commit: inserts not yet committed wait for the next call.
+   */
   due(now: number, limit: number): { row: HeldMessage | undefined; id: number }[] {
-    const rows = this.tables.query<MessageRow>(
+    const rows = this.tables.readCommitted<MessageRow>(
       `SELECT ${COLUMNS} FROM delayed_messages m LEFT JOIN delayed_exchanges e ON e.id = m.exchange_id
        WHERE m.due <= ? ORDER BY m.due, m.id LIMIT ?`,
-      now, limit,
+      now, limit + this.pendingDeletes.size,
     );
-    return rows.map((r) => ({ id: r.id, row: toHeld(r) }));
+    const out: { row: HeldMessage | undefined; id: number }[] = [];
+    for (const r of rows) {
+      if (this.pendingDeletes.has(r.id)) continue;
+      out.push({ id: r.id, row: toHeld(r) });
+      if (out.length === limit) break;
+    }
+    return out;
   }
 
   /** One exchange's held messages in due order, from `offset`. */
@@ -165,7 +191,7 @@ export class DurableHeld {
 
   /** Deletes a message whose exchange was dropped (no count to change). */
   removeOrphan(id: number): void {
-    this.pendingDeletes.push(id);
+    this.pendingDeletes.add(id);
     this.record();
   }
 
@@ -194,7 +220,8 @@ export class DurableHeld {
     for (const [exchangeId, by] of this.deltas) if (by !== 0) s.count.run(by, exchangeId);
     this.pendingExchanges = [];
     this.pendingInserts = [];
-    this.pendingDeletes = [];
+    this.pendingEarliest = Infinity;
+    this.pendingDeletes = new Set();
     this.pendingDrops = [];
     this.deltas.clear();
   }

@@ -48,6 +48,8 @@ export class HeldMessages {
   private timerDue = Infinity;
   /** A release batch is queued for the next turn (the timer is not needed meanwhile). */
   private releasing = false;
+  /** A rearm waits for the store's commit. */
+  private rearmQueued = false;
   private running = false;
   /** Messages due before this were due while the broker was down (or stopped). */
   private bootTime = 0;
@@ -190,12 +192,27 @@ export class HeldMessages {
     });
   }
 
-  /** Sets the timer for the earliest held message (an index lookup in the store). */
+  /**
+   * Sets the timer for the earliest held message (an index lookup in the store). When that one
+   * is due but not committed yet, the timer is set once the commit is done.
+   */
   private rearm(): void {
-    const stored = this.durable?.earliestDue();
+    const durable = this.durable;
+    const stored = durable?.earliestDue();
     const inMemory = this.memory.earliestDue();
     const next = Math.min(stored ?? Infinity, inMemory ?? Infinity);
-    if (next !== Infinity) this.wake(next);
+    if (next === Infinity) return;
+    if (next <= Date.now() && next === durable?.uncommittedEarliest && inMemory !== next) {
+      if (!this.rearmQueued) {
+        this.rearmQueued = true;
+        this.tables!.afterCommit(() => {
+          this.rearmQueued = false;
+          this.rearm();
+        });
+      }
+      return;
+    }
+    this.wake(next);
   }
 
   /** Releases one batch of due messages; queues the next batch for the next turn if more are due. */
