@@ -149,3 +149,27 @@ describe("definitions and restarts", () => {
     await stop(broker);
   });
 });
+
+test("deleting a vhost drops what its delayed exchanges held", async () => {
+  const { b } = await open();
+  await api(b.httpUrl, "PUT", "/api/vhosts/delayed-vh");
+  await api(b.httpUrl, "PUT", "/api/permissions/delayed-vh/guest", { configure: ".*", write: ".*", read: ".*" });
+  const declare = async () => {
+    const conn = await amqp.connect(`${b.url}/delayed-vh`);
+    conns.push(conn);
+    const ch = await conn.createChannel();
+    await delayedExchange(ch, "delayed-x");
+    return ch;
+  };
+  const ch = await declare();
+  ch.publish("delayed-x", "k", Buffer.from("old"), { headers: { "x-delay": 400 }, persistent: true });
+  await ch.checkExchange("delayed-x");
+  expect((await api(b.httpUrl, "GET", "/api/exchanges/delayed-vh/delayed-x")).body.messages_delayed).toBe(1);
+  expect((await api(b.httpUrl, "DELETE", "/api/vhosts/delayed-vh")).status).toBe(204);
+  await api(b.httpUrl, "PUT", "/api/vhosts/delayed-vh");
+  await api(b.httpUrl, "PUT", "/api/permissions/delayed-vh/guest", { configure: ".*", write: ".*", read: ".*" });
+  const again = await declare();
+  expect((await api(b.httpUrl, "GET", "/api/exchanges/delayed-vh/delayed-x")).body.messages_delayed).toBe(0);
+  await Bun.sleep(600);
+  expect((await again.checkQueue("delayed-x-q")).messageCount).toBe(0);
+});
