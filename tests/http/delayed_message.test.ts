@@ -5,6 +5,7 @@
 // transient ones do not, as in queues).
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
+import { AMQPClient } from "@cloudamqp/amqp-client";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { api, basic } from "../helpers/http.ts";
 import { cleanupRestartBrokers, connect, start, stop, tempDir } from "../helpers/restart_brokers.ts";
@@ -172,4 +173,40 @@ test("deleting a vhost drops what its delayed exchanges held", async () => {
   expect((await api(b.httpUrl, "GET", "/api/exchanges/delayed-vh/delayed-x")).body.messages_delayed).toBe(0);
   await Bun.sleep(600);
   expect((await again.checkQueue("delayed-x-q")).messageCount).toBe(0);
+});
+
+test("disabling the plugin stops releases and keeps what is held; enabling it again releases what fell due", async () => {
+  const { b, ch } = await open();
+  await delayedExchange(ch, "delayed-toggle");
+  ch.publish("delayed-toggle", "k", Buffer.from("held"), { headers: { "x-delay": 300 }, persistent: true });
+  await ch.checkExchange("delayed-toggle");
+  const off = await api(b.httpUrl, "PUT", "/api/plugins/rabbitmq_delayed_message_exchange", { enabled: false });
+  expect(off.status).toBeLessThan(300);
+  await Bun.sleep(600);
+  expect((await ch.checkQueue("delayed-toggle-q")).messageCount).toBe(0);
+  expect((await api(b.httpUrl, "GET", "/api/exchanges/%2F/delayed-toggle/delayed")).status).toBe(404);
+  const on = await api(b.httpUrl, "PUT", "/api/plugins/rabbitmq_delayed_message_exchange", { enabled: true });
+  expect(on.status).toBeLessThan(300);
+  await Bun.sleep(300);
+  const got = await ch.get("delayed-toggle-q", { noAck: true });
+  expect(got && got.content.toString()).toBe("held");
+});
+
+test("a transaction holds its delayed messages at commit", async () => {
+  const { b, ch } = await open();
+  await delayedExchange(ch, "delayed-tx");
+  const client = await new AMQPClient(b.url).connect();
+  try {
+    const tx = await client.channel();
+    await tx.txSelect();
+    await tx.basicPublish("delayed-tx", "k", "in-tx", { headers: { "x-delay": 200 }, deliveryMode: 2 });
+    await Bun.sleep(100);
+    expect((await api(b.httpUrl, "GET", "/api/exchanges/%2F/delayed-tx")).body.messages_delayed).toBe(0);
+    await tx.txCommit();
+    expect((await api(b.httpUrl, "GET", "/api/exchanges/%2F/delayed-tx")).body.messages_delayed).toBe(1);
+    await Bun.sleep(400);
+    expect((await ch.checkQueue("delayed-tx-q")).messageCount).toBe(1);
+  } finally {
+    await client.close();
+  }
 });
