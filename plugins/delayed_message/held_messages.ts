@@ -129,7 +129,11 @@ export class HeldMessages {
 
   /** One exchange's held messages in due order: `limit` from `offset`. */
   page(vhost: string, name: string, offset: number, limit: number): HeldMessage[] {
-    const stored = this.durable?.page(vhost, name, 0, offset + limit) ?? [];
+    const durable = this.durable;
+    if (this.memory.count(vhost, name) === 0) return durable?.page(vhost, name, offset, limit) ?? [];
+    if (durable === undefined || durable.count(vhost, name) === 0) return this.memory.page(vhost, name, offset, limit);
+    // Both kinds held: merge the first offset + limit of each (deep pages cost more here).
+    const stored = durable.page(vhost, name, 0, offset + limit);
     const inMemory = this.memory.page(vhost, name, 0, offset + limit);
     return [...stored, ...inMemory].sort(dueOrder).slice(offset, offset + limit);
   }
