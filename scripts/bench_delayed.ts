@@ -1,5 +1,6 @@
 // The delayed-message exchange at scale (issue 16), printed as markdown; nothing is asserted.
 //   bun scripts/bench_delayed.ts [--messages 1000000] [--max-delay 60000] [--window 2000] [--binary dist/warren]
+//                                [--only plain,delayed,held] [--no-fsync]
 // Phases, each on a fresh broker process and data dir (fsync on, the default):
 //   plain    N persistent messages with confirms to a durable queue through a direct exchange;
 //   delayed  N persistent messages with random x-delay in [0, max-delay] ms and confirms to a
@@ -26,6 +27,7 @@ const { values: opts } = parseArgs({
     window: { type: "string", default: "2000" },
     binary: { type: "string" },
     only: { type: "string" },
+    "no-fsync": { type: "boolean", default: false },
   },
 });
 const N = Number(opts.messages);
@@ -56,14 +58,17 @@ function freePort(): Promise<number> {
 async function startBroker(dataDir: string): Promise<{ broker: Broker; startupMs: number }> {
   const port = await freePort();
   const argv = ["--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "info", "--http-port", "0", "--metrics-port", "0"];
+  if (opts["no-fsync"]) argv.push("--no-fsync");
   const started = performance.now();
   const proc = opts.binary
     ? spawn(resolve(opts.binary), argv, { stdio: ["ignore", "pipe", "pipe"] })
     : spawn(join(root, "node_modules/.bin/bun"), [join(root, "src/main.ts"), ...argv], { stdio: ["ignore", "pipe", "pipe"], cwd: root });
   let text = "";
+  let head = "";
   const startupMs = await new Promise<number>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`no startup line within 120 s:\n${text}`)), 120_000);
     const onData = (chunk: Buffer) => {
+      if (head.length < 10_000) head += chunk.toString();
       text = (text + chunk.toString()).slice(-20_000);
       if (text.includes("Server startup complete")) {
         clearTimeout(timer);
@@ -74,7 +79,7 @@ async function startBroker(dataDir: string): Promise<{ broker: Broker; startupMs
     proc.stderr!.on("data", onData);
     proc.once("exit", () => fail(new Error(`broker exited:\n${text}`)));
   });
-  return { broker: { proc, port, dataDir, output: () => text }, startupMs };
+  return { broker: { proc, port, dataDir, output: () => head + text }, startupMs };
 }
 
 async function stopBroker(b: Broker): Promise<void> {
@@ -127,6 +132,20 @@ async function declare(ch: AMQPChannel, exchange: string, type: string, args: Re
   await ch.queueBind(`${exchange}-q`, exchange, "k");
 }
 
+/** p50 and p99 of the broker's own lateness histogram (bucket upper bounds), from /metrics. */
+async function brokerLateness(b: Broker): Promise<string | undefined> {
+  const port = /Prometheus metrics: .* on port (\d+)/.exec(b.output())?.[1];
+  if (port === undefined) return undefined;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const buckets = [...text.matchAll(/rabbitmq_delayed_messages_release_lateness_seconds_bucket\{le="([^"]+)"\} (\d+)/g)]
+    .map((m) => ({ le: m[1]!, n: Number(m[2]) }));
+  const total = buckets.at(-1)?.n ?? 0;
+  if (total === 0) return undefined;
+  const at = (p: number) => buckets.find((b) => b.n >= total * p)!.le;
+  const ms = (le: string) => (le === "+Inf" ? "> 60000 ms" : `≤ ${Number(le) * 1000} ms`);
+  return `${ms(at(0.5))} / ${ms(at(0.99))}`;
+}
+
 const pct = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const rows: [string, string][] = [];
 const fresh = () => mkdtempSync(join(tmpdir(), "warren-bench-delayed-"));
@@ -172,6 +191,7 @@ if (!only || only.includes("delayed")) {
   publishingDone = Date.now();
   await all;
   const releaseSeconds = (Date.now() - releaseStart) / 1000;
+  const brokerSide = await brokerLateness(broker);
   const maxRss = rss.stop();
   const sorted = lateness.slice(0, received).sort();
   const quiet = Float64Array.from(afterPublishing).sort();
@@ -181,6 +201,7 @@ if (!only || only.includes("delayed")) {
   if (quiet.length > 0) {
     rows.push([`release lateness, ${quiet.length} due after publishing ended (p50 / p99 / max)`, `${pct(quiet, 0.5)} / ${pct(quiet, 0.99)} / ${quiet[quiet.length - 1]} ms`]);
   }
+  if (brokerSide) rows.push(["release lateness at the broker (release − due; histogram bucket bounds p50 / p99)", brokerSide]);
   rows.push(["average release rate (first publish to last delivery)", `${(N / releaseSeconds / 1000).toFixed(1)}k msg/s`]);
   await consumer.close();
   await close();
@@ -212,7 +233,7 @@ if (!only || only.includes("held")) {
   rows.push(["broker RSS 1 s after that restart", `${afterRestart.toFixed(0)} MiB`]);
 }
 
-console.log(`## Delayed messages (${N} messages)`);
+console.log(`## Delayed messages (${N} messages${opts["no-fsync"] ? ", --no-fsync" : ""})`);
 console.log("| figure | value |\n|---|---|");
 for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 process.exit(0);

@@ -46,6 +46,7 @@ export function delayedExchangeType(broker: Broker, held: HeldMessages): Exchang
       return underlying(args).createRouter<D>(args);
     },
     intercept(x, message, mandatory) {
+      if (held.isRelease(message)) return undefined;
       const vhost = broker.vhosts.get(x.vhost);
       const exchange = vhost?.exchanges.get(x.name);
       if (vhost === undefined || exchange === undefined) return undefined;

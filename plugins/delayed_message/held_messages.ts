@@ -15,6 +15,7 @@ import type { PluginTables } from "../../storage/plugin_tables.ts";
 import { releasedProperties } from "./delay_header.ts";
 import { DurableHeld } from "./durable_held.ts";
 import { dueOrder, type HeldMessage } from "./held_message.ts";
+import { LatenessHistogram } from "./lateness.ts";
 import { MemoryHeld } from "./memory_held.ts";
 
 export const DELAYED_TYPE = "x-delayed-message";
@@ -55,7 +56,11 @@ export class HeldMessages {
   private bootTime = 0;
   private unsubscribe: (() => void) | undefined;
   readonly counters: ReleaseCounters = { released: 0, unroutable: 0, noExchange: 0, overdueDeadLettered: 0 };
+  /** Release time − due time of messages released while running (not those overdue at boot). */
+  readonly lateness = new LatenessHistogram();
   private readonly scratch = new Set<Queue>();
+  /** Messages being released: the exchange type lets them through without reading x-delay again. */
+  private readonly releases = new WeakSet<Message>();
 
   constructor(private readonly broker: Broker, private readonly tables: PluginTables | undefined, private readonly log: Logger) {}
 
@@ -107,6 +112,11 @@ export class HeldMessages {
     else this.memory.add(row);
     this.wake(row.due);
     return durable ? Published.persisted : Published.memory;
+  }
+
+  /** Whether `message` is one this plugin is releasing (its x-delay is already negative). */
+  isRelease(message: Message): boolean {
+    return this.releases.has(message);
   }
 
   /** How many messages an exchange holds (O(1)). */
@@ -261,6 +271,7 @@ export class HeldMessages {
       this.counters.noExchange++;
       return;
     }
+    if (row.due >= this.bootTime) this.lateness.record(Date.now() - row.due);
     const held = new Message(row.exchange, row.routingKey, row.properties, row.body);
     let target = exchange;
     let message = new Message(row.exchange, row.routingKey, releasedProperties(held, row.delay), row.body);
@@ -275,6 +286,7 @@ export class HeldMessages {
       message = new Message(overdueTo, key, message.properties, row.body);
       target = dlx;
     }
+    this.releases.add(message);
     const ctx: PublishContext = { scope: vhost, confirm: false, queues: this.scratch };
     let outcome: number;
     try {

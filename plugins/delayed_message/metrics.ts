@@ -13,7 +13,7 @@ export function metricsText(held: HeldMessages): string {
   out += `rabbitmq_delayed_messages_released_total{outcome="unroutable"} ${c.unroutable}\n`;
   out += `rabbitmq_delayed_messages_released_total{outcome="no_exchange"} ${c.noExchange}\n`;
   out += `rabbitmq_delayed_messages_released_total{outcome="overdue_dead_lettered"} ${c.overdueDeadLettered}\n`;
-  return out;
+  return out + held.lateness.exposition("rabbitmq_delayed_messages_release_lateness_seconds");
 }
 
 function label(value: string): string {
