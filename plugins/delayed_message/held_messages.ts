@@ -61,6 +61,8 @@ export class HeldMessages {
   private readonly scratch = new Set<Queue>();
   /** Messages being released: the exchange type lets them through without reading x-delay again. */
   private readonly releases = new WeakSet<Message>();
+  /** Exchanges whose missing-exchange drop was logged. */
+  private readonly warned = new Set<string>();
 
   constructor(private readonly broker: Broker, private readonly tables: PluginTables | undefined, private readonly log: Logger) {}
 
@@ -269,6 +271,11 @@ export class HeldMessages {
     const exchange = vhost?.exchanges.get(row.exchange);
     if (vhost === undefined || exchange === undefined || exchange.type !== DELAYED_TYPE) {
       this.counters.noExchange++;
+      const key = `${row.vhost}\u0000${row.exchange}`;
+      if (!this.warned.has(key)) {
+        this.warned.add(key);
+        this.log.warning(`delayed messages of exchange '${row.exchange}' in vhost '${row.vhost}' dropped when due: the exchange is not there (not recovered?)`);
+      }
       return;
     }
     if (row.due >= this.bootTime) this.lateness.record(Date.now() - row.due);
