@@ -1,6 +1,6 @@
 // The delayed-message exchange at scale (issue 16), printed as markdown; nothing is asserted.
 //   bun scripts/bench_delayed.ts [--messages 1000000] [--max-delay 60000] [--window 2000] [--binary dist/warren]
-//                                [--only plain,delayed,held] [--no-fsync]
+//                                [--only plain,delayed,held] [--no-fsync] [--rate <msg/s for the delayed phase>]
 // Phases, each on a fresh broker process and data dir (fsync on, the default):
 //   plain    N persistent messages with confirms to a durable queue through a direct exchange;
 //   delayed  N persistent messages with random x-delay in [0, max-delay] ms and confirms to a
@@ -28,12 +28,15 @@ const { values: opts } = parseArgs({
     binary: { type: "string" },
     only: { type: "string" },
     "no-fsync": { type: "boolean", default: false },
+    rate: { type: "string" },
   },
 });
 const N = Number(opts.messages);
 const MAX_DELAY = Number(opts["max-delay"]);
 const WINDOW = Number(opts.window);
 const only = opts.only?.split(",");
+/** Publishes per second in the delayed phase (unlimited when not given): lateness below saturation. */
+const RATE = opts.rate === undefined ? undefined : Number(opts.rate);
 const progress = (msg: string) => console.error(`bench_delayed: ${msg}`);
 
 interface Broker {
@@ -107,11 +110,15 @@ async function channel(port: number): Promise<{ ch: AMQPChannel; close(): Promis
 }
 
 /** Publishes N messages with confirms, WINDOW outstanding at most; answers msg/s. */
-async function publishAll(ch: AMQPChannel, exchange: string, delayOf: (i: number) => number | undefined): Promise<number> {
+async function publishAll(ch: AMQPChannel, exchange: string, delayOf: (i: number) => number | undefined, rate?: number): Promise<number> {
   await ch.confirmSelect();
   const started = performance.now();
   let inflight: Promise<number>[] = [];
   for (let i = 0; i < N; i++) {
+    if (rate !== undefined && i % 10 === 0) {
+      const ahead = started + (i / rate) * 1000 - performance.now();
+      if (ahead > 0) await new Promise((done) => setTimeout(done, ahead));
+    }
     const delay = delayOf(i);
     const now = Date.now();
     const headers = delay === undefined ? undefined : { "x-delay": delay };
@@ -187,7 +194,7 @@ if (!only || only.includes("delayed")) {
   let seed = 16;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const releaseStart = Date.now();
-  const rate = await publishAll(ch, "delayed", () => Math.floor(random() * (MAX_DELAY + 1)));
+  const rate = await publishAll(ch, "delayed", () => Math.floor(random() * (MAX_DELAY + 1)), RATE);
   publishingDone = Date.now();
   await all;
   const releaseSeconds = (Date.now() - releaseStart) / 1000;
@@ -195,7 +202,7 @@ if (!only || only.includes("delayed")) {
   const maxRss = rss.stop();
   const sorted = lateness.slice(0, received).sort();
   const quiet = Float64Array.from(afterPublishing).sort();
-  rows.push([`delayed publish, random x-delay 0–${MAX_DELAY / 1000} s, confirms`, `${(rate / 1000).toFixed(1)}k msg/s${Number.isNaN(plainRate) ? "" : ` (${(rate / plainRate).toFixed(2)}× plain)`}`]);
+  rows.push([`delayed publish, random x-delay 0–${MAX_DELAY / 1000} s, confirms${RATE === undefined ? "" : `, limited to ${RATE} msg/s`}`, `${(rate / 1000).toFixed(1)}k msg/s${Number.isNaN(plainRate) ? "" : ` (${(rate / plainRate).toFixed(2)}× plain)`}`]);
   rows.push(["broker RSS max during publish + release", `${maxRss.toFixed(0)} MiB`]);
   rows.push([`release lateness, all ${received} (p50 / p99 / max)`, `${pct(sorted, 0.5)} / ${pct(sorted, 0.99)} / ${sorted[sorted.length - 1]} ms`]);
   if (quiet.length > 0) {
