@@ -2,7 +2,8 @@
 // its own folder and touches only the interfaces in src/plugins/api.ts.
 import type { Plugin } from "../src/plugins/api.ts";
 import { plugin as consistentHash } from "./consistent_hash/mod.ts";
+import { plugin as delayedMessage } from "./delayed_message/mod.ts";
 import { plugin as federation } from "./federation/mod.ts";
 import { plugin as shovel } from "./shovel/mod.ts";
 
-export const BUILTIN_PLUGINS: readonly Plugin[] = [consistentHash, shovel, federation];
+export const BUILTIN_PLUGINS: readonly Plugin[] = [consistentHash, delayedMessage, shovel, federation];

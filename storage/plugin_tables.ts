@@ -14,6 +14,12 @@ export interface PluginTables {
   write(fn: (db: SqlDatabase) => void): void;
   /** Rows of a query; pending writes are committed first, so a plugin reads what it wrote. */
   query<T = Record<string, SqlValue>>(sql: string, ...params: SqlValue[]): T[];
+  /**
+   * Rows of a query over what is committed, without committing pending writes first (a read on
+   * a hot path must not force a commit, and its fsync, per call; the plugin accounts for its own
+   * pending writes).
+   */
+  readCommitted<T = Record<string, SqlValue>>(sql: string, ...params: SqlValue[]): T[];
   /** Runs `fn` once everything recorded so far is durable. */
   afterCommit(fn: () => void): void;
 }

@@ -230,14 +230,18 @@ export class SqliteStore extends GroupCommit implements Store {
   pluginTables(plugin: string, migrations: readonly PluginMigration[]): PluginTables {
     migratePlugin(this.db, plugin, migrations);
     const statements = new Map<string, SqlStatement>();
+    const read = <T>(sql: string, params: SqlValue[]) => {
+      let statement = statements.get(sql);
+      if (!statement) statements.set(sql, (statement = this.db.prepare(sql)));
+      return statement.all<T>(...params);
+    };
     return {
       write: (fn) => this.record(() => fn(this.db)),
       query: <T>(sql: string, ...params: SqlValue[]) => {
         this.commit();
-        let statement = statements.get(sql);
-        if (!statement) statements.set(sql, (statement = this.db.prepare(sql)));
-        return statement.all<T>(...params);
+        return read<T>(sql, params);
       },
+      readCommitted: <T>(sql: string, ...params: SqlValue[]) => read<T>(sql, params),
       afterCommit: (fn) => this.afterCommit(fn),
     };
   }

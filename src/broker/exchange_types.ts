@@ -20,16 +20,22 @@ export interface ExchangeType {
   readonly description: string;
   /** Checks declare arguments; throws AmqpError (RabbitMQ's code and text) before anything is created. */
   validate?(args: FieldTable): void;
-  /** Checks a binding's key and arguments; throws AmqpError before the binding is added. */
-  validateBinding?(routingKey: string, args: FieldTable): void;
+  /**
+   * Checks a binding's key and arguments; throws AmqpError before the binding is added.
+   * `exchange` is the source (a type that delegates, as x-delayed-message, reads its arguments).
+   */
+  validateBinding?(routingKey: string, args: FieldTable, exchange?: InterceptedExchange): void;
   /** A new, empty router for one exchange (declared with `args`). */
   createRouter<D>(args: FieldTable): Router<D>;
   /**
    * Takes a message out of the publish pipeline instead of routing it (x-delayed-message holds
-   * it and publishes it later through the same pipeline). Returns the Enqueued bits of the
-   * outcome when it took the message, undefined to route as usual.
+   * it and publishes it later through the same pipeline). Returns the Published bits of the
+   * outcome when it took the message (unroutable: the caller returns it when `mandatory`),
+   * undefined to route as usual.
    */
-  intercept?(exchange: InterceptedExchange, message: Message): number | undefined;
+  intercept?(exchange: InterceptedExchange, message: Message, mandatory: boolean): number | undefined;
+  /** Extra fields for the exchange's JSON in the management API (x-delayed-message: messages_delayed). */
+  info?(exchange: InterceptedExchange): Record<string, string | number | boolean>;
 }
 
 /** The types every broker has. */

@@ -118,6 +118,8 @@ export function deleteVhost(broker: ManagedBroker, name: string): void {
   broker.vhosts.delete(name);
   for (const c of broker.connections) if (c.vhost === vhost) c.forceClose(`vhost '${name}' is deleted`);
   for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
+  // Those who keep state per exchange (held delayed messages, federation links) hear of each one.
+  for (const exchange of [...vhost.exchanges.values()]) broker.events.emit("exchangeDeleted", { vhost: name, exchange });
   vhost.exchanges.clear();
   broker.users.forgetVhost(name);
   broker.parameters.vhostDeleted(name);

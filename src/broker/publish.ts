@@ -59,7 +59,7 @@ export function publish(ctx: PublishContext, exchange: Exchange, input: Message,
   }
   const intercept = exchange.exchangeType.intercept;
   if (intercept !== undefined) {
-    const outcome = intercept.call(exchange.exchangeType, exchange, message);
+    const outcome = intercept.call(exchange.exchangeType, exchange, message, mandatory);
     if (outcome !== undefined) return outcome;
   }
   const queues = ctx.queues;

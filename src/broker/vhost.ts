@@ -163,7 +163,7 @@ export class Vhost {
   }
 
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
-    source.exchangeType.validateBinding?.(routingKey, args);
+    source.exchangeType.validateBinding?.(routingKey, args, source);
     if (!source.router.bind(routingKey, args, destination)) return;
     if (destination instanceof Exchange) source.exchangeBindings++;
     // As RabbitMQ: a binding is durable when both its ends are.

@@ -151,6 +151,7 @@ export function formatExchange(exchange: Exchange, rates: RateSampler): JsonObje
     arguments: tableToJson(exchange.args),
   };
   if (exchange.policy) out.policy = exchange.policy.name; // present only while one applies, as in RabbitMQ
+  if (exchange.exchangeType.info) Object.assign(out, exchange.exchangeType.info(exchange));
   // As RabbitMQ: message_stats appear once a message has gone through.
   const c = exchange.counters;
   if (c.publishIn > 0 || c.publishOut > 0) out.message_stats = withDetails(EXCHANGE_SERIES, [c.publishIn, c.publishOut], r);

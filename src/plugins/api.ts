@@ -27,8 +27,12 @@ export interface Plugin {
   readonly migrations?: readonly PluginMigration[];
   /** Policy keys it adds (federation-upstream, …), validated with RabbitMQ's texts. */
   readonly policyValidators?: readonly PolicyValidator[];
-  /** Exchange types it provides (validate, router, intercept). */
-  readonly exchangeTypes?: readonly ExchangeType[];
+  /**
+   * Exchange types it provides (validate, router, intercept): a list, or a function of the
+   * context for types that keep per-broker state (x-delayed-message's held messages), called
+   * once when the plugin is registered.
+   */
+  readonly exchangeTypes?: readonly ExchangeType[] | ((ctx: PluginContext) => readonly ExchangeType[]);
   /**
    * Runtime-parameter components it provides (shovel, federation-upstream, …): validate,
    * notify, notifyClear. The core stores and recovers their values and, once the plugin has

@@ -2,6 +2,7 @@
 // are enabled (explicitly, or implicitly as a dependency), registering their parts with the
 // broker, starting and stopping them, and keeping the enabled_plugins file in step.
 import type { Broker } from "../broker/broker.ts";
+import type { ExchangeType } from "../broker/exchange_types.ts";
 import type { ParameterSpec } from "../broker/parameters.ts";
 import { PluginError, type PluginControl, type PluginStatus } from "../broker/plugin_status.ts";
 import type { Logger } from "../log.ts";
@@ -29,6 +30,8 @@ export class PluginManager implements PluginControl {
   private readonly running = new Map<string, PluginContext>();
   /** Each plugin's tables (migrated once, kept across disable and enable). */
   private readonly tables = new Map<string, PluginTables>();
+  /** The exchange types each registered plugin made. */
+  private readonly types = new Map<string, readonly ExchangeType[]>();
   /** The parameter specs each registered plugin made. */
   private readonly specs = new Map<string, readonly ParameterSpec[]>();
 
@@ -191,7 +194,10 @@ export class PluginManager implements PluginControl {
         throw new PluginError(`plugin ${plugin.name}: its migrations failed: ${(err as Error).message}`);
       }
     }
-    for (const type of plugin.exchangeTypes ?? []) {
+    const given = plugin.exchangeTypes;
+    const types = typeof given === "function" ? given(this.context(plugin)) : given ?? [];
+    this.types.set(plugin.name, types);
+    for (const type of types) {
       if (broker.exchangeTypes.get(type.name) === undefined) broker.exchangeTypes.register(type, plugin.name);
     }
     for (const validator of plugin.policyValidators ?? []) broker.policyValidators.register(validator);
@@ -231,9 +237,10 @@ export class PluginManager implements PluginControl {
 
   /** Takes back what register() added for the plugin (and nothing another plugin added). */
   private unregister(plugin: Plugin): void {
-    for (const type of plugin.exchangeTypes ?? []) {
+    for (const type of this.types.get(plugin.name) ?? []) {
       if (this.broker.exchangeTypes.get(type.name) === type) this.broker.exchangeTypes.unregister(type.name);
     }
+    this.types.delete(plugin.name);
     for (const spec of this.specs.get(plugin.name) ?? []) this.broker.parameters.unregister(spec.name);
     for (const validator of plugin.policyValidators ?? []) this.broker.policyValidators.unregister(validator);
     this.specs.delete(plugin.name);

@@ -20,6 +20,7 @@ import { SHOVEL_COMMANDS } from "./commands/shovels.ts";
 import { STATUS_COMMANDS } from "./commands/status.ts";
 import { USER_COMMANDS } from "./commands/users.ts";
 import { VHOST_COMMANDS } from "./commands/vhosts.ts";
+import { DELAYED_MESSAGE_COMMANDS } from "../../../plugins/delayed_message/ctl_commands.ts";
 
 export { ExitCode } from "./errors.ts";
 export type { Io } from "./output.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
     ...MISC_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATUS_COMMANDS, ...USER_COMMANDS, ...PERMISSION_COMMANDS, ...VHOST_COMMANDS, ...QUEUE_COMMANDS,
     ...LISTING_COMMANDS, ...POLICY_COMMANDS, ...PARAMETER_AND_LIMIT_COMMANDS, ...DEFINITION_COMMANDS,
     ...SHOVEL_COMMANDS, ...FEDERATION_COMMANDS,
+    ...DELAYED_MESSAGE_COMMANDS,
   ].map((c) => [c.name, c]),
 );
 

@@ -34,3 +34,18 @@ test("a plugin's migrations run once, in order; its writes commit with the group
   expect(() => store.pluginTables("p", [V1])).toThrow("the store has plugin p's schema version 2, newer than this plugin knows (1)");
   store.close();
 });
+
+test("readCommitted reads what is committed without committing pending writes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "warren-ptables-"));
+  dirs.push(dir);
+  const store = SqliteStore.open(dir, { fsync: false, log });
+  const tables = store.pluginTables("p", [V1]);
+  tables.write((db) => db.prepare("INSERT INTO p_items (n) VALUES (?)").run(1));
+  let committed = false;
+  tables.afterCommit(() => (committed = true));
+  expect(tables.readCommitted<{ n: number }>("SELECT n FROM p_items")).toEqual([]);
+  expect(committed).toBe(false);
+  store.commit();
+  expect(tables.readCommitted<{ n: number }>("SELECT n FROM p_items")).toEqual([{ n: 1 }]);
+  store.close();
+});
