@@ -2,6 +2,7 @@
 // and a reference RabbitMQ are present, runs the same load scenarios against both and prints
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
 //   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare]
+//                        [--skip-reclaim] [--reclaim-messages 1000000]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +18,8 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "10" },
     only: { type: "string" },
     "skip-compare": { type: "boolean", default: false },
+    "skip-reclaim": { type: "boolean", default: false },
+    "reclaim-messages": { type: "string", default: "1000000" },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -96,6 +99,12 @@ console.log(`| metric | median of ${runs} |\n|---|---|`);
 console.log(`| process start → port accepts | ${median(results.map((r) => r.portOpenMs)).toFixed(1)} ms |`);
 console.log(`| idle RSS | ${median(results.map((r) => r.idleRssMiB)).toFixed(1)} MiB |`);
 console.log(`| executable size | ${sizeMiB.toFixed(1)} MiB |`);
+
+// Issue 23: the fill–drain–reclaim cycle, with and without reclaim (--reclaim-messages 10000000
+// for the issue's full size; --skip-reclaim leaves it out).
+if (!opts["skip-reclaim"]) {
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_reclaim.ts"), "--messages", String(opts["reclaim-messages"])], { stdout: "inherit", stderr: "inherit" });
+}
 
 // ------------------------------------------------------------------ side by side with RabbitMQ
 const refUrl = process.env.RABBITMQ_REF_URL;
