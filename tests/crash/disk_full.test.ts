@@ -63,6 +63,7 @@ test.skipIf(!mounted)("on a full disk publishers are blocked, consumers and acks
   conn.on("unblocked", () => events.push("unblocked"));
   const ch = await conn.createConfirmChannel();
   await ch.assertQueue(QUEUE, { durable: true });
+  const fail = (what: string) => `${what}\nbroker log:\n${proc.output().slice(-4000)}`;
   const confirmed = new Set<number>();
   const nacked: number[] = [];
   const publish = (from: number, to: number) => {
@@ -79,19 +80,22 @@ test.skipIf(!mounted)("on a full disk publishers are blocked, consumers and acks
   const filler = join(mountPoint, "filler");
   fillDisk(filler);
   for (let i = 0; i < 100 && !events.some((e) => e.startsWith("blocked")); i++) await sleep(100);
-  expect(events[0]).toBe("blocked: low on disk");
+  expect(events[0], fail("publisher not blocked")).toBe("blocked: low on disk");
   expect(proc.output()).toMatch(/Store: the disk is full/);
+  // The first write that failed got the reserve's space and went through.
+  expect(proc.output()).toMatch(/Store: released the 16777216-byte disk reserve to finish a commit/);
   expect(proc.exited).toBe(false);
 
-  // Consumers and acks keep working while the disk is full.
-  const consumer = await conn.createChannel();
-  const consumed = await consumeAndAck(consumer, QUEUE, 15_000, 60_000);
+  // Consumers and acks keep working while the disk is full (on a connection of their own: as in
+  // RabbitMQ, a blocked connection is not read at all).
+  const consumerConn = await amqp.connect(proc.url);
+  const consumed = await consumeAndAck(await consumerConn.createChannel(), QUEUE, 15_000, 60_000);
   expect(consumed).toEqual(Array.from({ length: 15_000 }, (_, i) => i + 1));
 
   // Space comes back: the broker unblocks by itself and confirms what it held.
   rmSync(filler);
   for (let i = 0; i < 200 && !events.includes("unblocked"); i++) await sleep(100);
-  expect(events).toContain("unblocked");
+  expect(events, fail("publisher not unblocked")).toContain("unblocked");
   await ch.waitForConfirms();
   expect(nacked).toEqual([]);
   expect(confirmed.size).toBe(40_000);
@@ -99,6 +103,7 @@ test.skipIf(!mounted)("on a full disk publishers are blocked, consumers and acks
   await ch.waitForConfirms();
   expect(confirmed.size).toBe(41_000);
   await conn.close();
+  await consumerConn.close();
 
   // Nothing confirmed is lost, across a kill -9 too.
   await proc.kill9();
