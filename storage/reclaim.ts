@@ -50,6 +50,8 @@ export class Reclaimer {
   private pauseTimer: Timer | undefined;
   private stopped = false;
   private commitsAtLastStep = 0;
+  /** auto_vacuum=INCREMENTAL (an old store whose upgrade could not run is not). */
+  private readonly incremental: boolean;
   private readonly pragmas: { pageSize: SqlStatement; freePages: SqlStatement; pageCount: SqlStatement };
   /** Reclaim passes finished since the store opened (tests, metrics). */
   passes = 0;
@@ -69,6 +71,7 @@ export class Reclaimer {
     private readonly onFull: (err: Error) => void,
     readonly options: ReclaimOptions = RECLAIM_DEFAULTS,
   ) {
+    this.incremental = db.prepare("PRAGMA auto_vacuum").get<{ auto_vacuum: number }>()?.auto_vacuum === 2;
     this.pragmas = {
       pageSize: db.prepare("PRAGMA page_size"), freePages: db.prepare("PRAGMA freelist_count"), pageCount: db.prepare("PRAGMA page_count"),
     };
@@ -102,7 +105,7 @@ export class Reclaimer {
 
   /** Starts a pass if enough space is free (also called by tests to skip the wait). */
   check(): void {
-    if (this.stopped || this.pass !== undefined) return;
+    if (this.stopped || this.pass !== undefined || !this.incremental) return;
     const freePages = this.freePages();
     if (freePages * this.pageSize() <= this.options.startAboveBytes) return;
     this.pass = { started: performance.now(), freedPages: 0, steps: 0, longestStepMs: 0 };
@@ -131,7 +134,10 @@ export class Reclaimer {
     }
     const elapsed = performance.now() - started;
     pass.steps++;
-    pass.freedPages += Math.max(0, free - this.freePages());
+    const freed = free - this.freePages();
+    // Nothing given back: the store is not in INCREMENTAL mode (an upgrade that could not run).
+    if (freed <= 0) return this.finish(pass);
+    pass.freedPages += freed;
     if (elapsed > pass.longestStepMs) pass.longestStepMs = elapsed;
     // Steps that move live pages cost far more than steps that only cut free pages off the end.
     const budget = this.options.stepBudgetMs;
