@@ -40,6 +40,8 @@ interface Pass {
   freedPages: number;
   steps: number;
   longestStepMs: number;
+  /** Nothing more to give back: finished on the next idle look (a checkpoint cannot run inside a commit). */
+  done: boolean;
 }
 
 export class Reclaimer {
@@ -49,7 +51,8 @@ export class Reclaimer {
   private timer: Timer | undefined;
   private pauseTimer: Timer | undefined;
   private stopped = false;
-  private commitsAtLastStep = 0;
+  private commitsAtLastLook = 0;
+  private lastStepAt = 0;
   /** auto_vacuum=INCREMENTAL (an old store whose upgrade could not run is not). */
   private readonly incremental: boolean;
   private readonly pragmas: { pageSize: SqlStatement; freePages: SqlStatement; pageCount: SqlStatement };
@@ -108,46 +111,74 @@ export class Reclaimer {
     if (this.stopped || this.pass !== undefined || !this.incremental) return;
     const freePages = this.freePages();
     if (freePages * this.pageSize() <= this.options.startAboveBytes) return;
-    this.pass = { started: performance.now(), freedPages: 0, steps: 0, longestStepMs: 0 };
+    this.pass = { started: performance.now(), freedPages: 0, steps: 0, longestStepMs: 0, done: false };
     this.log.debug(`Store reclaim pass started: ${mb(freePages * this.pageSize())} free in the database file`);
-    this.commitsAtLastStep = this.commits();
-    this.step();
+    this.commitsAtLastLook = this.commits();
+    this.idleStep();
   }
 
-  private step(): void {
+  /**
+   * Called by the store inside each commit's transaction: while the store is busy, steps ride
+   * on its commits (at most one per pause), so a step costs no fsync of its own. A failure
+   * fails the commit, which the store handles as any failed commit.
+   */
+  stepInCommit(): void {
+    const pass = this.pass;
+    if (pass === undefined || pass.done || this.stopped || performance.now() - this.lastStepAt < this.options.busyPauseMs) return;
+    this.step(pass);
+  }
+
+  /**
+   * Runs on timers and turns while a pass is on: when the store has committed since the last
+   * look it is busy and its commits carry the steps; idle, steps run here, turn after turn.
+   */
+  private idleStep(): void {
     this.pauseTimer = undefined;
     const pass = this.pass;
     if (this.stopped || pass === undefined) return;
+    const commits = this.commits();
+    if (!pass.done && commits !== this.commitsAtLastLook) {
+      this.commitsAtLastLook = commits;
+      this.pauseTimer = after(this.options.busyPauseMs, () => this.idleStep());
+      return;
+    }
+    if (!pass.done) {
+      try {
+        this.db.transaction(() => this.step(pass));
+      } catch (err) {
+        this.pass = undefined;
+        this.log.warning(`Store reclaim pass stopped after ${pass.steps} steps: ${(err as Error).message}`);
+        this.onFull(err as Error);
+        return;
+      }
+    }
+    if (pass.done) return this.finish(pass);
+    nextTurn(() => this.idleStep());
+  }
+
+  /** One step (inside a transaction): gives up to `pages` free pages back. */
+  private step(pass: Pass): void {
     const keepPages = Math.floor(this.options.keepBytes / this.pageSize());
     const free = this.freePages();
     const left = free - keepPages;
-    if (left <= 0) return this.finish(pass);
-    const pages = Math.min(this.pages, left);
-    const started = performance.now();
-    try {
-      this.db.exec(`PRAGMA incremental_vacuum(${pages})`);
-    } catch (err) {
-      this.pass = undefined;
-      this.log.warning(`Store reclaim pass stopped after ${pass.steps} steps: ${(err as Error).message}`);
-      this.onFull(err as Error);
+    if (left <= 0) {
+      pass.done = true;
       return;
     }
+    const started = performance.now();
+    this.db.exec(`PRAGMA incremental_vacuum(${Math.min(this.pages, left)})`);
     const elapsed = performance.now() - started;
+    this.lastStepAt = performance.now();
     pass.steps++;
     const freed = free - this.freePages();
     // Nothing given back: the store is not in INCREMENTAL mode (an upgrade that could not run).
-    if (freed <= 0) return this.finish(pass);
-    pass.freedPages += freed;
+    if (freed <= 0) pass.done = true;
+    else pass.freedPages += freed;
     if (elapsed > pass.longestStepMs) pass.longestStepMs = elapsed;
     // Steps that move live pages cost far more than steps that only cut free pages off the end.
     const budget = this.options.stepBudgetMs;
     if (elapsed > budget) this.pages = Math.max(MIN_PAGES, Math.floor((this.pages * budget) / elapsed));
     else if (elapsed < budget / 2) this.pages = Math.min(MAX_PAGES, this.pages * 2);
-    const commits = this.commits();
-    const busy = commits !== this.commitsAtLastStep;
-    this.commitsAtLastStep = commits;
-    if (busy) this.pauseTimer = after(this.options.busyPauseMs, () => this.step());
-    else nextTurn(() => this.step());
   }
 
   private finish(pass: Pass): void {

@@ -390,6 +390,7 @@ export class SqliteStore extends GroupCommit implements Store {
         if (level === 0) sql.markDelivered.run(seq, queueId);
         else sql.markLevelDelivered.run(queueId, level, seq);
       }
+      if (!this.full) this.reclaimer.stepInCommit();
     });
     const elapsed = performance.now() - started;
     if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);

@@ -122,7 +122,7 @@ test("kill -9 during reclaim passes loses nothing confirmed, and the store opens
   for (let cycle = 0; cycle < 3; cycle++) {
     const { conn, ch } = await connect(proc);
     const from = next;
-    next += 60_000;
+    next += 40_000;
     await publishConfirmed(ch, QUEUE, from, next);
     live.push(...range(from, next));
     // Drain all but the newest 8,000: their pages sit at the end of the file and reclaim moves them.
@@ -157,7 +157,7 @@ function makeOld(dir: string): void {
 
 test("kill -9 during the in-place upgrade of an old store loses nothing; the next boot finishes it", async () => {
   const dir = tempDir();
-  const TOTAL = 150_000;
+  const TOTAL = 100_000;
   let proc = await spawnWarren({ dataDir: dir });
   const { ch } = await connect(proc);
   await publishConfirmed(ch, QUEUE, 1, TOTAL + 1);
