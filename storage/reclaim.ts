@@ -23,9 +23,9 @@ export interface ReclaimOptions {
 export const RECLAIM_DEFAULTS: ReclaimOptions = {
   startAboveBytes: 32 * 1024 * 1024,
   keepBytes: 8 * 1024 * 1024,
-  stepBudgetMs: 4,
+  stepBudgetMs: 2,
   checkEveryMs: 1000,
-  busyPauseMs: 10,
+  busyPauseMs: 20,
 };
 
 // A step that only cuts free pages off the end of the file is cheap (about 2 GB/s here); one that
