@@ -2,6 +2,7 @@
 // and a reference RabbitMQ are present, runs the same load scenarios against both and prints
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
 //   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare] [--skip-delayed]
+//                        [--skip-reclaim] [--reclaim-messages 1000000]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,8 @@ const { values: opts } = parseArgs({
     only: { type: "string" },
     "skip-compare": { type: "boolean", default: false },
     "skip-delayed": { type: "boolean", default: false },
+    "skip-reclaim": { type: "boolean", default: false },
+    "reclaim-messages": { type: "string", default: "1000000" },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -101,6 +104,12 @@ console.log(`| executable size | ${sizeMiB.toFixed(1)} MiB |`);
 // The delayed-message exchange at scale (scripts/bench_delayed.ts): --skip-delayed skips it.
 if (!opts["skip-delayed"]) {
   Bun.spawnSync([process.execPath, join(root, "scripts", "bench_delayed.ts"), "--binary", binary], { stdout: "inherit", stderr: "inherit" });
+}
+
+// Issue 23: the fill–drain–reclaim cycle, with and without reclaim (--reclaim-messages 10000000
+// for the issue's full size; --skip-reclaim leaves it out).
+if (!opts["skip-reclaim"]) {
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_reclaim.ts"), "--messages", String(opts["reclaim-messages"])], { stdout: "inherit", stderr: "inherit" });
 }
 
 // ------------------------------------------------------------------ side by side with RabbitMQ

@@ -50,6 +50,10 @@ export interface BrokerOptions {
   diskFreeLimit: number;
   /** Commits survive power loss (fsync); off: they survive a process crash only. */
   fsync: boolean;
+  /** The store gives space freed by acks back to the file system while running (docs/storage.md). */
+  storeReclaim: boolean;
+  /** Bytes of the disk reserve file that lets the store finish its writes on a full disk. */
+  diskReserveBytes: number;
   /** Largest message body accepted (RabbitMQ's max_message_size, 128 MiB by default). */
   maxMessageSize: number;
   /** Largest management API request body (RabbitMQ's management.http.max_body_size). */
@@ -157,6 +161,8 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   maxMessageSize: 128 * 1024 * 1024,
   httpMaxBodySize: 20_000_000,
   fsync: true,
+  storeReclaim: true,
+  diskReserveBytes: 16 * 1024 * 1024,
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,
 };

@@ -40,7 +40,9 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
   log.info(`Config file(s): ${config?.files.join(", ") ?? "(none)"}`);
   for (const warning of [...(config?.warnings ?? []), ...startWarnings]) log.warning(warning);
   log.info(`data directory: ${resolved.dataDir}`);
-  const store = SqliteStore.open(resolved.dataDir, { fsync: resolved.fsync, log });
+  const store = SqliteStore.open(resolved.dataDir, {
+    fsync: resolved.fsync, log, reclaim: resolved.storeReclaim ? {} : false, diskReserveBytes: resolved.diskReserveBytes,
+  });
   const broker: AmqpBroker = new Broker(resolved, log, store);
   let plugins: PluginManager;
   try {

@@ -38,10 +38,31 @@ export class PendingChanges {
   /** Forgets a row recorded since the last commit; false if it was not pending. */
   cancel(queueId: number, row: StoreRow): boolean {
     const queueRows = this.rows.get(queueId);
-    if (queueRows === undefined || queueRows.get(row.seq) !== row) return false;
-    queueRows.delete(row.seq);
-    this.forget(row);
+    const pending = queueRows?.get(row.seq);
+    // The same row, or one read back from it while the disk was full (same StoreRef).
+    if (pending === undefined || (pending !== row && pending.message.storeRef !== row.message.storeRef)) return false;
+    queueRows!.delete(row.seq);
+    this.forget(pending);
     return true;
+  }
+
+  /** A queue's rows not yet written with fromSeq <= seq < toSeq, in order, up to `limit`. */
+  pendingRows(queueId: number, fromSeq: number, toSeq: number, limit: number): StoreRow[] {
+    const queueRows = this.rows.get(queueId);
+    if (queueRows === undefined) return [];
+    const rows = [...queueRows.values()].filter((r) => r.seq >= fromSeq && r.seq < toSeq).sort((a, b) => a.seq - b.seq);
+    return rows.slice(0, limit);
+  }
+
+  get hasRemovals(): boolean {
+    return this.releasedMessages.length > 0;
+  }
+
+  /** The removals were written on their own (the disk was full; the rest waits). */
+  clearRemovals(): void {
+    this.deletedQueueIds.length = 0;
+    this.deletedSeqs.length = 0;
+    this.releasedMessages.length = 0;
   }
 
   /** A committed row goes, and its message loses a reference. */

@@ -1,7 +1,7 @@
 // Append-only segment files for large message bodies. SQLite keeps (segment, offset, size);
 // a segment is deleted once none of its messages is left (and it is no longer being written).
 import { join } from "node:path";
-import { ensureDir, listDir, openFile, removeFile, type FileHandle } from "../src/runtime/fs.ts";
+import { ensureDir, fileSize, listDir, openFile, removeFile, type FileHandle } from "../src/runtime/fs.ts";
 
 /** A new segment is started when the current one passes this size. */
 const SEGMENT_SIZE = 64 * 1024 * 1024;
@@ -60,14 +60,28 @@ export class SegmentFiles {
   /** One message in `segment` is gone for good. */
   release(segment: number): void {
     const left = (this.live.get(segment) ?? 1) - 1;
-    if (left > 0 || segment === this.activeId) {
-      this.live.set(segment, Math.max(left, 0));
+    if (left > 0) {
+      this.live.set(segment, left);
+      return;
+    }
+    if (segment === this.activeId) {
+      // Nothing in the segment being written is left: start a new one, this one is deleted
+      // (a drained backlog of large bodies gives its space back, issue 23).
+      this.live.set(segment, 0);
+      if (this.activeSize > 0) this.rotate();
       return;
     }
     this.live.delete(segment);
     this.readers.get(segment)?.close();
     this.readers.delete(segment);
     removeFile(this.path(segment));
+  }
+
+  /** Bytes the segment files take on disk. */
+  diskBytes(): number {
+    let total = 0;
+    for (const file of listDir(this.dir)) if (NAME.test(file)) total += fileSize(join(this.dir, file));
+    return total;
   }
 
   close(): void {

@@ -2,18 +2,23 @@
 // are written in one transaction on the next turn; confirms wait for it (afterCommit).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Reader } from "../src/amqp/reader.ts";
-import { decodeTable, encodeTable, type FieldTable } from "../src/amqp/table.ts";
-import { Writer } from "../src/amqp/writer.ts";
+import type { FieldTable } from "../src/amqp/table.ts";
 import type { Logger } from "../src/log.ts";
-import { openSqlite, type SqlDatabase, type SqlStatement, type SqlValue } from "../src/runtime/sqlite.ts";
+import { fileSize } from "../src/runtime/fs.ts";
+import type { SqlDatabase, SqlStatement, SqlValue } from "../src/runtime/sqlite.ts";
+import { freeDiskBytes } from "../src/runtime/system.ts";
+import { after, every, type Timer } from "../src/runtime/timers.ts";
+import { DiskReserve } from "./disk_reserve.ts";
+import { RECLAIM_DEFAULTS, Reclaimer, type ReclaimOptions } from "./reclaim.ts";
+import { RefUndo } from "./ref_undo.ts";
+import { loadMetadata, tableBytes } from "./sqlite_metadata.ts";
+import { isDiskFull, lockStore, migrate, sweepTransient, upgradeIfNeeded } from "./sqlite_open.ts";
 import { migratePlugin, type PluginMigration, type PluginTables } from "./plugin_tables.ts";
-import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { SegmentFiles } from "./segments.ts";
 import { prepareStatements, type Statements } from "./sqlite_statements.ts";
 import {
   levelRange, StoreRef, type DestinationKind, type ExchangeRecord, type LevelStats, type QueueRecord, type StorableMessage,
-  type Store, type StoredMessage, type StoredMetadata,
+  type Store, type StoredMessage, type StoredMetadata, type StoreSpace,
 } from "./store.ts";
 import { GroupCommit } from "./group_commit.ts";
 
@@ -23,8 +28,22 @@ import { GroupCommit } from "./group_commit.ts";
  */
 export const SEGMENT_THRESHOLD = 256 * 1024;
 
-export class StoreError extends Error {}
+/** The WAL is cut back to this size after a checkpoint (PRAGMA journal_size_limit). */
+export const WAL_LIMIT = 16 * 1024 * 1024;
+/** How often a full store retries its held commit, and looks whether the disk has room again. */
+const FULL_RETRY_MS = 250;
+const SPACE_CHECK_MS = 1000;
 
+export interface SqliteStoreOptions {
+  fsync: boolean;
+  log: Logger;
+  /** Give freed space back while running (default on); false: never (benchmarks compare). */
+  reclaim?: Partial<ReclaimOptions> | false;
+  /** Bytes of the disk reserve file (default 0: none; the broker keeps 16 MiB). */
+  diskReserveBytes?: number;
+}
+
+export { isDiskFull, StoreError } from "./sqlite_open.ts";
 export class SqliteStore extends GroupCommit implements Store {
   private nextMessageId = 1;
   private nextQueueId = 1;
@@ -32,9 +51,23 @@ export class SqliteStore extends GroupCommit implements Store {
   /** Segments of messages deleted by the current commit (including bulk deletes). */
   private releasedSegments: number[] = [];
   private readonly sql: Statements;
+  private readonly undo = new RefUndo();
+  /** Commits written so far: the reclaimer pauses between steps while this moves. */
+  private commits = 0;
+  private readonly reclaimer: Reclaimer;
+  private readonly reserve: DiskReserve;
+  /** A write found the disk full; cleared once the reserve is back on disk. */
+  private full = false;
+  /** Changes wait in memory (the disk is full) and are retried by a timer. */
+  private held = false;
+  private retryTimer: Timer | undefined;
+  private spaceTimer: Timer | undefined;
+  private readonly fullListeners: ((full: boolean) => void)[] = [];
+  private readonly path: string;
 
-  private constructor(readonly db: SqlDatabase, private readonly log: Logger, dataDir: string, private readonly fsync: boolean) {
+  private constructor(readonly db: SqlDatabase, private readonly log: Logger, private readonly dataDir: string, private readonly fsync: boolean, options: SqliteStoreOptions) {
     super();
+    this.path = join(dataDir, "warren.sqlite");
     this.sql = prepareStatements(db);
     const live = new Map<number, number>();
     for (const row of db.prepare("SELECT segment, COUNT(*) AS n FROM messages WHERE segment IS NOT NULL GROUP BY segment").all<{ segment: number; n: number }>()) {
@@ -43,35 +76,31 @@ export class SqliteStore extends GroupCommit implements Store {
     this.segments = new SegmentFiles(join(dataDir, "segments"), live);
     this.nextMessageId = (db.prepare("SELECT MAX(id) AS m FROM messages").get<{ m: number | null }>()?.m ?? 0) + 1;
     this.nextQueueId = (db.prepare("SELECT MAX(id) AS m FROM queues").get<{ m: number | null }>()?.m ?? 0) + 1;
+    this.reclaimer = new Reclaimer(
+      db, log, () => this.commits, () => this.filesBytes(), (err) => this.diskFull(err),
+      { ...RECLAIM_DEFAULTS, ...(options.reclaim || {}) },
+    );
+    if (options.reclaim !== false) this.reclaimer.start();
+    this.reserve = new DiskReserve(dataDir, options.diskReserveBytes ?? 0);
+    if (!this.reserve.fill()) this.diskFull(new Error(`no room for the ${this.reserve.bytes}-byte disk reserve`));
+    this.spaceTimer = every(SPACE_CHECK_MS, () => this.checkSpace());
   }
 
   /**
    * Opens (or creates) the store in `dataDir`. The database is held with an exclusive lock, so a
    * second broker on the same directory fails here with a clear error.
    */
-  static open(dataDir: string, options: { fsync: boolean; log: Logger }): SqliteStore {
+  static open(dataDir: string, options: SqliteStoreOptions): SqliteStore {
     mkdirSync(dataDir, { recursive: true });
     const path = join(dataDir, "warren.sqlite");
-    let db: SqlDatabase | undefined;
+    let db = lockStore(dataDir, path);
     try {
-      db = openSqlite(path);
-      db.exec("PRAGMA locking_mode = EXCLUSIVE");
-      db.exec("PRAGMA journal_mode = WAL");
-      // Take the lock now: a second process gets SQLITE_BUSY here instead of later.
-      db.exec("BEGIN IMMEDIATE; COMMIT");
-    } catch (err) {
-      db?.close();
-      const message = (err as Error).message;
-      if (/locked|busy/i.test(message)) {
-        throw new StoreError(`Cannot open the store in ${dataDir}: another Warren process is using it (${message})`);
-      }
-      throw new StoreError(`Cannot open the store at ${path}: ${message}`);
-    }
-    try {
+      db = upgradeIfNeeded(db, dataDir, path, options.log);
       db.exec(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
+      db.exec(`PRAGMA journal_size_limit = ${WAL_LIMIT}`);
       migrate(db, path);
       sweepTransient(db);
-      return new SqliteStore(db, options.log, dataDir, options.fsync);
+      return new SqliteStore(db, options.log, dataDir, options.fsync, options);
     } catch (err) {
       db.close(); // release the lock: nothing of ours keeps the file open
       throw err;
@@ -81,15 +110,16 @@ export class SqliteStore extends GroupCommit implements Store {
   close(): void {
     if (this.closed) return;
     this.commit();
-    this.closed = true;
-    this.segments.close();
-    this.db.close();
+    this.abandon();
   }
 
   /** As a crash would leave it: what is not committed is lost (tests). */
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
+    this.reclaimer.stop();
+    this.retryTimer?.cancel();
+    this.spaceTimer?.cancel();
     this.segments.close();
     this.db.close();
   }
@@ -273,6 +303,17 @@ export class SqliteStore extends GroupCommit implements Store {
       bytes += row.body_size;
       if (bytes >= maxBytes) break;
     }
+    // The disk is full and this queue's paged-out rows are not written yet: they are read from
+    // memory (same StoreRef, so an ack cancels the pending row), else the queue would forget them.
+    if (page.length === 0 && this.held) {
+      for (const row of this.pending.pendingRows(queueId, fromSeq, toSeq, limit)) {
+        const m = row.message;
+        page.push({
+          seq: row.seq, exchange: m.exchange, routingKey: m.routingKey, properties: m.properties, body: m.body,
+          expiresAt: row.expiresAt, deliveryCount: row.deliveryCount ?? 0, bodySize: m.body.length, ref: m.storeRef!,
+        });
+      }
+    }
     return page;
   }
 
@@ -281,9 +322,35 @@ export class SqliteStore extends GroupCommit implements Store {
     return this.sql.messageCount.get<{ n: number }>()?.n ?? 0;
   }
 
-  /** Writes everything recorded since the last commit in one transaction, then runs callbacks. */
+  /**
+   * Writes everything recorded since the last commit in one transaction, then runs callbacks.
+   * When the disk is full the changes stay in memory (callbacks wait) and are retried: see
+   * diskFull().
+   */
   commit(): void {
     if (!this.beginCommit()) return;
+    try {
+      this.write();
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.scheduled = true; // still pending
+      this.diskFull(err as Error);
+      if (this.reserve.release()) {
+        this.log.warning(`Store: released the ${this.reserve.bytes}-byte disk reserve to finish a commit`);
+        return this.commit();
+      }
+      this.hold();
+      return;
+    }
+    if (this.held) {
+      this.held = false;
+      this.log.info("Store: held changes written, commits go on");
+    }
+    this.commits++;
+    this.endCommit();
+  }
+
+  private write(): void {
     const sql = this.sql;
     const pending = this.pending;
     const started = performance.now();
@@ -301,32 +368,18 @@ export class SqliteStore extends GroupCommit implements Store {
       }
     }
     if (this.fsync) this.segments.sync();
-    const released = this.releasedSegments;
-    this.db.transaction(() => {
+    this.transaction(() => {
       // Removals first, then metadata (queue deletes and purges drop the rows still there, so
       // no message is released twice), then the new rows: a row recorded after a purge in the
       // same turn lies in the purged range and must not be dropped with it.
-      const deletedQueues = pending.deletedQueueIds;
-      const deletedSeqs = pending.deletedSeqs;
-      for (let i = 0; i < deletedQueues.length; i++) sql.deleteRow.run(deletedQueues[i]!, deletedSeqs[i]!);
-      for (const ref of pending.releasedMessages) {
-        if (ref.shared) {
-          sql.releaseMessage.run(ref.id);
-          for (const r of sql.deleteIfUnreferenced.all<{ segment: number | null }>(ref.id)) if (r.segment !== null) released.push(r.segment);
-        } else {
-          sql.deleteMessage.run(ref.id);
-          if (ref.segment !== 0) released.push(ref.segment);
-          // Gone: stored again only as a new message, with its body rewritten.
-          ref.written = false;
-          ref.segment = 0;
-        }
-      }
+      this.writeRemovals();
       for (const op of this.metadata) op();
       for (const [queueId, queueRows] of pending.rows) {
         for (const row of queueRows.values()) {
           const message = row.message;
           const ref = message.storeRef!;
           if (ref.pendingRows > 0) {
+            this.undo.save(ref);
             // The first pending row of this message in this commit accounts for all of them; a
             // message stored before gains references, or is stored again if its row is gone.
             if (!ref.written || sql.addRefs.get(ref.pendingRows, ref.id) === undefined) this.insertMessage(queueId, message, ref);
@@ -341,13 +394,128 @@ export class SqliteStore extends GroupCommit implements Store {
         if (level === 0) sql.markDelivered.run(seq, queueId);
         else sql.markLevelDelivered.run(queueId, level, seq);
       }
+      if (!this.full) this.reclaimer.stepInCommit();
     });
     const elapsed = performance.now() - started;
     if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);
+  }
+
+  /** Deleted rows and the messages they release (inside the commit's transaction). */
+  private writeRemovals(): void {
+    const sql = this.sql;
+    const pending = this.pending;
+    const released = this.releasedSegments;
+    const deletedQueues = pending.deletedQueueIds;
+    const deletedSeqs = pending.deletedSeqs;
+    for (let i = 0; i < deletedQueues.length; i++) sql.deleteRow.run(deletedQueues[i]!, deletedSeqs[i]!);
+    for (const ref of pending.releasedMessages) {
+      if (ref.shared) {
+        sql.releaseMessage.run(ref.id);
+        for (const r of sql.deleteIfUnreferenced.all<{ segment: number | null }>(ref.id)) if (r.segment !== null) released.push(r.segment);
+      } else {
+        sql.deleteMessage.run(ref.id);
+        if (ref.segment !== 0) released.push(ref.segment);
+        // Gone: stored again only as a new message, with its body rewritten.
+        this.undo.save(ref);
+        ref.written = false;
+        ref.segment = 0;
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction. On failure every StoreRef it changed is put back and no
+   * segment is released, so the same changes can be written again.
+   */
+  private transaction(fn: () => void): void {
+    this.undo.begin();
+    try {
+      this.db.transaction(fn);
+    } catch (err) {
+      this.undo.restore();
+      this.releasedSegments = [];
+      throw err;
+    }
     // Segment space is given back only once the rows that used it are gone for good.
     for (const segment of this.releasedSegments) this.segments.release(segment);
     this.releasedSegments = [];
-    this.endCommit();
+  }
+
+  /**
+   * The disk is full and the reserve is spent: changes wait in memory and are retried. Acks
+   * (removals) are written on their own when they fit, as they free space; new messages wait,
+   * and their confirms with them, while the disk alarm blocks publishers.
+   */
+  private hold(): void {
+    if (!this.held) this.log.warning("Store: the disk is full; changes wait in memory and are retried");
+    this.held = true;
+    if (this.pending.hasRemovals) {
+      try {
+        this.transaction(() => this.writeRemovals());
+        this.pending.clearRemovals();
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+      }
+    }
+    this.retryTimer?.cancel();
+    this.retryTimer = after(FULL_RETRY_MS, () => this.commitOnTurn());
+  }
+
+  /** A write (a commit, a reclaim step, the reserve) found the disk full: the disk alarm goes on. */
+  private diskFull(err: Error): void {
+    if (this.full) return;
+    this.full = true;
+    this.log.warning(`Store: the disk is full (${err.message}); publishers are blocked until there is room again`);
+    for (const listener of this.fullListeners) listener(true);
+  }
+
+  /** Every second: once the disk has room for the reserve and the WAL again, the alarm clears. */
+  private checkSpace(): void {
+    if (!this.full || this.held || this.closed) return;
+    let free: number;
+    try {
+      free = freeDiskBytes(this.dataDir);
+    } catch {
+      return;
+    }
+    if (free < this.reserve.bytes - this.reserve.onDisk + WAL_LIMIT || !this.reserve.fill()) return;
+    this.full = false;
+    this.log.info(`Store: disk space is back (${free} bytes free), the disk reserve is in place again`);
+    for (const listener of this.fullListeners) listener(false);
+  }
+
+  onFullChange(listener: (full: boolean) => void): void {
+    this.fullListeners.push(listener);
+  }
+
+  /** What the store's files take on disk now. */
+  space(): StoreSpace {
+    const pageSize = this.reclaimer.pageSize();
+    const live = (this.reclaimer.pageCount() - this.reclaimer.freePages()) * pageSize + this.segments.diskBytes();
+    const size = this.filesBytes();
+    return {
+      sizeBytes: size,
+      liveBytes: live,
+      reclaimableBytes: Math.max(0, size - live),
+      headroomBytes: WAL_LIMIT + (this.reserve.bytes - this.reserve.onDisk),
+      reserveBytes: this.reserve.onDisk,
+      full: this.full,
+      reclaimPasses: this.reclaimer.passes,
+      reclaimedBytes: this.reclaimer.reclaimedBytes,
+    };
+  }
+
+  /** Runs a reclaim pass now if one is due (tests; the broker's timer does it every second). */
+  reclaimNow(): void {
+    this.reclaimer.check();
+  }
+
+  get reclaiming(): boolean {
+    return this.reclaimer.running;
+  }
+
+  private filesBytes(): number {
+    return fileSize(this.path) + fileSize(this.path + "-wal") + this.segments.diskBytes();
   }
 
   protected override commitOnTurn(): void {
@@ -400,36 +568,8 @@ export class SqliteStore extends GroupCommit implements Store {
 
   /** Everything durable, for boot. Messages are read per queue with queueMessages(). */
   loadMetadata(): StoredMetadata {
-    const db = this.db;
-    return {
-      vhosts: db.prepare("SELECT name, description, tags, limits FROM vhosts").all<{
-        name: string; description: string; tags: string; limits: string;
-      }>(),
-      runtimeParameters: db.prepare("SELECT vhost, component, name, value FROM runtime_parameters").all<{
-        vhost: string; component: string; name: string; value: string;
-      }>(),
-      globalParameters: db.prepare("SELECT name, value FROM global_parameters").all<{ name: string; value: string }>(),
-      users: db.prepare("SELECT name, password_hash, hashing_algorithm, tags, limits FROM users").all<{
-        name: string; password_hash: string; hashing_algorithm: string; tags: string; limits: string;
-      }>(),
-      topicPermissions: db.prepare("SELECT user, vhost, exchange, write, read FROM topic_permissions").all<{
-        user: string; vhost: string; exchange: string; write: string; read: string;
-      }>(),
-      permissions: db.prepare("SELECT user, vhost, configure, write, read FROM permissions").all<{
-        user: string; vhost: string; configure: string; write: string; read: string;
-      }>(),
-      exchanges: db.prepare("SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges").all<{
-        vhost: string; name: string; type: string; auto_delete: number; internal: number; arguments: Uint8Array;
-      }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
-      queues: db.prepare("SELECT id, vhost, name, auto_delete, arguments, delivered_seq FROM queues ORDER BY id").all<{
-        id: number; vhost: string; name: string; auto_delete: number; arguments: Uint8Array; delivered_seq: number;
-      }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
-      bindings: db.prepare("SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings ORDER BY rowid").all<{
-        vhost: string; source: string; destination_kind: DestinationKind; destination: string; routing_key: string; arguments: Uint8Array;
-      }>().map((r) => ({ ...r, args: tableFrom(r.arguments) })),
-    };
+    return loadMetadata(this.db);
   }
-
 
   /**
    * Whether the default user and vhost were never created (first boot). Not "no vhosts": a
@@ -446,40 +586,6 @@ export class SqliteStore extends GroupCommit implements Store {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** Boot: drop messages that were on disk only because their queue was paging, and unreferenced ones. */
-function sweepTransient(db: SqlDatabase): void {
-  db.transaction(() => {
-    db.exec("DELETE FROM queue_messages WHERE queue_id < 0 OR message_id IN (SELECT id FROM messages WHERE transient = 1)");
-    db.exec("DELETE FROM messages WHERE transient = 1 OR refs <= 0");
-  });
-}
-
-function migrate(db: SqlDatabase, path: string): void {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const current = db.prepare("SELECT MAX(version) AS v FROM schema_version").get<{ v: number | null }>()?.v ?? 0;
-  if (current > SCHEMA_VERSION) {
-    throw new StoreError(`The store at ${path} has schema version ${current}, newer than this Warren supports (${SCHEMA_VERSION}); refusing to touch it`);
-  }
-  const pending = MIGRATIONS.filter((m) => m.version > current);
-  if (pending.length === 0) return;
-  db.transaction(() => {
-    for (const m of pending) {
-      db.exec(m.sql);
-      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(m.version);
-    }
-  });
-}
-
-function tableBytes(table: FieldTable): Uint8Array {
-  const w = new Writer(64);
-  encodeTable(w, table);
-  return w.written().slice();
-}
-
-function tableFrom(bytes: Uint8Array): FieldTable {
-  return decodeTable(new Reader(bytes));
-}
 
 /** A row of the page statement. */
 interface PageRow {

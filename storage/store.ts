@@ -194,7 +194,31 @@ export interface MetadataStore {
   markDefaultsCreated(): void;
 }
 
+/** What the store's files take on disk (issue 23: /api/nodes, Prometheus, the disk alarm). */
+export interface StoreSpace {
+  /** Bytes of the store's files (database, WAL, segment files), not counting the reserve. */
+  sizeBytes: number;
+  /** Bytes in use by what is stored. */
+  liveBytes: number;
+  /** sizeBytes - liveBytes: what reclaim can give back. */
+  reclaimableBytes: number;
+  /** Free disk the store needs beyond the disk free limit to keep working (WAL, reserve). */
+  headroomBytes: number;
+  /** The disk reserve file's bytes (docs/storage.md). */
+  reserveBytes: number;
+  /** A write found the disk full: publishers stay blocked until the store has room again. */
+  full: boolean;
+  /** Reclaim passes finished, and the bytes they gave back, since the store opened. */
+  reclaimPasses: number;
+  reclaimedBytes: number;
+}
+
 export type Store = MessageStore & MetadataStore & {
+  /** What the store's files take (absent for a store without files). */
+  space?(): StoreSpace;
+  /** Called when the store finds the disk full, or has room again. */
+  onFullChange?(listener: (full: boolean) => void): void;
+
   /**
    * A plugin's own tables (its migrations applied now; writes inside the group commit); null
    * for a store without SQL (the in-memory one).

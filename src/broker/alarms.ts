@@ -15,6 +15,11 @@ export interface AlarmOptions {
   dataDir: string;
   /** The node name in log lines and the management API. */
   node: string;
+  /**
+   * The store's needs: free space it must keep beyond the limit (WAL, disk reserve), and whether
+   * a write found the disk full (docs/storage.md, issue 23).
+   */
+  store?: () => { headroomBytes: number; full: boolean };
 }
 
 /** Readings, replaceable in tests. */
@@ -104,8 +109,14 @@ export class Alarms {
     return this.update("memory", on);
   }
 
+  /** The free space below which the disk alarm is set: the limit plus what the store needs. */
+  get diskFreeNeeded(): number {
+    return this.options.diskFreeLimit + (this.options.store?.().headroomBytes ?? 0);
+  }
+
   private checkDisk(): boolean {
-    const limit = this.options.diskFreeLimit;
+    const store = this.options.store?.();
+    const limit = this.options.diskFreeLimit + (store?.headroomBytes ?? 0);
     let free: number;
     try {
       free = this.probes.diskFree(this.options.dataDir);
@@ -116,9 +127,10 @@ export class Alarms {
       this.diskUnreadable = true;
       return false;
     }
-    const on = free < limit;
+    // A store that found the disk full keeps the alarm until it has its reserve back.
+    const on = free < limit || store?.full === true;
     if (on === this.active.has("disk")) return false;
-    this.log.info(`Free disk space is ${on ? "insufficient" : "sufficient"}. Free bytes: ${free}. Limit: ${limit}`);
+    this.log.info(`Free disk space is ${on ? "insufficient" : "sufficient"}. Free bytes: ${free}. Limit: ${limit}${store?.full ? " (the store found the disk full)" : ""}`);
     return this.update("disk", on);
   }
 

@@ -101,9 +101,11 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
       {
         memoryHighWatermark: options.memoryHighWatermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir,
         node: options.nodeName ?? defaultNodeName(),
+        ...(store?.space ? { store: () => store.space!() } : {}),
       },
       log,
     );
+    store?.onFullChange?.(() => this.alarms.check());
     this.alarms.onChange((active) => {
       setMemoryPressure(active.has("memory"));
       for (const connection of this.connections) connection.onAlarmChange(active);

@@ -19,6 +19,7 @@ Options:
   --data-dir DIR      where durable state lives (default ./warren-data)
   --log-level LEVEL   debug | info | warning | error | none (default info)
   --no-fsync          commits survive a process crash, not a power cut (faster)
+  --no-reclaim        keep space freed by acks in the store file instead of giving it back (benchmarks)
   --memory-high-watermark N   memory alarm: fraction of the memory limit (<= 1, default 0.4) or bytes
   --disk-free-limit N         disk alarm below N bytes free in the data dir (default 50000000)
   --max-message-size N        largest message body accepted, in bytes (default 134217728)
@@ -62,6 +63,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       "data-dir": { type: "string" },
       "log-level": { type: "string" },
       "no-fsync": { type: "boolean" },
+      "no-reclaim": { type: "boolean" },
       "memory-high-watermark": { type: "string" },
       "disk-free-limit": { type: "string" },
       "max-message-size": { type: "string" },
@@ -95,6 +97,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (values.definitions !== undefined) options.definitionsFile = values.definitions;
   if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
   if (values["no-fsync"]) options.fsync = false;
+  if (values["no-reclaim"]) options.storeReclaim = false;
   if (values.plugins !== undefined) options.plugins = values.plugins.split(",").map((p) => p.trim()).filter((p) => p !== "");
   if (values["enabled-plugins-file"] !== undefined) options.enabledPluginsFile = values["enabled-plugins-file"];
   if (values["plugins-dir"] !== undefined) options.pluginsDir = values["plugins-dir"];

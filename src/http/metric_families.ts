@@ -51,6 +51,19 @@ function diskFree(broker: Broker): number {
   }
 }
 
+/** Warren's store on disk (issue 23); RabbitMQ has no store-size metrics, so these are Warren's own. */
+function storeSpace(broker: Broker): [string, MetricType, string, number][] {
+  const space = broker.store?.space?.();
+  if (space === undefined) return [];
+  return [
+    ["store_size_bytes", "gauge", "Bytes of the message store's files (database, WAL, segment files)", space.sizeBytes],
+    ["store_live_bytes", "gauge", "Bytes of the message store in use by stored data", space.liveBytes],
+    ["store_reclaimable_bytes", "gauge", "Bytes of the message store's files that reclaim can give back", space.reclaimableBytes],
+    ["store_reclaimed_bytes_total", "counter", "Bytes the message store gave back to the file system", space.reclaimedBytes],
+    ["store_disk_full", "gauge", "is 1 while the message store has found the disk full", space.full ? 1 : 0],
+  ];
+}
+
 export const FAMILIES: Record<string, Emit> = {
   connection_churn_metrics: (e, { broker }, prefix) => {
     const s = broker.stats;
@@ -70,6 +83,7 @@ export const FAMILIES: Record<string, Emit> = {
     ["process_open_tcp_sockets", "gauge", "Open TCP sockets", broker.connections.size],
     ["process_resident_memory_bytes", "gauge", "Memory used in bytes", residentMemory()],
     ["disk_space_available_bytes", "gauge", "Disk space available in bytes", diskFree(broker)],
+    ...storeSpace(broker),
   ]),
   node_metrics: (e, { broker }, prefix) => node(e, prefix, [
     ["process_max_fds", "gauge", "Open file descriptors limit", fileDescriptorLimit()],

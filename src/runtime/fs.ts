@@ -1,5 +1,5 @@
 // File handles for segment files (node:fs, which Bun and Deno both provide).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 
 export interface FileHandle {
   /** Writes all of `bytes` at `position`. */
@@ -44,5 +44,30 @@ export function removeFile(path: string): void {
     unlinkSync(path);
   } catch {
     // already gone
+  }
+}
+
+/** A file's size in bytes; 0 when it does not exist. */
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Renames `from` over `to` (atomic on one file system), then makes the rename durable. */
+export function replaceFile(from: string, to: string, dir: string): void {
+  renameSync(from, to);
+  syncDir(dir);
+}
+
+/** Makes a directory's entries (created, renamed, deleted files) durable. */
+export function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -45,6 +45,7 @@ export function nodeInfo(broker: AmqpBroker): JsonObject {
     disk_free_details: { rate: nodeRates[1]! },
     disk_free_limit: broker.alarms.diskFreeLimit,
     disk_free_alarm: alarms.has("disk"),
+    ...storeSpaceJson(broker),
     fd_used: fdUsed,
     fd_used_details: { rate: nodeRates[2]! },
     fd_total: broker.sockets.fdLimit || fileDescriptorLimit(),
@@ -86,4 +87,23 @@ export function nodeInfo(broker: AmqpBroker): JsonObject {
 function enabledPlugins(broker: AmqpBroker): string[] {
   const running = broker.plugins?.list().filter((p) => p.running).map((p) => p.name) ?? [];
   return ["rabbitmq_management", "rabbitmq_prometheus", ...running];
+}
+
+/**
+ * Warren's store on disk (issue 23; RabbitMQ has no such fields): the size of its files, what of
+ * it is live, what reclaim can give back, the disk reserve, and whether a write found the disk full.
+ */
+function storeSpaceJson(broker: AmqpBroker): JsonObject {
+  const space = broker.store?.space?.();
+  if (space === undefined) return {};
+  return {
+    store_size: space.sizeBytes,
+    store_live_bytes: space.liveBytes,
+    store_reclaimable_bytes: space.reclaimableBytes,
+    store_reclaimed_bytes: space.reclaimedBytes,
+    store_reclaim_passes: space.reclaimPasses,
+    store_disk_reserve_bytes: space.reserveBytes,
+    store_disk_full: space.full,
+    disk_free_needed: broker.alarms.diskFreeNeeded,
+  };
 }

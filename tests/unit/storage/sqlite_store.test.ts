@@ -28,6 +28,12 @@ runStoreConformance({
     dirs.set(next, dir);
     return next;
   },
+  // SQLite's max_page_count fails a write that needs a new page with SQLITE_FULL, as a full disk.
+  diskFull(store, full) {
+    const db = (store as SqliteStore).db;
+    const pages = db.prepare("PRAGMA page_count").get<{ page_count: number }>()!.page_count;
+    db.exec(`PRAGMA max_page_count = ${full ? pages : 1073741823}`);
+  },
   cleanup() {
     for (const [store, dir] of dirs) {
       store.close();

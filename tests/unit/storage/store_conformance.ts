@@ -15,6 +15,11 @@ export interface StoreFactory {
   cleanup(): Promise<void> | void;
   /** Bodies at least this large take another path (segment files); 0 when there is none. */
   largeBody: number;
+  /**
+   * Makes every write that needs more space fail as on a full disk (true), or gives the space
+   * back (false); absent for a store without a disk. While the disk is full, commits may wait.
+   */
+  diskFull?(store: Store, full: boolean): void;
 }
 
 // ------------------------------------------------------------------------------------ test data
@@ -120,6 +125,8 @@ class Run {
   private pending: (() => void)[] = [];
   private messages = 0;
   ops = 0;
+  /** The disk is full now (factory.diskFull): commits may wait, so no crash is simulated. */
+  private full = false;
 
   constructor(public store: Store, private readonly random: () => number, private readonly factory: StoreFactory) {}
 
@@ -235,12 +242,21 @@ class Run {
     else await turn();
     let committed = false;
     this.store.afterCommit(() => (committed = true));
+    if (this.full && !committed) return; // held in memory until the disk has room
     expect(committed).toBe(true);
     for (const apply of this.pending.splice(0)) apply();
   }
 
+  /** Fills or frees the disk; once freed, everything held is written at the next commit. */
+  async toggleDiskFull(): Promise<void> {
+    this.full = !this.full;
+    this.factory.diskFull!(this.store, this.full);
+    if (!this.full) await this.commit(true);
+  }
+
   /** Reopens the store and checks it holds exactly the model's committed state. */
   async reopen(crash: boolean): Promise<void> {
+    if (this.full) await this.toggleDiskFull(); // a crash while changes are held is not modelled
     if (!crash) await this.commit(true);
     this.pending = []; // a crash loses what was not committed
     this.store = await this.factory.reopen(this.store, crash);
@@ -306,6 +322,7 @@ class Run {
     else if (r < 0.84) this.deleteQueue();
     else if (r < 0.845) this.declare(1);
     else if (r < 0.92) await this.commit(this.random() < 0.5);
+    else if (r < 0.925 && this.factory.diskFull) await this.toggleDiskFull();
     else if (r < 0.9985) return;
     else await this.reopen(this.random() < 0.7);
   }

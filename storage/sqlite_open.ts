@@ -1,0 +1,89 @@
+// Opening the SQLite store: the exclusive lock, the upgrade of stores made before issue 23, the
+// numbered migrations and the boot sweep of transient rows.
+import type { Logger } from "../src/log.ts";
+import { removeFile, replaceFile } from "../src/runtime/fs.ts";
+import { openSqlite, type SqlDatabase } from "../src/runtime/sqlite.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { buildIncrementalCopy, needsRebuild, UPGRADE_SUFFIX } from "./upgrade.ts";
+
+export class StoreError extends Error {}
+
+/** A write failed because the disk (or the file system) is full. */
+export function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === "SQLITE_FULL" || e?.code === "ENOSPC" || /database or disk is full|ENOSPC|no space left/i.test(String(e?.message));
+}
+
+/** Opens the database and takes its exclusive lock (a second Warren fails here). */
+export function lockStore(dataDir: string, path: string): SqlDatabase {
+  let db: SqlDatabase | undefined;
+  try {
+    db = openSqlite(path);
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    // A new store gives freed pages back (issue 23); this must be set before the first table.
+    const empty = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master").get<{ n: number }>()?.n === 0;
+    if (empty) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+    db.exec("PRAGMA journal_mode = WAL");
+    // Take the lock now: a second process gets SQLITE_BUSY here instead of later.
+    db.exec("BEGIN IMMEDIATE; COMMIT");
+    return db;
+  } catch (err) {
+    db?.close();
+    const message = (err as Error).message;
+    if (/locked|busy/i.test(message)) {
+      throw new StoreError(`Cannot open the store in ${dataDir}: another Warren process is using it (${message})`);
+    }
+    throw new StoreError(`Cannot open the store at ${path}: ${message}`);
+  }
+}
+
+/**
+ * A store made before issue 23 is rebuilt with auto_vacuum=INCREMENTAL (storage/upgrade.ts);
+ * returns the database to go on with. Where the copy cannot be made (no room for it) the old
+ * store is kept as it is, and the next boot tries again.
+ */
+export function upgradeIfNeeded(db: SqlDatabase, dataDir: string, path: string, log: Logger): SqlDatabase {
+  if (!needsRebuild(db)) {
+    removeFile(path + UPGRADE_SUFFIX); // left by an upgrade that did not finish
+    return db;
+  }
+  let copy: string;
+  try {
+    copy = buildIncrementalCopy(db, path, log);
+  } catch (err) {
+    removeFile(path + UPGRADE_SUFFIX);
+    log.warning(`Cannot upgrade the store now, it keeps working without giving space back: ${(err as Error).message}`);
+    return db;
+  }
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  db.close();
+  // The old store's WAL is empty now; it must not be read as the new file's.
+  removeFile(path + "-wal");
+  replaceFile(copy, path, dataDir);
+  log.info(`Store upgraded: ${path} now gives disk space back as messages are acked`);
+  return lockStore(dataDir, path);
+}
+
+/** Boot: drop messages that were on disk only because their queue was paging, and unreferenced ones. */
+export function sweepTransient(db: SqlDatabase): void {
+  db.transaction(() => {
+    db.exec("DELETE FROM queue_messages WHERE queue_id < 0 OR message_id IN (SELECT id FROM messages WHERE transient = 1)");
+    db.exec("DELETE FROM messages WHERE transient = 1 OR refs <= 0");
+  });
+}
+
+export function migrate(db: SqlDatabase, path: string): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const current = db.prepare("SELECT MAX(version) AS v FROM schema_version").get<{ v: number | null }>()?.v ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new StoreError(`The store at ${path} has schema version ${current}, newer than this Warren supports (${SCHEMA_VERSION}); refusing to touch it`);
+  }
+  const pending = MIGRATIONS.filter((m) => m.version > current);
+  if (pending.length === 0) return;
+  db.transaction(() => {
+    for (const m of pending) {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(m.version);
+    }
+  });
+}
