@@ -96,6 +96,11 @@ export interface BrokerOptions {
   enabledPluginsFile: string | null;
   /** Third-party plugins: .js/.ts modules in this directory (--plugins-dir, RABBITMQ_PLUGINS_DIR). */
   pluginsDir: string | null;
+  /**
+   * Plugins' own settings as written (warren.conf keys under PLUGIN_KEY_PREFIXES, and flags such
+   * as --mqtt-port): "mqtt.listeners.tcp.default" -> "1883". Each plugin checks its own.
+   */
+  pluginSettings: Record<string, string>;
 }
 
 /** Per-listener addresses; a missing one is BrokerOptions.bind. */
@@ -148,6 +153,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   plugins: null,
   enabledPluginsFile: null,
   pluginsDir: null,
+  pluginSettings: {},
   maxMessageSize: 128 * 1024 * 1024,
   httpMaxBodySize: 20_000_000,
   fsync: true,
@@ -228,6 +234,7 @@ export function resolveOptions(...layers: Partial<BrokerOptions>[]): BrokerOptio
   const resolved = Object.assign({}, DEFAULTS, set) as BrokerOptions;
   // Listener addresses merge per listener: RABBITMQ_NODE_IP_ADDRESS leaves the file's HTTP address.
   resolved.listenAddresses = Object.assign({}, ...layers.map((l) => l.listenAddresses ?? {}));
+  resolved.pluginSettings = Object.assign({}, ...layers.map((l) => l.pluginSettings ?? {}));
   if (set.httpsPort != null && set.httpPort === undefined) resolved.httpPort = null;
   return resolved;
 }

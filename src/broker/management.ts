@@ -19,6 +19,7 @@ export interface ManagedBroker {
   readonly events: BrokerEvents;
   readonly store: Store | null;
   readonly connections: Iterable<ClientConnection>;
+  readonly protocolConnections: Iterable<ClientConnection>;
   readonly parameters: { vhostDeleted(vhost: string): void };
 }
 
@@ -93,6 +94,7 @@ export function deleteUser(broker: ManagedBroker, name: string): void {
   broker.users.delete(name);
   broker.store?.deleteUser(name);
   for (const c of broker.connections) if (c.user?.name === name) c.forceClose(`user '${name}' is deleted`);
+  for (const c of broker.protocolConnections) if (c.user?.name === name) c.forceClose(`user '${name}' is deleted`);
 }
 
 export function addVhost(broker: ManagedBroker, name: string, opts: VhostOptions = {}): Vhost {
@@ -115,6 +117,7 @@ export function deleteVhost(broker: ManagedBroker, name: string): void {
   const vhost = existingVhost(broker, name);
   broker.vhosts.delete(name);
   for (const c of broker.connections) if (c.vhost === vhost) c.forceClose(`vhost '${name}' is deleted`);
+  for (const c of broker.protocolConnections) if (c.vhost === vhost) c.forceClose(`vhost '${name}' is deleted`);
   for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
   vhost.exchanges.clear();
   broker.users.forgetVhost(name);
