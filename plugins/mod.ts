@@ -2,5 +2,6 @@
 // its own folder and touches only the interfaces in src/plugins/api.ts.
 import type { Plugin } from "../src/plugins/api.ts";
 import { plugin as consistentHash } from "./consistent_hash/mod.ts";
+import { plugin as mqtt } from "./mqtt/mod.ts";
 
-export const BUILTIN_PLUGINS: readonly Plugin[] = [consistentHash];
+export const BUILTIN_PLUGINS: readonly Plugin[] = [consistentHash, mqtt];

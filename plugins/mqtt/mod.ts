@@ -1,0 +1,94 @@
+// rabbitmq_mqtt: MQTT 3.1, 3.1.1 and 5.0 clients, bridged to AMQP as RabbitMQ's MQTT plugin
+// bridges them (docs/mqtt.md). Listeners on 1883 (mqtt.listeners.tcp.default, --mqtt-port) and,
+// when set, MQTT over TLS (mqtt.listeners.ssl.default) with the amqps certificate settings.
+import type { Plugin, PluginContext } from "../../src/plugins/api.ts";
+import type { TcpListener } from "../../src/runtime/tcp.ts";
+import { MqttConnection } from "./connection.ts";
+import { RETAINED_MIGRATIONS, RetainedStore } from "./retained.ts";
+import { MqttServer } from "./server.ts";
+import { parseSettings } from "./settings.ts";
+
+let running: { server: MqttServer; listeners: TcpListener[]; unsubscribe: () => void } | undefined;
+
+/** The ports the running plugin listens on (tests; undefined when off). */
+export function mqttPorts(): { tcp: number | undefined; ssl: number | undefined } {
+  const [tcp, ssl] = running?.listeners ?? [];
+  return { tcp: tcp?.port, ssl: ssl?.port };
+}
+
+function start(ctx: PluginContext): void {
+  const settings = parseSettings(ctx.clients.settings);
+  const server = new MqttServer(ctx, settings, new RetainedStore(ctx.tables));
+  const listeners: TcpListener[] = [];
+  const open = (name: string, bind: string | undefined, port: number, tls: boolean) => {
+    const listener = ctx.clients.listen({ name, port, tls, ...(bind !== undefined ? { bind } : {}) }, (socket) => new MqttConnection(server, socket, tls));
+    listeners.push(listener);
+    ctx.log.info(`started ${name} listener on port ${listener.port}`);
+  };
+  try {
+    if (settings.tcp) {
+      try {
+        open("MQTT", settings.tcp.bind, settings.tcp.port, false);
+      } catch (err) {
+        // Every built-in plugin runs by default: a busy default port must not stop the broker.
+        if (settings.tcp.explicit) throw err;
+        ctx.log.warning(`MQTT listener not started: ${(err as Error).message} (set mqtt.listeners.tcp.default or --mqtt-port)`);
+      }
+    }
+    if (settings.ssl) open("MQTT over TLS", settings.ssl.bind, settings.ssl.port, true);
+  } catch (err) {
+    for (const l of listeners) l.stop();
+    throw err;
+  }
+  const unsubscribe = () => {};
+  running = { server, listeners, unsubscribe };
+}
+
+function stop(): void {
+  if (!running) return;
+  for (const l of running.listeners) l.stop();
+  running.server.stop();
+  running.unsubscribe();
+  running = undefined;
+}
+
+function metrics(): string {
+  const c = running?.server.counters;
+  if (!c) return "";
+  const open = { "3.1": 0, "3.1.1": 0, "5.0": 0 };
+  for (const connection of running!.server.connections) {
+    const p = (connection as MqttConnection).protocol;
+    if (p === "MQTT 5-0") open["5.0"]++;
+    else if (p === "MQTT 3.1.1") open["3.1.1"]++;
+    else if (p === "MQTT 3.1") open["3.1"]++;
+  }
+  const lines = [
+    "# HELP rabbitmq_mqtt_connections_opened_total Connections opened, by protocol",
+    "# TYPE rabbitmq_mqtt_connections_opened_total counter",
+    `rabbitmq_mqtt_connections_opened_total{protocol="mqtt31"} ${c.connections31}`,
+    `rabbitmq_mqtt_connections_opened_total{protocol="mqtt311"} ${c.connections311}`,
+    `rabbitmq_mqtt_connections_opened_total{protocol="mqtt50"} ${c.connections5}`,
+    "# HELP rabbitmq_mqtt_connections Open MQTT connections, by protocol version",
+    "# TYPE rabbitmq_mqtt_connections gauge",
+    ...Object.entries(open).map(([v, n]) => `rabbitmq_mqtt_connections{protocol_version="${v}"} ${n}`),
+    "# HELP rabbitmq_mqtt_messages_received_total Messages received from publishers, by protocol",
+    "# TYPE rabbitmq_mqtt_messages_received_total counter",
+    `rabbitmq_mqtt_messages_received_total{protocol="mqtt"} ${c.publishedIn}`,
+    "# HELP rabbitmq_mqtt_messages_delivered_total Messages delivered to consumers, by protocol",
+    "# TYPE rabbitmq_mqtt_messages_delivered_total counter",
+    `rabbitmq_mqtt_messages_delivered_total{protocol="mqtt"} ${c.deliveredOut}`,
+    "# HELP rabbitmq_mqtt_retained_messages Retained messages stored",
+    "# TYPE rabbitmq_mqtt_retained_messages gauge",
+    `rabbitmq_mqtt_retained_messages ${running!.server.retained.size}`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+export const plugin: Plugin = {
+  name: "rabbitmq_mqtt",
+  description: "MQTT 3.1, 3.1.1 and 5.0, bridged to AMQP",
+  migrations: RETAINED_MIGRATIONS,
+  start,
+  stop,
+  metrics,
+};
