@@ -211,6 +211,10 @@ export class Session {
       return;
     }
     if (d.publishQos !== undefined) qos = Math.min(qos, d.publishQos);
+    // MQTT 5: the expiry interval a subscriber gets is what is left of it.
+    if (d.properties.messageExpiry !== undefined && entry.expiresAt !== 0) {
+      d.properties.messageExpiry = Math.max(1, Math.ceil((entry.expiresAt - Date.now()) / 1000));
+    }
     const packetId = qos > 0 ? this.allocatePacketId() : 0;
     const sent = link.sendPublish({
       topic: d.topic, qos, retain, dup: qos > 0 && entry.redelivered, packetId, properties: d.properties, payload: message.body,
