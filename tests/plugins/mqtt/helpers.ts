@@ -85,3 +85,15 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export function sessionPresent(client: MqttClient): boolean | undefined {
   return (client as unknown as { connackPacket?: { sessionPresent: boolean } }).connackPacket?.sessionPresent;
 }
+
+/** SUBACK's codes, also when MQTT.js rejects because one is a failure. */
+export async function subackCodes(client: MqttClient, subs: Parameters<MqttClient["subscribeAsync"]>[0], opts?: { qos: 0 | 1 | 2 }): Promise<number[]> {
+  try {
+    const granted = await client.subscribeAsync(subs as string, opts ?? { qos: 1 });
+    return granted.map((g) => g.qos);
+  } catch (err) {
+    const packet = (err as { packet?: { granted?: (number | { qos: number })[] } }).packet;
+    if (!packet?.granted) throw err;
+    return packet.granted.map((g) => (typeof g === "number" ? g : g.qos));
+  }
+}

@@ -17,7 +17,7 @@ afterAll(async () => {
 async function exchange(chunks: Uint8Array[], ms = 3000): Promise<{ closed: boolean; received: number[] }> {
   const socket: Socket = tcpConnect(b.mqttPort, "127.0.0.1");
   const received: number[] = [];
-  socket.on("data", (d) => received.push(...d));
+  socket.on("data", (d: Buffer) => received.push(...d));
   socket.on("error", () => {});
   await new Promise<void>((r) => socket.once("connect", () => r()));
   for (const c of chunks) socket.write(c);
@@ -145,7 +145,7 @@ describe("malformed packets and violations", () => {
   test("keepalive: no packet for 1.5 x keepalive closes the connection (5.0: DISCONNECT 0x8D)", async () => {
     const socket: Socket = tcpConnect(b.mqttPort, "127.0.0.1");
     const received: number[] = [];
-    socket.on("data", (d) => received.push(...d));
+    socket.on("data", (d: Buffer) => received.push(...d));
     await new Promise<void>((r) => socket.once("connect", () => r()));
     const started = Date.now();
     socket.write(connectPacket(5, "m-keepalive", 0xc2, 1));
