@@ -165,7 +165,8 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
     } else if (password === undefined) return this.refuse(Refused.credentials, Reason.badCredentials, `user '${username}' gave no password`);
     const result = server.ctx.clients.login({ username: username ?? cn!, password, vhost: vhostName, peerAddress: this.socket.remoteAddress });
     if (!result.ok) {
-      const bad = result.kind === "credentials";
+      // As RabbitMQ's plugin: an unknown vhost gets "bad user name or password" too.
+      const bad = result.kind !== "refused";
       return this.refuse(bad ? Refused.credentials : Refused.notAuthorized, bad ? Reason.badCredentials : Reason.notAuthorized, result.reason);
     }
     const vhost = result.vhost;

@@ -31,10 +31,10 @@ export interface ClientLogin {
   readonly peerAddress: string;
 }
 
-/** credentials: unknown user or bad password; refused: loopback, vhost access, limits. */
+/** credentials: unknown user or bad password; vhost: no such vhost; refused: loopback, vhost access, limits. */
 export type ClientLoginResult =
   | { ok: true; user: User; vhost: Vhost }
-  | { ok: false; kind: "credentials" | "refused"; reason: string };
+  | { ok: false; kind: "credentials" | "vhost" | "refused"; reason: string };
 
 export interface ClientHost {
   /** Settings given under the plugin's keys (warren.conf `mqtt.*`, `--mqtt-port`), as written. */
@@ -116,7 +116,7 @@ function checkLogin(broker: Broker, login: ClientLogin): ClientLoginResult {
     return { ok: false, kind: "refused", reason: `user '${user.name}' can only connect via localhost` };
   }
   const vhost = broker.vhosts.get(login.vhost);
-  if (!vhost) return { ok: false, kind: "refused", reason: `vhost ${login.vhost} not found` };
+  if (!vhost) return { ok: false, kind: "vhost", reason: `vhost ${login.vhost} not found` };
   const all = [...broker.connections, ...broker.protocolConnections];
   const vhostLimit = vhost.limits["max-connections"];
   if (vhostLimit !== undefined && vhostLimit >= 0 && all.filter((c) => c.vhost === vhost).length >= vhostLimit) {

@@ -124,9 +124,11 @@ describe("MQTT 3.1.1", () => {
     expect(queues.has("mqtt-subscription-t-cleanqos1")).toBe(false);
   });
 
-  test("wrong password gets CONNACK 4, unknown vhost 5", async () => {
+  test("wrong password and unknown vhost get CONNACK 4, no access to the vhost 5", async () => {
     expect(await refusedCode(b.mqttUrl, { clientId: "t-bad", password: "nope" })).toBe(4);
-    expect(await refusedCode(b.mqttUrl, { clientId: "t-bad", username: "nowhere:guest" })).toBe(5);
+    expect(await refusedCode(b.mqttUrl, { clientId: "t-bad", username: "nowhere:guest" })).toBe(4);
+    b.broker.addUser("mqtt-noperm", "secret");
+    expect(await refusedCode(b.mqttUrl, { clientId: "t-bad", username: "mqtt-noperm", password: "secret" })).toBe(5);
   });
 
   test("vhost:user names the vhost", async () => {

@@ -15,9 +15,11 @@ afterEach(closeClients);
 const v5 = { protocolVersion: 5 as const };
 
 describe("MQTT 5.0", () => {
-  test("CONNACK reason codes: bad credentials 0x86, not authorized 0x87", async () => {
+  test("CONNACK reason codes: bad credentials 0x86 (an unknown vhost too), not authorized 0x87", async () => {
     expect(await refusedCode(b.mqttUrl, { ...v5, clientId: "f-bad", password: "nope" })).toBe(0x86);
-    expect(await refusedCode(b.mqttUrl, { ...v5, clientId: "f-bad", username: "nowhere:guest" })).toBe(0x87);
+    expect(await refusedCode(b.mqttUrl, { ...v5, clientId: "f-bad", username: "nowhere:guest" })).toBe(0x86);
+    b.broker.addUser("mqtt-v5-noperm", "secret");
+    expect(await refusedCode(b.mqttUrl, { ...v5, clientId: "f-bad", username: "mqtt-v5-noperm", password: "secret" })).toBe(0x87);
   });
 
   test("CONNACK announces maximum QoS 1, topic alias maximum, no shared subscriptions; an empty client id is assigned", async () => {
