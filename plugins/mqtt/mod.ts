@@ -40,7 +40,8 @@ function start(ctx: PluginContext): void {
     for (const l of listeners) l.stop();
     throw err;
   }
-  const unsubscribe = () => {};
+  const unsubscribe = settings.wsPath === null ? () => {} : ctx.clients.webSocket(settings.wsPath, "mqtt", (socket) => new MqttConnection(server, socket, false));
+  if (settings.wsPath !== null) ctx.log.info(`MQTT over WebSocket on the management API's port, path ${settings.wsPath}`);
   running = { server, listeners, unsubscribe };
 }
 

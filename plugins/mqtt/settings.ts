@@ -17,6 +17,8 @@ export interface MqttSettings {
   subscriptionTtl: number | null;
   /** The largest packet accepted after CONNECT (before it: 64 KiB). */
   maxPacketSize: number;
+  /** MQTT over WebSocket on the management API's port, at this path; null: off. */
+  wsPath: string | null;
 }
 
 const DEFAULT_PORT = 1883;
@@ -27,10 +29,9 @@ export function parseSettings(raw: Readonly<Record<string, string>>): MqttSettin
   const s: MqttSettings = {
     tcp: { port: DEFAULT_PORT, bind: undefined, explicit: false }, ssl: null, exchange: "amq.topic", vhost: "/",
     defaultUser: "guest", defaultPass: "guest", allowAnonymous: true, prefetch: 10, subscriptionTtl: 86_400_000,
-    maxPacketSize: 256 * 1024 * 1024,
+    maxPacketSize: 256 * 1024 * 1024, wsPath: "/ws",
   };
   for (const [key, value] of Object.entries(raw)) {
-    if (!key.startsWith("mqtt.")) continue; // web_mqtt.* belongs to the web listener
     const fail = (why: string): never => {
       throw new MqttSettingsError(`invalid value "${value}" for ${key}: ${why}`);
     };
@@ -46,7 +47,12 @@ export function parseSettings(raw: Readonly<Record<string, string>>): MqttSettin
       case "mqtt.prefetch": s.prefetch = integer(value, 1, 65535, fail); break;
       case "mqtt.subscription_ttl": s.subscriptionTtl = value === "undefined" || value === "infinity" ? null : integer(value, 1, 2 ** 31, fail); break;
       case "mqtt.max_packet_size_authenticated": s.maxPacketSize = integer(value, 1, 268435455, fail); break;
-      default: throw new MqttSettingsError(`unknown setting ${key} (docs/mqtt.md lists the mqtt.* keys Warren has)`);
+      case "web_mqtt.ws_path": s.wsPath = value === "none" ? null : value.startsWith("/") ? value : fail("expected a path starting with / (or none)"); break;
+      default:
+        if (key.startsWith("web_mqtt.")) {
+          throw new MqttSettingsError(`unsupported setting ${key}: Warren serves MQTT over WebSocket on the management API's port (web_mqtt.ws_path), see docs/mqtt.md`);
+        }
+        throw new MqttSettingsError(`unknown setting ${key} (docs/mqtt.md lists the mqtt.* keys Warren has)`);
     }
   }
   return s;

@@ -4,7 +4,7 @@ import { Users, type User, type UserLimits } from "../auth/users.ts";
 import * as management from "./management.ts";
 import type { Permission } from "../auth/permissions.ts";
 import type { TcpListener } from "../runtime/tcp.ts";
-import type { HttpListener } from "../runtime/http.ts";
+import type { HttpListener, WebSocketEndpoint } from "../runtime/http.ts";
 import type { ClientConnection, ProtocolConnection } from "./client_connection.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { Store } from "../../storage/store.ts";
@@ -51,6 +51,8 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   httpListener: HttpListener | undefined;
   httpsListener: HttpListener | undefined;
   metricsListener: HttpListener | undefined;
+  /** WebSocket endpoints on the management API's port (a plugin's, e.g. MQTT over WebSocket on /ws). */
+  readonly webSocketPaths = new Map<string, WebSocketEndpoint>();
   private stopping: Promise<void> | undefined;
   /** Run by stop(): listeners, samplers. */
   private readonly stopHooks: (() => void)[] = [];

@@ -44,6 +44,12 @@ export interface ClientHost {
    * socket is dropped before a byte is read). Throws a clear error when the port is taken.
    */
   listen(options: ClientListenOptions, accept: (socket: TcpSocket) => TcpHandler): TcpListener;
+  /**
+   * Accepts WebSockets on `path` of the management API's port(s) (HTTP and HTTPS), offering
+   * `protocol` as the subprotocol; binary messages are the byte stream. Returns the function
+   * that removes the endpoint. Throws when the path is taken.
+   */
+  webSocket(path: string, protocol: string, accept: (socket: TcpSocket) => TcpHandler): () => void;
   /** Checks a login as the AMQP handshake does (counted in the auth_attempts metrics). */
   login(login: ClientLogin): ClientLoginResult;
   /** The connection is open: listed in /api/connections, closed with its user or vhost. */
@@ -63,20 +69,21 @@ export function createClientHost(broker: Broker): ClientHost {
     settings: o.pluginSettings,
     listen(options, accept) {
       const bind = options.bind ?? o.bind;
-      const admit = (socket: TcpSocket): TcpHandler => {
-        const open = broker.connections.size + broker.closingConnections.size + broker.protocolConnections.size;
-        if (!broker.sockets.admit(open, `${socket.remoteAddress}:${socket.remotePort}`)) {
-          socket.terminate();
-          return REFUSED;
-        }
-        return accept(socket);
-      };
+      const admit = admitted(broker, accept);
       if (!options.tls) return listening(options.name, bind, options.port, () => listenTcp(bind, options.port, admit));
       if (o.tlsCert === undefined || o.tlsKey === undefined) {
         throw new Error(`${options.name} needs the TLS certificate and key (--tls-cert, --tls-key, ssl_options.*)`);
       }
       const files = { cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert };
       return listening(options.name, bind, options.port, () => listenTls(bind, options.port, files, admit));
+    },
+    webSocket(path, protocol, accept) {
+      if (broker.webSocketPaths.has(path)) throw new Error(`the WebSocket path ${path} is taken`);
+      const endpoint = { protocol, accept: admitted(broker, accept) };
+      broker.webSocketPaths.set(path, endpoint);
+      return () => {
+        if (broker.webSocketPaths.get(path) === endpoint) broker.webSocketPaths.delete(path);
+      };
     },
     login(login) {
       const result = checkLogin(broker, login);
@@ -98,6 +105,18 @@ export function createClientHost(broker: Broker): ClientHost {
     publisher(vhost) {
       return { scope: vhost, stats: broker.stats, confirm: true, queues: new Set() };
     },
+  };
+}
+
+/** `accept` behind the socket limit: over it, the socket is dropped before a byte is read. */
+function admitted(broker: Broker, accept: (socket: TcpSocket) => TcpHandler): (socket: TcpSocket) => TcpHandler {
+  return (socket) => {
+    const open = broker.connections.size + broker.closingConnections.size + broker.protocolConnections.size;
+    if (!broker.sockets.admit(open, `${socket.remoteAddress}:${socket.remotePort}`)) {
+      socket.terminate();
+      return REFUSED;
+    }
+    return accept(socket);
   };
 }
 

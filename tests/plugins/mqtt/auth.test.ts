@@ -119,3 +119,18 @@ describe.skipIf(!hasOpenssl)("MQTT over TLS", () => {
     await c.endAsync();
   });
 });
+
+describe("MQTT over WebSocket", () => {
+  test("ws://<management port>/ws carries MQTT (subprotocol mqtt), bridged like TCP", async () => {
+    const c = await mqtt.connectAsync(`ws://127.0.0.1:${b.httpPort}/ws`, { clientId: "ws-1", username: "guest", password: "guest", reconnectPeriod: 0 });
+    const got = collect(c);
+    await c.subscribeAsync("ws/+", { qos: 1 });
+    const tcp = await connect(b.mqttUrl, { clientId: "ws-tcp" });
+    await tcp.publishAsync("ws/x", "over tcp", { qos: 1 });
+    await c.publishAsync("ws/y", "over ws", { qos: 1 });
+    expect((await got.next(2)).map((m) => m.payload).sort()).toEqual(["over tcp", "over ws"]);
+    const list = [...b.broker.protocolConnections].map((x) => x.describe());
+    expect(list.find((x) => (x.client_properties as { client_id: string }).client_id === "ws-1")?.port).toBe(b.httpPort);
+    await c.endAsync();
+  });
+});
