@@ -150,7 +150,7 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
     // Who: user name (vhost:user), a client certificate, or the anonymous default user.
     let username = c.username;
     let password = c.password === undefined ? undefined : new TextDecoder().decode(c.password);
-    let vhostName = server.vhostForPort(this.socket.localPort) ?? settings.vhost;
+    let vhostName = server.vhostForPort(this.socket.localPort) ?? settings.vhost ?? server.ctx.broker.options.defaultVhost;
     if (username !== undefined && username.includes(":")) {
       const at = username.indexOf(":");
       vhostName = username.slice(0, at);

@@ -63,7 +63,13 @@ export class Publisher {
       this.server.ctx.log.error(`MQTT connection ${this.connection.name}: publish to '${topic}' refused: ${err.replyText}`);
       reason = Reason.notAuthorized;
     }
-    if (qos === 1) this.puback(p.packetId, reason, reason !== Reason.notAuthorized);
+    if (qos === 0) return;
+    if (reason === Reason.quotaExceeded && !v5) {
+      // 3.1.1 has no negative PUBACK: none is sent, so the client sends it again (as RabbitMQ 3.13).
+      this.server.ctx.log.warning(`MQTT connection ${this.connection.name}: publish to '${topic}' rejected by a full queue; no PUBACK`);
+      return;
+    }
+    this.puback(p.packetId, reason, reason !== Reason.notAuthorized);
   }
 
   /** Publishes into the exchange (and keeps a retained message); returns the PUBACK reason. */

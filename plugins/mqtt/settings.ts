@@ -6,7 +6,8 @@ export interface MqttSettings {
   tcp: { port: number; bind: string | undefined; explicit: boolean } | null;
   ssl: { port: number; bind: string | undefined } | null;
   exchange: string;
-  vhost: string;
+  /** mqtt.vhost; undefined: the broker's default vhost. */
+  vhost: string | undefined;
   /** Anonymous clients log in as this user (allow_anonymous). */
   defaultUser: string;
   defaultPass: string;
@@ -27,7 +28,7 @@ export class MqttSettingsError extends Error {}
 
 export function parseSettings(raw: Readonly<Record<string, string>>): MqttSettings {
   const s: MqttSettings = {
-    tcp: { port: DEFAULT_PORT, bind: undefined, explicit: false }, ssl: null, exchange: "amq.topic", vhost: "/",
+    tcp: { port: DEFAULT_PORT, bind: undefined, explicit: false }, ssl: null, exchange: "amq.topic", vhost: undefined,
     defaultUser: "guest", defaultPass: "guest", allowAnonymous: true, prefetch: 10, subscriptionTtl: 86_400_000,
     maxPacketSize: 256 * 1024 * 1024, wsPath: "/ws",
   };

@@ -242,4 +242,13 @@ describe("management", () => {
     expect((await api(`/api/connections/${encodeURIComponent(mine.name)}`, { method: "DELETE" })).status).toBe(204);
     await closed;
   });
+
+  test("/metrics counts MQTT connections and messages per protocol version", async () => {
+    const c = await connect(b.mqttUrl, { clientId: "t-metrics" });
+    await c.publishAsync("metrics/x", "m", { qos: 1 });
+    const text = await (await fetch(`http://127.0.0.1:${b.metricsPort}/metrics`)).text();
+    expect(text).toMatch(/^rabbitmq_mqtt_connections\{protocol_version="3.1.1"\} [1-9]/m);
+    expect(text).toMatch(/^rabbitmq_mqtt_messages_received_total\{protocol="mqtt"\} [1-9]/m);
+    expect(text).toMatch(/^rabbitmq_mqtt_connections_opened_total\{protocol="mqtt311"\} [1-9]/m);
+  });
 });

@@ -196,3 +196,18 @@ describe("MQTT 5.0", () => {
     expect(got.messages.length).toBe(1);
   });
 });
+
+describe("full queues", () => {
+  test("a publish a full queue rejects (x-overflow reject-publish): 5.0 PUBACK 0x97", async () => {
+    const conn = await amqp.connect(b.url);
+    const ch = await conn.createChannel();
+    await ch.assertQueue("mqtt-full-q", { durable: true, arguments: { "x-max-length": 1, "x-overflow": "reject-publish" } });
+    await ch.bindQueue("mqtt-full-q", "amq.topic", "full.#");
+    const pub = await connect(b.mqttUrl, { ...v5, clientId: "f-full" });
+    await pub.publishAsync("full/a", "fits", { qos: 1 });
+    const code = await pub.publishAsync("full/b", "rejected", { qos: 1 }).then(() => 0, (e: { code?: number }) => e.code);
+    expect(code).toBe(0x97);
+    await ch.deleteQueue("mqtt-full-q");
+    await conn.close();
+  });
+});
