@@ -21,7 +21,8 @@ function start(ctx: PluginContext): void {
   const server = new MqttServer(ctx, settings, new RetainedStore(ctx.tables));
   const listeners: TcpListener[] = [];
   const open = (name: string, bind: string | undefined, port: number, tls: boolean) => {
-    const listener = ctx.clients.listen({ name, port, tls, ...(bind !== undefined ? { bind } : {}) }, (socket) => new MqttConnection(server, socket, tls));
+    const protocol = tls ? "mqtt/ssl" : "mqtt";
+    const listener = ctx.clients.listen({ name, protocol, port, tls, ...(bind !== undefined ? { bind } : {}) }, (socket) => new MqttConnection(server, socket, tls));
     listeners.push(listener);
     ctx.log.info(`started ${name} listener on port ${listener.port}`);
   };

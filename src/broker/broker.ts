@@ -51,6 +51,8 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   httpListener: HttpListener | undefined;
   httpsListener: HttpListener | undefined;
   metricsListener: HttpListener | undefined;
+  /** Plugins' listeners (MQTT), for /api/overview and the protocol-listener health check. */
+  readonly protocolListeners: { protocol: string; bind: string; port: number; tls: boolean }[] = [];
   /** WebSocket endpoints on the management API's port (a plugin's, e.g. MQTT over WebSocket on /ws). */
   readonly webSocketPaths = new Map<string, WebSocketEndpoint>();
   private stopping: Promise<void> | undefined;

@@ -16,6 +16,8 @@ import { listening } from "../runtime/listen_error.ts";
 export interface ClientListenOptions {
   /** For the log and errors: "MQTT", "MQTT over TLS". */
   readonly name: string;
+  /** As /api/overview lists listeners and the protocol-listener health check names them: "mqtt", "mqtt/ssl". */
+  readonly protocol: string;
   /** Address to bind (default: the broker's --bind). */
   readonly bind?: string;
   readonly port: number;
@@ -70,12 +72,25 @@ export function createClientHost(broker: Broker): ClientHost {
     listen(options, accept) {
       const bind = options.bind ?? o.bind;
       const admit = admitted(broker, accept);
-      if (!options.tls) return listening(options.name, bind, options.port, () => listenTcp(bind, options.port, admit));
-      if (o.tlsCert === undefined || o.tlsKey === undefined) {
-        throw new Error(`${options.name} needs the TLS certificate and key (--tls-cert, --tls-key, ssl_options.*)`);
+      let listener: TcpListener;
+      if (!options.tls) listener = listening(options.name, bind, options.port, () => listenTcp(bind, options.port, admit));
+      else {
+        if (o.tlsCert === undefined || o.tlsKey === undefined) {
+          throw new Error(`${options.name} needs the TLS certificate and key (--tls-cert, --tls-key, ssl_options.*)`);
+        }
+        const files = { cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert };
+        listener = listening(options.name, bind, options.port, () => listenTls(bind, options.port, files, admit));
       }
-      const files = { cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert };
-      return listening(options.name, bind, options.port, () => listenTls(bind, options.port, files, admit));
+      const entry = { protocol: options.protocol, bind, port: listener.port, tls: options.tls === true };
+      broker.protocolListeners.push(entry);
+      return {
+        port: listener.port,
+        stop() {
+          listener.stop();
+          const at = broker.protocolListeners.indexOf(entry);
+          if (at >= 0) broker.protocolListeners.splice(at, 1);
+        },
+      };
     },
     webSocket(path, protocol, accept) {
       if (broker.webSocketPaths.has(path)) throw new Error(`the WebSocket path ${path} is taken`);

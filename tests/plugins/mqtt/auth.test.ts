@@ -134,3 +134,13 @@ describe("MQTT over WebSocket", () => {
     await c.endAsync();
   });
 });
+
+describe("MQTT listeners in the management API", () => {
+  test("/api/overview lists the mqtt listener; the protocol-listener health check finds it", async () => {
+    const auth = { authorization: "Basic " + Buffer.from("guest:guest").toString("base64") };
+    const overview = await (await fetch(`${b.httpUrl}/api/overview`, { headers: auth })).json() as { listeners: { protocol: string; port: number }[] };
+    expect(overview.listeners.find((l) => l.protocol === "mqtt")?.port).toBe(b.mqttPort);
+    const health = await fetch(`${b.httpUrl}/api/health/checks/protocol-listener/mqtt`, { headers: auth });
+    expect(await health.json()).toEqual({ status: "ok", protocol: "mqtt" });
+  });
+});
