@@ -171,12 +171,17 @@ async function idleConnections(t: Target, n: number): Promise<{ opened: number; 
   const batch = 200;
   for (let i = 0; i < n; i += batch) {
     await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, j) => new Promise<void>((done) => {
+      const timer = setTimeout(done, 10_000); // a CONNACK that never comes: counted as not opened
       const s = tcpConnect({ host: t.host, port: t.port }, () => s.write(connectPacket(`mqtt-bench-idle-${process.pid}-${i + j}`, t.username, t.password)));
       s.once("data", (d) => {
         if (d[0] === 0x20 && d[3] === 0) opened++;
+        clearTimeout(timer);
         done();
       });
-      s.on("error", () => done());
+      s.on("error", () => {
+        clearTimeout(timer);
+        done();
+      });
       sockets.push(s);
     })));
   }
@@ -189,6 +194,8 @@ async function idleConnections(t: Target, n: number): Promise<{ opened: number; 
 
 // ------------------------------------------------------------------ run
 const warren = await startWarren();
+process.once("SIGTERM", () => void warren.stop().then(() => process.exit(1)));
+process.once("SIGINT", () => void warren.stop().then(() => process.exit(1)));
 const targets: Target[] = [warren.target];
 const ref = process.env.RABBITMQ_REF_MQTT_URL;
 if (ref) {

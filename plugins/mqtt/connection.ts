@@ -3,6 +3,7 @@
 // and closing. Sessions (queues, subscriptions, deliveries) are in session.ts; publishing in
 // publisher.ts. A packet the spec forbids closes the connection (MQTT 5: DISCONNECT with the
 // spec's reason code first); nothing a client sends can throw out of here.
+import { AmqpError } from "../../src/amqp/errors.ts";
 import type { User } from "../../src/auth/users.ts";
 import type { AlarmResource } from "../../src/broker/alarms.ts";
 import type { ProtocolConnection } from "../../src/broker/client_connection.ts";
@@ -258,9 +259,10 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
         codes.push(granted);
         retained.push({ filter: sub.filter, qos: granted, isNew, handling: sub.retainHandling, rap: sub.retainAsPublished });
       } catch (err) {
-        if (!isRefusal(err)) throw err;
+        // A permission (403), or the queue could not be made (a vhost's queue limit): a failure code.
+        if (!(err instanceof AmqpError)) throw err;
         this.server.ctx.log.error(`MQTT connection ${this.name}: subscription to '${sub.filter}' refused: ${err.replyText}`);
-        codes.push(this.v5 ? Reason.notAuthorized : 0x80);
+        codes.push(!this.v5 ? 0x80 : isRefusal(err) ? Reason.notAuthorized : Reason.quotaExceeded);
       }
     }
     this.output.send(suback(this.v5, packetId, codes));

@@ -232,6 +232,7 @@ export class Session {
 
   /** A retained message to send on subscribe (no queue behind it). */
   sendRetained(p: Omit<OutgoingPublish, "packetId">): void {
+    if (this.inflight.size >= 65535) p = { ...p, qos: 0 }; // every packet id in use
     const packetId = p.qos > 0 ? this.allocatePacketId() : 0;
     if (this.link.sendPublish({ ...p, packetId }) && p.qos > 0) this.inflight.set(packetId, null);
   }

@@ -144,3 +144,16 @@ describe("MQTT listeners in the management API", () => {
     expect(await health.json()).toEqual({ status: "ok", protocol: "mqtt" });
   });
 });
+
+describe("vhost limits", () => {
+  test("a subscription queue over the vhost's max-queues gets SUBACK 0x80 (5.0: 0x97), the connection stays", async () => {
+    b.broker.addVhost("mqtt-full-vh");
+    b.broker.setPermissions("guest", "mqtt-full-vh", { configure: ".*", write: ".*", read: ".*" });
+    b.broker.setVhostLimits("mqtt-full-vh", { "max-queues": 0 });
+    const c4 = await connect(b.mqttUrl, { clientId: "l-4", username: "mqtt-full-vh:guest" });
+    expect(await subackCodes(c4, "x/y")).toEqual([0x80]);
+    const c5 = await connect(b.mqttUrl, { clientId: "l-5", username: "mqtt-full-vh:guest", protocolVersion: 5 });
+    expect(await subackCodes(c5, "x/y")).toEqual([0x97]);
+    await c5.publishAsync("x/y", "still connected", { qos: 1 });
+  });
+});
