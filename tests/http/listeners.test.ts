@@ -26,7 +26,7 @@ test("both listeners log as RabbitMQ's plugins do, before Server startup complet
       const log = lines.join("");
       const mgmt = log.indexOf(`Management plugin: HTTP (non-TLS) listener started on port ${broker.httpPort}`);
       const prom = log.indexOf(`Prometheus metrics: HTTP (non-TLS) listener started on port ${broker.metricsPort}`);
-      const ready = log.indexOf("Server startup complete; 3 plugins started (rabbitmq_prometheus, rabbitmq_management, rabbitmq_consistent_hash_exchange)");
+      const ready = log.indexOf("Server startup complete; 4 plugins started (rabbitmq_prometheus, rabbitmq_management, rabbitmq_consistent_hash_exchange, rabbitmq_mqtt)");
       expect(mgmt).toBeGreaterThan(0);
       expect(prom).toBeGreaterThan(0);
       expect(ready).toBeGreaterThan(Math.max(mgmt, prom));
