@@ -105,7 +105,7 @@ describe.skipIf(!hasOpenssl)("MQTT over TLS", () => {
       tlsCert: join(dir, "server.pem"), tlsKey: join(dir, "server.key"), tlsCa: join(dir, "ca.pem"), tlsVerifyPeer: true,
       pluginSettings: { "mqtt.listeners.ssl.default": "0" },
     });
-    const port = mqttPorts().ssl!;
+    const port = mqttPorts(b.broker).ssl!;
     const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
       clientId: "tls-1", ca: readFileSync(join(dir, "ca.pem")), cert: readFileSync(join(dir, "client.pem")), key: readFileSync(join(dir, "client.key")),
       reconnectPeriod: 0, rejectUnauthorized: true, servername: "localhost",

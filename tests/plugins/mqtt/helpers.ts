@@ -12,7 +12,7 @@ export interface MqttBroker extends TestBroker {
 
 export async function startMqttBroker(opts: Partial<BrokerOptions> = {}): Promise<MqttBroker> {
   const tb = await startTestBroker({ ...opts, pluginSettings: { "mqtt.listeners.tcp.default": "0", "web_mqtt.ws_path": "/ws", ...opts.pluginSettings } });
-  const port = mqttPorts().tcp;
+  const port = mqttPorts(tb.broker).tcp;
   if (port === undefined) throw new Error("the MQTT listener is not running");
   return Object.assign(tb, { mqttPort: port, mqttUrl: `mqtt://127.0.0.1:${port}` });
 }

@@ -252,3 +252,16 @@ describe("management", () => {
     expect(text).toMatch(/^rabbitmq_mqtt_connections_opened_total\{protocol="mqtt311"\} [1-9]/m);
   });
 });
+
+describe("two brokers in one process", () => {
+  test("each has its own MQTT plugin state; stopping one leaves the other serving", async () => {
+    const other = await startMqttBroker();
+    expect(other.mqttPort).not.toBe(b.mqttPort);
+    await other.stop();
+    const c = await connect(b.mqttUrl, { clientId: "t-two" });
+    const got = collect(c);
+    await c.subscribeAsync("two/x", { qos: 1 });
+    await c.publishAsync("two/x", "still here", { qos: 1 });
+    expect((await got.next(1))[0]!.payload).toBe("still here");
+  });
+});
