@@ -67,6 +67,11 @@ describe("malformed packets and violations", () => {
     expect(r).toEqual({ closed: true, received: [0x20, 2, 0, 1] });
   });
 
+  test("MQTT 3.1 (MQIsdp, level 3) is accepted", async () => {
+    const r = await exchange([connectPacket(3, "m-31", 0xc2, 60, "MQIsdp"), new Uint8Array([0xe0, 0])]);
+    expect(r).toEqual({ closed: true, received: CONNACK_OK_311 });
+  });
+
   test("an unknown protocol name closes the connection", async () => {
     const r = await exchange([connectPacket(4, "m-3", 0xc2, 60, "XMPP")]);
     expect(r.closed).toBe(true);
