@@ -20,6 +20,8 @@ if (!HAVE_REF) console.warn("RABBITMQ_REF_MQTT_URL, RABBITMQ_REF_URL or RABBITMQ
 interface Side {
   name: string;
   mqttUrl: string;
+  /** MQTT over WebSocket: Warren's management port, RabbitMQ's Web MQTT port (management + 3). */
+  wsUrl: string;
   amqpUrl: string;
   http: string;
   auth: string;
@@ -32,11 +34,11 @@ const run = `${process.pid}`;
 beforeAll(async () => {
   if (!HAVE_REF) return;
   warren = await startMqttBroker();
-  sides.push({ name: "warren", mqttUrl: warren.mqttUrl, amqpUrl: warren.url, http: warren.httpUrl, auth: "guest:guest" });
+  sides.push({ name: "warren", mqttUrl: warren.mqttUrl, wsUrl: `ws://127.0.0.1:${warren.httpPort}/ws`, amqpUrl: warren.url, http: warren.httpUrl, auth: "guest:guest" });
   const ref = new URL(REF_HTTP!);
   const mq = new URL(REF_MQTT!);
   sides.push({
-    name: "rabbitmq", mqttUrl: `mqtt://${mq.host}`, amqpUrl: REF_AMQP!, http: `${ref.protocol}//${ref.host}`,
+    name: "rabbitmq", mqttUrl: `mqtt://${mq.host}`, wsUrl: `ws://${ref.hostname}:${Number(ref.port) + 3}/ws`, amqpUrl: REF_AMQP!, http: `${ref.protocol}//${ref.host}`,
     auth: `${decodeURIComponent(ref.username)}:${decodeURIComponent(ref.password)}`,
   });
 });
@@ -81,6 +83,25 @@ describe.skipIf(!HAVE_REF)("MQTT bridge: Warren behaves as RabbitMQ's MQTT plugi
       }
       await conn.close();
       return seen.map((x) => JSON.stringify(x)).sort(); // RabbitMQ does not keep QoS 0 and QoS 1 publishes in order
+    });
+  });
+
+  test("MQTT over WebSocket (/ws): a publish reaches AMQP the same way", async () => {
+    await same(async (side) => {
+      const conn = await amqp.connect(side.amqpUrl);
+      const ch = await conn.createChannel();
+      const q = await ch.assertQueue("", { exclusive: true });
+      await ch.bindQueue(q.queue, "amq.topic", `mqtt-diffws-${run}.#`);
+      const c = await mqtt.connectAsync(side.wsUrl, { username: "guest", password: "guest", reconnectPeriod: 0, clientId: `mqtt-diff-ws-${run}` });
+      await c.publishAsync(`mqtt-diffws-${run}/a`, "over ws", { qos: 1 });
+      await c.endAsync();
+      let m: amqp.GetMessage | false = false;
+      for (let i = 0; i < 50 && !m; i++) {
+        m = await ch.get(q.queue, { noAck: true });
+        if (!m) await new Promise((r) => setTimeout(r, 50));
+      }
+      await conn.close();
+      return m ? [m.fields.routingKey.replace(run, "RUN"), m.properties.headers, m.properties.deliveryMode, m.content.toString()] : undefined;
     });
   });
 
