@@ -2,7 +2,7 @@
 // and a reference RabbitMQ are present, runs the same load scenarios against both and prints
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
 //   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare] [--skip-delayed]
-//                        [--skip-reclaim] [--reclaim-messages 1000000]
+//                        [--skip-reclaim] [--reclaim-messages 1000000] [--skip-mqtt]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +21,7 @@ const { values: opts } = parseArgs({
     "skip-delayed": { type: "boolean", default: false },
     "skip-reclaim": { type: "boolean", default: false },
     "reclaim-messages": { type: "string", default: "1000000" },
+    "skip-mqtt": { type: "boolean", default: false },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -111,6 +112,9 @@ if (!opts["skip-delayed"]) {
 if (!opts["skip-reclaim"]) {
   Bun.spawnSync([process.execPath, join(root, "scripts", "bench_reclaim.ts"), "--messages", String(opts["reclaim-messages"])], { stdout: "inherit", stderr: "inherit" });
 }
+
+// MQTT (issue 19) has its own script: scripts/bench_mqtt.ts.
+if (!opts["skip-mqtt"]) Bun.spawnSync([process.execPath, join(root, "scripts", "bench_mqtt.ts")], { stdout: "inherit", stderr: "inherit" });
 
 // ------------------------------------------------------------------ side by side with RabbitMQ
 const refUrl = process.env.RABBITMQ_REF_URL;

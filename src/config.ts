@@ -105,6 +105,11 @@ export interface BrokerOptions {
    * `shovel.<name>.src-uri.1 = …`): name → key → raw text value(s). The shovel plugin reads them.
    */
   staticShovels: Record<string, Record<string, string | string[]>>;
+  /**
+   * Plugins' own settings as written (warren.conf keys under PLUGIN_KEY_PREFIXES, and flags such
+   * as --mqtt-port): "mqtt.listeners.tcp.default" -> "1883". Each plugin checks its own.
+   */
+  pluginSettings: Record<string, string>;
 }
 
 /** Per-listener addresses; a missing one is BrokerOptions.bind. */
@@ -158,6 +163,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   enabledPluginsFile: null,
   pluginsDir: null,
   staticShovels: {},
+  pluginSettings: {},
   maxMessageSize: 128 * 1024 * 1024,
   httpMaxBodySize: 20_000_000,
   fsync: true,
@@ -240,6 +246,7 @@ export function resolveOptions(...layers: Partial<BrokerOptions>[]): BrokerOptio
   const resolved = Object.assign({}, DEFAULTS, set) as BrokerOptions;
   // Listener addresses merge per listener: RABBITMQ_NODE_IP_ADDRESS leaves the file's HTTP address.
   resolved.listenAddresses = Object.assign({}, ...layers.map((l) => l.listenAddresses ?? {}));
+  resolved.pluginSettings = Object.assign({}, ...layers.map((l) => l.pluginSettings ?? {}));
   if (set.httpsPort != null && set.httpPort === undefined) resolved.httpPort = null;
   return resolved;
 }

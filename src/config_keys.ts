@@ -202,8 +202,14 @@ const SETTINGS: Record<string, Setter> = {
 };
 
 /** Keys with a name in them: listeners.tcp.<name>, listeners.ssl.<name>, loopback_users.<user>. */
+/** Keys under these words belong to plugins: kept as written, checked by the plugin at start. */
+export const PLUGIN_KEY_PREFIXES = ["mqtt", "web_mqtt"];
+
 function namedSetting(entry: ConfigEntry): Setter | undefined {
   const [head, second, third] = entry.path;
+  if (entry.path.length >= 2 && PLUGIN_KEY_PREFIXES.includes(head!)) {
+    return (value, s) => void (s.o.pluginSettings = { ...s.o.pluginSettings, [entry.path.join(".")]: value });
+  }
   if (entry.path.length === 3 && head === "listeners" && (second === "tcp" || second === "ssl")) {
     return (_value, s) => void s[second].listeners.set(third!, entry);
   }

@@ -4,8 +4,8 @@ import { Users, type User, type UserLimits } from "../auth/users.ts";
 import * as management from "./management.ts";
 import type { Permission } from "../auth/permissions.ts";
 import type { TcpListener } from "../runtime/tcp.ts";
-import type { HttpListener } from "../runtime/http.ts";
-import type { ClientConnection } from "./client_connection.ts";
+import type { HttpListener, WebSocketEndpoint } from "../runtime/http.ts";
+import type { ClientConnection, ProtocolConnection } from "./client_connection.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
 import type { Store } from "../../storage/store.ts";
 import { ExchangeTypes } from "./exchange_types.ts";
@@ -32,6 +32,8 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   readonly users = new Users();
   readonly vhosts = new Map<string, Vhost>();
   readonly connections = new Set<C>();
+  /** Connections of other protocols, served by plugins (MQTT); see PluginContext.clients. */
+  readonly protocolConnections = new Set<ProtocolConnection>();
   /**
    * Connections that answered the client's connection.close and wait for it to close the socket:
    * no longer listed or counted, but their sockets are dropped when the broker stops.
@@ -50,6 +52,10 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
   httpListener: HttpListener | undefined;
   httpsListener: HttpListener | undefined;
   metricsListener: HttpListener | undefined;
+  /** Plugins' listeners (MQTT), for /api/overview and the protocol-listener health check. */
+  readonly protocolListeners: { protocol: string; bind: string; port: number; tls: boolean }[] = [];
+  /** WebSocket endpoints on the management API's port (a plugin's, e.g. MQTT over WebSocket on /ws). */
+  readonly webSocketPaths = new Map<string, WebSocketEndpoint>();
   private stopping: Promise<void> | undefined;
   /** Run by stop(): listeners, samplers. */
   private readonly stopHooks: (() => void)[] = [];
@@ -109,6 +115,7 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
     this.alarms.onChange((active) => {
       setMemoryPressure(active.has("memory"));
       for (const connection of this.connections) connection.onAlarmChange(active);
+      for (const connection of this.protocolConnections) connection.onAlarmChange(active);
     });
   }
 
@@ -270,6 +277,7 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
       this.alarms.stop();
       setMemoryPressure(false); // process-wide: a stopped broker must not leave it on
       for (const connection of this.connections) connection.forceClose(reason);
+      for (const connection of this.protocolConnections) connection.terminate(); // their plugins stopped first
       for (const connection of this.closingConnections) connection.terminate();
       const deadline = Math.min(this.options.closeTimeoutMs, 1000);
       const started = Date.now();

@@ -18,3 +18,14 @@ export interface ClientConnection {
   /** The set of resource alarms changed (an empty set: all cleared). */
   onAlarmChange(active: ReadonlySet<AlarmResource>): void;
 }
+
+/**
+ * A connection of another protocol, served by a plugin (MQTT): listed in /api/connections and
+ * closable there, closed with its user or vhost, told about alarms.
+ */
+export interface ProtocolConnection extends ClientConnection {
+  /** As /api/connections shows it: "MQTT 3.1.1", "MQTT 5-0". */
+  readonly protocol: string;
+  /** Its /api/connections object (the core adds `node`). */
+  describe(): Record<string, unknown>;
+}

@@ -21,6 +21,7 @@ export interface ManagedBroker {
   readonly policyValidators: PolicyValidators;
   readonly store: Store | null;
   readonly connections: Iterable<ClientConnection>;
+  readonly protocolConnections: Iterable<ClientConnection>;
   readonly parameters: { vhostDeleted(vhost: string): void };
 }
 
@@ -95,6 +96,7 @@ export function deleteUser(broker: ManagedBroker, name: string): void {
   broker.users.delete(name);
   broker.store?.deleteUser(name);
   for (const c of broker.connections) if (c.user?.name === name) c.forceClose(`user '${name}' is deleted`);
+  for (const c of broker.protocolConnections) if (c.user?.name === name) c.forceClose(`user '${name}' is deleted`);
 }
 
 export function addVhost(broker: ManagedBroker, name: string, opts: VhostOptions = {}): Vhost {
@@ -117,6 +119,7 @@ export function deleteVhost(broker: ManagedBroker, name: string): void {
   const vhost = existingVhost(broker, name);
   broker.vhosts.delete(name);
   for (const c of broker.connections) if (c.vhost === vhost) c.forceClose(`vhost '${name}' is deleted`);
+  for (const c of broker.protocolConnections) if (c.vhost === vhost) c.forceClose(`vhost '${name}' is deleted`);
   for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
   // Those who keep state per exchange (held delayed messages, federation links) hear of each one.
   for (const exchange of [...vhost.exchanges.values()]) broker.events.emit("exchangeDeleted", { vhost: name, exchange });

@@ -21,6 +21,8 @@ export interface QueueConsumer {
   deliver(queue: Queue, entry: QueueEntry): void;
   /** The queue went away: tell the client (basic.cancel) and forget the consumer. */
   cancelledByServer(queue: Queue): void;
+  /** A consumer of another protocol (a plugin's): its consumer_details entry in the management API. */
+  describe?(): Record<string, unknown>;
 }
 
 /**

@@ -23,6 +23,7 @@ Options:
   --memory-high-watermark N   memory alarm: fraction of the memory limit (<= 1, default 0.4) or bytes
   --disk-free-limit N         disk alarm below N bytes free in the data dir (default 50000000)
   --max-message-size N        largest message body accepted, in bytes (default 134217728)
+  --mqtt-port N|none  MQTT listener (default 1883; the rabbitmq_mqtt plugin)
   --tls-port N        amqps listener (with --tls-cert and --tls-key; 0 picks a free port)
   --tls-cert FILE     server certificate (PEM, may hold the chain)
   --tls-key FILE      server private key (PEM)
@@ -76,6 +77,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       plugins: { type: "string" },
       "enabled-plugins-file": { type: "string" },
       "plugins-dir": { type: "string" },
+      "mqtt-port": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "V" },
     },
@@ -101,6 +103,11 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (values.plugins !== undefined) options.plugins = values.plugins.split(",").map((p) => p.trim()).filter((p) => p !== "");
   if (values["enabled-plugins-file"] !== undefined) options.enabledPluginsFile = values["enabled-plugins-file"];
   if (values["plugins-dir"] !== undefined) options.pluginsDir = values["plugins-dir"];
+  if (values["mqtt-port"] !== undefined) {
+    // The MQTT plugin's listener (mqtt.listeners.tcp.default in warren.conf).
+    const port = parsePortOrNone(values["mqtt-port"], "--mqtt-port");
+    options.pluginSettings = { ...options.pluginSettings, "mqtt.listeners.tcp.default": port === null ? "none" : String(port) };
+  }
   if (values["memory-high-watermark"] !== undefined) {
     options.memoryHighWatermark = parsePositive(values["memory-high-watermark"], "--memory-high-watermark");
   }

@@ -133,7 +133,7 @@ function backingQueueStatus(queue: Queue, inMemory: number, r: number[]): JsonOb
 /** The extra fields of GET /api/queues/{vhost}/{name}. */
 export function queueDetails(broker: AmqpBroker, queue: Queue): JsonObject {
   return {
-    consumer_details: queue.consumers.map((c) => formatConsumer(broker, c as Consumer)),
+    consumer_details: queue.consumers.map((c) => (c.describe ? (c.describe() as JsonObject) : formatConsumer(broker, c as Consumer))),
     deliveries: [],
     incoming: [],
   };

@@ -44,7 +44,7 @@ export function startHttpListeners(broker: AmqpBroker, plugins: readonly PluginR
     const fetch = underPrefix(o.httpPathPrefix, createManagementApp(broker, plugins).fetch);
     if (o.httpPort !== null) {
       const bind = o.listenAddresses.http ?? o.bind;
-      const listener = listening("management API (HTTP)", bind, o.httpPort, () => listenHttp(bind, o.httpPort!, fetch));
+      const listener = listening("management API (HTTP)", bind, o.httpPort, () => listenHttp(bind, o.httpPort!, fetch, undefined, broker.webSocketPaths));
       broker.httpListener = stopWithBroker(listener);
       broker.log.info(`Management plugin: HTTP (non-TLS) listener started on port ${listener.port}`);
     }
@@ -56,7 +56,7 @@ export function startHttpListeners(broker: AmqpBroker, plugins: readonly PluginR
       }
       const tls = { cert, key, ca: o.httpsCa ?? o.tlsCa };
       const bind = o.listenAddresses.https ?? o.bind;
-      const listener = listening("management API (HTTPS)", bind, o.httpsPort, () => listenHttp(bind, o.httpsPort!, fetch, tls));
+      const listener = listening("management API (HTTPS)", bind, o.httpsPort, () => listenHttp(bind, o.httpsPort!, fetch, tls, broker.webSocketPaths));
       broker.httpsListener = stopWithBroker(listener);
       broker.log.info(`Management plugin: HTTP (TLS) listener started on port ${listener.port}`);
     }

@@ -132,7 +132,7 @@ export function nodeReadings(broker: AmqpBroker): number[] {
   } catch {
     // unreadable: 0, and the disk alarm keeps its last state
   }
-  return [residentMemory(), disk, openFileDescriptors(), broker.connections.size];
+  return [residentMemory(), disk, openFileDescriptors(), broker.connections.size + broker.protocolConnections.size];
 }
 
 /** Queue churn over every vhost. */

@@ -11,6 +11,7 @@ import type { PolicyValidator } from "../broker/policy.ts";
 import type { HttpEnv } from "../http/auth.ts";
 import type { Logger } from "../log.ts";
 import type { PluginMigration, PluginTables } from "../../storage/plugin_tables.ts";
+import type { ClientHost } from "./client_host.ts";
 
 export interface Plugin {
   /** RabbitMQ's name for it: rabbitmq_consistent_hash_exchange, rabbitmq_shovel, … */
@@ -68,6 +69,11 @@ export interface PluginContext {
   readonly log: Logger;
   /** Its tables, when it has migrations and the store has SQL. */
   readonly tables: PluginTables | undefined;
+  /**
+   * For plugins that serve clients of another protocol (MQTT): listeners, logins with the AMQP
+   * rules, a place in /api/connections, the group commit, settings (src/plugins/client_host.ts).
+   */
+  readonly clients: ClientHost;
 }
 
 /** Type guard for a module's export: what a third-party module must export as `plugin` or default. */

@@ -17,6 +17,7 @@ export interface PluginRouteSource {
   mount(routes: PluginRoutes): void;
 }
 import { writeEnabledPluginsFile } from "./enabled_file.ts";
+import { createClientHost, type ClientHost } from "./client_host.ts";
 
 export interface AvailablePlugin {
   plugin: Plugin;
@@ -34,6 +35,8 @@ export class PluginManager implements PluginControl {
   private readonly types = new Map<string, readonly ExchangeType[]>();
   /** The parameter specs each registered plugin made. */
   private readonly specs = new Map<string, readonly ParameterSpec[]>();
+  /** What protocol plugins get of the broker (one, shared). */
+  private clients: ClientHost | undefined;
 
   /**
    * `explicit`: the names enabled by name. `file`: where runtime changes are written (null: not
@@ -81,7 +84,10 @@ export class PluginManager implements PluginControl {
   }
 
   private context(plugin: Plugin): PluginContext {
-    return { broker: this.broker, log: prefixed(this.broker.log, plugin.name), tables: this.tables.get(plugin.name) };
+    return {
+      broker: this.broker, log: prefixed(this.broker.log, plugin.name), tables: this.tables.get(plugin.name),
+      clients: (this.clients ??= createClientHost(this.broker)),
+    };
   }
 
   /** The enabled plugins with their dependencies, each after what it requires. */

@@ -1,6 +1,7 @@
 // HTTP(S) listener on Bun.serve. The broker hands it a fetch handler (a hono app's `fetch`), so
 // another runtime can provide the same function on its own server.
 import { readPem } from "./tls.ts";
+import type { TcpHandler, TcpSocket } from "./tcp.ts";
 
 export interface HttpListener {
   readonly port: number;
@@ -23,11 +24,33 @@ export interface HttpsFiles {
 }
 
 /**
+ * WebSocket endpoints by path (MQTT over WebSocket on /ws): each accepted WebSocket is handed
+ * over as a TcpSocket carrying binary messages, with the subprotocol named. Consulted per
+ * request, so endpoints can come and go while the server runs.
+ */
+export type WebSocketPaths = ReadonlyMap<string, WebSocketEndpoint>;
+
+export interface WebSocketEndpoint {
+  /** The subprotocol echoed when the client offers it ("mqtt"). */
+  readonly protocol: string;
+  readonly accept: (socket: TcpSocket) => TcpHandler;
+}
+
+interface WebSocketData {
+  accept: (socket: TcpSocket) => TcpHandler;
+  remoteAddress: string;
+  remotePort: number;
+  localPort: number;
+  handler: TcpHandler | undefined;
+}
+
+/**
  * Listens on `hostname:port` (0 picks a free port) and answers every request with `fetch`;
  * over TLS when `tls` names the PEM files.
  */
-export function listenHttp(hostname: string, port: number, fetch: FetchHandler, tls?: HttpsFiles): HttpListener {
-  const server = Bun.serve({
+export function listenHttp(hostname: string, port: number, fetch: FetchHandler, tls?: HttpsFiles, webSockets?: WebSocketPaths): HttpListener {
+  let boundPort = port;
+  const server = Bun.serve<WebSocketData>({
     hostname,
     port,
     idleTimeout: 60,
@@ -43,8 +66,46 @@ export function listenHttp(hostname: string, port: number, fetch: FetchHandler, 
         },
       }
       : {}),
-    fetch: (request, srv) => fetch(request, { remoteAddress: srv.requestIP(request)?.address }),
+    fetch: (request, srv) => {
+      const endpoint = webSockets?.size ? webSockets.get(new URL(request.url).pathname) : undefined;
+      if (endpoint && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+        const peer = srv.requestIP(request);
+        const data: WebSocketData = { accept: endpoint.accept, remoteAddress: peer?.address ?? "", remotePort: peer?.port ?? 0, localPort: boundPort, handler: undefined };
+        const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+        const headers = offered.includes(endpoint.protocol) ? { "Sec-WebSocket-Protocol": endpoint.protocol } : undefined;
+        if (srv.upgrade(request, { data, ...(headers ? { headers } : {}) })) return undefined;
+        return new Response("WebSocket upgrade failed", { status: 400 });
+      }
+      return fetch(request, { remoteAddress: srv.requestIP(request)?.address });
+    },
+    websocket: {
+      open(ws) {
+        const d = ws.data;
+        d.handler = d.accept({
+          remoteAddress: d.remoteAddress, remotePort: d.remotePort, localPort: d.localPort,
+          // A WebSocket buffers what it cannot send yet (-1): all of it counts as taken.
+          write: (bytes) => (ws.readyState === 1 ? (ws.send(bytes), bytes.length) : -1),
+          end: () => ws.close(1000),
+          terminate: () => ws.terminate(),
+          pause: () => {},
+          resume: () => {},
+        });
+      },
+      message(ws, message) {
+        // Binary frames carry the protocol's bytes; a text frame is passed on as its UTF-8.
+        ws.data.handler?.onData(typeof message === "string" ? new TextEncoder().encode(message) : message);
+      },
+      drain(ws) {
+        ws.data.handler?.onDrain();
+      },
+      close(ws) {
+        const handler = ws.data.handler;
+        ws.data.handler = undefined;
+        handler?.onClose();
+      },
+    },
   });
+  boundPort = server.port ?? port;
   return {
     port: server.port ?? port,
     // true: drop keep-alive connections too, so a stopped broker leaves nothing listening.

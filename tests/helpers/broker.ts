@@ -24,7 +24,9 @@ export async function startTestBroker(opts: Partial<BrokerOptions> = {}): Promis
   const dataDir = await mkdtemp(join(tmpdir(), "warren-test-"));
   let broker: Broker;
   try {
-    broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...opts });
+    // The MQTT plugin's listeners stay off unless a test asks for them (tests/plugins/mqtt/helpers.ts).
+    const pluginSettings = { "mqtt.listeners.tcp.default": "none", "web_mqtt.ws_path": "none", ...opts.pluginSettings };
+    broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...opts, pluginSettings });
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;

@@ -111,7 +111,7 @@ describe("health checks", () => {
     expect(await api(app, "GET", "/api/health/checks/port-listener/x")).toMatchObject({ status: 400, body: { error: "bad_request", reason: "Invalid port" } });
     expect((await api(app, "GET", "/api/health/checks/protocol-listener/amqp")).body).toEqual({ status: "ok", protocol: "amqp" });
     expect((await api(app, "GET", "/api/health/checks/protocol-listener/amqp091")).body).toEqual({ status: "ok", protocol: "amqp" });
-    expect((await api(app, "GET", "/api/health/checks/protocol-listener/mqtt")).status).toBe(503);
+    expect((await api(app, "GET", "/api/health/checks/protocol-listener/stomp")).status).toBe(503);
     expect((await api(app, "GET", "/api/health/checks/ready-to-serve-clients")).body).toEqual({ status: "ok" });
   });
 

@@ -166,7 +166,10 @@ test("an unknown key stops the boot, naming the key and the line", () => {
   expect(() => apply("heartbeat = 10\nhearbeat = 10"))
     .toThrow("Error in config file warren.conf line 2: you've tried to set hearbeat, but there is no setting with that name in Warren");
   // A real RabbitMQ key that Warren does not support is refused too, rather than silently ignored.
-  expect(() => apply("mqtt.listeners.tcp.default = 1883")).toThrow(/line 1: you've tried to set mqtt.listeners.tcp.default/);
+  expect(() => apply("stomp.listeners.tcp.default = 61613")).toThrow(/line 1: you've tried to set stomp.listeners.tcp.default/);
+  // The MQTT plugin's keys are kept as written for the plugin, which checks them when it starts.
+  expect(apply("mqtt.listeners.tcp.default = 1883\nweb_mqtt.ws_path = /mqtt").options.pluginSettings)
+    .toEqual({ "mqtt.listeners.tcp.default": "1883", "web_mqtt.ws_path": "/mqtt" });
   expect(() => apply("listeners.tcp.default.extra = 1")).toThrow(/you've tried to set listeners.tcp.default.extra/);
   expect(() => apply("listeners\\.tcp = none")).toThrow(/you've tried to set listeners\\.tcp/);
 });

@@ -2,6 +2,7 @@
 // /api/consumers[/{vhost}]. Users without the monitoring tag see only their own connections.
 import type { Context, Hono } from "hono";
 import type { AmqpBroker, AmqpConnection as Connection, Consumer } from "../../connection/channel.ts";
+import type { ProtocolConnection } from "../../broker/client_connection.ts";
 import { isAdmin, isMonitor, type HttpEnv } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notAuthorised, notFound } from "../errors.ts";
@@ -22,14 +23,30 @@ function pathConnection(c: Context<HttpEnv>, broker: AmqpBroker): Connection {
   return connection;
 }
 
+/** Plugins' connections (MQTT) the user may see, once logged in. */
+function visibleProtocolConnections(c: Context<HttpEnv>, broker: AmqpBroker): ProtocolConnection[] {
+  const user = c.get("user");
+  const all = [...broker.protocolConnections].filter((x) => x.user !== undefined);
+  return isMonitor(user) ? all : all.filter((x) => x.user?.name === user.name);
+}
+
+function formatProtocolConnection(broker: AmqpBroker, connection: ProtocolConnection) {
+  return { ...connection.describe(), node: broker.alarms.node };
+}
+
 export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/connections", (c) => {
     const rates = ratesFor(broker);
-    return c.json(byName(visibleConnections(c, broker).map((x) => formatConnection(broker, x, rates))));
+    const others = visibleProtocolConnections(c, broker).map((x) => formatProtocolConnection(broker, x));
+    return c.json(byName([...visibleConnections(c, broker).map((x) => formatConnection(broker, x, rates)), ...others]));
   });
-  app.get("/api/connections/:name", (c) => c.json(formatConnection(broker, pathConnection(c, broker), ratesFor(broker))));
+  app.get("/api/connections/:name", (c) => {
+    const other = visibleProtocolConnections(c, broker).find((x) => x.name === c.req.param("name"));
+    if (other) return c.json(formatProtocolConnection(broker, other));
+    return c.json(formatConnection(broker, pathConnection(c, broker), ratesFor(broker)));
+  });
   app.delete("/api/connections/:name", (c) => {
-    const connection = pathConnection(c, broker);
+    const connection = visibleProtocolConnections(c, broker).find((x) => x.name === c.req.param("name")) ?? pathConnection(c, broker);
     const user = c.get("user");
     // Monitoring users see every connection but close only their own, as in RabbitMQ.
     if (!isAdmin(user) && connection.user?.name !== user.name) throw notAuthorised("Not administrator user");

@@ -87,7 +87,7 @@ export function overviewRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
       message_stats: messageStats,
       churn_rates: churnRates,
       queue_totals: queueTotals,
-      object_totals: { channels, connections: broker.connections.size, consumers, exchanges, queues },
+      object_totals: { channels, connections: broker.connections.size + broker.protocolConnections.size, consumers, exchanges, queues },
       statistics_db_event_queue: 0,
       node: broker.alarms.node,
       listeners: listeners(broker),
@@ -121,6 +121,9 @@ export function listeners(broker: AmqpBroker): JsonObject[] {
   if (broker.metricsListener) {
     const port = broker.metricsListener.port;
     out.push({ node, protocol: "http/prometheus", ip_address: at.metrics ?? bind, port, socket_opts: { port, protocol: "http/prometheus" } });
+  }
+  for (const l of broker.protocolListeners) {
+    out.push({ node, protocol: l.protocol, ip_address: l.bind, port: l.port, socket_opts: l.tls ? { ...amqpOpts, ssl: true } : amqpOpts });
   }
   return out;
 }

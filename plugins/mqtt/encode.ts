@@ -1,0 +1,135 @@
+// Encoding the packets a server sends (CONNACK, PUBLISH, PUBACK, SUBACK, UNSUBACK, PINGRESP,
+// DISCONNECT) for MQTT 3.1.1 and 5.0. Each returns one Uint8Array holding the whole packet.
+import { PROPERTY_IDS, PROPERTY_TYPES, type Properties } from "./properties.ts";
+import { PacketType } from "./decode.ts";
+
+const encoder = new TextEncoder();
+
+/** Grows as bytes are added; `finish` puts the fixed header in front. */
+class Builder {
+  private buf = new Uint8Array(64);
+  length = 0;
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+  byte(b: number): this {
+    this.room(1);
+    this.buf[this.length++] = b;
+    return this;
+  }
+  u16(v: number): this {
+    return this.byte(v >> 8).byte(v & 0xff);
+  }
+  u32(v: number): this {
+    return this.u16(Math.floor(v / 65536) & 0xffff).u16(v & 0xffff);
+  }
+  varint(v: number): this {
+    do {
+      let b = v % 128;
+      v = Math.floor(v / 128);
+      if (v > 0) b |= 0x80;
+      this.byte(b);
+    } while (v > 0);
+    return this;
+  }
+  raw(bytes: Uint8Array): this {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+    return this;
+  }
+  binary(bytes: Uint8Array): this {
+    return this.u16(bytes.length).raw(bytes);
+  }
+  string(text: string): this {
+    return this.binary(encoder.encode(text));
+  }
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+  /** The packet: first byte, remaining length, then what was built. */
+  finish(first: number): Uint8Array {
+    const head = new Builder().byte(first).varint(this.length);
+    return head.raw(this.bytes()).bytes().slice();
+  }
+}
+
+function writeProperties(b: Builder, props: Properties): void {
+  const p = new Builder();
+  for (const [name, value] of Object.entries(props) as [keyof Properties, unknown][]) {
+    if (value === undefined) continue;
+    const id = PROPERTY_IDS.get(name)!;
+    const kind = PROPERTY_TYPES.get(id)![1];
+    switch (kind) {
+      case "byte": p.varint(id).byte(value as number); break;
+      case "u16": p.varint(id).u16(value as number); break;
+      case "u32": p.varint(id).u32(value as number); break;
+      case "varint": for (const v of value as number[]) p.varint(id).varint(v); break;
+      case "string": p.varint(id).string(value as string); break;
+      case "binary": p.varint(id).binary(value as Uint8Array); break;
+      case "pair": for (const [k, v] of value as [string, string][]) p.varint(id).string(k).string(v); break;
+    }
+  }
+  b.varint(p.length).raw(p.bytes());
+}
+
+export function connack(v5: boolean, sessionPresent: boolean, code: number, props: Properties = {}): Uint8Array {
+  const b = new Builder().byte(sessionPresent ? 1 : 0).byte(code);
+  if (v5) writeProperties(b, props);
+  return b.finish(PacketType.connack << 4);
+}
+
+export interface OutgoingPublish {
+  topic: string;
+  qos: number;
+  retain: boolean;
+  dup: boolean;
+  packetId: number;
+  properties: Properties;
+  payload: Uint8Array;
+}
+
+export function publishPacket(v5: boolean, p: OutgoingPublish): Uint8Array {
+  const b = new Builder().string(p.topic);
+  if (p.qos > 0) b.u16(p.packetId);
+  if (v5) writeProperties(b, p.properties);
+  b.raw(p.payload);
+  return b.finish((PacketType.publish << 4) | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0));
+}
+
+/** PUBACK (or PUBREC, PUBCOMP): the reason code is left out when it is success, as 5.0 allows. */
+export function ackPacket(type: number, v5: boolean, packetId: number, reason = 0, reasonString?: string): Uint8Array {
+  const b = new Builder().u16(packetId);
+  if (v5 && (reason !== 0 || reasonString !== undefined)) {
+    b.byte(reason);
+    if (reasonString !== undefined) writeProperties(b, { reasonString });
+  }
+  return b.finish((type << 4) | (type === PacketType.pubrel ? 2 : 0));
+}
+
+export function suback(v5: boolean, packetId: number, codes: number[]): Uint8Array {
+  const b = new Builder().u16(packetId);
+  if (v5) writeProperties(b, {});
+  for (const code of codes) b.byte(code);
+  return b.finish(PacketType.suback << 4);
+}
+
+export function unsuback(v5: boolean, packetId: number, codes: number[]): Uint8Array {
+  const b = new Builder().u16(packetId);
+  if (v5) {
+    writeProperties(b, {});
+    for (const code of codes) b.byte(code);
+  }
+  return b.finish(PacketType.unsuback << 4);
+}
+
+export const PINGRESP = new Uint8Array([PacketType.pingresp << 4, 0]);
+
+export function disconnectPacket(reason: number, reasonString?: string): Uint8Array {
+  const b = new Builder().byte(reason);
+  writeProperties(b, reasonString === undefined ? {} : { reasonString });
+  return b.finish(PacketType.disconnect << 4);
+}

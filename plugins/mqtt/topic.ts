@@ -1,0 +1,51 @@
+// MQTT topics and the AMQP routing keys they map to, as RabbitMQ's MQTT plugin maps them: `/`
+// and `.` swap places, and in filters `+` becomes `*` (`#` stays). Also the MQTT matching rules
+// the topic exchange cannot express: `$`-topics are not matched by a leading wildcard.
+
+/** A topic name a client may publish to: not empty, no wildcards. */
+export function validTopicName(topic: string): boolean {
+  return topic.length > 0 && !topic.includes("+") && !topic.includes("#");
+}
+
+/** A topic filter: `#` only last and alone in its level, `+` alone in its level. */
+export function validTopicFilter(filter: string): boolean {
+  if (filter.length === 0) return false;
+  const levels = filter.split("/");
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes("#") && (level !== "#" || i !== levels.length - 1)) return false;
+    if (level.includes("+") && level !== "+") return false;
+  }
+  return true;
+}
+
+const swap = (text: string) => text.replace(/[./]/g, (c) => (c === "." ? "/" : "."));
+
+/** MQTT topic -> AMQP routing key: "a/b.c" -> "a.b/c". */
+export const topicToRoutingKey = swap;
+/** AMQP routing key -> MQTT topic. */
+export const routingKeyToTopic = swap;
+
+/** MQTT filter -> AMQP binding key: "+/b.c/#" -> "*.b/c.#". */
+export function filterToBindingKey(filter: string): string {
+  return filter.split("/").map((level) => (level === "+" ? "*" : level.replace(/\./g, "/"))).join(".");
+}
+
+/** AMQP binding key -> MQTT filter (a subscription recovered from its queue's bindings). */
+export function bindingKeyToFilter(key: string): string {
+  return key.split(".").map((word) => (word === "*" ? "+" : word.replace(/\//g, "."))).join("/");
+}
+
+/** MQTT matching (4.7): `+` one level, `#` the rest (and the parent), `$`-topics not by wildcards first. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]!;
+    if (level === "#") return true;
+    if (i >= t.length) return false;
+    if (level !== "+" && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
