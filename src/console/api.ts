@@ -18,7 +18,9 @@ export function loggedIn(): boolean {
 }
 
 export function authHeader(): Record<string, string> {
-  return auth === null ? {} : { authorization: `Basic ${auth}` };
+  // X-Requested-With: the API then answers 401 without WWW-Authenticate (no browser dialog).
+  const base = { "x-requested-with": "XMLHttpRequest" };
+  return auth === null ? base : { ...base, authorization: `Basic ${auth}` };
 }
 
 /** Base64 of UTF-8 "user:password", as Basic authentication sends it. */
