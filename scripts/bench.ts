@@ -17,6 +17,7 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "10" },
     only: { type: "string" },
     "skip-compare": { type: "boolean", default: false },
+    "skip-console": { type: "boolean", default: false },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -96,6 +97,9 @@ console.log(`| metric | median of ${runs} |\n|---|---|`);
 console.log(`| process start → port accepts | ${median(results.map((r) => r.portOpenMs)).toFixed(1)} ms |`);
 console.log(`| idle RSS | ${median(results.map((r) => r.idleRssMiB)).toFixed(1)} MiB |`);
 console.log(`| executable size | ${sizeMiB.toFixed(1)} MiB |`);
+
+// The web console: bundle size and time to first render (its own script; needs chromium).
+if (!opts["skip-console"]) Bun.spawnSync([process.execPath, join(root, "scripts", "bench_console.ts")], { stdout: "inherit", stderr: "inherit" });
 
 // ------------------------------------------------------------------ side by side with RabbitMQ
 const refUrl = process.env.RABBITMQ_REF_URL;
