@@ -114,8 +114,13 @@ export function facts(pairs: [string, Child][]): HTMLElement {
   return h("dl", { class: "facts" }, ...pairs.flatMap(([k, v]) => [h("dt", null, k), h("dd", null, v)]));
 }
 
+/** A titled card; a form inside with the same title drops its own heading (said once). */
 export function section(title: string, ...children: Child[]): HTMLElement {
-  return h("section", { class: "card" }, h("h2", null, title), ...children);
+  const el = h("section", { class: "card" }, h("h2", null, title), ...children);
+  for (const f of el.querySelectorAll(":scope > form")) {
+    if (f.getAttribute("aria-label") === title) f.querySelector(":scope > h3")?.remove();
+  }
+  return el;
 }
 
 export interface Column<T> {

@@ -73,6 +73,12 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     await page.locator("[data-total=Exchanges]").filter({ hasText: "6" }).waitFor();
     expect(await page.locator(".facts").first().textContent()).toContain("rabbit@");
     await shot("01-overview");
+    // A plugin page shows only when its API answers (tests/console/plugin_pages.test.ts: when it does).
+    const nav = page.getByRole("navigation", { name: "Console pages" });
+    for (const [probe, title] of [["/api/shovels", "Shovels"], ["/api/federation-links", "Federation links"]]) {
+      const answers = (await call("GET", probe!)).status === 200;
+      expect({ title, shown: (await nav.getByRole("link", { name: title! }).count()) === 1 }).toEqual({ title, shown: answers });
+    }
   });
 
   test("every page renders with real data", async () => {

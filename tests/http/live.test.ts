@@ -144,3 +144,33 @@ test("a closed stream unsubscribes, so the feed's timer stops with its last read
   for (let i = 0; i < 50 && feed.size > 0; i++) await Bun.sleep(20);
   expect(feed.size).toBe(0);
 });
+
+test("the console and its live feed are served on the HTTPS port too", async () => {
+  const { hasOpenssl, serverCertificates } = await import("../helpers/certs.ts");
+  if (!hasOpenssl) {
+    console.warn("HTTPS console test skipped: openssl is not installed");
+    return;
+  }
+  const { mkdtemp, rm, readFile } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = await mkdtemp(join(tmpdir(), "warren-console-tls-"));
+  serverCertificates(dir);
+  const secure = await startTestBroker({ httpsPort: 0, httpsCert: join(dir, "server.pem"), httpsKey: join(dir, "server.key") });
+  try {
+    const tls = { ca: await readFile(join(dir, "ca.pem"), "utf8") };
+    const page = await fetch(`https://127.0.0.1:${secure.broker.httpsPort}/`, { tls } as RequestInit);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("console/app.js");
+    const abort = new AbortController();
+    const live = await fetch(`https://127.0.0.1:${secure.broker.httpsPort}/api/live`, { tls, headers: { authorization: basic("guest", "guest") }, signal: abort.signal } as RequestInit);
+    expect(live.status).toBe(200);
+    const reader = live.body!.getReader();
+    let text = "";
+    while (!text.includes("event: overview")) text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+  } finally {
+    await secure.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

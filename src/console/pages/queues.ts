@@ -1,6 +1,6 @@
 // Queues: the list (paged, sorted and filtered by the API, so 10,000 queues stay fast), adding
 // one, and a queue's page: counts, consumers, bindings, get messages, publish, purge, delete.
-import { api, get } from "../api.ts";
+import { answers, api, get } from "../api.ts";
 import { h, href, path, replace } from "../dom.ts";
 import { args, bytes, num, rate, yesNo } from "../format.ts";
 import { onLive } from "../live.ts";
@@ -38,6 +38,28 @@ interface GotMessage {
   routing_key: string;
   message_count: number;
   properties: Record<string, unknown>;
+}
+
+/**
+ * RabbitMQ's "Move messages" (shovel management): a dynamic shovel from this queue to another
+ * in the same vhost that deletes itself once it moved the messages there now. Shown only when
+ * the shovel plugin's API answers.
+ */
+function moveForm(vhost: string, name: string): HTMLElement {
+  return form("Move messages", [{ name: "destination", label: "Destination queue", required: true }], "Move messages", async (v) => {
+    const uri = `amqp:///${encodeURIComponent(vhost)}`;
+    await api("PUT", path("parameters", "shovel", vhost, `Move from ${name}`), {
+      body: {
+        component: "shovel", vhost, name: `Move from ${name}`,
+        value: {
+          "src-protocol": "amqp091", "src-uri": uri, "src-queue": name,
+          "dest-protocol": "amqp091", "dest-uri": uri, "dest-queue": String(v.destination),
+          "ack-mode": "on-confirm", "src-delete-after": "queue-length",
+        },
+      },
+    });
+    return `Moving the messages of ${name} to ${v.destination} (shovel "Move from ${name}")`;
+  });
 }
 
 const features = (q: Queue) => [q.durable ? "D" : "", q.auto_delete ? "AD" : "", q.exclusive ? "Excl" : "", args(q.arguments)].filter(Boolean).join(" ");
@@ -119,7 +141,7 @@ async function detail(view: HTMLElement, vhost: string, name: string) {
       replace(details, h("p", { class: "form-error", role: "alert" }, `Cannot read the queue: ${(err as Error).message}`));
     }
   };
-  const first = await get<Queue>(apiPath);
+  const [first, shovels] = await Promise.all([get<Queue>(apiPath), answers("shovels")]);
   draw(first);
   const bindings = bindingsList(path("queues", vhost, name, "bindings"), "source", "bindings");
   const messages = h("div", { class: "messages", "aria-live": "polite" });
@@ -157,6 +179,7 @@ async function detail(view: HTMLElement, vhost: string, name: string) {
         await reload();
         return `${got.length} message${got.length === 1 ? "" : "s"} got`;
       }), messages),
+    shovels ? section("Move messages", moveForm(vhost, name)) : null,
     section("Purge and delete",
       h("button", {
         type: "button", class: "danger",
