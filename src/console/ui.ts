@@ -176,6 +176,9 @@ export function listView<T>(options: ListOptions<T>): ListView {
     : null;
   const el = h("div", { class: "list" }, controls, body, pager);
   let inFlight = false, again = false, timer: ReturnType<typeof setTimeout> | undefined;
+  // A slow listing (sorted by a statistic over 10,000 queues) is re-read less often, so a page
+  // left open does not keep the broker busy: at most every 5 times its last duration.
+  let lastStarted = 0, lastDuration = 0;
 
   const schedule = () => {
     clearTimeout(timer);
@@ -202,6 +205,7 @@ export function listView<T>(options: ListOptions<T>): ListView {
       return;
     }
     inFlight = true;
+    lastStarted = performance.now();
     try {
       const q = new URLSearchParams(options.query ?? {});
       if (state.sort) {
@@ -227,6 +231,7 @@ export function listView<T>(options: ListOptions<T>): ListView {
       replace(body, h("p", { class: "form-error", role: "alert" }, `Cannot list ${options.label}: ${(err as Error).message}`));
     } finally {
       inFlight = false;
+      lastDuration = performance.now() - lastStarted;
       if (again) {
         again = false;
         void refresh();
@@ -249,6 +254,7 @@ export function listView<T>(options: ListOptions<T>): ListView {
   }
 
   const off = options.refreshOn ? onLive((event) => {
+    if (inFlight || performance.now() - lastStarted < 5 * lastDuration) return;
     if (options.refreshOn!(event)) void refresh();
   }) : () => {};
   void refresh();

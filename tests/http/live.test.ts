@@ -127,6 +127,20 @@ test("a management user counts only the vhosts it may use and its own connection
   }
 });
 
+test("alarms in effect are in every event", async () => {
+  tb.broker.alarms.setMemoryHighWatermark(2); // bytes: any process is above it
+  tb.broker.alarms.check();
+  try {
+    const [event] = await readLive(basic("guest", "guest"), () => true);
+    expect(event!.alarms).toEqual(["memory"]);
+  } finally {
+    tb.broker.alarms.setMemoryHighWatermark(0.4);
+    tb.broker.alarms.check();
+  }
+  const [after] = await readLive(basic("guest", "guest"), () => true);
+  expect(after!.alarms).toEqual([]);
+});
+
 test("the feed needs a management login; a script saying X-Requested-With gets no browser challenge", async () => {
   const bare = await fetch(`${tb.httpUrl}/api/live`);
   expect(bare.status).toBe(401);
