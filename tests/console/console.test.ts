@@ -136,6 +136,31 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     }
   });
 
+  test("names with slashes, spaces, percent signs and markup round-trip through links, and markup stays text", async () => {
+    const vhost = "console/vh %";
+    const name = `console q/#%? <img src=x onerror="window.__xss=1">`;
+    const enc = encodeURIComponent;
+    await call("PUT", `/api/vhosts/${enc(vhost)}`, {});
+    await call("PUT", `/api/queues/${enc(vhost)}/${enc(name)}`, {});
+    try {
+      await open("#/queues");
+      await page.getByLabel("Filter queues").fill("console q/");
+      await page.getByRole("link", { name }).click();
+      await page.getByRole("heading", { name: `Queue ${name}` }).waitFor();
+      const publish = page.getByRole("form", { name: "Publish message" });
+      await publish.getByLabel("Payload", { exact: true }).fill("<b>not bold</b>");
+      await publish.getByRole("button", { name: "Publish message" }).click();
+      await textOf(".notice", /Message published/);
+      await page.getByRole("form", { name: "Get messages" }).getByRole("button", { name: "Get messages" }).click();
+      expect(await textOf(".payload", /not bold/)).toBe("<b>not bold</b>");
+      expect(await page.evaluate<unknown>("window.__xss")).toBeUndefined();
+      expect(await page.locator("main img").count()).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await call("DELETE", `/api/vhosts/${enc(vhost)}`);
+    }
+  });
+
   test("declare a queue, publish and get a message, purge, delete", async () => {
     await open("#/queues");
     const add = page.getByRole("form", { name: "Add queue" });
