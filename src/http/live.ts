@@ -17,10 +17,13 @@ type Counter = (typeof COUNTERS)[number];
 
 export type ChangedKind = "connections" | "channels" | "exchanges" | "queues" | "bindings";
 
-export interface LiveEvent {
-  at: number;
+interface Totals {
   object_totals: { connections: number; channels: number; exchanges: number; queues: number; consumers: number };
   queue_totals: { messages: number; messages_ready: number; messages_unacknowledged: number };
+}
+
+export interface LiveEvent extends Totals {
+  at: number;
   message_stats: Record<Counter, number>;
   rates: Record<Counter, number>;
   alarms: string[];
@@ -115,11 +118,15 @@ export class LiveFeed {
     }
     this.openedClosed = { connections, channels };
     const now = Date.now();
-    for (const sub of [...this.subscribers]) this.emit(sub, now);
+    // Subscribers of one user (several tabs) share one pass over the queues per tick.
+    const totals = new Map<string, Totals>();
+    for (const sub of [...this.subscribers]) this.emit(sub, now, totals);
   }
 
-  private emit(sub: Subscriber, now: number): void {
-    const event = this.snapshot(sub, now);
+  private emit(sub: Subscriber, now: number, totals = new Map<string, Totals>()): void {
+    let t = totals.get(sub.user.name);
+    if (!t) totals.set(sub.user.name, (t = this.totals(sub.user)));
+    const event = this.event(sub, now, t);
     sub.changed.clear();
     try {
       sub.send(event);
@@ -128,10 +135,9 @@ export class LiveFeed {
     }
   }
 
-  /** What `sub`'s user may see: the vhosts of its listings, its own connections unless monitoring. */
-  private snapshot(sub: Subscriber, now: number): LiveEvent {
+  /** What `user` may see: the vhosts of its listings, its own connections unless monitoring. */
+  private totals(user: User): Totals {
     const broker = this.broker;
-    const user = sub.user;
     const unacked = unackedByQueue(broker);
     let exchanges = 0, queues = 0, consumers = 0, ready = 0, unackedCount = 0;
     for (const vhost of broker.vhosts.values()) {
@@ -151,21 +157,28 @@ export class LiveFeed {
       connections++;
       channels += connection.channels.size;
     }
-    const now_counters = counters(broker);
+    return {
+      object_totals: { connections, channels, exchanges, queues, consumers },
+      queue_totals: { messages: ready + unackedCount, messages_ready: ready, messages_unacknowledged: unackedCount },
+    };
+  }
+
+  /** The rates are this subscriber's own: the change since the event it was sent last. */
+  private event(sub: Subscriber, now: number, totals: Totals): LiveEvent {
+    const current = counters(this.broker);
     const rates = {} as Record<Counter, number>;
     const seconds = sub.last ? (now - sub.last.at) / 1000 : 0;
     for (const name of COUNTERS) {
-      const delta = sub.last ? now_counters[name] - sub.last.counters[name] : 0;
+      const delta = sub.last ? current[name] - sub.last.counters[name] : 0;
       rates[name] = seconds > 0 ? Math.round((delta / seconds) * 10) / 10 : 0;
     }
-    sub.last = { at: now, counters: now_counters };
+    sub.last = { at: now, counters: current };
     return {
       at: now,
-      object_totals: { connections, channels, exchanges, queues, consumers },
-      queue_totals: { messages: ready + unackedCount, messages_ready: ready, messages_unacknowledged: unackedCount },
-      message_stats: now_counters,
+      ...totals,
+      message_stats: current,
       rates,
-      alarms: [...broker.alarms.current].map((a) => `${a}`),
+      alarms: [...this.broker.alarms.current],
       changed: [...sub.changed],
     };
   }
