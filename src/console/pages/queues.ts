@@ -3,6 +3,7 @@
 import { answers, api, get } from "../api.ts";
 import { h, href, path, replace } from "../dom.ts";
 import { args, bytes, num, rate, yesNo } from "../format.ts";
+import { liveChart } from "../chart.ts";
 import { onLive } from "../live.ts";
 import { act, busy, facts, form, listView, parseJsonObject, section } from "../ui.ts";
 import { bindForm, bindingsList, publishForm, vhostNames } from "./common.ts";
@@ -134,28 +135,36 @@ async function detail(view: HTMLElement, vhost: string, name: string) {
         h("td", null, h("a", { href: href("connections", c.channel_details.connection_name) }, c.channel_details.name)),
         h("td", null, c.consumer_tag), h("td", null, yesNo(c.ack_required)), h("td", null, yesNo(c.exclusive)), h("td", null, num(c.prefetch_count))))))));
   };
+  let current: Queue | undefined;
   const reload = async () => {
     try {
-      draw(await get<Queue>(apiPath));
+      draw((current = await get<Queue>(apiPath)));
     } catch (err) {
       replace(details, h("p", { class: "form-error", role: "alert" }, `Cannot read the queue: ${(err as Error).message}`));
     }
   };
   const [first, shovels] = await Promise.all([get<Queue>(apiPath), answers("shovels")]);
-  draw(first);
+  draw((current = first));
+  const chart = liveChart("This queue's messages", [
+    { label: "Ready", color: "#1f5fa8" },
+    { label: "Unacked", color: "#a8551f" },
+  ], "");
   const bindings = bindingsList(path("queues", vhost, name, "bindings"), "source", "bindings");
   const messages = h("div", { class: "messages", "aria-live": "polite" });
   let pending = false;
   const off = onLive(async (e) => {
-    if (pending || !(busy("queues", "bindings")(e))) return;
-    pending = true;
-    await reload();
-    pending = false;
+    if (!pending && busy("queues", "bindings")(e)) {
+      pending = true;
+      await reload();
+      pending = false;
+    }
+    chart.push(e.at, [current?.messages_ready ?? 0, current?.messages_unacknowledged ?? 0]);
   });
   replace(view,
     h("h1", { tabindex: -1 }, `Queue ${first.name}`),
     h("p", null, h("a", { href: "#/queues" }, "All queues"), ` · vhost ${vhost}`),
     section("Details", details),
+    h("div", { class: "charts" }, chart.el),
     section("Consumers", consumers),
     section("Bindings", bindings.el, bindForm(vhost, { queue: name }, () => void bindings.refresh())),
     section("Publish message", publishForm(vhost, "", name)),
@@ -198,6 +207,7 @@ async function detail(view: HTMLElement, vhost: string, name: string) {
       }, "Delete queue")));
   return () => {
     off();
+    chart.dispose();
     bindings.dispose();
   };
 }
