@@ -30,6 +30,13 @@ async function open(hash: string): Promise<void> {
   await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
 }
 
+/** Form controls and buttons of the page with no accessible name (should be none). */
+async function unnamed(): Promise<string[]> {
+  return await page.evaluate<string[]>(`[...document.querySelectorAll("main input, main select, main textarea, main button")]
+    .filter((e) => (e.labels === undefined || e.labels === null || e.labels.length === 0) && !e.getAttribute("aria-label") && !(e.tagName === "BUTTON" && e.textContent.trim() !== ""))
+    .map((e) => e.outerHTML.slice(0, 120))`);
+}
+
 /** The element's text once it matches. */
 async function textOf(selector: string, pattern: RegExp, timeout = 10_000): Promise<string> {
   const loc = page.locator(selector).filter({ hasText: pattern }).first();
@@ -94,25 +101,32 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await open("#/connections");
       await textOf("main table", /amqplib/);
       await shot("02-connections");
+      expect(await unnamed()).toEqual([]);
       await open("#/channels");
       await textOf("main table", /guest/);
       await shot("03-channels");
+      expect(await unnamed()).toEqual([]);
       await open("#/exchanges");
       await textOf("main table", /console-x/);
       await shot("04-exchanges");
+      expect(await unnamed()).toEqual([]);
       await open("#/exchanges/%2F/console-x");
       await textOf("main table", /console-q/);
       await shot("05-exchange");
+      expect(await unnamed()).toEqual([]);
       await open("#/queues");
       await textOf("main table", /console-q/);
       await shot("06-queues");
+      expect(await unnamed()).toEqual([]);
       await open("#/queues/%2F/console-q");
       await textOf("main table", /console-tag/);
       await textOf("main table", /console-x/);
       await shot("07-queue");
+      expect(await unnamed()).toEqual([]);
       await open("#/admin");
       await textOf("main table", /administrator/);
       await shot("08-admin-users");
+      expect(await unnamed()).toEqual([]);
       await open("#/admin/users/guest");
       await textOf("main table", /\.\*/);
       await open("#/admin/vhosts");
@@ -120,6 +134,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await open("#/admin/policies");
       await textOf("main table", /console-policy/);
       await shot("09-admin-policies");
+      expect(await unnamed()).toEqual([]);
       await open("#/admin/limits");
       await page.getByRole("heading", { name: "Virtual host limits" }).waitFor();
       await open("#/admin/flags");
@@ -127,6 +142,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await open("#/definitions");
       await page.getByRole("heading", { name: "Definitions", exact: true }).waitFor();
       await shot("10-definitions");
+      expect(await unnamed()).toEqual([]);
       expect(errors).toEqual([]);
     } finally {
       await conn.close();
