@@ -1,7 +1,7 @@
 // The live feed: GET /api/live as server-sent events, read with fetch (so the Basic header goes
 // with it; EventSource cannot send one). When the stream breaks, the banner says the broker is
 // lost and we reconnect with backoff; when it is back, listeners are told to reload.
-import { apiUrl, authHeader } from "./api.ts";
+import { apiUrl, authHeader, unauthorised } from "./api.ts";
 
 export interface LiveEvent {
   at: number;
@@ -62,6 +62,12 @@ async function run(mine: AbortController): Promise<void> {
   while (!mine.signal.aborted) {
     try {
       const response = await fetch(apiUrl("live"), { headers: authHeader(), signal: mine.signal });
+      if (response.status === 401) {
+        // The user was deleted or its password changed: the session is over, not the broker.
+        const reason = ((await response.json().catch(() => ({}))) as { reason?: string }).reason ?? "Login failed";
+        for (const listener of unauthorised) listener(reason);
+        return;
+      }
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
       await read(response.body, mine, () => {
         delay = 500;

@@ -120,7 +120,17 @@ export class LiveFeed {
     const now = Date.now();
     // Subscribers of one user (several tabs) share one pass over the queues per tick.
     const totals = new Map<string, Totals>();
-    for (const sub of [...this.subscribers]) this.emit(sub, now, totals);
+    for (const sub of [...this.subscribers]) {
+      // A user deleted or changed (password, tags) since it subscribed: end the stream, so the
+      // client must log in again (its next request is checked afresh).
+      if (this.broker.users.get(sub.user.name) !== sub.user) {
+        this.subscribers.delete(sub);
+        sub.close();
+        continue;
+      }
+      this.emit(sub, now, totals);
+    }
+    if (this.subscribers.size === 0) this.stop();
   }
 
   private emit(sub: Subscriber, now: number, totals = new Map<string, Totals>()): void {

@@ -387,6 +387,10 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await p.locator("main table").filter({ hasText: "console-mine" }).waitFor();
       expect(await p.locator("main table").textContent()).not.toContain("console-hidden");
       await shot("16-management-user", p);
+      // Deleting the user ends its session: the live feed is closed and the login form says why.
+      await call("DELETE", "/api/users/console-mgmt");
+      await p.locator(".form-error").filter({ hasText: "Logged out: Login failed" }).waitFor({ timeout: 15_000 });
+      await p.getByLabel("Username").waitFor();
     } finally {
       await other.close();
       await call("DELETE", "/api/users/console-mon");

@@ -127,6 +127,17 @@ test("a management user counts only the vhosts it may use and its own connection
   }
 });
 
+test("the stream of a user deleted meanwhile ends", async () => {
+  await api(tb.httpUrl, "PUT", "/api/users/live-gone", { password: "pw", tags: "management" });
+  const events = await readLive(basic("live-gone", "pw"), (_e, all) => {
+    if (all.length === 1) void api(tb.httpUrl, "DELETE", "/api/users/live-gone");
+    return false; // read until the server ends the stream
+  });
+  expect(events.length).toBeGreaterThanOrEqual(1);
+  expect(events.length).toBeLessThanOrEqual(3);
+  expect((await fetch(`${tb.httpUrl}/api/live`, { headers: { authorization: basic("live-gone", "pw") } })).status).toBe(401);
+});
+
 test("alarms in effect are in every event", async () => {
   tb.broker.alarms.setMemoryHighWatermark(2); // bytes: any process is above it
   tb.broker.alarms.check();
