@@ -22,6 +22,7 @@ const { values: opts } = parseArgs({
     "skip-reclaim": { type: "boolean", default: false },
     "reclaim-messages": { type: "string", default: "1000000" },
     "skip-mqtt": { type: "boolean", default: false },
+    "skip-console": { type: "boolean", default: false },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -115,6 +116,9 @@ if (!opts["skip-reclaim"]) {
 
 // MQTT (issue 19) has its own script: scripts/bench_mqtt.ts.
 if (!opts["skip-mqtt"]) Bun.spawnSync([process.execPath, join(root, "scripts", "bench_mqtt.ts")], { stdout: "inherit", stderr: "inherit" });
+
+// The web console: bundle size and time to first render (its own script; needs chromium).
+if (!opts["skip-console"]) Bun.spawnSync([process.execPath, join(root, "scripts", "bench_console.ts")], { stdout: "inherit", stderr: "inherit" });
 
 // ------------------------------------------------------------------ side by side with RabbitMQ
 const refUrl = process.env.RABBITMQ_REF_URL;

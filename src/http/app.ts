@@ -29,6 +29,8 @@ import { featureFlagRoutes } from "./routes/feature_flags.ts";
 import { mountPluginRoutes } from "./plugin_routes.ts";
 import type { PluginRouteSource } from "../plugins/manager.ts";
 import { publicWebUiRoutes, webUiRoutes } from "./routes/web_ui.ts";
+import { consoleRoutes } from "./routes/console.ts";
+import { liveRoutes } from "./routes/live.ts";
 
 export type ManagementApp = Hono<HttpEnv>;
 
@@ -57,6 +59,7 @@ export function createManagementApp(broker: AmqpBroker, plugins: readonly Plugin
     }));
   }
   publicWebUiRoutes(app);
+  consoleRoutes(app);
   app.use("/api/*", basicAuth(broker));
   app.use("*", bodyLimit(broker.options.httpMaxBodySize));
   app.use("/api/*", listParams());
@@ -75,6 +78,7 @@ export function createManagementApp(broker: AmqpBroker, plugins: readonly Plugin
   definitionRoutes(app, broker);
   pluginRoutes(app, broker);
   featureFlagRoutes(app);
+  liveRoutes(app, broker);
   mountPluginRoutes(app, plugins);
   // A known path with a method it does not take: 405, as cowboy answers; anything else 404.
   const known = app.routes

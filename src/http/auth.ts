@@ -18,6 +18,9 @@ export function basicAuth(broker: AmqpBroker): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Basic\s+(.+)$/i.exec(header);
+    // A script (the web console) that says so gets no WWW-Authenticate, which would make the
+    // browser open its own login dialog over the page.
+    const challenge = c.req.header("x-requested-with") === "XMLHttpRequest" ? refuse : refuseWithChallenge;
     if (!match) return challenge(null);
     const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
@@ -39,8 +42,11 @@ export function basicAuth(broker: AmqpBroker): MiddlewareHandler<HttpEnv> {
 }
 
 /** 401 with the realm RabbitMQ announces (an empty body when no credentials came at all). */
-function challenge(body: { error: string; reason: string } | null): Response {
-  const headers: Record<string, string> = { "www-authenticate": 'Basic realm="RabbitMQ Management"' };
+function refuseWithChallenge(body: { error: string; reason: string } | null): Response {
+  return refuse(body, { "www-authenticate": 'Basic realm="RabbitMQ Management"' });
+}
+
+function refuse(body: { error: string; reason: string } | null, headers: Record<string, string> = {}): Response {
   if (!body) return new Response(null, { status: 401, headers });
   headers["content-type"] = "application/json";
   return new Response(JSON.stringify(body), { status: 401, headers });

@@ -14,6 +14,15 @@ export function listParams(): MiddlewareHandler<HttpEnv> {
     if (q.columns === undefined && q.sort === undefined && q.page === undefined && q.sort_reverse === undefined) return;
     if (!(c.res.headers.get("content-type") ?? "").includes("application/json")) return;
     let body = (await c.res.json()) as Json;
+    if (q.page !== undefined && isPage(body)) {
+      // Paged by the route before formatting (pageBeforeFormat): only the columns remain to do.
+      if (q.columns !== undefined) {
+        const columns = q.columns.split(",").filter((s) => s !== "").map((s) => s.split("."));
+        body.items = (body.items as Json[]).map((item) => pick(item, columns));
+      }
+      c.res = new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
+      return;
+    }
     if (Array.isArray(body)) {
       if (q.sort !== undefined) body = sortBy(body, q.sort, q.sort_reverse === "true");
       else if (q.sort_reverse === "true") body = [...body].reverse();
@@ -52,10 +61,17 @@ function field(item: Json, path: string[]): Json | undefined {
   return v;
 }
 
+const isPage = (body: Json): body is JsonObject =>
+  body !== null && typeof body === "object" && !Array.isArray(body) && Array.isArray(body.items) && typeof body.filtered_count === "number";
+
 function sortBy(list: Json[], sort: string, reverse: boolean): Json[] {
   const path = sort.split(".");
+  return sortedBy(list, (item) => field(item, path), reverse);
+}
+
+function sortedBy<T>(list: T[], key: (item: T) => Json | undefined, reverse: boolean): T[] {
   const sorted = [...list].sort((a, b) => {
-    const x = field(a, path), y = field(b, path);
+    const x = key(a), y = key(b);
     if (x === y) return 0;
     if (x === undefined || x === null) return -1;
     if (y === undefined || y === null) return 1;
@@ -66,19 +82,53 @@ function sortBy(list: Json[], sort: string, reverse: boolean): Json[] {
 
 /** A page as rabbit_mgmt_util:paginate answers it. */
 function paginate(list: Json[], q: Record<string, string>): JsonObject {
+  const { items, ...rest } = pageOf(list, q, (item) => String(field(item, ["name"]) ?? ""));
+  return { ...rest, items };
+}
+
+interface PageOf<T> {
+  filtered_count: number;
+  item_count: number;
+  items: T[];
+  page: number;
+  page_count: number;
+  page_size: number;
+  total_count: number;
+}
+
+function pageOf<T>(list: T[], q: Record<string, string | undefined>, name: (item: T) => string): PageOf<T> {
   const page = Number(q.page);
   const pageSize = q.page_size === undefined ? 100 : Number(q.page_size);
   if (!Number.isInteger(page) || page < 1) throw badRequest("page must be a positive integer");
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 500) throw badRequest("page_size must be an integer from 1 to 500");
   let filtered = list;
   if (q.name !== undefined && q.name !== "") {
-    const re = q.use_regex === "true" ? new RegExp(q.name) : undefined;
-    filtered = list.filter((item) => {
-      const name = String(field(item, ["name"]) ?? "");
-      return re ? re.test(name) : name.includes(q.name!);
-    });
+    let re: RegExp | undefined;
+    try {
+      re = q.use_regex === "true" ? new RegExp(q.name) : undefined;
+    } catch (err) {
+      throw badRequest(`name is not a valid regular expression: ${(err as Error).message}`);
+    }
+    filtered = list.filter((item) => (re ? re.test(name(item)) : name(item).includes(q.name!)));
   }
   const pageCount = Math.max(1, Math.ceil(filtered.length / pageSize));
   const items = filtered.slice((page - 1) * pageSize, page * pageSize);
   return { filtered_count: filtered.length, item_count: items.length, items, page, page_count: pageCount, page_size: pageSize, total_count: list.length };
+}
+
+/**
+ * A page of a listing chosen before its objects are formatted, so a page of 10,000 queues formats
+ * 100 of them: when `page` is asked and `sort`, if any, is one of `keys` (fields known without
+ * formatting). Filters, orders and answers as the middleware would over the formatted list;
+ * undefined when it does not apply (the route formats everything and the middleware pages).
+ */
+export function pageBeforeFormat<T>(
+  list: T[], q: Record<string, string | undefined>, name: (item: T) => string, keys: Record<string, (item: T) => string>,
+): PageOf<T> | undefined {
+  if (q.page === undefined) return undefined;
+  const key = q.sort === undefined ? undefined : keys[q.sort];
+  if (q.sort !== undefined && (key === undefined || !Object.hasOwn(keys, q.sort))) return undefined;
+  const reverse = q.sort_reverse === "true";
+  const ordered = key ? sortedBy(list, key, reverse) : reverse ? [...list].reverse() : list;
+  return pageOf(ordered, q, name);
 }

@@ -15,6 +15,7 @@ import { propertiesToJson } from "../publish.ts";
 import { ratesFor } from "../rates.ts";
 import { addQueueSamples, requestedRanges } from "../samples.ts";
 import { unackedByQueue } from "../unacked.ts";
+import { pageBeforeFormat } from "../list_params.ts";
 
 const ACK_MODES = ["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"];
 
@@ -30,10 +31,14 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const rates = ratesFor(broker);
     const ranges = requestedRanges((name) => c.req.query(name), rates);
     const unacked = unackedByQueue(broker);
-    return vhosts().flatMap((v) => byName([...v.queues.values()]).map((q) => {
+    const format = (q: Queue) => {
       const json = formatQueue(broker, q, unacked.get(q), rates);
       return ranges ? addQueueSamples(json, rates.points(q), ranges) : json;
-    }));
+    };
+    const queues = vhosts().flatMap((v) => byName([...v.queues.values()]));
+    // A page sorted by name or vhost (the console's default) formats only its own queues.
+    const page = pageBeforeFormat(queues, c.req.query(), (q) => q.name, { name: (q) => q.name, vhost: (q) => q.vhost });
+    return page ? { ...page, items: page.items.map(format) } : queues.map(format);
   };
   app.get("/api/queues", (c) => c.json(list(c, () => visibleVhosts(c, broker))));
   app.get("/api/queues/:vhost", (c) => c.json(list(c, () => [pathVhost(c, broker)])));
