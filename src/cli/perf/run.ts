@@ -1,0 +1,89 @@
+// What every scenario shares: the options, the connections it opened (closed at the end, or
+// terminated on failure), the first failure, Ctrl-C, and bounded waiting.
+import { PerfConnection } from "./connection.ts";
+import { ExitCode, PerfError } from "./errors.ts";
+import type { PerfOptions } from "./options.ts";
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export class Run {
+  /** Marks this run's message bodies, so foreign messages in a shared queue are not timed. */
+  readonly runId = 1 + Math.floor(Math.random() * 0xffff_fffe);
+  /** Prefix of the names this run declares (and deletes). */
+  readonly prefix = `perf-${process.pid}-${this.runId.toString(36)}`;
+  failure: PerfError | undefined;
+  /** Ctrl-C: stop publishing, finish and report what was measured. */
+  interrupted = false;
+  private readonly connections = new Set<PerfConnection>();
+
+  constructor(readonly opts: PerfOptions, readonly io: Io) {}
+
+  /** A connection with channel 1 open; its failures fail the run. */
+  async connect(name: string): Promise<PerfConnection> {
+    const conn = await PerfConnection.open(this.opts.uri, `${this.prefix} ${name}`, this.opts.timeoutMs);
+    conn.runId = this.runId;
+    conn.onFailure = this.fail;
+    this.connections.add(conn);
+    return conn;
+  }
+
+  readonly fail = (error: PerfError): void => {
+    this.failure ??= error;
+  };
+
+  /** Throws the run's failure, if any. */
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  get stopping(): boolean {
+    return this.failure !== undefined || this.interrupted;
+  }
+
+  /**
+   * Waits until `done()` holds (true), `ms` pass (false), or the run fails or is interrupted
+   * (false). Polls every 20 ms: cheap, and never per message.
+   */
+  async waitFor(ms: number, done?: () => boolean): Promise<boolean> {
+    const until = performance.now() + ms;
+    for (;;) {
+      if (done?.()) return true;
+      if (this.stopping) return false;
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      await new Promise((r) => setTimeout(r, Math.min(20, left)));
+    }
+  }
+
+  /** An RPC with the run's timeout. */
+  async rpc<T>(what: string, promise: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new PerfError(ExitCode.TIMEOUT, `${what}: no answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes one connection politely and forgets it. */
+  async close(conn: PerfConnection): Promise<void> {
+    this.connections.delete(conn);
+    await conn.close();
+  }
+
+  /** Closes every connection still open (politely unless the run failed). */
+  async closeAll(): Promise<void> {
+    const all = [...this.connections];
+    this.connections.clear();
+    if (this.failure) for (const c of all) c.terminate();
+    else await Promise.all(all.map((c) => c.close()));
+  }
+}
