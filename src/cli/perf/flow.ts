@@ -15,6 +15,8 @@ export interface Snapshot {
   published: number;
   confirmed: number;
   consumed: number;
+  /** Deliveries of any message, this run's or not (the client's work either way). */
+  received: number;
 }
 
 export class Flow implements PublishGate {
@@ -95,7 +97,7 @@ export class Flow implements PublishGate {
   }
 
   snapshot(): Snapshot {
-    return { at: performance.now(), cpu: cpuMicros(), published: this.published, confirmed: this.confirmed, consumed: this.consumed };
+    return { at: performance.now(), cpu: cpuMicros(), published: this.published, confirmed: this.confirmed, consumed: this.consumed, received: this.consumed + this.foreign };
   }
 
   /** Every message published was consumed (or returned) and every confirm arrived. */
@@ -159,13 +161,13 @@ function sum<T>(items: T[], f: (item: T) => number): number {
 /** Rates and client CPU over a window [a, b]. */
 export function windowMetrics(a: Snapshot, b: Snapshot): Record<string, number> {
   const secs = (b.at - a.at) / 1000;
-  const handled = b.published - a.published + (b.consumed - a.consumed);
+  const handled = b.published - a.published + (b.received - a.received);
   const cpu = b.cpu - a.cpu;
   return {
     duration_s: secs,
     publish_rate: Math.round((b.published - a.published) / secs),
     confirm_rate: Math.round((b.confirmed - a.confirmed) / secs),
-    consume_rate: Math.round((b.consumed - a.consumed) / secs),
+    consume_rate: Math.round((b.received - a.received) / secs),
     client_cpu_pct: (cpu / 1e6 / secs) * 100,
     // As amqpload's gen_us_per_msg: CPU over messages handled (published + consumed).
     client_cpu_us_per_msg: handled > 0 ? cpu / handled : NaN,

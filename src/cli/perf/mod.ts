@@ -40,7 +40,7 @@ export async function runPerf(argv: string[], io: Io = defaultIo(), control: Per
     opts = parsePerfArgs(argv);
   } catch (err) {
     if (!(err instanceof PerfError)) throw err;
-    io.stderr(`warren perf: ${err.message}\n\n${USAGE}\n`);
+    io.stderr(`warren perf: ${err.message}\nRun 'warren perf --help' for the scenarios and options.\n`);
     return ExitCode.USAGE;
   }
   if (opts === "help") {

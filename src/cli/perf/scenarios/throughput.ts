@@ -44,7 +44,7 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
     await run.waitFor(o.seconds * 1000, enough);
     const to = flow.snapshot();
     flow.stopPublishing();
-    window = windowMetrics(from, to);
+    if (!run.failure) window = windowMetrics(from, to);
     drained = await run.waitFor(o.drain * 1000, () => flow.settled());
     flow.ackAll();
   } catch (err) {
@@ -72,7 +72,7 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
     ...(window && consumers > 0 && !latencyMode ? { consume_rate: window.consume_rate } : {}),
     latency_us: flow.latency.summary(),
     confirm_latency_us: flow.confirmLatency.summary(),
-    drained: consumers > 0 ? drained && flow.consumed + flow.returned >= flow.published : undefined,
+    drained: consumers > 0 && !run.failure ? drained && flow.consumed + flow.returned >= flow.published : undefined,
     duration_s: window?.duration_s,
     client_cpu_pct: window?.client_cpu_pct,
     client_cpu_us_per_msg: window?.client_cpu_us_per_msg,
