@@ -2,11 +2,12 @@
 // RabbitMQ (skipped without RABBITMQ_REF_URL), its counts add up and its JSON parses; failures
 // end with their exit codes. No timing thresholds: only counts, and bounds that always hold.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { runPerf, ExitCode, type Result } from "../../src/cli/perf/mod.ts";
 import { referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { freePort } from "../helpers/warren_process.ts";
-import { run as runWarren } from "../helpers/warren_command.ts";
+import { run as runWarren, WARREN } from "../helpers/warren_command.ts";
 
 const REF = referenceBroker();
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
@@ -131,6 +132,17 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
       expect(m(o).drain_rate).toBeGreaterThan(0);
     });
 
+    test("bodies larger than frame_max (split into body frames) and empty bodies are counted right", async () => {
+      const big = await perf(["throughput", ...uri(), "--seconds", "0.5", "--warmup", "0", "-s", "300000", "-c", "4", "--prefetch", "4"]);
+      expect(big.code).toBe(ExitCode.OK);
+      expect(big.result.metrics.consumed).toBe(big.result.metrics.published);
+      expect(m(big).latency_us.count).toBe(m(big).consumed);
+      const empty = await perf(["throughput", ...uri(), "--seconds", "0.5", "--warmup", "0", "-s", "0"]);
+      expect(empty.code).toBe(ExitCode.OK);
+      expect(m(empty).consumed).toBe(m(empty).published);
+      expect(m(empty).latency_us).toBeUndefined(); // no room for a timestamp
+    });
+
     test("publishing to a missing exchange: the broker closes the channel, exit 4", async () => {
       const o = await perf(["throughput", ...uri(), "--seconds", "2", "-y", "0", "-e", "perf-no-such-exchange"]);
       expect(o.code).toBe(ExitCode.BROKER_CLOSED);
@@ -212,6 +224,46 @@ describe("warren perf failures", () => {
     await doomed.stop();
     const o = await running;
     expect(o.code).toBe(ExitCode.BROKER_CLOSED);
+  });
+
+  test("a progress line each second on stderr, none with --quiet", async () => {
+    let stderr = "";
+    const code = await runPerf(["throughput", "-u", warren.url, "--seconds", "2.5", "--warmup", "0", "-c", "16"], {
+      stdout: () => {}, stderr: (t) => void (stderr += t),
+    });
+    expect(code).toBe(ExitCode.OK);
+    const lines = stderr.trim().split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines[0]).toMatch(/^perf throughput: \d+s  sent [\d,]+\/s  confirmed [\d,]+\/s  received [\d,]+\/s/);
+    expect(stderr).toContain("unconfirmed");
+  });
+
+  test("interrupted (Ctrl-C): stops early and still reports, exit 0", async () => {
+    let stdout = "";
+    let progressed!: () => void;
+    const firstProgress = new Promise<void>((r) => (progressed = r));
+    const control: { interrupt?: () => void } = {};
+    const running = runPerf(["throughput", "-u", warren.url, "--seconds", "60", "--warmup", "0", "--json"], {
+      stdout: (t) => void (stdout += t), stderr: () => progressed(),
+    }, control);
+    await firstProgress; // publishing is under way
+    control.interrupt!();
+    expect(await running).toBe(ExitCode.OK);
+    const result = JSON.parse(stdout) as Result;
+    expect(result.metrics.interrupted).toBe(true);
+    expect(result.metrics.published).toBeGreaterThan(0);
+    expect(result.metrics.consumed).toBe(result.metrics.published);
+  });
+
+  test("the executable stops on SIGINT with a report", async () => {
+    const child = spawn(WARREN[0]!, [...WARREN.slice(1), "perf", "throughput", "-u", warren.url, "--seconds", "60", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once("exit", r));
+    await new Promise((r) => child.stderr!.once("data", r)); // the first progress line: running
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ ok: true, metrics: { interrupted: true } });
   });
 
   test("bad options: exit 2 and a message naming the option", async () => {

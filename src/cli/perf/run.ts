@@ -45,13 +45,14 @@ export class Run {
 
   /**
    * Waits until `done()` holds (true), `ms` pass (false), or the run fails or is interrupted
-   * (false). Polls every 20 ms: cheap, and never per message.
+   * (false; a drain goes on when interrupted, so the counts still add up). Polls every 20 ms:
+   * cheap, and never per message.
    */
-  async waitFor(ms: number, done?: () => boolean): Promise<boolean> {
+  async waitFor(ms: number, done?: () => boolean, drain = false): Promise<boolean> {
     const until = performance.now() + ms;
     for (;;) {
       if (done?.()) return true;
-      if (this.stopping) return false;
+      if (drain ? this.failure : this.stopping) return false;
       const left = until - performance.now();
       if (left <= 0) return false;
       await new Promise((r) => setTimeout(r, Math.min(20, left)));

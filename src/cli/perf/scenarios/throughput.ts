@@ -45,7 +45,7 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
     const to = flow.snapshot();
     flow.stopPublishing();
     if (!run.failure) window = windowMetrics(from, to);
-    drained = await run.waitFor(o.drain * 1000, () => flow.settled());
+    drained = await run.waitFor(o.drain * 1000, () => flow.settled(), true);
     flow.ackAll();
   } catch (err) {
     if (!(err instanceof PerfError)) throw err;
@@ -56,7 +56,7 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
   }
   await run.closeAll();
   const cleanup = await removeTopology(run, topology);
-  const failure = run.failure ?? (run.interrupted ? undefined : flow.accountingProblem(true));
+  const failure = run.failure ?? flow.accountingProblem(true);
   const metrics: Result["metrics"] = {
     ...(latencyMode ? { roundtrips: flow.consumed, roundtrip_rate: window?.consume_rate } : {}),
     published: flow.published,
