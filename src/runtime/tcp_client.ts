@@ -20,11 +20,15 @@ export interface TcpClientHandler {
 export interface ConnectTarget {
   hostname: string;
   port: number;
-  /** TLS (amqps): verify the server certificate unless `insecure`. */
-  tls?: { insecure: boolean };
+  /** TLS (amqps): verify the server certificate (against `ca` PEM text when given) unless `insecure`. */
+  tls?: { insecure: boolean; ca?: string };
 }
 
-/** Resolves once connected; rejects with the system error (ECONNREFUSED, ENOTFOUND…) otherwise. */
+/**
+ * Resolves once connected (for TLS: once the handshake succeeded, since Bun drops writes made
+ * before it); rejects with the system or TLS error (ECONNREFUSED, ENOTFOUND, an untrusted
+ * certificate…) otherwise.
+ */
 export async function connectTcp(target: ConnectTarget, handler: TcpClientHandler): Promise<TcpClient> {
   let closed = false;
   const close = (error?: Error) => {
@@ -32,13 +36,19 @@ export async function connectTcp(target: ConnectTarget, handler: TcpClientHandle
     closed = true;
     handler.onClose(error);
   };
+  let handshaken!: (error: Error | null) => void;
+  const handshake = new Promise<Error | null>((resolve) => (handshaken = resolve));
+  const tls = target.tls;
   const socket = await Bun.connect({
     hostname: target.hostname,
     port: target.port,
-    ...(target.tls ? { tls: { rejectUnauthorized: !target.tls.insecure, serverName: target.hostname } } : {}),
+    ...(tls ? { tls: { rejectUnauthorized: !tls.insecure, serverName: target.hostname, ...(tls.ca ? { ca: tls.ca } : {}) } } : {}),
     socket: {
       open(s) {
         s.setNoDelay(true);
+      },
+      handshake(_s, success, error) {
+        handshaken(success && (!error || tls?.insecure) ? null : (error ?? new Error("TLS handshake failed")));
       },
       data(_s, chunk) {
         handler.onData(chunk);
@@ -47,13 +57,23 @@ export async function connectTcp(target: ConnectTarget, handler: TcpClientHandle
         handler.onDrain();
       },
       close(_s, error) {
+        handshaken(error ?? new Error("connection closed during the TLS handshake"));
         close(error);
       },
       error(_s, error) {
+        handshaken(error);
         close(error);
       },
     },
   });
+  if (tls) {
+    const error = await handshake;
+    if (error) {
+      closed = true; // the caller learns of it from the rejection, not from onClose
+      socket.terminate();
+      throw error;
+    }
+  }
   return {
     write: (bytes) => socket.write(bytes),
     end: () => void socket.end(),

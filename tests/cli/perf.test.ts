@@ -3,15 +3,20 @@
 // end with their exit codes. No timing thresholds: only counts, and bounds that always hold.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runPerf, ExitCode, type Result } from "../../src/cli/perf/mod.ts";
 import { referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { freePort } from "../helpers/warren_process.ts";
+import { hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 import { run as runWarren, WARREN } from "../helpers/warren_command.ts";
 
 const REF = referenceBroker();
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
 if (!REF) console.warn("RABBITMQ_REF_URL unset: skipping warren perf runs against the reference RabbitMQ");
+if (!hasOpenssl) console.warn("openssl not found: skipping the warren perf amqps test");
 
 interface Outcome {
   code: number;
@@ -208,6 +213,26 @@ describe("warren perf failures", () => {
       expect(o.result.error).toContain("no handshake");
     } finally {
       silent.close();
+    }
+  });
+
+  test.skipIf(!hasOpenssl)("amqps: with --tls-ca it connects, an untrusted certificate is exit 3, --tls-insecure skips the check", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "warren-perf-tls-"));
+    serverCertificates(dir);
+    const tls = await startTestBroker({ tlsPort: 0, tlsCert: join(dir, "server.pem"), tlsKey: join(dir, "server.key") });
+    try {
+      const uri = `amqps://guest:guest@127.0.0.1:${tls.broker.tlsPort}`;
+      const args = ["throughput", "-u", uri, "-q", "--seconds", "0.3", "--warmup", "0", "-c", "8"];
+      const trusted = await perf([...args, "--tls-ca", join(dir, "ca.pem")]);
+      expect(trusted.result.error).toBeUndefined();
+      expect(trusted.code).toBe(ExitCode.OK);
+      expect(m(trusted).consumed).toBe(m(trusted).published);
+      const untrusted = await perf(args);
+      expect(untrusted.code).toBe(ExitCode.CONNECT);
+      expect((await perf([...args, "--tls-insecure"])).code).toBe(ExitCode.OK);
+    } finally {
+      await tls.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

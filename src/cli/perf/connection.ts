@@ -87,7 +87,8 @@ export class PerfConnection {
   }
 
   private async connect(uri: AmqpUri, name: string, timeoutMs: number): Promise<void> {
-    const target = { hostname: uri.hostname, port: uri.port, ...(uri.tls ? { tls: { insecure: false } } : {}) };
+    const tls = { insecure: uri.tlsInsecure === true, ...(uri.tlsCa ? { ca: uri.tlsCa } : {}) };
+    const target = { hostname: uri.hostname, port: uri.port, ...(uri.tls ? { tls } : {}) };
     const where = `${uri.hostname}:${uri.port}`;
     try {
       this.socket = await withTimeout(connectTcp(target, {

@@ -1,5 +1,6 @@
 // The command line of `warren perf <scenario> [options]`, parsed with node:util parseArgs into
 // one typed PerfOptions. Every number is checked; a bad value names the option and the value.
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { FieldTable, FieldValue } from "../../amqp/table.ts";
 import { PerfUsageError } from "./errors.ts";
@@ -46,6 +47,8 @@ export interface PerfOptions {
 
 const OPTIONS = {
   uri: { type: "string", short: "u", default: "amqp://guest:guest@127.0.0.1:5672" },
+  "tls-ca": { type: "string" },
+  "tls-insecure": { type: "boolean", default: false },
   json: { type: "boolean", default: false },
   quiet: { type: "boolean", short: "q", default: false },
   timeout: { type: "string", default: "10" },
@@ -105,7 +108,7 @@ export function parsePerfArgs(argv: string[]): PerfOptions | "help" {
   const hold = num("hold", v.hold, 0, 86400);
   const opts: PerfOptions = {
     scenario,
-    uri: parseAmqpUri(v.uri),
+    uri: { ...parseAmqpUri(v.uri), ...tlsOptions(v["tls-ca"], v["tls-insecure"]) },
     json: v.json,
     quiet: v.quiet,
     timeoutMs: num("timeout", v.timeout, 0.1, 3600) * 1000,
@@ -143,6 +146,15 @@ export function parsePerfArgs(argv: string[]): PerfOptions | "help" {
   const derived = scenario === "connections" ? hold + 120 : scenario === "throughput" || latency ? opts.warmup + seconds + drain + 60 : 600;
   opts.maxSeconds = v["max-seconds"] !== undefined ? num("max-seconds", v["max-seconds"], 1, 7 * 86400) : derived;
   return opts;
+}
+
+function tlsOptions(caFile: string | undefined, insecure: boolean): { tlsCa?: string; tlsInsecure?: boolean } {
+  if (caFile === undefined) return insecure ? { tlsInsecure: true } : {};
+  try {
+    return { tlsCa: readFileSync(caFile, "utf8"), tlsInsecure: insecure };
+  } catch (err) {
+    throw new PerfUsageError(`Cannot read --tls-ca "${caFile}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 function num(name: string, text: string, min: number, max: number): number {
@@ -192,6 +204,7 @@ Common:
   -q, --quiet            no progress line on stderr
       --timeout S        per handshake and setup RPC (default 10)
       --max-seconds S    hard limit for the whole run (default: derived from the scenario)
+      --tls-ca FILE      amqps: trust this CA (PEM)    --tls-insecure  amqps without verifying the server
 
 Messages (throughput, latency, backlog):
   -x, --producers N      (1)              -y, --consumers N      (1)

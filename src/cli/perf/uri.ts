@@ -9,6 +9,9 @@ export interface AmqpUri {
   username: string;
   password: string;
   vhost: string;
+  /** amqps: trust this CA (PEM text) instead of the system's; or verify nothing. */
+  tlsCa?: string;
+  tlsInsecure?: boolean;
   /** The URI with the password masked, for reports. */
   display: string;
 }
