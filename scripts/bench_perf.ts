@@ -133,9 +133,17 @@ export async function benchPerf(opts: { warren: Target; reference: Target | unde
         `${f(med(key, (s) => s.brokerCpuPct))} % | ${f(med(key, (s) => s.clientUsPerMsg), 3)} |`);
     }
     if (opts.reference) {
-      const w = med(`${opts.warren.name}\twarren perf`, (s) => s.rate);
-      const r = med(`${opts.reference.name}\twarren perf`, (s) => s.rate);
-      console.log(`| ${c.name} | **Warren / RabbitMQ** | warren perf | **${(w / r).toFixed(2)}×** | | | | |`);
+      const w = (pick: (s: Sample) => number) => med(`${opts.warren.name}\twarren perf`, pick);
+      const refName = opts.reference.name;
+      const r = (pick: (s: Sample) => number) => med(`${refName}\twarren perf`, pick);
+      // Latency cases run at the same rate on both sides: compare how long messages took instead.
+      if (c.perf[0] === "latency") {
+        const p50 = r((s) => s.p50) / w((s) => s.p50);
+        const p99 = r((s) => s.p99) / w((s) => s.p99);
+        console.log(`| ${c.name} | **RabbitMQ / Warren latency** | warren perf | | **${p50.toFixed(2)}×** | **${p99.toFixed(2)}×** | | |`);
+      } else {
+        console.log(`| ${c.name} | **Warren / RabbitMQ** | warren perf | **${(w((s) => s.rate) / r((s) => s.rate)).toFixed(2)}×** | | | | |`);
+      }
     }
   }
   if (amqpload) rmSync(dirname(amqpload), { recursive: true, force: true });

@@ -27,8 +27,12 @@ export class Flow implements PublishGate {
   stopped = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
 
+  readonly refill: number;
+
   /** `maxBacklog` 0: open loop. */
-  constructor(private readonly run: Run, private readonly maxBacklog: number) {}
+  constructor(private readonly run: Run, private readonly maxBacklog: number) {
+    this.refill = Math.max(1, Math.floor(maxBacklog / 8));
+  }
 
   room(): number {
     if (this.maxBacklog === 0 || this.consumers.length === 0) return Infinity;
@@ -38,7 +42,13 @@ export class Flow implements PublishGate {
   /** Consumers call it after a chunk of deliveries: producers held back by the cap go on. */
   readonly wake = (): void => {
     for (const p of this.publishers) p.pump();
+    this.run.poke();
   };
+
+  /** Publishers call it after a chunk of confirms. */
+  progressed(): void {
+    this.run.poke();
+  }
 
   async addConsumers(count: number, spec: ConsumeSpec): Promise<void> {
     for (let i = 0; i < count; i++) {

@@ -48,9 +48,7 @@ export async function runPerf(argv: string[], io: Io = defaultIo(), control: Per
     return ExitCode.OK;
   }
   const run = new Run(opts, io);
-  control.interrupt = () => {
-    run.interrupted = true;
-  };
+  control.interrupt = () => run.interrupt();
   // The hard limit: fail the run (scenarios notice within 20 ms), and stop waiting for them
   // altogether a little later should one hang on a dead socket.
   const limitMs = opts.maxSeconds * 1000;

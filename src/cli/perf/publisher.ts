@@ -30,6 +30,10 @@ export interface PublishSpec {
 export interface PublishGate {
   /** How many more messages the run lets producers publish now. */
   room(): number;
+  /** Wait until room() is at least this (or the end is nearer): fewer, fuller writes. */
+  readonly refill: number;
+  /** Called after each socket chunk of confirms or returns (the run re-checks what it waits for). */
+  progressed(): void;
   stopped: boolean;
 }
 
@@ -47,6 +51,7 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
   private readonly stampViews: DataView[];
   private readonly sentAt: Float64Array;
   private readonly perBatch: number;
+  private readonly windowRefill: number;
   private nextKey = 0;
   private startedAt = 0;
   private scheduled = false;
@@ -66,6 +71,7 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
     }
     this.sentAt = new Float64Array(Math.max(1, spec.confirmWindow));
     this.perBatch = Math.max(1, Math.floor(BATCH_BYTES / this.templates[0]!.length));
+    this.windowRefill = Math.max(1, Math.floor(spec.confirmWindow / 4));
     conn.confirms = this;
     conn.chunkHandler = this;
     conn.onWritable = this.pump;
@@ -96,24 +102,34 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
     const conn = this.conn;
     const spec = this.spec;
     if (this.gate.stopped || conn.blocked || conn.failure) return;
-    let n = this.perBatch;
-    if (spec.limit > 0) n = Math.min(n, spec.limit - this.published);
-    if (spec.confirmWindow > 0) n = Math.min(n, spec.confirmWindow - this.outstanding);
-    n = Math.min(n, this.gate.room());
+    const left = spec.limit > 0 ? spec.limit - this.published : Infinity;
+    const windowRoom = spec.confirmWindow > 0 ? spec.confirmWindow - this.outstanding : Infinity;
+    const gateRoom = this.gate.room();
+    // Refilling a few freed slots at a time would cost a write per few messages when the broker
+    // is slow: wait until a quarter of the window (an eighth of the backlog cap) is free.
+    if (spec.rate === 0 && left > 0 && (windowRoom < Math.min(this.windowRefill, left) || gateRoom < Math.min(this.gate.refill, left))) return;
+    const n = Math.min(this.perBatch, left, windowRoom, gateRoom);
     if (spec.rate > 0) {
       const due = Math.floor((spec.rate * (performance.now() - this.startedAt)) / 1000) + 1 - this.published;
       if (due <= 0) {
         this.timer ??= setTimeout(this.onTimer, Math.max(1, 1000 / spec.rate - 0.5));
         return;
       }
-      n = Math.min(n, due);
+      return this.publish(Math.min(n, due));
     }
+    this.publish(n);
+  };
+
+  private publish(n: number): void {
+    const conn = this.conn;
+    const spec = this.spec;
     if (n <= 0) return; // a confirm, a consumed message or drain calls pump again
     this.write(n);
     conn.flush();
+    if (this.published === spec.limit) this.gate.progressed(); // the last one: the run may be waiting for it
     // More is allowed at once: come back after pending I/O (reads must keep flowing).
     if (!conn.blocked && (spec.rate === 0 || this.timer === undefined)) this.again();
-  };
+  }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
@@ -178,6 +194,7 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
 
   afterChunk(): void {
     this.pump();
+    this.gate.progressed();
   }
 }
 

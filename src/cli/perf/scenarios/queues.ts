@@ -102,7 +102,7 @@ async function timed(run: Run, conn: PerfConnection, what: string, method: AmqpM
 /** One confirmed message per routing key, then how many queues hold `depth` messages. */
 async function checkRouting(run: Run, ctl: PerfConnection, exchange: string, queues: string[], depth: number): Promise<number> {
   await run.rpc("confirm.select", ctl.rpc(1, { id: MethodId.ConfirmSelect, nowait: false }));
-  const gate = { stopped: false, room: () => Infinity };
+  const gate = { stopped: false, room: () => Infinity, refill: 1, progressed: run.poke };
   const keys = queues.map((_, i) => `k${i + 1}`);
   const publisher = new Publisher(ctl, { exchange, routingKeys: keys, size: 16, persistent: false, mandatory: false, confirmWindow: keys.length, rate: 0, limit: keys.length }, gate, new Histogram());
   publisher.start();

@@ -36,9 +36,11 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
     });
     flow.startProgress();
     flow.start();
-    await run.waitFor(o.warmup * 1000);
-    flow.latency.reset();
-    flow.confirmLatency.reset();
+    if (o.warmup > 0) {
+      await run.waitFor(o.warmup * 1000);
+      flow.latency.reset();
+      flow.confirmLatency.reset();
+    }
     const from: Snapshot = flow.snapshot();
     const enough = latencyMode && o.count > 0 ? () => flow.consumed >= o.count : undefined;
     await run.waitFor(o.seconds * 1000, enough);
