@@ -39,10 +39,22 @@ export class Flow implements PublishGate {
     return this.maxBacklog - (this.published - this.consumed - this.returned);
   }
 
-  /** Consumers call it after a chunk of deliveries: producers held back by the cap go on. */
+  private wakeScheduled = false;
+  /**
+   * Consumers call it after a chunk of deliveries: producers held back by the cap go on. The
+   * publish happens on the next turn, not inside the consumer socket's data callback: publishing
+   * from there (a write to another socket) gave a third of the rate with 5 or 20 consumers
+   * against Warren, apparently because Bun sends it late (docs/perf.md, open questions).
+   */
   readonly wake = (): void => {
-    for (const p of this.publishers) p.pump();
     this.run.poke();
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(this.wakeNow);
+  };
+  private readonly wakeNow = (): void => {
+    this.wakeScheduled = false;
+    for (const p of this.publishers) p.pump();
   };
 
   /** Publishers call it after a chunk of confirms. */

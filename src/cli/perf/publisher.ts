@@ -54,6 +54,8 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
   private readonly windowRefill: number;
   private nextKey = 0;
   private startedAt = 0;
+  /** Replies during setup (confirm.select-ok) must not start publishing before the run does. */
+  private started = false;
   private scheduled = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -84,6 +86,7 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
 
   start(): void {
     this.startedAt = performance.now();
+    this.started = true;
     this.pump();
   }
 
@@ -101,7 +104,7 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
     this.scheduled = false;
     const conn = this.conn;
     const spec = this.spec;
-    if (this.gate.stopped || conn.blocked || conn.failure) return;
+    if (!this.started || this.gate.stopped || conn.blocked || conn.failure) return;
     const left = spec.limit > 0 ? spec.limit - this.published : Infinity;
     const windowRoom = spec.confirmWindow > 0 ? spec.confirmWindow - this.outstanding : Infinity;
     const gateRoom = this.gate.room();
