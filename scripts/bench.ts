@@ -2,13 +2,14 @@
 // and a reference RabbitMQ are present, runs the same load scenarios against both and prints
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
 //   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare] [--skip-delayed]
-//                        [--skip-reclaim] [--reclaim-messages 1000000] [--skip-mqtt]
+//                        [--skip-reclaim] [--reclaim-messages 1000000] [--skip-mqtt] [--skip-console] [--skip-perf]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchPerf } from "./bench_perf.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: opts } = parseArgs({
@@ -23,6 +24,7 @@ const { values: opts } = parseArgs({
     "reclaim-messages": { type: "string", default: "1000000" },
     "skip-mqtt": { type: "boolean", default: false },
     "skip-console": { type: "boolean", default: false },
+    "skip-perf": { type: "boolean", default: false },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -174,6 +176,15 @@ for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) 
   console.log(`\n## ${scenario.name}: warren / rabbitmq\n`);
   // compare.sh prints every run as JSON, then the table of medians and ratios: keep the table.
   console.log(text.split("\n").filter((line) => !line.startsWith("{")).join("\n"));
+}
+// warren perf (scripts/bench_perf.ts): Warren beside RabbitMQ in the same run, and its own
+// client cost beside amqpload's. `--only perf` runs just this part; --skip-perf leaves it out.
+if (!opts["skip-perf"] && (!only || only.includes("perf"))) {
+  await benchPerf({
+    warren: { name: "Warren", url: warrenUrl, pid: warren.pid },
+    reference: { name: "RabbitMQ", url: refUrl, pid: refPid ? Number(refPid) : undefined },
+    rounds: Number(opts.rounds), seconds: String(Math.min(Number(opts.seconds), 5)), perfCommand: [binary],
+  });
 }
 warren.kill("SIGTERM");
 await warren.exited;

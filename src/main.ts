@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
-// The executable: `warren [server] [flags]`, `warren ctl …`, `warren plugins …`. (`warren perf` comes later.)
+// The executable: `warren [server] [flags]`, `warren ctl …`, `warren plugins …`, `warren perf …`.
 import { startBroker } from "./server.ts";
 import { runCtl } from "./cli/ctl/mod.ts";
 import { runPlugins } from "./cli/plugins.ts";
+import { runPerf, type PerfControl } from "./cli/perf/mod.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./cli/server_args.ts";
 import { VERSION } from "./version.ts";
 import { envWarnings, EnvError } from "./config.ts";
@@ -12,8 +13,13 @@ async function main(argv: string[]): Promise<number> {
   if (command === "ctl") return await runCtl(rest);
   if (command === "plugins") return await runPlugins(rest);
   if (command === "perf") {
-    console.error(`warren ${command}: not available in this version yet`);
-    return 2;
+    // Ctrl-C ends the run early with a report of what was measured; a second one exits at once.
+    const control: PerfControl = {};
+    process.once("SIGINT", () => {
+      control.interrupt?.();
+      process.once("SIGINT", () => process.exit(130));
+    });
+    return await runPerf(rest, undefined, control);
   }
   const args = command === "server" ? rest : argv;
   let options;
