@@ -24,6 +24,12 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
+/**
+ * The broker under test runs as a process (WARREN_RUNTIME / WARREN_CMD): tests that look inside
+ * the Broker object use `test.skipIf(BROKER_IS_PROCESS)`.
+ */
+export const BROKER_IS_PROCESS = brokerAsProcess();
+
 export async function startTestBroker(opts: Partial<BrokerOptions> = {}): Promise<TestBroker> {
   const dataDir = await mkdtemp(join(tmpdir(), "warren-test-"));
   if (brokerAsProcess()) return await startProcessBroker(opts, dataDir);
