@@ -72,7 +72,7 @@ class Connection {
 
   constructor(private readonly conn: Deno.Conn, accept: (socket: TcpSocket) => TcpHandler, tls: boolean) {
     try {
-      conn.setNoDelay(true);
+      (conn as Deno.TcpConn).setNoDelay(true); // TlsConn has it too, on the TCP socket beneath
     } catch {
       // the peer is already gone: the read loop sees it
     }
