@@ -40,6 +40,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Start under this RLIMIT_NOFILE (soft and hard), through util-linux's prlimit. */
   nofile?: number;
+  /** The command that runs warren (default: warrenCommand(), chosen by the environment). */
+  command?: string[];
   /** Sees every chunk of stdout and stderr (the output() tail keeps only the last 64 KiB). */
   onOutput?: (text: string) => void;
 }
@@ -71,7 +73,7 @@ export function freePort(): Promise<number> {
 export async function launchWarren(opts: SpawnOptions): Promise<WarrenProcess> {
   const envPort = opts.env?.RABBITMQ_NODE_PORT;
   const port = envPort !== undefined ? Number(envPort) : opts.port ?? (await freePort());
-  const [command, ...pre] = warrenCommand();
+  const [command, ...pre] = opts.command ?? warrenCommand();
   const argv = [
     ...pre, ...(envPort !== undefined ? [] : ["--port", String(port)]), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
     "--log-level", opts.logLevel ?? "info", "--http-port", "0", "--metrics-port", "0", ...(opts.args ?? []),

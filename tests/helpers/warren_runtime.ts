@@ -17,6 +17,11 @@ const RUNTIMES: Record<string, string[]> = {
   deno: [join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--config", join(ROOT, "deno.json"), MAIN],
 };
 
+/** argv that runs src/main.ts on `runtime` ("bun" or "deno"). */
+export function runtimeCommand(runtime: "bun" | "deno"): string[] {
+  return RUNTIMES[runtime]!;
+}
+
 /** argv that starts `warren` (flags follow). */
 export function warrenCommand(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.WARREN_CMD) return env.WARREN_CMD.trim().split(/\s+/);
