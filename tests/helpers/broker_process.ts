@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrokerOptions } from "../../src/config.ts";
-import { startServer, type ServerProcess } from "./warren_command.ts";
+import { type ServerProcess, startServer } from "./warren_command.ts";
 
 /** Options the helper sets itself (ports, address, data dir) or that only silence logs. */
 const HANDLED = new Set(["port", "httpPort", "metricsPort", "bind", "dataDir", "logLevel"]);

@@ -56,7 +56,9 @@ function equal(a: unknown, b: unknown): boolean {
 }
 
 function fail(actual: unknown, what: string, expected?: unknown): never {
-  throw new Error(`expected ${Deno.inspect(actual, { depth: 6 })} ${what}${arguments.length > 2 ? ` ${Deno.inspect(expected, { depth: 6 })}` : ""}`);
+  throw new Error(
+    `expected ${Deno.inspect(actual, { depth: 6 })} ${what}${arguments.length > 2 ? ` ${Deno.inspect(expected, { depth: 6 })}` : ""}`,
+  );
 }
 
 export function expect(actual: unknown) {

@@ -24,7 +24,7 @@ test.skipIf(BROKER_IS_PROCESS)("a quorum queue keeps its type and delivery limit
   broker = await startTestBroker();
   const { dataDir, broker: first } = broker;
   let conn = await amqp.connect(broker.url);
-  let ch = await conn.createConfirmChannel();
+  const ch = await conn.createConfirmChannel();
   await ch.assertQueue("qq", { durable: true, arguments: { "x-queue-type": "quorum", "x-delivery-limit": 0 } });
   ch.sendToQueue("qq", Buffer.from("m1"), { persistent: true });
   await ch.waitForConfirms();

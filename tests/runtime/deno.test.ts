@@ -56,7 +56,9 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
     expect(platform).toMatch(/^Deno \d+\.\d+\.\d+$/);
     const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
     const auth = { authorization: `Basic ${btoa("guest:guest")}` };
-    const overview = (await (await fetch(`http://127.0.0.1:${httpPort}/api/overview`, { headers: auth })).json()) as { erlang_version: string };
+    const overview = (await (await fetch(`http://127.0.0.1:${httpPort}/api/overview`, { headers: auth })).json()) as {
+      erlang_version: string;
+    };
     expect(overview.erlang_version).toBe(platform);
   });
 
@@ -85,7 +87,10 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
 
   test.skipIf(!hasOpenssl)("serves amqps: a publish and get round trip over TLS", async () => {
     const tlsPort = loggedPort(proc, /started TLS \(SSL\) listener on [^\n]*:(\d+)\n/);
-    const conn = await amqp.connect(`amqps://guest:guest@127.0.0.1:${tlsPort}`, { ca: [readFileSync(join(certs, "ca.pem"))], servername: "localhost" });
+    const conn = await amqp.connect(`amqps://guest:guest@127.0.0.1:${tlsPort}`, {
+      ca: [readFileSync(join(certs, "ca.pem"))],
+      servername: "localhost",
+    });
     const ch = await conn.createChannel();
     const q = (await ch.assertQueue("", { exclusive: true })).queue;
     ch.sendToQueue(q, Buffer.from("over tls on deno"));
@@ -97,13 +102,16 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
 
   test.skipIf(!hasOpenssl)("refuses to start with verify_peer, naming what Deno cannot do", async () => {
     const conf = join(tempDir(), "tls.conf");
-    writeFileSync(conf, [
-      "listeners.ssl.default = 0",
-      `ssl_options.certfile = ${join(certs, "server.pem")}`,
-      `ssl_options.keyfile = ${join(certs, "server.key")}`,
-      `ssl_options.cacertfile = ${join(certs, "ca.pem")}`,
-      "ssl_options.verify = verify_peer",
-    ].join("\n") + "\n");
+    writeFileSync(
+      conf,
+      [
+        "listeners.ssl.default = 0",
+        `ssl_options.certfile = ${join(certs, "server.pem")}`,
+        `ssl_options.keyfile = ${join(certs, "server.key")}`,
+        `ssl_options.cacertfile = ${join(certs, "ca.pem")}`,
+        "ssl_options.verify = verify_peer",
+      ].join("\n") + "\n",
+    );
     const refused = await launchWarren({ dataDir: tempDir(), command: DENO, args: ["--config", conf] });
     const code = await refused.exit;
     expect(code).toBe(1);
