@@ -1,7 +1,7 @@
 // npm run bench: measures dist/warren (start-up, idle memory, size) and, when the amqpload tool
 // and a reference RabbitMQ are present, runs the same load scenarios against both and prints
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
-//   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare]
+//   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare] [--skip-deno]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +17,7 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "10" },
     only: { type: "string" },
     "skip-compare": { type: "boolean", default: false },
+    "skip-deno": { type: "boolean", default: false },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -96,6 +97,11 @@ console.log(`| metric | median of ${runs} |\n|---|---|`);
 console.log(`| process start → port accepts | ${median(results.map((r) => r.portOpenMs)).toFixed(1)} ms |`);
 console.log(`| idle RSS | ${median(results.map((r) => r.idleRssMiB)).toFixed(1)} MiB |`);
 console.log(`| executable size | ${sizeMiB.toFixed(1)} MiB |`);
+
+// Issue 21: the broker on Deno beside Bun and RabbitMQ (scripts/bench_deno.ts); --skip-deno leaves it out.
+if (!opts["skip-deno"]) {
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_deno.ts"), ...(opts["skip-compare"] ? ["--skip-compare"] : [])], { stdout: "inherit", stderr: "inherit" });
+}
 
 // ------------------------------------------------------------------ side by side with RabbitMQ
 const refUrl = process.env.RABBITMQ_REF_URL;

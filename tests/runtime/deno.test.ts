@@ -118,3 +118,27 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
     expect(refused.output()).toContain("client certificates (ssl_options.verify = verify_peer) are not supported on Deno");
   });
 });
+
+describe.skipIf(!hasDeno)("one data directory, both runtimes", () => {
+  test("persistent messages confirmed on Bun are there on Deno, and what Deno confirms is there on Bun again", async () => {
+    const dataDir = tempDir();
+    const sides = [runtimeCommand("bun"), DENO, runtimeCommand("bun")];
+    const expected: string[] = [];
+    for (const [i, command] of sides.entries()) {
+      const proc = await spawnWarren({ dataDir, command });
+      const conn = await amqp.connect(proc.url);
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue("deno-portable", { durable: true });
+      const seen: string[] = [];
+      // Got and never acked: still stored, so every side sees the whole history.
+      for (let m = await ch.get("deno-portable"); m; m = await ch.get("deno-portable")) seen.push(m.content.toString());
+      expect(seen).toEqual(expected);
+      const body = `message ${i} from ${command.some((part) => part.endsWith("deno")) ? "deno" : "bun"}`;
+      ch.sendToQueue("deno-portable", Buffer.from(body), { persistent: true });
+      await ch.waitForConfirms();
+      expected.push(body);
+      conn.on("error", () => {}); // the broker is killed under it
+      await proc.kill9(); // no clean shutdown: only what was confirmed is promised
+    }
+  });
+});
