@@ -44,7 +44,7 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
     if (hasOpenssl) {
       certs = tempDir();
       serverCertificates(certs);
-      args.push("--tls-port", "0", "--tls-cert", join(certs, "server.pem"), "--tls-key", join(certs, "server.key"));
+      args.push("--tls-port", "0", "--https-port", "0", "--tls-cert", join(certs, "server.pem"), "--tls-key", join(certs, "server.key"));
     }
     proc = await spawnWarren({ dataDir: tempDir(), command: DENO, args });
   });
@@ -100,6 +100,16 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
     expect(got && got.content.toString()).toBe("over tls on deno");
   });
 
+  test.skipIf(!hasOpenssl)("serves the management API over HTTPS", async () => {
+    const httpsPort = loggedPort(proc, /Management plugin: HTTP \(TLS\) listener started on port (\d+)/);
+    const res = await fetch(`https://localhost:${httpsPort}/api/whoami`, {
+      headers: { authorization: `Basic ${btoa("guest:guest")}` },
+      tls: { ca: readFileSync(join(certs, "ca.pem"), "utf8") },
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { name: string }).name).toBe("guest");
+  });
+
   test.skipIf(!hasOpenssl)("refuses to start with verify_peer, naming what Deno cannot do", async () => {
     const conf = join(tempDir(), "tls.conf");
     writeFileSync(
@@ -140,5 +150,28 @@ describe.skipIf(!hasDeno)("one data directory, both runtimes", () => {
       conn.on("error", () => {}); // the broker is killed under it
       await proc.kill9(); // no clean shutdown: only what was confirmed is promised
     }
+  });
+});
+
+describe.skipIf(!hasDeno)("flow control on Deno", () => {
+  test("under a memory alarm a publisher gets connection.blocked and its publishes wait unread", async () => {
+    // 1000 bytes: the alarm is on from boot; reading a blocked publisher's socket stops (pause()).
+    const proc = await spawnWarren({ dataDir: tempDir(), command: DENO, args: ["--memory-high-watermark", "1000"] });
+    const conn = await amqp.connect(proc.url);
+    const events: string[] = [];
+    conn.on("blocked", (reason: string) => events.push(reason));
+    conn.on("error", () => {}); // a blocked client cannot finish close(): the broker is killed instead
+    const ch = await conn.createChannel();
+    const q = (await ch.assertQueue("", { exclusive: true })).queue; // declaring is not publishing: answered
+    ch.sendToQueue(q, Buffer.from("held"));
+    for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(events).toEqual(["low on memory"]);
+    // The publish never reached the queue: the broker stopped reading at its method frame.
+    const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
+    const res = await fetch(`http://127.0.0.1:${httpPort}/api/queues/%2F/${encodeURIComponent(q)}`, {
+      headers: { authorization: `Basic ${btoa("guest:guest")}` },
+    });
+    expect(((await res.json()) as { messages: number }).messages).toBe(0);
+    await proc.kill9();
   });
 });
