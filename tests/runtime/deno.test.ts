@@ -5,6 +5,7 @@
 // too (scripts/test_deno.sh).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp from "amqplib";
@@ -126,6 +127,21 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
     const code = await refused.exit;
     expect(code).toBe(1);
     expect(refused.output()).toContain("client certificates (ssl_options.verify = verify_peer) are not supported on Deno");
+  });
+});
+
+describe.skipIf(!hasDeno)("listen errors on Deno", () => {
+  test("a taken port stops the start with the listener, address and reason in words", async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, "127.0.0.1", done));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const proc = await launchWarren({ dataDir: tempDir(), command: DENO, port });
+      expect(await proc.exit).toBe(1);
+      expect(proc.output()).toContain(`AMQP listener on 127.0.0.1:${port}: address in use`);
+    } finally {
+      taken.close();
+    }
   });
 });
 
