@@ -2,7 +2,7 @@
 // and a reference RabbitMQ are present, runs the same load scenarios against both and prints
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
 //   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare] [--skip-delayed]
-//                        [--skip-reclaim] [--reclaim-messages 1000000] [--skip-mqtt] [--skip-console] [--skip-perf]
+//                        [--skip-reclaim] [--reclaim-messages 1000000] [--skip-mqtt] [--skip-console] [--skip-perf] [--skip-deno]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +25,7 @@ const { values: opts } = parseArgs({
     "skip-mqtt": { type: "boolean", default: false },
     "skip-console": { type: "boolean", default: false },
     "skip-perf": { type: "boolean", default: false },
+    "skip-deno": { type: "boolean", default: false },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -121,6 +122,11 @@ if (!opts["skip-mqtt"]) Bun.spawnSync([process.execPath, join(root, "scripts", "
 
 // The web console: bundle size and time to first render (its own script; needs chromium).
 if (!opts["skip-console"]) Bun.spawnSync([process.execPath, join(root, "scripts", "bench_console.ts")], { stdout: "inherit", stderr: "inherit" });
+
+// Issue 21: the broker on Deno beside Bun and RabbitMQ (scripts/bench_deno.ts); --skip-deno leaves it out.
+if (!opts["skip-deno"]) {
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_deno.ts"), ...(opts["skip-compare"] ? ["--skip-compare"] : [])], { stdout: "inherit", stderr: "inherit" });
+}
 
 // ------------------------------------------------------------------ side by side with RabbitMQ
 const refUrl = process.env.RABBITMQ_REF_URL;

@@ -15,6 +15,7 @@ import { importDefinitions } from "./broker/definitions.ts";
 import { startHttpListeners } from "./http/listeners.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { VERSION } from "./version.ts";
+import { RUNTIME_VERSION } from "./runtime/platform.ts";
 import { loadPlugins } from "./plugins/boot.ts";
 import type { PluginManager } from "./plugins/manager.ts";
 
@@ -36,7 +37,7 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
   checkOptions(resolved);
   const log = logger ?? createLogger(resolved.logLevel, undefined, resolved.logFormat);
   const started = performance.now();
-  log.info(`Starting Warren ${VERSION} on Bun ${Bun.version}`);
+  log.info(`Starting Warren ${VERSION} on ${RUNTIME_VERSION}`);
   log.info(`Config file(s): ${config?.files.join(", ") ?? "(none)"}`);
   for (const warning of [...(config?.warnings ?? []), ...startWarnings]) log.warning(warning);
   log.info(`data directory: ${resolved.dataDir}`);

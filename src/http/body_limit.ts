@@ -35,7 +35,7 @@ function refuse(c: Parameters<MiddlewareHandler<HttpEnv>>[0]): Response {
 }
 
 /** The whole stream, or undefined (and the stream cancelled) once it passes `limit` bytes. */
-async function readLimited(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | undefined> {
+async function readLimited(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

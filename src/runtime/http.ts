@@ -1,27 +1,10 @@
-// HTTP(S) listener on Bun.serve. The broker hands it a fetch handler (a hono app's `fetch`), so
-// another runtime can provide the same function on its own server.
+// HTTP(S) listener on Bun.serve. The broker hands it a fetch handler (a hono app's `fetch`);
+// src/runtime/deno/http.ts serves the same function with Deno.serve.
+import type { FetchHandler, HttpListener, HttpsFiles } from "./interfaces.ts";
 import { readPem } from "./tls.ts";
 import type { TcpHandler, TcpSocket } from "./tcp.ts";
 
-export interface HttpListener {
-  readonly port: number;
-  stop(): void;
-}
-
-/** What the server knows about a request beyond the Request itself (hono's `c.env`). */
-export interface HttpPeer {
-  /** The client's IP address. */
-  remoteAddress: string | undefined;
-}
-
-export type FetchHandler = (request: Request, peer: HttpPeer) => Response | Promise<Response>;
-
-/** PEM files for an HTTPS listener: the certificate (chain), its key, and optional CAs. */
-export interface HttpsFiles {
-  cert: string;
-  key: string;
-  ca: string | undefined;
-}
+export type { FetchHandler, HttpListener, HttpPeer, HttpsFiles } from "./interfaces.ts";
 
 /**
  * WebSocket endpoints by path (MQTT over WebSocket on /ws): each accepted WebSocket is handed

@@ -1,24 +1,9 @@
-// SQLite through bun:sqlite. The store sees only these interfaces, so a Deno build can back
-// them with node:sqlite.
+// SQLite through bun:sqlite. The store sees only SqlDatabase/SqlStatement (interfaces.ts);
+// src/runtime/deno/sqlite.ts backs them with node:sqlite on Deno.
 import { Database } from "bun:sqlite";
+import type { SqlDatabase, SqlValue } from "./interfaces.ts";
 
-export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
-
-export interface SqlStatement {
-  run(...params: SqlValue[]): void;
-  all<T = Record<string, SqlValue>>(...params: SqlValue[]): T[];
-  get<T = Record<string, SqlValue>>(...params: SqlValue[]): T | undefined;
-  /** Rows one at a time, for result sets too large to hold at once. */
-  iterate<T = Record<string, SqlValue>>(...params: SqlValue[]): IterableIterator<T>;
-}
-
-export interface SqlDatabase {
-  exec(sql: string): void;
-  prepare(sql: string): SqlStatement;
-  /** Runs `fn` in one transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on throw). */
-  transaction(fn: () => void): void;
-  close(): void;
-}
+export type { SqlDatabase, SqlStatement, SqlValue } from "./interfaces.ts";
 
 export function openSqlite(path: string): SqlDatabase {
   const db = new Database(path, { create: true });

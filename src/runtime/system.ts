@@ -57,7 +57,7 @@ export function freeDiskBytes(dir: string): number {
 }
 
 /** The runtime and its version, for the management API's erlang_version field. */
-export const RUNTIME_VERSION = `Bun ${Bun.version}`;
+export { RUNTIME_VERSION } from "./platform.ts";
 
 /** File descriptors open in this process (Linux /proc; 0 where unavailable). */
 export function openFileDescriptors(): number {

@@ -1,47 +1,11 @@
-// TCP listener on Bun.listen. The broker sees only TcpSocket/TcpHandler, so another runtime
-// can provide the same two interfaces.
+// TCP listener on Bun.listen. The broker sees only TcpSocket/TcpHandler (interfaces.ts);
+// src/runtime/deno/tcp.ts provides the same on Deno.
+import type { ListenTls, TcpHandler, TcpListener, TcpSocket } from "./interfaces.ts";
 
-export interface TcpSocket {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localPort: number;
-  /** Writes what the kernel takes now; returns bytes written (-1 when the socket is closed). */
-  write(bytes: Uint8Array): number;
-  /** Half-closes after what was written so far. */
-  end(): void;
-  /** Closes at once, discarding unsent data. */
-  terminate(): void;
-  /** Stop / restart reading (flow control). */
-  pause(): void;
-  resume(): void;
-  /** Only on TLS connections: the client certificate, when one was presented and verified. */
-  readonly tls?: { peerCommonName(): string | undefined };
-}
-
-export interface TcpHandler {
-  onData(chunk: Uint8Array): void;
-  /** The socket can take more bytes after a short write. */
-  onDrain(): void;
-  onClose(error?: Error): void;
-}
-
-export interface TcpListener {
-  readonly port: number;
-  stop(): void;
-}
+export type { ListenTls, TcpHandler, TcpListener, TcpSocket } from "./interfaces.ts";
 
 interface SocketState {
   handler: TcpHandler | undefined;
-}
-
-/** TLS settings for a listener (runtime/tls.ts builds them from files). */
-export interface ListenTls {
-  cert: string;
-  key: string;
-  ca?: string;
-  requestCert: boolean;
-  /** Refuse clients without a valid certificate during the TLS handshake. */
-  rejectUnauthorized: boolean;
 }
 
 export function listenTcp(

@@ -14,8 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CrashRig, crashDuringRecovery, formatReport, type CycleReport } from "../helpers/crash_harness.ts";
 import { killAllWarrens } from "../helpers/warren_process.ts";
+import { brokerAsProcess } from "../helpers/warren_runtime.ts";
 
-setDefaultTimeout(110_000);
+// On Deno (WARREN_RUNTIME=deno) each of the 20 restarts takes longer: Deno starts slower.
+setDefaultTimeout(brokerAsProcess() ? 240_000 : 110_000);
 
 const CYCLES = 20;
 const SEED = Number(process.env.WARREN_CRASH_SEED ?? 7);

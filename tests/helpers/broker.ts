@@ -1,9 +1,13 @@
-// Starts a Warren broker for a test: port 0, loopback, a fresh temp data dir, no logging.
+// Starts a Warren broker for a test: port 0, loopback, a fresh temp data dir, no logging. In
+// process mode (WARREN_RUNTIME=deno or WARREN_CMD, warren_runtime.ts) it is a process of its own,
+// and `broker` (the in-process object) is unavailable: a test that needs it fails saying so.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type Broker } from "../../mod.ts";
 import type { BrokerOptions } from "../../src/config.ts";
+import { startBrokerProcess } from "./broker_process.ts";
+import { brokerAsProcess, brokerDescription } from "./warren_runtime.ts";
 
 export interface TestBroker {
   broker: Broker;
@@ -20,8 +24,15 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
+/**
+ * The broker under test runs as a process (WARREN_RUNTIME / WARREN_CMD): tests that look inside
+ * the Broker object use `test.skipIf(BROKER_IS_PROCESS)`.
+ */
+export const BROKER_IS_PROCESS = brokerAsProcess();
+
 export async function startTestBroker(opts: Partial<BrokerOptions> = {}): Promise<TestBroker> {
   const dataDir = await mkdtemp(join(tmpdir(), "warren-test-"));
+  if (brokerAsProcess()) return await startProcessBroker(opts, dataDir);
   let broker: Broker;
   try {
     // The MQTT plugin's listeners stay off unless a test asks for them (tests/plugins/mqtt/helpers.ts).
@@ -45,6 +56,38 @@ export async function startTestBroker(opts: Partial<BrokerOptions> = {}): Promis
       stopped ??= (async () => {
         try {
           await withTimeout(broker.stop(), 10_000, "broker.stop()");
+        } finally {
+          await rm(dataDir, { recursive: true, force: true });
+        }
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function startProcessBroker(opts: Partial<BrokerOptions>, dataDir: string): Promise<TestBroker> {
+  let server;
+  try {
+    server = await startBrokerProcess(opts, dataDir);
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    get broker(): Broker {
+      throw new Error(`this test needs the in-process broker; the broker under test is a process (${brokerDescription()})`);
+    },
+    port: server.port,
+    url: `amqp://guest:guest@127.0.0.1:${server.port}`,
+    httpPort: server.httpPort,
+    metricsPort: server.metricsPort,
+    httpUrl: `http://127.0.0.1:${server.httpPort}`,
+    dataDir,
+    stop() {
+      stopped ??= (async () => {
+        try {
+          await withTimeout(server.stop(), 10_000, "stopping the broker process");
         } finally {
           await rm(dataDir, { recursive: true, force: true });
         }

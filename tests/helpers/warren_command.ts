@@ -1,13 +1,13 @@
-// Runs the warren command as a user would: the built executable when WARREN_BIN is set (CI), else
-// `bun src/main.ts`. startServer() waits for "Server startup complete" and reads the listener
+// Runs the warren command as a user would: the built executable when WARREN_BIN is set (CI), the
+// command warren_runtime.ts picks (WARREN_CMD, WARREN_RUNTIME=deno), else `bun src/main.ts`. startServer() waits for "Server startup complete" and reads the listener
 // ports from the log; run() runs a subcommand (`plugins …`, `ctl …`) to completion.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { warrenCommand } from "./warren_runtime.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
-export const WARREN: string[] = process.env.WARREN_BIN ? [process.env.WARREN_BIN] : [join(ROOT, "node_modules/.bin/bun"), join(ROOT, "src/main.ts")];
+export const WARREN: string[] = warrenCommand();
 
 export interface ServerProcess {
   port: number;

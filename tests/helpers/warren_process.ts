@@ -1,14 +1,13 @@
-// A Warren broker in a process of its own (`bun src/main.ts`), for the crash tests and the
+// A Warren broker in a process of its own (`bun src/main.ts`, or what warren_runtime.ts picks:
+// WARREN_RUNTIME=deno runs it on Deno), for the crash tests and the
 // crash soak: it can be SIGKILLed at any moment. Every wait has a time limit, and every process
 // started here is registered so that a test's afterAll (or a script's finally) can kill all of
 // them with killAllWarrens().
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { ROOT, warrenCommand } from "./warren_runtime.ts";
 
-export const ROOT = join(import.meta.dir, "..", "..");
-const BUN = join(ROOT, "node_modules/.bin/bun");
-const MAIN = join(ROOT, "src/main.ts");
+export { ROOT };
 
 /** The line the broker logs (at info level) once it accepts connections. */
 export const STARTUP_LINE = "Server startup complete";
@@ -41,6 +40,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Start under this RLIMIT_NOFILE (soft and hard), through util-linux's prlimit. */
   nofile?: number;
+  /** The command that runs warren (default: warrenCommand(), chosen by the environment). */
+  command?: string[];
   /** Sees every chunk of stdout and stderr (the output() tail keeps only the last 64 KiB). */
   onOutput?: (text: string) => void;
 }
@@ -72,15 +73,16 @@ export function freePort(): Promise<number> {
 export async function launchWarren(opts: SpawnOptions): Promise<WarrenProcess> {
   const envPort = opts.env?.RABBITMQ_NODE_PORT;
   const port = envPort !== undefined ? Number(envPort) : opts.port ?? (await freePort());
+  const [command, ...pre] = opts.command ?? warrenCommand();
   const argv = [
-    MAIN, ...(envPort !== undefined ? [] : ["--port", String(port)]), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
+    ...pre, ...(envPort !== undefined ? [] : ["--port", String(port)]), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
     "--log-level", opts.logLevel ?? "info", "--http-port", "0", "--metrics-port", "0", ...(opts.args ?? []),
   ];
   const spawnOptions = { stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[], cwd: ROOT, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) };
   // prlimit execs the broker with the limit set: the pid stays the broker's.
   const child = opts.nofile === undefined
-    ? spawn(BUN, argv, spawnOptions)
-    : spawn("prlimit", [`--nofile=${opts.nofile}:${opts.nofile}`, BUN, ...argv], spawnOptions);
+    ? spawn(command!, argv, spawnOptions)
+    : spawn("prlimit", [`--nofile=${opts.nofile}:${opts.nofile}`, command!, ...argv], spawnOptions);
   let tail = "";
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {

@@ -1,6 +1,7 @@
 // Users, permissions and vhosts for differential scenarios, set up the same way on both brokers:
 // on the reference RabbitMQ through its management HTTP API (RABBITMQ_REF_HTTP), on Warren
-// through the internal management API on the Broker object.
+// through the internal management API on the Broker object (or its HTTP API when it runs as a
+// process, WARREN_RUNTIME=deno).
 import type { Broker } from "../../mod.ts";
 import type { PolicyBody, PolicyKind } from "../../src/broker/policy.ts";
 
@@ -59,7 +60,14 @@ export function warrenAdmin(broker: Broker): BrokerAdmin {
 /** The reference's management API; undefined when RABBITMQ_REF_HTTP is unset. */
 export function rabbitAdmin(): BrokerAdmin | undefined {
   const raw = process.env.RABBITMQ_REF_HTTP;
-  if (!raw) return undefined;
+  return raw ? managementApiAdmin(raw) : undefined;
+}
+
+/**
+ * Administration through a management HTTP API at `raw` (http://user:pass@host:port): the
+ * reference's, or Warren's own when the broker under test is a process.
+ */
+export function managementApiAdmin(raw: string): BrokerAdmin {
   const u = new URL(raw);
   const base = `${u.protocol}//${u.host}`;
   const auth = "Basic " + Buffer.from(`${decodeURIComponent(u.username) || "guest"}:${decodeURIComponent(u.password) || "guest"}`).toString("base64");

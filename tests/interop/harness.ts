@@ -6,9 +6,9 @@
 //                              (run the suite twice this way to prove every scenario deterministic)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { BROKER_IS_PROCESS, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { runScenario, type Observation, type Scenario } from "./scenario.ts";
-import { rabbitAdmin, warrenAdmin } from "./admin.ts";
+import { managementApiAdmin, rabbitAdmin, warrenAdmin } from "./admin.ts";
 
 type Golden = Record<string, Observation[]>;
 
@@ -87,7 +87,8 @@ export function runArea(area: string, scenarios: Scenario[]): void {
         if (!expected) throw new Error(`no golden record for "${s.name}": run once with RABBITMQ_REF_URL set`);
         const url = warren?.url;
         if (!url) throw new Error("Warren did not start");
-        expect(await runScenario(s, url, undefined, warrenAdmin(warren!.broker))).toEqual(expected);
+        const admin = BROKER_IS_PROCESS ? managementApiAdmin(`http://guest:guest@127.0.0.1:${warren!.httpPort}`) : warrenAdmin(warren!.broker);
+        expect(await runScenario(s, url, undefined, admin)).toEqual(expected);
       }, TEST_TIMEOUT_MS);
     }
   });

@@ -8,6 +8,7 @@ import { decodeUtf8, encodeUtf8 } from "../../amqp/utf8.ts";
 import type { User } from "../../auth/users.ts";
 import type { AmqpConnection as Connection } from "../channel.ts";
 import { VERSION } from "../../version.ts";
+import { RUNTIME_VERSION } from "../../runtime/platform.ts";
 
 const MECHANISMS = ["PLAIN", "AMQPLAIN"];
 /** EXTERNAL (rabbitmq_auth_mechanism_ssl) is offered on TLS connections with a verified client certificate. */
@@ -36,7 +37,7 @@ function serverProperties(connection: Connection): FieldTable {
     cluster_name: new Typed("S", connection.broker.clusterName),
     copyright: "Copyright (c) the Warren authors",
     information: "Licensed under the MIT license. See https://github.com/warren-broker/warren",
-    platform: `Bun ${Bun.version}`,
+    platform: RUNTIME_VERSION,
     product: "Warren",
     version: VERSION,
   };

@@ -51,7 +51,7 @@ export const LIFECYCLE_COMMANDS: Command[] = [
           if (Date.now() + RETRY_MS >= deadline) {
             throw new CtlError(ExitCode.TEMPFAIL, `the broker at ${where} did not start within ${connection.timeoutMs} ms`);
           }
-          await Bun.sleep(RETRY_MS);
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
         }
       }
     },

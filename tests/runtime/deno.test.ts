@@ -1,0 +1,193 @@
+// The broker on Deno (`deno run -A src/main.ts`, src/runtime/deno/), whatever runtime runs the
+// tests: it says it runs on Deno, serves AMQP, amqps and HTTP, keeps a fast producer's bytes
+// in order through its write queue, and refuses what Deno cannot do (client certificates) at
+// start-up with a message naming it. The protocol, differential and crash suites run against it
+// too (scripts/test_deno.sh).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import amqp from "amqplib";
+import { hasOpenssl, serverCertificates } from "../helpers/certs.ts";
+import { killAllWarrens, launchWarren, spawnWarren, type WarrenProcess } from "../helpers/warren_process.ts";
+import { runtimeCommand } from "../helpers/warren_runtime.ts";
+
+const DENO = runtimeCommand("deno");
+const hasDeno = existsSync(DENO[0]!);
+if (!hasDeno) console.log(`skipping the Deno runtime tests: ${DENO[0]} is missing (npm ci installs it)`);
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "warren-deno-"));
+  dirs.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  await killAllWarrens();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A listener's port from the broker's log line. */
+function loggedPort(proc: WarrenProcess, pattern: RegExp): number {
+  const port = Number(pattern.exec(proc.output())?.[1]);
+  if (!port) throw new Error(`no port for ${pattern} in the log:\n${proc.output()}`);
+  return port;
+}
+
+describe.skipIf(!hasDeno)("the broker on Deno", () => {
+  let proc: WarrenProcess;
+  let certs: string;
+
+  beforeAll(async () => {
+    const args: string[] = [];
+    if (hasOpenssl) {
+      certs = tempDir();
+      serverCertificates(certs);
+      args.push("--tls-port", "0", "--https-port", "0", "--tls-cert", join(certs, "server.pem"), "--tls-key", join(certs, "server.key"));
+    }
+    proc = await spawnWarren({ dataDir: tempDir(), command: DENO, args });
+  });
+
+  test("announces Deno and its version in the server properties and the management API", async () => {
+    const conn = await amqp.connect(proc.url);
+    const platform = (conn.connection as unknown as { serverProperties: { platform: string } }).serverProperties.platform;
+    await conn.close();
+    expect(platform).toMatch(/^Deno \d+\.\d+\.\d+$/);
+    const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
+    const auth = { authorization: `Basic ${btoa("guest:guest")}` };
+    const overview = (await (await fetch(`http://127.0.0.1:${httpPort}/api/overview`, { headers: auth })).json()) as {
+      erlang_version: string;
+    };
+    expect(overview.erlang_version).toBe(platform);
+  });
+
+  test("a consumer gets 300 messages of 100 KiB in order, byte for byte (the write queue fills and drains)", async () => {
+    const conn = await amqp.connect(proc.url);
+    const ch = await conn.createConfirmChannel();
+    const q = (await ch.assertQueue("", { exclusive: true })).queue;
+    const body = (i: number) => Buffer.alloc(100 * 1024, i % 251);
+    for (let i = 0; i < 300; i++) ch.sendToQueue(q, body(i), { messageId: String(i) });
+    await ch.waitForConfirms();
+    const received: number[] = [];
+    let corrupt = 0;
+    await new Promise<void>((done) => {
+      void ch.consume(q, (m) => {
+        if (!m) return;
+        const i = Number(m.properties.messageId);
+        if (!m.content.equals(body(i))) corrupt++;
+        received.push(i);
+        if (received.length === 300) done();
+      }, { noAck: true });
+    });
+    await conn.close();
+    expect(corrupt).toBe(0);
+    expect(received).toEqual([...Array(300).keys()]);
+  });
+
+  test.skipIf(!hasOpenssl)("serves amqps: a publish and get round trip over TLS", async () => {
+    const tlsPort = loggedPort(proc, /started TLS \(SSL\) listener on [^\n]*:(\d+)\n/);
+    const conn = await amqp.connect(`amqps://guest:guest@127.0.0.1:${tlsPort}`, {
+      ca: [readFileSync(join(certs, "ca.pem"))],
+      servername: "localhost",
+    });
+    const ch = await conn.createChannel();
+    const q = (await ch.assertQueue("", { exclusive: true })).queue;
+    ch.sendToQueue(q, Buffer.from("over tls on deno"));
+    let got: amqp.GetMessage | false = false;
+    for (let i = 0; i < 50 && !got; i++) got = await ch.get(q, { noAck: true });
+    await conn.close();
+    expect(got && got.content.toString()).toBe("over tls on deno");
+  });
+
+  test.skipIf(!hasOpenssl)("serves the management API over HTTPS", async () => {
+    const httpsPort = loggedPort(proc, /Management plugin: HTTP \(TLS\) listener started on port (\d+)/);
+    const res = await fetch(`https://localhost:${httpsPort}/api/whoami`, {
+      headers: { authorization: `Basic ${btoa("guest:guest")}` },
+      tls: { ca: readFileSync(join(certs, "ca.pem"), "utf8") },
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { name: string }).name).toBe("guest");
+  });
+
+  test.skipIf(!hasOpenssl)("refuses to start with verify_peer, naming what Deno cannot do", async () => {
+    const conf = join(tempDir(), "tls.conf");
+    writeFileSync(
+      conf,
+      [
+        "listeners.ssl.default = 0",
+        `ssl_options.certfile = ${join(certs, "server.pem")}`,
+        `ssl_options.keyfile = ${join(certs, "server.key")}`,
+        `ssl_options.cacertfile = ${join(certs, "ca.pem")}`,
+        "ssl_options.verify = verify_peer",
+      ].join("\n") + "\n",
+    );
+    const refused = await launchWarren({ dataDir: tempDir(), command: DENO, args: ["--config", conf] });
+    const code = await refused.exit;
+    expect(code).toBe(1);
+    expect(refused.output()).toContain("client certificates (ssl_options.verify = verify_peer) are not supported on Deno");
+  });
+});
+
+describe.skipIf(!hasDeno)("listen errors on Deno", () => {
+  test("a taken port stops the start with the listener, address and reason in words", async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, "127.0.0.1", done));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const proc = await launchWarren({ dataDir: tempDir(), command: DENO, port });
+      expect(await proc.exit).toBe(1);
+      expect(proc.output()).toContain(`AMQP listener on 127.0.0.1:${port}: address in use`);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+describe.skipIf(!hasDeno)("one data directory, both runtimes", () => {
+  test("persistent messages confirmed on Bun are there on Deno, and what Deno confirms is there on Bun again", async () => {
+    const dataDir = tempDir();
+    const sides = [runtimeCommand("bun"), DENO, runtimeCommand("bun")];
+    const expected: string[] = [];
+    for (const [i, command] of sides.entries()) {
+      const proc = await spawnWarren({ dataDir, command });
+      const conn = await amqp.connect(proc.url);
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue("deno-portable", { durable: true });
+      const seen: string[] = [];
+      // Got and never acked: still stored, so every side sees the whole history.
+      for (let m = await ch.get("deno-portable"); m; m = await ch.get("deno-portable")) seen.push(m.content.toString());
+      expect(seen).toEqual(expected);
+      const body = `message ${i} from ${command.some((part) => part.endsWith("deno")) ? "deno" : "bun"}`;
+      ch.sendToQueue("deno-portable", Buffer.from(body), { persistent: true });
+      await ch.waitForConfirms();
+      expected.push(body);
+      conn.on("error", () => {}); // the broker is killed under it
+      await proc.kill9(); // no clean shutdown: only what was confirmed is promised
+    }
+  });
+});
+
+describe.skipIf(!hasDeno)("flow control on Deno", () => {
+  test("under a memory alarm a publisher gets connection.blocked and its publishes wait unread", async () => {
+    // 1000 bytes: the alarm is on from boot; reading a blocked publisher's socket stops (pause()).
+    const proc = await spawnWarren({ dataDir: tempDir(), command: DENO, args: ["--memory-high-watermark", "1000"] });
+    const conn = await amqp.connect(proc.url);
+    const events: string[] = [];
+    conn.on("blocked", (reason: string) => events.push(reason));
+    conn.on("error", () => {}); // a blocked client cannot finish close(): the broker is killed instead
+    const ch = await conn.createChannel();
+    const q = (await ch.assertQueue("", { exclusive: true })).queue; // declaring is not publishing: answered
+    ch.sendToQueue(q, Buffer.from("held"));
+    for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(events).toEqual(["low on memory"]);
+    // The publish never reached the queue: the broker stopped reading at its method frame.
+    const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
+    const res = await fetch(`http://127.0.0.1:${httpPort}/api/queues/%2F/${encodeURIComponent(q)}`, {
+      headers: { authorization: `Basic ${btoa("guest:guest")}` },
+    });
+    expect(((await res.json()) as { messages: number }).messages).toBe(0);
+    await proc.kill9();
+  });
+});
