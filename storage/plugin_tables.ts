@@ -1,7 +1,7 @@
 // Plugins' own tables in the SQLite store: each plugin has numbered migrations (applied once, in
 // one transaction, tracked per plugin in plugin_schema), writes that run inside the store's next
 // group commit (so a plugin's row and the messages it refers to commit together), and reads.
-import type { SqlDatabase, SqlValue } from "../src/runtime/sqlite.ts";
+import type { SqlDatabase, SqlStatement, SqlValue } from "../src/runtime/sqlite.ts";
 
 export interface PluginMigration {
   version: number;
@@ -39,4 +39,30 @@ export function migratePlugin(db: SqlDatabase, plugin: string, migrations: reado
     for (const m of pending) db.exec(m.sql);
     db.prepare("INSERT OR REPLACE INTO plugin_schema (plugin, version) VALUES (?, ?)").run(plugin, pending[pending.length - 1]!.version);
   });
+}
+
+/** The group commit a plugin's SQL tables write through. */
+export interface PluginCommits {
+  record(fn: () => void): void;
+  commit(): void;
+  afterCommit(fn: () => void): void;
+}
+
+/** PluginTables over one SQLite database: statements prepared once, writes recorded for the next commit. */
+export function sqlPluginTables(db: SqlDatabase, commits: PluginCommits): PluginTables {
+  const statements = new Map<string, SqlStatement>();
+  const read = <T>(sql: string, params: SqlValue[]) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement.all<T>(...params);
+  };
+  return {
+    write: (fn) => commits.record(() => fn(db)),
+    query: <T>(sql: string, ...params: SqlValue[]) => {
+      commits.commit();
+      return read<T>(sql, params);
+    },
+    readCommitted: <T>(sql: string, ...params: SqlValue[]) => read<T>(sql, params),
+    afterCommit: (fn) => commits.afterCommit(fn),
+  };
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { FieldTable } from "../src/amqp/table.ts";
 import type { Logger } from "../src/log.ts";
 import { fileSize } from "../src/runtime/fs.ts";
-import type { SqlDatabase, SqlStatement, SqlValue } from "../src/runtime/sqlite.ts";
+import type { SqlDatabase } from "../src/runtime/sqlite.ts";
 import { freeDiskBytes } from "../src/runtime/system.ts";
 import { after, every, type Timer } from "../src/runtime/timers.ts";
 import { DiskReserve } from "./disk_reserve.ts";
@@ -13,7 +13,7 @@ import { RECLAIM_DEFAULTS, Reclaimer, type ReclaimOptions } from "./reclaim.ts";
 import { RefUndo } from "./ref_undo.ts";
 import { loadMetadata, tableBytes } from "./sqlite_metadata.ts";
 import { isDiskFull, lockStore, migrate, sweepTransient, upgradeIfNeeded } from "./sqlite_open.ts";
-import { migratePlugin, type PluginMigration, type PluginTables } from "./plugin_tables.ts";
+import { migratePlugin, type PluginMigration, type PluginTables, sqlPluginTables } from "./plugin_tables.ts";
 import { SegmentFiles } from "./segments.ts";
 import { prepareStatements, type Statements } from "./sqlite_statements.ts";
 import {
@@ -259,21 +259,7 @@ export class SqliteStore extends GroupCommit implements Store {
   /** A plugin's tables: its migrations applied now, its writes inside the group commit. */
   pluginTables(plugin: string, migrations: readonly PluginMigration[]): PluginTables {
     migratePlugin(this.db, plugin, migrations);
-    const statements = new Map<string, SqlStatement>();
-    const read = <T>(sql: string, params: SqlValue[]) => {
-      let statement = statements.get(sql);
-      if (!statement) statements.set(sql, (statement = this.db.prepare(sql)));
-      return statement.all<T>(...params);
-    };
-    return {
-      write: (fn) => this.record(() => fn(this.db)),
-      query: <T>(sql: string, ...params: SqlValue[]) => {
-        this.commit();
-        return read<T>(sql, params);
-      },
-      readCommitted: <T>(sql: string, ...params: SqlValue[]) => read<T>(sql, params),
-      afterCommit: (fn) => this.afterCommit(fn),
-    };
+    return sqlPluginTables(this.db, { record: (fn) => this.record(fn), commit: () => this.commit(), afterCommit: (fn) => this.afterCommit(fn) });
   }
 
   protected newMessageId(): number {
