@@ -1,6 +1,9 @@
 // Outbound TCP and TLS sockets on Bun.connect, behind the same TcpSocket/TcpHandler interfaces
-// as the listener (runtime/tcp.ts), so the AMQP client (src/client/) holds no runtime calls.
+// as the listener (runtime/tcp.ts), so the AMQP client (src/client/) and `warren perf`
+// (src/cli/perf/) hold no runtime calls. The Deno twin is runtime/deno/tcp_connect.ts.
 import type { TcpHandler, TcpSocket } from "./tcp.ts";
+
+export type { TcpHandler, TcpSocket } from "./tcp.ts";
 
 /** TLS settings of an outbound connection (PEM text, not file names). */
 export interface ConnectTls {
@@ -69,7 +72,8 @@ export function connectTcp(
           if (!tls) open(socket);
         },
         handshake(socket, success, error) {
-          if (success) open(socket);
+          // Bun reports an unverified certificate as an error beside success: refuse it unless told not to check.
+          if (success && (!error || !tls?.rejectUnauthorized)) open(socket);
           else {
             socket.terminate();
             fail(new Error(`TLS handshake failed: ${error?.message ?? "certificate rejected"}`));
