@@ -1,20 +1,9 @@
 // Outbound TCP and TLS sockets on Bun.connect, behind the same TcpSocket/TcpHandler interfaces
 // as the listener (runtime/tcp.ts), so the AMQP client (src/client/) and `warren perf`
 // (src/cli/perf/) hold no runtime calls. The Deno twin is runtime/deno/tcp_connect.ts.
-import type { TcpHandler, TcpSocket } from "./tcp.ts";
+import type { ConnectTls, TcpHandler, TcpSocket } from "./interfaces.ts";
 
-export type { TcpHandler, TcpSocket } from "./tcp.ts";
-
-/** TLS settings of an outbound connection (PEM text, not file names). */
-export interface ConnectTls {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  /** Check the server's certificate chain (and its name) against `ca` or the system roots. */
-  rejectUnauthorized: boolean;
-  /** SNI and the name the certificate is checked against (default: the host). */
-  serverName?: string;
-}
+export type { ConnectTls, TcpHandler, TcpSocket } from "./interfaces.ts";
 
 interface State {
   handler: TcpHandler | undefined;
