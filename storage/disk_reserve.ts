@@ -28,7 +28,7 @@ export class DiskReserve {
     if (this.held) return true;
     let file;
     try {
-      file = openFile(this.path, "append");
+      file = openFile(this.path, "write");
       const zeros = new Uint8Array(CHUNK);
       for (let at = fileSize(this.path); at < this.bytes; at += CHUNK) file.writeAt(zeros.subarray(0, Math.min(CHUNK, this.bytes - at)), at);
       file.sync();

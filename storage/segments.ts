@@ -30,7 +30,7 @@ export class SegmentFiles {
       if (!live.has(id)) removeFile(join(dir, file)); // nothing in it is referenced any more
     }
     this.activeId = max + 1;
-    this.active = openFile(this.path(this.activeId), "append");
+    this.active = openFile(this.path(this.activeId), "write");
   }
 
   append(body: Uint8Array): SegmentLocation {
@@ -96,7 +96,7 @@ export class SegmentFiles {
     this.active.close();
     const finished = this.activeId;
     this.activeId++;
-    this.active = openFile(this.path(this.activeId), "append");
+    this.active = openFile(this.path(this.activeId), "write");
     this.activeSize = 0;
     // Everything in the finished segment may already be gone.
     if ((this.live.get(finished) ?? 0) === 0) {

@@ -1,5 +1,5 @@
 // File handles for segment files (node:fs, which Bun and Deno both provide).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 
 export interface FileHandle {
   /** Writes all of `bytes` at `position`. */
@@ -9,8 +9,11 @@ export interface FileHandle {
   close(): void;
 }
 
-export function openFile(path: string, mode: "append" | "read"): FileHandle {
-  const fd = openSync(path, mode === "append" ? "a+" : "r");
+export function openFile(path: string, mode: "write" | "read"): FileHandle {
+  // Read-write without O_APPEND: on Linux pwrite ignores the position under O_APPEND, so a write
+  // retried after a partial one (ENOSPC) would land after the partial bytes and shift every later
+  // body in a segment away from the offset recorded for it.
+  const fd = openSync(path, mode === "write" ? constants.O_RDWR | constants.O_CREAT : "r");
   return {
     writeAt(bytes, position) {
       let done = 0;
