@@ -54,3 +54,19 @@ export function prepareStatements(db: SqlDatabase) {
       WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ? ORDER BY q.seq LIMIT ?`),
   };
 }
+
+/** A row of the page statement. */
+export interface PageRow {
+  seq: number;
+  id: number;
+  exchange: string;
+  routing_key: string;
+  properties: Uint8Array;
+  body: Uint8Array;
+  refs: number;
+  expires_at: number;
+  delivery_count: number;
+  segment: number | null;
+  segment_offset: number | null;
+  body_size: number;
+}
