@@ -61,19 +61,53 @@ interface Sample {
   brokerCpuPct: number;
 }
 
+/** A latency summary of `warren perf --json`, in µs (the fields read here). */
+interface PerfLatency {
+  p50: number;
+  p99: number;
+}
+
+/** What this bench reads of `warren perf --json` (src/cli/perf/report.ts); a metric the run did not measure is absent. */
+interface PerfJson {
+  ok: boolean;
+  error?: string;
+  metrics: {
+    roundtrip_rate?: number;
+    consume_rate?: number;
+    publish_rate?: number;
+    client_cpu_us_per_msg?: number;
+    latency_us?: PerfLatency;
+    confirm_latency_us?: PerfLatency;
+  };
+}
+
+/** The last line of amqpload's output (the fields read here). */
+interface AmqploadJson {
+  ok: boolean;
+  error?: string;
+  params?: { consumers?: number };
+  consume_rate: number;
+  publish_rate: number;
+  gen_us_per_msg: number;
+  lat_p50_us?: number;
+  confirm_lat_p50_us?: number;
+  lat_p99_us?: number;
+  broker_cpu_pct?: number;
+}
+
 function runPerf(cmd: string[], c: Case, t: Target): Sample | undefined {
   const cpu0 = cpuSeconds(t.pid);
   const t0 = performance.now();
   const r = Bun.spawnSync([...cmd, "perf", ...c.perf, "-u", t.url, "--json", "-q"], { stdout: "pipe", stderr: "inherit" });
   const brokerCpuPct = ((cpuSeconds(t.pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
   try {
-    const j = JSON.parse(r.stdout.toString()) as { ok: boolean; error?: string; metrics: Record<string, any> };
+    const j = JSON.parse(r.stdout.toString()) as PerfJson;
     if (!j.ok) return void progress(`${c.name} on ${t.name} failed: ${j.error}`);
     const m = j.metrics;
     const lat = m.latency_us ?? m.confirm_latency_us;
     return {
-      rate: m.roundtrip_rate ?? m.consume_rate ?? m.publish_rate, p50: lat?.p50 ?? NaN, p99: lat?.p99 ?? NaN,
-      clientUsPerMsg: m.client_cpu_us_per_msg, brokerCpuPct,
+      rate: m.roundtrip_rate ?? m.consume_rate ?? m.publish_rate ?? NaN, p50: lat?.p50 ?? NaN, p99: lat?.p99 ?? NaN,
+      clientUsPerMsg: m.client_cpu_us_per_msg ?? NaN, brokerCpuPct,
     };
   } catch {
     return void progress(`${c.name} on ${t.name}: no JSON (exit ${r.exitCode})`);
@@ -83,7 +117,7 @@ function runPerf(cmd: string[], c: Case, t: Target): Sample | undefined {
 function runAmqpload(bin: string, c: Case, t: Target): Sample | undefined {
   const r = Bun.spawnSync([bin, ...c.amqpload!, "--url", t.url, ...(t.pid ? ["--pid", String(t.pid)] : [])], { stdout: "pipe", stderr: "inherit" });
   try {
-    const j = JSON.parse(r.stdout.toString().trim().split("\n").at(-1)!) as Record<string, any>;
+    const j = JSON.parse(r.stdout.toString().trim().split("\n").at(-1)!) as AmqploadJson;
     if (!j.ok) return void progress(`amqpload ${c.name} on ${t.name} failed: ${j.error}`);
     const consumers = j.params?.consumers ?? 1;
     return {

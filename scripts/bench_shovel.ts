@@ -64,13 +64,6 @@ async function preload(uri: string, queue: string): Promise<void> {
   await close();
 }
 
-async function count(uri: string, queue: string): Promise<number> {
-  const { ch, close } = await channel(uri);
-  const n = (await ch.declareQueue(queue, { durable: true })).messageCount;
-  await close();
-  return n;
-}
-
 /** One round: preload, start the shovel, wait for all N at the destination; messages per second. */
 async function round(host: Side, srcUri: string, destUri: string, shovelSrc: string, shovelDest: string, tag: string): Promise<number> {
   const src = `shovel-bench-${tag}-src`;

@@ -1,4 +1,4 @@
-import { AmqpError, accessRefused, commandInvalid, preconditionFailed } from "../amqp/errors.ts";
+import { AmqpError, accessRefused, preconditionFailed } from "../amqp/errors.ts";
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import type { ExchangeTypes } from "./exchange_types.ts";

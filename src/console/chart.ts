@@ -34,7 +34,7 @@ export function liveChart(title: string, series: Series[], unit: string): LiveCh
     }, data as uPlot.AlignedData, holder);
   };
   const resize = () => plot?.setSize({ width: width(), height: 180 });
-  window.addEventListener("resize", resize);
+  globalThis.addEventListener("resize", resize);
   return {
     el,
     push(at, values) {
@@ -47,7 +47,7 @@ export function liveChart(title: string, series: Series[], unit: string): LiveCh
         h("span", { class: "swatch", style: `background:${s.color}` }), `${s.label}: ${(values[i] ?? 0).toLocaleString("en")}${unit}`)));
     },
     dispose() {
-      window.removeEventListener("resize", resize);
+      globalThis.removeEventListener("resize", resize);
       plot?.destroy();
     },
   };

@@ -113,7 +113,7 @@ async function route(): Promise<void> {
   if (mine === rendering) (view.querySelector("h1") as HTMLElement | null)?.focus({ preventScroll: true });
 }
 
-window.addEventListener("hashchange", () => {
+globalThis.addEventListener("hashchange", () => {
   clearNotice();
   void route();
 });

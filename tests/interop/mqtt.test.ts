@@ -46,7 +46,30 @@ afterAll(async () => {
   if (warren) await warren.stop();
 });
 
-async function api(side: Side, path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+/** The fields of the management API's answers these tests read. */
+interface ApiQueue {
+  name: string;
+  durable: boolean;
+  auto_delete: boolean;
+  exclusive: boolean;
+  arguments: Record<string, unknown>;
+}
+interface ApiBinding {
+  source: string;
+  routing_key: string;
+}
+interface ApiConnection {
+  protocol: string;
+  user: string;
+  vhost: string;
+  type: string;
+  client_properties?: Record<string, unknown>;
+  variable_map?: unknown;
+  channels: number;
+  ssl: boolean;
+}
+
+async function api(side: Side, path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
   const r = await fetch(`${side.http}${path}`, { ...init, headers: { authorization: "Basic " + btoa(side.auth), "content-type": "application/json" } });
   const text = await r.text();
   return { status: r.status, body: text === "" ? undefined : JSON.parse(text) };
@@ -131,10 +154,10 @@ describe.skipIf(!HAVE_REF)("MQTT bridge: Warren behaves as RabbitMQ's MQTT plugi
         const c = await client(side, { clientId: id, clean });
         await c.subscribeAsync({ [`d${run}/+/x`]: { qos: 1 }, [`d${run}/#`]: { qos: 2 }, [`d${run}/zero`]: { qos: 0 } });
         await new Promise((r) => setTimeout(r, 200));
-        const queues = ((await api(side, "/api/queues/%2F")).body as any[]).filter((q) => q.name.startsWith(`mqtt-subscription-${id}`));
+        const queues = ((await api(side, "/api/queues/%2F")).body as ApiQueue[]).filter((q) => q.name.startsWith(`mqtt-subscription-${id}`));
         for (const q of queues.sort((a, b) => (a.name < b.name ? -1 : 1))) {
           if (!clean && q.name.endsWith("qos0")) continue; // the documented difference
-          const bindings = ((await api(side, `/api/queues/%2F/${encodeURIComponent(q.name)}/bindings`)).body as any[])
+          const bindings = ((await api(side, `/api/queues/%2F/${encodeURIComponent(q.name)}/bindings`)).body as ApiBinding[])
             .filter((b) => b.source === "amq.topic").map((b) => b.routing_key.replace(run, "RUN")).sort();
           out.push([q.name.replace(id, "ID"), q.durable, q.auto_delete, q.exclusive, q.arguments, bindings]);
         }
@@ -163,13 +186,14 @@ describe.skipIf(!HAVE_REF)("MQTT bridge: Warren behaves as RabbitMQ's MQTT plugi
     await same(async (side) => {
       const id = `mqtt-diff-conn-${run}`;
       const c = await client(side, { clientId: id, keepalive: 30 });
-      let mine: any;
+      let mine: ApiConnection | undefined;
       // RabbitMQ's statistics show a connection within its collection interval.
       for (let i = 0; i < 150 && !mine; i++) {
-        mine = ((await api(side, "/api/connections")).body as any[]).find((x) => x.client_properties?.client_id === id);
+        mine = ((await api(side, "/api/connections")).body as ApiConnection[]).find((x) => x.client_properties?.client_id === id);
         if (!mine) await new Promise((r) => setTimeout(r, 100));
       }
       await c.endAsync();
+      if (!mine) throw new Error(`${side.name}: the connection of ${id} is not in /api/connections`);
       return [mine.protocol, mine.user, mine.vhost, mine.type, mine.client_properties, mine.variable_map, mine.channels, mine.ssl];
     });
   }, 30_000);

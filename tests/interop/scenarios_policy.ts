@@ -6,7 +6,7 @@ import { scenario, type Ctx, type Scenario } from "./scenario.ts";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A pattern matching exactly one of this scenario's names. */
-const only = (ctx: Ctx, name: string) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+const only = (name: string) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
 
 async function bodies(ch: Channel, q: string): Promise<string[]> {
   const out: string[] = [];
@@ -27,7 +27,7 @@ export const policyScenarios: Scenario[] = [
     const q = ctx.name("q");
     await ch.assertQueue(q);
     await publishN(ctx, conn, ch, q, 5);
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(ctx, q), definition: { "max-length": 2 }, "apply-to": "queues" });
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q), definition: { "max-length": 2 }, "apply-to": "queues" });
     ctx.record("count", (await ch.checkQueue(q)).messageCount);
     ctx.record("kept", await bodies(ch, q));
   }),
@@ -36,7 +36,7 @@ export const policyScenarios: Scenario[] = [
     const [q, dlq] = [ctx.name("q"), ctx.name("dlq")];
     await ch.assertQueue(dlq);
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(ctx, q), definition: { "message-ttl": 50, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
+      pattern: only(q), definition: { "message-ttl": 50, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
     });
     await ch.assertQueue(q);
     ctx.publish(ch, "", q, "t1");
@@ -65,7 +65,7 @@ export const policyScenarios: Scenario[] = [
     await ch.assertQueue(byPolicy);
     await ch.assertQueue(q, { deadLetterExchange: "", deadLetterRoutingKey: byArg });
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(ctx, q), definition: { "dead-letter-exchange": "", "dead-letter-routing-key": byPolicy },
+      pattern: only(q), definition: { "dead-letter-exchange": "", "dead-letter-routing-key": byPolicy },
     });
     ctx.publish(ch, "", q, "r1");
     await ch.checkQueue(q);
@@ -80,7 +80,7 @@ export const policyScenarios: Scenario[] = [
     const { conn, ch } = await ctx.open();
     const q = ctx.name("q");
     await ch.assertQueue(q);
-    await ctx.setPolicy("policy", ctx.name("low"), { pattern: only(ctx, q), definition: { "max-length": 1 }, priority: 1 });
+    await ctx.setPolicy("policy", ctx.name("low"), { pattern: only(q), definition: { "max-length": 1 }, priority: 1 });
     await ctx.setPolicy("policy", ctx.name("high"), { pattern: `^${ctx.prefix}-`, definition: { "max-length": 3 }, priority: 5 });
     await publishN(ctx, conn, ch, q, 5);
     ctx.record("kept", await bodies(ch, q));
@@ -90,7 +90,7 @@ export const policyScenarios: Scenario[] = [
     const [q1, q2] = [ctx.name("both"), ctx.name("op-only")];
     await ch.assertQueue(q1);
     await ch.assertQueue(q2);
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(ctx, q1), definition: { "max-length": 10 } });
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q1), definition: { "max-length": 10 } });
     await ctx.setPolicy("operator_policy", ctx.name("op"), { pattern: `^${ctx.prefix}-(both|op-only)$`, definition: { "max-length": 2 } });
     await publishN(ctx, conn, ch, q1, 4);
     await publishN(ctx, conn, ch, q2, 4);
@@ -102,7 +102,7 @@ export const policyScenarios: Scenario[] = [
     const q = ctx.name("q");
     await ch.assertQueue(q);
     const p = ctx.name("p");
-    await ctx.setPolicy("policy", p, { pattern: only(ctx, q), definition: { "max-length": 1 } });
+    await ctx.setPolicy("policy", p, { pattern: only(q), definition: { "max-length": 1 } });
     await publishN(ctx, conn, ch, q, 3, "a");
     await ctx.clearPolicy("policy", p);
     await publishN(ctx, conn, ch, q, 3, "b");
@@ -147,7 +147,7 @@ export const policyScenarios: Scenario[] = [
     const { ch } = await ctx.open();
     const q = ctx.name("q");
     await ch.assertQueue(q);
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(ctx, q), definition: { expires: 100 } });
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q), definition: { expires: 100 } });
     await sleep(400);
     const probe = await ctx.open();
     await ctx.attempt("gone", probe.ch.checkQueue(q));
@@ -157,7 +157,7 @@ export const policyScenarios: Scenario[] = [
     const q = ctx.name("q");
     const cc = await ctx.confirmChannel(conn);
     await cc.assertQueue(q);
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(ctx, q), definition: { "max-length": 2, overflow: "reject-publish" } });
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q), definition: { "max-length": 2, overflow: "reject-publish" } });
     const log = ctx.confirms(cc);
     for (const b of ["a", "b", "c"]) ctx.publish(cc, "", q, b);
     await cc.waitForConfirms().catch(() => undefined);
@@ -169,7 +169,7 @@ export const policyScenarios: Scenario[] = [
     const [q, dlq] = [ctx.name("qq"), ctx.name("dlq")];
     await ch.assertQueue(dlq);
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(ctx, q), definition: { "delivery-limit": 0, "dead-letter-exchange": "", "dead-letter-routing-key": dlq }, "apply-to": "queues",
+      pattern: only(q), definition: { "delivery-limit": 0, "dead-letter-exchange": "", "dead-letter-routing-key": dlq }, "apply-to": "queues",
     });
     await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
     ctx.publish(ch, "", q, "m1");

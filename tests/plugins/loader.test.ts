@@ -179,7 +179,7 @@ describe("plugins", () => {
     expect(readFileSync(file, "utf8")).toBe("[].\n");
     const off = await run(["plugins", "list", "--offline", "--enabled-plugins-file", file]);
     expect(off.code).toBe(0);
-    expect(off.stdout).toMatch(/\[  \] rabbitmq_consistent_hash_exchange/);
+    expect(off.stdout).toMatch(/\[ {2}\] rabbitmq_consistent_hash_exchange/);
     writeFileSync(file, "[rabbitmq_consistent_hash_exchange].\n");
     const on = await run(["plugins", "list", "--offline", "--enabled-plugins-file", file]);
     expect(on.stdout).toMatch(/\[E \] rabbitmq_consistent_hash_exchange/);

@@ -99,8 +99,7 @@ function deleteButton(label: string, apiPath: string, done: string, after: () =>
 }
 
 async function users(body: HTMLElement, add: (l: ListView) => Child) {
-  let list: ListView;
-  list = listView<User>({
+  const list: ListView = listView<User>({
     path: "users", label: "users",
     columns: [
       { label: "Name", sort: "name", cell: (u) => h("a", { href: href("admin", "users", u.name) }, u.name) },
@@ -126,8 +125,7 @@ async function users(body: HTMLElement, add: (l: ListView) => Child) {
 async function userDetail(body: HTMLElement, name: string, add: (l: ListView) => Child) {
   const user = await get<User>(path("users", name));
   const vhosts = await vhostNames();
-  let perms: ListView, topic: ListView;
-  perms = listView<Permission>({
+  const perms: ListView = listView<Permission>({
     path: path("users", name, "permissions"), label: "permissions",
     columns: [
       { label: "Vhost", cell: (p) => p.vhost }, { label: "Configure", cell: (p) => p.configure },
@@ -135,7 +133,7 @@ async function userDetail(body: HTMLElement, name: string, add: (l: ListView) =>
       { label: "Action", cell: (p) => deleteButton(`Clear permissions of ${name} in ${p.vhost}`, path("permissions", p.vhost, name), "Permissions cleared", () => perms.refresh()) },
     ],
   });
-  topic = listView<TopicPermission>({
+  const topic: ListView = listView<TopicPermission>({
     path: path("users", name, "topic-permissions"), label: "topic permissions",
     columns: [
       { label: "Vhost", cell: (p) => p.vhost }, { label: "Exchange", cell: (p) => p.exchange },
@@ -179,8 +177,7 @@ async function userDetail(body: HTMLElement, name: string, add: (l: ListView) =>
 }
 
 function vhosts(body: HTMLElement, add: (l: ListView) => Child) {
-  let list: ListView;
-  list = listView<{ name: string; messages?: number; description?: string }>({
+  const list: ListView = listView<{ name: string; messages?: number; description?: string }>({
     path: "vhosts", label: "virtual hosts",
     columns: [
       { label: "Name", sort: "name", cell: (v) => v.name },
@@ -200,8 +197,7 @@ function vhosts(body: HTMLElement, add: (l: ListView) => Child) {
 }
 
 function policyList(kind: "policies" | "operator-policies", add: (l: ListView) => Child, vhosts: string[]): Child[] {
-  let list: ListView;
-  list = listView<Policy>({
+  const list: ListView = listView<Policy>({
     path: kind, label: kind === "policies" ? "policies" : "operator policies",
     columns: [
       { label: "Vhost", cell: (p) => p.vhost }, { label: "Name", sort: "name", cell: (p) => p.name },
@@ -237,12 +233,11 @@ async function policies(body: HTMLElement, add: (l: ListView) => Child, session:
 async function limits(body: HTMLElement, add: (l: ListView) => Child) {
   const vhosts = await vhostNames();
   const users = (await get<User[]>("users")).map((u) => u.name);
-  let vhostLimits: ListView, userLimits: ListView;
-  vhostLimits = listView<{ vhost: string; value: Record<string, number> }>({
+  const vhostLimits: ListView = listView<{ vhost: string; value: Record<string, number> }>({
     path: "vhost-limits", label: "virtual host limits",
     columns: [{ label: "Vhost", cell: (l) => l.vhost }, { label: "Limits", cell: (l) => args(l.value) }],
   });
-  userLimits = listView<{ user: string; value: Record<string, number> }>({
+  const userLimits: ListView = listView<{ user: string; value: Record<string, number> }>({
     path: "user-limits", label: "user limits",
     columns: [{ label: "User", cell: (l) => l.user }, { label: "Limits", cell: (l) => args(l.value) }],
   });

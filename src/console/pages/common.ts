@@ -24,8 +24,7 @@ const destinationLink = (b: Binding) =>
 
 /** Bindings with an Unbind button; `side` is which end to show. */
 export function bindingsList(apiPath: string, side: "source" | "destination", label: string): ListView {
-  let view: ListView;
-  view = listView<Binding>({
+  const view: ListView = listView<Binding>({
     path: apiPath,
     label,
     refreshOn: (e) => e.changed.includes("bindings"),

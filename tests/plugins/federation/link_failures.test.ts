@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp from "amqplib";
-import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
+import { startTestBroker } from "../../helpers/broker.ts";
 import { api } from "../../helpers/http.ts";
 import { startTcpProxy } from "../../helpers/tcp_proxy.ts";
 import { freePort, killAllWarrens, spawnWarren, type WarrenProcess } from "../../helpers/warren_process.ts";

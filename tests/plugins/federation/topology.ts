@@ -1,11 +1,11 @@
 // Setting up federation in tests: an upstream and a policy on Warren (through its API) or on the
 // reference RabbitMQ, and waiting for the link to run.
-import { api } from "../../helpers/http.ts";
+import { api, type ApiResponse } from "../../helpers/http.ts";
 import type { TestBroker } from "../../helpers/broker.ts";
 import { eventually, type Reference } from "./reference.ts";
 
 export interface Side {
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  call(method: string, path: string, body?: unknown): Promise<ApiResponse>;
 }
 
 export const warrenSide = (b: TestBroker): Side => ({ call: (m, p, body) => api(b.httpUrl, m, p, body) });

@@ -173,7 +173,7 @@ test("a full disk holds changes in memory: confirms wait, acks and reads go on, 
   const dir = tempDir();
   const { log, lines } = capture();
   const store = open(dir, log);
-  let full: boolean[] = [];
+  const full: boolean[] = [];
   store.onFullChange((f) => full.push(f));
   const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
   const committed = fill(store, q, 2_000);

@@ -381,7 +381,7 @@ export function runStoreConformance(factory: StoreFactory): void {
       store = await factory.open();
       const ids = Array.from({ length: 300 }, (_, i) => store!.saveQueue({ vhost: "/", name: `s${i}`, autoDelete: false, args: {} }));
       const m = message("shared");
-      const rows = ids.map((id) => row(m, 1));
+      const rows = ids.map(() => row(m, 1));
       ids.forEach((id, i) => store!.persist(id, rows[i]!));
       store.commit();
       expect(store.messageCount()).toBe(1);
