@@ -27,7 +27,12 @@ export class DiskSpace {
    * starts the check. While `waiting()` (the store holds changes in memory, or is closed) the
    * disk-full state stays as it is.
    */
-  constructor(private readonly dataDir: string, reserveBytes: number, private readonly log: Logger, private readonly waiting: () => boolean) {
+  constructor(
+    private readonly dataDir: string,
+    reserveBytes: number,
+    private readonly log: Logger,
+    private readonly waiting: () => boolean,
+  ) {
     this.reserve = new DiskReserve(dataDir, reserveBytes);
     if (!this.reserve.fill()) this.found(new Error(`no room for the ${this.reserve.bytes}-byte disk reserve`));
     this.timer = every(SPACE_CHECK_MS, () => this.check());

@@ -16,8 +16,17 @@ import { migratePlugin, type PluginMigration, type PluginTables, sqlPluginTables
 import { SegmentFiles } from "./segments.ts";
 import { type PageRow, prepareStatements, type Statements } from "./sqlite_statements.ts";
 import {
-  levelRange, StoreRef, type DestinationKind, type ExchangeRecord, type LevelStats, type QueueRecord, type StorableMessage,
-  type Store, type StoredMessage, type StoredMetadata, type StoreSpace,
+  type DestinationKind,
+  type ExchangeRecord,
+  levelRange,
+  type LevelStats,
+  type QueueRecord,
+  type StorableMessage,
+  type Store,
+  type StoredMessage,
+  type StoredMetadata,
+  StoreRef,
+  type StoreSpace,
 } from "./store.ts";
 import { GroupCommit } from "./group_commit.ts";
 
@@ -59,19 +68,33 @@ export class SqliteStore extends GroupCommit implements Store {
   private retryTimer: Timer | undefined;
   private readonly path: string;
 
-  private constructor(readonly db: SqlDatabase, private readonly log: Logger, dataDir: string, private readonly fsync: boolean, options: SqliteStoreOptions) {
+  private constructor(
+    readonly db: SqlDatabase,
+    private readonly log: Logger,
+    dataDir: string,
+    private readonly fsync: boolean,
+    options: SqliteStoreOptions,
+  ) {
     super();
     this.path = join(dataDir, "warren.sqlite");
     this.sql = prepareStatements(db);
     const live = new Map<number, number>();
-    for (const row of db.prepare("SELECT segment, COUNT(*) AS n FROM messages WHERE segment IS NOT NULL GROUP BY segment").all<{ segment: number; n: number }>()) {
+    for (
+      const row of db.prepare("SELECT segment, COUNT(*) AS n FROM messages WHERE segment IS NOT NULL GROUP BY segment").all<
+        { segment: number; n: number }
+      >()
+    ) {
       live.set(row.segment, row.n);
     }
     this.segments = new SegmentFiles(join(dataDir, "segments"), live);
     this.nextMessageId = (db.prepare("SELECT MAX(id) AS m FROM messages").get<{ m: number | null }>()?.m ?? 0) + 1;
     this.nextQueueId = (db.prepare("SELECT MAX(id) AS m FROM queues").get<{ m: number | null }>()?.m ?? 0) + 1;
     this.reclaimer = new Reclaimer(
-      db, log, () => this.commits, () => this.filesBytes(), (err) => this.disk.found(err),
+      db,
+      log,
+      () => this.commits,
+      () => this.filesBytes(),
+      (err) => this.disk.found(err),
       { ...RECLAIM_DEFAULTS, ...(options.reclaim || {}) },
     );
     if (options.reclaim !== false) this.reclaimer.start();
@@ -251,7 +274,11 @@ export class SqliteStore extends GroupCommit implements Store {
   /** A plugin's tables: its migrations applied now, its writes inside the group commit. */
   pluginTables(plugin: string, migrations: readonly PluginMigration[]): PluginTables {
     migratePlugin(this.db, plugin, migrations);
-    return sqlPluginTables(this.db, { record: (fn) => this.record(fn), commit: () => this.commit(), afterCommit: (fn) => this.afterCommit(fn) });
+    return sqlPluginTables(this.db, {
+      record: (fn) => this.record(fn),
+      commit: () => this.commit(),
+      afterCommit: (fn) => this.afterCommit(fn),
+    });
   }
 
   protected newMessageId(): number {
@@ -275,8 +302,15 @@ export class SqliteStore extends GroupCommit implements Store {
       }
       const body = row.segment !== null ? this.segments.read(row.segment, row.segment_offset!, row.body_size) : row.body;
       page.push({
-        seq: row.seq, exchange: row.exchange, routingKey: row.routing_key, properties: row.properties, body,
-        expiresAt: row.expires_at, deliveryCount: row.delivery_count, bodySize: row.body_size, ref,
+        seq: row.seq,
+        exchange: row.exchange,
+        routingKey: row.routing_key,
+        properties: row.properties,
+        body,
+        expiresAt: row.expires_at,
+        deliveryCount: row.delivery_count,
+        bodySize: row.body_size,
+        ref,
       });
       bytes += row.body_size;
       if (bytes >= maxBytes) break;
@@ -287,8 +321,15 @@ export class SqliteStore extends GroupCommit implements Store {
       for (const row of this.pending.pendingRows(queueId, fromSeq, toSeq, limit)) {
         const m = row.message;
         page.push({
-          seq: row.seq, exchange: m.exchange, routingKey: m.routingKey, properties: m.properties, body: m.body,
-          expiresAt: row.expiresAt, deliveryCount: row.deliveryCount ?? 0, bodySize: m.body.length, ref: m.storeRef!,
+          seq: row.seq,
+          exchange: m.exchange,
+          routingKey: m.routingKey,
+          properties: m.properties,
+          body: m.body,
+          expiresAt: row.expiresAt,
+          deliveryCount: row.deliveryCount ?? 0,
+          bodySize: m.body.length,
+          ref: m.storeRef!,
         });
       }
     }
@@ -478,9 +519,16 @@ export class SqliteStore extends GroupCommit implements Store {
     // Stored only to bound memory (not persistent, or a non-durable queue's copy): dropped at boot.
     const transient = !message.persistent || queueId < 0;
     this.sql.insertMessage.run(
-      ref.id, message.exchange, message.routingKey, message.properties, inSegment ? EMPTY : message.body,
-      ref.pendingRows, transient ? 1 : 0,
-      inSegment ? ref.segment : null, inSegment ? ref.offset : null, message.body.length,
+      ref.id,
+      message.exchange,
+      message.routingKey,
+      message.properties,
+      inSegment ? EMPTY : message.body,
+      ref.pendingRows,
+      transient ? 1 : 0,
+      inSegment ? ref.segment : null,
+      inSegment ? ref.offset : null,
+      message.body.length,
     );
     if (!inSegment) ref.segment = 0;
     ref.written = true;

@@ -16,7 +16,12 @@ export function basic(user: string, pass: string): string {
 
 /** Calls `path` on an app or a base URL as guest (or `auth`), with an optional JSON body. */
 export async function api(
-  target: Target, method: string, path: string, body?: unknown, auth: string | null = basic("guest", "guest"), extraHeaders: Record<string, string> = {},
+  target: Target,
+  method: string,
+  path: string,
+  body?: unknown,
+  auth: string | null = basic("guest", "guest"),
+  extraHeaders: Record<string, string> = {},
 ): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...extraHeaders };
   if (auth !== null) headers.authorization = auth;

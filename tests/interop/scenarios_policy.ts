@@ -1,7 +1,7 @@
 // Issue 5 point 10: policies and operator policies, applied to new and existing queues and
 // exchanges, combined with queue arguments as RabbitMQ combines them.
 import type { Channel, ChannelModel } from "amqplib";
-import { scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, type Scenario, scenario } from "./scenario.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,7 +36,8 @@ export const policyScenarios: Scenario[] = [
     const [q, dlq] = [ctx.name("q"), ctx.name("dlq")];
     await ch.assertQueue(dlq);
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(q), definition: { "message-ttl": 50, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
+      pattern: only(q),
+      definition: { "message-ttl": 50, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
     });
     await ch.assertQueue(q);
     ctx.publish(ch, "", q, "t1");
@@ -44,7 +45,9 @@ export const policyScenarios: Scenario[] = [
     await sleep(300);
     ctx.record("left", (await ch.checkQueue(q)).messageCount);
     const m = await ch.get(dlq, { noAck: true });
-    const death = m ? (m.properties.headers?.["x-death"] as unknown as Record<string, unknown>[]).map(({ time: _t, ...rest }) => rest) : null;
+    const death = m
+      ? (m.properties.headers?.["x-death"] as unknown as Record<string, unknown>[]).map(({ time: _t, ...rest }) => rest)
+      : null;
     ctx.record("dead", m ? { body: m.content.toString(), death } : "empty");
   }),
   scenario("policy: the lower of argument and policy wins for max-length", async (ctx) => {
@@ -65,7 +68,8 @@ export const policyScenarios: Scenario[] = [
     await ch.assertQueue(byPolicy);
     await ch.assertQueue(q, { deadLetterExchange: "", deadLetterRoutingKey: byArg });
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(q), definition: { "dead-letter-exchange": "", "dead-letter-routing-key": byPolicy },
+      pattern: only(q),
+      definition: { "dead-letter-exchange": "", "dead-letter-routing-key": byPolicy },
     });
     ctx.publish(ch, "", q, "r1");
     await ch.checkQueue(q);
@@ -116,8 +120,17 @@ export const policyScenarios: Scenario[] = [
     await ch.assertExchange(ae, "fanout");
     await ch.assertQueue(aeq);
     await ch.bindQueue(aeq, ae, "");
-    await ctx.setPolicy("policy", ctx.name("px"), { pattern: `^${ctx.prefix}-(q|x)$`, definition: { "max-length": 1 }, "apply-to": "exchanges" });
-    await ctx.setPolicy("policy", ctx.name("pq"), { pattern: `^${ctx.prefix}-(q|x)$`, definition: { "alternate-exchange": ae }, "apply-to": "queues", priority: 1 });
+    await ctx.setPolicy("policy", ctx.name("px"), {
+      pattern: `^${ctx.prefix}-(q|x)$`,
+      definition: { "max-length": 1 },
+      "apply-to": "exchanges",
+    });
+    await ctx.setPolicy("policy", ctx.name("pq"), {
+      pattern: `^${ctx.prefix}-(q|x)$`,
+      definition: { "alternate-exchange": ae },
+      "apply-to": "queues",
+      priority: 1,
+    });
     await publishN(ctx, conn, ch, q, 3);
     ctx.publish(ch, x, "nowhere", "unrouted");
     await ch.checkQueue(aeq);
@@ -135,7 +148,11 @@ export const policyScenarios: Scenario[] = [
     }
     await ch.assertExchange(x1, "direct");
     await ch.assertExchange(x2, "direct", { alternateExchange: ae2 });
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: `^${ctx.prefix}-x[12]$`, definition: { "alternate-exchange": ae1 }, "apply-to": "exchanges" });
+    await ctx.setPolicy("policy", ctx.name("p"), {
+      pattern: `^${ctx.prefix}-x[12]$`,
+      definition: { "alternate-exchange": ae1 },
+      "apply-to": "exchanges",
+    });
     ctx.publish(ch, x1, "k", "from-x1");
     ctx.publish(ch, x2, "k", "from-x2");
     await ch.checkQueue(q1);
@@ -169,7 +186,9 @@ export const policyScenarios: Scenario[] = [
     const [q, dlq] = [ctx.name("qq"), ctx.name("dlq")];
     await ch.assertQueue(dlq);
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(q), definition: { "delivery-limit": 0, "dead-letter-exchange": "", "dead-letter-routing-key": dlq }, "apply-to": "queues",
+      pattern: only(q),
+      definition: { "delivery-limit": 0, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
+      "apply-to": "queues",
     });
     await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
     ctx.publish(ch, "", q, "m1");
