@@ -4,6 +4,8 @@ import type { ManagementApp } from "../../src/http/app.ts";
 export interface ApiResponse {
   status: number;
   headers: Headers;
+  // Parsed JSON of any endpoint, read by hundreds of tests each as it needs: a type per answer
+  // would restate the API in the tests; a wrong field fails the test's expectation anyway.
   // deno-lint-ignore no-explicit-any
   body: any;
 }

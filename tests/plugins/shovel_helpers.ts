@@ -60,6 +60,7 @@ export async function messageCount(ch: ClientChannel, queue: string): Promise<nu
   return (await ch.declareQueue(queue, { passive: true })).messageCount;
 }
 
+// A shovel's entry of /api/shovels as the tests read it (its fields differ with the shovel's state).
 // deno-lint-ignore no-explicit-any
 export type ShovelEntry = Record<string, any>;
 
