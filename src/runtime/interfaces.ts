@@ -41,6 +41,17 @@ export interface ListenTls {
   rejectUnauthorized: boolean;
 }
 
+/** TLS settings of an outbound connection (runtime/tcp_connect.ts; PEM text, not file names). */
+export interface ConnectTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Check the server's certificate chain (and its name) against `ca` or the system roots. */
+  rejectUnauthorized: boolean;
+  /** SNI and the name the certificate is checked against (default: the host). */
+  serverName?: string;
+}
+
 export interface HttpListener {
   readonly port: number;
   stop(): void;

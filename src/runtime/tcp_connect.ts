@@ -1,17 +1,9 @@
 // Outbound TCP and TLS sockets on Bun.connect, behind the same TcpSocket/TcpHandler interfaces
-// as the listener (runtime/tcp.ts), so the AMQP client (src/client/) holds no runtime calls.
-import type { TcpHandler, TcpSocket } from "./tcp.ts";
+// as the listener (runtime/tcp.ts), so the AMQP client (src/client/) and `warren perf`
+// (src/cli/perf/) hold no runtime calls. The Deno twin is runtime/deno/tcp_connect.ts.
+import type { ConnectTls, TcpHandler, TcpSocket } from "./interfaces.ts";
 
-/** TLS settings of an outbound connection (PEM text, not file names). */
-export interface ConnectTls {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  /** Check the server's certificate chain (and its name) against `ca` or the system roots. */
-  rejectUnauthorized: boolean;
-  /** SNI and the name the certificate is checked against (default: the host). */
-  serverName?: string;
-}
+export type { ConnectTls, TcpHandler, TcpSocket } from "./interfaces.ts";
 
 interface State {
   handler: TcpHandler | undefined;
@@ -72,7 +64,8 @@ export function connectTcp(
           if (!tls) open(socket);
         },
         handshake(socket, success, error) {
-          if (success) open(socket);
+          // Bun reports an unverified certificate as an error beside success: refuse it unless told not to check.
+          if (success && (!error || !tls?.rejectUnauthorized)) open(socket);
           else {
             socket.terminate();
             fail(new Error(`TLS handshake failed: ${error?.message ?? "certificate rejected"}`));

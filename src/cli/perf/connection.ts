@@ -9,7 +9,7 @@ import { Reader } from "../../amqp/reader.ts";
 import { Writer } from "../../amqp/writer.ts";
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, replyCodeName } from "../../amqp/spec/constants.gen.ts";
 import { type AmqpMethod, decodeMethod, MethodId, methodName } from "../../amqp/spec/methods.gen.ts";
-import { connectTcp, type TcpClient } from "../../runtime/tcp_client.ts";
+import { connectTcp, type TcpSocket } from "../../runtime/tcp_connect.ts";
 import { ExitCode, PerfError } from "./errors.ts";
 import type { AmqpUri } from "./uri.ts";
 
@@ -64,7 +64,7 @@ export class PerfConnection {
   failure: PerfError | undefined;
   onFailure: ((error: PerfError) => void) | undefined;
 
-  private socket: TcpClient | undefined;
+  private socket: TcpSocket | undefined;
   private readonly splitter = new FrameSplitter(CLIENT_FRAME_MAX + 8);
   private readonly reader = new Reader();
   private readonly waiters: Waiter[] = [];
@@ -87,16 +87,16 @@ export class PerfConnection {
   }
 
   private async connect(uri: AmqpUri, name: string, timeoutMs: number): Promise<void> {
-    const tls = { insecure: uri.tlsInsecure === true, ...(uri.tlsCa ? { ca: uri.tlsCa } : {}) };
-    const target = { hostname: uri.hostname, port: uri.port, ...(uri.tls ? { tls } : {}) };
+    const tls = { rejectUnauthorized: uri.tlsInsecure !== true, ...(uri.tlsCa ? { ca: uri.tlsCa } : {}) };
     const where = `${uri.hostname}:${uri.port}`;
+    const handler = {
+      onData: (chunk: Uint8Array) => this.onData(chunk),
+      onDrain: () => this.onDrain(),
+      onClose: (error?: Error) => this.onSocketClose(error),
+    };
     try {
       this.socket = await withTimeout(
-        connectTcp(target, {
-          onData: (chunk) => this.onData(chunk),
-          onDrain: () => this.onDrain(),
-          onClose: (error) => this.onSocketClose(error),
-        }),
+        connectTcp(uri.hostname, uri.port, () => handler, uri.tls ? tls : undefined),
         timeoutMs,
         () => new PerfError(ExitCode.CONNECT, `Cannot connect to ${where}: no answer within ${timeoutMs} ms`),
       );

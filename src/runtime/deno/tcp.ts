@@ -55,8 +55,9 @@ async function acceptLoop(listener: Deno.Listener, accept: (socket: TcpSocket) =
   }
 }
 
-/** One accepted socket: its read loop, its write queue, and the TcpSocket the broker sees. */
-class Connection {
+/** One socket (accepted, or opened by tcp_connect.ts): its read loop, its write queue, and the TcpSocket the broker sees. */
+export class Connection {
+  readonly socket: TcpSocket;
   private handler: TcpHandler | undefined;
   private queue: Uint8Array[] = [];
   private queued = 0;
@@ -90,6 +91,7 @@ class Connection {
       // Deno's TLS server asks for no client certificate, so there is never a peer name.
       ...(tls ? { tls: { peerCommonName: () => undefined } } : {}),
     };
+    this.socket = socket;
     this.handler = accept(socket);
     void this.readLoop();
   }
