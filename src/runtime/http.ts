@@ -1,23 +1,10 @@
 // HTTP(S) listener on Bun.serve. The broker hands it a fetch handler (a hono app's `fetch`);
 // src/runtime/deno/http.ts serves the same function with Deno.serve.
-import type { FetchHandler, HttpListener, HttpsFiles } from "./interfaces.ts";
+import type { FetchHandler, HttpListener, HttpsFiles, WebSocketPaths } from "./interfaces.ts";
 import { readPem } from "./tls.ts";
 import type { TcpHandler, TcpSocket } from "./tcp.ts";
 
-export type { FetchHandler, HttpListener, HttpPeer, HttpsFiles } from "./interfaces.ts";
-
-/**
- * WebSocket endpoints by path (MQTT over WebSocket on /ws): each accepted WebSocket is handed
- * over as a TcpSocket carrying binary messages, with the subprotocol named. Consulted per
- * request, so endpoints can come and go while the server runs.
- */
-export type WebSocketPaths = ReadonlyMap<string, WebSocketEndpoint>;
-
-export interface WebSocketEndpoint {
-  /** The subprotocol echoed when the client offers it ("mqtt"). */
-  readonly protocol: string;
-  readonly accept: (socket: TcpSocket) => TcpHandler;
-}
+export type { FetchHandler, HttpListener, HttpPeer, HttpsFiles, WebSocketEndpoint, WebSocketPaths } from "./interfaces.ts";
 
 interface WebSocketData {
   accept: (socket: TcpSocket) => TcpHandler;

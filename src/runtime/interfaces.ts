@@ -89,3 +89,16 @@ export interface SqlDatabase {
   transaction(fn: () => void): void;
   close(): void;
 }
+
+/**
+ * WebSocket endpoints by path (MQTT over WebSocket on /ws): each accepted WebSocket is handed
+ * over as a TcpSocket carrying binary messages, with the subprotocol named. Consulted per
+ * request, so endpoints can come and go while the server runs.
+ */
+export type WebSocketPaths = ReadonlyMap<string, WebSocketEndpoint>;
+
+export interface WebSocketEndpoint {
+  /** The subprotocol echoed when the client offers it ("mqtt"). */
+  readonly protocol: string;
+  readonly accept: (socket: TcpSocket) => TcpHandler;
+}

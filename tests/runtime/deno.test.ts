@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp from "amqplib";
+import mqtt from "mqtt";
 import { certificate, hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 import { killAllWarrens, launchWarren, spawnWarren, type WarrenProcess } from "../helpers/warren_process.ts";
 import { ROOT, runtimeCommand } from "../helpers/warren_runtime.ts";
@@ -141,6 +142,31 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
     await conn.close();
     expect(status.filter((s) => s.name === "deno-tcp").map((s) => s.reason ?? s.state)).toEqual(["running"]);
     expect(received).toEqual([...Array(200).keys()].map((i) => `shovelled ${i}`));
+  });
+
+  test("MQTT over WebSocket on the management port (Deno.upgradeWebSocket) is bridged to AMQP both ways", async () => {
+    const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${httpPort}/ws`, {
+      clientId: "deno-ws",
+      username: "guest",
+      password: "guest",
+      reconnectPeriod: 0,
+    });
+    const got: string[] = [];
+    client.on("message", (topic, payload) => got.push(`${topic}=${payload.toString()}`));
+    await client.subscribeAsync("deno/+", { qos: 1 });
+    const conn = await amqp.connect(proc.url);
+    const ch = await conn.createChannel();
+    const q = await ch.assertQueue("", { exclusive: true });
+    await ch.bindQueue(q.queue, "amq.topic", "deno.*");
+    ch.publish("amq.topic", "deno.amqp", Buffer.from("from amqp"));
+    await client.publishAsync("deno/ws", "from ws", { qos: 1 });
+    for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    const fromWs = await ch.get(q.queue, { noAck: true });
+    await client.endAsync();
+    await conn.close();
+    expect(got.sort()).toEqual(["deno/amqp=from amqp", "deno/ws=from ws"]);
+    expect(fromWs && `${fromWs.fields.routingKey}=${fromWs.content.toString()}`).toMatch(/^deno\.(amqp=from amqp|ws=from ws)$/);
   });
 
   test.skipIf(!hasOpenssl)(
