@@ -67,8 +67,23 @@ function rssMiB(pid: number): number {
 /** A broker on a fresh temp data dir, removed when the process exits. */
 function spawnWarren(port: number) {
   const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-"));
-  const proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "warning", "--http-port", "0", "--metrics-port", "0"], {
-    stdout: "ignore", stderr: "inherit",
+  const proc = Bun.spawn([
+    binary,
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--data-dir",
+    dataDir,
+    "--log-level",
+    "warning",
+    "--http-port",
+    "0",
+    "--metrics-port",
+    "0",
+  ], {
+    stdout: "ignore",
+    stderr: "inherit",
   });
   void proc.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
   return proc;
@@ -108,24 +123,35 @@ console.log(`| executable size | ${sizeMiB.toFixed(1)} MiB |`);
 
 // The delayed-message exchange at scale (scripts/bench_delayed.ts): --skip-delayed skips it.
 if (!opts["skip-delayed"]) {
-  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_delayed.ts"), "--binary", binary], { stdout: "inherit", stderr: "inherit" });
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_delayed.ts"), "--binary", binary], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
 }
 
 // Issue 23: the fill–drain–reclaim cycle, with and without reclaim (--reclaim-messages 10000000
 // for the issue's full size; --skip-reclaim leaves it out).
 if (!opts["skip-reclaim"]) {
-  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_reclaim.ts"), "--messages", String(opts["reclaim-messages"])], { stdout: "inherit", stderr: "inherit" });
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_reclaim.ts"), "--messages", String(opts["reclaim-messages"])], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
 }
 
 // MQTT (issue 19) has its own script: scripts/bench_mqtt.ts.
 if (!opts["skip-mqtt"]) Bun.spawnSync([process.execPath, join(root, "scripts", "bench_mqtt.ts")], { stdout: "inherit", stderr: "inherit" });
 
 // The web console: bundle size and time to first render (its own script; needs chromium).
-if (!opts["skip-console"]) Bun.spawnSync([process.execPath, join(root, "scripts", "bench_console.ts")], { stdout: "inherit", stderr: "inherit" });
+if (!opts["skip-console"]) {
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_console.ts")], { stdout: "inherit", stderr: "inherit" });
+}
 
 // Issue 21: the broker on Deno beside Bun and RabbitMQ (scripts/bench_deno.ts); --skip-deno leaves it out.
 if (!opts["skip-deno"]) {
-  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_deno.ts"), ...(opts["skip-compare"] ? ["--skip-compare"] : [])], { stdout: "inherit", stderr: "inherit" });
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_deno.ts"), ...(opts["skip-compare"] ? ["--skip-compare"] : [])], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
 }
 
 // ------------------------------------------------------------------ side by side with RabbitMQ
@@ -154,17 +180,20 @@ const scenarios: { name: string; scenario: string; args: string[] }[] = [
   { name: "transient-1KiB-manual-ack", scenario: "throughput", args: [...secs, "--size", "1024", "--ack", "manual"] },
   // Issue 5: a TTL that never fires and a priority queue must cost about what a plain queue does.
   {
-    name: "ttl-queue-1KiB-manual-ack", scenario: "throughput",
+    name: "ttl-queue-1KiB-manual-ack",
+    scenario: "throughput",
     args: [...secs, "--size", "1024", "--ack", "manual", "--qarg", "x-message-ttl=3600000"],
   },
   {
-    name: "priority-queue-1KiB-manual-ack", scenario: "throughput",
+    name: "priority-queue-1KiB-manual-ack",
+    scenario: "throughput",
     args: [...secs, "--size", "1024", "--ack", "manual", "--qarg", "x-max-priority=10"],
   },
   { name: "fanout-10-queues-16B", scenario: "fanout", args: [...secs, "--size", "16", "--queues", "10"] },
   { name: "confirms-256-16B", scenario: "throughput", args: [...secs, "--size", "16", "--confirm", "256"] },
   {
-    name: "persistent-1KiB-confirms-256", scenario: "throughput",
+    name: "persistent-1KiB-confirms-256",
+    scenario: "throughput",
     args: [...secs, "--size", "1024", "--persistent", "--confirm", "256", "--ack", "manual"],
   },
   { name: "connections-500", scenario: "connections", args: ["--conns", "500", "--hold", "3"] },
@@ -173,9 +202,21 @@ const only = opts.only?.split(",");
 for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
   progress(`comparing ${scenario.name} (${opts.rounds} rounds, Warren vs RabbitMQ)`);
   const args = [
-    join(amqpload, "compare.sh"), "--rounds", String(opts.rounds), "--name-a", "warren", "--name-b", "rabbitmq",
-    "--pid-a", String(warren.pid), ...(refPid ? ["--pid-b", refPid] : []),
-    scenario.scenario, warrenUrl, refUrl, "--", ...scenario.args,
+    join(amqpload, "compare.sh"),
+    "--rounds",
+    String(opts.rounds),
+    "--name-a",
+    "warren",
+    "--name-b",
+    "rabbitmq",
+    "--pid-a",
+    String(warren.pid),
+    ...(refPid ? ["--pid-b", refPid] : []),
+    scenario.scenario,
+    warrenUrl,
+    refUrl,
+    "--",
+    ...scenario.args,
   ];
   const run = Bun.spawnSync(["bash", ...args], { stdout: "pipe", stderr: "inherit" });
   const text = run.stdout.toString();
@@ -189,7 +230,9 @@ if (!opts["skip-perf"] && (!only || only.includes("perf"))) {
   await benchPerf({
     warren: { name: "Warren", url: warrenUrl, pid: warren.pid },
     reference: { name: "RabbitMQ", url: refUrl, pid: refPid ? Number(refPid) : undefined },
-    rounds: Number(opts.rounds), seconds: String(Math.min(Number(opts.seconds), 5)), perfCommand: [binary],
+    rounds: Number(opts.rounds),
+    seconds: String(Math.min(Number(opts.seconds), 5)),
+    perfCommand: [binary],
   });
 }
 warren.kill("SIGTERM");
@@ -204,5 +247,8 @@ if (!only || only.includes("shovel")) {
 // Federation throughput (its own script; skip with --only naming other scenarios).
 if (!only || only.includes("federation")) {
   progress("federation: scripts/bench_federation.ts");
-  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_federation.ts"), "--rounds", String(opts.rounds)], { stdout: "inherit", stderr: "inherit" });
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_federation.ts"), "--rounds", String(opts.rounds)], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
 }

@@ -75,8 +75,16 @@ try {
   console.log(`| queues page (first 100 of ${queueCount}) | ${median(await firstRender("#/queues", "main tbody tr")).toFixed(0)} |`);
   console.log(`\n| API behind the queues page, ${queueCount} queues | ms |\n|---|---|`);
   console.log(`| GET /api/queues?page=1&page_size=100 | ${(await apiMs("/api/queues?page=1&page_size=100")).toFixed(1)} |`);
-  console.log(`| GET /api/queues?page=1&page_size=100&name=bench-console-4242 | ${(await apiMs("/api/queues?page=1&page_size=100&name=bench-console-4242&use_regex=false")).toFixed(1)} |`);
-  console.log(`| GET /api/queues?page=1&page_size=100&sort=name&sort_reverse=true | ${(await apiMs("/api/queues?page=1&page_size=100&sort=name&sort_reverse=true")).toFixed(1)} |`);
+  console.log(
+    `| GET /api/queues?page=1&page_size=100&name=bench-console-4242 | ${
+      (await apiMs("/api/queues?page=1&page_size=100&name=bench-console-4242&use_regex=false")).toFixed(1)
+    } |`,
+  );
+  console.log(
+    `| GET /api/queues?page=1&page_size=100&sort=name&sort_reverse=true | ${
+      (await apiMs("/api/queues?page=1&page_size=100&sort=name&sort_reverse=true")).toFixed(1)
+    } |`,
+  );
   await conn.close();
 } finally {
   await browser.close();

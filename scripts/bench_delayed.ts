@@ -10,8 +10,8 @@
 //   held     N persistent messages delayed by an hour: RSS while holding them, then a restart
 //            (SIGTERM, start) timed to `Server startup complete`, and RSS after it.
 // The broker runs as `bun src/main.ts` (or --binary); the client is @cloudamqp/amqp-client.
-import { AMQPClient, type AMQPChannel } from "@cloudamqp/amqp-client";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type AMQPChannel, AMQPClient } from "@cloudamqp/amqp-client";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -60,7 +60,20 @@ function freePort(): Promise<number> {
 /** Starts a broker on `dataDir`; resolves with it and the ms from spawn to the startup line. */
 async function startBroker(dataDir: string): Promise<{ broker: Broker; startupMs: number }> {
   const port = await freePort();
-  const argv = ["--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "info", "--http-port", "0", "--metrics-port", "0"];
+  const argv = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--data-dir",
+    dataDir,
+    "--log-level",
+    "info",
+    "--http-port",
+    "0",
+    "--metrics-port",
+    "0",
+  ];
   if (opts["no-fsync"]) argv.push("--no-fsync");
   const started = performance.now();
   const proc = opts.binary
@@ -202,11 +215,20 @@ if (!only || only.includes("delayed")) {
   const maxRss = rss.stop();
   const sorted = lateness.slice(0, received).sort();
   const quiet = Float64Array.from(afterPublishing).sort();
-  rows.push([`delayed publish, random x-delay 0–${MAX_DELAY / 1000} s, confirms${RATE === undefined ? "" : `, limited to ${RATE} msg/s`}`, `${(rate / 1000).toFixed(1)}k msg/s${Number.isNaN(plainRate) ? "" : ` (${(rate / plainRate).toFixed(2)}× plain)`}`]);
+  rows.push([
+    `delayed publish, random x-delay 0–${MAX_DELAY / 1000} s, confirms${RATE === undefined ? "" : `, limited to ${RATE} msg/s`}`,
+    `${(rate / 1000).toFixed(1)}k msg/s${Number.isNaN(plainRate) ? "" : ` (${(rate / plainRate).toFixed(2)}× plain)`}`,
+  ]);
   rows.push(["broker RSS max during publish + release", `${maxRss.toFixed(0)} MiB`]);
-  rows.push([`release lateness, all ${received} (p50 / p99 / max)`, `${pct(sorted, 0.5)} / ${pct(sorted, 0.99)} / ${sorted[sorted.length - 1]} ms`]);
+  rows.push([
+    `release lateness, all ${received} (p50 / p99 / max)`,
+    `${pct(sorted, 0.5)} / ${pct(sorted, 0.99)} / ${sorted[sorted.length - 1]} ms`,
+  ]);
   if (quiet.length > 0) {
-    rows.push([`release lateness, ${quiet.length} due after publishing ended (p50 / p99 / max)`, `${pct(quiet, 0.5)} / ${pct(quiet, 0.99)} / ${quiet[quiet.length - 1]} ms`]);
+    rows.push([
+      `release lateness, ${quiet.length} due after publishing ended (p50 / p99 / max)`,
+      `${pct(quiet, 0.5)} / ${pct(quiet, 0.99)} / ${quiet[quiet.length - 1]} ms`,
+    ]);
   }
   if (brokerSide) rows.push(["release lateness at the broker (release − due; histogram bucket bounds p50 / p99)", brokerSide]);
   rows.push(["average release rate (first publish to last delivery)", `${(N / releaseSeconds / 1000).toFixed(1)}k msg/s`]);
@@ -236,7 +258,10 @@ if (!only || only.includes("held")) {
   rmSync(dir, { recursive: true, force: true });
   rows.push([`publish of ${N} held for an hour`, `${(rate / 1000).toFixed(1)}k msg/s`]);
   rows.push([`broker RSS holding ${N} (max while publishing / settled 3 s after)`, `${max.toFixed(0)} / ${settled.toFixed(0)} MiB`]);
-  rows.push([`restart with ${logged ?? "?"} held: spawn → Server startup complete (empty store: ${empty.startupMs.toFixed(0)} ms)`, `${again.startupMs.toFixed(0)} ms`]);
+  rows.push([
+    `restart with ${logged ?? "?"} held: spawn → Server startup complete (empty store: ${empty.startupMs.toFixed(0)} ms)`,
+    `${again.startupMs.toFixed(0)} ms`,
+  ]);
   rows.push(["broker RSS 1 s after that restart", `${afterRestart.toFixed(0)} MiB`]);
 }
 

@@ -13,7 +13,11 @@ import amqp from "amqplib";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: opts } = parseArgs({
-  options: { messages: { type: "string", default: "20000" }, size: { type: "string", default: "256" }, rounds: { type: "string", default: "3" } },
+  options: {
+    messages: { type: "string", default: "20000" },
+    size: { type: "string", default: "256" },
+    rounds: { type: "string", default: "3" },
+  },
 });
 const N = Number(opts.messages);
 const body = Buffer.alloc(Number(opts.size), 120);
@@ -38,8 +42,14 @@ interface Broker {
 
 function httpClient(base: string): Broker["http"] {
   const u = new URL(base);
-  const auth = "Basic " + Buffer.from(`${decodeURIComponent(u.username) || "guest"}:${decodeURIComponent(u.password) || "guest"}`).toString("base64");
-  return (method, path, b) => fetch(`${u.protocol}//${u.host}${path}`, { method, headers: { authorization: auth, "content-type": "application/json" }, ...(b !== undefined ? { body: JSON.stringify(b) } : {}) });
+  const auth = "Basic " +
+    Buffer.from(`${decodeURIComponent(u.username) || "guest"}:${decodeURIComponent(u.password) || "guest"}`).toString("base64");
+  return (method, path, b) =>
+    fetch(`${u.protocol}//${u.host}${path}`, {
+      method,
+      headers: { authorization: auth, "content-type": "application/json" },
+      ...(b !== undefined ? { body: JSON.stringify(b) } : {}),
+    });
 }
 
 async function freePort(): Promise<number> {
@@ -53,8 +63,22 @@ async function freePort(): Promise<number> {
 async function spawnWarren(cluster: string): Promise<{ broker: Broker; stop: () => Promise<void> }> {
   const [port, httpPort] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-fed-"));
-  const proc = Bun.spawn([process.execPath, join(root, "src/main.ts"), "--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir,
-    "--log-level", "warning", "--http-port", String(httpPort), "--metrics-port", "0"], { stdout: "ignore", stderr: "inherit" });
+  const proc = Bun.spawn([
+    process.execPath,
+    join(root, "src/main.ts"),
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--data-dir",
+    dataDir,
+    "--log-level",
+    "warning",
+    "--http-port",
+    String(httpPort),
+    "--metrics-port",
+    "0",
+  ], { stdout: "ignore", stderr: "inherit" });
   const http = httpClient(`http://guest:guest@127.0.0.1:${httpPort}`);
   for (;;) {
     try {
@@ -96,7 +120,11 @@ async function run(up: Broker, down: Broker, x: string): Promise<number> {
   const uch = await uc.createConfirmChannel();
   await uch.assertExchange(x, "fanout", { durable: true });
   await down.http("PUT", `/api/parameters/federation-upstream/${v}/${x}`, { value: { uri: up.uri } });
-  await down.http("PUT", `/api/policies/${v}/${x}`, { pattern: `^${x}$`, "apply-to": "exchanges", definition: { "federation-upstream": x } });
+  await down.http("PUT", `/api/policies/${v}/${x}`, {
+    pattern: `^${x}$`,
+    "apply-to": "exchanges",
+    definition: { "federation-upstream": x },
+  });
   for (;;) {
     const links = ((await (await down.http("GET", `/api/federation-links/${v}`)).json()) ?? []) as { exchange: string; status: string }[];
     if (links.some((l) => l.exchange === x && l.status === "running")) break;
@@ -155,7 +183,9 @@ try {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = median(results.get(cases[0]![0])!);
-console.log(`## Federated exchange throughput (${N} messages of ${body.length} B, confirms upstream, acks downstream, median of ${opts.rounds})`);
+console.log(
+  `## Federated exchange throughput (${N} messages of ${body.length} B, confirms upstream, acks downstream, median of ${opts.rounds})`,
+);
 console.log("| link | msg/s | vs RabbitMQ -> RabbitMQ |\n|---|---|---|");
 for (const [name] of cases) {
   const m = median(results.get(name)!);

@@ -69,8 +69,24 @@ async function startWarren(): Promise<{ target: Target; stop(): Promise<void> }>
   const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-mqtt-"));
   const [amqpPort, mqttPort] = [await freePort(), await freePort()];
   const proc = Bun.spawn([
-    process.execPath, join(root, "src/main.ts"), "--port", String(amqpPort), "--mqtt-port", String(mqttPort), "--bind", "127.0.0.1",
-    "--data-dir", dataDir, "--log-level", "warning", "--http-port", "none", "--metrics-port", "none", "--plugins", "rabbitmq_mqtt",
+    process.execPath,
+    join(root, "src/main.ts"),
+    "--port",
+    String(amqpPort),
+    "--mqtt-port",
+    String(mqttPort),
+    "--bind",
+    "127.0.0.1",
+    "--data-dir",
+    dataDir,
+    "--log-level",
+    "warning",
+    "--http-port",
+    "none",
+    "--metrics-port",
+    "none",
+    "--plugins",
+    "rabbitmq_mqtt",
   ], { stdout: "ignore", stderr: "inherit" });
   for (let i = 0; i < 500; i++) {
     const ok = await new Promise<boolean>((done) => {
@@ -81,7 +97,15 @@ async function startWarren(): Promise<{ target: Target; stop(): Promise<void> }>
     await sleep(20);
   }
   return {
-    target: { name: "warren", url: `mqtt://127.0.0.1:${mqttPort}`, host: "127.0.0.1", port: mqttPort, pid: proc.pid, username: "guest", password: "guest" },
+    target: {
+      name: "warren",
+      url: `mqtt://127.0.0.1:${mqttPort}`,
+      host: "127.0.0.1",
+      port: mqttPort,
+      pid: proc.pid,
+      username: "guest",
+      password: "guest",
+    },
     async stop() {
       proc.kill("SIGTERM");
       await proc.exited;
@@ -91,7 +115,14 @@ async function startWarren(): Promise<{ target: Target; stop(): Promise<void> }>
 }
 
 function client(t: Target, clientId: string): Promise<MqttClient> {
-  return mqtt.connectAsync(t.url, { clientId, username: t.username, password: t.password, reconnectPeriod: 0, clean: true, protocolVersion: 4 });
+  return mqtt.connectAsync(t.url, {
+    clientId,
+    username: t.username,
+    password: t.password,
+    reconnectPeriod: 0,
+    clean: true,
+    protocolVersion: 4,
+  });
 }
 
 /** Messages per second delivered to one subscriber from one publisher. */
@@ -175,7 +206,10 @@ function connectPacket(clientId: string, user: string, pass: string): Buffer {
 }
 
 /** Opens `n` idle MQTT connections; RSS growth of the broker per connection (KiB). */
-async function idleConnections(t: Target, n: number): Promise<{ opened: number; perConnKiB: number; rssBeforeMiB: number; rssAfterMiB: number } | undefined> {
+async function idleConnections(
+  t: Target,
+  n: number,
+): Promise<{ opened: number; perConnKiB: number; rssBeforeMiB: number; rssAfterMiB: number } | undefined> {
   if (t.pid === undefined) return undefined;
   await sleep(500);
   const before = rssMiB(t.pid);
@@ -183,20 +217,24 @@ async function idleConnections(t: Target, n: number): Promise<{ opened: number; 
   let opened = 0;
   const batch = 200;
   for (let i = 0; i < n; i += batch) {
-    await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, j) => new Promise<void>((done) => {
-      const timer = setTimeout(done, 10_000); // a CONNACK that never comes: counted as not opened
-      const s = tcpConnect({ host: t.host, port: t.port }, () => s.write(connectPacket(`mqtt-bench-idle-${process.pid}-${i + j}`, t.username, t.password)));
-      s.once("data", (d) => {
-        if (d[0] === 0x20 && d[3] === 0) opened++;
-        clearTimeout(timer);
-        done();
-      });
-      s.on("error", () => {
-        clearTimeout(timer);
-        done();
-      });
-      sockets.push(s);
-    })));
+    await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, j) =>
+      new Promise<void>((done) => {
+        const timer = setTimeout(done, 10_000); // a CONNACK that never comes: counted as not opened
+        const s = tcpConnect({ host: t.host, port: t.port }, () =>
+          s.write(connectPacket(`mqtt-bench-idle-${process.pid}-${i + j}`, t.username, t.password)));
+        s.once("data", (d) => {
+          if (d[0] === 0x20 && d[3] === 0) {
+            opened++;
+          }
+          clearTimeout(timer);
+          done();
+        });
+        s.on("error", () => {
+          clearTimeout(timer);
+          done();
+        });
+        sockets.push(s);
+      })));
   }
   await sleep(2000);
   const after = rssMiB(t.pid);
@@ -221,8 +259,13 @@ if (ref) {
     }
   })();
   targets.push({
-    name: "rabbitmq", url: `mqtt://${u.host}`, host: u.hostname, port: Number(u.port) || 1883, pid: pidText ? Number(pidText) : undefined,
-    username: decodeURIComponent(u.username) || "guest", password: decodeURIComponent(u.password) || "guest",
+    name: "rabbitmq",
+    url: `mqtt://${u.host}`,
+    host: u.hostname,
+    port: Number(u.port) || 1883,
+    pid: pidText ? Number(pidText) : undefined,
+    username: decodeURIComponent(u.username) || "guest",
+    password: decodeURIComponent(u.password) || "guest",
   });
 } else progress("RABBITMQ_REF_MQTT_URL unset: Warren only, no comparison");
 
@@ -274,6 +317,10 @@ console.log(`| metric | ${names.join(" | ")} |${names.length > 1 ? " warren / ra
 console.log(`|---|${names.map(() => "---|").join("")}${names.length > 1 ? "---|" : ""}`);
 for (const [metric, values] of Object.entries(rows)) {
   const cells = names.map((n) => (values[n] === undefined ? "–" : values[n]! >= 100 ? values[n]!.toFixed(0) : values[n]!.toFixed(2)));
-  const ratio = names.length > 1 && values.warren !== undefined && values.rabbitmq ? ` ${(values.warren / values.rabbitmq).toFixed(2)} |` : names.length > 1 ? " – |" : "";
+  const ratio = names.length > 1 && values.warren !== undefined && values.rabbitmq
+    ? ` ${(values.warren / values.rabbitmq).toFixed(2)} |`
+    : names.length > 1
+    ? " – |"
+    : "";
   console.log(`| ${metric} | ${cells.join(" | ")} |${ratio}`);
 }

@@ -32,7 +32,8 @@ function cases(seconds: string): Case[] {
   const s = ["--seconds", seconds];
   return [
     {
-      name: "publish-only 16 B, unroutable (client cost)", perf: ["throughput", ...s, "-y", "0", "-e", "amq.direct", "-k", "perf-nowhere"],
+      name: "publish-only 16 B, unroutable (client cost)",
+      perf: ["throughput", ...s, "-y", "0", "-e", "amq.direct", "-k", "perf-nowhere"],
       amqpload: ["throughput", ...s, "--consumers", "0", "--exchange", "amq.direct", "--routing-key", "perf-nowhere"],
     },
     { name: "1→1 16 B, manual multi-ack", perf: ["throughput", ...s, "-s", "16"], amqpload: ["throughput", ...s, "--size", "16"] },
@@ -61,19 +62,56 @@ interface Sample {
   brokerCpuPct: number;
 }
 
+/** A latency summary of `warren perf --json`, in µs (the fields read here). */
+interface PerfLatency {
+  p50: number;
+  p99: number;
+}
+
+/** What this bench reads of `warren perf --json` (src/cli/perf/report.ts); a metric the run did not measure is absent. */
+interface PerfJson {
+  ok: boolean;
+  error?: string;
+  metrics: {
+    roundtrip_rate?: number;
+    consume_rate?: number;
+    publish_rate?: number;
+    client_cpu_us_per_msg?: number;
+    latency_us?: PerfLatency;
+    confirm_latency_us?: PerfLatency;
+  };
+}
+
+/** The last line of amqpload's output (the fields read here). */
+interface AmqploadJson {
+  ok: boolean;
+  error?: string;
+  params?: { consumers?: number };
+  consume_rate: number;
+  publish_rate: number;
+  gen_us_per_msg: number;
+  lat_p50_us?: number;
+  confirm_lat_p50_us?: number;
+  lat_p99_us?: number;
+  broker_cpu_pct?: number;
+}
+
 function runPerf(cmd: string[], c: Case, t: Target): Sample | undefined {
   const cpu0 = cpuSeconds(t.pid);
   const t0 = performance.now();
   const r = Bun.spawnSync([...cmd, "perf", ...c.perf, "-u", t.url, "--json", "-q"], { stdout: "pipe", stderr: "inherit" });
   const brokerCpuPct = ((cpuSeconds(t.pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
   try {
-    const j = JSON.parse(r.stdout.toString()) as { ok: boolean; error?: string; metrics: Record<string, any> };
+    const j = JSON.parse(r.stdout.toString()) as PerfJson;
     if (!j.ok) return void progress(`${c.name} on ${t.name} failed: ${j.error}`);
     const m = j.metrics;
     const lat = m.latency_us ?? m.confirm_latency_us;
     return {
-      rate: m.roundtrip_rate ?? m.consume_rate ?? m.publish_rate, p50: lat?.p50 ?? NaN, p99: lat?.p99 ?? NaN,
-      clientUsPerMsg: m.client_cpu_us_per_msg, brokerCpuPct,
+      rate: m.roundtrip_rate ?? m.consume_rate ?? m.publish_rate ?? NaN,
+      p50: lat?.p50 ?? NaN,
+      p99: lat?.p99 ?? NaN,
+      clientUsPerMsg: m.client_cpu_us_per_msg ?? NaN,
+      brokerCpuPct,
     };
   } catch {
     return void progress(`${c.name} on ${t.name}: no JSON (exit ${r.exitCode})`);
@@ -81,14 +119,20 @@ function runPerf(cmd: string[], c: Case, t: Target): Sample | undefined {
 }
 
 function runAmqpload(bin: string, c: Case, t: Target): Sample | undefined {
-  const r = Bun.spawnSync([bin, ...c.amqpload!, "--url", t.url, ...(t.pid ? ["--pid", String(t.pid)] : [])], { stdout: "pipe", stderr: "inherit" });
+  const r = Bun.spawnSync([bin, ...c.amqpload!, "--url", t.url, ...(t.pid ? ["--pid", String(t.pid)] : [])], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   try {
-    const j = JSON.parse(r.stdout.toString().trim().split("\n").at(-1)!) as Record<string, any>;
+    const j = JSON.parse(r.stdout.toString().trim().split("\n").at(-1)!) as AmqploadJson;
     if (!j.ok) return void progress(`amqpload ${c.name} on ${t.name} failed: ${j.error}`);
     const consumers = j.params?.consumers ?? 1;
     return {
-      rate: consumers > 0 ? j.consume_rate : j.publish_rate, p50: j.lat_p50_us ?? j.confirm_lat_p50_us ?? NaN, p99: j.lat_p99_us ?? NaN,
-      clientUsPerMsg: j.gen_us_per_msg, brokerCpuPct: j.broker_cpu_pct ?? NaN,
+      rate: consumers > 0 ? j.consume_rate : j.publish_rate,
+      p50: j.lat_p50_us ?? j.confirm_lat_p50_us ?? NaN,
+      p99: j.lat_p99_us ?? NaN,
+      clientUsPerMsg: j.gen_us_per_msg,
+      brokerCpuPct: j.broker_cpu_pct ?? NaN,
     };
   } catch {
     return void progress(`amqpload ${c.name} on ${t.name}: no JSON (exit ${r.exitCode})`);
@@ -108,12 +152,16 @@ function buildAmqpload(): string | undefined {
 const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits }) : "-");
 const ms = (us: number) => (Number.isFinite(us) ? (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`) : "-");
 
-export async function benchPerf(opts: { warren: Target; reference: Target | undefined; rounds: number; seconds: string; perfCommand: string[] }): Promise<void> {
+export async function benchPerf(
+  opts: { warren: Target; reference: Target | undefined; rounds: number; seconds: string; perfCommand: string[] },
+): Promise<void> {
   const amqpload = buildAmqpload();
   const targets = [opts.warren, ...(opts.reference ? [opts.reference] : [])];
   if (!opts.reference) progress("RABBITMQ_REF_URL unset: Warren only, no ratios");
   console.log("\n## warren perf: Warren beside RabbitMQ, and warren perf beside amqpload\n");
-  console.log(`medians of ${opts.rounds} rounds × ${opts.seconds} s; rate = deliveries/s (publishes/s when nothing consumes); client = CPU µs per message handled\n`);
+  console.log(
+    `medians of ${opts.rounds} rounds × ${opts.seconds} s; rate = deliveries/s (publishes/s when nothing consumes); client = CPU µs per message handled\n`,
+  );
   console.log("| scenario | broker | tool | msg/s | p50 | p99 | broker CPU | client µs/msg |\n|---|---|---|---|---|---|---|---|");
   for (const c of cases(opts.seconds)) {
     const samples = new Map<string, Sample[]>();
@@ -129,8 +177,12 @@ export async function benchPerf(opts: { warren: Target; reference: Target | unde
     const med = (key: string, pick: (s: Sample) => number) => median((samples.get(key) ?? []).map(pick));
     for (const key of samples.keys()) {
       const [broker, tool] = key.split("\t");
-      console.log(`| ${c.name} | ${broker} | ${tool} | ${f(med(key, (s) => s.rate))} | ${ms(med(key, (s) => s.p50))} | ${ms(med(key, (s) => s.p99))} | ` +
-        `${f(med(key, (s) => s.brokerCpuPct))} % | ${f(med(key, (s) => s.clientUsPerMsg), 3)} |`);
+      console.log(
+        `| ${c.name} | ${broker} | ${tool} | ${f(med(key, (s) => s.rate))} | ${ms(med(key, (s) => s.p50))} | ${
+          ms(med(key, (s) => s.p99))
+        } | ` +
+          `${f(med(key, (s) => s.brokerCpuPct))} % | ${f(med(key, (s) => s.clientUsPerMsg), 3)} |`,
+      );
     }
     if (opts.reference) {
       const w = (pick: (s: Sample) => number) => med(`${opts.warren.name}\twarren perf`, pick);
@@ -142,7 +194,9 @@ export async function benchPerf(opts: { warren: Target; reference: Target | unde
         const p99 = r((s) => s.p99) / w((s) => s.p99);
         console.log(`| ${c.name} | **RabbitMQ / Warren latency** | warren perf | | **${p50.toFixed(2)}×** | **${p99.toFixed(2)}×** | | |`);
       } else {
-        console.log(`| ${c.name} | **Warren / RabbitMQ** | warren perf | **${(w((s) => s.rate) / r((s) => s.rate)).toFixed(2)}×** | | | | |`);
+        console.log(
+          `| ${c.name} | **Warren / RabbitMQ** | warren perf | **${(w((s) => s.rate) / r((s) => s.rate)).toFixed(2)}×** | | | | |`,
+        );
       }
     }
   }
@@ -152,12 +206,15 @@ export async function benchPerf(opts: { warren: Target; reference: Target | unde
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
-      rounds: { type: "string", default: "3" }, seconds: { type: "string", default: "5" },
-      "warren-url": { type: "string" }, "warren-pid": { type: "string" },
+      rounds: { type: "string", default: "3" },
+      seconds: { type: "string", default: "5" },
+      "warren-url": { type: "string" },
+      "warren-pid": { type: "string" },
     },
   });
   const refUrl = process.env.RABBITMQ_REF_URL;
-  const refPid = process.env.RABBITMQ_REF_PID ?? (existsSync("/tmp/warren_ref/pid") ? readFileSync("/tmp/warren_ref/pid", "utf8").trim() : "");
+  const refPid = process.env.RABBITMQ_REF_PID ??
+    (existsSync("/tmp/warren_ref/pid") ? readFileSync("/tmp/warren_ref/pid", "utf8").trim() : "");
   const bun = join(root, "node_modules/.bin/bun");
   let stop = async () => {};
   let warren: Target;
@@ -165,8 +222,22 @@ if (import.meta.main) {
     warren = { name: "Warren", url: values["warren-url"], pid: values["warren-pid"] ? Number(values["warren-pid"]) : undefined };
   } else {
     const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-perf-"));
-    const proc = Bun.spawn([bun, join(root, "src/main.ts"), "--port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, "--http-port", "0", "--metrics-port", "0"], {
-      stdout: "pipe", stderr: "inherit",
+    const proc = Bun.spawn([
+      bun,
+      join(root, "src/main.ts"),
+      "--port",
+      "0",
+      "--bind",
+      "127.0.0.1",
+      "--data-dir",
+      dataDir,
+      "--http-port",
+      "0",
+      "--metrics-port",
+      "0",
+    ], {
+      stdout: "pipe",
+      stderr: "inherit",
     });
     let log = "";
     const reader = proc.stdout.getReader();
@@ -185,8 +256,11 @@ if (import.meta.main) {
   }
   try {
     await benchPerf({
-      warren, reference: refUrl ? { name: "RabbitMQ", url: refUrl, pid: refPid ? Number(refPid) : undefined } : undefined,
-      rounds: Number(values.rounds), seconds: values.seconds, perfCommand: [bun, join(root, "src/main.ts")],
+      warren,
+      reference: refUrl ? { name: "RabbitMQ", url: refUrl, pid: refPid ? Number(refPid) : undefined } : undefined,
+      rounds: Number(values.rounds),
+      seconds: values.seconds,
+      perfCommand: [bun, join(root, "src/main.ts")],
     });
   } finally {
     await stop();

@@ -35,7 +35,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function dirBytes(dir: string): number {
   let total = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) total += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    total += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  }
   return total;
 }
 
@@ -50,13 +52,25 @@ function percentile(xs: number[], p: number): number {
 
 async function startBroker(dataDir: string, reclaim: boolean) {
   const child = spawn(join(root, "node_modules/.bin/bun"), [
-    join(root, "src/main.ts"), "--port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, "--http-port", "none", "--metrics-port", "none",
+    join(root, "src/main.ts"),
+    "--port",
+    "0",
+    "--bind",
+    "127.0.0.1",
+    "--data-dir",
+    dataDir,
+    "--http-port",
+    "none",
+    "--metrics-port",
+    "none",
     ...(reclaim ? [] : ["--no-reclaim"]),
   ], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (c) => {
     out += c;
-    for (const line of String(c).split("\n")) if (/reclaim pass|Upgrad|disk/i.test(line)) progress(`  broker: ${line.replace(/^\S+ \S+ /, "")}`);
+    for (const line of String(c).split("\n")) {
+      if (/reclaim pass|Upgrad|disk/i.test(line)) progress(`  broker: ${line.replace(/^\S+ \S+ /, "")}`);
+    }
   });
   child.stderr!.on("data", (c) => (out += c));
   for (let i = 0; i < 600 && !out.includes("Server startup complete"); i++) await sleep(50);
@@ -164,8 +178,19 @@ async function cycle(reclaim: boolean): Promise<Result> {
     const d = probe.latencies("drain");
     const a = probe.latencies("after");
     return {
-      mode, publishRate, drainRate, rssFull, rssPeak, atFull, afterDrain, after60, boundReachedS,
-      drainP50: percentile(d, 50), drainP99: percentile(d, 99), afterP50: percentile(a, 50), afterP99: percentile(a, 99),
+      mode,
+      publishRate,
+      drainRate,
+      rssFull,
+      rssPeak,
+      atFull,
+      afterDrain,
+      after60,
+      boundReachedS,
+      drainP50: percentile(d, 50),
+      drainP99: percentile(d, 99),
+      afterP50: percentile(a, 50),
+      afterP99: percentile(a, 99),
     };
   } finally {
     clearInterval(rssTimer);
@@ -178,7 +203,9 @@ const modes = opts.only === "reclaim" ? [true] : opts.only === "baseline" ? [fal
 const results: Result[] = [];
 for (const reclaim of modes) results.push(await cycle(reclaim));
 
-console.log(`\nfill–drain–reclaim: ${N} × ${SIZE} B persistent, ${KEEP} left in the queue, probe every ${PROBE_MS} ms (machine shared and loaded)\n`);
+console.log(
+  `\nfill–drain–reclaim: ${N} × ${SIZE} B persistent, ${KEEP} left in the queue, probe every ${PROBE_MS} ms (machine shared and loaded)\n`,
+);
 console.log(`| | ${results.map((r) => r.mode).join(" | ")} |`);
 console.log(`|---|${results.map(() => "---").join("|")}|`);
 const row = (name: string, f: (r: Result) => string) => console.log(`| ${name} | ${results.map(f).join(" | ")} |`);
@@ -193,5 +220,9 @@ row("probe confirm p50 / p99 during the drain", (r) => `${r.drainP50.toFixed(2)}
 row(`probe confirm p50 / p99 in the ${AFTER_S} s after`, (r) => `${r.afterP50.toFixed(2)} / ${r.afterP99.toFixed(2)} ms`);
 if (results.length === 2) {
   const [on, off] = results as [Result, Result];
-  console.log(`\np99 ratio reclaim / baseline: during the drain ${(on.drainP99 / off.drainP99).toFixed(2)}×, after it ${(on.afterP99 / off.afterP99).toFixed(2)}×`);
+  console.log(
+    `\np99 ratio reclaim / baseline: during the drain ${(on.drainP99 / off.drainP99).toFixed(2)}×, after it ${
+      (on.afterP99 / off.afterP99).toFixed(2)
+    }×`,
+  );
 }

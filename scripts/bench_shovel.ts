@@ -11,10 +11,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { connect, type ClientChannel } from "../src/client/mod.ts";
+import { type ClientChannel, connect } from "../src/client/mod.ts";
 import { spawnWarren, type WarrenProcess } from "../tests/helpers/warren_process.ts";
 
-const { values: opts } = parseArgs({ options: { messages: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" } } });
+const { values: opts } = parseArgs({
+  options: { messages: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" } },
+});
 const N = Number(opts.messages);
 const ROUNDS = Number(opts.rounds);
 const ROUND_LIMIT_MS = 90_000;
@@ -35,7 +37,9 @@ async function httpOf(proc: WarrenProcess): Promise<string> {
 
 async function call(side: Side, method: string, path: string, body?: unknown): Promise<void> {
   const r = await fetch(side.http + path, {
-    method, headers: { authorization: side.auth, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}),
+    method,
+    headers: { authorization: side.auth, "content-type": "application/json" },
+    ...(body ? { body: JSON.stringify(body) } : {}),
   });
   if (r.status >= 300 && !(method === "DELETE" && r.status === 404)) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
 }
@@ -64,13 +68,6 @@ async function preload(uri: string, queue: string): Promise<void> {
   await close();
 }
 
-async function count(uri: string, queue: string): Promise<number> {
-  const { ch, close } = await channel(uri);
-  const n = (await ch.declareQueue(queue, { durable: true })).messageCount;
-  await close();
-  return n;
-}
-
 /** One round: preload, start the shovel, wait for all N at the destination; messages per second. */
 async function round(host: Side, srcUri: string, destUri: string, shovelSrc: string, shovelDest: string, tag: string): Promise<number> {
   const src = `shovel-bench-${tag}-src`;
@@ -85,7 +82,9 @@ async function round(host: Side, srcUri: string, destUri: string, shovelSrc: str
       value: { "src-uri": shovelSrc, "src-queue": src, "dest-uri": shovelDest, "dest-queue": dst, "ack-mode": "on-confirm" },
     });
     while ((await ch.declareQueue(dst, { passive: true })).messageCount < N) {
-      if (performance.now() - started > ROUND_LIMIT_MS) throw new Error(`the shovel did not move ${N} messages within ${ROUND_LIMIT_MS / 1000} s`);
+      if (performance.now() - started > ROUND_LIMIT_MS) {
+        throw new Error(`the shovel did not move ${N} messages within ${ROUND_LIMIT_MS / 1000} s`);
+      }
       await Bun.sleep(20);
     }
     return N / ((performance.now() - started) / 1000);
@@ -123,7 +122,11 @@ try {
   });
   if (refUrl && refHttp && refReachable) {
     const u = new URL(refHttp);
-    const ref: Side = { amqp: refUrl, http: `${u.protocol}//${u.host}`, auth: "Basic " + btoa(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`) };
+    const ref: Side = {
+      amqp: refUrl,
+      http: `${u.protocol}//${u.host}`,
+      auth: "Basic " + btoa(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`),
+    };
     scenarios.push(
       { name: "Warren→RabbitMQ (TCP)", run: () => round(a, pa.url, refUrl, "amqp://", refUrl, "w2r") },
       { name: "RabbitMQ→RabbitMQ (same node, its shovel)", run: () => round(ref, refUrl, refUrl, "amqp://", "amqp://", "r2self") },

@@ -8,7 +8,11 @@ const outfile = join(root, "dist", "warren");
 mkdirSync(dirname(outfile), { recursive: true });
 const started = performance.now();
 // The console bundle the executable embeds (rewritten only when src/console changed).
-const consoleBuild = Bun.spawnSync([process.execPath, join(root, "scripts", "build_console.ts")], { stdout: "inherit", stderr: "inherit", cwd: root });
+const consoleBuild = Bun.spawnSync([process.execPath, join(root, "scripts", "build_console.ts")], {
+  stdout: "inherit",
+  stderr: "inherit",
+  cwd: root,
+});
 if (consoleBuild.exitCode !== 0) {
   console.error(`build: scripts/build_console.ts failed with exit code ${consoleBuild.exitCode}`);
   process.exit(consoleBuild.exitCode ?? 1);

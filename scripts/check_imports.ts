@@ -19,7 +19,11 @@ interface Rule {
 export const RULES: Rule[] = [
   { from: "storage/", not: ["src/broker/", "src/connection/", "src/http/"], why: "storage knows rows and ids, not broker objects" },
   { from: "src/auth/", not: ["src/connection/"], why: "access checks take narrow views, not connections" },
-  { from: "src/broker/", not: ["src/connection/", "src/http/", "src/server.ts"], why: "the broker sees connections through broker/client_connection.ts" },
+  {
+    from: "src/broker/",
+    not: ["src/connection/", "src/http/", "src/server.ts"],
+    why: "the broker sees connections through broker/client_connection.ts",
+  },
   { from: "src/connection/", not: ["src/http/", "src/server.ts"], why: "the management API and the server sit above connections" },
 ];
 

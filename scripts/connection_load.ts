@@ -22,9 +22,19 @@ try {
   const started = performance.now();
   const { result, close } = await holdConnections({ port: proc.port, url: proc.url, pid: proc.pid, connections: n, roundTrips: 100 });
   const rt = result.roundTripsMs;
-  console.log(`${result.connections} connections opened in ${((performance.now() - started) / 1000).toFixed(1)} s (handshakes pipelined, 200 at a time)`);
-  console.log(`broker RSS ${Math.round((result.rssBefore ?? 0) / 1048576)} MiB before, ${Math.round((result.rssAfter ?? 0) / 1048576)} MiB with them open: ${result.perConnectionKiB?.toFixed(1)} KiB per connection`);
-  console.log(`publish/get round trip while open: median ${median(rt).toFixed(2)} ms, max ${Math.max(...rt).toFixed(2)} ms over ${rt.length}`);
+  console.log(
+    `${result.connections} connections opened in ${
+      ((performance.now() - started) / 1000).toFixed(1)
+    } s (handshakes pipelined, 200 at a time)`,
+  );
+  console.log(
+    `broker RSS ${Math.round((result.rssBefore ?? 0) / 1048576)} MiB before, ${
+      Math.round((result.rssAfter ?? 0) / 1048576)
+    } MiB with them open: ${result.perConnectionKiB?.toFixed(1)} KiB per connection`,
+  );
+  console.log(
+    `publish/get round trip while open: median ${median(rt).toFixed(2)} ms, max ${Math.max(...rt).toFixed(2)} ms over ${rt.length}`,
+  );
   close();
 } finally {
   await killAllWarrens();

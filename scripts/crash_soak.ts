@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CrashRig, crashDuringRecovery, formatReport } from "../tests/helpers/crash_harness.ts";
+import { crashDuringRecovery, CrashRig, formatReport } from "../tests/helpers/crash_harness.ts";
 import { killAllWarrens } from "../tests/helpers/warren_process.ts";
 
 const { values } = parseArgs({
@@ -26,7 +26,9 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("usage: bun scripts/crash_soak.ts [--cycles 100] [--seed 1] [--no-fsync] [--strict-acks] [--recovery-messages 50000 (0: skip)]");
+  console.log(
+    "usage: bun scripts/crash_soak.ts [--cycles 100] [--seed 1] [--no-fsync] [--strict-acks] [--recovery-messages 50000 (0: skip)]",
+  );
   process.exit(0);
 }
 const cycles = Number(values.cycles);
@@ -40,7 +42,10 @@ if (!Number.isInteger(cycles) || cycles < 0 || !Number.isFinite(seed) || !Number
 const root = mkdtempSync(join(tmpdir(), "warren-soak-"));
 const crashCopy = join(root, "store-after-last-kill");
 const rig = new CrashRig({
-  dataDir: join(root, "data"), seed, crashCopyDir: crashCopy, processedAcksMustStick: values["strict-acks"],
+  dataDir: join(root, "data"),
+  seed,
+  crashCopyDir: crashCopy,
+  processedAcksMustStick: values["strict-acks"],
   ...(values["no-fsync"] ? { noFsync: () => true } : {}),
 });
 const started = performance.now();
@@ -65,14 +70,25 @@ try {
   await rig.close();
   if (!failed && recoveryMessages > 0) {
     const report = await crashDuringRecovery(join(root, "recovery"), {
-      messages: recoveryMessages, attempts: 9, seed, log: (line) => console.log(`[recovery] ${line}`),
+      messages: recoveryMessages,
+      attempts: 9,
+      seed,
+      log: (line) => console.log(`[recovery] ${line}`),
     });
-    for (const v of report.violations) console.error(`[recovery] VIOLATION ${v.kind} in ${v.queue}: ${v.ids.slice(0, 12).join(", ")} (${v.ids.length}) ${v.detail ?? ""}`);
-    console.log(`[recovery] ${report.attempts.filter((a) => a.killedBeforeReady).length}/${report.attempts.length} kills before startup completed; recovered ${JSON.stringify(report.recoveredCounts)}`);
+    for (const v of report.violations) {
+      console.error(`[recovery] VIOLATION ${v.kind} in ${v.queue}: ${v.ids.slice(0, 12).join(", ")} (${v.ids.length}) ${v.detail ?? ""}`);
+    }
+    console.log(
+      `[recovery] ${
+        report.attempts.filter((a) => a.killedBeforeReady).length
+      }/${report.attempts.length} kills before startup completed; recovered ${JSON.stringify(report.recoveredCounts)}`,
+    );
     if (report.violations.length > 0) failed = true;
   }
-  console.log(`crash_soak: ${failed ? "FAILED" : "ok"}: ${confirmed} confirmed, ${recovered} recovered, ` +
-    `${processedAckReturned} processed-but-uncommitted acks came back (allowed), ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `crash_soak: ${failed ? "FAILED" : "ok"}: ${confirmed} confirmed, ${recovered} recovered, ` +
+      `${processedAckReturned} processed-but-uncommitted acks came back (allowed), ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 } catch (err) {
   failed = true;
   console.error(`crash_soak: harness error: ${(err as Error).stack ?? err}`);

@@ -3,8 +3,8 @@
 #   scripts/deno_fmt_lint.sh           format the tree (deno fmt), then check it as CI does
 #   scripts/deno_fmt_lint.sh --check   CI: fail if a file is not formatted or lint finds anything
 #   scripts/deno_fmt_lint.sh --report  how many files each tool flags; never fails
-# The tree-wide format is one commit of its own, made once after the parallel branches are
-# merged (docs/deno.md); after it, .ci/run enforces --check (DENO_FMT_LINT_ENFORCED=1).
+# The tree was formatted once, in a commit of its own (docs/deno.md); since then .ci/run enforces
+# --check (DENO_FMT_LINT_ENFORCED=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NO_COLOR=1

@@ -33,11 +33,21 @@ try {
 
   const started = performance.now();
   const frames = await runFrameFuzz({ port: proc.port, seed, cases: Number(o.frames), concurrency });
-  console.log(`frames: ${frames.cases} cases in ${((performance.now() - started) / 1000).toFixed(1)} s, ${frames.closedByBroker} closed by the broker, ` +
-    `${frames.wellBehaved} well-behaved clients served, close codes ${JSON.stringify(Object.fromEntries(frames.closeCodes))}, RSS ${mib(processRss(proc.pid))}`);
+  console.log(
+    `frames: ${frames.cases} cases in ${
+      ((performance.now() - started) / 1000).toFixed(1)
+    } s, ${frames.closedByBroker} closed by the broker, ` +
+      `${frames.wellBehaved} well-behaved clients served, close codes ${JSON.stringify(Object.fromEntries(frames.closeCodes))}, RSS ${
+        mib(processRss(proc.pid))
+      }`,
+  );
   const httpStarted = performance.now();
   const http = await runHttpFuzz({ httpPort, auth: basic("guest", "guest"), seed, cases: Number(o.http), concurrency });
-  console.log(`http: ${http.cases} requests in ${((performance.now() - httpStarted) / 1000).toFixed(1)} s, statuses ${JSON.stringify(Object.fromEntries(http.statuses))}, RSS ${mib(processRss(proc.pid))}`);
+  console.log(
+    `http: ${http.cases} requests in ${((performance.now() - httpStarted) / 1000).toFixed(1)} s, statuses ${
+      JSON.stringify(Object.fromEntries(http.statuses))
+    }, RSS ${mib(processRss(proc.pid))}`,
+  );
 
   for (const f of [...frames.failures, ...http.failures]) console.log(`FAIL ${f}`);
   if (proc.exited) console.log("FAIL the broker exited");

@@ -23,7 +23,18 @@ const port = await new Promise((done) => {
 });
 const dataDir = mkdtempSync(join(tmpdir(), "warren-smoke-"));
 const started = Date.now();
-const broker = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--http-port", "0", "--metrics-port", "0"], {
+const broker = spawn(binary, [
+  "--port",
+  String(port),
+  "--bind",
+  "127.0.0.1",
+  "--data-dir",
+  dataDir,
+  "--http-port",
+  "0",
+  "--metrics-port",
+  "0",
+], {
   stdio: ["ignore", "pipe", "inherit"],
 });
 let log = "";

@@ -3,7 +3,12 @@ import { readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 
 /** Root-relative paths (with "/"), sorted, of the files under `dirs` matching `pattern` that `keep` accepts. */
-export function sourceFiles(root: string, dirs: readonly string[], pattern: RegExp, keep: (path: string) => boolean = () => true): string[] {
+export function sourceFiles(
+  root: string,
+  dirs: readonly string[],
+  pattern: RegExp,
+  keep: (path: string) => boolean = () => true,
+): string[] {
   const out: string[] = [];
   const walk = (path: string) => {
     let stat;

@@ -184,7 +184,9 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
   const out: Partial<BrokerOptions> = {};
   if (env.RABBITMQ_NODE_PORT) {
     const port = Number(env.RABBITMQ_NODE_PORT);
-    if (!/^\d+$/.test(env.RABBITMQ_NODE_PORT) || port > 65535) throw new EnvError(`RABBITMQ_NODE_PORT "${env.RABBITMQ_NODE_PORT}" is not a port number`);
+    if (!/^\d+$/.test(env.RABBITMQ_NODE_PORT) || port > 65535) {
+      throw new EnvError(`RABBITMQ_NODE_PORT "${env.RABBITMQ_NODE_PORT}" is not a port number`);
+    }
     out.port = port;
   }
   if (env.RABBITMQ_NODE_IP_ADDRESS) out.listenAddresses = { amqp: env.RABBITMQ_NODE_IP_ADDRESS };
@@ -206,10 +208,22 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
 const ENV_IGNORED: [names: RegExp, why: string][] = [
   [/^RABBITMQ_(ENABLED_PLUGINS|PLUGINS_EXPAND_DIR)$/, "use the enabled_plugins file (RABBITMQ_ENABLED_PLUGINS_FILE) or --plugins"],
   [/^RABBITMQ_(LOG_BASE|LOGS|LOG|UPGRADE_LOG)$/, "Warren logs to standard output (log.console.level sets the level)"],
-  [/^RABBITMQ_(DIST_PORT|ERLANG_COOKIE|USE_LONGNAME|CTL_DIST_PORT_MIN|CTL_DIST_PORT_MAX|CTL_ERL_ARGS)$/, "Warren has no Erlang distribution (warren ctl uses the management API)"],
-  [/^RABBITMQ_(SERVER_START_ARGS|SERVER_ADDITIONAL_ERL_ARGS|SERVER_ERL_ARGS|SERVER_CODE_PATH|IO_THREAD_POOL_SIZE|MAX_NUMBER_OF_PROCESSES|MAX_NUMBER_OF_ATOMS|SCHEDULER_BIND_TYPE|DISTRIBUTION_BUFFER_SIZE|KERNEL_POLL)$/, "Warren does not run on the Erlang VM"],
-  [/^RABBITMQ_(ADVANCED_CONFIG_FILE|CONFIG_FILES|CONF_ENV_FILE)$/, "not supported: use RABBITMQ_CONFIG_FILE (its conf.d/ directory is read too)"],
-  [/^RABBITMQ_(PID_FILE|FEATURE_FLAGS_FILE|QUORUM_DIR|STREAM_DIR|GENERATED_CONFIG_DIR|SCHEMA_DIR|HOME)$/, "Warren keeps everything in its data directory (RABBITMQ_MNESIA_DIR)"],
+  [
+    /^RABBITMQ_(DIST_PORT|ERLANG_COOKIE|USE_LONGNAME|CTL_DIST_PORT_MIN|CTL_DIST_PORT_MAX|CTL_ERL_ARGS)$/,
+    "Warren has no Erlang distribution (warren ctl uses the management API)",
+  ],
+  [
+    /^RABBITMQ_(SERVER_START_ARGS|SERVER_ADDITIONAL_ERL_ARGS|SERVER_ERL_ARGS|SERVER_CODE_PATH|IO_THREAD_POOL_SIZE|MAX_NUMBER_OF_PROCESSES|MAX_NUMBER_OF_ATOMS|SCHEDULER_BIND_TYPE|DISTRIBUTION_BUFFER_SIZE|KERNEL_POLL)$/,
+    "Warren does not run on the Erlang VM",
+  ],
+  [
+    /^RABBITMQ_(ADVANCED_CONFIG_FILE|CONFIG_FILES|CONF_ENV_FILE)$/,
+    "not supported: use RABBITMQ_CONFIG_FILE (its conf.d/ directory is read too)",
+  ],
+  [
+    /^RABBITMQ_(PID_FILE|FEATURE_FLAGS_FILE|QUORUM_DIR|STREAM_DIR|GENERATED_CONFIG_DIR|SCHEMA_DIR|HOME)$/,
+    "Warren keeps everything in its data directory (RABBITMQ_MNESIA_DIR)",
+  ],
 ];
 
 /** One warning per RABBITMQ_* variable that is set but means nothing for Warren. */
@@ -254,12 +268,18 @@ export function resolveOptions(...layers: Partial<BrokerOptions>[]): BrokerOptio
 /** Settings that cannot work together; throws a message naming them. */
 export function checkOptions(o: BrokerOptions): void {
   if (o.port === null && o.tlsPort === undefined) {
-    throw new Error("No AMQP listener: the plain listener is off (listeners.tcp = none) and no TLS listener is set (listeners.ssl.default or --tls-port)");
+    throw new Error(
+      "No AMQP listener: the plain listener is off (listeners.tcp = none) and no TLS listener is set (listeners.ssl.default or --tls-port)",
+    );
   }
   if (o.tlsPort !== undefined && (o.tlsCert === undefined || o.tlsKey === undefined)) {
-    throw new Error("The TLS listener needs a certificate and a key (--tls-cert and --tls-key, or ssl_options.certfile and ssl_options.keyfile)");
+    throw new Error(
+      "The TLS listener needs a certificate and a key (--tls-cert and --tls-key, or ssl_options.certfile and ssl_options.keyfile)",
+    );
   }
   if (o.httpsPort !== null && ((o.httpsCert ?? o.tlsCert) === undefined || (o.httpsKey ?? o.tlsKey) === undefined)) {
-    throw new Error("The HTTPS listener needs a certificate and a key (management.ssl.certfile and management.ssl.keyfile, or --tls-cert and --tls-key)");
+    throw new Error(
+      "The HTTPS listener needs a certificate and a key (management.ssl.certfile and management.ssl.keyfile, or --tls-cert and --tls-key)",
+    );
   }
 }

@@ -10,9 +10,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { BrokerOptions } from "./config.ts";
-import { applySettings, ConfigFileError, type ConfigEntry } from "./config_keys.ts";
+import { applySettings, type ConfigEntry, ConfigFileError } from "./config_keys.ts";
 
-export { ConfigFileError, type ConfigEntry };
+export { type ConfigEntry, ConfigFileError };
 
 export interface LoadedConfig {
   /** The file actually read (RABBITMQ_CONFIG_FILE may leave out ".conf"). */
@@ -88,7 +88,9 @@ function parseValue(text: string, fail: (why: string) => never): string {
 export function locateConfigFile(path: string): string {
   const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
   const erlangFormat = (p: string) =>
-    new ConfigFileError(`Cannot read config file ${p}: the Erlang-term format (.config) is not supported; use the rabbitmq.conf format (key = value)`);
+    new ConfigFileError(
+      `Cannot read config file ${p}: the Erlang-term format (.config) is not supported; use the rabbitmq.conf format (key = value)`,
+    );
   if (isFile(path)) {
     if (path.endsWith(".config")) throw erlangFormat(path);
     return path;

@@ -57,12 +57,32 @@ function bool(value: string, fail: Fail): boolean {
 }
 
 const UNITS: Record<string, number> = {
-  k: 1024, K: 1024, kiB: 1024, KiB: 1024, KIB: 1024, kib: 1024,
-  m: 1024 ** 2, M: 1024 ** 2, MiB: 1024 ** 2, MIB: 1024 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, G: 1024 ** 3, GiB: 1024 ** 3, GIB: 1024 ** 3, gib: 1024 ** 3,
-  kB: 1000, KB: 1000, kb: 1000, Kb: 1000,
-  MB: 1000 ** 2, mb: 1000 ** 2, Mb: 1000 ** 2,
-  GB: 1000 ** 3, gb: 1000 ** 3, Gb: 1000 ** 3,
+  k: 1024,
+  K: 1024,
+  kiB: 1024,
+  KiB: 1024,
+  KIB: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  M: 1024 ** 2,
+  MiB: 1024 ** 2,
+  MIB: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  G: 1024 ** 3,
+  GiB: 1024 ** 3,
+  GIB: 1024 ** 3,
+  gib: 1024 ** 3,
+  kB: 1000,
+  KB: 1000,
+  kb: 1000,
+  Kb: 1000,
+  MB: 1000 ** 2,
+  mb: 1000 ** 2,
+  Mb: 1000 ** 2,
+  GB: 1000 ** 3,
+  gb: 1000 ** 3,
+  Gb: 1000 ** 3,
 };
 
 /** RabbitMQ's information units (rabbit_resource_monitor_misc): k/K/kiB = 1024, kB/KB = 1000, and M, G alike. */
@@ -95,16 +115,22 @@ export function parseListener(value: string, fail: Fail): { port: number; addres
 // RabbitMQ's log levels onto Warren's: notice shows what warning does (Warren has no notice
 // messages), critical and above show errors.
 const LOG_LEVELS: Record<string, LogLevel> = {
-  debug: "debug", info: "info", notice: "warning", warning: "warning", error: "error",
-  critical: "error", alert: "error", emergency: "error", none: "none",
+  debug: "debug",
+  info: "info",
+  notice: "warning",
+  warning: "warning",
+  error: "error",
+  critical: "error",
+  alert: "error",
+  emergency: "error",
+  none: "none",
 };
 
 // ------------------------------------------------------------------ the keys
 
-const set = <K extends keyof BrokerOptions>(key: K, parse: (value: string, fail: Fail) => BrokerOptions[K]): Setter =>
-  (value, s, fail) => {
-    s.o[key] = parse(value, fail);
-  };
+const set = <K extends keyof BrokerOptions>(key: K, parse: (value: string, fail: Fail) => BrokerOptions[K]): Setter => (value, s, fail) => {
+  s.o[key] = parse(value, fail);
+};
 
 /** Keys with a fixed name. */
 const SETTINGS: Record<string, Setter> = {
@@ -156,7 +182,10 @@ const SETTINGS: Record<string, Setter> = {
     return n !== 0 && n < 4096 ? fail(`expected bytes: 0 (no limit) or at least 4096`) : n;
   }),
   "channel_max": set("channelMax", (v, fail) => integer(v, 0, 65535, "a number of channels from 0 (no limit) to 65535", fail)),
-  "max_message_size": set("maxMessageSize", (v, fail) => integer(v, 1, 536_870_912, "bytes from 1 to 536870912 (512 MiB, RabbitMQ's limit)", fail)),
+  "max_message_size": set(
+    "maxMessageSize",
+    (v, fail) => integer(v, 1, 536_870_912, "bytes from 1 to 536870912 (512 MiB, RabbitMQ's limit)", fail),
+  ),
   "consumer_timeout": set("consumerTimeoutMs", (v, fail) => integer(v, 1, 2 ** 31 - 1, "milliseconds", fail)),
   "handshake_timeout": set("handshakeTimeoutMs", (v, fail) => integer(v, 1, 2 ** 31 - 1, "milliseconds", fail)),
   "management.http.max_body_size": set("httpMaxBodySize", (v, fail) => integer(v, 1, 2 ** 31 - 1, "bytes", fail)),
@@ -189,11 +218,15 @@ const SETTINGS: Record<string, Setter> = {
   "log.console": (value, s, fail) => {
     s.logConsole = bool(value, fail);
   },
-  "log.console.formatter": set("logFormat", (v, fail) =>
-    v === "json" ? "json" : v === "plaintext" ? "text" : fail(`expected json or plaintext`)),
+  "log.console.formatter": set(
+    "logFormat",
+    (v, fail) => v === "json" ? "json" : v === "plaintext" ? "text" : fail(`expected json or plaintext`),
+  ),
   "management.path_prefix": set("httpPathPrefix", (v, fail) => {
     const prefix = "/" + v.replace(/^\/+|\/+$/g, "");
-    return /^\/[A-Za-z0-9._~!$&'()*+,;=:@%\/-]*$/.test(prefix) ? (prefix === "/" ? "" : prefix) : fail(`expected a URL path such as /rabbitmq`);
+    return /^\/[A-Za-z0-9._~!$&'()*+,;=:@%\/-]*$/.test(prefix)
+      ? (prefix === "/" ? "" : prefix)
+      : fail(`expected a URL path such as /rabbitmq`);
   }),
   "management.cors.max_age": set("corsMaxAge", (v, fail) => integer(v, 0, 2 ** 31 - 1, "seconds", fail)),
   "log.console.level": (value, s, fail) => {
@@ -257,12 +290,12 @@ function namedSetting(entry: ConfigEntry): Setter | undefined {
 
 /** RabbitMQ settings that mean nothing on one Warren node: accepted, with a warning each. */
 const IGNORED: [match: (key: string) => boolean, why: string][] = [
-  [(k) => k === "log.file" || k === "log.file.level" || k === "log.dir" || k.startsWith("log.file.rotation."),
-    "Warren logs to standard output only"],
-  [(k) => k === "cluster_partition_handling" || k.startsWith("cluster_formation."),
-    "Warren runs as a single node"],
-  [(k) => k === "collect_statistics_interval" || k === "management.rates_mode",
-    "Warren's statistics are counters read when asked for"],
+  [
+    (k) => k === "log.file" || k === "log.file.level" || k === "log.dir" || k.startsWith("log.file.rotation."),
+    "Warren logs to standard output only",
+  ],
+  [(k) => k === "cluster_partition_handling" || k.startsWith("cluster_formation."), "Warren runs as a single node"],
+  [(k) => k === "collect_statistics_interval" || k === "management.rates_mode", "Warren's statistics are counters read when asked for"],
   [(k) => k === "vm_memory_high_watermark_paging_ratio", "Warren's queues page their backlog past a fixed in-memory window"],
   [(k) => k === "num_acceptors.tcp" || k === "num_acceptors.ssl", "Warren accepts connections on its event loop"],
   [(k) => k === "management_agent.disable_metrics_collector", "Warren's statistics are counters read when asked for"],
@@ -275,11 +308,18 @@ const IGNORED: [match: (key: string) => boolean, why: string][] = [
 /** The options a config file sets, and a warning for each key it ignores. */
 export function applySettings(entries: ConfigEntry[], file: string): { options: Partial<BrokerOptions>; warnings: string[] } {
   const s: State = {
-    o: {}, addresses: {},
-    tcp: { none: false, listeners: new Map() }, ssl: { none: false, listeners: new Map() },
+    o: {},
+    addresses: {},
+    tcp: { none: false, listeners: new Map() },
+    ssl: { none: false, listeners: new Map() },
     loopback: { none: false, users: new Map() },
-    memoryRelative: undefined, memoryAbsolute: undefined, logConsole: undefined, logLevel: undefined,
-    defaultTags: new Map(), defaultPermissions: {}, corsOrigins: new Map(),
+    memoryRelative: undefined,
+    memoryAbsolute: undefined,
+    logConsole: undefined,
+    logLevel: undefined,
+    defaultTags: new Map(),
+    defaultPermissions: {},
+    corsOrigins: new Map(),
   };
   const warnings: string[] = [];
   const at = (entry: ConfigEntry) => `config file ${entry.file ?? file} line ${entry.line}`;
@@ -339,7 +379,9 @@ function finish(s: State, at: (entry: ConfigEntry) => string): void {
   if (memory !== undefined) o.memoryHighWatermark = memory;
   // As loopback_users: the tags set to true replace the default [administrator].
   if (s.defaultTags.size > 0) o.defaultUserTags = [...s.defaultTags].filter(([, on]) => on).map(([tag]) => tag);
-  if (Object.keys(s.defaultPermissions).length > 0) o.defaultPermissions = { configure: ".*", write: ".*", read: ".*", ...s.defaultPermissions };
+  if (Object.keys(s.defaultPermissions).length > 0) {
+    o.defaultPermissions = { configure: ".*", write: ".*", read: ".*", ...s.defaultPermissions };
+  }
   if (s.corsOrigins.size > 0) o.corsAllowOrigins = [...s.corsOrigins.values()];
   if (s.logConsole === false) o.logLevel = "none";
   else if (s.logLevel !== undefined) o.logLevel = s.logLevel;

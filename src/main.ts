@@ -3,10 +3,10 @@
 import { startBroker } from "./server.ts";
 import { runCtl } from "./cli/ctl/mod.ts";
 import { runPlugins } from "./cli/plugins.ts";
-import { runPerf, type PerfControl } from "./cli/perf/mod.ts";
+import { type PerfControl, runPerf } from "./cli/perf/mod.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./cli/server_args.ts";
 import { VERSION } from "./version.ts";
-import { envWarnings, EnvError } from "./config.ts";
+import { EnvError, envWarnings } from "./config.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

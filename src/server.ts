@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { checkOptions, DEFAULTS, resolveOptions, type BrokerOptions } from "./config.ts";
+import { type BrokerOptions, checkOptions, DEFAULTS, resolveOptions } from "./config.ts";
 import { loadConfigFile, type LoadedConfig } from "./config_file.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Broker } from "./broker/broker.ts";
@@ -42,7 +42,10 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
   for (const warning of [...(config?.warnings ?? []), ...startWarnings]) log.warning(warning);
   log.info(`data directory: ${resolved.dataDir}`);
   const store = SqliteStore.open(resolved.dataDir, {
-    fsync: resolved.fsync, log, reclaim: resolved.storeReclaim ? {} : false, diskReserveBytes: resolved.diskReserveBytes,
+    fsync: resolved.fsync,
+    log,
+    reclaim: resolved.storeReclaim ? {} : false,
+    diskReserveBytes: resolved.diskReserveBytes,
   });
   const broker: AmqpBroker = new Broker(resolved, log, store);
   let plugins: PluginManager;

@@ -30,7 +30,9 @@ export class DiskReserve {
     try {
       file = openFile(this.path, "write");
       const zeros = new Uint8Array(CHUNK);
-      for (let at = fileSize(this.path); at < this.bytes; at += CHUNK) file.writeAt(zeros.subarray(0, Math.min(CHUNK, this.bytes - at)), at);
+      for (let at = fileSize(this.path); at < this.bytes; at += CHUNK) {
+        file.writeAt(zeros.subarray(0, Math.min(CHUNK, this.bytes - at)), at);
+      }
       file.sync();
       file.close();
       return true;

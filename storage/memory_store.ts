@@ -5,8 +5,16 @@
 import type { FieldTable } from "../src/amqp/table.ts";
 import { GroupCommit } from "./group_commit.ts";
 import {
-  levelRange, StoreRef, type DestinationKind, type ExchangeRecord, type LevelStats, type QueueRecord, type StorableMessage,
-  type Store, type StoredMessage, type StoredMetadata,
+  type DestinationKind,
+  type ExchangeRecord,
+  levelRange,
+  type LevelStats,
+  type QueueRecord,
+  type StorableMessage,
+  type Store,
+  type StoredMessage,
+  type StoredMetadata,
+  StoreRef,
 } from "./store.ts";
 
 interface MessageRecord {
@@ -47,7 +55,6 @@ export class MemoryState {
 }
 
 export class MemoryStore extends GroupCommit implements Store {
-
   /** Opens `state` as a restarted broker would: rows kept only to bound memory are dropped. */
   constructor(readonly state = new MemoryState()) {
     super();
@@ -132,8 +139,15 @@ export class MemoryStore extends GroupCommit implements Store {
       ref.written = true;
       ref.shared = m.refs > 1;
       page.push({
-        seq, exchange: m.exchange, routingKey: m.routingKey, properties: m.properties, body: m.body,
-        expiresAt: row.expiresAt, deliveryCount: row.deliveryCount, bodySize: m.body.length, ref,
+        seq,
+        exchange: m.exchange,
+        routingKey: m.routingKey,
+        properties: m.properties,
+        body: m.body,
+        expiresAt: row.expiresAt,
+        deliveryCount: row.deliveryCount,
+        bodySize: m.body.length,
+        ref,
       });
       bytes += m.body.length;
       if (bytes >= maxBytes) break;
@@ -180,7 +194,7 @@ export class MemoryStore extends GroupCommit implements Store {
     for (const op of this.metadata) op();
     for (const [queueId, queueRows] of pending.rows) {
       let rows = state.rows.get(queueId);
-      if (!rows) state.rows.set(queueId, (rows = new Map()));
+      if (!rows) state.rows.set(queueId, rows = new Map());
       for (const row of queueRows.values()) {
         const ref = row.message.storeRef!;
         if (ref.pendingRows > 0) {
@@ -201,7 +215,7 @@ export class MemoryStore extends GroupCommit implements Store {
     for (const { queueId, level, seq } of pending.delivered()) {
       if (!state.queues.has(queueId)) continue; // as the SQLite store: only durable queues keep one
       let levels = state.delivered.get(queueId);
-      if (!levels) state.delivered.set(queueId, (levels = new Map()));
+      if (!levels) state.delivered.set(queueId, levels = new Map());
       levels.set(level, Math.max(levels.get(level) ?? 0, seq));
     }
     this.endCommit();
@@ -209,8 +223,12 @@ export class MemoryStore extends GroupCommit implements Store {
 
   private insertMessage(queueId: number, message: StorableMessage, ref: StoreRef): void {
     this.state.messages.set(ref.id, {
-      exchange: message.exchange, routingKey: message.routingKey, properties: message.properties.slice(), body: message.body.slice(),
-      refs: ref.pendingRows, transient: !message.persistent || queueId < 0,
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+      properties: message.properties.slice(),
+      body: message.body.slice(),
+      refs: ref.pendingRows,
+      transient: !message.persistent || queueId < 0,
     });
     ref.written = true;
     ref.shared = ref.pendingRows > 1;
@@ -234,7 +252,13 @@ export class MemoryStore extends GroupCommit implements Store {
   }
 
   saveUser(name: string, passwordHash: string, hashingAlgorithm: string, tags: string[], limits: object = {}): void {
-    const row = { name, password_hash: passwordHash, hashing_algorithm: hashingAlgorithm, tags: tags.join(","), limits: JSON.stringify(limits) };
+    const row = {
+      name,
+      password_hash: passwordHash,
+      hashing_algorithm: hashingAlgorithm,
+      tags: tags.join(","),
+      limits: JSON.stringify(limits),
+    };
     this.record(() => this.state.users.set(name, row));
   }
 
@@ -263,7 +287,9 @@ export class MemoryStore extends GroupCommit implements Store {
   deleteTopicPermission(user: string, vhost: string, exchange?: string): void {
     this.record(() => {
       for (const [k, row] of this.state.topicPermissions) {
-        if (row.user === user && row.vhost === vhost && (exchange === undefined || row.exchange === exchange)) this.state.topicPermissions.delete(k);
+        if (row.user === user && row.vhost === vhost && (exchange === undefined || row.exchange === exchange)) {
+          this.state.topicPermissions.delete(k);
+        }
       }
     });
   }
@@ -287,7 +313,14 @@ export class MemoryStore extends GroupCommit implements Store {
   }
 
   saveExchange(x: ExchangeRecord): void {
-    const row = { vhost: x.vhost, name: x.name, type: x.type, auto_delete: x.autoDelete ? 1 : 0, internal: x.internal ? 1 : 0, args: x.args };
+    const row = {
+      vhost: x.vhost,
+      name: x.name,
+      type: x.type,
+      auto_delete: x.autoDelete ? 1 : 0,
+      internal: x.internal ? 1 : 0,
+      args: x.args,
+    };
     this.record(() => this.state.exchanges.set(key(x.vhost, x.name), row));
   }
 
@@ -345,5 +378,12 @@ export class MemoryStore extends GroupCommit implements Store {
 
 /** Bindings are equal when every field and the argument table are (tables compared as JSON). */
 function bindingKey(b: StoredMetadata["bindings"][number]): string {
-  return key(b.vhost, b.source, b.destination_kind, b.destination, b.routing_key, JSON.stringify(b.args, (_k, v) => typeof v === "bigint" ? `${v}n` : v));
+  return key(
+    b.vhost,
+    b.source,
+    b.destination_kind,
+    b.destination,
+    b.routing_key,
+    JSON.stringify(b.args, (_k, v) => typeof v === "bigint" ? `${v}n` : v),
+  );
 }

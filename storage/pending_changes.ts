@@ -21,7 +21,7 @@ export class PendingChanges {
   add(queueId: number, row: StoreRow): void {
     // Publishes come in runs to one queue: the last queue's rows are at hand.
     let queueRows = queueId === this.lastQueueId ? this.lastRows : this.rows.get(queueId);
-    if (queueRows === undefined) this.rows.set(queueId, (queueRows = new Map()));
+    if (queueRows === undefined) this.rows.set(queueId, queueRows = new Map());
     this.lastQueueId = queueId;
     this.lastRows = queueRows;
     const before = queueRows.size;
@@ -74,7 +74,7 @@ export class PendingChanges {
 
   setDeliveryCount(queueId: number, seq: number, count: number): void {
     let queueCounts = this.counts.get(queueId);
-    if (queueCounts === undefined) this.counts.set(queueId, (queueCounts = new Map()));
+    if (queueCounts === undefined) this.counts.set(queueId, queueCounts = new Map());
     queueCounts.set(seq, count);
   }
 
@@ -86,7 +86,7 @@ export class PendingChanges {
 
   markDelivered(queueId: number, level: number, seq: number): void {
     let levels = this.watermarks.get(queueId);
-    if (levels === undefined) this.watermarks.set(queueId, (levels = new Map()));
+    if (levels === undefined) this.watermarks.set(queueId, levels = new Map());
     if ((levels.get(level) ?? 0) < seq) levels.set(level, seq);
   }
 

@@ -53,7 +53,7 @@ export function sqlPluginTables(db: SqlDatabase, commits: PluginCommits): Plugin
   const statements = new Map<string, SqlStatement>();
   const read = <T>(sql: string, params: SqlValue[]) => {
     let statement = statements.get(sql);
-    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    if (!statement) statements.set(sql, statement = db.prepare(sql));
     return statement.all<T>(...params);
   };
   return {

@@ -76,7 +76,9 @@ export class Reclaimer {
   ) {
     this.incremental = db.prepare("PRAGMA auto_vacuum").get<{ auto_vacuum: number }>()?.auto_vacuum === 2;
     this.pragmas = {
-      pageSize: db.prepare("PRAGMA page_size"), freePages: db.prepare("PRAGMA freelist_count"), pageCount: db.prepare("PRAGMA page_count"),
+      pageSize: db.prepare("PRAGMA page_size"),
+      freePages: db.prepare("PRAGMA freelist_count"),
+      pageCount: db.prepare("PRAGMA page_count"),
     };
   }
 
@@ -196,7 +198,9 @@ export class Reclaimer {
     const after = this.sizeBytes();
     this.log.info(
       `Store reclaim pass: returned ${mb(freed)} to the file system in ${((performance.now() - pass.started) / 1000).toFixed(1)} s ` +
-        `(${pass.steps} steps, longest ${pass.longestStepMs.toFixed(1)} ms); store files ${mb(before)} before the checkpoint, ${mb(after)} now`,
+        `(${pass.steps} steps, longest ${pass.longestStepMs.toFixed(1)} ms); store files ${mb(before)} before the checkpoint, ${
+          mb(after)
+        } now`,
     );
   }
 }

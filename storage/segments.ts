@@ -1,7 +1,7 @@
 // Append-only segment files for large message bodies. SQLite keeps (segment, offset, size);
 // a segment is deleted once none of its messages is left (and it is no longer being written).
 import { join } from "node:path";
-import { ensureDir, fileSize, listDir, openFile, removeFile, type FileHandle } from "../src/runtime/fs.ts";
+import { ensureDir, type FileHandle, fileSize, listDir, openFile, removeFile } from "../src/runtime/fs.ts";
 
 /** A new segment is started when the current one passes this size. */
 const SEGMENT_SIZE = 64 * 1024 * 1024;
@@ -53,7 +53,7 @@ export class SegmentFiles {
   read(segment: number, offset: number, size: number): Uint8Array {
     if (segment === this.activeId) return this.active.readAt(size, offset);
     let reader = this.readers.get(segment);
-    if (!reader) this.readers.set(segment, (reader = openFile(this.path(segment), "read")));
+    if (!reader) this.readers.set(segment, reader = openFile(this.path(segment), "read"));
     return reader.readAt(size, offset);
   }
 

@@ -76,7 +76,9 @@ export function migrate(db: SqlDatabase, path: string): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   const current = db.prepare("SELECT MAX(version) AS v FROM schema_version").get<{ v: number | null }>()?.v ?? 0;
   if (current > SCHEMA_VERSION) {
-    throw new StoreError(`The store at ${path} has schema version ${current}, newer than this Warren supports (${SCHEMA_VERSION}); refusing to touch it`);
+    throw new StoreError(
+      `The store at ${path} has schema version ${current}, newer than this Warren supports (${SCHEMA_VERSION}); refusing to touch it`,
+    );
   }
   const pending = MIGRATIONS.filter((m) => m.version > current);
   if (pending.length === 0) return;

@@ -21,8 +21,12 @@ export function prepareStatements(db: SqlDatabase) {
     deleteExchange: p("DELETE FROM exchanges WHERE vhost = ? AND name = ?"),
     saveQueue: p("INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)"),
     deleteQueue: p("DELETE FROM queues WHERE id = ?"),
-    releaseRowsFrom: p("UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3)"),
-    deleteReleasedFrom: p("DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3) RETURNING segment"),
+    releaseRowsFrom: p(
+      "UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3)",
+    ),
+    deleteReleasedFrom: p(
+      "DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3) RETURNING segment",
+    ),
     deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ? AND seq < ?"),
     queueStats: p(`SELECT COUNT(*) AS n, SUM(m.body_size) AS b, MAX(q.seq) AS m
       FROM queue_messages q JOIN messages m ON m.id = q.message_id WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ?`),
@@ -33,12 +37,18 @@ export function prepareStatements(db: SqlDatabase) {
     deleteLevelsDelivered: p("DELETE FROM queue_levels_delivered WHERE queue_id = ?"),
     releaseMessage: p("UPDATE messages SET refs = refs - 1 WHERE id = ?"),
     deleteIfUnreferenced: p("DELETE FROM messages WHERE id = ? AND refs <= 0 RETURNING segment"),
-    saveBinding: p("INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)"),
-    deleteBinding: p("DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?"),
+    saveBinding: p(
+      "INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    deleteBinding: p(
+      "DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?",
+    ),
     deleteBindingsTo: p("DELETE FROM bindings WHERE vhost = ? AND destination_kind = ? AND destination = ?"),
     deleteBindingsFrom: p("DELETE FROM bindings WHERE vhost = ? AND source = ?"),
-    insertMessage: p(`INSERT INTO messages (id, exchange, routing_key, properties, body, refs, transient, segment, segment_offset, body_size)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertMessage: p(
+      `INSERT INTO messages (id, exchange, routing_key, properties, body, refs, transient, segment, segment_offset, body_size)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     deleteMessage: p("DELETE FROM messages WHERE id = ?"),
     insertRow: p("INSERT INTO queue_messages (queue_id, seq, message_id, expires_at, delivery_count) VALUES (?, ?, ?, ?, ?)"),
     setDeliveryCount: p("UPDATE queue_messages SET delivery_count = ? WHERE queue_id = ? AND seq = ?"),
@@ -53,4 +63,20 @@ export function prepareStatements(db: SqlDatabase) {
       FROM queue_messages q JOIN messages m ON m.id = q.message_id
       WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ? ORDER BY q.seq LIMIT ?`),
   };
+}
+
+/** A row of the page statement. */
+export interface PageRow {
+  seq: number;
+  id: number;
+  exchange: string;
+  routing_key: string;
+  properties: Uint8Array;
+  body: Uint8Array;
+  refs: number;
+  expires_at: number;
+  delivery_count: number;
+  segment: number | null;
+  segment_offset: number | null;
+  body_size: number;
 }

@@ -6,19 +6,27 @@ import type { FieldTable } from "../src/amqp/table.ts";
 import type { Logger } from "../src/log.ts";
 import { fileSize } from "../src/runtime/fs.ts";
 import type { SqlDatabase } from "../src/runtime/sqlite.ts";
-import { freeDiskBytes } from "../src/runtime/system.ts";
-import { after, every, type Timer } from "../src/runtime/timers.ts";
-import { DiskReserve } from "./disk_reserve.ts";
+import { after, type Timer } from "../src/runtime/timers.ts";
+import { DiskSpace, WAL_LIMIT } from "./disk_space.ts";
 import { RECLAIM_DEFAULTS, Reclaimer, type ReclaimOptions } from "./reclaim.ts";
 import { RefUndo } from "./ref_undo.ts";
 import { loadMetadata, tableBytes } from "./sqlite_metadata.ts";
 import { isDiskFull, lockStore, migrate, sweepTransient, upgradeIfNeeded } from "./sqlite_open.ts";
 import { migratePlugin, type PluginMigration, type PluginTables, sqlPluginTables } from "./plugin_tables.ts";
 import { SegmentFiles } from "./segments.ts";
-import { prepareStatements, type Statements } from "./sqlite_statements.ts";
+import { type PageRow, prepareStatements, type Statements } from "./sqlite_statements.ts";
 import {
-  levelRange, StoreRef, type DestinationKind, type ExchangeRecord, type LevelStats, type QueueRecord, type StorableMessage,
-  type Store, type StoredMessage, type StoredMetadata, type StoreSpace,
+  type DestinationKind,
+  type ExchangeRecord,
+  levelRange,
+  type LevelStats,
+  type QueueRecord,
+  type StorableMessage,
+  type Store,
+  type StoredMessage,
+  type StoredMetadata,
+  StoreRef,
+  type StoreSpace,
 } from "./store.ts";
 import { GroupCommit } from "./group_commit.ts";
 
@@ -28,11 +36,9 @@ import { GroupCommit } from "./group_commit.ts";
  */
 export const SEGMENT_THRESHOLD = 256 * 1024;
 
-/** The WAL is cut back to this size after a checkpoint (PRAGMA journal_size_limit). */
-export const WAL_LIMIT = 16 * 1024 * 1024;
-/** How often a full store retries its held commit, and looks whether the disk has room again. */
+export { WAL_LIMIT } from "./disk_space.ts";
+/** How often a full store retries its held commit. */
 const FULL_RETRY_MS = 250;
-const SPACE_CHECK_MS = 1000;
 
 export interface SqliteStoreOptions {
   fsync: boolean;
@@ -55,35 +61,44 @@ export class SqliteStore extends GroupCommit implements Store {
   /** Commits written so far: the reclaimer pauses between steps while this moves. */
   private commits = 0;
   private readonly reclaimer: Reclaimer;
-  private readonly reserve: DiskReserve;
-  /** A write found the disk full; cleared once the reserve is back on disk. */
-  private full = false;
+  /** The disk-full state, the disk reserve and the space report (storage/disk_space.ts). */
+  private readonly disk: DiskSpace;
   /** Changes wait in memory (the disk is full) and are retried by a timer. */
   private held = false;
   private retryTimer: Timer | undefined;
-  private spaceTimer: Timer | undefined;
-  private readonly fullListeners: ((full: boolean) => void)[] = [];
   private readonly path: string;
 
-  private constructor(readonly db: SqlDatabase, private readonly log: Logger, private readonly dataDir: string, private readonly fsync: boolean, options: SqliteStoreOptions) {
+  private constructor(
+    readonly db: SqlDatabase,
+    private readonly log: Logger,
+    dataDir: string,
+    private readonly fsync: boolean,
+    options: SqliteStoreOptions,
+  ) {
     super();
     this.path = join(dataDir, "warren.sqlite");
     this.sql = prepareStatements(db);
     const live = new Map<number, number>();
-    for (const row of db.prepare("SELECT segment, COUNT(*) AS n FROM messages WHERE segment IS NOT NULL GROUP BY segment").all<{ segment: number; n: number }>()) {
+    for (
+      const row of db.prepare("SELECT segment, COUNT(*) AS n FROM messages WHERE segment IS NOT NULL GROUP BY segment").all<
+        { segment: number; n: number }
+      >()
+    ) {
       live.set(row.segment, row.n);
     }
     this.segments = new SegmentFiles(join(dataDir, "segments"), live);
     this.nextMessageId = (db.prepare("SELECT MAX(id) AS m FROM messages").get<{ m: number | null }>()?.m ?? 0) + 1;
     this.nextQueueId = (db.prepare("SELECT MAX(id) AS m FROM queues").get<{ m: number | null }>()?.m ?? 0) + 1;
     this.reclaimer = new Reclaimer(
-      db, log, () => this.commits, () => this.filesBytes(), (err) => this.diskFull(err),
+      db,
+      log,
+      () => this.commits,
+      () => this.filesBytes(),
+      (err) => this.disk.found(err),
       { ...RECLAIM_DEFAULTS, ...(options.reclaim || {}) },
     );
     if (options.reclaim !== false) this.reclaimer.start();
-    this.reserve = new DiskReserve(dataDir, options.diskReserveBytes ?? 0);
-    if (!this.reserve.fill()) this.diskFull(new Error(`no room for the ${this.reserve.bytes}-byte disk reserve`));
-    this.spaceTimer = every(SPACE_CHECK_MS, () => this.checkSpace());
+    this.disk = new DiskSpace(dataDir, options.diskReserveBytes ?? 0, log, () => this.held || this.closed);
   }
 
   /**
@@ -119,7 +134,7 @@ export class SqliteStore extends GroupCommit implements Store {
     this.closed = true;
     this.reclaimer.stop();
     this.retryTimer?.cancel();
-    this.spaceTimer?.cancel();
+    this.disk.stop();
     this.segments.close();
     this.db.close();
   }
@@ -259,7 +274,11 @@ export class SqliteStore extends GroupCommit implements Store {
   /** A plugin's tables: its migrations applied now, its writes inside the group commit. */
   pluginTables(plugin: string, migrations: readonly PluginMigration[]): PluginTables {
     migratePlugin(this.db, plugin, migrations);
-    return sqlPluginTables(this.db, { record: (fn) => this.record(fn), commit: () => this.commit(), afterCommit: (fn) => this.afterCommit(fn) });
+    return sqlPluginTables(this.db, {
+      record: (fn) => this.record(fn),
+      commit: () => this.commit(),
+      afterCommit: (fn) => this.afterCommit(fn),
+    });
   }
 
   protected newMessageId(): number {
@@ -283,8 +302,15 @@ export class SqliteStore extends GroupCommit implements Store {
       }
       const body = row.segment !== null ? this.segments.read(row.segment, row.segment_offset!, row.body_size) : row.body;
       page.push({
-        seq: row.seq, exchange: row.exchange, routingKey: row.routing_key, properties: row.properties, body,
-        expiresAt: row.expires_at, deliveryCount: row.delivery_count, bodySize: row.body_size, ref,
+        seq: row.seq,
+        exchange: row.exchange,
+        routingKey: row.routing_key,
+        properties: row.properties,
+        body,
+        expiresAt: row.expires_at,
+        deliveryCount: row.delivery_count,
+        bodySize: row.body_size,
+        ref,
       });
       bytes += row.body_size;
       if (bytes >= maxBytes) break;
@@ -295,8 +321,15 @@ export class SqliteStore extends GroupCommit implements Store {
       for (const row of this.pending.pendingRows(queueId, fromSeq, toSeq, limit)) {
         const m = row.message;
         page.push({
-          seq: row.seq, exchange: m.exchange, routingKey: m.routingKey, properties: m.properties, body: m.body,
-          expiresAt: row.expiresAt, deliveryCount: row.deliveryCount ?? 0, bodySize: m.body.length, ref: m.storeRef!,
+          seq: row.seq,
+          exchange: m.exchange,
+          routingKey: m.routingKey,
+          properties: m.properties,
+          body: m.body,
+          expiresAt: row.expiresAt,
+          deliveryCount: row.deliveryCount ?? 0,
+          bodySize: m.body.length,
+          ref: m.storeRef!,
         });
       }
     }
@@ -311,7 +344,7 @@ export class SqliteStore extends GroupCommit implements Store {
   /**
    * Writes everything recorded since the last commit in one transaction, then runs callbacks.
    * When the disk is full the changes stay in memory (callbacks wait) and are retried: see
-   * diskFull().
+   * hold().
    */
   commit(): void {
     if (!this.beginCommit()) return;
@@ -320,9 +353,9 @@ export class SqliteStore extends GroupCommit implements Store {
     } catch (err) {
       if (!isDiskFull(err)) throw err;
       this.scheduled = true; // still pending
-      this.diskFull(err as Error);
-      if (this.reserve.release()) {
-        this.log.warning(`Store: released the ${this.reserve.bytes}-byte disk reserve to finish a commit`);
+      this.disk.found(err as Error);
+      if (this.disk.reserve.release()) {
+        this.log.warning(`Store: released the ${this.disk.reserve.bytes}-byte disk reserve to finish a commit`);
         return this.commit();
       }
       this.hold();
@@ -380,7 +413,7 @@ export class SqliteStore extends GroupCommit implements Store {
         if (level === 0) sql.markDelivered.run(seq, queueId);
         else sql.markLevelDelivered.run(queueId, level, seq);
       }
-      if (!this.full) this.reclaimer.stepInCommit();
+      if (!this.disk.full) this.reclaimer.stepInCommit();
     });
     const elapsed = performance.now() - started;
     if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);
@@ -447,48 +480,13 @@ export class SqliteStore extends GroupCommit implements Store {
     this.retryTimer = after(FULL_RETRY_MS, () => this.commitOnTurn());
   }
 
-  /** A write (a commit, a reclaim step, the reserve) found the disk full: the disk alarm goes on. */
-  private diskFull(err: Error): void {
-    if (this.full) return;
-    this.full = true;
-    this.log.warning(`Store: the disk is full (${err.message}); publishers are blocked until there is room again`);
-    for (const listener of this.fullListeners) listener(true);
-  }
-
-  /** Every second: once the disk has room for the reserve and the WAL again, the alarm clears. */
-  private checkSpace(): void {
-    if (!this.full || this.held || this.closed) return;
-    let free: number;
-    try {
-      free = freeDiskBytes(this.dataDir);
-    } catch {
-      return;
-    }
-    if (free < this.reserve.bytes - this.reserve.onDisk + WAL_LIMIT || !this.reserve.fill()) return;
-    this.full = false;
-    this.log.info(`Store: disk space is back (${free} bytes free), the disk reserve is in place again`);
-    for (const listener of this.fullListeners) listener(false);
-  }
-
   onFullChange(listener: (full: boolean) => void): void {
-    this.fullListeners.push(listener);
+    this.disk.onFullChange(listener);
   }
 
   /** What the store's files take on disk now. */
   space(): StoreSpace {
-    const pageSize = this.reclaimer.pageSize();
-    const live = (this.reclaimer.pageCount() - this.reclaimer.freePages()) * pageSize + this.segments.diskBytes();
-    const size = this.filesBytes();
-    return {
-      sizeBytes: size,
-      liveBytes: live,
-      reclaimableBytes: Math.max(0, size - live),
-      headroomBytes: WAL_LIMIT + (this.reserve.bytes - this.reserve.onDisk),
-      reserveBytes: this.reserve.onDisk,
-      full: this.full,
-      reclaimPasses: this.reclaimer.passes,
-      reclaimedBytes: this.reclaimer.reclaimedBytes,
-    };
+    return this.disk.space(this.reclaimer, this.filesBytes(), this.segments.diskBytes());
   }
 
   /** Runs a reclaim pass now if one is due (tests; the broker's timer does it every second). */
@@ -521,9 +519,16 @@ export class SqliteStore extends GroupCommit implements Store {
     // Stored only to bound memory (not persistent, or a non-durable queue's copy): dropped at boot.
     const transient = !message.persistent || queueId < 0;
     this.sql.insertMessage.run(
-      ref.id, message.exchange, message.routingKey, message.properties, inSegment ? EMPTY : message.body,
-      ref.pendingRows, transient ? 1 : 0,
-      inSegment ? ref.segment : null, inSegment ? ref.offset : null, message.body.length,
+      ref.id,
+      message.exchange,
+      message.routingKey,
+      message.properties,
+      inSegment ? EMPTY : message.body,
+      ref.pendingRows,
+      transient ? 1 : 0,
+      inSegment ? ref.segment : null,
+      inSegment ? ref.offset : null,
+      message.body.length,
     );
     if (!inSegment) ref.segment = 0;
     ref.written = true;
@@ -572,19 +577,3 @@ export class SqliteStore extends GroupCommit implements Store {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** A row of the page statement. */
-interface PageRow {
-  seq: number;
-  id: number;
-  exchange: string;
-  routing_key: string;
-  properties: Uint8Array;
-  body: Uint8Array;
-  refs: number;
-  expires_at: number;
-  delivery_count: number;
-  segment: number | null;
-  segment_offset: number | null;
-  body_size: number;
-}

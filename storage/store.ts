@@ -161,7 +161,14 @@ export interface StoredMetadata {
   permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
   exchanges: { vhost: string; name: string; type: string; auto_delete: number; internal: number; args: FieldTable }[];
   queues: StoredQueue[];
-  bindings: { vhost: string; source: string; destination_kind: DestinationKind; destination: string; routing_key: string; args: FieldTable }[];
+  bindings: {
+    vhost: string;
+    source: string;
+    destination_kind: DestinationKind;
+    destination: string;
+    routing_key: string;
+    args: FieldTable;
+  }[];
 }
 
 /** The metadata part: vhosts, users, permissions, exchanges, bindings, parameters. */

@@ -49,7 +49,9 @@ export function buildIncrementalCopy(db: SqlDatabase, path: string, log: Logger)
     // The copy is made durable once, at the end; until the rename it is not the store.
     db.exec("PRAGMA fresh.journal_mode = OFF");
     db.exec("PRAGMA fresh.synchronous = OFF");
-    const objects = db.prepare("SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'").all<SchemaObject>();
+    const objects = db.prepare("SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'").all<
+      SchemaObject
+    >();
     const tables = objects.filter((o) => o.type === "table");
     for (const table of tables) db.exec(inFresh(table.sql));
     for (const table of tables) copyTable(db, table, log);
@@ -80,7 +82,9 @@ function copyTable(db: SqlDatabase, table: SchemaObject, log: Logger): void {
   const columns = db.prepare(`PRAGMA main.table_info(${name})`).all<{ name: string }>().map((c) => quote(c.name)).join(", ");
   const total = db.prepare(`SELECT COUNT(*) AS n FROM main.${name}`).get<{ n: number }>()!.n;
   const next = db.prepare(`SELECT MIN(rowid) AS r FROM main.${name} WHERE rowid > ?`);
-  const copy = db.prepare(`INSERT INTO fresh.${name} (rowid, ${columns}) SELECT rowid, ${columns} FROM main.${name} WHERE rowid >= ? AND rowid < ?`);
+  const copy = db.prepare(
+    `INSERT INTO fresh.${name} (rowid, ${columns}) SELECT rowid, ${columns} FROM main.${name} WHERE rowid >= ? AND rowid < ?`,
+  );
   const done = db.prepare(`SELECT COUNT(*) AS n FROM fresh.${name}`);
   let last = Number.MIN_SAFE_INTEGER;
   let logged = performance.now();

@@ -2,7 +2,17 @@
 // every byte is printable Latin-1 (escaped as Erlang does), else <<97,0,98>>, wrapped at 80
 // columns under the opening << like io_lib_pretty does.
 
-const ESCAPES: Record<number, string> = { 34: '\\"', 92: "\\\\", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v", 8: "\\b", 12: "\\f", 27: "\\e" };
+const ESCAPES: Record<number, string> = {
+  34: '\\"',
+  92: "\\\\",
+  10: "\\n",
+  13: "\\r",
+  9: "\\t",
+  11: "\\v",
+  8: "\\b",
+  12: "\\f",
+  27: "\\e",
+};
 
 function printable(byte: number): boolean {
   return (byte >= 32 && byte <= 126) || byte >= 160 || ESCAPES[byte] !== undefined;

@@ -51,28 +51,51 @@ const FALSE = atomHash("false");
 
 /** RabbitMQ's type atom per AMQP field type (rabbit_binary_parser). */
 const TYPE_ATOMS: Record<FieldType, number> = {
-  S: atomHash("longstr"), T: atomHash("timestamp"), b: atomHash("byte"), B: atomHash("unsignedbyte"),
-  s: atomHash("short"), u: atomHash("unsignedshort"), I: atomHash("signedint"), i: atomHash("unsignedint"),
-  l: atomHash("long"), d: atomHash("double"), f: atomHash("float"), t: atomHash("bool"),
-  D: atomHash("decimal"), F: atomHash("table"), A: atomHash("array"), x: atomHash("binary"), V: atomHash("void"),
+  S: atomHash("longstr"),
+  T: atomHash("timestamp"),
+  b: atomHash("byte"),
+  B: atomHash("unsignedbyte"),
+  s: atomHash("short"),
+  u: atomHash("unsignedshort"),
+  I: atomHash("signedint"),
+  i: atomHash("unsignedint"),
+  l: atomHash("long"),
+  d: atomHash("double"),
+  f: atomHash("float"),
+  t: atomHash("bool"),
+  D: atomHash("decimal"),
+  F: atomHash("table"),
+  A: atomHash("array"),
+  x: atomHash("binary"),
+  V: atomHash("void"),
 };
 
 /** The value part of RabbitMQ's {Type, Value} for a field of wire type `type`. */
 function fieldValue(type: FieldType, value: FieldValue, hash: number): number {
   switch (type) {
-    case "t": return atom(value ? TRUE : FALSE, hash);
-    case "V": return atom(UNDEFINED, hash);
-    case "d": case "f": return float(Number(value), hash);
-    case "T": return integer(value instanceof Date ? Math.floor(value.getTime() / 1000) : Number(value), hash);
-    case "S": return typeof value === "string" ? text(value, hash) : fieldBytes(value, hash);
-    case "x": return fieldBytes(value, hash);
+    case "t":
+      return atom(value ? TRUE : FALSE, hash);
+    case "V":
+      return atom(UNDEFINED, hash);
+    case "d":
+    case "f":
+      return float(Number(value), hash);
+    case "T":
+      return integer(value instanceof Date ? Math.floor(value.getTime() / 1000) : Number(value), hash);
+    case "S":
+      return typeof value === "string" ? text(value, hash) : fieldBytes(value, hash);
+    case "x":
+      return fieldBytes(value, hash);
     case "D": {
       const d = value instanceof AmqpDecimal ? value : new AmqpDecimal(0, Number(value));
       return integer(d.value >>> 0, integer(d.scale, tuple(2, hash)));
     }
-    case "F": return table(value as FieldTable, hash);
-    case "A": return array(value as FieldValue[], hash);
-    default: return typeof value === "bigint" ? bigInteger(value, hash) : integer(Number(value), hash);
+    case "F":
+      return table(value as FieldTable, hash);
+    case "A":
+      return array(value as FieldValue[], hash);
+    default:
+      return typeof value === "bigint" ? bigInteger(value, hash) : integer(Number(value), hash);
   }
 }
 

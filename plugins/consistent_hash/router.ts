@@ -8,7 +8,7 @@
 // is already in the ring adds no buckets, and removing any binding of a destination takes all
 // its buckets out (its other bindings stay listed but route nothing until re-bound or restart).
 import type { FieldTable } from "../../src/amqp/table.ts";
-import { IndexedRouter, type Binding } from "../../src/routing/indexed_router.ts";
+import { type Binding, IndexedRouter } from "../../src/routing/indexed_router.ts";
 import type { RoutableMessage } from "../../src/routing/router.ts";
 import { jumpConsistentHash } from "./jump.ts";
 import { phash2Decimal, phash2Header, phash2Text, phash2Undefined } from "./phash2.ts";

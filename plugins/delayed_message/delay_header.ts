@@ -3,7 +3,7 @@
 // the plugin (which routes a malformed or too large value at once, or crashes on a non-numeric
 // string), a value Warren cannot honour is refused with 406 naming it.
 import { preconditionFailed } from "../../src/amqp/errors.ts";
-import { AmqpDecimal, Typed, type FieldValue } from "../../src/amqp/table.ts";
+import { AmqpDecimal, type FieldValue, Typed } from "../../src/amqp/table.ts";
 import type { Message } from "../../src/broker/message.ts";
 
 export const DELAY_HEADER = "x-delay";

@@ -70,7 +70,8 @@ export class DurableHeld {
    */
   earliestDue(): number | undefined {
     const rows = this.tables.readCommitted<{ id: number; due: number }>(
-      "SELECT id, due FROM delayed_messages ORDER BY due, id LIMIT ?", this.pendingDeletes.size + 1,
+      "SELECT id, due FROM delayed_messages ORDER BY due, id LIMIT ?",
+      this.pendingDeletes.size + 1,
     );
     const committed = rows.find((r) => !this.pendingDeletes.has(r.id))?.due ?? Infinity;
     const earliest = Math.min(committed, this.pendingEarliest);
@@ -122,7 +123,8 @@ export class DurableHeld {
     const rows = this.tables.readCommitted<MessageRow>(
       `SELECT ${COLUMNS} FROM delayed_messages m LEFT JOIN delayed_exchanges e ON e.id = m.exchange_id
        WHERE m.due <= ? ORDER BY m.due, m.id LIMIT ?`,
-      now, limit + this.pendingDeletes.size,
+      now,
+      limit + this.pendingDeletes.size,
     );
     const out: { row: HeldMessage | undefined; id: number }[] = [];
     for (const r of rows) {
@@ -140,7 +142,9 @@ export class DurableHeld {
     const rows = this.tables.query<MessageRow>(
       `SELECT ${COLUMNS} FROM delayed_messages m JOIN delayed_exchanges e ON e.id = m.exchange_id
        WHERE m.exchange_id = ? ORDER BY m.due, m.id LIMIT ? OFFSET ?`,
-      exchange.id, limit, offset,
+      exchange.id,
+      limit,
+      offset,
     );
     return rows.map((r) => toHeld(r)!);
   }
@@ -152,7 +156,8 @@ export class DurableHeld {
     const rows = this.tables.query<MessageRow>(
       `SELECT ${COLUMNS} FROM delayed_messages m JOIN delayed_exchanges e ON e.id = m.exchange_id
        WHERE m.id = ? AND m.exchange_id = ?`,
-      id, exchange.id,
+      id,
+      exchange.id,
     );
     return rows[0] === undefined ? undefined : toHeld(rows[0]);
   }
@@ -164,7 +169,9 @@ export class DurableHeld {
 
   /** Ids of up to `limit` messages of an exchange row (for purges in bounded steps). */
   idsOf(exchangeId: number, limit: number): number[] {
-    return this.tables.query<{ id: number }>("SELECT id FROM delayed_messages WHERE exchange_id = ? LIMIT ?", exchangeId, limit).map((r) => r.id);
+    return this.tables.query<{ id: number }>("SELECT id FROM delayed_messages WHERE exchange_id = ? LIMIT ?", exchangeId, limit).map((r) =>
+      r.id
+    );
   }
 
   /**
@@ -242,7 +249,15 @@ function prepare(db: SqlDatabase): Statements {
 function toHeld(r: MessageRow): HeldMessage | undefined {
   if (r.vhost === null || r.name === null) return undefined;
   return {
-    id: r.id, vhost: r.vhost, exchange: r.name, due: r.due, delay: r.delay, publishedAt: r.published_at,
-    routingKey: r.routing_key, properties: r.properties, body: r.body, durable: true,
+    id: r.id,
+    vhost: r.vhost,
+    exchange: r.name,
+    due: r.due,
+    delay: r.delay,
+    publishedAt: r.published_at,
+    routingKey: r.routing_key,
+    properties: r.properties,
+    body: r.body,
+    durable: true,
   };
 }

@@ -5,11 +5,11 @@ import { preconditionFailed } from "../../src/amqp/errors.ts";
 import type { FieldTable } from "../../src/amqp/table.ts";
 import type { Broker } from "../../src/broker/broker.ts";
 import type { ExchangeType } from "../../src/broker/exchange_types.ts";
-import { type PolicyValidator, policyNumber } from "../../src/broker/policy.ts";
+import { policyNumber, type PolicyValidator } from "../../src/broker/policy.ts";
 import { Published } from "../../src/broker/publish.ts";
 import type { Queue } from "../../src/broker/queue.ts";
 import { DEFAULT_MAX_DELAY_MS, requestedDelay } from "./delay_header.ts";
-import { DELAYED_TYPE, OVERDUE_DLX, OVERDUE_DLX_KEY, type HeldMessages } from "./held_messages.ts";
+import { DELAYED_TYPE, type HeldMessages, OVERDUE_DLX, OVERDUE_DLX_KEY } from "./held_messages.ts";
 
 /** Policy key: the longest x-delay the exchanges it applies to accept (ms). */
 export const MAX_DELAY_KEY = "delayed-max-delay";
@@ -19,7 +19,10 @@ const NOT_A_TYPE = "Invalid argument, 'x-delayed-type' must be an existing excha
 const isString = (v: unknown) => typeof v === "string";
 /** Each policy key this type reads: [valid, the text after the value when it is not]. */
 const POLICY_KEYS: Record<string, readonly [valid: (v: unknown) => boolean, what: string]> = {
-  [MAX_DELAY_KEY]: [(v) => Number.isSafeInteger(v) && (v as number) >= 1, "is not a valid maximum delay (an integer number of ms, at least 1)"],
+  [MAX_DELAY_KEY]: [
+    (v) => Number.isSafeInteger(v) && (v as number) >= 1,
+    "is not a valid maximum delay (an integer number of ms, at least 1)",
+  ],
   [OVERDUE_DLX]: [isString, "is not a valid dead letter exchange name"],
   [OVERDUE_DLX_KEY]: [isString, "is not a valid dead letter routing key"],
 };

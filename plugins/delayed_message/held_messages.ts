@@ -6,7 +6,7 @@ import type { Broker } from "../../src/broker/broker.ts";
 import type { Exchange } from "../../src/broker/exchange.ts";
 import { Message } from "../../src/broker/message.ts";
 import { policyString } from "../../src/broker/policy.ts";
-import { publish, Published, type PublishContext } from "../../src/broker/publish.ts";
+import { publish, type PublishContext, Published } from "../../src/broker/publish.ts";
 import type { Queue } from "../../src/broker/queue.ts";
 import type { Vhost } from "../../src/broker/vhost.ts";
 import type { Logger } from "../../src/log.ts";
@@ -107,8 +107,16 @@ export class HeldMessages {
     const durable = exchange.durable && message.persistent ? this.durable : undefined;
     const now = Date.now();
     const row: HeldMessage = {
-      id: this.nextId++, vhost: vhost.name, exchange: exchange.name, due: now + delay, delay, publishedAt: now,
-      routingKey: message.routingKey, properties: message.properties, body: message.body, durable: durable !== undefined,
+      id: this.nextId++,
+      vhost: vhost.name,
+      exchange: exchange.name,
+      due: now + delay,
+      delay,
+      publishedAt: now,
+      routingKey: message.routingKey,
+      properties: message.properties,
+      body: message.body,
+      durable: durable !== undefined,
     };
     if (durable) durable.add(row);
     else this.memory.add(row);
@@ -176,7 +184,10 @@ export class HeldMessages {
     }
     this.purgeRows(id, undefined, undefined).then(
       (n) => this.log.info(`exchange '${name}' in vhost '${vhost}' deleted: ${dropped + n} delayed message(s) dropped`),
-      (err) => this.log.warning(`dropping the delayed messages of deleted exchange '${name}' in vhost '${vhost}' stopped: ${(err as Error).message}`),
+      (err) =>
+        this.log.warning(
+          `dropping the delayed messages of deleted exchange '${name}' in vhost '${vhost}' stopped: ${(err as Error).message}`,
+        ),
     );
   }
 
@@ -274,7 +285,9 @@ export class HeldMessages {
       const key = `${row.vhost}\u0000${row.exchange}`;
       if (!this.warned.has(key)) {
         this.warned.add(key);
-        this.log.warning(`delayed messages of exchange '${row.exchange}' in vhost '${row.vhost}' dropped when due: the exchange is not there (not recovered?)`);
+        this.log.warning(
+          `delayed messages of exchange '${row.exchange}' in vhost '${row.vhost}' dropped when due: the exchange is not there (not recovered?)`,
+        );
       }
       return;
     }

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { Broker } from "../../src/broker/broker.ts";
 import type { Exchange } from "../../src/broker/exchange.ts";
 import type { AmqpBroker } from "../../src/connection/channel.ts";
-import { requirePermission, type HttpEnv } from "../../src/http/auth.ts";
+import { type HttpEnv, requirePermission } from "../../src/http/auth.ts";
 import { pathVhost } from "../../src/http/context.ts";
 import { badRequest, notFound } from "../../src/http/errors.ts";
 import { propertiesToJson } from "../../src/http/publish.ts";
@@ -40,8 +40,13 @@ export function delayedRoutes(routes: PluginRoutes, core: Broker, held: () => He
     const total = held().count(exchange.vhost, exchange.name);
     const items = held().page(exchange.vhost, exchange.name, (page - 1) * pageSize, pageSize).map(heldJson);
     return c.json({
-      filtered_count: total, item_count: items.length, items, page, page_count: Math.max(1, Math.ceil(total / pageSize)),
-      page_size: pageSize, total_count: total,
+      filtered_count: total,
+      item_count: items.length,
+      items,
+      page,
+      page_count: Math.max(1, Math.ceil(total / pageSize)),
+      page_size: pageSize,
+      total_count: total,
     });
   });
   routes.delete(`${PATH}/:id`, (c) => {
@@ -73,6 +78,8 @@ function afterCommit(broker: Broker, answer: () => Response): Promise<Response> 
 export function heldJson(m: HeldMessage): Record<string, unknown> {
   const preview = m.body.subarray(0, PREVIEW_BYTES);
   const text = new TextDecoder("utf-8", { fatal: false }).decode(preview);
+  // The control characters are what this looks for (C0 except tab, LF, VT, FF, CR): deliberate.
+  // deno-lint-ignore no-control-regex
   const printable = !text.includes("\uFFFD") && !/[\u0000-\u0008\u000E-\u001F]/.test(text);
   return {
     id: m.id,

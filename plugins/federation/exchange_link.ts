@@ -6,11 +6,11 @@
 // published to the local exchange with x-received-from prepended, unless they have made
 // max-hops hops or have been here before.
 import { ReplyCode } from "../../src/amqp/spec/constants.gen.ts";
-import { Typed, type FieldTable } from "../../src/amqp/table.ts";
+import { type FieldTable, Typed } from "../../src/amqp/table.ts";
 import type { Exchange } from "../../src/broker/exchange.ts";
-import { connect, type ClientChannel, type ClientConnection, type Delivery } from "../../src/client/mod.ts";
-import { alreadySeen, BINDING_HEADER, hopsOf, prependTableHeader, ROUTING_HEADER, shouldForward, short } from "./headers.ts";
-import { LinkBase, propertiesOf, type LinkContext } from "./link.ts";
+import { type ClientChannel, type ClientConnection, connect, type Delivery } from "../../src/client/mod.ts";
+import { alreadySeen, BINDING_HEADER, hopsOf, prependTableHeader, ROUTING_HEADER, short, shouldForward } from "./headers.ts";
+import { LinkBase, type LinkContext, propertiesOf } from "./link.ts";
 import type { LinkStatusEntry } from "./status.ts";
 import type { Suffix, Suffixes } from "./suffixes.ts";
 import type { Upstream } from "./upstreams.ts";
@@ -42,7 +42,13 @@ export class ExchangeLink extends LinkBase {
   private syncReady = false;
   private checkTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(ctx: LinkContext, upstream: Upstream, status: LinkStatusEntry, private readonly exchange: Exchange, private readonly suffixes: Suffixes) {
+  constructor(
+    ctx: LinkContext,
+    upstream: Upstream,
+    status: LinkStatusEntry,
+    private readonly exchange: Exchange,
+    private readonly suffixes: Suffixes,
+  ) {
     super(ctx, upstream, status);
   }
 
@@ -165,7 +171,10 @@ export class ExchangeLink extends LinkBase {
     if (hops <= 0) return undefined;
     const x = this.exchange;
     return prependTableHeader(args, BINDING_HEADER, {
-      "cluster-name": this.cluster, vhost: x.vhost, exchange: `${x.vhost}:${x.name} ${this.suffix}`, hops: short(hops),
+      "cluster-name": this.cluster,
+      vhost: x.vhost,
+      exchange: `${x.vhost}:${x.name} ${this.suffix}`,
+      hops: short(hops),
     });
   }
 
@@ -173,9 +182,18 @@ export class ExchangeLink extends LinkBase {
   private async ensureUpstreamExchange(connection: ClientConnection): Promise<void> {
     const x = this.exchange;
     const name = this.upstream.exchange;
-    const exists = await this.disposable(connection, (ch) => ch.declareExchange(name, x.type, { passive: true }).then(() => true), ReplyCode.NOT_FOUND);
+    const exists = await this.disposable(
+      connection,
+      (ch) => ch.declareExchange(name, x.type, { passive: true }).then(() => true),
+      ReplyCode.NOT_FOUND,
+    );
     if (exists === true) return;
-    await this.channel!.declareExchange(name, x.type, { durable: x.durable, autoDelete: x.autoDelete, internal: x.internal, arguments: x.args });
+    await this.channel!.declareExchange(name, x.type, {
+      durable: x.durable,
+      autoDelete: x.autoDelete,
+      internal: x.internal,
+      arguments: x.args,
+    });
   }
 
   /**
@@ -186,13 +204,19 @@ export class ExchangeLink extends LinkBase {
     const name = this.internalExchange;
     await this.disposable(connection, (ch) => ch.deleteExchange(name));
     const args: FieldTable = {
-      [MAX_HOPS_ARG]: long(this.upstream.maxHops), [DOWNSTREAM_NAME_ARG]: this.cluster,
-      [DOWNSTREAM_VHOST_ARG]: this.exchange.vhost, "x-internal-purpose": "federation",
+      [MAX_HOPS_ARG]: long(this.upstream.maxHops),
+      [DOWNSTREAM_NAME_ARG]: this.cluster,
+      [DOWNSTREAM_VHOST_ARG]: this.exchange.vhost,
+      "x-internal-purpose": "federation",
     };
     const options = { durable: true, internal: true, autoDelete: true };
     let probe: ClientConnection | undefined;
     try {
-      probe = await connect({ uri: connection.uri.uri, connectionName: `Federation link (upstream: ${this.upstream.name}, policy: ${this.ctx.policyName()})`, direct: { broker: this.ctx.broker, user: (vhost) => this.ctx.directUser(vhost) } });
+      probe = await connect({
+        uri: connection.uri.uri,
+        connectionName: `Federation link (upstream: ${this.upstream.name}, policy: ${this.ctx.policyName()})`,
+        direct: { broker: this.ctx.broker, user: (vhost) => this.ctx.directUser(vhost) },
+      });
       const ch = await probe.openChannel();
       await ch.declareExchange(name, "x-federation-upstream", { ...options, arguments: args });
     } catch (err) {
@@ -209,9 +233,15 @@ export class ExchangeLink extends LinkBase {
     if (!connection || generation !== this.generation) return;
     const gone = async (what: string, probe: (ch: ClientChannel) => Promise<unknown>) =>
       (await this.disposable(connection, (ch) => probe(ch).then(() => undefined), ReplyCode.NOT_FOUND)) === false ? what : undefined;
-    const missing = (await gone(`upstream exchange '${this.upstream.exchange}'`, (ch) => ch.declareExchange(this.upstream.exchange, this.exchange.type, { passive: true })))
-      ?? (await gone(`upstream queue '${this.queueName}'`, (ch) => ch.declareQueue(this.queueName, { passive: true })))
-      ?? (await gone(`upstream exchange '${this.internalExchange}'`, (ch) => ch.declareExchange(this.internalExchange, "x-federation-upstream", { passive: true })));
+    const missing = (await gone(
+      `upstream exchange '${this.upstream.exchange}'`,
+      (ch) => ch.declareExchange(this.upstream.exchange, this.exchange.type, { passive: true }),
+    )) ??
+      (await gone(`upstream queue '${this.queueName}'`, (ch) => ch.declareQueue(this.queueName, { passive: true }))) ??
+      (await gone(
+        `upstream exchange '${this.internalExchange}'`,
+        (ch) => ch.declareExchange(this.internalExchange, "x-federation-upstream", { passive: true }),
+      ));
     if (missing !== undefined) this.failed(new Error(`${missing} disappeared (404 NOT_FOUND)`), generation);
   }
 

@@ -9,7 +9,12 @@ export const ROUTING_HEADER = "x-received-from";
 export const BINDING_HEADER = "x-bound-from";
 
 /** Whether a message may cross one more link toward (downstream name, vhost) (should_forward). */
-export function shouldForward(headers: FieldTable | undefined, maxHops: number, downstreamName: string | undefined, downstreamVhost: string | undefined): boolean {
+export function shouldForward(
+  headers: FieldTable | undefined,
+  maxHops: number,
+  downstreamName: string | undefined,
+  downstreamVhost: string | undefined,
+): boolean {
   const received = headers?.[ROUTING_HEADER];
   if (!Array.isArray(received)) return true;
   return received.length < maxHops && !alreadySeen(downstreamName, downstreamVhost, received);

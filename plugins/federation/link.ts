@@ -6,9 +6,17 @@
 import type { Broker } from "../../src/broker/broker.ts";
 import type { Exchange } from "../../src/broker/exchange.ts";
 import { Message } from "../../src/broker/message.ts";
-import { publish, Published, type PublishContext } from "../../src/broker/publish.ts";
+import { publish, type PublishContext, Published } from "../../src/broker/publish.ts";
 import type { Logger } from "../../src/log.ts";
-import { connect, decodeProperties, encodeProperties, type BasicProperties, type ClientChannel, type ClientConnection, type Delivery } from "../../src/client/mod.ts";
+import {
+  type BasicProperties,
+  type ClientChannel,
+  type ClientConnection,
+  connect,
+  decodeProperties,
+  type Delivery,
+  encodeProperties,
+} from "../../src/client/mod.ts";
 import { Reader } from "../../src/amqp/reader.ts";
 import { Writer } from "../../src/amqp/writer.ts";
 import type { Link } from "./supervisor.ts";

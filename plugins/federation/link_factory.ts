@@ -17,7 +17,9 @@ export function createLink(plugin: PluginContext, counters: { forwarded: number 
       policyName: () => target.policy?.name ?? "",
       directUser: (vhost) => directUser(plugin, vhost),
     };
-    return target instanceof Exchange ? new ExchangeLink(ctx, upstream, status, target, suffixes) : new QueueLink(ctx, upstream, status, target);
+    return target instanceof Exchange
+      ? new ExchangeLink(ctx, upstream, status, target, suffixes)
+      : new QueueLink(ctx, upstream, status, target);
   };
 }
 

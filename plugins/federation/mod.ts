@@ -6,7 +6,7 @@ import type { Broker } from "../../src/broker/broker.ts";
 import type { Plugin, PluginContext } from "../../src/plugins/api.ts";
 import { createLink } from "./link_factory.ts";
 import { federationMetrics, federationRoutes } from "./routes.ts";
-import { LinkSupervisor, type LinkFactory } from "./supervisor.ts";
+import { type LinkFactory, LinkSupervisor } from "./supervisor.ts";
 import { SUFFIX_MIGRATIONS } from "./suffixes.ts";
 import { upstreamExchangeType } from "./upstream_exchange.ts";
 import { federationPolicyValidator, validateUpstream, validateUpstreamSet } from "./validation.ts";
@@ -27,8 +27,18 @@ export function federationPlugin(factory: (ctx: PluginContext, counters: { forwa
     parameters: (ctx) => {
       const changed = (vhost: string) => running.get(ctx.broker)?.upstreamsChanged(vhost);
       return [
-        { name: "federation-upstream", validate: (_v, name, value) => validateUpstream(name, value), notify: changed, notifyClear: changed },
-        { name: "federation-upstream-set", validate: (_v, name, value) => validateUpstreamSet(name, value), notify: changed, notifyClear: changed },
+        {
+          name: "federation-upstream",
+          validate: (_v, name, value) => validateUpstream(name, value),
+          notify: changed,
+          notifyClear: changed,
+        },
+        {
+          name: "federation-upstream-set",
+          validate: (_v, name, value) => validateUpstreamSet(name, value),
+          notify: changed,
+          notifyClear: changed,
+        },
       ];
     },
     routes: (routes, ctx) =>

@@ -3,12 +3,12 @@
 // it (rabbit_federation_queue: run when empty with an active consumer, else pause), so messages
 // move to where they are consumed. The link consumes upstream at priority -1, so consumers
 // there are served first.
-import { Typed, type FieldTable } from "../../src/amqp/table.ts";
+import { type FieldTable, Typed } from "../../src/amqp/table.ts";
 import type { Queue } from "../../src/broker/queue.ts";
 import type { ClientChannel, ClientConnection, Delivery } from "../../src/client/mod.ts";
 import { ReplyCode } from "../../src/amqp/spec/constants.gen.ts";
 import { ROUTING_HEADER } from "./headers.ts";
-import { LinkBase, propertiesOf, type LinkContext } from "./link.ts";
+import { LinkBase, type LinkContext, propertiesOf } from "./link.ts";
 import type { LinkStatusEntry } from "./status.ts";
 import type { Upstream } from "./upstreams.ts";
 
@@ -67,7 +67,9 @@ export class QueueLink extends LinkBase {
       if (generation !== this.generation) return;
       if (demand) {
         await channel.consume(u.queue, (d) => this.deliver(channel, d, generation), {
-          noAck: u.ackMode === "no-ack", consumerTag: u.consumerTag, arguments: { "x-priority": new Typed("l", -1) },
+          noAck: u.ackMode === "no-ack",
+          consumerTag: u.consumerTag,
+          arguments: { "x-priority": new Typed("l", -1) },
           onCancel: () => this.failed(new Error(`upstream queue '${u.queue}' was deleted (basic.cancel)`), generation),
         });
       } else {

@@ -55,7 +55,14 @@ export function linkJson(entry: LinkStatusEntry, node: string): Record<string, u
     ? { status: entry.state, error: entry.error }
     : { status: entry.state };
   return {
-    node, ...identity, type: entry.kind, vhost: entry.vhost, upstream: entry.upstream, id: entry.id, ...state,
-    uri: entry.uri, timestamp: formatTimestamp(entry.timestamp),
+    node,
+    ...identity,
+    type: entry.kind,
+    vhost: entry.vhost,
+    upstream: entry.upstream,
+    id: entry.id,
+    ...state,
+    uri: entry.uri,
+    timestamp: formatTimestamp(entry.timestamp),
   };
 }

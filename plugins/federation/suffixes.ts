@@ -6,7 +6,8 @@ import type { PluginMigration, PluginTables } from "../../storage/plugin_tables.
 
 export const SUFFIX_MIGRATIONS: readonly PluginMigration[] = [{
   version: 1,
-  sql: "CREATE TABLE federation_suffix (vhost TEXT NOT NULL, exchange TEXT NOT NULL, upstream TEXT NOT NULL, suffix TEXT NOT NULL, PRIMARY KEY (vhost, exchange, upstream))",
+  sql:
+    "CREATE TABLE federation_suffix (vhost TEXT NOT NULL, exchange TEXT NOT NULL, upstream TEXT NOT NULL, suffix TEXT NOT NULL, PRIMARY KEY (vhost, exchange, upstream))",
 }];
 
 export type Suffix = "A" | "B";
@@ -23,7 +24,10 @@ export class Suffixes {
     let suffix = this.cache.get(key);
     if (suffix === undefined) {
       const row = this.tables?.query<{ suffix: string }>(
-        "SELECT suffix FROM federation_suffix WHERE vhost = ? AND exchange = ? AND upstream = ?", vhost, exchange, upstream,
+        "SELECT suffix FROM federation_suffix WHERE vhost = ? AND exchange = ? AND upstream = ?",
+        vhost,
+        exchange,
+        upstream,
       )[0];
       suffix = row?.suffix === "B" ? "B" : "A";
       this.cache.set(key, suffix);
@@ -34,7 +38,12 @@ export class Suffixes {
   set(vhost: string, exchange: string, upstream: string, suffix: Suffix): void {
     this.cache.set(`${vhost}\u0000${exchange}\u0000${upstream}`, suffix);
     this.tables?.write((db) =>
-      db.prepare("INSERT OR REPLACE INTO federation_suffix (vhost, exchange, upstream, suffix) VALUES (?, ?, ?, ?)").run(vhost, exchange, upstream, suffix)
+      db.prepare("INSERT OR REPLACE INTO federation_suffix (vhost, exchange, upstream, suffix) VALUES (?, ?, ?, ?)").run(
+        vhost,
+        exchange,
+        upstream,
+        suffix,
+      )
     );
   }
 }

@@ -7,7 +7,7 @@ import { Exchange } from "../../src/broker/exchange.ts";
 import type { Queue } from "../../src/broker/queue.ts";
 import type { Logger } from "../../src/log.ts";
 import { linkId, type LinkIdentity, type LinkKind, type LinkStatusEntry } from "./status.ts";
-import { federates, upstreamsFor, type Upstream } from "./upstreams.ts";
+import { federates, type Upstream, upstreamsFor } from "./upstreams.ts";
 import { withoutCredentials } from "./uri.ts";
 
 /** One running link: it connects, moves messages, reconnects; the supervisor starts and stops it. */
@@ -111,12 +111,21 @@ export class LinkSupervisor {
     for (const [name, upstream] of wanted) {
       if (running.has(name)) continue;
       const identity: LinkIdentity = {
-        vhost: target.vhost, kind, name: target.name, upstream: name,
-        upstreamName: kind === "exchange" ? upstream.exchange : upstream.queue, consumerTag: upstream.consumerTag,
+        vhost: target.vhost,
+        kind,
+        name: target.name,
+        upstream: name,
+        upstreamName: kind === "exchange" ? upstream.exchange : upstream.queue,
+        consumerTag: upstream.consumerTag,
       };
       const status: LinkStatusEntry = {
-        ...identity, id: linkId(identity), state: "starting", error: undefined, localConnection: undefined,
-        uri: withoutCredentials(upstream.uris[0] ?? ""), timestamp: new Date(),
+        ...identity,
+        id: linkId(identity),
+        state: "starting",
+        error: undefined,
+        localConnection: undefined,
+        uri: withoutCredentials(upstream.uris[0] ?? ""),
+        timestamp: new Date(),
       };
       const link = this.factory(target, upstream, status);
       running.set(name, link);
@@ -136,7 +145,7 @@ export class LinkSupervisor {
 
   private bindingsChanged(source: Exchange): void {
     const byUpstream = this.links.get(targetKey(source.vhost, "exchange", source.name));
-    if (byUpstream) for (const link of byUpstream.values()) link.bindingsChanged?.();
+    if (byUpstream) { for (const link of byUpstream.values()) link.bindingsChanged?.(); }
   }
 
   private stopTarget(target: Exchange | Queue, forGood: boolean): void {

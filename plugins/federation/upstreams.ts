@@ -41,7 +41,12 @@ export function federates(definition: PolicyDefinition | undefined): boolean {
 }
 
 /** The upstreams a policy definition gives a local exchange or queue named `localName`. */
-export function upstreamsFor(lookup: ParameterLookup, vhost: string, definition: PolicyDefinition | undefined, localName: string): Upstream[] {
+export function upstreamsFor(
+  lookup: ParameterLookup,
+  vhost: string,
+  definition: PolicyDefinition | undefined,
+  localName: string,
+): Upstream[] {
   if (!definition) return [];
   const upstreams = lookup("federation-upstream", vhost) ?? new Map<string, Json>();
   let members: Record<string, Json>[];

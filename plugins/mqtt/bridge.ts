@@ -3,8 +3,8 @@
 // for QoS 1 (1 for QoS 0); MQTT 5 properties map to their AMQP counterparts (content type,
 // correlation id, expiration) and headers (user properties, x-reply-to-topic). Deliveries to
 // MQTT subscribers map back.
-import { encodeProperties, type BasicProperties } from "../../src/amqp/spec/properties.gen.ts";
-import { Typed, type FieldTable, type FieldValue } from "../../src/amqp/table.ts";
+import { type BasicProperties, encodeProperties } from "../../src/amqp/spec/properties.gen.ts";
+import { type FieldTable, type FieldValue, Typed } from "../../src/amqp/table.ts";
 import { Writer } from "../../src/amqp/writer.ts";
 import { Message } from "../../src/broker/message.ts";
 import type { Properties } from "./properties.ts";

@@ -9,8 +9,8 @@ import type { AlarmResource } from "../../src/broker/alarms.ts";
 import type { ProtocolConnection } from "../../src/broker/client_connection.ts";
 import type { Vhost } from "../../src/broker/vhost.ts";
 import type { TcpHandler, TcpSocket } from "../../src/runtime/tcp.ts";
-import { decodePacket, MqttError, PacketType, protocolError, Reason, type Connect, type Packet, type Will } from "./decode.ts";
-import { ackPacket, connack, disconnectPacket, PINGRESP, publishPacket, suback, unsuback, type OutgoingPublish } from "./encode.ts";
+import { type Connect, decodePacket, MqttError, type Packet, PacketType, protocolError, Reason, type Will } from "./decode.ts";
+import { ackPacket, connack, disconnectPacket, type OutgoingPublish, PINGRESP, publishPacket, suback, unsuback } from "./encode.ts";
 import { PacketSplitter } from "./packet_splitter.ts";
 import { Publisher } from "./publisher.ts";
 import { clientKey, type MqttServer } from "./server.ts";
@@ -111,26 +111,33 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
       return this.connect(p);
     }
     switch (p.type) {
-      case PacketType.connect: throw protocolError("second CONNECT");
-      case PacketType.publish: return this.publisher!.publish(p);
+      case PacketType.connect:
+        throw protocolError("second CONNECT");
+      case PacketType.publish:
+        return this.publisher!.publish(p);
       case PacketType.puback:
         if (!this.session!.acked(p.packetId) && this.v5) this.server.ctx.log.debug(`PUBACK for unknown packet id ${p.packetId}`);
         return;
-      case PacketType.pubrec: case PacketType.pubrel: case PacketType.pubcomp:
+      case PacketType.pubrec:
+      case PacketType.pubrel:
+      case PacketType.pubcomp:
         throw protocolError("QoS 2 flow packet, but Warren grants QoS 1 at most");
-      case PacketType.subscribe: return this.subscribe(p.packetId, p.subscriptions);
+      case PacketType.subscribe:
+        return this.subscribe(p.packetId, p.subscriptions);
       case PacketType.unsubscribe: {
         const codes = p.filters.map((f) => (this.session!.unsubscribe(f) ? Reason.success : 0x11));
         this.output.send(unsuback(this.v5, p.packetId, codes));
         return;
       }
-      case PacketType.pingreq: return this.output.send(PINGRESP);
+      case PacketType.pingreq:
+        return this.output.send(PINGRESP);
       case PacketType.disconnect:
         if (p.reason !== Reason.disconnectWithWill) this.will = undefined;
         // MQTT 5: a DISCONNECT may end the session with the connection (expiry 0).
         if (this.v5 && p.properties.sessionExpiry === 0) this.session!.endWithConnection();
         return this.close("client sent DISCONNECT");
-      default: throw protocolError(`unexpected packet type ${p.type}`);
+      default:
+        throw protocolError(`unexpected packet type ${p.type}`);
     }
   }
 
@@ -160,19 +167,34 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
     const cn = this.tls ? this.socket.tls?.peerCommonName() : undefined;
     if (username === undefined && cn !== undefined) password = undefined;
     else if (username === undefined) {
-      if (!settings.allowAnonymous) return this.refuse(Refused.credentials, Reason.badCredentials, "no credentials and anonymous logins are off");
+      if (!settings.allowAnonymous) {
+        return this.refuse(Refused.credentials, Reason.badCredentials, "no credentials and anonymous logins are off");
+      }
       username = settings.defaultUser;
       password = settings.defaultPass;
-    } else if (password === undefined) return this.refuse(Refused.credentials, Reason.badCredentials, `user '${username}' gave no password`);
-    const result = server.ctx.clients.login({ username: username ?? cn!, password, vhost: vhostName, peerAddress: this.socket.remoteAddress });
+    } else if (password === undefined) {
+      return this.refuse(Refused.credentials, Reason.badCredentials, `user '${username}' gave no password`);
+    }
+    const result = server.ctx.clients.login({
+      username: username ?? cn!,
+      password,
+      vhost: vhostName,
+      peerAddress: this.socket.remoteAddress,
+    });
     if (!result.ok) {
       // As RabbitMQ's plugin: an unknown vhost gets "bad user name or password" too.
       const bad = result.kind !== "refused";
-      return this.refuse(bad ? Refused.credentials : Refused.notAuthorized, bad ? Reason.badCredentials : Reason.notAuthorized, result.reason);
+      return this.refuse(
+        bad ? Refused.credentials : Refused.notAuthorized,
+        bad ? Reason.badCredentials : Reason.notAuthorized,
+        result.reason,
+      );
     }
     const vhost = result.vhost;
     const exchange = vhost.exchanges.get(settings.exchange);
-    if (!exchange) return this.refuse(Refused.unavailable, Reason.serverUnavailable, `no exchange '${settings.exchange}' in vhost '${vhost.name}'`);
+    if (!exchange) {
+      return this.refuse(Refused.unavailable, Reason.serverUnavailable, `no exchange '${settings.exchange}' in vhost '${vhost.name}'`);
+    }
     this.user = result.user;
     this.vhost = vhost;
     const key = clientKey(vhost.name, clientId);
@@ -197,8 +219,14 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
     this.will = c.will;
     this.splitter.maxPacketSize = settings.maxPacketSize;
     const link = {
-      user: result.user, vhost, broker: server.ctx.broker, clientId, connectionName: this.name, v5: this.v5,
-      inflightLimit: Math.min(settings.prefetch, this.receiveMaximum), clientMaxPacket: this.clientMaxPacket,
+      user: result.user,
+      vhost,
+      broker: server.ctx.broker,
+      clientId,
+      connectionName: this.name,
+      v5: this.v5,
+      inflightLimit: Math.min(settings.prefetch, this.receiveMaximum),
+      clientMaxPacket: this.clientMaxPacket,
       writable: () => this.state === "connected" && !this.output.backedUp,
       sendPublish: (p: OutgoingPublish) => this.sendPublish(p),
       originOf: (body: Uint8Array) => server.origins.get(body),
@@ -212,12 +240,27 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
     if (c.level === 5) server.counters.connections5++;
     else if (c.level === 4) server.counters.connections311++;
     else server.counters.connections31++;
-    this.output.send(connack(this.v5, sessionPresent, 0, this.v5 ? {
-      ...(assigned ? { assignedClientId: clientId } : {}), maximumQos: 1, topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
-      subscriptionIdAvailable: 0, sharedAvailable: 0, maximumPacketSize: settings.maxPacketSize,
-      ...(expiryMs !== null && c.properties.sessionExpiry !== undefined && expiryMs / 1000 !== c.properties.sessionExpiry ? { sessionExpiry: expiryMs / 1000 } : {}),
-    } : {}));
-    server.ctx.log.info(`MQTT connection ${this.name}: user '${result.user.name}' connected to vhost '${vhost.name}' with client id '${clientId}' (${this.protocol})`);
+    this.output.send(connack(
+      this.v5,
+      sessionPresent,
+      0,
+      this.v5
+        ? {
+          ...(assigned ? { assignedClientId: clientId } : {}),
+          maximumQos: 1,
+          topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
+          subscriptionIdAvailable: 0,
+          sharedAvailable: 0,
+          maximumPacketSize: settings.maxPacketSize,
+          ...(expiryMs !== null && c.properties.sessionExpiry !== undefined && expiryMs / 1000 !== c.properties.sessionExpiry
+            ? { sessionExpiry: expiryMs / 1000 }
+            : {}),
+        }
+        : {},
+    ));
+    server.ctx.log.info(
+      `MQTT connection ${this.name}: user '${result.user.name}' connected to vhost '${vhost.name}' with client id '${clientId}' (${this.protocol})`,
+    );
     if (sessionPresent) this.session.resume();
     this.startKeepAlive(c.keepAlive);
   }
@@ -272,7 +315,10 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
       for (const m of this.server.retained.matching(vhost, r.filter)) {
         const expiry = m.properties.messageExpiry;
         const properties = this.v5
-          ? { ...m.properties, ...(expiry !== undefined ? { messageExpiry: Math.max(1, expiry - Math.floor((Date.now() - m.storedAt) / 1000)) } : {}) }
+          ? {
+            ...m.properties,
+            ...(expiry !== undefined ? { messageExpiry: Math.max(1, expiry - Math.floor((Date.now() - m.storedAt) / 1000)) } : {}),
+          }
           : {};
         session.sendRetained({ topic: m.topic, qos: Math.min(m.qos, r.qos), retain: true, dup: false, properties, payload: m.payload });
       }
@@ -307,7 +353,11 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
 
   forceClose(reason: string, _code?: number): void {
     if (this.state === "closed") return;
-    if (this.v5) this.output.send(disconnectPacket(reason.includes("shutting down") ? Reason.serverShuttingDown : Reason.administrativeAction, reason));
+    if (this.v5) {
+      this.output.send(
+        disconnectPacket(reason.includes("shutting down") ? Reason.serverShuttingDown : Reason.administrativeAction, reason),
+      );
+    }
     this.close(reason);
   }
 
@@ -345,19 +395,41 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
       server.ctx.clients.closed(this);
     }
     if (wasConnected && this.will && this.publisher) this.publisher.publishWill(this.will);
-    if (wasConnected && reason !== undefined) server.ctx.log.info(`MQTT connection ${this.name} (client id '${this.clientId}') closed: ${reason}`);
+    if (wasConnected && reason !== undefined) {
+      server.ctx.log.info(`MQTT connection ${this.name} (client id '${this.clientId}') closed: ${reason}`);
+    }
   }
 
   describe(): Record<string, unknown> {
     const user = this.user?.name ?? "";
     return {
-      name: this.name, type: "direct", protocol: this.protocol, state: this.state === "connected" ? "running" : "closing",
-      user, user_who_performed_action: user, vhost: this.vhost?.name ?? "", auth_mechanism: "none",
-      host: this.server.ctx.broker.listenAddress, port: this.socket.localPort, peer_host: host(this.socket.remoteAddress),
-      peer_port: this.socket.remotePort, ssl: this.tls, channels: 1, channel_max: 1, frame_max: 0, timeout: this.keepAlive,
-      client_properties: { client_id: this.clientId, product: "MQTT client" }, variable_map: { client_id: this.clientId },
-      connected_at: this.connectedAt, recv_oct: this.bytesIn, recv_cnt: this.packetsIn, send_oct: this.output.bytesSent,
-      send_cnt: this.output.packetsSent, send_pend: this.output.pending, recv_oct_details: { rate: 0 }, send_oct_details: { rate: 0 },
+      name: this.name,
+      type: "direct",
+      protocol: this.protocol,
+      state: this.state === "connected" ? "running" : "closing",
+      user,
+      user_who_performed_action: user,
+      vhost: this.vhost?.name ?? "",
+      auth_mechanism: "none",
+      host: this.server.ctx.broker.listenAddress,
+      port: this.socket.localPort,
+      peer_host: host(this.socket.remoteAddress),
+      peer_port: this.socket.remotePort,
+      ssl: this.tls,
+      channels: 1,
+      channel_max: 1,
+      frame_max: 0,
+      timeout: this.keepAlive,
+      client_properties: { client_id: this.clientId, product: "MQTT client" },
+      variable_map: { client_id: this.clientId },
+      connected_at: this.connectedAt,
+      recv_oct: this.bytesIn,
+      recv_cnt: this.packetsIn,
+      send_oct: this.output.bytesSent,
+      send_cnt: this.output.packetsSent,
+      send_pend: this.output.pending,
+      recv_oct_details: { rate: 0 },
+      send_oct_details: { rate: 0 },
     };
   }
 }

@@ -1,22 +1,60 @@
 // Decoding MQTT 3.1, 3.1.1 and 5.0 packets (after packet_splitter.ts found one whole packet).
 // Anything that breaks the spec's rules throws MqttError with the v5 reason code the spec
 // names (0x81 malformed, 0x82 protocol error); the connection turns it into a disconnect.
-import { PROPERTY_TYPES, type Properties } from "./properties.ts";
+import { type Properties, PROPERTY_TYPES } from "./properties.ts";
 
 export const PacketType = {
-  connect: 1, connack: 2, publish: 3, puback: 4, pubrec: 5, pubrel: 6, pubcomp: 7, subscribe: 8,
-  suback: 9, unsubscribe: 10, unsuback: 11, pingreq: 12, pingresp: 13, disconnect: 14, auth: 15,
+  connect: 1,
+  connack: 2,
+  publish: 3,
+  puback: 4,
+  pubrec: 5,
+  pubrel: 6,
+  pubcomp: 7,
+  subscribe: 8,
+  suback: 9,
+  unsubscribe: 10,
+  unsuback: 11,
+  pingreq: 12,
+  pingresp: 13,
+  disconnect: 14,
+  auth: 15,
 } as const;
 
 export const Reason = {
-  success: 0x00, normalDisconnect: 0x00, grantedQos1: 0x01, disconnectWithWill: 0x04, noMatchingSubscribers: 0x10,
-  unspecified: 0x80, malformed: 0x81, protocolError: 0x82, implementationSpecific: 0x83, unsupportedVersion: 0x84,
-  clientIdNotValid: 0x85, badCredentials: 0x86, notAuthorized: 0x87, serverUnavailable: 0x88, serverBusy: 0x89,
-  serverShuttingDown: 0x8b, keepAliveTimeout: 0x8d, sessionTakenOver: 0x8e, topicFilterInvalid: 0x8f,
-  topicNameInvalid: 0x90, packetIdInUse: 0x91, packetIdNotFound: 0x92, receiveMaximumExceeded: 0x93,
-  topicAliasInvalid: 0x94, packetTooLarge: 0x95, quotaExceeded: 0x97, payloadFormatInvalid: 0x99,
-  retainNotSupported: 0x9a, qosNotSupported: 0x9b, sharedNotSupported: 0x9e, subscriptionIdsNotSupported: 0xa1,
-  wildcardsNotSupported: 0xa2, administrativeAction: 0x98,
+  success: 0x00,
+  normalDisconnect: 0x00,
+  grantedQos1: 0x01,
+  disconnectWithWill: 0x04,
+  noMatchingSubscribers: 0x10,
+  unspecified: 0x80,
+  malformed: 0x81,
+  protocolError: 0x82,
+  implementationSpecific: 0x83,
+  unsupportedVersion: 0x84,
+  clientIdNotValid: 0x85,
+  badCredentials: 0x86,
+  notAuthorized: 0x87,
+  serverUnavailable: 0x88,
+  serverBusy: 0x89,
+  serverShuttingDown: 0x8b,
+  keepAliveTimeout: 0x8d,
+  sessionTakenOver: 0x8e,
+  topicFilterInvalid: 0x8f,
+  topicNameInvalid: 0x90,
+  packetIdInUse: 0x91,
+  packetIdNotFound: 0x92,
+  receiveMaximumExceeded: 0x93,
+  topicAliasInvalid: 0x94,
+  packetTooLarge: 0x95,
+  quotaExceeded: 0x97,
+  payloadFormatInvalid: 0x99,
+  retainNotSupported: 0x9a,
+  qosNotSupported: 0x9b,
+  sharedNotSupported: 0x9e,
+  subscriptionIdsNotSupported: 0xa1,
+  wildcardsNotSupported: 0xa2,
+  administrativeAction: 0x98,
 } as const;
 
 /** A packet the spec says to answer with a disconnect: `reason` is the v5 reason code. */
@@ -172,13 +210,27 @@ function properties(c: Cursor, v5: boolean): Properties {
     seen.add(id);
     const o = out as Record<string, unknown>;
     switch (kind) {
-      case "byte": o[name] = c.byte(); break;
-      case "u16": o[name] = c.u16(); break;
-      case "u32": o[name] = c.u32(); break;
-      case "varint": ((o[name] ??= []) as number[]).push(c.varint()); break;
-      case "string": o[name] = c.string(); break;
-      case "binary": o[name] = c.binary(); break;
-      case "pair": ((o[name] ??= []) as [string, string][]).push([c.string(), c.string()]); break;
+      case "byte":
+        o[name] = c.byte();
+        break;
+      case "u16":
+        o[name] = c.u16();
+        break;
+      case "u32":
+        o[name] = c.u32();
+        break;
+      case "varint":
+        ((o[name] ??= []) as number[]).push(c.varint());
+        break;
+      case "string":
+        o[name] = c.string();
+        break;
+      case "binary":
+        o[name] = c.binary();
+        break;
+      case "pair":
+        ((o[name] ??= []) as [string, string][]).push([c.string(), c.string()]);
+        break;
     }
   }
   if (c.pos !== end) throw malformed("property runs past the property length");
@@ -217,7 +269,10 @@ export function decodePacket(first: number, body: Uint8Array, level: number): Pa
       packet = { type: 3, dup, qos, retain: (flags & 1) !== 0, topic, packetId, properties: props, payload };
       break;
     }
-    case PacketType.puback: case PacketType.pubrec: case PacketType.pubrel: case PacketType.pubcomp: {
+    case PacketType.puback:
+    case PacketType.pubrec:
+    case PacketType.pubrel:
+    case PacketType.pubcomp: {
       fixedFlags(type === PacketType.pubrel ? 2 : 0);
       const packetId = c.u16();
       const reason = c.left > 0 ? c.byte() : 0;
@@ -239,7 +294,10 @@ export function decodePacket(first: number, body: Uint8Array, level: number): Pa
         }
         if ((options & 3) === 3) throw malformed("subscription QoS 3");
         subscriptions.push({
-          filter, qos: options & 3, noLocal: v5 && (options & 4) !== 0, retainAsPublished: v5 && (options & 8) !== 0,
+          filter,
+          qos: options & 3,
+          noLocal: v5 && (options & 4) !== 0,
+          retainAsPublished: v5 && (options & 8) !== 0,
           retainHandling: v5 ? (options >> 4) & 3 : 0,
         });
       }
@@ -310,6 +368,15 @@ function decodeConnect(c: Cursor): Connect {
   const username = hasUsername ? c.string() : undefined;
   const password = hasPassword ? c.binary() : undefined;
   return {
-    type: 1, protocolName, level, cleanStart: (flags & 2) !== 0, keepAlive, properties: props, clientId, will, username, password,
+    type: 1,
+    protocolName,
+    level,
+    cleanStart: (flags & 2) !== 0,
+    keepAlive,
+    properties: props,
+    clientId,
+    will,
+    username,
+    password,
   };
 }

@@ -1,6 +1,6 @@
 // Encoding the packets a server sends (CONNACK, PUBLISH, PUBACK, SUBACK, UNSUBACK, PINGRESP,
 // DISCONNECT) for MQTT 3.1.1 and 5.0. Each returns one Uint8Array holding the whole packet.
-import { PROPERTY_IDS, PROPERTY_TYPES, type Properties } from "./properties.ts";
+import { type Properties, PROPERTY_IDS, PROPERTY_TYPES } from "./properties.ts";
 import { PacketType } from "./decode.ts";
 
 const encoder = new TextEncoder();
@@ -64,13 +64,27 @@ function writeProperties(b: Builder, props: Properties): void {
     const id = PROPERTY_IDS.get(name)!;
     const kind = PROPERTY_TYPES.get(id)![1];
     switch (kind) {
-      case "byte": p.varint(id).byte(value as number); break;
-      case "u16": p.varint(id).u16(value as number); break;
-      case "u32": p.varint(id).u32(value as number); break;
-      case "varint": for (const v of value as number[]) p.varint(id).varint(v); break;
-      case "string": p.varint(id).string(value as string); break;
-      case "binary": p.varint(id).binary(value as Uint8Array); break;
-      case "pair": for (const [k, v] of value as [string, string][]) p.varint(id).string(k).string(v); break;
+      case "byte":
+        p.varint(id).byte(value as number);
+        break;
+      case "u16":
+        p.varint(id).u16(value as number);
+        break;
+      case "u32":
+        p.varint(id).u32(value as number);
+        break;
+      case "varint":
+        for (const v of value as number[]) p.varint(id).varint(v);
+        break;
+      case "string":
+        p.varint(id).string(value as string);
+        break;
+      case "binary":
+        p.varint(id).binary(value as Uint8Array);
+        break;
+      case "pair":
+        for (const [k, v] of value as [string, string][]) p.varint(id).string(k).string(v);
+        break;
     }
   }
   b.varint(p.length).raw(p.bytes());

@@ -30,7 +30,10 @@ function start(ctx: PluginContext): void {
   const server = new MqttServer(ctx, settings, new RetainedStore(ctx.tables));
   const open = (name: string, bind: string | undefined, port: number, tls: boolean) => {
     const protocol = tls ? "mqtt/ssl" : "mqtt";
-    const listener = ctx.clients.listen({ name, protocol, port, tls, ...(bind !== undefined ? { bind } : {}) }, (socket) => new MqttConnection(server, socket, tls));
+    const listener = ctx.clients.listen(
+      { name, protocol, port, tls, ...(bind !== undefined ? { bind } : {}) },
+      (socket) => new MqttConnection(server, socket, tls),
+    );
     ctx.log.info(`started ${name} listener on port ${listener.port}`);
     return listener;
   };
@@ -51,7 +54,9 @@ function start(ctx: PluginContext): void {
     tcp?.stop();
     throw err;
   }
-  const unsubscribe = settings.wsPath === null ? () => {} : ctx.clients.webSocket(settings.wsPath, "mqtt", (socket) => new MqttConnection(server, socket, false));
+  const unsubscribe = settings.wsPath === null
+    ? () => {}
+    : ctx.clients.webSocket(settings.wsPath, "mqtt", (socket) => new MqttConnection(server, socket, false));
   if (settings.wsPath !== null) ctx.log.info(`MQTT over WebSocket on the management API's port, path ${settings.wsPath}`);
   running.set(ctx.broker, { server, tcp, ssl, unsubscribe });
 }

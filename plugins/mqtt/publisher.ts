@@ -3,12 +3,12 @@
 // messages, then the broker's publish pipeline into the MQTT exchange. A QoS 1 PUBACK goes out
 // once what the message changed is committed, and PUBACKs keep the order of the PUBLISH packets.
 import { AmqpError } from "../../src/amqp/errors.ts";
-import { checkTopic, checkWrite, type AccessSubject } from "../../src/auth/access.ts";
+import { type AccessSubject, checkTopic, checkWrite } from "../../src/auth/access.ts";
 import type { Exchange } from "../../src/broker/exchange.ts";
-import { publish, Published, type PublishContext } from "../../src/broker/publish.ts";
+import { publish, type PublishContext, Published } from "../../src/broker/publish.ts";
 import type { Vhost } from "../../src/broker/vhost.ts";
 import { toAmqp } from "./bridge.ts";
-import { MqttError, protocolError, Reason, type Publish, type Will } from "./decode.ts";
+import { MqttError, protocolError, type Publish, Reason, type Will } from "./decode.ts";
 import type { MqttServer } from "./server.ts";
 import { isRefusal } from "./session.ts";
 import { validTopicName } from "./topic.ts";
@@ -43,7 +43,9 @@ export class Publisher {
     let topic = p.topic;
     const alias = p.properties.topicAlias;
     if (alias !== undefined) {
-      if (alias === 0 || alias > TOPIC_ALIAS_MAXIMUM) throw new MqttError(Reason.topicAliasInvalid, `topic alias ${alias} outside 1-${TOPIC_ALIAS_MAXIMUM}`);
+      if (alias === 0 || alias > TOPIC_ALIAS_MAXIMUM) {
+        throw new MqttError(Reason.topicAliasInvalid, `topic alias ${alias} outside 1-${TOPIC_ALIAS_MAXIMUM}`);
+      }
       if (topic === "") {
         const known = this.aliases.get(alias);
         if (known === undefined) throw protocolError(`topic alias ${alias} was never set`);

@@ -30,7 +30,10 @@ function storedProperties(p: Properties): Properties {
 }
 
 function toJson(p: Properties): string {
-  return JSON.stringify(p, (key, value) => (key === "correlationData" && value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value));
+  return JSON.stringify(
+    p,
+    (key, value) => (key === "correlationData" && value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value),
+  );
 }
 
 function fromJson(text: string): Properties {
@@ -49,14 +52,18 @@ export class RetainedStore {
     );
     for (const r of rows) {
       this.vhost(r.vhost).set(r.topic, {
-        topic: r.topic, qos: r.qos, payload: new Uint8Array(r.payload), properties: fromJson(r.properties), storedAt: r.stored_at,
+        topic: r.topic,
+        qos: r.qos,
+        payload: new Uint8Array(r.payload),
+        properties: fromJson(r.properties),
+        storedAt: r.stored_at,
       });
     }
   }
 
   private vhost(name: string): Map<string, RetainedMessage> {
     let map = this.byVhost.get(name);
-    if (!map) this.byVhost.set(name, (map = new Map()));
+    if (!map) this.byVhost.set(name, map = new Map());
     return map;
   }
 

@@ -67,10 +67,15 @@ class SubscriptionConsumer implements QueueConsumer {
   describe(): Record<string, unknown> {
     const link = this.session.link;
     return {
-      consumer_tag: this.tag, queue: { name: queueName(link.clientId, this.qos), vhost: link.vhost.name },
+      consumer_tag: this.tag,
+      queue: { name: queueName(link.clientId, this.qos), vhost: link.vhost.name },
       channel_details: { connection_name: link.connectionName, user: link.user.name },
-      ack_required: this.qos === 1, exclusive: false, prefetch_count: this.qos === 1 ? link.inflightLimit : 0, active: true,
-      activity_status: "up", arguments: {},
+      ack_required: this.qos === 1,
+      exclusive: false,
+      prefetch_count: this.qos === 1 ? link.inflightLimit : 0,
+      active: true,
+      activity_status: "up",
+      arguments: {},
     };
   }
 }
@@ -217,7 +222,13 @@ export class Session {
     }
     const packetId = qos > 0 ? this.allocatePacketId() : 0;
     const sent = link.sendPublish({
-      topic: d.topic, qos, retain, dup: qos > 0 && entry.redelivered, packetId, properties: d.properties, payload: message.body,
+      topic: d.topic,
+      qos,
+      retain,
+      dup: qos > 0 && entry.redelivered,
+      packetId,
+      properties: d.properties,
+      payload: message.body,
     });
     if (qos === 0 || !sent) {
       queue.delivered(entry, true); // too large for the client: dropped, as the spec says

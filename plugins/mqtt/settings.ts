@@ -28,30 +28,66 @@ export class MqttSettingsError extends Error {}
 
 export function parseSettings(raw: Readonly<Record<string, string>>): MqttSettings {
   const s: MqttSettings = {
-    tcp: { port: DEFAULT_PORT, bind: undefined, explicit: false }, ssl: null, exchange: "amq.topic", vhost: undefined,
-    defaultUser: "guest", defaultPass: "guest", allowAnonymous: true, prefetch: 10, subscriptionTtl: 86_400_000,
-    maxPacketSize: 256 * 1024 * 1024, wsPath: "/ws",
+    tcp: { port: DEFAULT_PORT, bind: undefined, explicit: false },
+    ssl: null,
+    exchange: "amq.topic",
+    vhost: undefined,
+    defaultUser: "guest",
+    defaultPass: "guest",
+    allowAnonymous: true,
+    prefetch: 10,
+    subscriptionTtl: 86_400_000,
+    maxPacketSize: 256 * 1024 * 1024,
+    wsPath: "/ws",
   };
   for (const [key, value] of Object.entries(raw)) {
     const fail = (why: string): never => {
       throw new MqttSettingsError(`invalid value "${value}" for ${key}: ${why}`);
     };
     switch (key) {
-      case "mqtt.listeners.tcp.default": case "mqtt.listeners.tcp": s.tcp = value === "none" ? null : { ...listener(value, fail), explicit: true }; break;
-      case "mqtt.listeners.ssl.default": s.ssl = value === "none" ? null : listener(value, fail); break;
-      case "mqtt.listeners.ssl": if (value === "none") s.ssl = null; else fail("expected none"); break;
-      case "mqtt.exchange": s.exchange = value; break;
-      case "mqtt.vhost": s.vhost = value; break;
-      case "mqtt.default_user": s.defaultUser = value; break;
-      case "mqtt.default_pass": s.defaultPass = value; break;
-      case "mqtt.allow_anonymous": s.allowAnonymous = bool(value, fail); break;
-      case "mqtt.prefetch": s.prefetch = integer(value, 1, 65535, fail); break;
-      case "mqtt.subscription_ttl": s.subscriptionTtl = value === "undefined" || value === "infinity" ? null : integer(value, 1, 2 ** 31, fail); break;
-      case "mqtt.max_packet_size_authenticated": s.maxPacketSize = integer(value, 1, 268435455, fail); break;
-      case "web_mqtt.ws_path": s.wsPath = value === "none" ? null : value.startsWith("/") ? value : fail("expected a path starting with / (or none)"); break;
+      case "mqtt.listeners.tcp.default":
+      case "mqtt.listeners.tcp":
+        s.tcp = value === "none" ? null : { ...listener(value, fail), explicit: true };
+        break;
+      case "mqtt.listeners.ssl.default":
+        s.ssl = value === "none" ? null : listener(value, fail);
+        break;
+      case "mqtt.listeners.ssl":
+        if (value === "none") s.ssl = null;
+        else fail("expected none");
+        break;
+      case "mqtt.exchange":
+        s.exchange = value;
+        break;
+      case "mqtt.vhost":
+        s.vhost = value;
+        break;
+      case "mqtt.default_user":
+        s.defaultUser = value;
+        break;
+      case "mqtt.default_pass":
+        s.defaultPass = value;
+        break;
+      case "mqtt.allow_anonymous":
+        s.allowAnonymous = bool(value, fail);
+        break;
+      case "mqtt.prefetch":
+        s.prefetch = integer(value, 1, 65535, fail);
+        break;
+      case "mqtt.subscription_ttl":
+        s.subscriptionTtl = value === "undefined" || value === "infinity" ? null : integer(value, 1, 2 ** 31, fail);
+        break;
+      case "mqtt.max_packet_size_authenticated":
+        s.maxPacketSize = integer(value, 1, 268435455, fail);
+        break;
+      case "web_mqtt.ws_path":
+        s.wsPath = value === "none" ? null : value.startsWith("/") ? value : fail("expected a path starting with / (or none)");
+        break;
       default:
         if (key.startsWith("web_mqtt.")) {
-          throw new MqttSettingsError(`unsupported setting ${key}: Warren serves MQTT over WebSocket on the management API's port (web_mqtt.ws_path), see docs/mqtt.md`);
+          throw new MqttSettingsError(
+            `unsupported setting ${key}: Warren serves MQTT over WebSocket on the management API's port (web_mqtt.ws_path), see docs/mqtt.md`,
+          );
         }
         throw new MqttSettingsError(`unknown setting ${key} (docs/mqtt.md lists the mqtt.* keys Warren has)`);
     }

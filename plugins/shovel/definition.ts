@@ -1,6 +1,6 @@
 // A shovel's definition: RabbitMQ's JSON keys, their validation with rabbit_shovel_parameters'
 // texts (3.10), and the parsed form with RabbitMQ's defaults that a link runs from.
-import { jsonToTable, type Json } from "../../src/broker/json_table.ts";
+import { type Json, jsonToTable } from "../../src/broker/json_table.ts";
 import type { FieldTable } from "../../src/amqp/table.ts";
 import { parseAmqpUri, UriError } from "../../src/client/mod.ts";
 import { erlangProplist, erlangTerm, htmlEscape } from "./erlang_terms.ts";
@@ -53,13 +53,18 @@ const table: Check = (k, v) => {
   }
 };
 const prefetch: Check = (k, v) =>
-  number(k, v) ?? (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined
-    : `${k} should be an integer between 0 and 65535, actually was ${erlangTerm(v)}`);
+  number(k, v) ??
+    (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535
+      ? undefined
+      : `${k} should be an integer between 0 and 65535, actually was ${erlangTerm(v)}`);
 const deleteAfter: Check = (k, v) =>
-  v === "never" || v === "queue-length" || (typeof v === "number" && Number.isInteger(v) && v >= 0) ? undefined
+  v === "never" || v === "queue-length" || (typeof v === "number" && Number.isInteger(v) && v >= 0)
+    ? undefined
     : `${k} should be a number greater than or equal to 0, "never" or "queue-length", actually was ${erlangTerm(v)}`;
 const properties: Check = (k, v) => {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return Array.isArray(v) && v.length === 0 ? undefined : `${k} not a list ${erlangTerm(v)}`;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    return Array.isArray(v) && v.length === 0 ? undefined : `${k} not a list ${erlangTerm(v)}`;
+  }
   const unknown = Object.keys(v).filter((p) => !PROPERTY_KEYS.has(p));
   return unknown.length === 0 ? undefined : `Unrecognised terms ${erlangProplist(unknown.map((p) => [p, v[p] as Json]))} in ${k}`;
 };
@@ -89,8 +94,20 @@ function uriError(text: string): string | undefined {
 
 /** The basic properties dest-publish-properties may set (P_basic's fields, as RabbitMQ names them). */
 const PROPERTY_KEYS = new Set([
-  "content_type", "content_encoding", "headers", "delivery_mode", "priority", "correlation_id", "reply_to",
-  "expiration", "message_id", "timestamp", "type", "user_id", "app_id", "cluster_id",
+  "content_type",
+  "content_encoding",
+  "headers",
+  "delivery_mode",
+  "priority",
+  "correlation_id",
+  "reply_to",
+  "expiration",
+  "message_id",
+  "timestamp",
+  "type",
+  "user_id",
+  "app_id",
+  "cluster_id",
 ]);
 
 /**

@@ -6,14 +6,25 @@ import { Reader } from "../../src/amqp/reader.ts";
 import type { FieldTable, FieldValue } from "../../src/amqp/table.ts";
 import { Writer } from "../../src/amqp/writer.ts";
 import { jsonToTable } from "../../src/broker/json_table.ts";
-import { decodeProperties, encodeProperties, withoutCredentials, type BasicProperties, type Delivery } from "../../src/client/mod.ts";
+import { type BasicProperties, decodeProperties, type Delivery, encodeProperties, withoutCredentials } from "../../src/client/mod.ts";
 import type { ShovelDefinition } from "./definition.ts";
 
 /** dest-publish-properties keys (RabbitMQ's P_basic field names) onto ours. */
 const PROPERTY_NAMES: Record<string, keyof BasicProperties> = {
-  content_type: "contentType", content_encoding: "contentEncoding", headers: "headers", delivery_mode: "deliveryMode",
-  priority: "priority", correlation_id: "correlationId", reply_to: "replyTo", expiration: "expiration",
-  message_id: "messageId", timestamp: "timestamp", type: "type", user_id: "userId", app_id: "appId", cluster_id: "clusterId",
+  content_type: "contentType",
+  content_encoding: "contentEncoding",
+  headers: "headers",
+  delivery_mode: "deliveryMode",
+  priority: "priority",
+  correlation_id: "correlationId",
+  reply_to: "replyTo",
+  expiration: "expiration",
+  message_id: "messageId",
+  timestamp: "timestamp",
+  type: "type",
+  user_id: "userId",
+  app_id: "appId",
+  cluster_id: "clusterId",
 };
 
 export class Forwarding {

@@ -3,7 +3,7 @@
 // when either side drops or refuses, close both (the source requeues what was not acked) and
 // reconnect after reconnect-delay, doubling up to 5 minutes. State changes are logged once each.
 import type { Broker } from "../../src/broker/broker.ts";
-import { connect, type ClientChannel, type ClientConnection, type ClientError, type Delivery } from "../../src/client/mod.ts";
+import { type ClientChannel, type ClientConnection, type ClientError, connect, type Delivery } from "../../src/client/mod.ts";
 import type { Logger } from "../../src/log.ts";
 import { after } from "../../src/runtime/timers.ts";
 import type { ShovelDefinition } from "./definition.ts";
@@ -191,7 +191,10 @@ export class ShovelLink {
     const def = this.def;
     let queue: string;
     if (def.srcQueue !== undefined) {
-      const ok = await srcCh.declareQueue(def.srcQueue, def.srcPredeclared ? { passive: true } : { durable: true, arguments: def.srcQueueArgs });
+      const ok = await srcCh.declareQueue(
+        def.srcQueue,
+        def.srcPredeclared ? { passive: true } : { durable: true, arguments: def.srcQueueArgs },
+      );
       queue = ok.queue;
       if (this.total === undefined && def.deleteAfter === "queue-length") this.total = ok.messageCount;
     } else {
@@ -204,7 +207,11 @@ export class ShovelLink {
 
   /** The destination's declarations, confirms, qos and the consumer. */
   private async open(
-    src: ClientConnection, srcCh: ClientChannel, queue: string, dest: ClientConnection, end: (reason: string) => Promise<void>,
+    src: ClientConnection,
+    srcCh: ClientChannel,
+    queue: string,
+    dest: ClientConnection,
+    end: (reason: string) => Promise<void>,
   ): Promise<Session> {
     const def = this.def;
     const destCh = await dest.openChannel();
@@ -216,8 +223,19 @@ export class ShovelLink {
     if (def.ackMode === "on-confirm") await destCh.confirmSelect();
     const limit = this.total === undefined ? Infinity : Math.max(this.total - this.forwarded, 0);
     const session: Session = {
-      src, dest, srcCh, destCh, srcUri: src.uri.uri, destUri: dest.uri.uri, inflight: new Map(), waiting: [],
-      pumping: false, paused: false, taken: 0, limit, end: (reason) => void end(reason),
+      src,
+      dest,
+      srcCh,
+      destCh,
+      srcUri: src.uri.uri,
+      destUri: dest.uri.uri,
+      inflight: new Map(),
+      waiting: [],
+      pumping: false,
+      paused: false,
+      taken: 0,
+      limit,
+      end: (reason) => void end(reason),
     };
     destCh.onConfirm((seq, multiple, ack) => this.onConfirm(session, seq, multiple, ack));
     if (limit === 0) return session;
@@ -328,8 +346,9 @@ export class ShovelLink {
     const log = this.env.log;
     if (state === "running") log.info(`${this.label}: running`);
     else if (state === "starting") log.info(`${this.label}: starting`);
-    else if (!sameState) log.warning(`${this.label}: terminated: ${reason}; retrying in ${retryS} s, backing off to at most ${MAX_RECONNECT_DELAY_S} s`);
-    else log.warning(`${this.label}: still down: ${reason}`);
+    else if (!sameState) {
+      log.warning(`${this.label}: terminated: ${reason}; retrying in ${retryS} s, backing off to at most ${MAX_RECONNECT_DELAY_S} s`);
+    } else log.warning(`${this.label}: still down: ${reason}`);
   }
 }
 

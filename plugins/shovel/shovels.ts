@@ -4,7 +4,7 @@ import type { Broker } from "../../src/broker/broker.ts";
 import { withoutCredentials } from "../../src/client/mod.ts";
 import type { Logger } from "../../src/log.ts";
 import type { ShovelDefinition } from "./definition.ts";
-import { ShovelLink, type LinkState } from "./link.ts";
+import { type LinkState, ShovelLink } from "./link.ts";
 
 export interface ShovelStatus {
   node: string;
@@ -95,7 +95,12 @@ export class Shovels {
       const d = link.def;
       if (vhosts && !vhosts.has(d.vhost)) continue;
       const entry: ShovelStatus = {
-        node: this.broker.alarms.node, timestamp: formatTimestamp(link.since), name: d.name, vhost: d.vhost, type: d.type, state: link.state,
+        node: this.broker.alarms.node,
+        timestamp: formatTimestamp(link.since),
+        name: d.name,
+        vhost: d.vhost,
+        type: d.type,
+        state: link.state,
       };
       // RabbitMQ 3.10 shows the endpoints only while running; we show why a link is down.
       if (link.state === "terminated") entry.reason = link.reason;
@@ -120,7 +125,11 @@ export class Shovels {
       for (const s of states) stateLines.push(`rabbitmq_shovel_state{${labels},state="${s}"} ${link.state === s ? 1 : 0}`);
     }
     lines.push(...shovelLines);
-    lines.push("# HELP rabbitmq_shovel_state 1 for the state each shovel is in (starting, running, terminated)", "# TYPE rabbitmq_shovel_state gauge", ...stateLines);
+    lines.push(
+      "# HELP rabbitmq_shovel_state 1 for the state each shovel is in (starting, running, terminated)",
+      "# TYPE rabbitmq_shovel_state gauge",
+      ...stateLines,
+    );
     const counts = states.map((s) => `rabbitmq_shovels{state="${s}"} ${[...this.links.values()].filter((l) => l.state === s).length}`);
     lines.push("# HELP rabbitmq_shovels Shovels by state", "# TYPE rabbitmq_shovels gauge", ...counts);
     return lines.join("\n") + "\n";
@@ -162,7 +171,9 @@ function endpoints(d: ShovelDefinition, link: ShovelLink): Partial<ShovelStatus>
 /** "2026-12-03 14:50:01", in the node's local time as RabbitMQ prints it. */
 export function formatTimestamp(date: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(date.getMinutes())}:${
+    p(date.getSeconds())
+  }`;
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -11,11 +11,16 @@
 // Values are text; numbers, booleans and JSON objects are read as such. Static shovels run in
 // the default vhost "/" and cannot be deleted over the API (RabbitMQ's rule): edit the file.
 import type { Json } from "../../src/broker/json_table.ts";
-import { parseDefinition, validationErrors, type ShovelDefinition } from "./definition.ts";
+import { parseDefinition, type ShovelDefinition, validationErrors } from "./definition.ts";
 
 const NUMBERS = new Set(["reconnect-delay", "prefetch-count", "src-prefetch-count"]);
 const BOOLEANS = new Set([
-  "src-predeclared", "dest-predeclared", "add-forward-headers", "add-timestamp-header", "dest-add-forward-headers", "dest-add-timestamp-header",
+  "src-predeclared",
+  "dest-predeclared",
+  "add-forward-headers",
+  "add-timestamp-header",
+  "dest-add-forward-headers",
+  "dest-add-timestamp-header",
 ]);
 const OBJECTS = new Set(["src-queue-args", "dest-queue-args", "src-consumer-args", "publish-properties", "dest-publish-properties"]);
 

@@ -40,8 +40,7 @@ export const notAllowed = (text: string) => new AmqpError(ReplyCode.NOT_ALLOWED,
 export const notImplemented = (text: string) => new AmqpError(ReplyCode.NOT_IMPLEMENTED, text);
 export const accessRefused = (text: string) => new AmqpError(ReplyCode.ACCESS_REFUSED, text);
 export const internalError = (text: string) => new AmqpError(ReplyCode.INTERNAL_ERROR, text);
-export const preconditionFailed = (text: string) =>
-  new AmqpError(ReplyCode.PRECONDITION_FAILED, text);
+export const preconditionFailed = (text: string) => new AmqpError(ReplyCode.PRECONDITION_FAILED, text);
 
 /** The longest prefix of `text` that fits in `maxBytes` of UTF-8, cut at a character boundary. */
 function truncateUtf8(text: string, maxBytes: number): string {

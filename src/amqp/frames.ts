@@ -1,6 +1,6 @@
 // Frame builders: each appends one whole frame to a Writer, back-patching the payload size.
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from "./spec/constants.gen.ts";
-import { encodeMethod, type AmqpMethod } from "./spec/methods.gen.ts";
+import { type AmqpMethod, encodeMethod } from "./spec/methods.gen.ts";
 import type { Writer } from "./writer.ts";
 import type { Reader } from "./reader.ts";
 import { frameError } from "./errors.ts";
@@ -21,7 +21,11 @@ export function writeHeartbeatFrame(w: Writer): void {
 
 /** A content header with properties passed through as their encoded bytes (flag word included). */
 export function writeContentHeaderFrame(
-  w: Writer, channel: number, classId: number, bodySize: number, properties: Uint8Array,
+  w: Writer,
+  channel: number,
+  classId: number,
+  bodySize: number,
+  properties: Uint8Array,
 ): void {
   w.ensure(8 + 14 + properties.length);
   const start = beginFrame(w, FRAME_HEADER, channel);
@@ -81,8 +85,16 @@ export function readContentHeader(r: Reader): ContentHeader {
  * frames appended in one go with no intermediate objects.
  */
 export function writeDeliver(
-  w: Writer, channel: number, consumerTag: string, deliveryTag: number, redelivered: boolean,
-  exchange: string, routingKey: string, properties: Uint8Array, body: Uint8Array, frameMax: number,
+  w: Writer,
+  channel: number,
+  consumerTag: string,
+  deliveryTag: number,
+  redelivered: boolean,
+  exchange: string,
+  routingKey: string,
+  properties: Uint8Array,
+  body: Uint8Array,
+  frameMax: number,
 ): void {
   w.ensure(8 + 4 + 3 * 256 + 8 + 1 + 8 + 14 + properties.length + 8 + body.length);
   const start = beginFrame(w, FRAME_METHOD, channel);

@@ -11,8 +11,7 @@ import { Writer } from "./writer.ts";
 import { AmqpError } from "./errors.ts";
 import { ReplyCode } from "./spec/constants.gen.ts";
 
-export type FieldType =
-  | "t" | "b" | "B" | "s" | "u" | "I" | "i" | "l" | "f" | "d" | "D" | "S" | "x" | "A" | "T" | "F" | "V";
+export type FieldType = "t" | "b" | "B" | "s" | "u" | "I" | "i" | "l" | "f" | "d" | "D" | "S" | "x" | "A" | "T" | "F" | "V";
 
 /** A fixed-point decimal: value × 10^-scale. */
 export class AmqpDecimal {
@@ -91,26 +90,42 @@ export function decodeArray(r: Reader): FieldValue[] {
 
 function decodeValue(r: Reader, type: number): FieldValue {
   switch (type) {
-    case 0x74: return r.u8() !== 0; // t
-    case 0x62: return r.i8(); // b
-    case 0x42: return r.u8(); // B
-    case 0x73: return r.i16(); // s
-    case 0x75: return r.u16(); // u
-    case 0x49: return r.i32(); // I
-    case 0x69: return r.u32(); // i
-    case 0x6c: return r.i64(); // l
-    case 0x66: return r.f32(); // f
-    case 0x64: return r.f64(); // d
+    case 0x74:
+      return r.u8() !== 0; // t
+    case 0x62:
+      return r.i8(); // b
+    case 0x42:
+      return r.u8(); // B
+    case 0x73:
+      return r.i16(); // s
+    case 0x75:
+      return r.u16(); // u
+    case 0x49:
+      return r.i32(); // I
+    case 0x69:
+      return r.u32(); // i
+    case 0x6c:
+      return r.i64(); // l
+    case 0x66:
+      return r.f32(); // f
+    case 0x64:
+      return r.f64(); // d
     case 0x44: { // D
       const scale = r.u8();
       return new AmqpDecimal(scale, r.i32());
     }
-    case 0x53: return r.longstrText(); // S
-    case 0x78: return r.longstr(); // x
-    case 0x41: return decodeArray(r); // A
-    case 0x54: return new Date(r.u64() * 1000); // T
-    case 0x46: return decodeTable(r); // F
-    case 0x56: return null; // V
+    case 0x53:
+      return r.longstrText(); // S
+    case 0x78:
+      return r.longstr(); // x
+    case 0x41:
+      return decodeArray(r); // A
+    case 0x54:
+      return new Date(r.u64() * 1000); // T
+    case 0x46:
+      return decodeTable(r); // F
+    case 0x56:
+      return null; // V
     default:
       throw tableError(`unknown field type '${String.fromCharCode(type)}' (0x${type.toString(16)}) in field table`);
   }
@@ -125,13 +140,17 @@ function tableError(text: string): AmqpError {
 /** The wire type a plain value encodes to when nothing says otherwise. */
 export function canonicalType(value: FieldValue | undefined): FieldType {
   switch (typeof value) {
-    case "boolean": return "t";
-    case "string": return "S";
-    case "bigint": return "l";
+    case "boolean":
+      return "t";
+    case "string":
+      return "S";
+    case "bigint":
+      return "l";
     case "number":
       if (!Number.isInteger(value)) return "d";
       return value >= -0x8000_0000 && value < 0x8000_0000 ? "I" : "l";
-    case "undefined": return "V";
+    case "undefined":
+      return "V";
   }
   if (value === null) return "V";
   if (value instanceof Typed) return value.type;
@@ -176,36 +195,59 @@ function encodeValue(w: Writer, value: FieldValue, noted: FieldType | undefined)
   }
   w.u8(type.charCodeAt(0));
   switch (type) {
-    case "t": return w.u8(value ? 1 : 0);
-    case "b": return w.i8(Number(value));
-    case "B": return w.u8(Number(value));
-    case "s": return w.i16(Number(value));
-    case "u": return w.u16(Number(value));
-    case "I": return w.i32(Number(value));
-    case "i": return w.u32(Number(value));
-    case "l": return w.i64(Number(value));
-    case "f": return w.f32(Number(value));
-    case "d": return w.f64(Number(value));
+    case "t":
+      return w.u8(value ? 1 : 0);
+    case "b":
+      return w.i8(Number(value));
+    case "B":
+      return w.u8(Number(value));
+    case "s":
+      return w.i16(Number(value));
+    case "u":
+      return w.u16(Number(value));
+    case "I":
+      return w.i32(Number(value));
+    case "i":
+      return w.u32(Number(value));
+    case "l":
+      return w.i64(Number(value));
+    case "f":
+      return w.f32(Number(value));
+    case "d":
+      return w.f64(Number(value));
     case "D": {
       const d = value as AmqpDecimal;
       w.u8(d.scale);
       return w.i32(d.value);
     }
-    case "S": return w.longstr(String(value));
-    case "x": return w.longstr(value as Uint8Array);
-    case "A": return encodeArray(w, value as FieldValue[]);
+    case "S":
+      return w.longstr(String(value));
+    case "x":
+      return w.longstr(value as Uint8Array);
+    case "A":
+      return encodeArray(w, value as FieldValue[]);
     case "T": {
       const seconds = value instanceof Date ? Math.floor(value.getTime() / 1000) : Number(value);
       return w.u64(seconds);
     }
-    case "F": return encodeTable(w, value as FieldTable);
-    case "V": return;
+    case "F":
+      return encodeTable(w, value as FieldTable);
+    case "V":
+      return;
   }
 }
 
 function compatible(type: FieldType, value: FieldValue): boolean {
   switch (type) {
-    case "b": case "B": case "s": case "u": case "I": case "i": case "l": case "f": case "d":
+    case "b":
+    case "B":
+    case "s":
+    case "u":
+    case "I":
+    case "i":
+    case "l":
+    case "f":
+    case "d":
       return typeof value === "number";
     default:
       return canonicalType(value) === type;

@@ -74,8 +74,10 @@ export function checkPublishWrite(channel: PublishVerdicts, exchangeName: string
 export function checkPublishTopic(channel: PublishVerdicts, exchange: TopicExchange, routingKey: string): void {
   if (exchange.type !== "topic") return;
   const version = channel.connection.broker.users.version;
-  if (channel.topicAllowedKey === routingKey && channel.topicAllowedExchange === exchange &&
-    channel.topicAllowedVersion === version) return;
+  if (
+    channel.topicAllowedKey === routingKey && channel.topicAllowedExchange === exchange &&
+    channel.topicAllowedVersion === version
+  ) return;
   checkTopic(channel.connection, exchange, routingKey, "write");
   channel.topicAllowedExchange = exchange;
   channel.topicAllowedKey = routingKey;

@@ -1,8 +1,13 @@
 // The internal user database (rabbit_auth_backend_internal): users, their vhost permissions,
 // topic permissions and limits, in memory. Persisting is management.ts's job.
-import { checkPassword, DEFAULT_HASHING, hashPassword, type HashingAlgorithm } from "./password.ts";
+import { checkPassword, DEFAULT_HASHING, type HashingAlgorithm, hashPassword } from "./password.ts";
 import {
-  compilePattern, compilePermission, expandTopicPattern, type CompiledPermission, type Permission, type TopicPermission,
+  type CompiledPermission,
+  compilePattern,
+  compilePermission,
+  expandTopicPattern,
+  type Permission,
+  type TopicPermission,
 } from "./permissions.ts";
 
 export { FULL_PERMISSION, type Permission, type TopicPermission } from "./permissions.ts";
@@ -80,7 +85,10 @@ export class Users {
     const user = this.users.get(name);
     if (!user) return { ok: false, reason: `user '${name}' - invalid credentials` };
     if (password === "") {
-      return { ok: false, reason: `user '${name}' attempted to log in with a blank password, which is prohibited by the internal authN backend.` };
+      return {
+        ok: false,
+        reason: `user '${name}' attempted to log in with a blank password, which is prohibited by the internal authN backend.`,
+      };
     }
     if (user.passwordHash === "" || !checkPassword(password, user.passwordHash, user.hashingAlgorithm)) {
       return { ok: false, reason: `user '${name}' - invalid credentials` };
@@ -93,7 +101,7 @@ export class Users {
   setPermission(user: string, vhost: string, permission: Permission): void {
     const compiled = compilePermission(permission); // throws before anything changes
     let byVhost = this.permissions.get(user);
-    if (!byVhost) this.permissions.set(user, (byVhost = new Map()));
+    if (!byVhost) this.permissions.set(user, byVhost = new Map());
     byVhost.set(vhost, compiled);
     this.changed();
   }
@@ -127,9 +135,9 @@ export class Users {
     compilePattern(p.write);
     compilePattern(p.read);
     let byVhost = this.topicPermissions.get(user);
-    if (!byVhost) this.topicPermissions.set(user, (byVhost = new Map()));
+    if (!byVhost) this.topicPermissions.set(user, byVhost = new Map());
     let byExchange = byVhost.get(vhost);
-    if (!byExchange) byVhost.set(vhost, (byExchange = new Map()));
+    if (!byExchange) byVhost.set(vhost, byExchange = new Map());
     byExchange.set(p.exchange, { ...p });
     this.changed();
   }

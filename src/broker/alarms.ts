@@ -97,7 +97,7 @@ export class Alarms {
   check(): void {
     let changed = this.checkMemory();
     changed = this.checkDisk() || changed;
-    if (changed) for (const listener of this.listeners) listener(this.active);
+    if (changed) { for (const listener of this.listeners) listener(this.active); }
   }
 
   private checkMemory(): boolean {
@@ -130,7 +130,11 @@ export class Alarms {
     // A store that found the disk full keeps the alarm until it has its reserve back.
     const on = free < limit || store?.full === true;
     if (on === this.active.has("disk")) return false;
-    this.log.info(`Free disk space is ${on ? "insufficient" : "sufficient"}. Free bytes: ${free}. Limit: ${limit}${store?.full ? " (the store found the disk full)" : ""}`);
+    this.log.info(
+      `Free disk space is ${on ? "insufficient" : "sufficient"}. Free bytes: ${free}. Limit: ${limit}${
+        store?.full ? " (the store found the disk full)" : ""
+      }`,
+    );
     return this.update("disk", on);
   }
 
@@ -153,7 +157,9 @@ export class Alarms {
     const total = this.probes.memoryLimit();
     const limit = memoryThreshold(this.options.memoryHighWatermark, total);
     this.log.info(
-      `Memory high watermark set to ${Math.trunc(limit / MIB)} MiB (${limit} bytes) of ${Math.trunc(total / MIB)} MiB (${total} bytes) total`,
+      `Memory high watermark set to ${Math.trunc(limit / MIB)} MiB (${limit} bytes) of ${
+        Math.trunc(total / MIB)
+      } MiB (${total} bytes) total`,
     );
   }
 

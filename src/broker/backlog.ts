@@ -21,7 +21,6 @@ export interface BacklogOwner {
   countPersistent(delta: number, bytes: number): void;
 }
 
-
 /**
  * Bounded memory: past this many ready messages (or bytes) in memory, a queue's new messages
  * live only in the store, and are paged back in as consumers make room.
@@ -172,7 +171,13 @@ export class Backlog {
     for (const row of rows) {
       const message = new Message(row.exchange, row.routingKey, row.properties, row.body);
       message.storeRef = row.ref;
-      const entry: QueueEntry = { message, seq: row.seq, redelivered: row.seq <= this.redeliveredUpTo, persisted: true, expiresAt: row.expiresAt };
+      const entry: QueueEntry = {
+        message,
+        seq: row.seq,
+        redelivered: row.seq <= this.redeliveredUpTo,
+        persisted: true,
+        expiresAt: row.expiresAt,
+      };
       if (row.deliveryCount > 0) {
         entry.deliveryCount = row.deliveryCount;
         entry.redelivered = true;

@@ -1,6 +1,6 @@
-import { defaultNodeName, type BrokerOptions } from "../config.ts";
+import { type BrokerOptions, defaultNodeName } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { Users, type User, type UserLimits } from "../auth/users.ts";
+import { type User, type UserLimits, Users } from "../auth/users.ts";
 import * as management from "./management.ts";
 import type { Permission } from "../auth/permissions.ts";
 import type { TcpListener } from "../runtime/tcp.ts";
@@ -17,7 +17,7 @@ import { PartialBodies } from "./partial_bodies.ts";
 import { SocketLimit, socketsLimitFor } from "./socket_limit.ts";
 import { raiseFileDescriptorLimit } from "../runtime/system.ts";
 import { setMemoryPressure } from "./queue.ts";
-import { GlobalCounters, type DeadLetterCounters } from "./stats.ts";
+import { type DeadLetterCounters, GlobalCounters } from "./stats.ts";
 import { GlobalParameters } from "./global_parameters.ts";
 import { RuntimeParameters, vhostLimitsComponent } from "./parameters.ts";
 
@@ -105,7 +105,9 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
     this.sockets = new SocketLimit(fds, socketsLimitFor(fds), log);
     this.alarms = new Alarms(
       {
-        memoryHighWatermark: options.memoryHighWatermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir,
+        memoryHighWatermark: options.memoryHighWatermark,
+        diskFreeLimit: options.diskFreeLimit,
+        dataDir: options.dataDir,
         node: options.nodeName ?? defaultNodeName(),
         ...(store?.space ? { store: () => store.space!() } : {}),
       },
@@ -137,7 +139,9 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
     const { defaultVhost, defaultUser, defaultPass } = this.options;
     if (!this.vhosts.has(defaultVhost)) this.addVhost(defaultVhost);
     this.addUser(defaultUser, defaultPass, this.users.get(defaultUser)?.tags ?? this.options.defaultUserTags);
-    if (this.users.permission(defaultUser, defaultVhost) === undefined) this.setPermissions(defaultUser, defaultVhost, this.options.defaultPermissions);
+    if (this.users.permission(defaultUser, defaultVhost) === undefined) {
+      this.setPermissions(defaultUser, defaultVhost, this.options.defaultPermissions);
+    }
   }
 
   /** The AMQP port actually bound (differs from options.port when that was 0). */
@@ -272,25 +276,27 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
    * clients to answer close-ok before dropping their sockets.
    */
   stop(reason = "broker forced connection closure with reason 'shutdown'"): Promise<void> {
-    this.stopping ??= this.runBeforeStop().then(() => new Promise<void>((resolve) => {
-      for (const hook of this.stopHooks.splice(0)) hook();
-      this.alarms.stop();
-      setMemoryPressure(false); // process-wide: a stopped broker must not leave it on
-      for (const connection of this.connections) connection.forceClose(reason);
-      for (const connection of this.protocolConnections) connection.terminate(); // their plugins stopped first
-      for (const connection of this.closingConnections) connection.terminate();
-      const deadline = Math.min(this.options.closeTimeoutMs, 1000);
-      const started = Date.now();
-      const poll = () => {
-        if (this.connections.size === 0 || Date.now() - started >= deadline) {
-          for (const connection of this.connections) connection.terminate();
-          this.store?.close();
-          this.log.info("Warren stopped");
-          resolve();
-        } else setTimeout(poll, 10); // not unref'd: the process stays up until shutdown is done
-      };
-      poll();
-    }));
+    this.stopping ??= this.runBeforeStop().then(() =>
+      new Promise<void>((resolve) => {
+        for (const hook of this.stopHooks.splice(0)) hook();
+        this.alarms.stop();
+        setMemoryPressure(false); // process-wide: a stopped broker must not leave it on
+        for (const connection of this.connections) connection.forceClose(reason);
+        for (const connection of this.protocolConnections) connection.terminate(); // their plugins stopped first
+        for (const connection of this.closingConnections) connection.terminate();
+        const deadline = Math.min(this.options.closeTimeoutMs, 1000);
+        const started = Date.now();
+        const poll = () => {
+          if (this.connections.size === 0 || Date.now() - started >= deadline) {
+            for (const connection of this.connections) connection.terminate();
+            this.store?.close();
+            this.log.info("Warren stopped");
+            resolve();
+          } else setTimeout(poll, 10); // not unref'd: the process stays up until shutdown is done
+        };
+        poll();
+      })
+    );
     return this.stopping;
   }
 

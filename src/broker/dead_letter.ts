@@ -3,7 +3,7 @@
 // routing-keys), x-first-death-* on its first death, expiration removed, and dropped for any
 // target queue it would reach again by a fully automatic cycle (one with no rejection in it).
 import { encodeProperties } from "../amqp/spec/properties.gen.ts";
-import { Typed, type FieldTable, type FieldValue } from "../amqp/table.ts";
+import { type FieldTable, type FieldValue, Typed } from "../amqp/table.ts";
 import { Writer } from "../amqp/writer.ts";
 import { Message } from "./message.ts";
 
@@ -15,7 +15,13 @@ interface NamedQueue {
 export type DeathReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
 
 /** The dead-lettered copy of `message` leaving `queue` for `dlx`. */
-export function deadLetterMessage(message: Message, reason: DeathReason, queue: NamedQueue, dlx: string, dlxRoutingKey: string | undefined): Message {
+export function deadLetterMessage(
+  message: Message,
+  reason: DeathReason,
+  queue: NamedQueue,
+  dlx: string,
+  dlxRoutingKey: string | undefined,
+): Message {
   const props = { ...message.props };
   const headers: FieldTable = { ...(props.headers ?? {}) };
   const routingKeys = [message.routingKey, ...routes(headers["CC"]), ...routes(headers["BCC"])];
@@ -66,7 +72,8 @@ function routes(value: FieldValue | undefined): string[] {
 }
 
 function isTable(v: FieldValue): v is FieldTable {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date) && !(v instanceof Typed);
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date) &&
+    !(v instanceof Typed);
 }
 
 function unwrap(v: FieldValue | undefined): FieldValue | undefined {

@@ -5,12 +5,12 @@
 // changes nothing either (every step is a declare).
 import { hashPassword, isHashingAlgorithm } from "../auth/password.ts";
 import type { Broker } from "./broker.ts";
-import { Exchange, type Destination } from "./exchange.ts";
-import { InvalidJson, jsonToTable, tableToJson, type Json, type JsonObject } from "./json_table.ts";
+import { type Destination, Exchange } from "./exchange.ts";
+import { InvalidJson, type Json, type JsonObject, jsonToTable, tableToJson } from "./json_table.ts";
 import { Queue } from "./queue.ts";
 import { Vhost, type VhostContext } from "./vhost.ts";
 import { BrokerEvents } from "./events.ts";
-import { parsePolicy, policyJson, type Policy, type PolicyBody } from "./policy.ts";
+import { parsePolicy, type Policy, type PolicyBody, policyJson } from "./policy.ts";
 import { compilePermission, validateTopicPermission } from "../auth/permissions.ts";
 import { checkPasswordHash, checkUserLimits } from "./management.ts";
 import { listPermissions, listUsers } from "./users_view.ts";
@@ -44,7 +44,12 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
     for (const x of v.exchanges.values()) {
       if (x.name === "" || x.name.startsWith("amq.")) continue;
       exchanges.push(strip({
-        name: x.name, vhost: v.name, type: x.type, durable: x.durable, auto_delete: x.autoDelete, internal: x.internal,
+        name: x.name,
+        vhost: v.name,
+        type: x.type,
+        durable: x.durable,
+        auto_delete: x.autoDelete,
+        internal: x.internal,
         arguments: tableToJson(x.args),
       }));
     }
@@ -53,8 +58,12 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
         const d = b.destination;
         if (d instanceof Queue && d.owner !== null) continue;
         bindings.push(strip({
-          source: x.name, vhost: v.name, destination: d.name, destination_type: d instanceof Exchange ? "exchange" : "queue",
-          routing_key: b.routingKey, arguments: tableToJson(b.args),
+          source: x.name,
+          vhost: v.name,
+          destination: d.name,
+          destination_type: d instanceof Exchange ? "exchange" : "queue",
+          routing_key: b.routingKey,
+          arguments: tableToJson(b.args),
         }));
       }
     }
@@ -76,24 +85,81 @@ export function exportDefinitions(broker: Broker, vhost?: string): JsonObject {
     product_name: "Warren",
     product_version: VERSION,
     users: listUsers(broker.users).map((u) => ({
-      name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags, limits: { ...u.limits },
+      name: u.name,
+      password_hash: u.passwordHash,
+      hashing_algorithm: u.hashingAlgorithm,
+      tags: u.tags,
+      limits: { ...u.limits },
     })),
     vhosts: vhosts.map((v) => ({ name: v.name })),
-    permissions: listPermissions(broker.users).map((p) => ({ user: p.user, vhost: p.vhost, configure: p.configure, write: p.write, read: p.read })),
+    permissions: listPermissions(broker.users).map((p) => ({
+      user: p.user,
+      vhost: p.vhost,
+      configure: p.configure,
+      write: p.write,
+      read: p.read,
+    })),
     topic_permissions: broker.listTopicPermissions().map((p) => ({ ...p })),
     global_parameters: broker.globalParameters.list().map((g) => ({ name: g.name, value: g.value })),
     ...entities,
   };
 }
 
-interface UserDef { name: string; hash: string; algorithm: string; tags: string[]; limits: Record<string, number> | undefined }
-interface ParameterDef { vhost: string; component: string; name: string; value: Json }
-interface GlobalParameterDef { name: string; value: Json }
-interface PermissionDef { user: string; vhost: string; configure: string; write: string; read: string }
-interface QueueDef { name: string; vhost: string; durable: boolean; autoDelete: boolean; args: JsonObject }
-interface ExchangeDef { name: string; vhost: string; type: string; durable: boolean; autoDelete: boolean; internal: boolean; args: JsonObject }
-interface TopicPermissionDef { user: string; vhost: string; exchange: string; write: string; read: string }
-interface BindingDef { source: string; vhost: string; destination: string; kind: "queue" | "exchange"; key: string; args: JsonObject }
+interface UserDef {
+  name: string;
+  hash: string;
+  algorithm: string;
+  tags: string[];
+  limits: Record<string, number> | undefined;
+}
+interface ParameterDef {
+  vhost: string;
+  component: string;
+  name: string;
+  value: Json;
+}
+interface GlobalParameterDef {
+  name: string;
+  value: Json;
+}
+interface PermissionDef {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+interface QueueDef {
+  name: string;
+  vhost: string;
+  durable: boolean;
+  autoDelete: boolean;
+  args: JsonObject;
+}
+interface ExchangeDef {
+  name: string;
+  vhost: string;
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  args: JsonObject;
+}
+interface TopicPermissionDef {
+  user: string;
+  vhost: string;
+  exchange: string;
+  write: string;
+  read: string;
+}
+interface BindingDef {
+  source: string;
+  vhost: string;
+  destination: string;
+  kind: "queue" | "exchange";
+  key: string;
+  args: JsonObject;
+}
 
 interface Parsed {
   users: UserDef[];
@@ -112,7 +178,12 @@ interface Parsed {
 }
 
 export interface ImportSummary {
-  users: number; vhosts: number; permissions: number; queues: number; exchanges: number; bindings: number;
+  users: number;
+  vhosts: number;
+  permissions: number;
+  queues: number;
+  exchanges: number;
+  bindings: number;
   skipped: Record<string, number>;
 }
 
@@ -125,8 +196,13 @@ export function importDefinitions(broker: Broker, input: unknown, vhost?: string
   validate(broker, defs);
   apply(broker, defs, log);
   return {
-    users: defs.users.length, vhosts: defs.vhosts.length, permissions: defs.permissions.length, queues: defs.queues.length,
-    exchanges: defs.exchanges.length, bindings: defs.bindings.length, skipped: defs.skipped,
+    users: defs.users.length,
+    vhosts: defs.vhosts.length,
+    permissions: defs.permissions.length,
+    queues: defs.queues.length,
+    exchanges: defs.exchanges.length,
+    bindings: defs.bindings.length,
+    skipped: defs.skipped,
   };
 }
 
@@ -150,13 +226,21 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
     const what = `user '${name}'`;
     const algorithm = u.hashing_algorithm === undefined ? "rabbit_password_hashing_sha256" : str(u, "hashing_algorithm", what);
     if (!isHashingAlgorithm(algorithm)) throw new DefinitionsError(`${what}: unknown hashing_algorithm '${algorithm}'`);
-    const hash = typeof u.password === "string" ? hashPassword(u.password, algorithm) : u.password_hash === undefined ? "" : str(u, "password_hash", what);
+    const hash = typeof u.password === "string"
+      ? hashPassword(u.password, algorithm)
+      : u.password_hash === undefined
+      ? ""
+      : str(u, "password_hash", what);
     try {
       checkPasswordHash(name, hash);
     } catch (err) {
       throw new DefinitionsError(`${what}: ${(err as Error).message}`);
     }
-    const tags = Array.isArray(u.tags) ? u.tags.map(String) : typeof u.tags === "string" ? u.tags.split(",").map((t) => t.trim()).filter((t) => t !== "") : [];
+    const tags = Array.isArray(u.tags)
+      ? u.tags.map(String)
+      : typeof u.tags === "string"
+      ? u.tags.split(",").map((t) => t.trim()).filter((t) => t !== "")
+      : [];
     const limits = u.limits === undefined || u.limits === null ? undefined : obj(u, "limits", what) as Record<string, number>;
     if (limits !== undefined) {
       try {
@@ -170,7 +254,13 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
   const vhosts = scoped ? [] : section("vhosts").map((v, i) => str(v, "name", `vhosts[${i}]`));
   const permissions = scoped ? [] : section("permissions").map((p, i): PermissionDef => {
     const what = `permissions[${i}]`;
-    const entry = { user: str(p, "user", what), vhost: str(p, "vhost", what), configure: str(p, "configure", what), write: str(p, "write", what), read: str(p, "read", what) };
+    const entry = {
+      user: str(p, "user", what),
+      vhost: str(p, "vhost", what),
+      configure: str(p, "configure", what),
+      write: str(p, "write", what),
+      read: str(p, "read", what),
+    };
     try {
       compilePermission(entry);
     } catch (err) {
@@ -181,8 +271,11 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
   const topicPermissions = scoped ? [] : section("topic_permissions").map((p, i): TopicPermissionDef => {
     const what = `topic_permissions[${i}]`;
     const entry = {
-      user: str(p, "user", what), vhost: str(p, "vhost", what), exchange: str(p, "exchange", what),
-      write: str(p, "write", what), read: str(p, "read", what),
+      user: str(p, "user", what),
+      vhost: str(p, "vhost", what),
+      exchange: str(p, "exchange", what),
+      write: str(p, "write", what),
+      read: str(p, "read", what),
     };
     try {
       validateTopicPermission(entry);
@@ -195,7 +288,12 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
   const operatorPolicies: Policy[] = [];
   const parameters = section("parameters").flatMap((p, i): ParameterDef[] => {
     const what = `parameters[${i}]`;
-    const entry = { vhost: vhostOf(p, what), component: str(p, "component", what), name: str(p, "name", what), value: (p.value ?? null) as Json };
+    const entry = {
+      vhost: vhostOf(p, what),
+      component: str(p, "component", what),
+      name: str(p, "name", what),
+      value: (p.value ?? null) as Json,
+    };
     if (entry.component === OPERATOR_POLICY) {
       try {
         operatorPolicies.push(parsePolicy("operator_policy", entry.vhost, entry.name, (entry.value ?? {}) as unknown as PolicyBody));
@@ -211,7 +309,9 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
     try {
       broker.parameters.check(entry.vhost, entry.component, entry.name, entry.value);
     } catch (err) {
-      throw new DefinitionsError(`parameter '${entry.name}' of component '${entry.component}' in vhost '${entry.vhost}': ${(err as Error).message}`);
+      throw new DefinitionsError(
+        `parameter '${entry.name}' of component '${entry.component}' in vhost '${entry.vhost}': ${(err as Error).message}`,
+      );
     }
     return [entry];
   });
@@ -230,14 +330,25 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
   const queues = section("queues").map((q, i): QueueDef => {
     const name = str(q, "name", `queues[${i}]`);
     const what = `queue '${name}'`;
-    return { name, vhost: vhostOf(q, what), durable: bool(q, "durable", what, true), autoDelete: bool(q, "auto_delete", what, false), args: obj(q, "arguments", what) };
+    return {
+      name,
+      vhost: vhostOf(q, what),
+      durable: bool(q, "durable", what, true),
+      autoDelete: bool(q, "auto_delete", what, false),
+      args: obj(q, "arguments", what),
+    };
   });
   const exchanges = section("exchanges").map((x, i): ExchangeDef => {
     const name = str(x, "name", `exchanges[${i}]`);
     const what = `exchange '${name}'`;
     return {
-      name, vhost: vhostOf(x, what), type: str(x, "type", what), durable: bool(x, "durable", what, true),
-      autoDelete: bool(x, "auto_delete", what, false), internal: bool(x, "internal", what, false), args: obj(x, "arguments", what),
+      name,
+      vhost: vhostOf(x, what),
+      type: str(x, "type", what),
+      durable: bool(x, "durable", what, true),
+      autoDelete: bool(x, "auto_delete", what, false),
+      internal: bool(x, "internal", what, false),
+      args: obj(x, "arguments", what),
     };
   });
   const bindings = section("bindings").map((b, i): BindingDef => {
@@ -245,11 +356,28 @@ function parse(input: unknown, vhost: string | undefined, broker: Broker): Parse
     const kind = str(b, "destination_type", what);
     if (kind !== "queue" && kind !== "exchange") throw new DefinitionsError(`${what}: destination_type must be "queue" or "exchange"`);
     return {
-      source: str(b, "source", what), vhost: vhostOf(b, what), destination: str(b, "destination", what), kind,
-      key: b.routing_key === undefined ? "" : str(b, "routing_key", what), args: obj(b, "arguments", what),
+      source: str(b, "source", what),
+      vhost: vhostOf(b, what),
+      destination: str(b, "destination", what),
+      kind,
+      key: b.routing_key === undefined ? "" : str(b, "routing_key", what),
+      args: obj(b, "arguments", what),
     };
   });
-  return { users, vhosts, permissions, topicPermissions, parameters, globalParameters, policies, operatorPolicies, queues, exchanges, bindings, skipped };
+  return {
+    users,
+    vhosts,
+    permissions,
+    topicPermissions,
+    parameters,
+    globalParameters,
+    policies,
+    operatorPolicies,
+    queues,
+    exchanges,
+    bindings,
+    skipped,
+  };
 }
 
 function str(o: JsonObject, key: string, what: string): string {
@@ -294,7 +422,9 @@ function validate(broker: Broker, defs: Parsed): void {
     if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`operator policy '${p.name}' in vhost '${p.vhost}': no such vhost`);
   }
   for (const p of defs.parameters) {
-    if (!vhostNames.has(p.vhost)) throw new DefinitionsError(`parameter '${p.name}' of component '${p.component}' in vhost '${p.vhost}': no such vhost`);
+    if (!vhostNames.has(p.vhost)) {
+      throw new DefinitionsError(`parameter '${p.name}' of component '${p.component}' in vhost '${p.vhost}': no such vhost`);
+    }
   }
   const scratch = new Map<string, Vhost>();
   const resolve = (name: string, what: string): Vhost => {
@@ -302,7 +432,7 @@ function validate(broker: Broker, defs: Parsed): void {
     if (v) return v;
     if (!vhostNames.has(name)) throw new DefinitionsError(`${what}: no vhost '${name}'`);
     const real = broker.vhosts.get(name);
-    scratch.set(name, (v = real ? copyOf(real) : new Vhost(name, detached(broker), null)));
+    scratch.set(name, v = real ? copyOf(real) : new Vhost(name, detached(broker), null));
     return v;
   };
   try {
@@ -314,9 +444,15 @@ function validate(broker: Broker, defs: Parsed): void {
 
 /** A metadata-only copy of a vhost (exchanges and queues, no messages, nothing stored). */
 function copyOf(real: Vhost): Vhost {
-  const copy = new Vhost(real.name, { exchangeTypes: real.types, events: new BrokerEvents(), policyValidators: real.context.policyValidators }, null);
+  const copy = new Vhost(real.name, {
+    exchangeTypes: real.types,
+    events: new BrokerEvents(),
+    policyValidators: real.context.policyValidators,
+  }, null);
   for (const x of real.exchanges.values()) {
-    if (!copy.exchanges.has(x.name)) copy.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.exchangeType, x.durable, x.autoDelete, x.internal, x.args));
+    if (!copy.exchanges.has(x.name)) {
+      copy.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.exchangeType, x.durable, x.autoDelete, x.internal, x.args));
+    }
   }
   for (const q of real.queues.values()) copy.queues.set(q.name, new Queue(q.vhost, q.name, q.durable, q.autoDelete, q.owner, q.args));
   return copy;
@@ -341,7 +477,17 @@ function declareEntities(defs: Parsed, resolve: (name: string, what: string) => 
   };
   for (const q of defs.queues) {
     const what = `queue '${q.name}' in vhost '${q.vhost}'`;
-    attempt(what, () => resolve(q.vhost, what).declareQueue({ name: q.name, durable: q.durable, autoDelete: q.autoDelete, exclusive: false, args: args(q.args, what) }, owner));
+    attempt(
+      what,
+      () =>
+        resolve(q.vhost, what).declareQueue({
+          name: q.name,
+          durable: q.durable,
+          autoDelete: q.autoDelete,
+          exclusive: false,
+          args: args(q.args, what),
+        }, owner),
+    );
   }
   for (const x of defs.exchanges) {
     const what = `exchange '${x.name}' in vhost '${x.vhost}'`;
@@ -376,11 +522,21 @@ function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | und
   if (defs.globalParameters.length > 0) log?.(`Importing sequentially ${defs.globalParameters.length} global runtime parameters...`);
   // Policies before queues and exchanges, as rabbit_definitions orders them.
   for (const p of defs.policies) {
-    broker.addVhost(p.vhost).setPolicy("policy", p.name, { pattern: p.pattern, definition: p.definition, priority: p.priority, "apply-to": p.applyTo });
+    broker.addVhost(p.vhost).setPolicy("policy", p.name, {
+      pattern: p.pattern,
+      definition: p.definition,
+      priority: p.priority,
+      "apply-to": p.applyTo,
+    });
   }
   if (defs.policies.length > 0) log?.(`Importing concurrently ${defs.policies.length} policies...`);
   for (const p of defs.operatorPolicies) {
-    broker.addVhost(p.vhost).setPolicy("operator_policy", p.name, { pattern: p.pattern, definition: p.definition, priority: p.priority, "apply-to": p.applyTo });
+    broker.addVhost(p.vhost).setPolicy("operator_policy", p.name, {
+      pattern: p.pattern,
+      definition: p.definition,
+      priority: p.priority,
+      "apply-to": p.applyTo,
+    });
   }
   declareEntities(defs, (name) => broker.addVhost(name), broker);
   if (defs.queues.length > 0) log?.(`Importing concurrently ${defs.queues.length} queues...`);

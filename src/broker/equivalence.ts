@@ -5,9 +5,23 @@ import { canonicalType, FIELD_TYPES, type FieldTable, type FieldType, type Field
 
 /** RabbitMQ's names for field types, as they appear in equivalence errors. */
 const TYPE_NAMES: Record<FieldType, string> = {
-  t: "bool", b: "byte", B: "unsignedbyte", s: "short", u: "unsignedshort", I: "signedint", i: "unsignedint",
-  l: "long", f: "float", d: "double", D: "decimal", S: "longstr", x: "binary", A: "array", T: "timestamp",
-  F: "table", V: "void",
+  t: "bool",
+  b: "byte",
+  B: "unsignedbyte",
+  s: "short",
+  u: "unsignedshort",
+  I: "signedint",
+  i: "unsignedint",
+  l: "long",
+  f: "float",
+  d: "double",
+  D: "decimal",
+  S: "longstr",
+  x: "binary",
+  A: "array",
+  T: "timestamp",
+  F: "table",
+  V: "void",
 };
 
 export function typeName(type: FieldType): string {
@@ -22,7 +36,10 @@ function typeClass(type: FieldType): string {
 }
 
 export function assertFieldEquivalence(
-  current: boolean | string, received: boolean | string, resource: string, key: string,
+  current: boolean | string,
+  received: boolean | string,
+  resource: string,
+  key: string,
 ): void {
   if (current !== received) {
     throw preconditionFailed(`inequivalent arg '${key}' for ${resource}: received '${received}' but current is '${current}'`);

@@ -2,7 +2,7 @@ import type { FieldTable } from "../amqp/table.ts";
 import type { Router } from "../routing/router.ts";
 import type { ExchangeType } from "./exchange_types.ts";
 import { resourceName } from "./names.ts";
-import { policyString, type Policy } from "./policy.ts";
+import { type Policy, policyString } from "./policy.ts";
 import type { Queue } from "./queue.ts";
 import { ExchangeCounters } from "./stats.ts";
 

@@ -3,7 +3,7 @@
 // registry with the built-in types; plugins register more (x-consistent-hash, x-delayed-message).
 import { commandInvalid } from "../amqp/errors.ts";
 import type { FieldTable } from "../amqp/table.ts";
-import { DirectRouter, FanoutRouter, HeadersRouter, TopicRouter, validateHeadersBinding, type Router } from "../routing/mod.ts";
+import { DirectRouter, FanoutRouter, HeadersRouter, type Router, TopicRouter, validateHeadersBinding } from "../routing/mod.ts";
 import type { Message } from "./message.ts";
 
 /** What intercept sees of the exchange a message was published to. */
@@ -44,7 +44,9 @@ export const BUILTIN_EXCHANGE_TYPES: readonly ExchangeType[] = [
   { name: "fanout", description: "AMQP fanout exchange, as per the AMQP specification", createRouter: () => new FanoutRouter() },
   { name: "topic", description: "AMQP topic exchange, as per the AMQP specification", createRouter: () => new TopicRouter() },
   {
-    name: "headers", description: "AMQP headers exchange, as per the AMQP specification", createRouter: () => new HeadersRouter(),
+    name: "headers",
+    description: "AMQP headers exchange, as per the AMQP specification",
+    createRouter: () => new HeadersRouter(),
     validateBinding: (_key, args) => validateHeadersBinding(args),
   },
 ];

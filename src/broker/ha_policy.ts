@@ -5,7 +5,12 @@
 
 /** The mirroring keys; one validator looks at them together, as RabbitMQ's does. */
 export const HA_KEYS = [
-  "ha-mode", "ha-params", "ha-sync-mode", "ha-sync-batch-size", "ha-promote-on-shutdown", "ha-promote-on-failure",
+  "ha-mode",
+  "ha-params",
+  "ha-sync-mode",
+  "ha-sync-batch-size",
+  "ha-promote-on-shutdown",
+  "ha-promote-on-failure",
 ] as const;
 
 /** Keys accepted in policies (not operator policies) that are inert on one node. */
@@ -29,7 +34,9 @@ function validateParams(mode: string, params: unknown): string | undefined {
     case "all":
       return params === undefined ? undefined : 'ha-mode="all" does not take parameters';
     case "exactly":
-      return Number.isInteger(params) && (params as number) > 0 ? undefined : `ha-mode="exactly" takes an integer, ${erlangTerm(params)} given`;
+      return Number.isInteger(params) && (params as number) > 0
+        ? undefined
+        : `ha-mode="exactly" takes an integer, ${erlangTerm(params)} given`;
     default: { // nodes
       if (!Array.isArray(params)) return `ha-mode="nodes" takes a list, ${erlangTerm(params)} given`;
       if (params.length === 0) return 'ha-mode="nodes" list must be non-empty';
@@ -50,7 +57,9 @@ function validateHa(d: Record<string, unknown>): string | undefined {
   const params = validateParams(mode, d["ha-params"]);
   if (params) return params;
   const sync = d["ha-sync-mode"];
-  if (sync !== undefined && sync !== "manual" && sync !== "automatic") return `ha-sync-mode must be "manual" or "automatic", got ${erlangTerm(sync)}`;
+  if (sync !== undefined && sync !== "manual" && sync !== "automatic") {
+    return `ha-sync-mode must be "manual" or "automatic", got ${erlangTerm(sync)}`;
+  }
   const batch = d["ha-sync-batch-size"];
   if (batch !== undefined && !(Number.isInteger(batch) && (batch as number) > 0)) {
     return `ha-sync-batch-size takes an integer greater than 0, ${erlangTerm(batch)} given`;
@@ -66,9 +75,13 @@ export function validateInertKeys(d: Record<string, unknown>): string | undefine
   const ha = validateHa(d);
   if (ha) return ha;
   const master = d["queue-master-locator"];
-  if (master !== undefined && !MASTER_LOCATORS.includes(master as string)) return `${erlangTerm(master)} invalid queue-master-locator value`;
+  if (master !== undefined && !MASTER_LOCATORS.includes(master as string)) {
+    return `${erlangTerm(master)} invalid queue-master-locator value`;
+  }
   const leader = d["queue-leader-locator"];
-  if (leader !== undefined && !LEADER_LOCATORS.includes(leader as string)) return `${erlangTerm(leader)} is not a valid queue leader locator value`;
+  if (leader !== undefined && !LEADER_LOCATORS.includes(leader as string)) {
+    return `${erlangTerm(leader)} is not a valid queue leader locator value`;
+  }
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 // AMQP field tables as JSON, the way RabbitMQ's management plugin and definitions files write
 // them, and back.
-import { AmqpDecimal, FIELD_TYPES, Typed, type FieldTable, type FieldType, type FieldValue } from "../amqp/table.ts";
+import { AmqpDecimal, FIELD_TYPES, type FieldTable, type FieldType, type FieldValue, Typed } from "../amqp/table.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -23,7 +23,7 @@ export function fieldToJson(value: FieldValue): Json {
 
 export function tableToJson(table: FieldTable | undefined): JsonObject {
   const out: JsonObject = {};
-  if (table) for (const key of Object.keys(table)) out[key] = fieldToJson(table[key]!);
+  if (table) { for (const key of Object.keys(table)) out[key] = fieldToJson(table[key]!); }
   return out;
 }
 

@@ -3,7 +3,7 @@
 // in the store; refusals are ManagementErrors naming what was wrong.
 import type { Store } from "../../storage/store.ts";
 import { isHashingAlgorithm } from "../auth/password.ts";
-import { validateTopicPermission, type Permission } from "../auth/permissions.ts";
+import { type Permission, validateTopicPermission } from "../auth/permissions.ts";
 import type { User, UserLimits, Users } from "../auth/users.ts";
 import { formatErlang } from "../routing/field_values.ts";
 import type { ClientConnection } from "./client_connection.ts";
@@ -103,7 +103,7 @@ export function addVhost(broker: ManagedBroker, name: string, opts: VhostOptions
   checkName("vhost", name);
   let vhost = broker.vhosts.get(name);
   const created = !vhost;
-  if (!vhost) broker.vhosts.set(name, (vhost = new Vhost(name, broker, broker.store)));
+  if (!vhost) broker.vhosts.set(name, vhost = new Vhost(name, broker, broker.store));
   if (opts.description !== undefined) vhost.description = opts.description;
   if (opts.tags !== undefined) vhost.tags = cleanTags(opts.tags);
   if (opts.limits !== undefined) vhost.limits = checkLimits(opts.limits, VHOST_LIMITS, `vhost '${name}'`, "limits") as VhostLimits;
@@ -165,7 +165,14 @@ export function clearPermissions(broker: ManagedBroker, user: string, vhost: str
   broker.store?.deletePermission(user, vhost);
 }
 
-export function setTopicPermissions(broker: ManagedBroker, user: string, vhost: string, exchange: string, write: string, read: string): void {
+export function setTopicPermissions(
+  broker: ManagedBroker,
+  user: string,
+  vhost: string,
+  exchange: string,
+  write: string,
+  read: string,
+): void {
   existingUser(broker, user);
   existingVhost(broker, vhost);
   const p = { exchange, write, read };

@@ -1,5 +1,5 @@
 import { Reader } from "../amqp/reader.ts";
-import { decodeProperties, type BasicProperties } from "../amqp/spec/properties.gen.ts";
+import { type BasicProperties, decodeProperties } from "../amqp/spec/properties.gen.ts";
 import { preconditionFailed } from "../amqp/errors.ts";
 import { encodeProperties } from "../amqp/spec/properties.gen.ts";
 import { canonicalType, type FieldTable, type FieldValue } from "../amqp/table.ts";
@@ -116,7 +116,9 @@ function deliveryModeOffset(raw: Uint8Array, flags: number): number {
   let pos = 2;
   if (flags & 0x8000) pos += 1 + (raw[pos] ?? 0);
   if (flags & 0x4000) pos += 1 + (raw[pos] ?? 0);
-  if (flags & 0x2000) pos += 4 + (((raw[pos] ?? 0) << 24) >>> 0) + ((raw[pos + 1] ?? 0) << 16) + ((raw[pos + 2] ?? 0) << 8) + (raw[pos + 3] ?? 0);
+  if (flags & 0x2000) {
+    pos += 4 + (((raw[pos] ?? 0) << 24) >>> 0) + ((raw[pos + 1] ?? 0) << 16) + ((raw[pos + 2] ?? 0) << 8) + (raw[pos + 3] ?? 0);
+  }
   return pos;
 }
 

@@ -45,9 +45,9 @@ export class ParameterValues {
   /** Boot: a stored value (not written again). */
   restore(component: string, vhost: string, name: string, value: Json): void {
     let byVhost = this.values.get(component);
-    if (!byVhost) this.values.set(component, (byVhost = new Map()));
+    if (!byVhost) this.values.set(component, byVhost = new Map());
     let byName = byVhost.get(vhost);
-    if (!byName) byVhost.set(vhost, (byName = new Map()));
+    if (!byName) byVhost.set(vhost, byName = new Map());
     byName.set(name, value);
   }
 

@@ -4,11 +4,10 @@
 import type { Json } from "./json_table.ts";
 import type { Vhost, VhostLimits } from "./vhost.ts";
 import { checkVhostLimits, ManagementError } from "./management.ts";
-import { ParameterValues, specComponent, type ParameterComponent, type ParameterSpec } from "./parameter_specs.ts";
+import { type ParameterComponent, type ParameterSpec, ParameterValues, specComponent } from "./parameter_specs.ts";
 
 export type { ParameterComponent, ParameterSpec };
 import type { Store } from "../../storage/store.ts";
-
 
 export interface RuntimeParameter {
   vhost: string;

@@ -55,7 +55,13 @@ const POLICY_KEYS: Record<string, [valid: (v: unknown) => boolean, what: string]
 
 /** The keys an operator policy may set (RabbitMQ's operator_policy_validator). */
 const OPERATOR_KEYS = new Set([
-  "expires", "message-ttl", "max-length", "max-length-bytes", "max-in-memory-length", "max-in-memory-bytes", "delivery-limit",
+  "expires",
+  "message-ttl",
+  "max-length",
+  "max-length-bytes",
+  "max-in-memory-length",
+  "max-in-memory-bytes",
+  "delivery-limit",
 ]);
 
 /** Settings where an operator policy and a policy combine to the lower value. */
@@ -109,9 +115,13 @@ export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body:
     throw new PolicyError(`${JSON.stringify(body.pattern)} is not a valid regular expression: ${(err as Error).message}`);
   }
   const applyTo = body["apply-to"] ?? "all";
-  if (!APPLY_TO.includes(applyTo as ApplyTo)) throw new PolicyError(`apply-to ${JSON.stringify(applyTo)} is not one of ${APPLY_TO.join(", ")}`);
+  if (!APPLY_TO.includes(applyTo as ApplyTo)) {
+    throw new PolicyError(`apply-to ${JSON.stringify(applyTo)} is not one of ${APPLY_TO.join(", ")}`);
+  }
   const priority = body.priority ?? 0;
-  if (typeof priority !== "number" || !Number.isFinite(priority)) throw new PolicyError(`${JSON.stringify(priority)} priority must be a number`);
+  if (typeof priority !== "number" || !Number.isFinite(priority)) {
+    throw new PolicyError(`${JSON.stringify(priority)} priority must be a number`);
+  }
   const definition = body.definition;
   if (typeof definition !== "object" || definition === null || Array.isArray(definition)) {
     throw new PolicyError("definition must be a JSON object");
@@ -119,7 +129,9 @@ export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body:
   const keys = Object.keys(definition);
   if (keys.length === 0) throw new PolicyError("no policy provided");
   const known = (k: string) =>
-    kind === "operator_policy" ? OPERATOR_KEYS.has(k) : POLICY_KEYS[k] !== undefined || INERT_POLICY_KEYS.includes(k) || plugins?.forKey(k) !== undefined;
+    kind === "operator_policy"
+      ? OPERATOR_KEYS.has(k)
+      : POLICY_KEYS[k] !== undefined || INERT_POLICY_KEYS.includes(k) || plugins?.forKey(k) !== undefined;
   const unknown = keys.filter((k) => !known(k));
   if (unknown.length > 0) throw new PolicyError(`[${unknown.map((k) => JSON.stringify(k)).join(",")}] are not recognised policy settings`);
   for (const key of keys) {
@@ -132,7 +144,15 @@ export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body:
   if (inert) throw new PolicyError(inert);
   const pluginError = kind === "policy" ? plugins?.check(definition as PolicyDefinition) : undefined;
   if (pluginError !== undefined) throw new PolicyError(pluginError);
-  return { vhost, name, pattern: body.pattern, applyTo: applyTo as ApplyTo, priority, definition: { ...definition } as PolicyDefinition, regex };
+  return {
+    vhost,
+    name,
+    pattern: body.pattern,
+    applyTo: applyTo as ApplyTo,
+    priority,
+    definition: { ...definition } as PolicyDefinition,
+    regex,
+  };
 }
 
 /** What a policy may apply to: a queue (of a type) or an exchange, by name. */
@@ -144,11 +164,20 @@ export interface PolicyTarget {
 
 function applies(policy: Policy, target: PolicyTarget): boolean {
   switch (policy.applyTo) {
-    case "all": break;
-    case "queues": if (target.kind !== "queue") return false; break;
-    case "exchanges": if (target.kind !== "exchange") return false; break;
-    case "classic_queues": if (target.kind !== "queue" || target.queueType !== "classic") return false; break;
-    case "quorum_queues": if (target.kind !== "queue" || target.queueType !== "quorum") return false; break;
+    case "all":
+      break;
+    case "queues":
+      if (target.kind !== "queue") return false;
+      break;
+    case "exchanges":
+      if (target.kind !== "exchange") return false;
+      break;
+    case "classic_queues":
+      if (target.kind !== "queue" || target.queueType !== "classic") return false;
+      break;
+    case "quorum_queues":
+      if (target.kind !== "queue" || target.queueType !== "quorum") return false;
+      break;
   }
   return policy.regex.test(target.name);
 }

@@ -5,7 +5,7 @@ import type { Message } from "./message.ts";
 import { Backlog, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
 import type { DeathReason } from "./dead_letter.ts";
 import { numberField, Typed } from "../amqp/table.ts";
-import { effectiveDefinition, policyNumber, policyString, type Policy, type PolicyDefinition } from "./policy.ts";
+import { effectiveDefinition, type Policy, type PolicyDefinition, policyNumber, policyString } from "./policy.ts";
 import { after, type Timer } from "../runtime/timers.ts";
 import { resourceName } from "./names.ts";
 import { QueueCounters } from "./stats.ts";
@@ -181,7 +181,11 @@ export class Queue {
   /** The lower of the queue's and the message's TTL decides; 0 means no expiry. */
   private expiresAtFor(message: Message): number {
     const perMessage = message.expirationMs;
-    const ttl = this.messageTtl === undefined ? perMessage : perMessage === undefined ? this.messageTtl : Math.min(this.messageTtl, perMessage);
+    const ttl = this.messageTtl === undefined
+      ? perMessage
+      : perMessage === undefined
+      ? this.messageTtl
+      : Math.min(this.messageTtl, perMessage);
     return ttl === undefined ? 0 : Date.now() + ttl;
   }
 
@@ -480,7 +484,7 @@ export class Queue {
     // Sorted by priority, registration order within one; a single active consumer goes by
     // registration order alone.
     let at = consumers.length;
-    if (!this.singleActiveConsumer) while (at > 0 && consumers[at - 1]!.priority < consumer.priority) at--;
+    if (!this.singleActiveConsumer) { while (at > 0 && consumers[at - 1]!.priority < consumer.priority) at--; }
     consumers.splice(at, 0, consumer);
     if (at < consumers.length - 1 && at <= this.cursor) this.cursor++;
     this.hadConsumer = true;

@@ -4,7 +4,7 @@
 // type knows, then arguments that belong to another queue type.
 import { preconditionFailed } from "../amqp/errors.ts";
 import type { FieldTable } from "../amqp/table.ts";
-import { typedLookup, typeName, type TypedValue } from "./equivalence.ts";
+import { typedLookup, type TypedValue, typeName } from "./equivalence.ts";
 
 export type QueueType = "classic" | "quorum" | "stream";
 
@@ -38,8 +38,11 @@ const DECLARE_CHECKS: [string, Check][] = [
   ["x-expires", numeric((n) => (n === 0 ? `{value_zero,0}` : expiry(n)))],
   ["x-message-ttl", numeric(expiry)],
   ["x-dead-letter-exchange", (v) => (v.type === "S" ? undefined : unacceptable(v))],
-  ["x-dead-letter-routing-key", (v, args) =>
-    v.type !== "S" ? unacceptable(v) : args["x-dead-letter-exchange"] === undefined ? "routing_key_but_no_dlx_defined" : undefined],
+  [
+    "x-dead-letter-routing-key",
+    (v, args) =>
+      v.type !== "S" ? unacceptable(v) : args["x-dead-letter-exchange"] === undefined ? "routing_key_but_no_dlx_defined" : undefined,
+  ],
   ["x-dead-letter-strategy", oneOf(["at-most-once", "at-least-once"], () => "invalid_dlx_strategy")],
   ["x-max-length", numeric(nonNegative)],
   ["x-max-length-bytes", numeric(nonNegative)],
@@ -56,19 +59,44 @@ const DECLARE_CHECKS: [string, Check][] = [
 /** Each queue type's queue_arguments (rabbit_*_queue:capabilities()). */
 const TYPE_ARGS: Record<QueueType, readonly string[]> = {
   classic: [
-    "x-expires", "x-message-ttl", "x-dead-letter-exchange", "x-dead-letter-routing-key", "x-max-length",
-    "x-max-length-bytes", "x-max-priority", "x-overflow", "x-queue-mode", "x-queue-version",
-    "x-single-active-consumer", "x-queue-type", "x-queue-master-locator",
+    "x-expires",
+    "x-message-ttl",
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-max-priority",
+    "x-overflow",
+    "x-queue-mode",
+    "x-queue-version",
+    "x-single-active-consumer",
+    "x-queue-type",
+    "x-queue-master-locator",
   ],
   quorum: [
-    "x-dead-letter-exchange", "x-dead-letter-routing-key", "x-dead-letter-strategy", "x-expires", "x-max-length",
-    "x-max-length-bytes", "x-max-in-memory-length", "x-max-in-memory-bytes", "x-overflow",
-    "x-single-active-consumer", "x-queue-type", "x-quorum-initial-group-size", "x-delivery-limit",
-    "x-message-ttl", "x-queue-leader-locator",
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-dead-letter-strategy",
+    "x-expires",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-max-in-memory-length",
+    "x-max-in-memory-bytes",
+    "x-overflow",
+    "x-single-active-consumer",
+    "x-queue-type",
+    "x-quorum-initial-group-size",
+    "x-delivery-limit",
+    "x-message-ttl",
+    "x-queue-leader-locator",
   ],
   stream: [
-    "x-max-length-bytes", "x-queue-type", "x-max-age", "x-stream-max-segment-size-bytes",
-    "x-initial-cluster-size", "x-queue-leader-locator",
+    "x-max-length-bytes",
+    "x-queue-type",
+    "x-max-age",
+    "x-stream-max-segment-size-bytes",
+    "x-initial-cluster-size",
+    "x-queue-leader-locator",
   ],
 };
 const ALL_TYPE_ARGS = new Set(Object.values(TYPE_ARGS).flat());
@@ -83,7 +111,9 @@ export function equivalenceArgs(type: QueueType): readonly string[] {
 
 /** How RabbitMQ names queue types in errors (their modules). */
 export const TYPE_MODULES: Record<QueueType, string> = {
-  classic: "rabbit_classic_queue", quorum: "rabbit_quorum_queue", stream: "rabbit_stream_queue",
+  classic: "rabbit_classic_queue",
+  quorum: "rabbit_quorum_queue",
+  stream: "rabbit_stream_queue",
 };
 
 /** The x-queue-type of a declaration (classic when absent), after checking it. */

@@ -45,7 +45,10 @@ export function recover(broker: Broker, store: Store): void {
     const vhost = broker.vhosts.get(r.vhost);
     if (!vhost) continue;
     if (r.component !== "policy" && r.component !== "operator_policy") {
-      restore(`${r.component} parameter '${r.name}' in vhost '${r.vhost}'`, () => broker.parameters.restore(r.vhost, r.component, r.name, JSON.parse(r.value)));
+      restore(
+        `${r.component} parameter '${r.name}' in vhost '${r.vhost}'`,
+        () => broker.parameters.restore(r.vhost, r.component, r.name, JSON.parse(r.value)),
+      );
       continue;
     }
     try {

@@ -40,7 +40,9 @@ export class SocketLimit {
     }
     if (this.refusedInBurst === 0) {
       this.log.warning(
-        `refusing AMQP connection from ${peer}: the socket limit (${this.total} of ${this.fdLimit || "unknown"} file descriptors) is reached; ` +
+        `refusing AMQP connection from ${peer}: the socket limit (${this.total} of ${
+          this.fdLimit || "unknown"
+        } file descriptors) is reached; ` +
           `further refusals are not logged until connections are accepted again`,
       );
     }

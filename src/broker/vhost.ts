@@ -1,4 +1,4 @@
-import { AmqpError, accessRefused, commandInvalid, preconditionFailed } from "../amqp/errors.ts";
+import { accessRefused, AmqpError, preconditionFailed } from "../amqp/errors.ts";
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import type { ExchangeTypes } from "./exchange_types.ts";
@@ -17,12 +17,12 @@ export interface VhostContext {
   readonly policyValidators?: PolicyValidators | undefined;
 }
 import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } from "./equivalence.ts";
-import { Exchange, type Destination } from "./exchange.ts";
+import { type Destination, Exchange } from "./exchange.ts";
 import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
 import { equivalenceArgs, TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
-import { matchPolicy, parsePolicy, policyJson, type Policy, type PolicyBody, type PolicyKind, type PolicyValidators } from "./policy.ts";
+import { matchPolicy, parsePolicy, type Policy, type PolicyBody, policyJson, type PolicyKind, type PolicyValidators } from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
 import { inertKeysIn } from "./ha_policy.ts";
 import type { Logger } from "../log.ts";
@@ -32,8 +32,12 @@ import type { DestinationKind, Store } from "../../storage/store.ts";
 const EXCHANGE_EQUIVALENCE_ARGS = ["alternate-exchange"];
 
 const DEFAULT_EXCHANGES: [string, string][] = [
-  ["", "direct"], ["amq.direct", "direct"], ["amq.fanout", "fanout"], ["amq.topic", "topic"],
-  ["amq.headers", "headers"], ["amq.match", "headers"],
+  ["", "direct"],
+  ["amq.direct", "direct"],
+  ["amq.fanout", "fanout"],
+  ["amq.topic", "topic"],
+  ["amq.headers", "headers"],
+  ["amq.match", "headers"],
 ];
 
 /**
@@ -100,7 +104,13 @@ export class Vhost {
   }
 
   declareExchange(
-    name: string, type: string, durable: boolean, autoDelete: boolean, internal: boolean, args: FieldTable, guard?: DeclareGuard,
+    name: string,
+    type: string,
+    durable: boolean,
+    autoDelete: boolean,
+    internal: boolean,
+    args: FieldTable,
+    guard?: DeclareGuard,
   ): Exchange {
     const exchangeType = this.types.require(type);
     if (name === "") throw accessRefused("operation not permitted on the default exchange");
@@ -304,7 +314,9 @@ export class Vhost {
     }
     if (dlx) guard?.linked(name, dlx.value as string);
     const type = validateQueueArgs(d.args, resource);
-    if (type === "stream") throw preconditionFailed(`${resource}: queue type 'stream' is not supported by Warren (see docs/compatibility.md)`);
+    if (type === "stream") {
+      throw preconditionFailed(`${resource}: queue type 'stream' is not supported by Warren (see docs/compatibility.md)`);
+    }
     if (type === "quorum") assertQuorumProperties(d, resource);
     const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
@@ -335,7 +347,12 @@ export class Vhost {
       if (!exchange) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
       const dead = deadLetterMessage(message, reason, source, dlx, source.deadLetterRoutingKey);
       // Through the publish pipeline, skipping queues that would close an automatic cycle.
-      const ctx: PublishContext = { scope: this, confirm: false, queues: new Set(), accept: (target) => !isAutomaticCycle(dead, reason, target) };
+      const ctx: PublishContext = {
+        scope: this,
+        confirm: false,
+        queues: new Set(),
+        accept: (target) => !isAutomaticCycle(dead, reason, target),
+      };
       publish(ctx, exchange, dead, false);
     };
   }
@@ -354,7 +371,11 @@ export class Vhost {
     const policy = parsePolicy(kind, this.name, name, body, this.context.policyValidators);
     const inert = inertKeysIn(policy.definition);
     if (inert.length > 0) {
-      this.context.log?.info(`Policy '${name}' in vhost '${this.name}': ${inert.join(", ")} accepted but inert: this is a single node (no mirroring, no placement)`);
+      this.context.log?.info(
+        `Policy '${name}' in vhost '${this.name}': ${
+          inert.join(", ")
+        } accepted but inert: this is a single node (no mirroring, no placement)`,
+      );
     }
     this.policyMap(kind).set(name, policy);
     this.applyPolicies();
@@ -390,7 +411,9 @@ export class Vhost {
     if (exchange.name === "") return; // the default exchange takes no policy
     const before = exchange.policy;
     exchange.configure(matchPolicy(this.policies.values(), { kind: "exchange", name: exchange.name }));
-    if (exchange.policy !== before) this.events.emit("policyChanged", { vhost: this.name, target: exchange, before, after: exchange.policy });
+    if (exchange.policy !== before) {
+      this.events.emit("policyChanged", { vhost: this.name, target: exchange, before, after: exchange.policy });
+    }
   }
 
   /** Exclusive queues may be used only by the connection that declared them. */

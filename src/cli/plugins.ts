@@ -10,7 +10,7 @@ import type { PluginStatus } from "../broker/plugin_status.ts";
 import { ALWAYS_ON } from "../plugins/boot.ts";
 import { readEnabledPluginsFile, writeEnabledPluginsFile } from "../plugins/enabled_file.ts";
 import { VERSION } from "../version.ts";
-import { GLOBAL_USAGE, parseLine, type OptionSpecs } from "./ctl/args.ts";
+import { GLOBAL_USAGE, type OptionSpecs, parseLine } from "./ctl/args.ts";
 import { ApiClient, apiPath } from "./ctl/client.ts";
 import { CtlError, CtlUsageError, ExitCode } from "./ctl/errors.ts";
 import { defaultIo, type Io } from "./ctl/mod.ts";
@@ -105,13 +105,23 @@ async function offlineStatus(file: string): Promise<{ node: string; plugins: Plu
   };
   explicit.forEach(visit);
   const plugins = BUILTIN_PLUGINS.map((p) => ({
-    name: p.name, description: p.description, version: p.version ?? VERSION, requires: p.requires ?? [], source: "built-in", running: false,
+    name: p.name,
+    description: p.description,
+    version: p.version ?? VERSION,
+    requires: p.requires ?? [],
+    source: "built-in",
+    running: false,
     enabled: explicit.includes(p.name) ? "explicit" as const : implicit.has(p.name) ? "implicit" as const : false as const,
   }));
   return { node: `rabbit@${hostname()}`, plugins };
 }
 
-function list(status: { node: string; plugins: PluginStatus[] }, pattern: string | undefined, opts: Record<string, unknown>, io: Io): number {
+function list(
+  status: { node: string; plugins: PluginStatus[] },
+  pattern: string | undefined,
+  opts: Record<string, unknown>,
+  io: Io,
+): number {
   const node = status.node;
   const re = new RegExp(pattern ?? ".*");
   const plugins = status.plugins.filter((p) => re.test(p.name))
@@ -147,7 +157,11 @@ async function onlineChange(api: ApiClient, command: "enable" | "disable", names
   const changed: string[] = [];
   let after: PluginStatus[] = [];
   for (const name of real) {
-    const answer = await api.put(apiPath("plugins", name), { enabled: command === "enable" }) as { started?: string[]; stopped?: string[]; plugins: PluginStatus[] };
+    const answer = await api.put(apiPath("plugins", name), { enabled: command === "enable" }) as {
+      started?: string[];
+      stopped?: string[];
+      plugins: PluginStatus[];
+    };
     changed.push(...(answer.started ?? answer.stopped ?? []));
     after = answer.plugins;
   }

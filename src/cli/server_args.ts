@@ -1,6 +1,6 @@
 // `warren [server] [flags]`: flags and environment variables → BrokerOptions.
 import { parseArgs } from "node:util";
-import { optionsFromEnv, type BrokerOptions, type LogLevel } from "../config.ts";
+import { type BrokerOptions, type LogLevel, optionsFromEnv } from "../config.ts";
 import { LOG_LEVELS } from "../log.ts";
 
 export const SERVER_USAGE = `Usage: warren [server] [options]      run the broker

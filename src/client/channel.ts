@@ -1,11 +1,11 @@
 // A client channel: synchronous methods answered in order (declare, bind, qos, consume, …),
 // consumers with ack/nack, publishing with publisher confirms, and flow control (socket
 // back-pressure, channel.flow and connection.blocked all make `writable` false).
-import { writeContentHeaderFrame, writeBodyFrames, writeMethodFrame, readContentHeader } from "../amqp/frames.ts";
+import { readContentHeader, writeBodyFrames, writeContentHeaderFrame, writeMethodFrame } from "../amqp/frames.ts";
 import type { Reader } from "../amqp/reader.ts";
 import { FRAME_HEADER, ReplyCode } from "../amqp/spec/constants.gen.ts";
-import { MethodId, type AmqpMethod, type BasicDeliver, type BasicReturn } from "../amqp/spec/methods.gen.ts";
-import { encodeProperties, type BasicProperties } from "../amqp/spec/properties.gen.ts";
+import { type AmqpMethod, type BasicDeliver, type BasicReturn, MethodId } from "../amqp/spec/methods.gen.ts";
+import { type BasicProperties, encodeProperties } from "../amqp/spec/properties.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import { Writer } from "../amqp/writer.ts";
 import type { Output } from "../connection/output.ts";
@@ -149,15 +149,29 @@ export class ClientChannel {
 
   async declareQueue(queue: string, o: QueueOptions = {}): Promise<{ queue: string; messageCount: number; consumerCount: number }> {
     const ok = await this.call({
-      id: MethodId.QueueDeclare, ticket: 0, queue, passive: o.passive ?? false, durable: o.durable ?? false,
-      exclusive: o.exclusive ?? false, autoDelete: o.autoDelete ?? false, nowait: false, arguments: o.arguments ?? {},
+      id: MethodId.QueueDeclare,
+      ticket: 0,
+      queue,
+      passive: o.passive ?? false,
+      durable: o.durable ?? false,
+      exclusive: o.exclusive ?? false,
+      autoDelete: o.autoDelete ?? false,
+      nowait: false,
+      arguments: o.arguments ?? {},
     }, MethodId.QueueDeclareOk);
     if (ok.id !== MethodId.QueueDeclareOk) throw new Error("unreachable");
     return { queue: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
   }
 
   async deleteQueue(queue: string, o: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
-    const ok = await this.call({ id: MethodId.QueueDelete, ticket: 0, queue, ifUnused: o.ifUnused ?? false, ifEmpty: o.ifEmpty ?? false, nowait: false }, MethodId.QueueDeleteOk);
+    const ok = await this.call({
+      id: MethodId.QueueDelete,
+      ticket: 0,
+      queue,
+      ifUnused: o.ifUnused ?? false,
+      ifEmpty: o.ifEmpty ?? false,
+      nowait: false,
+    }, MethodId.QueueDeleteOk);
     return ok.id === MethodId.QueueDeleteOk ? ok.messageCount : 0;
   }
 
@@ -167,7 +181,10 @@ export class ClientChannel {
   }
 
   async bindQueue(queue: string, exchange: string, routingKey: string, args: FieldTable = {}): Promise<void> {
-    await this.call({ id: MethodId.QueueBind, ticket: 0, queue, exchange, routingKey, nowait: false, arguments: args }, MethodId.QueueBindOk);
+    await this.call(
+      { id: MethodId.QueueBind, ticket: 0, queue, exchange, routingKey, nowait: false, arguments: args },
+      MethodId.QueueBindOk,
+    );
   }
 
   async unbindQueue(queue: string, exchange: string, routingKey: string, args: FieldTable = {}): Promise<void> {
@@ -176,21 +193,38 @@ export class ClientChannel {
 
   async declareExchange(exchange: string, type: string, o: ExchangeOptions = {}): Promise<void> {
     await this.call({
-      id: MethodId.ExchangeDeclare, ticket: 0, exchange, type, passive: o.passive ?? false, durable: o.durable ?? false,
-      autoDelete: o.autoDelete ?? false, internal: o.internal ?? false, nowait: false, arguments: o.arguments ?? {},
+      id: MethodId.ExchangeDeclare,
+      ticket: 0,
+      exchange,
+      type,
+      passive: o.passive ?? false,
+      durable: o.durable ?? false,
+      autoDelete: o.autoDelete ?? false,
+      internal: o.internal ?? false,
+      nowait: false,
+      arguments: o.arguments ?? {},
     }, MethodId.ExchangeDeclareOk);
   }
 
   async deleteExchange(exchange: string, o: { ifUnused?: boolean } = {}): Promise<void> {
-    await this.call({ id: MethodId.ExchangeDelete, ticket: 0, exchange, ifUnused: o.ifUnused ?? false, nowait: false }, MethodId.ExchangeDeleteOk);
+    await this.call(
+      { id: MethodId.ExchangeDelete, ticket: 0, exchange, ifUnused: o.ifUnused ?? false, nowait: false },
+      MethodId.ExchangeDeleteOk,
+    );
   }
 
   async bindExchange(destination: string, source: string, routingKey: string, args: FieldTable = {}): Promise<void> {
-    await this.call({ id: MethodId.ExchangeBind, ticket: 0, destination, source, routingKey, nowait: false, arguments: args }, MethodId.ExchangeBindOk);
+    await this.call(
+      { id: MethodId.ExchangeBind, ticket: 0, destination, source, routingKey, nowait: false, arguments: args },
+      MethodId.ExchangeBindOk,
+    );
   }
 
   async unbindExchange(destination: string, source: string, routingKey: string, args: FieldTable = {}): Promise<void> {
-    await this.call({ id: MethodId.ExchangeUnbind, ticket: 0, destination, source, routingKey, nowait: false, arguments: args }, MethodId.ExchangeUnbindOk);
+    await this.call(
+      { id: MethodId.ExchangeUnbind, ticket: 0, destination, source, routingKey, nowait: false, arguments: args },
+      MethodId.ExchangeUnbindOk,
+    );
   }
 
   async qos(prefetchCount: number, global = false, prefetchSize = 0): Promise<void> {
@@ -200,12 +234,23 @@ export class ClientChannel {
   /** Starts a consumer; resolves with its tag. */
   async consume(queue: string, onMessage: (d: Delivery) => void, o: ConsumeOptions = {}): Promise<string> {
     const consumer: Consumer = { onMessage, onCancel: o.onCancel };
-    const ok = await this.call({
-      id: MethodId.BasicConsume, ticket: 0, queue, consumerTag: o.consumerTag ?? "", noLocal: false, noAck: o.noAck ?? false,
-      exclusive: o.exclusive ?? false, nowait: false, arguments: o.arguments ?? {},
-    }, MethodId.BasicConsumeOk, (m) => {
-      if (m.id === MethodId.BasicConsumeOk) this.consumers.set(m.consumerTag, consumer);
-    });
+    const ok = await this.call(
+      {
+        id: MethodId.BasicConsume,
+        ticket: 0,
+        queue,
+        consumerTag: o.consumerTag ?? "",
+        noLocal: false,
+        noAck: o.noAck ?? false,
+        exclusive: o.exclusive ?? false,
+        nowait: false,
+        arguments: o.arguments ?? {},
+      },
+      MethodId.BasicConsumeOk,
+      (m) => {
+        if (m.id === MethodId.BasicConsumeOk) this.consumers.set(m.consumerTag, consumer);
+      },
+    );
     return ok.id === MethodId.BasicConsumeOk ? ok.consumerTag : "";
   }
 
@@ -245,7 +290,13 @@ export class ClientChannel {
    * Returns the confirm sequence number (0 when confirms are off). Check `writable` first (or
    * await whenWritable()): publishing regardless only grows the output buffer.
    */
-  publish(exchange: string, routingKey: string, body: Uint8Array, properties: Uint8Array | BasicProperties = EMPTY_PROPERTIES, mandatory = false): number {
+  publish(
+    exchange: string,
+    routingKey: string,
+    body: Uint8Array,
+    properties: Uint8Array | BasicProperties = EMPTY_PROPERTIES,
+    mandatory = false,
+  ): number {
     if (this.state !== "open") throw this.closeReason ?? new ClientError("channel closed", 0, "client", "", false);
     const c = this.connection;
     const w = c.writer;
@@ -315,8 +366,15 @@ export class ClientChannel {
         if (p.expect === m.id) {
           p.onReply?.(m);
           p.resolve(m);
-        }
-        else p.reject(new ClientError(`unexpected reply ${m.id.toString(16)} (expected ${p.expect.toString(16)})`, ReplyCode.UNEXPECTED_FRAME, "client", "", false));
+        } else {p.reject(
+            new ClientError(
+              `unexpected reply ${m.id.toString(16)} (expected ${p.expect.toString(16)})`,
+              ReplyCode.UNEXPECTED_FRAME,
+              "client",
+              "",
+              false,
+            ),
+          );}
       }
     }
   }
@@ -343,14 +401,26 @@ export class ClientChannel {
     const m = msg.method;
     if (m.id === MethodId.BasicDeliver) {
       const delivery: Delivery = {
-        consumerTag: m.consumerTag, deliveryTag: Number(m.deliveryTag), redelivered: m.redelivered,
-        exchange: m.exchange, routingKey: m.routingKey, properties: msg.properties, body: msg.body,
+        consumerTag: m.consumerTag,
+        deliveryTag: Number(m.deliveryTag),
+        redelivered: m.redelivered,
+        exchange: m.exchange,
+        routingKey: m.routingKey,
+        properties: msg.properties,
+        body: msg.body,
       };
       this.consumers.get(m.consumerTag)?.onMessage(delivery);
     } else {
       this.returnListener?.({
-        consumerTag: "", deliveryTag: 0, redelivered: false, exchange: m.exchange, routingKey: m.routingKey,
-        properties: msg.properties, body: msg.body, replyCode: m.replyCode, replyText: m.replyText,
+        consumerTag: "",
+        deliveryTag: 0,
+        redelivered: false,
+        exchange: m.exchange,
+        routingKey: m.routingKey,
+        properties: msg.properties,
+        body: msg.body,
+        replyCode: m.replyCode,
+        replyText: m.replyText,
       });
     }
   }

@@ -2,11 +2,11 @@
 // channels, connection.blocked, and closing either way. It speaks through the broker's own codec
 // (src/amqp) over any TcpSocket: a real socket (runtime/tcp_connect.ts) or the in-process pipe
 // into this broker (direct.ts).
-import { FrameSplitter, type FrameSink } from "../amqp/frame_splitter.ts";
+import { type FrameSink, FrameSplitter } from "../amqp/frame_splitter.ts";
 import { writeHeartbeatFrame, writeMethodFrame } from "../amqp/frames.ts";
 import { Reader } from "../amqp/reader.ts";
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, ReplyCode } from "../amqp/spec/constants.gen.ts";
-import { decodeMethod, MethodId, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, decodeMethod, MethodId } from "../amqp/spec/methods.gen.ts";
 import { encodeTable, type FieldTable } from "../amqp/table.ts";
 import { decodeUtf8, encodeUtf8 } from "../amqp/utf8.ts";
 import { Writer } from "../amqp/writer.ts";
@@ -166,7 +166,14 @@ export class ClientConnection implements TcpHandler, FrameSink {
     const { username, password } = this.uri;
     const wanted = this.uri.authMechanism ?? (this.options.external ? "EXTERNAL" : "PLAIN");
     if (!mechanisms.includes(wanted)) {
-      return this.fail(new ClientError(`the server offers no ${wanted} authentication (it offers ${mechanisms.join(", ")})`, ReplyCode.ACCESS_REFUSED, "client"), true);
+      return this.fail(
+        new ClientError(
+          `the server offers no ${wanted} authentication (it offers ${mechanisms.join(", ")})`,
+          ReplyCode.ACCESS_REFUSED,
+          "client",
+        ),
+        true,
+      );
     }
     let response: Uint8Array;
     if (wanted === "EXTERNAL") response = new Uint8Array(0);

@@ -27,7 +27,13 @@ export function serverClosed(what: "connection" | "channel", code: number, text:
   const method = classId === 0 ? "" : methodName((classId << 16) | methodId);
   const blamed = method === "" ? "" : ` (on ${method})`;
   const name = text.startsWith(replyCodeName(code)) ? text : `${replyCodeName(code)} - ${text}`;
-  return new ClientError(`${what} closed by server: ${code} ${name}${blamed}`, code, "server", method, what === "connection" || isHardError(code));
+  return new ClientError(
+    `${what} closed by server: ${code} ${name}${blamed}`,
+    code,
+    "server",
+    method,
+    what === "connection" || isHardError(code),
+  );
 }
 
 export function socketClosed(reason: string): ClientError {

@@ -15,13 +15,21 @@ import { after } from "../runtime/timers.ts";
 import { ClientConnection } from "./connection.ts";
 import { connectDirect } from "./direct.ts";
 import { ClientError, socketClosed } from "./errors.ts";
-import { parseAmqpUri, type AmqpUri } from "./uri.ts";
+import { type AmqpUri, parseAmqpUri } from "./uri.ts";
 
 export { ClientConnection } from "./connection.ts";
-export { ClientChannel, type ConfirmListener, type ConsumeOptions, type Delivery, type ExchangeOptions, type QueueOptions, type Returned } from "./channel.ts";
+export {
+  ClientChannel,
+  type ConfirmListener,
+  type ConsumeOptions,
+  type Delivery,
+  type ExchangeOptions,
+  type QueueOptions,
+  type Returned,
+} from "./channel.ts";
 export { ClientError } from "./errors.ts";
-export { parseAmqpUri, UriError, withoutCredentials, type AmqpUri } from "./uri.ts";
-export { decodeProperties, encodeProperties, type BasicProperties } from "../amqp/spec/properties.gen.ts";
+export { type AmqpUri, parseAmqpUri, UriError, withoutCredentials } from "./uri.ts";
+export { type BasicProperties, decodeProperties, encodeProperties } from "../amqp/spec/properties.gen.ts";
 
 export interface ConnectOptions {
   /** One URI or a list: each call picks one at random (RabbitMQ's shovel and federation do). */
@@ -64,7 +72,9 @@ export async function connectUri(uri: AmqpUri, options: Omit<ConnectOptions, "ur
   });
   try {
     if (uri.direct) {
-      if (!options.direct) throw new ClientError(`${uri.uri} names no host (this broker), and no broker was given to reach directly`, 0, "client");
+      if (!options.direct) {
+        throw new ClientError(`${uri.uri} names no host (this broker), and no broker was given to reach directly`, 0, "client");
+      }
       const user = options.direct.user;
       connectDirect(options.direct.broker, attach, external ? (typeof user === "string" ? user : user(uri.vhost)) : undefined);
     } else {

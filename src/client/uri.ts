@@ -71,7 +71,9 @@ export function parseAmqpUri(uri: string): AmqpUri {
   const query = parseQuery(m[6] ?? "", uri);
   const verify = query.get("verify") ?? "verify_none";
   if (verify !== "verify_peer" && verify !== "verify_none") {
-    throw new UriError(`Unable to parse URI ${JSON.stringify(uri)}: verify must be verify_peer or verify_none, got ${JSON.stringify(verify)}`);
+    throw new UriError(
+      `Unable to parse URI ${JSON.stringify(uri)}: verify must be verify_peer or verify_none, got ${JSON.stringify(verify)}`,
+    );
   }
   const mechanism = query.get("auth_mechanism")?.toUpperCase();
   if (mechanism !== undefined && mechanism !== "PLAIN" && mechanism !== "AMQPLAIN" && mechanism !== "EXTERNAL") {
@@ -119,7 +121,9 @@ function parseQuery(text: string, uri: string): Map<string, string> {
 function integer(query: Map<string, string>, key: string, fallback: number, uri: string): number {
   const text = query.get(key);
   if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text)) throw new UriError(`Unable to parse URI ${JSON.stringify(uri)}: ${key} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text)) {
+    throw new UriError(`Unable to parse URI ${JSON.stringify(uri)}: ${key} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  }
   return Number(text);
 }
 

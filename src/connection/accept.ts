@@ -2,7 +2,7 @@
 // opens channels with the method handlers. connection.ts and channel.ts import no handler; the
 // handlers import them; this module, above both, joins them (src/server.ts calls it per socket).
 import type { TcpSocket } from "../runtime/tcp.ts";
-import { Channel, type AmqpBroker, type AmqpConnection } from "./channel.ts";
+import { type AmqpBroker, type AmqpConnection, Channel } from "./channel.ts";
 import { Connection, type ConnectionProtocol } from "./connection.ts";
 import { handleConnectionMethod, sendStart } from "./handlers/connection.ts";
 import { CHANNEL_METHODS } from "./handlers/registry.ts";

@@ -14,8 +14,12 @@ const INITIAL = 256 * 1024;
  * `current` (whose first `received` bytes are kept). Accounts the growth on both counters.
  */
 export function growBody(
-  current: Uint8Array | undefined, received: number, length: number, bodySize: number,
-  connection: PartialBodies, broker: PartialBodies,
+  current: Uint8Array | undefined,
+  received: number,
+  length: number,
+  bodySize: number,
+  connection: PartialBodies,
+  broker: PartialBodies,
 ): Uint8Array {
   const needed = received + length;
   const have = current?.length ?? 0;

@@ -5,7 +5,7 @@ import { AmqpError, commandInvalid, preconditionFailed, unexpectedFrame } from "
 import { readContentHeader, writeDeliver } from "../amqp/frames.ts";
 import type { Reader } from "../amqp/reader.ts";
 import { FRAME_BODY, ReplyCode } from "../amqp/spec/constants.gen.ts";
-import { METHODS, MethodId, methodName, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId, methodName, METHODS } from "../amqp/spec/methods.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { Exchange } from "../broker/exchange.ts";
@@ -130,9 +130,11 @@ export class Channel {
     }
     try {
       if (this.pending) {
-        throw unexpectedFrame(this.pending.properties
-          ? "expected content body, got non content body frame instead"
-          : `expected content header for class ${this.pending.classId}, got non content header frame instead`);
+        throw unexpectedFrame(
+          this.pending.properties
+            ? "expected content body, got non content body frame instead"
+            : `expected content header for class ${this.pending.classId}, got non content header frame instead`,
+        );
       }
       this.dispatch(method);
     } catch (err) {
@@ -154,7 +156,13 @@ export class Channel {
     if (!this.methods.accepts(method.id)) throw commandInvalid(`unimplemented method ${methodName(method.id)}`);
     if (METHODS.get(method.id)?.content) {
       this.pending = {
-        method, classId: method.id >>> 16, bodySize: 0, properties: undefined, body: undefined, received: 0, oversized: false,
+        method,
+        classId: method.id >>> 16,
+        bodySize: 0,
+        properties: undefined,
+        body: undefined,
+        received: 0,
+        oversized: false,
       };
       // As rabbit_reader: during a resource alarm the connection is blocked at the publish
       // method frame, before its body is read, so no body grows while memory is short.
@@ -216,7 +224,14 @@ export class Channel {
       return;
     }
     // Grown with the bytes that arrive, never reserved at the declared size (body_buffer.ts).
-    pending.body = growBody(pending.body, pending.received, length, pending.bodySize, this.connection.partialBodies, this.connection.broker.partialBodies);
+    pending.body = growBody(
+      pending.body,
+      pending.received,
+      length,
+      pending.bodySize,
+      this.connection.partialBodies,
+      this.connection.broker.partialBodies,
+    );
     pending.body.set(r.bytes.subarray(r.pos, r.end), pending.received);
     pending.received += length;
     if (pending.received === pending.bodySize) this.completeContent(pending, pending.body);
@@ -369,9 +384,16 @@ export class Consumer implements QueueConsumer {
     }
     const m = entry.message;
     writeDeliver(
-      connection.output.writer, channel.id, this.tag, tag, entry.redelivered,
-      m.exchange, m.routingKey, entry.deliveryCount === undefined ? m.properties : queue.deliveryProperties(entry, false),
-      m.body, connection.frameMax,
+      connection.output.writer,
+      channel.id,
+      this.tag,
+      tag,
+      entry.redelivered,
+      m.exchange,
+      m.routingKey,
+      entry.deliveryCount === undefined ? m.properties : queue.deliveryProperties(entry, false),
+      m.body,
+      connection.frameMax,
     );
     connection.output.schedule();
   }

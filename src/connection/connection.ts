@@ -1,12 +1,10 @@
 import { AmqpError, frameError, unexpectedFrame } from "../amqp/errors.ts";
 import { formatAddress, isLoopbackAddress, printable } from "./addresses.ts";
-import { FrameSplitter, type FrameSink } from "../amqp/frame_splitter.ts";
+import { type FrameSink, FrameSplitter } from "../amqp/frame_splitter.ts";
 import { writeHeartbeatFrame, writeMethodFrame } from "../amqp/frames.ts";
 import { Reader } from "../amqp/reader.ts";
-import {
-  FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, ReplyCode,
-} from "../amqp/spec/constants.gen.ts";
-import { decodeMethod, MethodId, type AmqpMethod } from "../amqp/spec/methods.gen.ts";
+import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, ReplyCode } from "../amqp/spec/constants.gen.ts";
+import { type AmqpMethod, decodeMethod, MethodId } from "../amqp/spec/methods.gen.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import type { User } from "../auth/users.ts";
 import type { Broker } from "../broker/broker.ts";
@@ -15,7 +13,7 @@ import type { Vhost } from "../broker/vhost.ts";
 import type { TcpHandler, TcpSocket } from "../runtime/tcp.ts";
 import { after, every, nextTurn, type Timer } from "../runtime/timers.ts";
 import type { Queue } from "../broker/queue.ts";
-import { blockedReason, type AlarmResource } from "../broker/alarms.ts";
+import { type AlarmResource, blockedReason } from "../broker/alarms.ts";
 import { PartialBodies } from "../broker/partial_bodies.ts";
 import { Output } from "./output.ts";
 
@@ -384,7 +382,9 @@ export class Connection<Ch extends ConnectionChannel = ConnectionChannel> implem
   private writeAcks(channel: Ch, upTo: number): void {
     if (upTo > channel.confirmSent && channel.state === "open") {
       writeMethodFrame(this.output.writer, channel.id, {
-        id: MethodId.BasicAck, deliveryTag: upTo, multiple: upTo - channel.confirmSent > 1,
+        id: MethodId.BasicAck,
+        deliveryTag: upTo,
+        multiple: upTo - channel.confirmSent > 1,
       });
     }
     if (upTo > channel.confirmSent) channel.confirmSent = upTo;
@@ -576,7 +576,9 @@ export class Connection<Ch extends ConnectionChannel = ConnectionChannel> implem
 
   private onHandshakeTimeout(): void {
     if (this.state === "running" || this.state === "closed" || this.state === "closing") return;
-    this.broker.log.error(`closing AMQP connection ${this.name}: handshake_timeout (no connection.open within ${this.broker.options.handshakeTimeoutMs} ms, state ${this.state})`);
+    this.broker.log.error(
+      `closing AMQP connection ${this.name}: handshake_timeout (no connection.open within ${this.broker.options.handshakeTimeoutMs} ms, state ${this.state})`,
+    );
     this.closeSocket();
   }
 

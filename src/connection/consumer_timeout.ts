@@ -39,11 +39,15 @@ function check(broker: TimedBroker, timeout: number): void {
       if (oldest === undefined || oldest.at >= oldestAllowed) continue;
       const why = `This timeout value can be configured, see consumers doc guide to learn more`;
       const tag = oldest.consumer?.tag ?? "";
-      broker.log.warning(`Consumer ${tag} on channel ${channel.id} has timed out waiting for delivery acknowledgement. Timeout used: ${timeout} ms. ${why}`);
-      channel.closeWithError(new AmqpError(
-        ReplyCode.PRECONDITION_FAILED,
-        `delivery acknowledgement on channel ${channel.id} timed out. Timeout value used: ${timeout} ms. ${why}`,
-      ));
+      broker.log.warning(
+        `Consumer ${tag} on channel ${channel.id} has timed out waiting for delivery acknowledgement. Timeout used: ${timeout} ms. ${why}`,
+      );
+      channel.closeWithError(
+        new AmqpError(
+          ReplyCode.PRECONDITION_FAILED,
+          `delivery acknowledgement on channel ${channel.id} timed out. Timeout value used: ${timeout} ms. ${why}`,
+        ),
+      );
     }
   }
 }

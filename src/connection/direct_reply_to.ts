@@ -15,7 +15,6 @@ const PREFIX = `${REPLY_TO}.`;
 /** Channels with a reply consumer, by the suffix of their reply-to name (Broker.replyChannels: one per broker, a reply may come from any vhost, as in RabbitMQ). */
 export type ReplyChannels = ReadonlyMap<string, Channel>;
 
-
 export function isReplyTo(name: string): boolean {
   return name === REPLY_TO || name.startsWith(PREFIX);
 }
@@ -59,8 +58,16 @@ export function deliverReply(channels: ReplyChannels, routingKey: string, messag
   if (!channel || !consumer || channel.state !== "open") return false;
   const connection = channel.connection;
   writeDeliver(
-    connection.output.writer, channel.id, consumer.tag, ++channel.deliveryTag, false,
-    message.exchange, routingKey, message.properties, message.body, connection.frameMax,
+    connection.output.writer,
+    channel.id,
+    consumer.tag,
+    ++channel.deliveryTag,
+    false,
+    message.exchange,
+    routingKey,
+    message.properties,
+    message.body,
+    connection.frameMax,
   );
   connection.output.schedule();
   return true;

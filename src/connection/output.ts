@@ -69,7 +69,7 @@ export class Output {
     if (!this.blocked) return;
     this.blocked = false;
     this.flush();
-    if (!this.blocked) for (const listener of this.drainListeners.splice(0)) listener();
+    if (!this.blocked) { for (const listener of this.drainListeners.splice(0)) listener(); }
   }
 
   /** Runs `fn` once the socket has taken everything buffered. */

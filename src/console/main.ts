@@ -1,6 +1,6 @@
 // The console's entry: login, the navigation, and the hash router (#/queues/%2F/name) that
 // renders one page at a time and disposes of the one before.
-import { ApiError, answers, clearCredentials, get, loggedIn, setCredentials, unauthorised } from "./api.ts";
+import { answers, ApiError, clearCredentials, get, loggedIn, setCredentials, unauthorised } from "./api.ts";
 import { h, replace, uid } from "./dom.ts";
 import { onReconnect, startLive, stopLive } from "./live.ts";
 import { PAGES } from "./pages/mod.ts";
@@ -26,24 +26,32 @@ function loginView(message?: string): void {
   const user = h("input", { id: userId, name: "username", autocomplete: "username", required: true });
   const pass = h("input", { id: passId, name: "password", type: "password", autocomplete: "current-password" });
   const button = h("button", { type: "submit" }, "Log in");
-  const loginForm = h("form", {
-    class: "login", "aria-label": "Log in",
-    onsubmit: async (e: Event) => {
-      e.preventDefault();
-      button.disabled = true;
-      setCredentials(user.value, pass.value);
-      try {
-        await start();
-      } catch (err) {
-        clearCredentials();
-        error.textContent = err instanceof ApiError ? `Login failed: ${err.reason}` : (err as Error).message;
-        error.hidden = false;
-        button.disabled = false;
-      }
+  const loginForm = h(
+    "form",
+    {
+      class: "login",
+      "aria-label": "Log in",
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        button.disabled = true;
+        setCredentials(user.value, pass.value);
+        try {
+          await start();
+        } catch (err) {
+          clearCredentials();
+          error.textContent = err instanceof ApiError ? `Login failed: ${err.reason}` : (err as Error).message;
+          error.hidden = false;
+          button.disabled = false;
+        }
+      },
     },
-  }, h("h1", null, "Warren"), h("p", null, "Log in with a management user."),
-  h("div", { class: "field" }, h("label", { for: userId }, "Username"), user),
-  h("div", { class: "field" }, h("label", { for: passId }, "Password"), pass), error, button);
+    h("h1", null, "Warren"),
+    h("p", null, "Log in with a management user."),
+    h("div", { class: "field" }, h("label", { for: userId }, "Username"), user),
+    h("div", { class: "field" }, h("label", { for: passId }, "Password"), pass),
+    error,
+    button,
+  );
   replace(app, h("main", { class: "login-wrap" }, loginForm));
   user.focus();
 }
@@ -61,17 +69,29 @@ async function start(): Promise<void> {
 
 function shell(): void {
   const s = session!;
-  const nav = h("nav", { class: "nav", "aria-label": "Console pages" },
-    h("ul", null, ...pages.map((p) => h("li", null, h("a", { href: `#/${p.id}`, "data-page": p.id }, p.title)))));
-  replace(app,
+  const nav = h(
+    "nav",
+    { class: "nav", "aria-label": "Console pages" },
+    h("ul", null, ...pages.map((p) => h("li", null, h("a", { href: `#/${p.id}`, "data-page": p.id }, p.title)))),
+  );
+  replace(
+    app,
     h("a", { class: "skip", href: "#view" }, "Skip to content"),
-    h("header", { class: "top" },
+    h(
+      "header",
+      { class: "top" },
       h("span", { class: "brand" }, "Warren"),
       nav,
-      h("span", { class: "who" }, `${s.user.name} (${s.user.tags.join(", ") || "no tags"}) `,
-        h("button", { type: "button", class: "link", onclick: logout }, "Log out"))),
+      h(
+        "span",
+        { class: "who" },
+        `${s.user.name} (${s.user.tags.join(", ") || "no tags"}) `,
+        h("button", { type: "button", class: "link", onclick: logout }, "Log out"),
+      ),
+    ),
     h("div", { id: "notice", class: "notice", hidden: true }),
-    h("main", { id: "view", tabindex: -1 }));
+    h("main", { id: "view", tabindex: -1 }),
+  );
 }
 
 function logout(): void {
@@ -113,7 +133,7 @@ async function route(): Promise<void> {
   if (mine === rendering) (view.querySelector("h1") as HTMLElement | null)?.focus({ preventScroll: true });
 }
 
-window.addEventListener("hashchange", () => {
+globalThis.addEventListener("hashchange", () => {
   clearNotice();
   void route();
 });

@@ -1,8 +1,8 @@
 // Shared pieces of the pages: notices, forms that show the API's reason when they fail, property
 // lists, and the list view (server-side paging, sorting and name filter, redrawn by the live feed).
 import { api, type Page } from "./api.ts";
-import { h, replace, uid, type Child } from "./dom.ts";
-import { onLive, type LiveEvent } from "./live.ts";
+import { type Child, h, replace, uid } from "./dom.ts";
+import { type LiveEvent, onLive } from "./live.ts";
 
 /** The notice area under the header: what an action did, or why it failed. */
 let noticeAt = 0;
@@ -62,7 +62,11 @@ export function form(title: string, fields: Field[], button: string, submit: (v:
       input = h("textarea", { id, name: f.name, rows: 4, placeholder: f.placeholder, required: f.required }, String(f.value ?? ""));
     } else {
       input = h("input", {
-        id, name: f.name, type: f.kind ?? "text", placeholder: f.placeholder, required: f.required,
+        id,
+        name: f.name,
+        type: f.kind ?? "text",
+        placeholder: f.placeholder,
+        required: f.required,
         ...(f.kind === "checkbox" ? { checked: f.value === true } : { value: f.value ?? "" }),
         autocomplete: f.kind === "password" ? "new-password" : "off",
       });
@@ -71,28 +75,37 @@ export function form(title: string, fields: Field[], button: string, submit: (v:
     const label = h("label", { for: id }, f.label);
     return h("div", { class: f.kind === "checkbox" ? "field check" : "field" }, label, input, f.help ? h("small", null, f.help) : null);
   });
-  const el: HTMLFormElement = h("form", {
-    class: "form",
-    "aria-label": title,
-    onsubmit: async (e: Event) => {
-      e.preventDefault();
-      const values: Values = {};
-      for (const [name, input] of inputs) values[name] = input instanceof HTMLInputElement && input.type === "checkbox" ? input.checked : input.value;
-      const submitButton = el.querySelector("button[type=submit]") as HTMLButtonElement;
-      submitButton.disabled = true;
-      error.hidden = true;
-      try {
-        const message = await submit(values);
-        notify(message || `${title}: done`, "ok");
-      } catch (err) {
-        error.textContent = (err as Error).message;
-        error.hidden = false;
-        notify(`${title}: ${(err as Error).message}`, "error");
-      } finally {
-        submitButton.disabled = false;
-      }
+  const el: HTMLFormElement = h(
+    "form",
+    {
+      class: "form",
+      "aria-label": title,
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const values: Values = {};
+        for (const [name, input] of inputs) {
+          values[name] = input instanceof HTMLInputElement && input.type === "checkbox" ? input.checked : input.value;
+        }
+        const submitButton = el.querySelector("button[type=submit]") as HTMLButtonElement;
+        submitButton.disabled = true;
+        error.hidden = true;
+        try {
+          const message = await submit(values);
+          notify(message || `${title}: done`, "ok");
+        } catch (err) {
+          error.textContent = (err as Error).message;
+          error.hidden = false;
+          notify(`${title}: ${(err as Error).message}`, "error");
+        } finally {
+          submitButton.disabled = false;
+        }
+      },
     },
-  }, h("h3", null, title), ...rows, error, h("button", { type: "submit" }, button));
+    h("h3", null, title),
+    ...rows,
+    error,
+    h("button", { type: "submit" }, button),
+  );
   return el;
 }
 
@@ -160,7 +173,9 @@ export function listView<T>(options: ListOptions<T>): ListView {
   const pager = h("div", { class: "pager" });
   const filterId = uid("filter");
   const filter = h("input", {
-    id: filterId, type: "search", placeholder: "Filter by name",
+    id: filterId,
+    type: "search",
+    placeholder: "Filter by name",
     oninput: () => {
       state.name = filter.value;
       state.page = 1;
@@ -168,11 +183,23 @@ export function listView<T>(options: ListOptions<T>): ListView {
     },
   });
   const regexId = uid("regex");
-  const regex = h("input", { id: regexId, type: "checkbox", onchange: () => { state.regex = regex.checked; state.page = 1; schedule(); } });
+  const regex = h("input", {
+    id: regexId,
+    type: "checkbox",
+    onchange: () => {
+      state.regex = regex.checked;
+      state.page = 1;
+      schedule();
+    },
+  });
   const controls = options.paged
-    ? h("div", { class: "list-controls" },
-      h("label", { for: filterId }, `Filter ${options.label}`), filter,
-      h("span", { class: "check" }, regex, h("label", { for: regexId }, "Regex")))
+    ? h(
+      "div",
+      { class: "list-controls" },
+      h("label", { for: filterId }, `Filter ${options.label}`),
+      filter,
+      h("span", { class: "check" }, regex, h("label", { for: regexId }, "Regex")),
+    )
     : null;
   const el = h("div", { class: "list" }, controls, body, pager);
   let inFlight = false, again = false, timer: ReturnType<typeof setTimeout> | undefined;
@@ -185,19 +212,33 @@ export function listView<T>(options: ListOptions<T>): ListView {
     timer = setTimeout(() => void refresh(), 150);
   };
 
-  const header = () => h("tr", null, ...options.columns.map((c) => {
-    if (!c.sort) return h("th", { scope: "col" }, c.label);
-    const active = state.sort === c.sort;
-    return h("th", { scope: "col", "aria-sort": active ? (state.reverse ? "descending" : "ascending") : "none" },
-      h("button", {
-        class: "sort", type: "button",
-        onclick: () => {
-          state.reverse = active ? !state.reverse : false;
-          state.sort = c.sort!;
-          void refresh();
-        },
-      }, c.label, active ? (state.reverse ? " ▼" : " ▲") : ""));
-  }));
+  const header = () =>
+    h(
+      "tr",
+      null,
+      ...options.columns.map((c) => {
+        if (!c.sort) return h("th", { scope: "col" }, c.label);
+        const active = state.sort === c.sort;
+        return h(
+          "th",
+          { scope: "col", "aria-sort": active ? (state.reverse ? "descending" : "ascending") : "none" },
+          h(
+            "button",
+            {
+              class: "sort",
+              type: "button",
+              onclick: () => {
+                state.reverse = active ? !state.reverse : false;
+                state.sort = c.sort!;
+                void refresh();
+              },
+            },
+            c.label,
+            active ? (state.reverse ? " ▼" : " ▲") : "",
+          ),
+        );
+      }),
+    );
 
   async function refresh(): Promise<void> {
     if (inFlight) {
@@ -221,10 +262,17 @@ export function listView<T>(options: ListOptions<T>): ListView {
       const query = q.toString();
       const answer = await api<Page<T> | T[]>("GET", query ? `${options.path}?${query}` : options.path);
       const rows = Array.isArray(answer) ? answer : answer.items;
-      const table = h("table", null,
+      const table = h(
+        "table",
+        null,
         h("caption", { class: "sr-only" }, options.label),
         h("thead", null, header()),
-        h("tbody", null, ...rows.map((row) => h("tr", null, ...options.columns.map((c) => h("td", { "data-label": c.label }, c.cell(row)))))));
+        h(
+          "tbody",
+          null,
+          ...rows.map((row) => h("tr", null, ...options.columns.map((c) => h("td", { "data-label": c.label }, c.cell(row))))),
+        ),
+      );
       replace(body, rows.length === 0 ? h("p", { class: "empty" }, options.empty ?? `No ${options.label}.`) : table);
       if (!Array.isArray(answer)) drawPager(answer);
     } catch (err) {
@@ -244,21 +292,34 @@ export function listView<T>(options: ListOptions<T>): ListView {
       state.page = page;
       void refresh();
     };
-    replace(pager,
+    replace(
+      pager,
       h("span", null, `${p.filtered_count.toLocaleString("en")} of ${p.total_count.toLocaleString("en")} ${options.label}`),
-      p.page_count > 1 ? [
-        h("button", { type: "button", disabled: p.page <= 1, onclick: go(p.page - 1), "aria-label": "Previous page" }, "‹"),
-        h("span", null, ` page ${p.page} of ${p.page_count} `),
-        h("button", { type: "button", disabled: p.page >= p.page_count, onclick: go(p.page + 1), "aria-label": "Next page" }, "›"),
-      ] : null);
+      p.page_count > 1
+        ? [
+          h("button", { type: "button", disabled: p.page <= 1, onclick: go(p.page - 1), "aria-label": "Previous page" }, "‹"),
+          h("span", null, ` page ${p.page} of ${p.page_count} `),
+          h("button", { type: "button", disabled: p.page >= p.page_count, onclick: go(p.page + 1), "aria-label": "Next page" }, "›"),
+        ]
+        : null,
+    );
   }
 
-  const off = options.refreshOn ? onLive((event) => {
-    if (inFlight || performance.now() - lastStarted < 5 * lastDuration) return;
-    if (options.refreshOn!(event)) void refresh();
-  }) : () => {};
+  const off = options.refreshOn
+    ? onLive((event) => {
+      if (inFlight || performance.now() - lastStarted < 5 * lastDuration) return;
+      if (options.refreshOn!(event)) void refresh();
+    })
+    : () => {};
   void refresh();
-  return { el, refresh, dispose: () => { off(); clearTimeout(timer); } };
+  return {
+    el,
+    refresh,
+    dispose: () => {
+      off();
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** A live event moved messages, or changed objects of `kind`. */

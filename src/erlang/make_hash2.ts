@@ -20,16 +20,27 @@ let ma = 0, mb = 0, mc = 0;
 /** Bob Jenkins' lookup2 mix over (ma, mb, mc). */
 function mix(): void {
   let a = ma, b = mb, c = mc;
-  a = (a - b - c) >>> 0; a = (a ^ (c >>> 13)) >>> 0;
-  b = (b - c - a) >>> 0; b = (b ^ (a << 8)) >>> 0;
-  c = (c - a - b) >>> 0; c = (c ^ (b >>> 13)) >>> 0;
-  a = (a - b - c) >>> 0; a = (a ^ (c >>> 12)) >>> 0;
-  b = (b - c - a) >>> 0; b = (b ^ (a << 16)) >>> 0;
-  c = (c - a - b) >>> 0; c = (c ^ (b >>> 5)) >>> 0;
-  a = (a - b - c) >>> 0; a = (a ^ (c >>> 3)) >>> 0;
-  b = (b - c - a) >>> 0; b = (b ^ (a << 10)) >>> 0;
-  c = (c - a - b) >>> 0; c = (c ^ (b >>> 15)) >>> 0;
-  ma = a; mb = b; mc = c;
+  a = (a - b - c) >>> 0;
+  a = (a ^ (c >>> 13)) >>> 0;
+  b = (b - c - a) >>> 0;
+  b = (b ^ (a << 8)) >>> 0;
+  c = (c - a - b) >>> 0;
+  c = (c ^ (b >>> 13)) >>> 0;
+  a = (a - b - c) >>> 0;
+  a = (a ^ (c >>> 12)) >>> 0;
+  b = (b - c - a) >>> 0;
+  b = (b ^ (a << 16)) >>> 0;
+  c = (c - a - b) >>> 0;
+  c = (c ^ (b >>> 5)) >>> 0;
+  a = (a - b - c) >>> 0;
+  a = (a ^ (c >>> 3)) >>> 0;
+  b = (b - c - a) >>> 0;
+  b = (b ^ (a << 10)) >>> 0;
+  c = (c - a - b) >>> 0;
+  c = (c ^ (b >>> 15)) >>> 0;
+  ma = a;
+  mb = b;
+  mc = c;
 }
 
 /** make_hash2's UINT32_HASH_2. */
@@ -50,7 +61,9 @@ export function blockHash(k: Uint8Array, length: number, initval: number): numbe
     mb = (b + (k[i + 4]! | (k[i + 5]! << 8) | (k[i + 6]! << 16) | (k[i + 7]! << 24))) >>> 0;
     mc = (c + (k[i + 8]! | (k[i + 9]! << 8) | (k[i + 10]! << 16) | (k[i + 11]! << 24))) >>> 0;
     mix();
-    a = ma; b = mb; c = mc;
+    a = ma;
+    b = mb;
+    c = mc;
   }
   c = (c + length) >>> 0;
   const rest = length - i;
@@ -65,7 +78,9 @@ export function blockHash(k: Uint8Array, length: number, initval: number): numbe
   if (rest >= 3) a = (a + (k[i + 2]! << 16)) >>> 0;
   if (rest >= 2) a = (a + (k[i + 1]! << 8)) >>> 0;
   if (rest >= 1) a = (a + k[i]!) >>> 0;
-  ma = a; mb = b; mc = c;
+  ma = a;
+  mb = b;
+  mc = c;
   mix();
   return mc;
 }

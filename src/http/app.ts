@@ -40,9 +40,15 @@ export function createManagementApp(broker: AmqpBroker, plugins: readonly Plugin
   const app = new Hono<HttpEnv>({ strict: false });
   ratesFor(broker);
   app.onError((err, c) => {
-    const http = err instanceof HttpError ? err : err instanceof AmqpError ? fromAmqpError(err)
-      : err instanceof InvalidJson ? badRequest(err.message)
-      : err instanceof ManagementError || err instanceof PolicyError ? fromManagementError(err) : undefined;
+    const http = err instanceof HttpError
+      ? err
+      : err instanceof AmqpError
+      ? fromAmqpError(err)
+      : err instanceof InvalidJson
+      ? badRequest(err.message)
+      : err instanceof ManagementError || err instanceof PolicyError
+      ? fromManagementError(err)
+      : undefined;
     if (http) return c.json(errorBody(http), http.status);
     broker.log.error(`management API: ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? err}`);
     return c.json({ error: "internal_server_error", reason: String((err as Error).message ?? err) }, 500);
@@ -52,11 +58,14 @@ export function createManagementApp(broker: AmqpBroker, plugins: readonly Plugin
   if (origins.length > 0) {
     // rabbit_mgmt_cors: an allowed Origin is echoed with credentials allowed; preflights are
     // answered before authentication, with the requested headers and max_age.
-    app.use("/api/*", cors({
-      origin: (origin) => (origins.includes("*") || origins.includes(origin) ? origin : null),
-      credentials: true,
-      maxAge: broker.options.corsMaxAge,
-    }));
+    app.use(
+      "/api/*",
+      cors({
+        origin: (origin) => (origins.includes("*") || origins.includes(origin) ? origin : null),
+        credentials: true,
+        maxAge: broker.options.corsMaxAge,
+      }),
+    );
   }
   publicWebUiRoutes(app);
   consoleRoutes(app);

@@ -88,7 +88,14 @@ export function requireVhostAccess(broker: AmqpBroker, user: User, vhost: string
 }
 
 /** An AMQP-style resource permission (configure/write/read regexes) for an HTTP write. */
-export function requirePermission(broker: AmqpBroker, user: User, vhost: string, kind: "queue" | "exchange", name: string, what: keyof Permission): void {
+export function requirePermission(
+  broker: AmqpBroker,
+  user: User,
+  vhost: string,
+  kind: "queue" | "exchange",
+  name: string,
+  what: keyof Permission,
+): void {
   const permission = broker.users.permission(user.name, vhost);
   const pattern = permission?.[what];
   if (pattern !== undefined && pattern !== "" && new RegExp(`^(?:${pattern})$`).test(name)) return;

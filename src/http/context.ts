@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import type { AmqpBroker } from "../connection/channel.ts";
 import type { Vhost } from "../broker/vhost.ts";
-import { canSeeVhost, requireVhostAccess, type HttpEnv } from "./auth.ts";
+import { canSeeVhost, type HttpEnv, requireVhostAccess } from "./auth.ts";
 import { notFound } from "./errors.ts";
 
 /** The vhost named in the path (`%2F` for "/"): 404 when missing, 401 without access. */

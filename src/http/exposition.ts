@@ -18,7 +18,15 @@ export class Exposition {
   }
 
   /** A family with one sample per object (per-object mode) or their sum (aggregated). */
-  perObject<T>(name: string, type: MetricType, help: string, items: T[], value: (item: T) => number, labels: (item: T) => Labels, perObject: boolean): void {
+  perObject<T>(
+    name: string,
+    type: MetricType,
+    help: string,
+    items: T[],
+    value: (item: T) => number,
+    labels: (item: T) => Labels,
+    perObject: boolean,
+  ): void {
     const family = this.family(name, type, help);
     if (!perObject) {
       family.samples.push({ labels: {}, value: items.reduce((n, item) => n + value(item), 0) });
@@ -29,7 +37,7 @@ export class Exposition {
 
   private family(name: string, type: MetricType, help: string): Family {
     let family = this.families.find((f) => f.name === name);
-    if (!family) this.families.push((family = { name, type, help, samples: [] }));
+    if (!family) this.families.push(family = { name, type, help, samples: [] });
     return family;
   }
 

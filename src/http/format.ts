@@ -7,7 +7,7 @@ import { Exchange as ExchangeClass } from "../broker/exchange.ts";
 import type { Queue } from "../broker/queue.ts";
 import type { Vhost } from "../broker/vhost.ts";
 import type { FieldTable } from "../amqp/table.ts";
-import { tableToJson, type Json, type JsonObject } from "./json.ts";
+import { type Json, type JsonObject, tableToJson } from "./json.ts";
 import { propertiesKey } from "./properties_key.ts";
 import { CHANNEL_SERIES, CONNECTION_SERIES, EXCHANGE_SERIES, QUEUE_SERIES, type RateSampler } from "./rates.ts";
 import type { UnackedTotals } from "./unacked.ts";
@@ -194,8 +194,12 @@ export function exchangeBindings(exchange: Exchange): BindingView[] {
   for (const b of exchange.router.bindings()) {
     const d = b.destination;
     out.push({
-      vhost: exchange.vhost, source: exchange.name, destination: d.name,
-      destinationType: d instanceof ExchangeClass ? "exchange" : "queue", routingKey: b.routingKey, args: b.args,
+      vhost: exchange.vhost,
+      source: exchange.name,
+      destination: d.name,
+      destinationType: d instanceof ExchangeClass ? "exchange" : "queue",
+      routingKey: b.routingKey,
+      args: b.args,
     });
   }
   return out.sort(compareBindings);
@@ -221,7 +225,13 @@ export function formatConnection(broker: AmqpBroker, connection: Connection, rat
     node: broker.alarms.node,
     type: "network",
     protocol: "AMQP 0-9-1",
-    state: running ? "running" : connection.blocked ? "blocked" : connection.state === "closing" || connection.state === "closed" ? "closing" : "starting",
+    state: running
+      ? "running"
+      : connection.blocked
+      ? "blocked"
+      : connection.state === "closing" || connection.state === "closed"
+      ? "closing"
+      : "starting",
     user: connection.user?.name ?? "",
     user_who_performed_action: connection.user?.name ?? "",
     vhost: connection.vhost?.name ?? "",
@@ -261,7 +271,19 @@ export function formatChannel(broker: AmqpBroker, channel: Channel, rates: RateS
   const tx = channel.tx;
   const c = channel.counters;
   const r = rates.rates(channel, CHANNEL_SERIES.length);
-  const stats = withDetails(CHANNEL_SERIES, [c.publish, c.confirm, c.returnUnroutable, c.dropUnroutable, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver], r);
+  const stats = withDetails(CHANNEL_SERIES, [
+    c.publish,
+    c.confirm,
+    c.returnUnroutable,
+    c.dropUnroutable,
+    c.deliver,
+    c.deliverNoAck,
+    c.get,
+    c.getNoAck,
+    c.getEmpty,
+    c.ack,
+    c.redeliver,
+  ], r);
   stats.deliver_get = c.deliver + c.deliverNoAck + c.get + c.getNoAck;
   stats.deliver_get_details = { rate: round(r[4]! + r[5]! + r[6]! + r[7]!) };
   return {
@@ -296,8 +318,13 @@ export function formatConsumer(broker: AmqpBroker, consumer: Consumer): JsonObje
     consumer_tag: consumer.tag,
     queue: { name: queue.name, vhost: queue.vhost },
     channel_details: {
-      name: channelName(channel), number: channel.id, node: broker.alarms.node, connection_name: connection.name,
-      peer_host: peerHost(connection), peer_port: connection.socket.remotePort, user: connection.user?.name ?? "",
+      name: channelName(channel),
+      number: channel.id,
+      node: broker.alarms.node,
+      connection_name: connection.name,
+      peer_host: peerHost(connection),
+      peer_port: connection.socket.remotePort,
+      user: connection.user?.name ?? "",
     },
     ack_required: !consumer.noAck,
     exclusive: consumer.exclusive,

@@ -3,7 +3,7 @@
 import { badRequest } from "./errors.ts";
 import type { JsonObject } from "../broker/json_table.ts";
 
-export { fieldToJson, InvalidJson, jsonToTable, tableToJson, type Json, type JsonObject } from "../broker/json_table.ts";
+export { fieldToJson, InvalidJson, type Json, type JsonObject, jsonToTable, tableToJson } from "../broker/json_table.ts";
 
 /** Parses a request body as a JSON object (an empty body is {}), as rabbit_mgmt_util:with_decode. */
 export async function readBody(request: Request): Promise<JsonObject> {

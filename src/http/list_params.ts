@@ -113,7 +113,15 @@ function pageOf<T>(list: T[], q: Record<string, string | undefined>, name: (item
   }
   const pageCount = Math.max(1, Math.ceil(filtered.length / pageSize));
   const items = filtered.slice((page - 1) * pageSize, page * pageSize);
-  return { filtered_count: filtered.length, item_count: items.length, items, page, page_count: pageCount, page_size: pageSize, total_count: list.length };
+  return {
+    filtered_count: filtered.length,
+    item_count: items.length,
+    items,
+    page,
+    page_count: pageCount,
+    page_size: pageSize,
+    total_count: list.length,
+  };
 }
 
 /**
@@ -123,7 +131,10 @@ function pageOf<T>(list: T[], q: Record<string, string | undefined>, name: (item
  * undefined when it does not apply (the route formats everything and the middleware pages).
  */
 export function pageBeforeFormat<T>(
-  list: T[], q: Record<string, string | undefined>, name: (item: T) => string, keys: Record<string, (item: T) => string>,
+  list: T[],
+  q: Record<string, string | undefined>,
+  name: (item: T) => string,
+  keys: Record<string, (item: T) => string>,
 ): PageOf<T> | undefined {
   if (q.page === undefined) return undefined;
   const key = q.sort === undefined ? undefined : keys[q.sort];

@@ -3,7 +3,7 @@
 // stop with the broker.
 import type { PluginRouteSource } from "../plugins/manager.ts";
 import type { AmqpBroker } from "../connection/channel.ts";
-import { listenHttp, type FetchHandler, type HttpListener } from "../runtime/http.ts";
+import { type FetchHandler, type HttpListener, listenHttp } from "../runtime/http.ts";
 import { listening } from "../runtime/listen_error.ts";
 import { createManagementApp } from "./app.ts";
 import { createMetricsApp } from "./metrics.ts";
@@ -44,7 +44,12 @@ export function startHttpListeners(broker: AmqpBroker, plugins: readonly PluginR
     const fetch = underPrefix(o.httpPathPrefix, createManagementApp(broker, plugins).fetch);
     if (o.httpPort !== null) {
       const bind = o.listenAddresses.http ?? o.bind;
-      const listener = listening("management API (HTTP)", bind, o.httpPort, () => listenHttp(bind, o.httpPort!, fetch, undefined, broker.webSocketPaths));
+      const listener = listening(
+        "management API (HTTP)",
+        bind,
+        o.httpPort,
+        () => listenHttp(bind, o.httpPort!, fetch, undefined, broker.webSocketPaths),
+      );
       broker.httpListener = stopWithBroker(listener);
       broker.log.info(`Management plugin: HTTP (non-TLS) listener started on port ${listener.port}`);
     }
@@ -52,11 +57,18 @@ export function startHttpListeners(broker: AmqpBroker, plugins: readonly PluginR
       const cert = o.httpsCert ?? o.tlsCert;
       const key = o.httpsKey ?? o.tlsKey;
       if (cert === undefined || key === undefined) {
-        throw new Error("The HTTPS listener needs a certificate and a key (management.ssl.certfile and management.ssl.keyfile, or --tls-cert and --tls-key)");
+        throw new Error(
+          "The HTTPS listener needs a certificate and a key (management.ssl.certfile and management.ssl.keyfile, or --tls-cert and --tls-key)",
+        );
       }
       const tls = { cert, key, ca: o.httpsCa ?? o.tlsCa };
       const bind = o.listenAddresses.https ?? o.bind;
-      const listener = listening("management API (HTTPS)", bind, o.httpsPort, () => listenHttp(bind, o.httpsPort!, fetch, tls, broker.webSocketPaths));
+      const listener = listening(
+        "management API (HTTPS)",
+        bind,
+        o.httpsPort,
+        () => listenHttp(bind, o.httpsPort!, fetch, tls, broker.webSocketPaths),
+      );
       broker.httpsListener = stopWithBroker(listener);
       broker.log.info(`Management plugin: HTTP (TLS) listener started on port ${listener.port}`);
     }

@@ -135,7 +135,7 @@ export class LiveFeed {
 
   private emit(sub: Subscriber, now: number, totals = new Map<string, Totals>()): void {
     let t = totals.get(sub.user.name);
-    if (!t) totals.set(sub.user.name, (t = this.totals(sub.user)));
+    if (!t) totals.set(sub.user.name, t = this.totals(sub.user));
     const event = this.event(sub, now, t);
     sub.changed.clear();
     try {
@@ -198,6 +198,6 @@ const feeds = new WeakMap<AmqpBroker, LiveFeed>();
 
 export function liveFeedFor(broker: AmqpBroker): LiveFeed {
   let feed = feeds.get(broker);
-  if (!feed) feeds.set(broker, (feed = new LiveFeed(broker)));
+  if (!feed) feeds.set(broker, feed = new LiveFeed(broker));
   return feed;
 }

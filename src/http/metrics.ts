@@ -21,16 +21,37 @@ export function renderMetrics(broker: AmqpBroker, perObject: boolean): string {
   };
 
   e.add("rabbitmq_build_info", "untyped", "RabbitMQ & Erlang/OTP version info", 1, {
-    rabbitmq_version: RABBITMQ_COMPAT_VERSION, prometheus_plugin_version: RABBITMQ_COMPAT_VERSION,
-    prometheus_client_version: "4.9.1", erlang_version: RUNTIME_VERSION, product_name: "Warren", product_version: VERSION,
+    rabbitmq_version: RABBITMQ_COMPAT_VERSION,
+    prometheus_plugin_version: RABBITMQ_COMPAT_VERSION,
+    prometheus_client_version: "4.9.1",
+    erlang_version: RUNTIME_VERSION,
+    product_name: "Warren",
+    product_version: VERSION,
   });
   e.add("rabbitmq_identity_info", "untyped", "RabbitMQ node & cluster identity info", 1, {
-    rabbitmq_node: node, rabbitmq_cluster: broker.clusterName, rabbitmq_cluster_permanent_id: `warren-cluster-id-${node}`,
+    rabbitmq_node: node,
+    rabbitmq_cluster: broker.clusterName,
+    rabbitmq_cluster_permanent_id: `warren-cluster-id-${node}`,
   });
-  e.add("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds", Math.floor(broker.startedAt / 1000));
+  e.add(
+    "process_start_time_seconds",
+    "gauge",
+    "Start time of the process since unix epoch in seconds",
+    Math.floor(broker.startedAt / 1000),
+  );
   emit("node_metrics", "node_coarse_metrics");
-  e.add("rabbitmq_alarms_memory_used_watermark", "gauge", "is 1 if VM memory watermark alarm is in effect", broker.alarms.current.has("memory") ? 1 : 0);
-  e.add("rabbitmq_alarms_free_disk_space_watermark", "gauge", "is 1 if free disk space watermark alarm is in effect", broker.alarms.current.has("disk") ? 1 : 0);
+  e.add(
+    "rabbitmq_alarms_memory_used_watermark",
+    "gauge",
+    "is 1 if VM memory watermark alarm is in effect",
+    broker.alarms.current.has("memory") ? 1 : 0,
+  );
+  e.add(
+    "rabbitmq_alarms_free_disk_space_watermark",
+    "gauge",
+    "is 1 if free disk space watermark alarm is in effect",
+    broker.alarms.current.has("disk") ? 1 : 0,
+  );
   e.add("rabbitmq_alarms_file_descriptor_limit", "gauge", "is 1 if file descriptor limit alarm is in effect", 0);
 
   e.add("rabbitmq_connections", "gauge", "Connections currently open", src.connections.length);
@@ -44,21 +65,51 @@ export function renderMetrics(broker: AmqpBroker, perObject: boolean): string {
     ["received", "Total number of messages received from publishers", s.received],
     ["received_confirm", "Total number of messages received from publishers expecting confirmations", s.receivedConfirm],
     ["routed", "Total number of messages routed to queues or streams", s.routed],
-    ["unroutable_dropped", "Total number of messages published as non-mandatory into an exchange and dropped as unroutable", s.unroutableDropped],
-    ["unroutable_returned", "Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable", s.unroutableReturned],
+    [
+      "unroutable_dropped",
+      "Total number of messages published as non-mandatory into an exchange and dropped as unroutable",
+      s.unroutableDropped,
+    ],
+    [
+      "unroutable_returned",
+      "Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable",
+      s.unroutableReturned,
+    ],
     ["confirmed", "Total number of messages confirmed to publishers", s.confirmed],
     ["delivered", "Total number of messages delivered to consumers", s.delivered],
-    ["delivered_consume_manual_ack", "Total number of messages delivered to consumers using manual acknowledgement mode", s.deliveredConsumeManualAck],
-    ["delivered_consume_auto_ack", "Total number of messages delivered to consumers using automatic acknowledgement mode", s.deliveredConsumeAutoAck],
-    ["delivered_get_manual_ack", "Total number of messages delivered to consumers via basic.get using manual acknowledgement mode", s.deliveredGetManualAck],
-    ["delivered_get_auto_ack", "Total number of messages delivered to consumers via basic.get using automatic acknowledgement mode", s.deliveredGetAutoAck],
+    [
+      "delivered_consume_manual_ack",
+      "Total number of messages delivered to consumers using manual acknowledgement mode",
+      s.deliveredConsumeManualAck,
+    ],
+    [
+      "delivered_consume_auto_ack",
+      "Total number of messages delivered to consumers using automatic acknowledgement mode",
+      s.deliveredConsumeAutoAck,
+    ],
+    [
+      "delivered_get_manual_ack",
+      "Total number of messages delivered to consumers via basic.get using manual acknowledgement mode",
+      s.deliveredGetManualAck,
+    ],
+    [
+      "delivered_get_auto_ack",
+      "Total number of messages delivered to consumers via basic.get using automatic acknowledgement mode",
+      s.deliveredGetAutoAck,
+    ],
     ["get_empty", "Total number of times basic.get operations fetched no message", s.getEmpty],
     ["redelivered", "Total number of messages redelivered to consumers", s.redelivered],
     ["acknowledged", "Total number of messages acknowledged by consumers", s.acknowledged],
   ];
   for (const [name, help, value] of global) e.add(`rabbitmq_global_messages_${name}_total`, "counter", help, value, amqp);
   // rabbit_global_counters: a publisher is a channel that has published; a consumer, a basic.consume.
-  e.add("rabbitmq_global_publishers", "gauge", "Current number of publishers", src.channels.filter((c) => c.counters.publish > 0).length, amqp);
+  e.add(
+    "rabbitmq_global_publishers",
+    "gauge",
+    "Current number of publishers",
+    src.channels.filter((c) => c.counters.publish > 0).length,
+    amqp,
+  );
   e.add("rabbitmq_global_consumers", "gauge", "Current number of consumers", src.queues.reduce((n, q) => n + q.consumerCount, 0), amqp);
   deadLettered(e, broker);
   emit("auth_attempt_metrics");
@@ -73,7 +124,10 @@ export function renderMetrics(broker: AmqpBroker, perObject: boolean): string {
 }
 
 /** The label sets rabbit_global_counters starts with (Warren has no at-least-once strategy). */
-const DEAD_LETTER_GROUPS = [["classic", "disabled"], ["classic", "at_most_once"], ["quorum", "disabled"], ["quorum", "at_most_once"]] as const;
+const DEAD_LETTER_GROUPS = [["classic", "disabled"], ["classic", "at_most_once"], ["quorum", "disabled"], [
+  "quorum",
+  "at_most_once",
+]] as const;
 const DEAD_LETTER_REASONS: [DeadLetterReason, string][] = [
   ["expired", "Total number of messages dead-lettered due to message TTL exceeded"],
   ["rejected", "Total number of messages dead-lettered due to basic.reject or basic.nack"],
@@ -87,7 +141,8 @@ function deadLettered(e: Exposition, broker: AmqpBroker): void {
     for (const [type, strategy] of DEAD_LETTER_GROUPS) {
       if (reason === "delivery_limit" && type === "classic") continue; // quorum queues only
       e.add(`rabbitmq_global_messages_dead_lettered_${reason}_total`, "counter", help, counts.get(type, strategy, reason), {
-        queue_type: `rabbit_${type}_queue`, dead_letter_strategy: strategy,
+        queue_type: `rabbit_${type}_queue`,
+        dead_letter_strategy: strategy,
       });
     }
   }
@@ -114,7 +169,10 @@ export function createMetricsApp(broker: AmqpBroker): Hono {
   const app = new Hono();
   app.get("/metrics", (c) => c.body(renderMetrics(broker, false), 200, { "content-type": CONTENT_TYPE }));
   app.get("/metrics/per-object", (c) => c.body(renderMetrics(broker, true), 200, { "content-type": CONTENT_TYPE }));
-  app.get("/metrics/detailed", (c) =>
-    c.body(renderDetailed(broker, c.req.queries("family") ?? [], c.req.queries("vhost") ?? []), 200, { "content-type": CONTENT_TYPE }));
+  app.get(
+    "/metrics/detailed",
+    (c) =>
+      c.body(renderDetailed(broker, c.req.queries("family") ?? [], c.req.queries("vhost") ?? []), 200, { "content-type": CONTENT_TYPE }),
+  );
   return app;
 }

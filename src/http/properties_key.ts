@@ -1,15 +1,29 @@
 // A binding's "properties key" in management API paths, as rabbit_mgmt_format:pack_binding_props
 // builds it: the quoted routing key, then "~" and a hash of the arguments when there are any
 // ("~" alone for an empty key and no arguments).
-import { AmqpDecimal, FIELD_TYPES, canonicalType, type FieldTable, type FieldType, type FieldValue } from "../amqp/table.ts";
+import { AmqpDecimal, canonicalType, FIELD_TYPES, type FieldTable, type FieldType, type FieldValue } from "../amqp/table.ts";
 import { typedLookup } from "../broker/equivalence.ts";
 import { phash2, type Term } from "./erlang_hash.ts";
 
 /** RabbitMQ's names for field types (the atoms in its decoded tables). */
 const TYPE_ATOMS: Record<FieldType, string> = {
-  t: "bool", b: "byte", B: "unsignedbyte", s: "short", u: "unsignedshort", I: "signedint", i: "unsignedint",
-  l: "long", f: "float", d: "double", D: "decimal", S: "longstr", x: "binary", A: "array", T: "timestamp",
-  F: "table", V: "void",
+  t: "bool",
+  b: "byte",
+  B: "unsignedbyte",
+  s: "short",
+  u: "unsignedshort",
+  I: "signedint",
+  i: "unsignedint",
+  l: "long",
+  f: "float",
+  d: "double",
+  D: "decimal",
+  S: "longstr",
+  x: "binary",
+  A: "array",
+  T: "timestamp",
+  F: "table",
+  V: "void",
 };
 
 const encoder = new TextEncoder();
@@ -112,17 +126,25 @@ function tableTerm(table: FieldTable, sorted: boolean): Term {
 
 function valueTerm(type: FieldType, value: FieldValue): Term {
   switch (type) {
-    case "t": return atom(value === true ? "true" : "false");
-    case "S": return typeof value === "string" ? bin(value) : { kind: "bin", bytes: value as Uint8Array };
-    case "x": return { kind: "bin", bytes: value as Uint8Array };
-    case "f": case "d": return { kind: "float", value: Number(value) };
-    case "T": return int(value instanceof Date ? Math.floor(value.getTime() / 1000) : Number(value));
+    case "t":
+      return atom(value === true ? "true" : "false");
+    case "S":
+      return typeof value === "string" ? bin(value) : { kind: "bin", bytes: value as Uint8Array };
+    case "x":
+      return { kind: "bin", bytes: value as Uint8Array };
+    case "f":
+    case "d":
+      return { kind: "float", value: Number(value) };
+    case "T":
+      return int(value instanceof Date ? Math.floor(value.getTime() / 1000) : Number(value));
     case "D": {
       const d = value as AmqpDecimal;
       return { kind: "tuple", items: [int(d.scale), int(d.value)] };
     }
-    case "V": return atom("undefined");
-    case "F": return tableTerm(value as FieldTable, false);
+    case "V":
+      return atom("undefined");
+    case "F":
+      return tableTerm(value as FieldTable, false);
     case "A": {
       const items = value as FieldValue[];
       const notes = (items as { [FIELD_TYPES]?: Record<string, FieldType> })[FIELD_TYPES];
@@ -134,7 +156,8 @@ function valueTerm(type: FieldType, value: FieldValue): Term {
         }),
       };
     }
-    default: return int(unwrap(value) as number | bigint);
+    default:
+      return int(unwrap(value) as number | bigint);
   }
 }
 

@@ -1,26 +1,38 @@
 // POST /api/exchanges/{vhost}/{name}/publish and the message shapes of /api/queues/…/get:
 // message properties between JSON and AMQP, and routing a message without a channel.
 import { Reader } from "../amqp/reader.ts";
-import { decodeProperties, encodeProperties, type BasicProperties } from "../amqp/spec/properties.gen.ts";
+import { type BasicProperties, decodeProperties, encodeProperties } from "../amqp/spec/properties.gen.ts";
 import { Writer } from "../amqp/writer.ts";
 import type { AmqpBroker } from "../connection/channel.ts";
 import type { Exchange } from "../broker/exchange.ts";
 import { Message } from "../broker/message.ts";
-import { publish, Published, type PublishContext } from "../broker/publish.ts";
+import { publish, type PublishContext, Published } from "../broker/publish.ts";
 import type { Vhost } from "../broker/vhost.ts";
 import { badRequest } from "./errors.ts";
-import { jsonToTable, tableToJson, type Json, type JsonObject } from "./json.ts";
+import { type Json, type JsonObject, jsonToTable, tableToJson } from "./json.ts";
 
 const STRING_PROPS: [keyof BasicProperties, string][] = [
-  ["contentType", "content_type"], ["contentEncoding", "content_encoding"], ["correlationId", "correlation_id"],
-  ["replyTo", "reply_to"], ["expiration", "expiration"], ["messageId", "message_id"], ["type", "type"],
-  ["userId", "user_id"], ["appId", "app_id"], ["clusterId", "cluster_id"],
+  ["contentType", "content_type"],
+  ["contentEncoding", "content_encoding"],
+  ["correlationId", "correlation_id"],
+  ["replyTo", "reply_to"],
+  ["expiration", "expiration"],
+  ["messageId", "message_id"],
+  ["type", "type"],
+  ["userId", "user_id"],
+  ["appId", "app_id"],
+  ["clusterId", "cluster_id"],
 ];
-const NUMBER_PROPS: [keyof BasicProperties, string][] = [["deliveryMode", "delivery_mode"], ["priority", "priority"], ["timestamp", "timestamp"]];
+const NUMBER_PROPS: [keyof BasicProperties, string][] = [["deliveryMode", "delivery_mode"], ["priority", "priority"], [
+  "timestamp",
+  "timestamp",
+]];
 
 /** JSON properties (rabbit_mgmt_format:to_basic_properties) → the encoded property list. */
 export function encodeJsonProperties(json: Json | undefined): Uint8Array {
-  if (json !== undefined && (json === null || typeof json !== "object" || Array.isArray(json))) throw badRequest("properties must be an object");
+  if (json !== undefined && (json === null || typeof json !== "object" || Array.isArray(json))) {
+    throw badRequest("properties must be an object");
+  }
   const props: BasicProperties = {};
   const p = (json ?? {}) as JsonObject;
   for (const [field, key] of STRING_PROPS) {

@@ -23,18 +23,58 @@ interface Sample extends Point {
 export const HISTORY_POINTS = 121;
 
 /** What is sampled for each kind of object (the order is the rates' order). */
-export const QUEUE_SERIES = ["publish", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver", "messages", "messages_ready", "messages_unacknowledged"] as const;
+export const QUEUE_SERIES = [
+  "publish",
+  "deliver",
+  "deliver_no_ack",
+  "get",
+  "get_no_ack",
+  "get_empty",
+  "ack",
+  "redeliver",
+  "messages",
+  "messages_ready",
+  "messages_unacknowledged",
+] as const;
 export const EXCHANGE_SERIES = ["publish_in", "publish_out"] as const;
 export const GLOBAL_SERIES = [
-  "publish", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver", "confirm",
-  "return_unroutable", "drop_unroutable", "messages", "messages_ready", "messages_unacknowledged",
-  "connection_created", "connection_closed", "channel_created", "channel_closed", "queue_declared", "queue_created", "queue_deleted",
+  "publish",
+  "deliver",
+  "deliver_no_ack",
+  "get",
+  "get_no_ack",
+  "get_empty",
+  "ack",
+  "redeliver",
+  "confirm",
+  "return_unroutable",
+  "drop_unroutable",
+  "messages",
+  "messages_ready",
+  "messages_unacknowledged",
+  "connection_created",
+  "connection_closed",
+  "channel_created",
+  "channel_closed",
+  "queue_declared",
+  "queue_created",
+  "queue_deleted",
 ] as const;
 export const CONNECTION_SERIES = ["recv_oct", "send_oct"] as const;
 /** Node readings, sampled under the key broker.alarms. */
 export const NODE_SERIES = ["mem_used", "disk_free", "fd_used", "sockets_used"] as const;
 export const CHANNEL_SERIES = [
-  "publish", "confirm", "return_unroutable", "drop_unroutable", "deliver", "deliver_no_ack", "get", "get_no_ack", "get_empty", "ack", "redeliver",
+  "publish",
+  "confirm",
+  "return_unroutable",
+  "drop_unroutable",
+  "deliver",
+  "deliver_no_ack",
+  "get",
+  "get_no_ack",
+  "get_empty",
+  "ack",
+  "redeliver",
 ] as const;
 
 export class RateSampler {
@@ -102,24 +142,68 @@ export class RateSampler {
         const u = unacked.get(queue)?.count ?? 0;
         ready += queue.messageCount;
         unackedTotal += u;
-        this.record(queue, [c.publish, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver, queue.messageCount + u, queue.messageCount, u], now);
+        this.record(queue, [
+          c.publish,
+          c.deliver,
+          c.deliverNoAck,
+          c.get,
+          c.getNoAck,
+          c.getEmpty,
+          c.ack,
+          c.redeliver,
+          queue.messageCount + u,
+          queue.messageCount,
+          u,
+        ], now);
       }
-      for (const exchange of vhost.exchanges.values()) this.record(exchange, [exchange.counters.publishIn, exchange.counters.publishOut], now);
+      for (const exchange of vhost.exchanges.values()) {
+        this.record(exchange, [exchange.counters.publishIn, exchange.counters.publishOut], now);
+      }
     }
     for (const connection of broker.connections) {
       this.record(connection, [connection.bytesReceived, connection.output.bytesSent], now);
       for (const channel of connection.channels.values()) {
         const c = channel.counters;
-        this.record(channel, [c.publish, c.confirm, c.returnUnroutable, c.dropUnroutable, c.deliver, c.deliverNoAck, c.get, c.getNoAck, c.getEmpty, c.ack, c.redeliver], now);
+        this.record(channel, [
+          c.publish,
+          c.confirm,
+          c.returnUnroutable,
+          c.dropUnroutable,
+          c.deliver,
+          c.deliverNoAck,
+          c.get,
+          c.getNoAck,
+          c.getEmpty,
+          c.ack,
+          c.redeliver,
+        ], now);
       }
     }
     this.record(broker.alarms, nodeReadings(broker), now);
     const s = broker.stats;
     const churn = queueChurn(broker);
     this.record(broker, [
-      s.received, s.deliveredConsumeManualAck, s.deliveredConsumeAutoAck, s.deliveredGetManualAck, s.deliveredGetAutoAck, s.getEmpty,
-      s.acknowledged, s.redelivered, s.confirmed, s.unroutableReturned, s.unroutableDropped, ready + unackedTotal, ready, unackedTotal,
-      s.connectionsOpened, s.connectionsClosed, s.channelsOpened, s.channelsClosed, churn.declared, churn.created, churn.deleted,
+      s.received,
+      s.deliveredConsumeManualAck,
+      s.deliveredConsumeAutoAck,
+      s.deliveredGetManualAck,
+      s.deliveredGetAutoAck,
+      s.getEmpty,
+      s.acknowledged,
+      s.redelivered,
+      s.confirmed,
+      s.unroutableReturned,
+      s.unroutableDropped,
+      ready + unackedTotal,
+      ready,
+      unackedTotal,
+      s.connectionsOpened,
+      s.connectionsClosed,
+      s.channelsOpened,
+      s.channelsClosed,
+      churn.declared,
+      churn.created,
+      churn.deleted,
     ], now);
   }
 }
@@ -156,7 +240,7 @@ const samplers = new WeakMap<AmqpBroker, RateSampler>();
 export function ratesFor(broker: AmqpBroker): RateSampler {
   let sampler = samplers.get(broker);
   if (!sampler) {
-    samplers.set(broker, (sampler = new RateSampler(broker)));
+    samplers.set(broker, sampler = new RateSampler(broker));
     sampler.start();
     broker.onStop(() => sampler!.stop());
   }

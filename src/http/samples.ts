@@ -5,7 +5,7 @@
 // `avg_rate` (the change over the range per second) beside `rate`.
 import { badRequest } from "./errors.ts";
 import type { JsonObject } from "./json.ts";
-import { QUEUE_SERIES, type Point, type RateSampler } from "./rates.ts";
+import { type Point, QUEUE_SERIES, type RateSampler } from "./rates.ts";
 
 /** A requested range, in milliseconds. */
 export interface Range {
@@ -101,7 +101,13 @@ export function addQueueSamples(json: JsonObject, points: Point[], ranges: Range
     }
     if (s.deliver_get !== undefined) {
       const idx = DELIVER_GET.map(series);
-      s.deliver_get_details = withSamples(s.deliver_get_details, all, (p) => idx.reduce((a, i) => a + p.values[i]!, 0), ranges.msgRates, now);
+      s.deliver_get_details = withSamples(
+        s.deliver_get_details,
+        all,
+        (p) => idx.reduce((a, i) => a + p.values[i]!, 0),
+        ranges.msgRates,
+        now,
+      );
     }
     out.message_stats = s;
   }

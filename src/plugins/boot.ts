@@ -6,7 +6,7 @@ import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
 import type { Broker } from "../broker/broker.ts";
 import { PluginError } from "../broker/plugin_status.ts";
 import { readEnabledPluginsFile } from "./enabled_file.ts";
-import { PluginManager, type AvailablePlugin } from "./manager.ts";
+import { type AvailablePlugin, PluginManager } from "./manager.ts";
 import { loadPluginsDir } from "./third_party.ts";
 
 /**
@@ -14,8 +14,12 @@ import { loadPluginsDir } from "./third_party.ts";
  * federation management parts): accepted in enabled_plugins files and by `warren plugins`, no-ops.
  */
 export const ALWAYS_ON = [
-  "rabbitmq_management", "rabbitmq_management_agent", "rabbitmq_web_dispatch", "rabbitmq_prometheus",
-  "rabbitmq_shovel_management", "rabbitmq_federation_management",
+  "rabbitmq_management",
+  "rabbitmq_management_agent",
+  "rabbitmq_web_dispatch",
+  "rabbitmq_prometheus",
+  "rabbitmq_shovel_management",
+  "rabbitmq_federation_management",
 ];
 
 export async function loadPlugins(broker: Broker): Promise<PluginManager> {
@@ -28,7 +32,11 @@ export async function loadPlugins(broker: Broker): Promise<PluginManager> {
   if (o.plugins !== null) {
     explicit = o.plugins.filter((n) => !ALWAYS_ON.includes(n));
     const unknown = explicit.filter((n) => !known.has(n));
-    if (unknown.length > 0) throw new PluginError(`--plugins names unknown plugin(s) ${unknown.join(", ")}; available: ${[...known].sort().join(", ") || "none"}`);
+    if (unknown.length > 0) {
+      throw new PluginError(
+        `--plugins names unknown plugin(s) ${unknown.join(", ")}; available: ${[...known].sort().join(", ") || "none"}`,
+      );
+    }
     broker.log.info(`plugins: from --plugins: ${explicit.join(", ") || "none"}`);
   } else {
     const fromFile = readEnabledPluginsFile(file);

@@ -154,11 +154,19 @@ function checkLogin(broker: Broker, login: ClientLogin): ClientLoginResult {
   const all = [...broker.connections, ...broker.protocolConnections];
   const vhostLimit = vhost.limits["max-connections"];
   if (vhostLimit !== undefined && vhostLimit >= 0 && all.filter((c) => c.vhost === vhost).length >= vhostLimit) {
-    return { ok: false, kind: "refused", reason: `access to vhost '${vhost.name}' refused for user '${user.name}': connection limit (${vhostLimit}) is reached` };
+    return {
+      ok: false,
+      kind: "refused",
+      reason: `access to vhost '${vhost.name}' refused for user '${user.name}': connection limit (${vhostLimit}) is reached`,
+    };
   }
   const userLimit = user.limits["max-connections"];
   if (userLimit !== undefined && userLimit >= 0 && all.filter((c) => c.user?.name === user.name).length >= userLimit) {
-    return { ok: false, kind: "refused", reason: `connection refused for user '${user.name}': user connection limit (${userLimit}) is reached` };
+    return {
+      ok: false,
+      kind: "refused",
+      reason: `connection refused for user '${user.name}': user connection limit (${userLimit}) is reached`,
+    };
   }
   if (!broker.users.permission(user.name, vhost.name)) {
     return { ok: false, kind: "refused", reason: `access to vhost '${vhost.name}' refused for user '${user.name}'` };

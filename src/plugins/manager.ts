@@ -4,7 +4,7 @@
 import type { Broker } from "../broker/broker.ts";
 import type { ExchangeType } from "../broker/exchange_types.ts";
 import type { ParameterSpec } from "../broker/parameters.ts";
-import { PluginError, type PluginControl, type PluginStatus } from "../broker/plugin_status.ts";
+import { type PluginControl, PluginError, type PluginStatus } from "../broker/plugin_status.ts";
 import type { Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import type { Plugin, PluginContext, PluginRoutes } from "./api.ts";
@@ -17,7 +17,7 @@ export interface PluginRouteSource {
   mount(routes: PluginRoutes): void;
 }
 import { writeEnabledPluginsFile } from "./enabled_file.ts";
-import { createClientHost, type ClientHost } from "./client_host.ts";
+import { type ClientHost, createClientHost } from "./client_host.ts";
 
 export interface AvailablePlugin {
   plugin: Plugin;
@@ -55,7 +55,9 @@ export class PluginManager implements PluginControl {
     }
     for (const p of plugins) {
       for (const dep of p.plugin.requires ?? []) {
-        if (!this.available.has(dep)) throw new PluginError(`plugin ${p.plugin.name} (${p.source}) requires ${dep}, which is not available`);
+        if (!this.available.has(dep)) {
+          throw new PluginError(`plugin ${p.plugin.name} (${p.source}) requires ${dep}, which is not available`);
+        }
       }
     }
     this.explicit = [...explicit];
@@ -85,8 +87,10 @@ export class PluginManager implements PluginControl {
 
   private context(plugin: Plugin): PluginContext {
     return {
-      broker: this.broker, log: prefixed(this.broker.log, plugin.name), tables: this.tables.get(plugin.name),
-      clients: (this.clients ??= createClientHost(this.broker)),
+      broker: this.broker,
+      log: prefixed(this.broker.log, plugin.name),
+      tables: this.tables.get(plugin.name),
+      clients: this.clients ??= createClientHost(this.broker),
     };
   }
 
@@ -133,7 +137,11 @@ export class PluginManager implements PluginControl {
         name: plugin.name,
         description: plugin.description,
         version: plugin.version ?? VERSION,
-        enabled: this.explicit.includes(plugin.name) ? "explicit" as const : implicit.has(plugin.name) ? "implicit" as const : false as const,
+        enabled: this.explicit.includes(plugin.name)
+          ? "explicit" as const
+          : implicit.has(plugin.name)
+          ? "implicit" as const
+          : false as const,
         running: this.running.has(plugin.name),
         requires: plugin.requires ?? [],
         source,

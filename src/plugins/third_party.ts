@@ -14,7 +14,9 @@ const ENTRIES = ["mod.ts", "mod.js", "index.ts", "index.js"];
 /** The plugin modules in `dir`, in name order; throws PluginError naming the file and the reason. */
 export async function loadPluginsDir(dir: string): Promise<AvailablePlugin[]> {
   const root = resolve(dir);
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new PluginError(`plugins directory ${root} does not exist or is not a directory`);
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    throw new PluginError(`plugins directory ${root} does not exist or is not a directory`);
+  }
   const files: string[] = [];
   for (const name of readdirSync(root).sort()) {
     if (name.startsWith(".") || name.endsWith(".d.ts")) continue;
@@ -38,7 +40,9 @@ async function loadModule(file: string) {
   }
   const candidate = mod.plugin ?? mod.default;
   if (!isPlugin(candidate)) {
-    throw new PluginError(`plugin module ${file} exports no plugin (an object with a name and a description, as \`plugin\` or the default export)`);
+    throw new PluginError(
+      `plugin module ${file} exports no plugin (an object with a name and a description, as \`plugin\` or the default export)`,
+    );
   }
   return candidate;
 }

@@ -1,7 +1,7 @@
 // The direct exchange: a message goes to the bindings whose key equals its routing key
 // exactly. Routing is one Map lookup.
 import type { FieldTable } from "../amqp/table.ts";
-import { BindingList, IndexedRouter, type Binding } from "./indexed_router.ts";
+import { type Binding, BindingList, IndexedRouter } from "./indexed_router.ts";
 import type { RoutableMessage } from "./router.ts";
 
 export class DirectRouter<D> extends IndexedRouter<D, Binding<D>> {
@@ -17,7 +17,7 @@ export class DirectRouter<D> extends IndexedRouter<D, Binding<D>> {
   protected attach(routingKey: string, args: FieldTable, destination: D): Binding<D> {
     const binding: Binding<D> = { routingKey, args, destination, slot: -1 };
     let list = this.byKey.get(routingKey);
-    if (!list) this.byKey.set(routingKey, (list = new BindingList()));
+    if (!list) this.byKey.set(routingKey, list = new BindingList());
     list.add(binding);
     return binding;
   }

@@ -1,7 +1,7 @@
 // The fanout exchange: every bound destination gets every message; keys and arguments only
 // tell bindings apart.
 import type { FieldTable } from "../amqp/table.ts";
-import { BindingList, IndexedRouter, type Binding } from "./indexed_router.ts";
+import { type Binding, BindingList, IndexedRouter } from "./indexed_router.ts";
 import type { RoutableMessage } from "./router.ts";
 
 export class FanoutRouter<D> extends IndexedRouter<D, Binding<D>> {

@@ -6,17 +6,29 @@
 // Our codec decodes to plain JavaScript and notes non-canonical wire types under FIELD_TYPES,
 // which is enough to recover RabbitMQ's view.
 import { encodeUtf8 } from "../amqp/utf8.ts";
-import {
-  AmqpDecimal, canonicalType, FIELD_TYPES, Typed, type FieldTable, type FieldType, type FieldValue,
-} from "../amqp/table.ts";
+import { AmqpDecimal, canonicalType, FIELD_TYPES, type FieldTable, type FieldType, type FieldValue, Typed } from "../amqp/table.ts";
 
 type Notes = { [FIELD_TYPES]?: Record<string | number, FieldType> };
 
 /** RabbitMQ's name for each wire type (rabbit_binary_parser), as its error texts print them. */
 export const ERLANG_TYPE_NAMES: Readonly<Record<FieldType, string>> = {
-  t: "bool", b: "byte", B: "unsignedbyte", s: "short", u: "unsignedshort", I: "signedint",
-  i: "unsignedint", l: "long", f: "float", d: "double", D: "decimal", S: "longstr", x: "binary",
-  A: "array", T: "timestamp", F: "table", V: "void",
+  t: "bool",
+  b: "byte",
+  B: "unsignedbyte",
+  s: "short",
+  u: "unsignedshort",
+  I: "signedint",
+  i: "unsignedint",
+  l: "long",
+  f: "float",
+  d: "double",
+  D: "decimal",
+  S: "longstr",
+  x: "binary",
+  A: "array",
+  T: "timestamp",
+  F: "table",
+  V: "void",
 };
 
 /** The wire type of `value`, an element of `container` under `key`, as received or as it would be sent. */
@@ -35,16 +47,31 @@ export function plain(value: FieldValue): FieldValue {
 
 // ------------------------------------------------------------------------------ equality
 
-const enum Kind { Number, Bool, Binary, Decimal, List, Void }
+const enum Kind {
+  Number,
+  Bool,
+  Binary,
+  Decimal,
+  List,
+  Void,
+}
 
 function kindOf(type: FieldType): Kind {
   switch (type) {
-    case "t": return Kind.Bool;
-    case "S": case "x": return Kind.Binary;
-    case "D": return Kind.Decimal;
-    case "F": case "A": return Kind.List;
-    case "V": return Kind.Void;
-    default: return Kind.Number; // b B s u I i l f d, and T (integer seconds)
+    case "t":
+      return Kind.Bool;
+    case "S":
+    case "x":
+      return Kind.Binary;
+    case "D":
+      return Kind.Decimal;
+    case "F":
+    case "A":
+      return Kind.List;
+    case "V":
+      return Kind.Void;
+    default:
+      return Kind.Number; // b B s u I i l f d, and T (integer seconds)
   }
 }
 
@@ -58,16 +85,20 @@ export function erlangEqual(a: FieldValue, aType: FieldType, b: FieldValue, bTyp
   const kind = kindOf(aType);
   if (kind !== kindOf(bType)) return false;
   switch (kind) {
-    case Kind.Number: return toNumber(a) === toNumber(b);
-    case Kind.Bool: return Boolean(a) === Boolean(b);
-    case Kind.Void: return true;
+    case Kind.Number:
+      return toNumber(a) === toNumber(b);
+    case Kind.Bool:
+      return Boolean(a) === Boolean(b);
+    case Kind.Void:
+      return true;
     case Kind.Binary:
       if (typeof a === "string" && typeof b === "string") return a === b;
       return bytesEqual(toBytes(a), toBytes(b));
     case Kind.Decimal:
       return a instanceof AmqpDecimal && b instanceof AmqpDecimal &&
         a.scale === b.scale && a.value >>> 0 === b.value >>> 0;
-    case Kind.List: return listsEqual(a, aType, b, bType);
+    case Kind.List:
+      return listsEqual(a, aType, b, bType);
   }
 }
 
@@ -116,9 +147,12 @@ function listsEqual(a: FieldValue, aType: FieldType, b: FieldValue, bType: Field
 export function formatErlang(value: FieldValue, type: FieldType): string {
   const v = plain(value);
   switch (kindOf(type)) {
-    case Kind.Void: return "undefined";
-    case Kind.Bool: return v ? "true" : "false";
-    case Kind.Binary: return formatBinary(v);
+    case Kind.Void:
+      return "undefined";
+    case Kind.Bool:
+      return v ? "true" : "false";
+    case Kind.Binary:
+      return formatBinary(v);
     case Kind.Decimal: {
       const d = v instanceof AmqpDecimal ? v : new AmqpDecimal(0, 0);
       return `{${d.scale},${d.value >>> 0}}`;
@@ -158,7 +192,15 @@ function formatFloat(n: number): string {
 }
 
 const ESCAPES: Record<number, string> = {
-  8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 27: "\\e", 34: '\\"', 92: "\\\\",
+  8: "\\b",
+  9: "\\t",
+  10: "\\n",
+  11: "\\v",
+  12: "\\f",
+  13: "\\r",
+  27: "\\e",
+  34: '\\"',
+  92: "\\\\",
 };
 
 /** `<<"text">>` when every byte is printable Latin-1 (as `~p` decides), else `<<1,2,3>>`. */
@@ -208,8 +250,10 @@ export function argumentsKey(args: FieldTable): string {
 function identityTerm(value: FieldValue, type: FieldType): string {
   const v = plain(value);
   switch (kindOf(type)) {
-    case Kind.Number: return type === "T" ? String(toNumber(v)) : String(v);
-    case Kind.Binary: return `<<${toBytes(v).join(",")}>>`;
+    case Kind.Number:
+      return type === "T" ? String(toNumber(v)) : String(v);
+    case Kind.Binary:
+      return `<<${toBytes(v).join(",")}>>`;
     case Kind.List: {
       let out = "[";
       if (type === "F") {
@@ -227,6 +271,7 @@ function identityTerm(value: FieldValue, type: FieldType): string {
       }
       return `${out}]`;
     }
-    default: return formatErlang(v, type);
+    default:
+      return formatErlang(v, type);
   }
 }

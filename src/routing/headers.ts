@@ -10,7 +10,7 @@ import { AmqpError } from "../amqp/errors.ts";
 import { ReplyCode } from "../amqp/spec/constants.gen.ts";
 import type { FieldTable, FieldType, FieldValue } from "../amqp/table.ts";
 import { ERLANG_TYPE_NAMES, erlangEqual, fieldTypeOf, formatErlang, plain } from "./field_values.ts";
-import { BindingList, IndexedRouter, type Binding } from "./indexed_router.ts";
+import { type Binding, BindingList, IndexedRouter } from "./indexed_router.ts";
 import type { RoutableMessage } from "./router.ts";
 
 export type XMatch = "all" | "any" | "all-with-x" | "any-with-x";
@@ -76,7 +76,9 @@ export class HeadersRouter<D> extends IndexedRouter<D, HeadersBinding<D>> {
     const xMatch = Object.hasOwn(args, "x-match") ? args["x-match"] : undefined;
     // As RabbitMQ's parse_x_match: anything but the four known values means "all" (legacy).
     const mode: XMatch = xMatch !== undefined && fieldTypeOf(args, "x-match", xMatch) === "S" &&
-        isXMatch(text(xMatch)) ? text(xMatch) as XMatch : "all";
+        isXMatch(text(xMatch))
+      ? text(xMatch) as XMatch
+      : "all";
     const withX = mode === "all-with-x" || mode === "any-with-x";
     const keys: string[] = [];
     const values: FieldValue[] = [];

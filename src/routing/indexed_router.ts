@@ -54,7 +54,7 @@ export abstract class IndexedRouter<D, B extends Binding<D>> implements Router<D
     let bindings = this.byDestination.get(destination);
     if (bindings?.has(id)) return false;
     const binding = this.attach(routingKey, args, destination);
-    if (!bindings) this.byDestination.set(destination, (bindings = new Map()));
+    if (!bindings) this.byDestination.set(destination, bindings = new Map());
     bindings.set(id, binding);
     this.count++;
     return true;

@@ -7,7 +7,7 @@
 // has none (RabbitMQ's split_topic_key(<<>>) is []): "" matches the binding "" and bindings made
 // only of "#", never "*".
 import type { FieldTable } from "../amqp/table.ts";
-import { BindingList, IndexedRouter, type Binding } from "./indexed_router.ts";
+import { type Binding, BindingList, IndexedRouter } from "./indexed_router.ts";
 import type { RoutableMessage } from "./router.ts";
 
 class TopicNode<D> {
@@ -125,7 +125,7 @@ export class TopicRouter<D> extends IndexedRouter<D, TopicBinding<D>> {
     else {
       const literal = (node.literal ??= new Map());
       next = literal.get(word);
-      if (!next) literal.set(word, (next = this.newNode(node, word)));
+      if (!next) literal.set(word, next = this.newNode(node, word));
     }
     return next;
   }

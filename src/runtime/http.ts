@@ -18,7 +18,13 @@ interface WebSocketData {
  * Listens on `hostname:port` (0 picks a free port) and answers every request with `fetch`;
  * over TLS when `tls` names the PEM files.
  */
-export function listenHttp(hostname: string, port: number, fetch: FetchHandler, tls?: HttpsFiles, webSockets?: WebSocketPaths): HttpListener {
+export function listenHttp(
+  hostname: string,
+  port: number,
+  fetch: FetchHandler,
+  tls?: HttpsFiles,
+  webSockets?: WebSocketPaths,
+): HttpListener {
   let boundPort = port;
   const server = Bun.serve<WebSocketData>({
     hostname,
@@ -40,7 +46,13 @@ export function listenHttp(hostname: string, port: number, fetch: FetchHandler, 
       const endpoint = webSockets?.size ? webSockets.get(new URL(request.url).pathname) : undefined;
       if (endpoint && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
         const peer = srv.requestIP(request);
-        const data: WebSocketData = { accept: endpoint.accept, remoteAddress: peer?.address ?? "", remotePort: peer?.port ?? 0, localPort: boundPort, handler: undefined };
+        const data: WebSocketData = {
+          accept: endpoint.accept,
+          remoteAddress: peer?.address ?? "",
+          remotePort: peer?.port ?? 0,
+          localPort: boundPort,
+          handler: undefined,
+        };
         const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
         const headers = offered.includes(endpoint.protocol) ? { "Sec-WebSocket-Protocol": endpoint.protocol } : undefined;
         if (srv.upgrade(request, { data, ...(headers ? { headers } : {}) })) return undefined;
@@ -52,7 +64,9 @@ export function listenHttp(hostname: string, port: number, fetch: FetchHandler, 
       open(ws) {
         const d = ws.data;
         d.handler = d.accept({
-          remoteAddress: d.remoteAddress, remotePort: d.remotePort, localPort: d.localPort,
+          remoteAddress: d.remoteAddress,
+          remotePort: d.remotePort,
+          localPort: d.localPort,
           // A WebSocket buffers what it cannot send yet (-1): all of it counts as taken.
           write: (bytes) => (ws.readyState === 1 ? (ws.send(bytes), bytes.length) : -1),
           end: () => ws.close(1000),

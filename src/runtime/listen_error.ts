@@ -9,7 +9,13 @@ const REASONS: Record<string, string> = {
 };
 
 export class ListenError extends Error {
-  constructor(readonly listener: string, readonly hostname: string, readonly port: number, readonly code: string | undefined, reason: string) {
+  constructor(
+    readonly listener: string,
+    readonly hostname: string,
+    readonly port: number,
+    readonly code: string | undefined,
+    reason: string,
+  ) {
     super(`${listener} listener on ${formatHostPort(hostname, port)}: ${reason}`);
   }
 }

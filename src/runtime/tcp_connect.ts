@@ -14,7 +14,10 @@ interface State {
  * handler made by `attach` already receiving data; rejects with the reason it failed.
  */
 export function connectTcp(
-  hostname: string, port: number, attach: (socket: TcpSocket) => TcpHandler, tls?: ConnectTls,
+  hostname: string,
+  port: number,
+  attach: (socket: TcpSocket) => TcpHandler,
+  tls?: ConnectTls,
 ): Promise<TcpSocket> {
   return new Promise<TcpSocket>((resolve, reject) => {
     let settled = false;

@@ -88,7 +88,8 @@ describe("users and permissions", () => {
     const added = await ctl(["add_user", "carol", "s3cret"]);
     expect(added).toEqual({
       code: 0,
-      stdout: `Adding user "carol" ...\nDone. Don't forget to grant the user permissions to some virtual hosts! See 'warren ctl help set_permissions' to learn more.\n`,
+      stdout:
+        `Adding user "carol" ...\nDone. Don't forget to grant the user permissions to some virtual hosts! See 'warren ctl help set_permissions' to learn more.\n`,
       stderr: "",
     });
     expect(await canConnect(amqpUrl("carol", "s3cret"))).toBe(false); // no permissions in "/" yet
@@ -102,13 +103,21 @@ describe("users and permissions", () => {
     expect(await canConnect(amqpUrl("carol", "n3w"))).toBe(true);
 
     expect((await ctl(["-q", "set_user_tags", "carol", "monitoring", "management"])).stdout).toBe("");
-    expect((await ctl(["list_users"])).stdout).toBe("Listing users ...\nuser\ttags\ncarol\t[monitoring, management]\nguest\t[administrator]\n");
+    expect((await ctl(["list_users"])).stdout).toBe(
+      "Listing users ...\nuser\ttags\ncarol\t[monitoring, management]\nguest\t[administrator]\n",
+    );
     expect((await ctl(["list_users", "--formatter", "json"])).stdout)
       .toBe(`[\n{"user":"carol","tags":["monitoring","management"]}\n,{"user":"guest","tags":["administrator"]}\n]\n`);
-    expect((await ctl(["list_permissions"])).stdout).toBe(`Listing permissions for vhost "/" ...\nuser\tconfigure\twrite\tread\ncarol\t.*\t.*\t.*\nguest\t.*\t.*\t.*\n`);
+    expect((await ctl(["list_permissions"])).stdout).toBe(
+      `Listing permissions for vhost "/" ...\nuser\tconfigure\twrite\tread\ncarol\t.*\t.*\t.*\nguest\t.*\t.*\t.*\n`,
+    );
     expect((await ctl(["-q", "list_user_permissions", "carol"])).stdout).toBe("vhost\tconfigure\twrite\tread\n/\t.*\t.*\t.*\n");
 
-    expect(await ctl(["clear_permissions", "carol"])).toEqual({ code: 0, stdout: `Clearing permissions for user "carol" in vhost "/" ...\n`, stderr: "" });
+    expect(await ctl(["clear_permissions", "carol"])).toEqual({
+      code: 0,
+      stdout: `Clearing permissions for user "carol" in vhost "/" ...\n`,
+      stderr: "",
+    });
     expect(await canConnect(amqpUrl("carol", "n3w"))).toBe(false);
     // Clearing what is not there is fine, as in rabbitmqctl.
     expect((await ctl(["clear_permissions", "carol"])).code).toBe(0);
@@ -122,7 +131,15 @@ describe("users and permissions", () => {
     expect(again.code).toBe(65);
     expect(again.stderr).toBe(`Error:\nUser "guest" already exists\n`);
     expect(await canConnect(tb.url)).toBe(true); // guest's password is unchanged
-    for (const args of [["delete_user", "nobody"], ["change_password", "nobody", "x"], ["set_user_tags", "nobody", "a"], ["set_permissions", "nobody", ".*", ".*", ".*"]]) {
+    for (
+      const args of [["delete_user", "nobody"], ["change_password", "nobody", "x"], ["set_user_tags", "nobody", "a"], [
+        "set_permissions",
+        "nobody",
+        ".*",
+        ".*",
+        ".*",
+      ]]
+    ) {
       const r = await ctl(args);
       expect(r.code).toBe(67);
       expect(r.stderr).toBe(`Error:\nUser "nobody" does not exist\n`);
@@ -140,7 +157,9 @@ describe("users and permissions", () => {
       .toBe("user\texchange\twrite\tread\nguest\tamq.topic\t^a\t^b\nguest\tother.topic\t^c\t^d\n");
     expect((await ctl(["clear_topic_permissions", "guest", "amq.topic"])).stdout)
       .toBe(`Clearing topic permissions on "amq.topic" for user "guest" in vhost "/" ...\n`);
-    expect((await ctl(["-q", "list_user_topic_permissions", "guest"])).stdout).toBe("vhost\texchange\twrite\tread\n/\tother.topic\t^c\t^d\n");
+    expect((await ctl(["-q", "list_user_topic_permissions", "guest"])).stdout).toBe(
+      "vhost\texchange\twrite\tread\n/\tother.topic\t^c\t^d\n",
+    );
     expect((await ctl(["-q", "clear_topic_permissions", "guest"])).code).toBe(0);
     expect((await ctl(["-q", "list_topic_permissions"])).stdout).toBe("");
   });
@@ -155,8 +174,12 @@ describe("vhosts", () => {
     expect((await ctl(["list_vhosts", "--formatter", "json", "name", "tags"])).stdout)
       .toBe(`[\n{"name":"/","tags":[]}\n,{"name":"v1","tags":["c"]}\n]\n`);
     const node = tb.broker.alarms.node;
-    expect((await ctl(["-q", "list_vhosts", "name", "cluster_state"])).stdout).toBe(`name\tcluster_state\n/\t[{${node},running}]\nv1\t[{${node},running}]\n`);
-    expect(JSON.parse((await ctl(["list_vhosts", "--formatter", "json", "cluster_state"])).stdout)[0]).toEqual({ cluster_state: { [node]: "running" } });
+    expect((await ctl(["-q", "list_vhosts", "name", "cluster_state"])).stdout).toBe(
+      `name\tcluster_state\n/\t[{${node},running}]\nv1\t[{${node},running}]\n`,
+    );
+    expect(JSON.parse((await ctl(["list_vhosts", "--formatter", "json", "cluster_state"])).stdout)[0]).toEqual({
+      cluster_state: { [node]: "running" },
+    });
     // The creator may use the new vhost, as with rabbitmqctl's add_vhost over the API.
     expect(await canConnect(amqpUrl("guest", "guest", "v1"))).toBe(true);
     expect((await ctl(["delete_vhost", "v1"])).stdout).toBe(`Deleting vhost "v1" ...\n`);
@@ -181,9 +204,26 @@ describe("queues and policies", () => {
     await conn.close();
 
     expect(await ctl(["list_queues", "-p", "lq"])).toEqual({
-      code: 0, stdout: "Listing queues for vhost lq ...\nname\tmessages\nalpha\t3\nbeta\t1\n", stderr: "",
+      code: 0,
+      stdout: "Listing queues for vhost lq ...\nname\tmessages\nalpha\t3\nbeta\t1\n",
+      stderr: "",
     });
-    expect((await ctl(["list_queues", "-p", "lq", "name", "durable", "auto_delete", "arguments", "messages_ready", "consumers", "state", "type", "exclusive"])).stdout)
+    expect(
+      (await ctl([
+        "list_queues",
+        "-p",
+        "lq",
+        "name",
+        "durable",
+        "auto_delete",
+        "arguments",
+        "messages_ready",
+        "consumers",
+        "state",
+        "type",
+        "exclusive",
+      ])).stdout,
+    )
       .toBe(
         "Listing queues for vhost lq ...\n" +
           "name\tdurable\tauto_delete\targuments\tmessages_ready\tconsumers\tstate\ttype\texclusive\n" +
@@ -198,7 +238,9 @@ describe("queues and policies", () => {
       { name: "beta", arguments: [["x-max-priority", "long", 5], ["x-queue-mode", "longstr", "lazy"]], policy: "", durable: false },
     ]);
     expect((await ctl(["-q", "list_queues", "-p", "lq"])).stdout).toBe("name\tmessages\nalpha\t3\nbeta\t1\n");
-    expect((await ctl(["--no-table-headers", "list_queues", "-p", "lq"])).stdout).toBe("Listing queues for vhost lq ...\nalpha\t3\nbeta\t1\n");
+    expect((await ctl(["--no-table-headers", "list_queues", "-p", "lq"])).stdout).toBe(
+      "Listing queues for vhost lq ...\nalpha\t3\nbeta\t1\n",
+    );
   });
 
   test("set_policy shows in list_queues' policy column and takes effect; clear_policy removes it", async () => {
@@ -206,13 +248,17 @@ describe("queues and policies", () => {
     await fill("other-q", 5);
     const set = await ctl(["set_policy", "--priority", "3", "--apply-to", "queues", "cap", "^pol-", `{"max-length":2}`]);
     expect(set).toEqual({
-      code: 0, stdout: `Setting policy "cap" for pattern "^pol-" to "{"max-length":2}" with priority "3" for vhost "/" ...\n`, stderr: "",
+      code: 0,
+      stdout: `Setting policy "cap" for pattern "^pol-" to "{"max-length":2}" with priority "3" for vhost "/" ...\n`,
+      stderr: "",
     });
     const listed = (await ctl(["-q", "list_queues", "name", "policy", "messages"])).stdout;
     expect(listed).toContain("pol-q1\tcap\t2\n");
     expect(listed).toContain("other-q\t\t5\n");
     expect((await ctl(["list_policies"])).stdout)
-      .toBe(`Listing policies for vhost "/" ...\nvhost\tname\tpattern\tapply-to\tdefinition\tpriority\n/\tcap\t^pol-\tqueues\t{"max-length":2}\t3\n`);
+      .toBe(
+        `Listing policies for vhost "/" ...\nvhost\tname\tpattern\tapply-to\tdefinition\tpriority\n/\tcap\t^pol-\tqueues\t{"max-length":2}\t3\n`,
+      );
     expect(JSON.parse((await ctl(["list_policies", "--formatter", "json"])).stdout))
       .toEqual([{ vhost: "/", name: "cap", pattern: "^pol-", "apply-to": "queues", definition: `{"max-length":2}`, priority: 3 }]);
     expect((await ctl(["clear_policy", "cap"])).stdout).toBe(`Clearing policy "cap" on vhost "/" ...\n`);
@@ -252,7 +298,9 @@ describe("queues and policies", () => {
     expect((await ctl(["-q", "list_queues", "name", "messages"])).stdout).toContain("pd-q\t0\n");
     await fill("pd-q", 2);
     expect(await ctl(["delete_queue", "pd-q"])).toEqual({
-      code: 0, stdout: `Deleting queue 'pd-q' on vhost '/' ...\nQueue was successfully deleted with 2 ready messages\n`, stderr: "",
+      code: 0,
+      stdout: `Deleting queue 'pd-q' on vhost '/' ...\nQueue was successfully deleted with 2 ready messages\n`,
+      stderr: "",
     });
     expect((await ctl(["-q", "list_queues"])).stdout).not.toContain("pd-q");
   });
@@ -314,12 +362,18 @@ describe("listings", () => {
     await ch.prefetch(7);
     await ch.consume("cq", () => {}, { consumerTag: "ctag-1" });
 
-    const connections = JSON.parse((await ctl(["list_connections", "--formatter", "json", "name", "user", "peer_host", "state", "vhost"])).stdout);
+    const connections = JSON.parse(
+      (await ctl(["list_connections", "--formatter", "json", "name", "user", "peer_host", "state", "vhost"])).stdout,
+    );
     expect(connections).toHaveLength(1);
     expect(connections[0]).toMatchObject({ user: "guest", peer_host: "127.0.0.1", state: "running", vhost: "/" });
     const name: string = connections[0].name;
-    expect((await ctl(["list_connections"])).stdout).toMatch(/^Listing connections \.\.\.\nuser\tpeer_host\tpeer_port\tstate\nguest\t127\.0\.0\.1\t\d+\trunning\n$/);
-    expect((await ctl(["-q", "list_channels"])).stdout).toBe(`pid\tuser\tconsumer_count\tmessages_unacknowledged\n${name} (1)\tguest\t1\t0\n`);
+    expect((await ctl(["list_connections"])).stdout).toMatch(
+      /^Listing connections \.\.\.\nuser\tpeer_host\tpeer_port\tstate\nguest\t127\.0\.0\.1\t\d+\trunning\n$/,
+    );
+    expect((await ctl(["-q", "list_channels"])).stdout).toBe(
+      `pid\tuser\tconsumer_count\tmessages_unacknowledged\n${name} (1)\tguest\t1\t0\n`,
+    );
     expect((await ctl(["list_consumers"])).stdout).toBe(
       "Listing consumers in vhost / ...\nqueue_name\tchannel_pid\tconsumer_tag\tack_required\tprefetch_count\tactive\targuments\n" +
         `cq\t${name} (1)\tctag-1\ttrue\t7\ttrue\t[]\n`,
@@ -358,16 +412,26 @@ describe("definitions", () => {
     await conn.close();
 
     const file = join(dir, "defs.json");
-    expect(await ctl(["export_definitions", file])).toEqual({ code: 0, stdout: `Exporting definitions in JSON to a file at "${file}" ...\n`, stderr: "" });
+    expect(await ctl(["export_definitions", file])).toEqual({
+      code: 0,
+      stdout: `Exporting definitions in JSON to a file at "${file}" ...\n`,
+      stderr: "",
+    });
     const exported = JSON.parse(await readFile(file, "utf8"));
-    expect(exported.queues).toContainEqual(expect.objectContaining({ name: "dq", vhost: "defs", durable: true, arguments: { "x-message-ttl": 1000 } }));
+    expect(exported.queues).toContainEqual(
+      expect.objectContaining({ name: "dq", vhost: "defs", durable: true, arguments: { "x-message-ttl": 1000 } }),
+    );
     expect(exported.users.map((u: { name: string }) => u.name)).toContain("dave");
 
     await ctl(["-q", "delete_vhost", "defs"]);
     await ctl(["-q", "delete_user", "dave"]);
     expect((await ctl(["-q", "list_queues", "-p", "defs"])).code).toBe(65);
 
-    expect(await ctl(["import_definitions", file])).toEqual({ code: 0, stdout: `Importing definitions in JSON from a file at "${file}" ...\n`, stderr: "" });
+    expect(await ctl(["import_definitions", file])).toEqual({
+      code: 0,
+      stdout: `Importing definitions in JSON from a file at "${file}" ...\n`,
+      stderr: "",
+    });
     expect((await ctl(["-q", "list_queues", "-p", "defs", "name", "arguments", "policy"])).stdout)
       .toBe(`name\targuments\tpolicy\ndq\t[{"x-message-ttl",1000}]\tdpol\n`);
     expect((await ctl(["-q", "list_permissions", "-p", "defs"])).stdout).toContain("dave\t^d\t.*\t.*\n");
@@ -379,7 +443,10 @@ describe("definitions", () => {
     expect(out.code).toBe(0);
     const defs = JSON.parse(out.stdout);
     expect(defs.rabbitmq_version).toBe("3.10.8");
-    const extra = { vhosts: [{ name: "from-stdin" }], queues: [{ name: "sq", vhost: "from-stdin", durable: true, auto_delete: false, arguments: {} }] };
+    const extra = {
+      vhosts: [{ name: "from-stdin" }],
+      queues: [{ name: "sq", vhost: "from-stdin", durable: true, auto_delete: false, arguments: {} }],
+    };
     const imported = await ctl(["import_definitions", "-"], JSON.stringify(extra));
     expect(imported).toEqual({ code: 0, stdout: "Importing definitions in JSON from standard input ...\n", stderr: "" });
     expect((await ctl(["-s", "list_queues", "-p", "from-stdin"])).stdout).toBe("sq\t0\n");
@@ -426,7 +493,9 @@ describe("usage and failures", () => {
   test("help lists every command; help <command> and <command> --help print its usage", async () => {
     const all = await ctl(["help"]);
     expect(all.code).toBe(0);
-    for (const name of ["list_queues", "set_policy", "export_definitions", "status", "add_user"]) expect(all.stdout).toContain(`   ${name} `);
+    for (const name of ["list_queues", "set_policy", "export_definitions", "status", "add_user"]) {
+      expect(all.stdout).toContain(`   ${name} `);
+    }
     const one = await ctl(["help", "list_queues"]);
     expect(one.code).toBe(0);
     expect(one.stdout).toStartWith("Usage: warren ctl [global options] list_queues [--vhost <vhost>] [<column> ...]\n");
@@ -443,7 +512,12 @@ describe("usage and failures", () => {
   test("nothing listening exits 69 naming host and port", async () => {
     const port = await closedPort();
     let stderr = "";
-    const code = await runCtl(["--port", String(port), "list_queues"], { stdout: () => {}, stderr: (t) => void (stderr += t), readStdin: async () => "", env: {} });
+    const code = await runCtl(["--port", String(port), "list_queues"], {
+      stdout: () => {},
+      stderr: (t) => void (stderr += t),
+      readStdin: async () => "",
+      env: {},
+    });
     expect(code).toBe(69);
     expect(stderr).toStartWith(`Error: unable to perform an operation on node 127.0.0.1:${port}`);
     expect(stderr).toContain(`Is the broker running at 127.0.0.1:${port}`);
@@ -456,7 +530,12 @@ describe("usage and failures", () => {
     const port = (silent.address() as { port: number }).port;
     try {
       let stderr = "";
-      const code = await runCtl(["--port", String(port), "--timeout", "0.2", "list_queues"], { stdout: () => {}, stderr: (t) => void (stderr += t), readStdin: async () => "", env: {} });
+      const code = await runCtl(["--port", String(port), "--timeout", "0.2", "list_queues"], {
+        stdout: () => {},
+        stderr: (t) => void (stderr += t),
+        readStdin: async () => "",
+        env: {},
+      });
       expect(code).toBe(75);
       expect(stderr).toBe(`Error: operation on node 127.0.0.1:${port} timed out. Timeout value used: 200 ms\n`);
     } finally {
@@ -478,7 +557,9 @@ describe("the executable", () => {
 
   test("warren ctl exits 69 when nothing listens, and honours WARREN_CTL_HOST/PORT", async () => {
     const port = await closedPort();
-    const failed = await run(process.execPath, [main, "ctl", "list_queues"], { env: { ...process.env, WARREN_CTL_HOST: "127.0.0.1", WARREN_CTL_PORT: String(port) } })
+    const failed = await run(process.execPath, [main, "ctl", "list_queues"], {
+      env: { ...process.env, WARREN_CTL_HOST: "127.0.0.1", WARREN_CTL_PORT: String(port) },
+    })
       .then(() => undefined, (err: { code: number; stderr: string }) => err);
     expect(failed?.code).toBe(69);
     expect(failed?.stderr).toContain(`127.0.0.1:${port}`);
@@ -489,13 +570,18 @@ describe("limits and parameters", () => {
   test("set_vhost_limits is enforced over AMQP; list and clear them", async () => {
     expect((await ctl(["add_vhost", "ctl-lim"])).code).toBe(0);
     const set = await ctl(["set_vhost_limits", "-p", "ctl-lim", '{"max-queues": 1, "max-connections": -1}']);
-    expect(set).toMatchObject({ code: 0, stdout: 'Setting vhost limits to "{"max-queues": 1, "max-connections": -1}" for vhost "ctl-lim" ...\n' });
+    expect(set).toMatchObject({
+      code: 0,
+      stdout: 'Setting vhost limits to "{"max-queues": 1, "max-connections": -1}" for vhost "ctl-lim" ...\n',
+    });
     const conn = await amqp.connect(amqpUrl("guest", "guest", "ctl-lim"));
     try {
       const ch = await conn.createChannel();
       ch.on("error", () => {});
       await ch.assertQueue("ctl-lim-1");
-      expect(await ch.assertQueue("ctl-lim-2").then(() => "declared", (e: Error) => e.message)).toContain("queue limit in vhost 'ctl-lim' (1) is reached");
+      expect(await ch.assertQueue("ctl-lim-2").then(() => "declared", (e: Error) => e.message)).toContain(
+        "queue limit in vhost 'ctl-lim' (1) is reached",
+      );
     } finally {
       await conn.close().catch(() => {});
     }
@@ -506,7 +592,9 @@ describe("limits and parameters", () => {
     const bad = await ctl(["set_vhost_limits", "-p", "ctl-lim", '{"max-foo": 1}']);
     expect(bad.code).toBe(65);
     expect(bad.stderr).toContain("Unrecognised terms");
-    expect((await ctl(["set_vhost_limits", "-p", "ctl-none", '{"max-queues": 1}'])).stderr).toContain('Virtual host "ctl-none" does not exist');
+    expect((await ctl(["set_vhost_limits", "-p", "ctl-none", '{"max-queues": 1}'])).stderr).toContain(
+      'Virtual host "ctl-none" does not exist',
+    );
   });
 
   test("set_user_limits, list_user_limits and clear_user_limits; a missing user is exit 67", async () => {
@@ -544,8 +632,14 @@ describe("HTTPS", () => {
     const certs = await mkdtemp(join(tmpdir(), "warren-ctl-tls-"));
     serverCertificates(certs);
     const https = await startBroker({
-      port: 0, bind: "127.0.0.1", metricsPort: 0, dataDir: join(certs, "data"), logLevel: "none",
-      httpsPort: 0, httpsCert: join(certs, "server.pem"), httpsKey: join(certs, "server.key"),
+      port: 0,
+      bind: "127.0.0.1",
+      metricsPort: 0,
+      dataDir: join(certs, "data"),
+      logLevel: "none",
+      httpsPort: 0,
+      httpsCert: join(certs, "server.pem"),
+      httpsKey: join(certs, "server.key"),
     });
     const run = (...args: string[]) => runCaptured(["--host", "localhost", "--port", String(https.httpsPort), ...args]);
     try {

@@ -17,7 +17,10 @@ async function ctl(...args: string[]): Promise<{ code: number; stdout: string; s
   let stdout = "";
   let stderr = "";
   const code = await runCtl(["--port", String(tb.httpPort), ...args], {
-    stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => "", env: {},
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: async () => "",
+    env: {},
   });
   return { code, stdout, stderr };
 }
@@ -26,7 +29,9 @@ test("list, delete one, purge", async () => {
   const conn = await amqp.connect(tb.url);
   const ch = await conn.createChannel();
   await ch.assertExchange("delayed-ctl", "x-delayed-message", { durable: true, arguments: { "x-delayed-type": "direct" } });
-  for (let i = 0; i < 5; i++) ch.publish("delayed-ctl", `rk${i}`, Buffer.from(`b${i}`), { headers: { "x-delay": 60_000 - i * 1000 }, persistent: true });
+  for (let i = 0; i < 5; i++) {
+    ch.publish("delayed-ctl", `rk${i}`, Buffer.from(`b${i}`), { headers: { "x-delay": 60_000 - i * 1000 }, persistent: true });
+  }
   await ch.checkExchange("delayed-ctl");
   await conn.close();
 

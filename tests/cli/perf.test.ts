@@ -7,7 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runPerf, ExitCode, type Result } from "../../src/cli/perf/mod.ts";
+import { ExitCode, type Result, runPerf } from "../../src/cli/perf/mod.ts";
+import type { LatencySummary } from "../../src/cli/perf/histogram.ts";
 import { referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { freePort } from "../helpers/warren_process.ts";
 import { hasOpenssl, serverCertificates } from "../helpers/certs.ts";
@@ -34,7 +35,25 @@ async function perf(argv: string[]): Promise<Outcome> {
   return { code, result, stderr };
 }
 
-const m = (o: Outcome) => o.result.metrics as Record<string, any>;
+/** The metrics these tests read (the scenarios' JSON): counts, rates, flags and latency summaries in µs. */
+type Metrics = {
+  published: number;
+  confirmed: number;
+  nacked: number;
+  returned: number;
+  consumed: number;
+  redelivered: number;
+  roundtrips: number;
+  opened: number;
+  alive_after_hold: number;
+  drained: boolean;
+  drain_rate: number;
+  client_cpu_us_per_msg: number;
+  latency_us: LatencySummary;
+  confirm_latency_us: LatencySummary;
+  open_latency_us: LatencySummary;
+};
+const m = (o: Outcome) => o.result.metrics as Metrics;
 
 /** Queue names this process's runs declared that are still there (management API). */
 async function leftoverQueues(httpBase: string): Promise<string[]> {
@@ -67,8 +86,21 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
 
     test("throughput through a topic exchange: unroutable keys come back as returns", async () => {
       const o = await perf([
-        "throughput", ...uri(), "--seconds", "1", "--warmup", "0", "-t", "topic", "-k", "perf.a,other.b", "--binding-key", "perf.*", "--mandatory",
-        "--ack", "auto",
+        "throughput",
+        ...uri(),
+        "--seconds",
+        "1",
+        "--warmup",
+        "0",
+        "-t",
+        "topic",
+        "-k",
+        "perf.a,other.b",
+        "--binding-key",
+        "perf.*",
+        "--mandatory",
+        "--ack",
+        "auto",
       ]);
       expect(o.code).toBe(ExitCode.OK);
       expect(m(o).returned).toBeGreaterThan(0);
@@ -79,7 +111,20 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
     });
 
     test("publish-only to an unroutable key needs no consumer", async () => {
-      const o = await perf(["throughput", ...uri(), "--seconds", "0.5", "--warmup", "0", "-y", "0", "-e", "amq.direct", "-k", "perf-nowhere"]);
+      const o = await perf([
+        "throughput",
+        ...uri(),
+        "--seconds",
+        "0.5",
+        "--warmup",
+        "0",
+        "-y",
+        "0",
+        "-e",
+        "amq.direct",
+        "-k",
+        "perf-nowhere",
+      ]);
       expect(o.code).toBe(ExitCode.OK);
       expect(m(o).published).toBeGreaterThan(0);
       expect(m(o).consumed).toBeUndefined();
@@ -88,7 +133,19 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
     test("a rate limit is never exceeded; persistent messages with queue arguments", async () => {
       const started = performance.now();
       const o = await perf([
-        "throughput", ...uri(), "--seconds", "1", "--warmup", "0", "--rate", "200", "--persistent", "--queue-arg", "x-max-priority=5", "--multi-ack", "1",
+        "throughput",
+        ...uri(),
+        "--seconds",
+        "1",
+        "--warmup",
+        "0",
+        "--rate",
+        "200",
+        "--persistent",
+        "--queue-arg",
+        "x-max-priority=5",
+        "--multi-ack",
+        "1",
       ]);
       const elapsed = (performance.now() - started) / 1000;
       expect(o.code).toBe(ExitCode.OK);
@@ -157,8 +214,20 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
 
     test("a queue that rejects publishes: nacks, exit 5", async () => {
       const o = await perf([
-        "throughput", ...uri(), "--seconds", "0.5", "--warmup", "0", "-y", "0", "-c", "50", "--queue-arg", "x-max-length=10",
-        "--queue-arg", "x-overflow=reject-publish",
+        "throughput",
+        ...uri(),
+        "--seconds",
+        "0.5",
+        "--warmup",
+        "0",
+        "-y",
+        "0",
+        "-c",
+        "50",
+        "--queue-arg",
+        "x-max-length=10",
+        "--queue-arg",
+        "x-overflow=reject-publish",
       ]);
       expect(o.code).toBe(ExitCode.MESSAGES);
       expect(m(o).nacked).toBeGreaterThan(0);
@@ -216,25 +285,28 @@ describe("warren perf failures", () => {
     }
   });
 
-  test.skipIf(!hasOpenssl)("amqps: with --tls-ca it connects, an untrusted certificate is exit 3, --tls-insecure skips the check", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "warren-perf-tls-"));
-    serverCertificates(dir);
-    const tls = await startTestBroker({ tlsPort: 0, tlsCert: join(dir, "server.pem"), tlsKey: join(dir, "server.key") });
-    try {
-      const uri = `amqps://guest:guest@127.0.0.1:${tls.broker.tlsPort}`;
-      const args = ["throughput", "-u", uri, "-q", "--seconds", "0.3", "--warmup", "0", "-c", "8"];
-      const trusted = await perf([...args, "--tls-ca", join(dir, "ca.pem")]);
-      expect(trusted.result.error).toBeUndefined();
-      expect(trusted.code).toBe(ExitCode.OK);
-      expect(m(trusted).consumed).toBe(m(trusted).published);
-      const untrusted = await perf(args);
-      expect(untrusted.code).toBe(ExitCode.CONNECT);
-      expect((await perf([...args, "--tls-insecure"])).code).toBe(ExitCode.OK);
-    } finally {
-      await tls.stop();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  test.skipIf(!hasOpenssl)(
+    "amqps: with --tls-ca it connects, an untrusted certificate is exit 3, --tls-insecure skips the check",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "warren-perf-tls-"));
+      serverCertificates(dir);
+      const tls = await startTestBroker({ tlsPort: 0, tlsCert: join(dir, "server.pem"), tlsKey: join(dir, "server.key") });
+      try {
+        const uri = `amqps://guest:guest@127.0.0.1:${tls.broker.tlsPort}`;
+        const args = ["throughput", "-u", uri, "-q", "--seconds", "0.3", "--warmup", "0", "-c", "8"];
+        const trusted = await perf([...args, "--tls-ca", join(dir, "ca.pem")]);
+        expect(trusted.result.error).toBeUndefined();
+        expect(trusted.code).toBe(ExitCode.OK);
+        expect(m(trusted).consumed).toBe(m(trusted).published);
+        const untrusted = await perf(args);
+        expect(untrusted.code).toBe(ExitCode.CONNECT);
+        expect((await perf([...args, "--tls-insecure"])).code).toBe(ExitCode.OK);
+      } finally {
+        await tls.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test("the hard time limit ends the run: exit 6", async () => {
     const o = await perf(["throughput", "-u", warren.url, "-q", "--seconds", "60", "--max-seconds", "1"]);
@@ -254,12 +326,13 @@ describe("warren perf failures", () => {
   test("a progress line each second on stderr, none with --quiet", async () => {
     let stderr = "";
     const code = await runPerf(["throughput", "-u", warren.url, "--seconds", "2.5", "--warmup", "0", "-c", "16"], {
-      stdout: () => {}, stderr: (t) => void (stderr += t),
+      stdout: () => {},
+      stderr: (t) => void (stderr += t),
     });
     expect(code).toBe(ExitCode.OK);
     const lines = stderr.trim().split("\n");
     expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(lines[0]).toMatch(/^perf throughput: \d+s  sent [\d,]+\/s  confirmed [\d,]+\/s  received [\d,]+\/s/);
+    expect(lines[0]).toMatch(/^perf throughput: \d+s {2}sent [\d,]+\/s {2}confirmed [\d,]+\/s {2}received [\d,]+\/s/);
     expect(stderr).toContain("unconfirmed");
   });
 
@@ -269,7 +342,8 @@ describe("warren perf failures", () => {
     const firstProgress = new Promise<void>((r) => (progressed = r));
     const control: { interrupt?: () => void } = {};
     const running = runPerf(["throughput", "-u", warren.url, "--seconds", "60", "--warmup", "0", "--json"], {
-      stdout: (t) => void (stdout += t), stderr: () => progressed(),
+      stdout: (t) => void (stdout += t),
+      stderr: () => progressed(),
     }, control);
     await firstProgress; // publishing is under way
     control.interrupt!();
@@ -281,7 +355,9 @@ describe("warren perf failures", () => {
   });
 
   test("the executable stops on SIGINT with a report", async () => {
-    const child = spawn(WARREN[0]!, [...WARREN.slice(1), "perf", "throughput", "-u", warren.url, "--seconds", "60", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(WARREN[0]!, [...WARREN.slice(1), "perf", "throughput", "-u", warren.url, "--seconds", "60", "--json"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
     const exited = new Promise<number | null>((r) => child.once("exit", r));

@@ -24,7 +24,12 @@ afterAll(async () => {
 async function ctl(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
-  const code = await runCtl(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => "", env: {} });
+  const code = await runCtl(argv, {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: async () => "",
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 
@@ -40,10 +45,10 @@ async function closedPort(): Promise<number> {
 /** An HTTP server answering every request with `body` (as JSON when an object). */
 function fakeServer(status: number, body: unknown): { port: number; stop(): void } {
   const server = Bun.serve({
-    hostname: "127.0.0.1", port: 0,
-    fetch: () => typeof body === "string"
-      ? new Response(body, { status, headers: { "content-type": "text/html" } })
-      : Response.json(body, { status }),
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: () =>
+      typeof body === "string" ? new Response(body, { status, headers: { "content-type": "text/html" } }) : Response.json(body, { status }),
   });
   return { port: server.port!, stop: () => void server.stop(true) };
 }
@@ -112,7 +117,17 @@ describe("warren ctl against something that is not Warren", () => {
 
   test.skipIf(!process.env.RABBITMQ_REF_HTTP)("the reference RabbitMQ is named and not managed (exit 69)", async () => {
     const ref = new URL(process.env.RABBITMQ_REF_HTTP!);
-    const r = await ctl(["--host", ref.hostname, "--port", ref.port, "--username", decodeURIComponent(ref.username), "--password", decodeURIComponent(ref.password), "list_queues"]);
+    const r = await ctl([
+      "--host",
+      ref.hostname,
+      "--port",
+      ref.port,
+      "--username",
+      decodeURIComponent(ref.username),
+      "--password",
+      decodeURIComponent(ref.password),
+      "list_queues",
+    ]);
     expect(r.code).toBe(69);
     expect(r.stderr).toMatch(/is RabbitMQ 3\.\d+\.\d+, not Warren/);
   });
@@ -134,7 +149,9 @@ describe("warren ctl with a mistyped command", () => {
     const r = await ctl(["list_queue"]);
     expect(r.code).toBe(64);
     expect(r.stderr).toBe("Command 'list_queue' not found. Did you mean 'list_queues'? ('warren ctl help' lists the commands)\n");
-    expect((await ctl(["help", "add_usr"])).stderr).toBe("Command 'add_usr' not found. Did you mean 'add_user'? ('warren ctl help' lists the commands)\n");
+    expect((await ctl(["help", "add_usr"])).stderr).toBe(
+      "Command 'add_usr' not found. Did you mean 'add_user'? ('warren ctl help' lists the commands)\n",
+    );
     expect((await ctl(["awaitstartup"])).stderr).toContain("Did you mean 'await_startup'?");
   });
 });

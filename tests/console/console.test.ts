@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startBrokerUnderTest, type BrokerUnderTest } from "../helpers/broker_under_test.ts";
+import { type BrokerUnderTest, startBrokerUnderTest } from "../helpers/broker_under_test.ts";
 import { HAVE_CHROMIUM, launchChromium, login, screenshotDir, watchErrors } from "../helpers/browser.ts";
 import { api } from "../helpers/http.ts";
 
@@ -254,7 +254,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
       await policy.getByLabel("Name").fill("console-bad");
       await policy.getByLabel("Definition (JSON)").fill('{"message-ttl": "soon"}');
       await policy.getByRole("button", { name: "Add policy" }).click();
-      expect(await textOf(".form-error", /not a valid message TTL/)).toContain("\"soon\" is not a valid message TTL");
+      expect(await textOf(".form-error", /not a valid message TTL/)).toContain('"soon" is not a valid message TTL');
     } finally {
       await call("DELETE", "/api/users/console-user");
       await call("DELETE", "/api/policies/%2F/console-ttl");
@@ -343,7 +343,9 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     const conn = await amqp.connect(amqpUrl());
     try {
       const ch = await conn.createChannel();
-      for (let i = 0; i < 2000; i++) await ch.assertQueue(`console-many-${String(i).padStart(4, "0")}`, { autoDelete: false, durable: false });
+      for (let i = 0; i < 2000; i++) {
+        await ch.assertQueue(`console-many-${String(i).padStart(4, "0")}`, { autoDelete: false, durable: false });
+      }
       await open("#/queues");
       expect(await textOf(".pager", /of 2,000 queues/)).toContain("page 1 of 20");
       await page.getByRole("button", { name: "Name" }).click(); // ascending

@@ -75,11 +75,18 @@ describe.skipIf(!HAVE_CHROMIUM)("plugin pages in the console", () => {
   });
 
   test("an x-delayed-message exchange's page lists its held messages, paged", async () => {
-    expect((await api(tb.httpUrl, "PUT", "/api/exchanges/%2F/console-delayed", { type: "x-delayed-message", arguments: { "x-delayed-type": "direct" } })).status).toBe(201);
+    expect(
+      (await api(tb.httpUrl, "PUT", "/api/exchanges/%2F/console-delayed", {
+        type: "x-delayed-message",
+        arguments: { "x-delayed-type": "direct" },
+      })).status,
+    ).toBe(201);
     await page.evaluate(`location.hash = "#/exchanges/%2F/console-delayed"`);
     await page.getByRole("heading", { name: "Held delayed messages" }).waitFor();
     await page.locator("main table").filter({ hasText: "held-0" }).waitFor();
-    expect(await page.locator("section", { hasText: "Held delayed messages" }).locator(".pager").textContent()).toContain("30 of 30 delayed messages");
+    expect(await page.locator("section", { hasText: "Held delayed messages" }).locator(".pager").textContent()).toContain(
+      "30 of 30 delayed messages",
+    );
     await page.screenshot({ path: join(shots, "plugin-delayed.png"), fullPage: true });
   });
 

@@ -4,7 +4,7 @@
 // docs/storage.md.
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import amqp from "amqplib";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -41,7 +41,21 @@ test("RSS stays bounded while a 100k × 8 KiB persistent backlog fills and drain
   dataDir = await mkdtemp(join(tmpdir(), "warren-backlog-"));
   const port = await freePort();
   const [command, ...pre] = warrenCommand(); // bun src/main.ts, or what WARREN_RUNTIME / WARREN_CMD choose
-  const proc = spawn(command!, [...pre, "--port", String(port), "--bind", "127.0.0.1", "--data-dir", dataDir, "--log-level", "info", "--http-port", "0", "--metrics-port", "0"], {
+  const proc = spawn(command!, [
+    ...pre,
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--data-dir",
+    dataDir,
+    "--log-level",
+    "info",
+    "--http-port",
+    "0",
+    "--metrics-port",
+    "0",
+  ], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   child = proc;

@@ -12,7 +12,7 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CrashRig, crashDuringRecovery, formatReport, type CycleReport } from "../helpers/crash_harness.ts";
+import { crashDuringRecovery, CrashRig, type CycleReport, formatReport } from "../helpers/crash_harness.ts";
 import { killAllWarrens } from "../helpers/warren_process.ts";
 import { brokerAsProcess } from "../helpers/warren_runtime.ts";
 
@@ -55,15 +55,22 @@ test(`${CYCLES} kill -9 cycles under load: nothing confirmed lost, no committed 
   expect(sum((r) => r.settledCommitted)).toBeGreaterThan(0);
   expect(sum((r) => r.recovered)).toBeGreaterThan(0);
   expect(reports.some((r) => !r.fsync)).toBe(true);
-  console.log(`crash cycles: ${CYCLES}, ${sum((r) => r.confirmed)} confirmed, ${sum((r) => r.recovered)} recovered, ` +
-    `${sum((r) => r.processedAckReturned)} processed-but-uncommitted acks came back (allowed)`);
+  console.log(
+    `crash cycles: ${CYCLES}, ${sum((r) => r.confirmed)} confirmed, ${sum((r) => r.recovered)} recovered, ` +
+      `${sum((r) => r.processedAckReturned)} processed-but-uncommitted acks came back (allowed)`,
+  );
 });
 
 test("kill -9 during recovery (50k persistent messages), again and again, then a full boot has everything", async () => {
   const report = await crashDuringRecovery(await tempDir("warren-crash-boot-"), {
-    messages: 50_000, attempts: 6, seed: SEED, ...(VERBOSE ? { log: (line: string) => console.log(line) } : {}),
+    messages: 50_000,
+    attempts: 6,
+    seed: SEED,
+    ...(VERBOSE ? { log: (line: string) => console.log(line) } : {}),
   });
-  const detail = report.violations.map((v) => `${v.kind} in ${v.queue}: ${v.ids.slice(0, 10).join(", ")} (${v.ids.length}) ${v.detail ?? ""}`);
+  const detail = report.violations.map((v) =>
+    `${v.kind} in ${v.queue}: ${v.ids.slice(0, 10).join(", ")} (${v.ids.length}) ${v.detail ?? ""}`
+  );
   expect(detail).toEqual([]);
   expect(report.recoveredCounts).toEqual({ "rc.a": 30_000, "rc.b": 29_900, "rc.c": 20_000 });
   // The kills on the log lines land before the broker is ready: it was killed mid-boot.

@@ -122,7 +122,12 @@ test(`durable declare/bind/delete replies hold across kill -9 (${CYCLES} cycles)
 });
 
 /** Compares the restarted broker with the confirmed state; returns what differs. */
-async function verify(check: ChannelModel, cycle: number, state: Map<string, { kind: Kind; exists: boolean }>, uncertain: string): Promise<string[]> {
+async function verify(
+  check: ChannelModel,
+  cycle: number,
+  state: Map<string, { kind: Kind; exists: boolean }>,
+  uncertain: string,
+): Promise<string[]> {
   const violations: string[] = [];
   for (const [key, want] of state) {
     if (key === uncertain) continue;
@@ -132,7 +137,9 @@ async function verify(check: ChannelModel, cycle: number, state: Map<string, { k
       const [x, q] = name.split(">") as [string, string];
       if (`exchange ${x}` === uncertain || `queue ${q}` === uncertain) continue;
       if (!(await exists(check, "exchange", x)) || !(await exists(check, "queue", q))) {
-        if (want.exists) violations.push(`cycle ${cycle}: ${key} bound (bind-ok received), but its exchange or queue is gone after kill -9`);
+        if (want.exists) {
+          violations.push(`cycle ${cycle}: ${key} bound (bind-ok received), but its exchange or queue is gone after kill -9`);
+        }
         continue;
       }
       got = await routes(check, x);
@@ -140,7 +147,11 @@ async function verify(check: ChannelModel, cycle: number, state: Map<string, { k
       got = await exists(check, want.kind, name);
     }
     if (got !== want.exists) {
-      violations.push(`cycle ${cycle}: ${key} ${want.exists ? "declared (declare/bind-ok received) but missing" : "deleted (delete-ok received) but back"} after kill -9`);
+      violations.push(
+        `cycle ${cycle}: ${key} ${
+          want.exists ? "declared (declare/bind-ok received) but missing" : "deleted (delete-ok received) but back"
+        } after kill -9`,
+      );
     }
   }
   return violations;

@@ -136,7 +136,9 @@ test("messages due while the broker was down are released at boot in due order; 
   await ch.assertQueue("delayed-dlx-q", { durable: true });
   await ch.bindQueue("delayed-dlx-q", "delayed-dlx", "");
   const policy = await api(`http://127.0.0.1:${httpPort}`, "PUT", "/api/policies/%2F/delayed-overdue", {
-    pattern: "^delayed-dl$", "apply-to": "exchanges", definition: { "delayed-overdue-dead-letter-exchange": "delayed-dlx" },
+    pattern: "^delayed-dl$",
+    "apply-to": "exchanges",
+    definition: { "delayed-overdue-dead-letter-exchange": "delayed-dlx" },
   });
   expect(policy.status).toBe(201);
   // 100 messages per exchange due about 10 ms apart, published in reverse due order; one due in an hour.

@@ -53,7 +53,7 @@ function writeZeros(path: string): number {
   const chunk = new Uint8Array(1024 * 1024);
   let written = 0;
   try {
-    for (let size = chunk.length; size >= 512; ) {
+    for (let size = chunk.length; size >= 512;) {
       try {
         written += writeSync(fd, chunk, 0, size);
       } catch (err) {
@@ -67,95 +67,98 @@ function writeZeros(path: string): number {
   return written;
 }
 
-test.skipIf(!mounted)("on a full disk publishers are blocked, consumers and acks go on, the broker recovers by itself and loses nothing confirmed", async () => {
-  const dataDir = join(mountPoint, "data");
-  mkdirSync(dataDir);
-  let proc = await spawnWarren({ dataDir, args: ["--disk-free-limit", "1000000"] });
-  const conn = await amqp.connect(proc.url);
-  const events: string[] = [];
-  conn.on("blocked", (reason) => events.push(`blocked: ${reason}`));
-  conn.on("unblocked", () => events.push("unblocked"));
-  const ch = await conn.createConfirmChannel();
-  await ch.assertQueue(QUEUE, { durable: true });
-  const fail = (what: string) => `${what}\nbroker log:\n${proc.output().slice(-4000)}`;
-  const confirmed = new Set<number>();
-  const nacked: number[] = [];
-  const publish = (from: number, to: number) => {
-    for (let n = from; n < to; n++) {
-      ch.sendToQueue(QUEUE, numbered(n), { persistent: true }, (err) => (err ? nacked.push(n) : confirmed.add(n)));
-    }
-  };
-  publish(1, 20_001);
-  await ch.waitForConfirms();
-  expect(confirmed.size).toBe(20_000);
-
-  // A stream of 300 KiB messages (segment files, which reuse no space) keeps 16 in flight; then
-  // something else takes every byte left at once, between two looks of the disk alarm.
-  const BIG = 300 * 1024;
-  let streamed = 100_001;
-  let inFlight = 0;
-  let streaming = true;
-  const stream = (async () => {
-    while (streaming) {
-      if (inFlight >= 16) {
-        await sleep(1);
-        continue;
+test.skipIf(!mounted)(
+  "on a full disk publishers are blocked, consumers and acks go on, the broker recovers by itself and loses nothing confirmed",
+  async () => {
+    const dataDir = join(mountPoint, "data");
+    mkdirSync(dataDir);
+    let proc = await spawnWarren({ dataDir, args: ["--disk-free-limit", "1000000"] });
+    const conn = await amqp.connect(proc.url);
+    const events: string[] = [];
+    conn.on("blocked", (reason) => events.push(`blocked: ${reason}`));
+    conn.on("unblocked", () => events.push("unblocked"));
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue(QUEUE, { durable: true });
+    const fail = (what: string) => `${what}\nbroker log:\n${proc.output().slice(-4000)}`;
+    const confirmed = new Set<number>();
+    const nacked: number[] = [];
+    const publish = (from: number, to: number) => {
+      for (let n = from; n < to; n++) {
+        ch.sendToQueue(QUEUE, numbered(n), { persistent: true }, (err) => (err ? nacked.push(n) : confirmed.add(n)));
       }
-      const n = streamed++;
-      inFlight++;
-      ch.sendToQueue(QUEUE, numbered(n, BIG), { persistent: true }, (err) => {
-        inFlight--;
-        if (err) nacked.push(n);
-        else confirmed.add(n);
-      });
-      await sleep(0);
-    }
-  })();
-  await sleep(300);
-  const filler = join(mountPoint, "filler");
-  fillDisk(filler);
-  for (let i = 0; i < 100 && !events.some((e) => e.startsWith("blocked")); i++) await sleep(100);
-  streaming = false;
-  await stream;
-  expect(events[0], fail("publisher not blocked")).toBe("blocked: low on disk");
-  expect(proc.output()).toMatch(/Store: the disk is full/);
-  // The first write that failed got the reserve's space and went through.
-  expect(proc.output()).toMatch(/Store: released the 16777216-byte disk reserve to finish a commit/);
-  expect(proc.exited).toBe(false);
+    };
+    publish(1, 20_001);
+    await ch.waitForConfirms();
+    expect(confirmed.size).toBe(20_000);
 
-  // Consumers and acks keep working while the disk is full (on a connection of their own: as in
-  // RabbitMQ, a blocked connection is not read at all).
-  const consumerConn = await amqp.connect(proc.url);
-  const consumed = await consumeAndAck(await consumerConn.createChannel(), QUEUE, 15_000, 60_000);
-  expect(consumed).toEqual(Array.from({ length: 15_000 }, (_, i) => i + 1));
+    // A stream of 300 KiB messages (segment files, which reuse no space) keeps 16 in flight; then
+    // something else takes every byte left at once, between two looks of the disk alarm.
+    const BIG = 300 * 1024;
+    let streamed = 100_001;
+    let inFlight = 0;
+    let streaming = true;
+    const stream = (async () => {
+      while (streaming) {
+        if (inFlight >= 16) {
+          await sleep(1);
+          continue;
+        }
+        const n = streamed++;
+        inFlight++;
+        ch.sendToQueue(QUEUE, numbered(n, BIG), { persistent: true }, (err) => {
+          inFlight--;
+          if (err) nacked.push(n);
+          else confirmed.add(n);
+        });
+        await sleep(0);
+      }
+    })();
+    await sleep(300);
+    const filler = join(mountPoint, "filler");
+    fillDisk(filler);
+    for (let i = 0; i < 100 && !events.some((e) => e.startsWith("blocked")); i++) await sleep(100);
+    streaming = false;
+    await stream;
+    expect(events[0], fail("publisher not blocked")).toBe("blocked: low on disk");
+    expect(proc.output()).toMatch(/Store: the disk is full/);
+    // The first write that failed got the reserve's space and went through.
+    expect(proc.output()).toMatch(/Store: released the 16777216-byte disk reserve to finish a commit/);
+    expect(proc.exited).toBe(false);
 
-  // Space comes back: the broker unblocks by itself and confirms what it held.
-  rmSync(filler);
-  rmSync(filler + ".rest", { force: true });
-  for (let i = 0; i < 200 && !events.includes("unblocked"); i++) await sleep(100);
-  expect(events, fail("publisher not unblocked")).toContain("unblocked");
-  await ch.waitForConfirms();
-  expect(nacked).toEqual([]);
-  const bigs = streamed - 100_001;
-  expect(confirmed.size).toBe(20_000 + bigs);
-  publish(40_001, 41_001);
-  await ch.waitForConfirms();
-  expect(confirmed.size).toBe(21_000 + bigs);
-  await conn.close();
-  await consumerConn.close();
+    // Consumers and acks keep working while the disk is full (on a connection of their own: as in
+    // RabbitMQ, a blocked connection is not read at all).
+    const consumerConn = await amqp.connect(proc.url);
+    const consumed = await consumeAndAck(await consumerConn.createChannel(), QUEUE, 15_000, 60_000);
+    expect(consumed).toEqual(Array.from({ length: 15_000 }, (_, i) => i + 1));
 
-  // Nothing confirmed is lost, across a kill -9 too.
-  await proc.kill9();
-  proc = await spawnWarren({ dataDir, args: ["--disk-free-limit", "1000000"] });
-  const again = await amqp.connect(proc.url);
-  const ch2 = await again.createChannel();
-  const left = [
-    ...Array.from({ length: 5_000 }, (_, i) => i + 15_001),
-    ...Array.from({ length: bigs }, (_, i) => i + 100_001),
-    ...Array.from({ length: 1_000 }, (_, i) => i + 40_001),
-  ];
-  expect((await ch2.checkQueue(QUEUE)).messageCount).toBe(left.length);
-  expect(await consumeAndAck(ch2, QUEUE, left.length, 60_000)).toEqual(left);
-  await again.close();
-  await proc.kill9();
-});
+    // Space comes back: the broker unblocks by itself and confirms what it held.
+    rmSync(filler);
+    rmSync(filler + ".rest", { force: true });
+    for (let i = 0; i < 200 && !events.includes("unblocked"); i++) await sleep(100);
+    expect(events, fail("publisher not unblocked")).toContain("unblocked");
+    await ch.waitForConfirms();
+    expect(nacked).toEqual([]);
+    const bigs = streamed - 100_001;
+    expect(confirmed.size).toBe(20_000 + bigs);
+    publish(40_001, 41_001);
+    await ch.waitForConfirms();
+    expect(confirmed.size).toBe(21_000 + bigs);
+    await conn.close();
+    await consumerConn.close();
+
+    // Nothing confirmed is lost, across a kill -9 too.
+    await proc.kill9();
+    proc = await spawnWarren({ dataDir, args: ["--disk-free-limit", "1000000"] });
+    const again = await amqp.connect(proc.url);
+    const ch2 = await again.createChannel();
+    const left = [
+      ...Array.from({ length: 5_000 }, (_, i) => i + 15_001),
+      ...Array.from({ length: bigs }, (_, i) => i + 100_001),
+      ...Array.from({ length: 1_000 }, (_, i) => i + 40_001),
+    ];
+    expect((await ch2.checkQueue(QUEUE)).messageCount).toBe(left.length);
+    expect(await consumeAndAck(ch2, QUEUE, left.length, 60_000)).toEqual(left);
+    await again.close();
+    await proc.kill9();
+  },
+);

@@ -87,7 +87,13 @@ describe("MQTT across kill -9", () => {
     pub.stream.destroy();
     broker = await start(dataDir, port);
     const dups: boolean[] = [];
-    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: "crash-dup", clean: false, username: "guest", password: "guest", reconnectPeriod: 0 });
+    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+      clientId: "crash-dup",
+      clean: false,
+      username: "guest",
+      password: "guest",
+      reconnectPeriod: 0,
+    });
     c.on("message", (_t, p, packet) => dups.push(p.toString() === "unacked" && packet.dup));
     await new Promise<void>((r) => c.once("connect", () => r()));
     const until = Date.now() + 5000;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seeded, sleep } from "../helpers/crash_harness.ts";
-import { consumeAndAck, dirBytes, loggedPort, publishConfirmed, settle, BODY_SIZE } from "../helpers/reclaim_load.ts";
+import { BODY_SIZE, consumeAndAck, dirBytes, loggedPort, publishConfirmed, settle } from "../helpers/reclaim_load.ts";
 import { killAllWarrens, launchWarren, spawnWarren, type WarrenProcess } from "../helpers/warren_process.ts";
 
 setDefaultTimeout(300_000);
@@ -73,16 +73,24 @@ test("a 200k × 1 KiB backlog drains and the data directory shrinks to 64 MB + 1
     size = dirBytes(dir);
   }
   const seconds = (performance.now() - drainedAt) / 1000;
-  console.log(`data dir ${(atFull / 1e6).toFixed(0)} MB at full, ${(size / 1e6).toFixed(1)} MB ${seconds.toFixed(1)} s after the drain (bound ${(bound / 1e6).toFixed(1)} MB)`);
+  console.log(
+    `data dir ${(atFull / 1e6).toFixed(0)} MB at full, ${(size / 1e6).toFixed(1)} MB ${seconds.toFixed(1)} s after the drain (bound ${
+      (bound / 1e6).toFixed(1)
+    } MB)`,
+  );
   expect(size).toBeLessThanOrEqual(bound);
   // One line per pass; the drain's pass ends once the last freed pages are given back.
-  const pass = await proc.waitForLine(/Store reclaim pass: returned \d+\.\d MB to the file system[^\n]*/, Math.max(1000, 60_000 - (performance.now() - drainedAt)));
+  const pass = await proc.waitForLine(
+    /Store reclaim pass: returned \d+\.\d MB to the file system[^\n]*/,
+    Math.max(1000, 60_000 - (performance.now() - drainedAt)),
+  );
   console.log(pass, `; data dir now ${(dirBytes(dir) / 1e6).toFixed(1)} MB`);
   expect(dirBytes(dir)).toBeLessThanOrEqual(bound);
 
   // Visible: /api/nodes and Prometheus.
   const auth = { Authorization: `Basic ${btoa("guest:guest")}` };
-  const nodes = await (await fetch(`http://127.0.0.1:${loggedPort(proc.output(), "Management plugin")}/api/nodes`, { headers: auth })).json() as Record<string, unknown>[];
+  const nodes = await (await fetch(`http://127.0.0.1:${loggedPort(proc.output(), "Management plugin")}/api/nodes`, { headers: auth }))
+    .json() as Record<string, unknown>[];
   const node = nodes[0]!;
   expect(node.store_size as number).toBeGreaterThan(0);
   expect(node.store_size as number).toBeLessThanOrEqual(bound);
@@ -93,7 +101,15 @@ test("a 200k × 1 KiB backlog drains and the data directory shrinks to 64 MB + 1
   expect(node.store_disk_full).toBe(false);
   expect(node.disk_free_needed).toBe((node.disk_free_limit as number) + 16 * 1024 * 1024);
   const metrics = await (await fetch(`http://127.0.0.1:${loggedPort(proc.output(), "Prometheus metrics")}/metrics`)).text();
-  for (const name of ["rabbitmq_disk_space_available_bytes", "rabbitmq_store_size_bytes", "rabbitmq_store_live_bytes", "rabbitmq_store_reclaimable_bytes", "rabbitmq_store_reclaimed_bytes_total"]) {
+  for (
+    const name of [
+      "rabbitmq_disk_space_available_bytes",
+      "rabbitmq_store_size_bytes",
+      "rabbitmq_store_live_bytes",
+      "rabbitmq_store_reclaimable_bytes",
+      "rabbitmq_store_reclaimed_bytes_total",
+    ]
+  ) {
     expect(metrics).toMatch(new RegExp(`^${name} \\d+`, "m"));
   }
   await conn.close();

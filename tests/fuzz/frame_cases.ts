@@ -3,7 +3,7 @@
 // then mutated by a seeded PRNG (bit flips, byte and length-field overwrites, truncation, cut and
 // spliced frames, junk, huge declared sizes, wrong channels and frame types).
 import { writeBodyFrames, writeContentHeaderFrame, writeMethodFrame } from "../../src/amqp/frames.ts";
-import { MethodId, type AmqpMethod } from "../../src/amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId } from "../../src/amqp/spec/methods.gen.ts";
 import { Writer } from "../../src/amqp/writer.ts";
 import type { Rng } from "./rng.ts";
 
@@ -13,10 +13,18 @@ const HEADER = new Uint8Array([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 function handshake(w: Writer, rng: Rng): void {
   w.raw(HEADER);
   writeMethodFrame(w, 0, {
-    id: MethodId.ConnectionStartOk, clientProperties: { product: "fuzz", capabilities: { "connection.blocked": true } },
-    mechanism: "PLAIN", response: new TextEncoder().encode("\0guest\0guest"), locale: "en_US",
+    id: MethodId.ConnectionStartOk,
+    clientProperties: { product: "fuzz", capabilities: { "connection.blocked": true } },
+    mechanism: "PLAIN",
+    response: new TextEncoder().encode("\0guest\0guest"),
+    locale: "en_US",
   });
-  writeMethodFrame(w, 0, { id: MethodId.ConnectionTuneOk, channelMax: rng.pick([0, 1, 10, 2047]), frameMax: rng.pick([4096, 131072]), heartbeat: rng.pick([0, 60]) });
+  writeMethodFrame(w, 0, {
+    id: MethodId.ConnectionTuneOk,
+    channelMax: rng.pick([0, 1, 10, 2047]),
+    frameMax: rng.pick([4096, 131072]),
+    heartbeat: rng.pick([0, 60]),
+  });
   writeMethodFrame(w, 0, { id: MethodId.ConnectionOpen, virtualHost: "/", capabilities: "", insist: false });
 }
 
@@ -25,20 +33,73 @@ const EXCHANGES = ["", "amq.direct", "amq.topic", "fuzz-x", "amq.headers"];
 
 function someMethod(rng: Rng, q: string): AmqpMethod {
   switch (rng.int(14)) {
-    case 0: return { id: MethodId.QueueDeclare, ticket: 0, queue: q, passive: rng.chance(0.2), durable: rng.chance(0.3), exclusive: rng.chance(0.2), autoDelete: rng.chance(0.2), nowait: rng.chance(0.1), arguments: rng.chance(0.3) ? { "x-max-length": rng.int(5), "x-queue-type": rng.pick(["classic", "quorum", "bogus"]) } : {} };
-    case 1: return { id: MethodId.ExchangeDeclare, ticket: 0, exchange: rng.pick(EXCHANGES), type: rng.pick(["direct", "topic", "fanout", "headers", "nope"]), passive: rng.chance(0.2), durable: rng.chance(0.3), autoDelete: false, internal: false, nowait: false, arguments: {} };
-    case 2: return { id: MethodId.QueueBind, ticket: 0, queue: q, exchange: rng.pick(EXCHANGES), routingKey: rng.pick(["a.#", "*", "k"]), nowait: false, arguments: {} };
-    case 3: return { id: MethodId.BasicGet, ticket: 0, queue: q, noAck: rng.chance(0.5) };
-    case 4: return { id: MethodId.BasicAck, deliveryTag: rng.pick([0, 1, 2, 2 ** 40, 2n ** 63n]), multiple: rng.chance(0.5) };
-    case 5: return { id: MethodId.BasicNack, deliveryTag: rng.int(4), multiple: rng.chance(0.5), requeue: rng.chance(0.5) };
-    case 6: return { id: MethodId.BasicQos, prefetchSize: 0, prefetchCount: rng.int(10), global: rng.chance(0.5) };
-    case 7: return { id: MethodId.BasicConsume, ticket: 0, queue: q, consumerTag: rng.pick(["", "c1"]), noLocal: false, noAck: rng.chance(0.5), exclusive: rng.chance(0.2), nowait: false, arguments: {} };
-    case 8: return { id: MethodId.BasicCancel, consumerTag: "c1", nowait: false };
-    case 9: return { id: MethodId.ConfirmSelect, nowait: false };
-    case 10: return { id: MethodId.TxSelect };
-    case 11: return { id: MethodId.TxCommit };
-    case 12: return { id: MethodId.QueuePurge, ticket: 0, queue: q, nowait: false };
-    default: return { id: MethodId.ChannelFlow, active: rng.chance(0.5) };
+    case 0:
+      return {
+        id: MethodId.QueueDeclare,
+        ticket: 0,
+        queue: q,
+        passive: rng.chance(0.2),
+        durable: rng.chance(0.3),
+        exclusive: rng.chance(0.2),
+        autoDelete: rng.chance(0.2),
+        nowait: rng.chance(0.1),
+        arguments: rng.chance(0.3) ? { "x-max-length": rng.int(5), "x-queue-type": rng.pick(["classic", "quorum", "bogus"]) } : {},
+      };
+    case 1:
+      return {
+        id: MethodId.ExchangeDeclare,
+        ticket: 0,
+        exchange: rng.pick(EXCHANGES),
+        type: rng.pick(["direct", "topic", "fanout", "headers", "nope"]),
+        passive: rng.chance(0.2),
+        durable: rng.chance(0.3),
+        autoDelete: false,
+        internal: false,
+        nowait: false,
+        arguments: {},
+      };
+    case 2:
+      return {
+        id: MethodId.QueueBind,
+        ticket: 0,
+        queue: q,
+        exchange: rng.pick(EXCHANGES),
+        routingKey: rng.pick(["a.#", "*", "k"]),
+        nowait: false,
+        arguments: {},
+      };
+    case 3:
+      return { id: MethodId.BasicGet, ticket: 0, queue: q, noAck: rng.chance(0.5) };
+    case 4:
+      return { id: MethodId.BasicAck, deliveryTag: rng.pick([0, 1, 2, 2 ** 40, 2n ** 63n]), multiple: rng.chance(0.5) };
+    case 5:
+      return { id: MethodId.BasicNack, deliveryTag: rng.int(4), multiple: rng.chance(0.5), requeue: rng.chance(0.5) };
+    case 6:
+      return { id: MethodId.BasicQos, prefetchSize: 0, prefetchCount: rng.int(10), global: rng.chance(0.5) };
+    case 7:
+      return {
+        id: MethodId.BasicConsume,
+        ticket: 0,
+        queue: q,
+        consumerTag: rng.pick(["", "c1"]),
+        noLocal: false,
+        noAck: rng.chance(0.5),
+        exclusive: rng.chance(0.2),
+        nowait: false,
+        arguments: {},
+      };
+    case 8:
+      return { id: MethodId.BasicCancel, consumerTag: "c1", nowait: false };
+    case 9:
+      return { id: MethodId.ConfirmSelect, nowait: false };
+    case 10:
+      return { id: MethodId.TxSelect };
+    case 11:
+      return { id: MethodId.TxCommit };
+    case 12:
+      return { id: MethodId.QueuePurge, ticket: 0, queue: q, nowait: false };
+    default:
+      return { id: MethodId.ChannelFlow, active: rng.chance(0.5) };
   }
 }
 
@@ -52,7 +113,14 @@ function conversation(w: Writer, rng: Rng): void {
     const q = rng.pick(QUEUES);
     if (rng.chance(0.4)) {
       const body = rng.bytes(rng.pick([0, 1, 10, 5000, 140_000]));
-      writeMethodFrame(w, ch, { id: MethodId.BasicPublish, ticket: 0, exchange: rng.pick(EXCHANGES), routingKey: q, mandatory: rng.chance(0.3), immediate: rng.chance(0.05) });
+      writeMethodFrame(w, ch, {
+        id: MethodId.BasicPublish,
+        ticket: 0,
+        exchange: rng.pick(EXCHANGES),
+        routingKey: q,
+        mandatory: rng.chance(0.3),
+        immediate: rng.chance(0.05),
+      });
       // No properties, or delivery-mode 2 (flag bit 12).
       writeContentHeaderFrame(w, ch, 60, body.length, rng.chance(0.5) ? new Uint8Array([0, 0]) : new Uint8Array([0x10, 0, 2]));
       writeBodyFrames(w, ch, body, 4096);
@@ -105,7 +173,12 @@ function mutate(input: Uint8Array, from: number, rng: Rng): Uint8Array {
     case 3: // junk inserted
       return concat(bytes.subarray(0, at), rng.bytes(1 + rng.int(64)), bytes.subarray(at));
     case 4: // a frame's size field overwritten (tiny, huge, off by one)
-      if (frame + 7 <= bytes.length) view.setUint32(frame + 3, rng.pick([0, 1, 7, 0x7fffffff, 0xffffffff, view.getUint32(frame + 3) + 1, view.getUint32(frame + 3) - 1]) >>> 0);
+      if (frame + 7 <= bytes.length) {
+        view.setUint32(
+          frame + 3,
+          rng.pick([0, 1, 7, 0x7fffffff, 0xffffffff, view.getUint32(frame + 3) + 1, view.getUint32(frame + 3) - 1]) >>> 0,
+        );
+      }
       return bytes;
     case 5: // a frame's type
       if (frame < bytes.length) bytes[frame] = rng.pick([0, 1, 2, 3, 4, 8, 9, 65, 255]);

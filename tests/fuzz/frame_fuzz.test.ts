@@ -31,7 +31,11 @@ afterAll(async () => {
 
 test(`${CASES} mutated AMQP conversations (seed ${SEED}): the broker stays up, responsive and exact`, async () => {
   const result = await runFrameFuzz({ port: proc.port, seed: SEED, cases: CASES });
-  console.log(`frame fuzz seed ${SEED}: ${result.cases} cases, ${result.closedByBroker} closed by the broker, close codes ${JSON.stringify(Object.fromEntries(result.closeCodes))}, broker RSS ${Math.round((processRss(proc.pid) ?? 0) / 1048576)} MiB`);
+  console.log(
+    `frame fuzz seed ${SEED}: ${result.cases} cases, ${result.closedByBroker} closed by the broker, close codes ${
+      JSON.stringify(Object.fromEntries(result.closeCodes))
+    }, broker RSS ${Math.round((processRss(proc.pid) ?? 0) / 1048576)} MiB`,
+  );
   expect(result.failures).toEqual([]);
   expect(result.cases).toBe(CASES);
   expect(result.wellBehaved).toBe(CASES);

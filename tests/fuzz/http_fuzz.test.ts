@@ -28,7 +28,11 @@ afterAll(async () => {
 test(`${CASES} hostile management API requests (seed ${SEED}): answered, no 5xx, the API keeps working`, async () => {
   const httpPort = Number(/Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/.exec(log)?.[1]);
   const result = await runHttpFuzz({ httpPort, auth: basic("guest", "guest"), seed: SEED, cases: CASES });
-  console.log(`http fuzz seed ${SEED}: ${result.cases} requests, statuses ${JSON.stringify(Object.fromEntries(result.statuses))}, broker RSS ${Math.round((processRss(proc.pid) ?? 0) / 1048576)} MiB`);
+  console.log(
+    `http fuzz seed ${SEED}: ${result.cases} requests, statuses ${JSON.stringify(Object.fromEntries(result.statuses))}, broker RSS ${
+      Math.round((processRss(proc.pid) ?? 0) / 1048576)
+    } MiB`,
+  );
   expect(result.failures).toEqual([]);
   expect(result.cases).toBe(CASES);
   expect(proc.exited).toBe(false);

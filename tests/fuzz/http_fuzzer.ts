@@ -48,7 +48,8 @@ function raw(port: number, text: string): Promise<"answered" | "closed" | "silen
 /** Objects for the hostile requests to find: a vhost guest may use, queues, exchanges, a binding. */
 async function prepare(base: string, auth: string): Promise<void> {
   const put = (path: string, body: unknown) =>
-    fetch(base + path, { method: "PUT", headers: { authorization: auth, "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.arrayBuffer());
+    fetch(base + path, { method: "PUT", headers: { authorization: auth, "content-type": "application/json" }, body: JSON.stringify(body) })
+      .then((r) => r.arrayBuffer());
   await put("/api/vhosts/fuzz-v", {});
   await put("/api/permissions/fuzz-v/guest", { configure: ".*", write: ".*", read: ".*" });
   for (const vhost of ["%2F", "fuzz-v"]) {
@@ -63,7 +64,10 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
   const base = `http://127.0.0.1:${o.httpPort}`;
   await prepare(base, o.auth);
   const rng = new Rng(o.seed);
-  const cases = Array.from({ length: o.cases }, () => (rng.chance(0.05) ? { raw: malformedRaw(rng) } : { request: hostileRequest(rng, o.auth) }));
+  const cases = Array.from(
+    { length: o.cases },
+    () => (rng.chance(0.05) ? { raw: malformedRaw(rng) } : { request: hostileRequest(rng, o.auth) }),
+  );
   const result: HttpFuzzResult = { cases: 0, statuses: new Map(), failures: [] };
   let next = 0;
   const worker = async () => {
@@ -77,7 +81,9 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
         } else {
           const q = c.request!;
           const response = await fetch(base + q.path, {
-            method: q.method, headers: q.headers, signal: AbortSignal.timeout(TIMEOUT),
+            method: q.method,
+            headers: q.headers,
+            signal: AbortSignal.timeout(TIMEOUT),
             ...(q.body !== undefined && q.method !== "GET" && q.method !== "HEAD" ? { body: q.body } : {}),
           });
           const text = await response.text();
@@ -95,7 +101,11 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
             } catch {
               ok = false;
             }
-            if (!ok) result.failures.push(`${where}: ${q.method} ${q.path.slice(0, 200)} ${response.status} body is not {error, reason}: ${text.slice(0, 200)}`);
+            if (!ok) {
+              result.failures.push(
+                `${where}: ${q.method} ${q.path.slice(0, 200)} ${response.status} body is not {error, reason}: ${text.slice(0, 200)}`,
+              );
+            }
           }
         }
       } catch (err) {

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBroker, type Broker } from "../../mod.ts";
+import { type Broker, startBroker } from "../../mod.ts";
 import type { BrokerOptions } from "../../src/config.ts";
 import { startBrokerProcess } from "./broker_process.ts";
 import { brokerAsProcess, brokerDescription } from "./warren_runtime.ts";
@@ -37,7 +37,16 @@ export async function startTestBroker(opts: Partial<BrokerOptions> = {}): Promis
   try {
     // The MQTT plugin's listeners stay off unless a test asks for them (tests/plugins/mqtt/helpers.ts).
     const pluginSettings = { "mqtt.listeners.tcp.default": "none", "web_mqtt.ws_path": "none", ...opts.pluginSettings };
-    broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...opts, pluginSettings });
+    broker = await startBroker({
+      port: 0,
+      httpPort: 0,
+      metricsPort: 0,
+      bind: "127.0.0.1",
+      dataDir,
+      logLevel: "none",
+      ...opts,
+      pluginSettings,
+    });
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;

@@ -26,8 +26,22 @@ export function certificate(dir: string, name: string, cn: string, ca?: string, 
     return;
   }
   openssl("req", ...key, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
-  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial",
-    "-out", `${name}.pem`, "-days", "2", ...(ext ? ["-extfile", ext] : []));
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${ca}.pem`,
+    "-CAkey",
+    `${ca}.key`,
+    "-CAcreateserial",
+    "-out",
+    `${name}.pem`,
+    "-days",
+    "2",
+    ...(ext ? ["-extfile", ext] : []),
+  );
 }
 
 /** `ca.pem`/`ca.key` and `server.pem`/`server.key` (for localhost and 127.0.0.1) in `dir`. */

@@ -39,7 +39,19 @@ import { AMQPClient } from "@cloudamqp/amqp-client";
 import { cpSync, rmSync } from "node:fs";
 import { launchWarren, spawnWarren, type WarrenProcess } from "./warren_process.ts";
 import {
-  CRASH_QUEUES, declareTopology, DLQ, FANOUT, MARKERS, Q1, Q2, Q3, queueSpec, SPREAD_FANOUT, SPREAD_FANOUT_QUEUES, SPREAD_QUEUES, SPREAD_TARGETS,
+  CRASH_QUEUES,
+  declareTopology,
+  DLQ,
+  FANOUT,
+  MARKERS,
+  Q1,
+  Q2,
+  Q3,
+  queueSpec,
+  SPREAD_FANOUT,
+  SPREAD_FANOUT_QUEUES,
+  SPREAD_QUEUES,
+  SPREAD_TARGETS,
 } from "./crash_topology.ts";
 
 export { CRASH_QUEUES };
@@ -137,7 +149,9 @@ class Ledger {
 
   constructor(readonly queues: readonly string[]) {
     for (const q of queues) {
-      for (const m of [this.delivered, this.settledSent, this.settledProcessed, this.settledCommitted, this.deliveredCommitted]) m.set(q, new Set());
+      for (const m of [this.delivered, this.settledSent, this.settledProcessed, this.settledCommitted, this.deliveredCommitted]) {
+        m.set(q, new Set());
+      }
     }
   }
 
@@ -225,7 +239,10 @@ async function confirmPublisher(ctx: LoadContext, spec: PublisherSpec): Promise<
       ctx.ledger.published.set(id, { publisher: spec.name, n, persistent, queues: route.queues });
       inFlight++;
       writable = ch.publish(spec.exchange, route.routingKey, bodyFor(id), {
-        persistent, messageId: id, contentType: "application/x-crash-test", headers: { "x-publisher": spec.name, "x-n": n },
+        persistent,
+        messageId: id,
+        contentType: "application/x-crash-test",
+        headers: { "x-publisher": spec.name, "x-n": n },
         ...(route.priority !== undefined ? { priority: route.priority } : {}),
       }, (err) => {
         inFlight--;
@@ -261,7 +278,10 @@ async function txPublisher(ctx: LoadContext, spec: PublisherSpec, rand: () => nu
         ctx.ledger.published.set(id, { publisher: spec.name, n, persistent: true, queues: spec.queues });
         ids.push(id);
         writes.push(ch.basicPublish(spec.exchange, spec.routingKey, bodyFor(id), {
-          deliveryMode: 2, messageId: id, contentType: "application/x-crash-test", headers: { "x-publisher": spec.name, "x-n": n },
+          deliveryMode: 2,
+          messageId: id,
+          contentType: "application/x-crash-test",
+          headers: { "x-publisher": spec.name, "x-n": n },
         }));
       }
       await Promise.all(writes);
@@ -279,7 +299,13 @@ async function txPublisher(ctx: LoadContext, spec: PublisherSpec, rand: () => nu
  * it records which settlements the broker has processed (a passive declare returned) and which
  * are committed (a persistent marker published after them was confirmed).
  */
-async function consumer(ctx: LoadContext, queues: readonly string[], prefetch: number, startAfterMs: number, rand: () => number): Promise<void> {
+async function consumer(
+  ctx: LoadContext,
+  queues: readonly string[],
+  prefetch: number,
+  startAfterMs: number,
+  rand: () => number,
+): Promise<void> {
   if (startAfterMs > 0) await sleep(startAfterMs);
   if (ctx.stopped()) return;
   const ledger = ctx.ledger;
@@ -401,7 +427,9 @@ function checkMessage(m: ConsumeMessage, expected: Published | undefined): strin
   if (expected && (headers["x-publisher"] !== expected.publisher || headers["x-n"] !== expected.n)) {
     return `headers ${JSON.stringify(headers)}`;
   }
-  if (expected && (m.properties.deliveryMode ?? 1) !== (expected.persistent ? 2 : 1)) return `delivery-mode ${String(m.properties.deliveryMode)}`;
+  if (expected && (m.properties.deliveryMode ?? 1) !== (expected.persistent ? 2 : 1)) {
+    return `delivery-mode ${String(m.properties.deliveryMode)}`;
+  }
   return undefined;
 }
 
@@ -409,7 +437,12 @@ function checkMessage(m: ConsumeMessage, expected: Published | undefined): strin
  * Consumes every message of `queue` (acking in batches), then commits the acks with a marker and
  * checks the queue is empty. Returns the messages in delivery order.
  */
-async function drainQueue(ch: ConfirmChannel, queue: string, expected: (id: string) => Published | undefined, timeoutMs: number): Promise<{ got: Recovered[]; left: number }> {
+async function drainQueue(
+  ch: ConfirmChannel,
+  queue: string,
+  expected: (id: string) => Published | undefined,
+  timeoutMs: number,
+): Promise<{ got: Recovered[]; left: number }> {
   const { messageCount } = await ch.checkQueue(queue);
   const got: Recovered[] = [];
   if (messageCount > 0) {
@@ -533,7 +566,9 @@ export class CrashRig {
         await ch.purgeQueue(MARKERS);
         for (const { name } of CRASH_QUEUES) {
           const { messageCount } = await ch.checkQueue(name);
-          if (messageCount !== 0) violations.push({ kind: "not-empty", queue: name, ids: [], detail: `${messageCount} messages at the start of the cycle` });
+          if (messageCount !== 0) {
+            violations.push({ kind: "not-empty", queue: name, ids: [], detail: `${messageCount} messages at the start of the cycle` });
+          }
         }
       } finally {
         await conn.close().catch(() => {});
@@ -555,9 +590,28 @@ export class CrashRig {
       consumer(ctx, [Q3], 200, Math.round(rand() * killAfterMs * 0.3), seeded(seed + 5)),
       // The spread: many queues of every kind committing together.
       confirmPublisher(ctx, { name: "sfan", exchange: SPREAD_FANOUT, routingKey: "", queues: SPREAD_FANOUT_QUEUES, priority: 1 }),
-      confirmPublisher(ctx, { name: "spread", exchange: "", routingKey: "", queues: [], transientEvery: 5, choose: spreadRoute(seeded(seed + 6)) }),
-      consumer(ctx, SPREAD_QUEUES.filter((_, i) => i % 2 === 0).map((q) => q.name), 20, Math.round(rand() * killAfterMs * 0.4), seeded(seed + 7)),
-      consumer(ctx, SPREAD_QUEUES.filter((_, i) => i % 2 === 1).map((q) => q.name), 20, Math.round(rand() * killAfterMs * 0.7), seeded(seed + 8)),
+      confirmPublisher(ctx, {
+        name: "spread",
+        exchange: "",
+        routingKey: "",
+        queues: [],
+        transientEvery: 5,
+        choose: spreadRoute(seeded(seed + 6)),
+      }),
+      consumer(
+        ctx,
+        SPREAD_QUEUES.filter((_, i) => i % 2 === 0).map((q) => q.name),
+        20,
+        Math.round(rand() * killAfterMs * 0.4),
+        seeded(seed + 7),
+      ),
+      consumer(
+        ctx,
+        SPREAD_QUEUES.filter((_, i) => i % 2 === 1).map((q) => q.name),
+        20,
+        Math.round(rand() * killAfterMs * 0.7),
+        seeded(seed + 8),
+      ),
     ];
     await sleep(killAfterMs);
     await broker.kill9(); // mid-flight: publishes, confirms, commits, deliveries and acks
@@ -586,7 +640,7 @@ export class CrashRig {
       for (const spec of CRASH_QUEUES) {
         const q = spec.name;
         const { got, left } = await drainQueue(ch, q, (id) => ledger.published.get(id), 60_000);
-        if (q === DLQ) for (const m of got) deadLettered.add(m.id);
+        if (q === DLQ) { for (const m of got) deadLettered.add(m.id); }
         recovered += got.length;
         const add = (kind: string, ids: string[], detail?: string) => {
           if (ids.length > 0) violations.push({ kind, queue: q, ids, ...(detail ? { detail } : {}) });
@@ -620,8 +674,11 @@ export class CrashRig {
         }
         add("lost", lost);
         const deliveredCommitted = ledger.set(ledger.deliveredCommitted, q);
-        add("redelivered-flag", got.filter((m) => deliveredCommitted.has(m.id) && !m.redelivered && !committed.has(m.id)).map((m) => m.id),
-          "delivered before a committed marker, yet redelivered=false after the restart");
+        add(
+          "redelivered-flag",
+          got.filter((m) => deliveredCommitted.has(m.id) && !m.redelivered && !committed.has(m.id)).map((m) => m.id),
+          "delivered before a committed marker, yet redelivered=false after the restart",
+        );
         // Per publisher, the queue keeps publish order (priorities and quorum returns reorder).
         const lastN = new Map<string, number>();
         const order: string[] = [];
@@ -636,8 +693,11 @@ export class CrashRig {
         if (left !== 0) add("not-empty", [], `${left} messages left after draining and committing`);
         const processed = ledger.set(ledger.settledProcessed, q);
         if (this.opts.processedAcksMustStick) {
-          add("processed-ack-returned", got.filter((m) => processed.has(m.id) && !committed.has(m.id)).map((m) => m.id),
-            "settled, and a later queue.declare on the channel returned, yet back after the restart");
+          add(
+            "processed-ack-returned",
+            got.filter((m) => processed.has(m.id) && !committed.has(m.id)).map((m) => m.id),
+            "settled, and a later queue.declare on the channel returned, yet back after the restart",
+          );
         }
         for (const m of got) {
           if (committed.has(m.id)) continue;
@@ -654,9 +714,19 @@ export class CrashRig {
     let settledCommitted = 0;
     for (const q of CRASH_QUEUES) settledCommitted += ledger.set(ledger.settledCommitted, q.name).size;
     return {
-      cycle, seed, fsync: !this.noFsync(cycle), killAfterMs,
-      published: ledger.published.size, confirmed: ledger.confirmed.size, settledCommitted, recovered,
-      processedAckReturned, inFlightAckReturned, unconfirmedRecovered, bootMs, violations,
+      cycle,
+      seed,
+      fsync: !this.noFsync(cycle),
+      killAfterMs,
+      published: ledger.published.size,
+      confirmed: ledger.confirmed.size,
+      settledCommitted,
+      recovered,
+      processedAckReturned,
+      inFlightAckReturned,
+      unconfirmedRecovered,
+      bootMs,
+      violations,
     };
   }
 }
@@ -677,7 +747,14 @@ const RC = "rc.c";
 const R_MARKERS = "rc.markers";
 
 /** Publishes `count` messages from one confirm channel, ids `${prefix}${n}`, `transient(n)` ones transient. */
-async function publishConfirmed(ch: ConfirmChannel, exchange: string, routingKey: string, prefix: string, count: number, transient: (n: number) => boolean): Promise<void> {
+async function publishConfirmed(
+  ch: ConfirmChannel,
+  exchange: string,
+  routingKey: string,
+  prefix: string,
+  count: number,
+  transient: (n: number) => boolean,
+): Promise<void> {
   let inFlight = 0;
   let failed: Error | undefined;
   const signal = new Signal();
@@ -687,7 +764,11 @@ async function publishConfirmed(ch: ConfirmChannel, exchange: string, routingKey
     if (failed) throw failed;
     const id = `${prefix}${n}`;
     inFlight++;
-    const ok = ch.publish(exchange, routingKey, bodyFor(id), { persistent: !transient(n), messageId: id, contentType: "application/x-crash-test" }, (err) => {
+    const ok = ch.publish(exchange, routingKey, bodyFor(id), {
+      persistent: !transient(n),
+      messageId: id,
+      contentType: "application/x-crash-test",
+    }, (err) => {
       inFlight--;
       if (err) failed = err instanceof Error ? err : new Error(String(err));
       signal.notify();
@@ -791,7 +872,11 @@ async function runCrashDuringRecovery(dataDir: string, opts: RecoveryCrashOption
       broker = undefined;
       const exit = await proc.exit;
       attempts.push({ trigger, killedBeforeReady, exit });
-      log(`recovery attempt ${i + 1}/${opts.attempts}: killed ${trigger}${killedBeforeReady ? " (before startup completed)" : " (after startup completed)"}`);
+      log(
+        `recovery attempt ${i + 1}/${opts.attempts}: killed ${trigger}${
+          killedBeforeReady ? " (before startup completed)" : " (after startup completed)"
+        }`,
+      );
     }
 
     broker = await spawnWarren({ dataDir });
@@ -820,7 +905,10 @@ async function runCrashDuringRecovery(dataDir: string, opts: RecoveryCrashOption
         if (firstOutOfOrder >= 0 && got.length === ids.length) {
           add("order", [got[firstOutOfOrder]!.id], `position ${firstOutOfOrder}: expected ${ids[firstOutOfOrder]}`);
         }
-        add("redelivered-flag", got.filter((m, i) => m.id === ids[i] && m.redelivered !== redelivered(i)).map((m) => `${m.id}=${m.redelivered}`));
+        add(
+          "redelivered-flag",
+          got.filter((m, i) => m.id === ids[i] && m.redelivered !== redelivered(i)).map((m) => `${m.id}=${m.redelivered}`),
+        );
         if (left !== 0) add("not-empty", [], `${left} left after draining`);
       }
     } finally {

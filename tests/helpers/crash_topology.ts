@@ -42,8 +42,12 @@ function spreadQueue(i: number): CrashQueue {
       return { name, args: { "x-queue-type": "quorum" }, ordered: false, fanoutOnly, priority: false };
     case 2:
       return {
-        name, args: { "x-max-length": 25, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": DLQ },
-        ordered: true, deadLettersTo: DLQ, fanoutOnly, priority: false,
+        name,
+        args: { "x-max-length": 25, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": DLQ },
+        ordered: true,
+        deadLettersTo: DLQ,
+        fanoutOnly,
+        priority: false,
       };
     case 3:
       return { name, args: { "x-max-length": 15, "x-overflow": "reject-publish" }, ordered: true, fanoutOnly, priority: false };
@@ -62,7 +66,9 @@ const plain = (name: string): CrashQueue => ({ name, args: {}, ordered: true, fa
 /** Every queue checked after a crash; the dead-letter queue first (others' drops may be there). */
 export const CRASH_QUEUES: readonly CrashQueue[] = [
   { ...plain(DLQ), ordered: false },
-  plain(Q1), plain(Q2), plain(Q3),
+  plain(Q1),
+  plain(Q2),
+  plain(Q3),
   ...SPREAD_QUEUES,
 ];
 

@@ -4,6 +4,8 @@ import type { ManagementApp } from "../../src/http/app.ts";
 export interface ApiResponse {
   status: number;
   headers: Headers;
+  // Parsed JSON of any endpoint, read by hundreds of tests each as it needs: a type per answer
+  // would restate the API in the tests; a wrong field fails the test's expectation anyway.
   // deno-lint-ignore no-explicit-any
   body: any;
 }
@@ -16,7 +18,12 @@ export function basic(user: string, pass: string): string {
 
 /** Calls `path` on an app or a base URL as guest (or `auth`), with an optional JSON body. */
 export async function api(
-  target: Target, method: string, path: string, body?: unknown, auth: string | null = basic("guest", "guest"), extraHeaders: Record<string, string> = {},
+  target: Target,
+  method: string,
+  path: string,
+  body?: unknown,
+  auth: string | null = basic("guest", "guest"),
+  extraHeaders: Record<string, string> = {},
 ): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...extraHeaders };
   if (auth !== null) headers.authorization = auth;

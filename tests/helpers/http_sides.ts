@@ -14,7 +14,8 @@ export function referenceSide(): HttpSide | undefined {
   if (!ref) return undefined;
   const url = new URL(ref);
   return {
-    name: "RabbitMQ", base: () => `${url.protocol}//${url.host}`,
+    name: "RabbitMQ",
+    base: () => `${url.protocol}//${url.host}`,
     auth: basic(decodeURIComponent(url.username) || "guest", decodeURIComponent(url.password) || "guest"),
   };
 }

@@ -1,6 +1,6 @@
 // What a client observes after it sent something: the comparable outcome of a raw-socket
 // scenario, used by the protocol tests and by the differential tests against RabbitMQ.
-import { MethodId, methodName, type AmqpMethod } from "../../src/amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId, methodName } from "../../src/amqp/spec/methods.gen.ts";
 import { openRawConnection, RawClient, type ReceivedFrame } from "./raw_client.ts";
 
 export type Outcome =
@@ -46,7 +46,9 @@ export async function observe(client: RawClient, opts: ObserveOptions = {}): Pro
     return { kind: "close", code: m.replyCode, classId: m.classId, methodId: m.methodId, text: m.replyText };
   }
   // Waited for with `until`: a channel.close, with its code, method and text.
-  if (m?.id === MethodId.ChannelClose) return { kind: "channel-close", code: m.replyCode, classId: m.classId, methodId: m.methodId, text: m.replyText };
+  if (m?.id === MethodId.ChannelClose) {
+    return { kind: "channel-close", code: m.replyCode, classId: m.classId, methodId: m.methodId, text: m.replyText };
+  }
   if (m) return { kind: "method", name: methodName(m.id) };
   if (client.closed && client.protocolHeaderReply) {
     return { kind: "protocol-header", header: Buffer.from(client.protocolHeaderReply).toString("latin1") };
@@ -58,11 +60,16 @@ export async function observe(client: RawClient, opts: ObserveOptions = {}): Pro
 /** A one-line description of an outcome, for failure messages and the report. */
 export function describeOutcome(o: Outcome): string {
   switch (o.kind) {
-    case "close": return `connection.close ${o.code} ${o.classId}/${o.methodId} "${o.text}"`;
-    case "channel-close": return `channel.close ${o.code} ${o.classId}/${o.methodId} "${o.text}"`;
-    case "protocol-header": return `protocol header ${JSON.stringify(o.header)} then socket closed`;
-    case "method": return o.name;
-    default: return o.kind;
+    case "close":
+      return `connection.close ${o.code} ${o.classId}/${o.methodId} "${o.text}"`;
+    case "channel-close":
+      return `channel.close ${o.code} ${o.classId}/${o.methodId} "${o.text}"`;
+    case "protocol-header":
+      return `protocol header ${JSON.stringify(o.header)} then socket closed`;
+    case "method":
+      return o.name;
+    default:
+      return o.kind;
   }
 }
 

@@ -2,15 +2,18 @@
 // own codec. It records every frame the server sends, lets a test write arbitrary bytes, and
 // every wait has a timeout so that no test can hang on a silent server.
 import * as net from "node:net";
-import { FrameSplitter, type FrameSink } from "../../src/amqp/frame_splitter.ts";
-import {
-  writeBodyFrames, writeContentHeaderFrame, writeHeartbeatFrame, writeMethodFrame,
-} from "../../src/amqp/frames.ts";
+import { type FrameSink, FrameSplitter } from "../../src/amqp/frame_splitter.ts";
+import { writeBodyFrames, writeContentHeaderFrame, writeHeartbeatFrame, writeMethodFrame } from "../../src/amqp/frames.ts";
 import { Reader } from "../../src/amqp/reader.ts";
 import { FRAME_HEARTBEAT, FRAME_METHOD } from "../../src/amqp/spec/constants.gen.ts";
 import {
-  decodeMethod, MethodId, methodName, type AmqpMethod, type ConnectionClose, type ConnectionStart,
+  type AmqpMethod,
+  type ConnectionClose,
+  type ConnectionStart,
   type ConnectionTune,
+  decodeMethod,
+  MethodId,
+  methodName,
 } from "../../src/amqp/spec/methods.gen.ts";
 import { encodeTable, type FieldTable } from "../../src/amqp/table.ts";
 import { Writer } from "../../src/amqp/writer.ts";
@@ -213,15 +216,19 @@ export class RawClient {
 
   /** The next frame (after earlier waits) matching `match`; consumes it and those before it. */
   waitForFrame(match: (f: ReceivedFrame) => boolean, timeoutMs = 5000, what?: () => string): Promise<ReceivedFrame> {
-    return this.waitUntil(() => {
-      for (let i = this.cursor; i < this.frames.length; i++) {
-        if (match(this.frames[i]!)) {
-          this.cursor = i + 1;
-          return this.frames[i]!;
+    return this.waitUntil(
+      () => {
+        for (let i = this.cursor; i < this.frames.length; i++) {
+          if (match(this.frames[i]!)) {
+            this.cursor = i + 1;
+            return this.frames[i]!;
+          }
         }
-      }
-      return undefined;
-    }, timeoutMs, what ?? (() => "waiting for a frame"));
+        return undefined;
+      },
+      timeoutMs,
+      what ?? (() => "waiting for a frame"),
+    );
   }
 
   /** Resolves when the server closed the socket; rejects after `timeoutMs`. */
@@ -232,7 +239,9 @@ export class RawClient {
   /** Resolves true once closed, false if still open after `ms`. */
   async closedWithin(ms: number): Promise<boolean> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
     const result = await Promise.race([this.closedPromise.then(() => true), timeout]);
     clearTimeout(timer);
     return result;
@@ -292,7 +301,9 @@ export class RawClient {
       }
       return `${methodName(m.id)}(ch ${f.channel})`;
     });
-    if (this.protocolHeaderReply) parts.unshift(`protocol header ${JSON.stringify(Buffer.from(this.protocolHeaderReply).toString("latin1"))}`);
+    if (this.protocolHeaderReply) {
+      parts.unshift(`protocol header ${JSON.stringify(Buffer.from(this.protocolHeaderReply).toString("latin1"))}`);
+    }
     if (this.parseError) parts.push(`unparseable bytes (${this.parseError.message})`);
     return `[${parts.join(", ")}]${this.closed ? " then socket closed" : ""}`;
   }

@@ -2,30 +2,53 @@
 // was published, byte for byte. The encoder here is written out by hand from the AMQP 0-9-1 spec
 // (not the project's codec), so a codec bug cannot hide itself; and raw publish / basic.get over
 // RawClient give the content-header payload exactly as it went over the wire.
-import { MethodId, type BasicGetOk } from "../../src/amqp/spec/methods.gen.ts";
+import { type BasicGetOk, MethodId } from "../../src/amqp/spec/methods.gen.ts";
 import { FRAME_BODY, FRAME_HEADER } from "../../src/amqp/spec/constants.gen.ts";
 import type { RawClient } from "./raw_client.ts";
 
 /** One field of a table: the wire type letter and its value, encoded as that type. */
 export type RawField =
-  | ["t", boolean] | ["b" | "B" | "s" | "u" | "I" | "i", number] | ["l" | "T", bigint]
-  | ["f" | "d", number] | ["D", [number, number]] | ["S" | "x", Uint8Array | string]
-  | ["A", RawField[]] | ["F", [string, RawField][]] | ["V", null];
+  | ["t", boolean]
+  | ["b" | "B" | "s" | "u" | "I" | "i", number]
+  | ["l" | "T", bigint]
+  | ["f" | "d", number]
+  | ["D", [number, number]]
+  | ["S" | "x", Uint8Array | string]
+  | ["A", RawField[]]
+  | ["F", [string, RawField][]]
+  | ["V", null];
 
 class Bytes {
   private parts: number[] = [];
-  u8(v: number) { this.parts.push(v & 0xff); return this; }
-  u16(v: number) { return this.u8(v >> 8).u8(v); }
-  u32(v: number) { return this.u16(Math.floor(v / 0x10000)).u16(v & 0xffff); }
-  raw(b: Uint8Array) { for (const x of b) this.parts.push(x); return this; }
+  u8(v: number) {
+    this.parts.push(v & 0xff);
+    return this;
+  }
+  u16(v: number) {
+    return this.u8(v >> 8).u8(v);
+  }
+  u32(v: number) {
+    return this.u16(Math.floor(v / 0x10000)).u16(v & 0xffff);
+  }
+  raw(b: Uint8Array) {
+    for (const x of b) this.parts.push(x);
+    return this;
+  }
   view(size: number, set: (d: DataView) => void) {
     const d = new DataView(new ArrayBuffer(size));
     set(d);
     return this.raw(new Uint8Array(d.buffer));
   }
-  shortstr(s: string) { const b = new TextEncoder().encode(s); return this.u8(b.length).raw(b); }
-  longbytes(b: Uint8Array) { return this.u32(b.length).raw(b); }
-  done(): Uint8Array { return new Uint8Array(this.parts); }
+  shortstr(s: string) {
+    const b = new TextEncoder().encode(s);
+    return this.u8(b.length).raw(b);
+  }
+  longbytes(b: Uint8Array) {
+    return this.u32(b.length).raw(b);
+  }
+  done(): Uint8Array {
+    return new Uint8Array(this.parts);
+  }
 }
 
 const utf8 = (v: Uint8Array | string) => (typeof v === "string" ? new TextEncoder().encode(v) : v);
@@ -33,27 +56,57 @@ const utf8 = (v: Uint8Array | string) => (typeof v === "string" ? new TextEncode
 function fieldValue(w: Bytes, [type, value]: RawField): void {
   w.u8(type.charCodeAt(0));
   switch (type) {
-    case "t": w.u8(value ? 1 : 0); break;
-    case "b": w.view(1, (d) => d.setInt8(0, value)); break;
-    case "B": w.u8(value); break;
-    case "s": w.view(2, (d) => d.setInt16(0, value)); break;
-    case "u": w.u16(value); break;
-    case "I": w.view(4, (d) => d.setInt32(0, value)); break;
-    case "i": w.u32(value); break;
-    case "l": w.view(8, (d) => d.setBigInt64(0, value)); break;
-    case "T": w.view(8, (d) => d.setBigUint64(0, value)); break;
-    case "f": w.view(4, (d) => d.setFloat32(0, value)); break;
-    case "d": w.view(8, (d) => d.setFloat64(0, value)); break;
-    case "D": w.u8(value[0]).u32(value[1]); break;
-    case "S": case "x": w.longbytes(utf8(value)); break;
+    case "t":
+      w.u8(value ? 1 : 0);
+      break;
+    case "b":
+      w.view(1, (d) => d.setInt8(0, value));
+      break;
+    case "B":
+      w.u8(value);
+      break;
+    case "s":
+      w.view(2, (d) => d.setInt16(0, value));
+      break;
+    case "u":
+      w.u16(value);
+      break;
+    case "I":
+      w.view(4, (d) => d.setInt32(0, value));
+      break;
+    case "i":
+      w.u32(value);
+      break;
+    case "l":
+      w.view(8, (d) => d.setBigInt64(0, value));
+      break;
+    case "T":
+      w.view(8, (d) => d.setBigUint64(0, value));
+      break;
+    case "f":
+      w.view(4, (d) => d.setFloat32(0, value));
+      break;
+    case "d":
+      w.view(8, (d) => d.setFloat64(0, value));
+      break;
+    case "D":
+      w.u8(value[0]).u32(value[1]);
+      break;
+    case "S":
+    case "x":
+      w.longbytes(utf8(value));
+      break;
     case "A": {
       const inner = new Bytes();
       for (const v of value) fieldValue(inner, v);
       w.longbytes(inner.done());
       break;
     }
-    case "F": w.raw(rawTable(value)); break;
-    case "V": break;
+    case "F":
+      w.raw(rawTable(value));
+      break;
+    case "V":
+      break;
   }
 }
 
@@ -87,8 +140,20 @@ export interface RawProperties {
 /** basic properties as on the wire: 16 flag bits (bit 15 = content-type …), then the fields. */
 export function rawProperties(p: RawProperties): Uint8Array {
   const order: (keyof RawProperties)[] = [
-    "contentType", "contentEncoding", "headers", "deliveryMode", "priority", "correlationId", "replyTo",
-    "expiration", "messageId", "timestamp", "type", "userId", "appId", "clusterId",
+    "contentType",
+    "contentEncoding",
+    "headers",
+    "deliveryMode",
+    "priority",
+    "correlationId",
+    "replyTo",
+    "expiration",
+    "messageId",
+    "timestamp",
+    "type",
+    "userId",
+    "appId",
+    "clusterId",
   ];
   let flags = 0;
   const w = new Bytes();
@@ -110,7 +175,15 @@ export function contentHeaderPayload(bodySize: number, properties: Uint8Array): 
 }
 
 /** basic.publish with exactly these property bytes; the body is split to fit `frameMax`. */
-export function rawPublish(client: RawClient, channel: number, exchange: string, routingKey: string, properties: Uint8Array, body: Uint8Array, frameMax: number): void {
+export function rawPublish(
+  client: RawClient,
+  channel: number,
+  exchange: string,
+  routingKey: string,
+  properties: Uint8Array,
+  body: Uint8Array,
+  frameMax: number,
+): void {
   client.sendMethod(channel, { id: MethodId.BasicPublish, ticket: 0, exchange, routingKey, mandatory: false, immediate: false });
   client.sendFrame(FRAME_HEADER, channel, contentHeaderPayload(body.length, properties));
   client.sendBody(channel, body, frameMax);

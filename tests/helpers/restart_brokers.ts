@@ -4,7 +4,7 @@ import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBroker, type Broker } from "../../mod.ts";
+import { type Broker, startBroker } from "../../mod.ts";
 import { withTimeout } from "./broker.ts";
 
 const running = new Set<Broker>();

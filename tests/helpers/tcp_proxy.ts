@@ -43,7 +43,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   let refuseTimer: ReturnType<typeof setTimeout> | undefined;
   let held: "none" | "both" | "to-client" | "to-target" = "none";
   /** Bytes read from `from` wait (not forwarded) in the held direction. */
-  const isHeld = (from: Socket<Side>) => held === "both" || (held === "to-client" && !from.data.client) || (held === "to-target" && from.data.client);
+  const isHeld = (from: Socket<Side>) =>
+    held === "both" || (held === "to-client" && !from.data.client) || (held === "to-target" && from.data.client);
   let accepted = 0;
   let refused = 0;
 

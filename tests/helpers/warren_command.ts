@@ -27,8 +27,22 @@ export async function stopAllServers(): Promise<void> {
 export async function startServer(args: string[] = [], env: Record<string, string> = {}, dataDir?: string): Promise<ServerProcess> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "warren-cmd-"));
   const [cmd, ...pre] = WARREN;
-  const child = spawn(cmd!, [...pre, "--port", "0", "--http-port", "0", "--metrics-port", "0", "--bind", "127.0.0.1", "--data-dir", dir, ...args], {
-    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env },
+  const child = spawn(cmd!, [
+    ...pre,
+    "--port",
+    "0",
+    "--http-port",
+    "0",
+    "--metrics-port",
+    "0",
+    "--bind",
+    "127.0.0.1",
+    "--data-dir",
+    dir,
+    ...args,
+  ], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let log = "";
   child.stdout!.on("data", (c: Buffer) => (log += c.toString()));
@@ -57,7 +71,9 @@ export async function startServer(args: string[] = [], env: Record<string, strin
   });
   let stopping: Promise<void> | undefined;
   const server: ServerProcess = {
-    ...ports, dataDir: dir, log: () => log,
+    ...ports,
+    dataDir: dir,
+    log: () => log,
     stop() {
       stopping ??= (async () => {
         live.delete(server);

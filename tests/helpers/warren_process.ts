@@ -3,7 +3,7 @@
 // crash soak: it can be SIGKILLed at any moment. Every wait has a time limit, and every process
 // started here is registered so that a test's afterAll (or a script's finally) can kill all of
 // them with killAllWarrens().
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { ROOT, warrenCommand } from "./warren_runtime.ts";
 
@@ -75,10 +75,25 @@ export async function launchWarren(opts: SpawnOptions): Promise<WarrenProcess> {
   const port = envPort !== undefined ? Number(envPort) : opts.port ?? (await freePort());
   const [command, ...pre] = opts.command ?? warrenCommand();
   const argv = [
-    ...pre, ...(envPort !== undefined ? [] : ["--port", String(port)]), "--bind", "127.0.0.1", "--data-dir", opts.dataDir,
-    "--log-level", opts.logLevel ?? "info", "--http-port", "0", "--metrics-port", "0", ...(opts.args ?? []),
+    ...pre,
+    ...(envPort !== undefined ? [] : ["--port", String(port)]),
+    "--bind",
+    "127.0.0.1",
+    "--data-dir",
+    opts.dataDir,
+    "--log-level",
+    opts.logLevel ?? "info",
+    "--http-port",
+    "0",
+    "--metrics-port",
+    "0",
+    ...(opts.args ?? []),
   ];
-  const spawnOptions = { stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[], cwd: ROOT, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) };
+  const spawnOptions = {
+    stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[],
+    cwd: ROOT,
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  };
   // prlimit execs the broker with the limit set: the pid stays the broker's.
   const child = opts.nofile === undefined
     ? spawn(command!, argv, spawnOptions)
@@ -160,7 +175,7 @@ export async function launchWarren(opts: SpawnOptions): Promise<WarrenProcess> {
  * connections only after recovery). Retries once on another port if the chosen one was taken.
  */
 export async function spawnWarren(opts: SpawnOptions, timeoutMs = 60_000): Promise<WarrenProcess> {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0;; attempt++) {
     const proc = await launchWarren(opts);
     try {
       await proc.waitForLine(new RegExp(STARTUP_LINE), timeoutMs);

@@ -41,7 +41,10 @@ describe("authentication", () => {
   });
 
   test("whoami names the user and its tags", async () => {
-    expect((await api(app, "GET", "/api/whoami", undefined, basic("http-mon", "p"))).body).toEqual({ name: "http-mon", tags: ["monitoring"] });
+    expect((await api(app, "GET", "/api/whoami", undefined, basic("http-mon", "p"))).body).toEqual({
+      name: "http-mon",
+      tags: ["monitoring"],
+    });
   });
 });
 
@@ -49,7 +52,11 @@ describe("tags", () => {
   test("hash_password is for administrators only, as rabbit_mgmt_wm_hash_password's is_authorized_admin", async () => {
     for (const user of ["http-mgmt", "http-policy", "http-mon"]) {
       const r = await api(app, "GET", "/api/auth/hash_password/s3cret", undefined, basic(user, "p"));
-      expect({ user, status: r.status, body: r.body }).toEqual({ user, status: 401, body: { error: "not_authorised", reason: "Not administrator user" } });
+      expect({ user, status: r.status, body: r.body }).toEqual({
+        user,
+        status: 401,
+        body: { error: "not_authorised", reason: "Not administrator user" },
+      });
     }
     const ok = await api(app, "GET", "/api/auth/hash_password/s3cret");
     expect(ok.status).toBe(200);
@@ -93,7 +100,15 @@ describe("tags", () => {
 
 describe("errors", () => {
   test("a missing object: 404 Object Not Found", async () => {
-    for (const path of ["/api/queues/%2F/http-missing", "/api/exchanges/%2F/http-missing", "/api/vhosts/http-missing", "/api/queues/http-missing", "/api/nope"]) {
+    for (
+      const path of [
+        "/api/queues/%2F/http-missing",
+        "/api/exchanges/%2F/http-missing",
+        "/api/vhosts/http-missing",
+        "/api/queues/http-missing",
+        "/api/nope",
+      ]
+    ) {
       const r = await api(app, "GET", path);
       expect(r.status).toBe(404);
       expect(r.body).toEqual({ error: "Object Not Found", reason: "Not Found" });

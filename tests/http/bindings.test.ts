@@ -59,8 +59,24 @@ describe("binding endpoints", () => {
   test("GET between two ends lists their bindings with properties keys", async () => {
     const r = await api(app, "GET", "/api/bindings/%2F/e/http-bx/q/http-bq");
     expect(r.body).toEqual([
-      { source: "http-bx", vhost: "/", destination: "http-bq", destination_type: "queue", routing_key: "", arguments: {}, properties_key: "~" },
-      { source: "http-bx", vhost: "/", destination: "http-bq", destination_type: "queue", routing_key: "k1", arguments: { foo: "bar" }, properties_key: propertiesKey("k1", { foo: "bar" }) },
+      {
+        source: "http-bx",
+        vhost: "/",
+        destination: "http-bq",
+        destination_type: "queue",
+        routing_key: "",
+        arguments: {},
+        properties_key: "~",
+      },
+      {
+        source: "http-bx",
+        vhost: "/",
+        destination: "http-bq",
+        destination_type: "queue",
+        routing_key: "k1",
+        arguments: { foo: "bar" },
+        properties_key: propertiesKey("k1", { foo: "bar" }),
+      },
     ]);
   });
 
@@ -99,18 +115,40 @@ describe("binding endpoints", () => {
     const q = await api(app, "POST", "/api/bindings/%2F/e/http-bx/q/loc(q)*", { routing_key: "k" });
     expect(q.headers.get("location")).toBe("loc%28q%29%2A/k");
     const lookups: [string, number][] = [
-      ["a.%2523", 200], ["a.%23", 200], ["a+b%257Ec%252Fd%2525e%252Bf", 200], ["a%2Bb%7Ec%2Fd%25e%2Bf", 404],
-      ["a+b%7Ec%2Fd%25e%2Bf", 404], ["~", 200], ["%7E", 200], ["x%252A", 200], ["x*", 200],
-      ["a.%2523~9nmLZQ", 200], ["a.%23%7E9nmLZQ", 200], ["a.%2523%7E9nmLZQ", 200], ["a.%25zz", 404], ["%zz", 400],
+      ["a.%2523", 200],
+      ["a.%23", 200],
+      ["a+b%257Ec%252Fd%2525e%252Bf", 200],
+      ["a%2Bb%7Ec%2Fd%25e%2Bf", 404],
+      ["a+b%7Ec%2Fd%25e%2Bf", 404],
+      ["~", 200],
+      ["%7E", 200],
+      ["x%252A", 200],
+      ["x*", 200],
+      ["a.%2523~9nmLZQ", 200],
+      ["a.%23%7E9nmLZQ", 200],
+      ["a.%2523%7E9nmLZQ", 200],
+      ["a.%25zz", 404],
+      ["%zz", 400],
     ];
     for (const [segment, status] of lookups) {
-      expect({ segment, status: (await api(app, "GET", `/api/bindings/%2F/e/http-bx/q/http-bq/${segment}`)).status }).toEqual({ segment, status });
+      expect({ segment, status: (await api(app, "GET", `/api/bindings/%2F/e/http-bx/q/http-bq/${segment}`)).status }).toEqual({
+        segment,
+        status,
+      });
     }
   });
 
   test("queue bindings start with the default exchange's implicit binding", async () => {
     const r = await api(app, "GET", "/api/queues/%2F/http-bq/bindings");
-    expect(r.body[0]).toEqual({ source: "", vhost: "/", destination: "http-bq", destination_type: "queue", routing_key: "http-bq", arguments: {}, properties_key: "http-bq" });
+    expect(r.body[0]).toEqual({
+      source: "",
+      vhost: "/",
+      destination: "http-bq",
+      destination_type: "queue",
+      routing_key: "http-bq",
+      arguments: {},
+      properties_key: "http-bq",
+    });
     const all = await api(app, "GET", "/api/bindings/%2F");
     expect(all.body.length).toBeGreaterThanOrEqual(4);
   });

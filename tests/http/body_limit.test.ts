@@ -27,7 +27,14 @@ afterAll(async () => {
  * Sends the request head and only the first `sent` bytes of a body declared `declared` bytes
  * long, then waits for the answer: a server that reads the body before answering never answers.
  */
-function headOnly(port: number, method: string, path: string, declared: number, sent: number, auth = AUTH): Promise<{ status: number; text: string }> {
+function headOnly(
+  port: number,
+  method: string,
+  path: string,
+  declared: number,
+  sent: number,
+  auth = AUTH,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     let data = "";
@@ -42,7 +49,9 @@ function headOnly(port: number, method: string, path: string, declared: number, 
     });
     socket.on("error", reject);
     socket.on("close", () => reject(new Error(`closed without a whole answer: ${JSON.stringify(data)}`)));
-    socket.write(`${method} ${path} HTTP/1.1\r\nhost: x\r\nauthorization: ${auth}\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`);
+    socket.write(
+      `${method} ${path} HTTP/1.1\r\nhost: x\r\nauthorization: ${auth}\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
+    );
     socket.write("{".padEnd(sent, " "));
   });
 }
@@ -77,15 +86,27 @@ describe("management.http.max_body_size", () => {
     expect((await api(small.httpUrl, "PUT", "/api/queues/%2F/q-exact", exact)).status).toBe(201);
     const over = JSON.stringify({ ...exact, pad: exact.pad + "y" });
     const routes: [string, string][] = [
-      ["PUT", "/api/queues/%2F/q-over"], ["PUT", "/api/exchanges/%2F/x-over"], ["PUT", "/api/users/u-over"],
-      ["PUT", "/api/vhosts/v-over"], ["POST", "/api/definitions"], ["POST", "/api/exchanges/%2F/amq.default/publish"],
-      ["PUT", "/api/policies/%2F/p-over"], ["POST", "/api/bindings/%2F/e/amq.direct/q/q-exact"],
-      ["PUT", "/api/parameters/federation-upstream/%2F/up"], ["POST", "/api/queues/%2F/q-exact/get"],
-      ["DELETE", "/api/queues/%2F/q-exact/contents"], ["GET", "/api/overview"],
+      ["PUT", "/api/queues/%2F/q-over"],
+      ["PUT", "/api/exchanges/%2F/x-over"],
+      ["PUT", "/api/users/u-over"],
+      ["PUT", "/api/vhosts/v-over"],
+      ["POST", "/api/definitions"],
+      ["POST", "/api/exchanges/%2F/amq.default/publish"],
+      ["PUT", "/api/policies/%2F/p-over"],
+      ["POST", "/api/bindings/%2F/e/amq.direct/q/q-exact"],
+      ["PUT", "/api/parameters/federation-upstream/%2F/up"],
+      ["POST", "/api/queues/%2F/q-exact/get"],
+      ["DELETE", "/api/queues/%2F/q-exact/contents"],
+      ["GET", "/api/overview"],
     ];
     for (const [method, path] of routes) {
       const r = await headOnly(small.httpPort, method, path, over.length, 1);
-      expect({ method, path, status: r.status, body: JSON.parse(r.text) }).toEqual({ method, path, status: 400, body: { error: "bad_request", reason: REASON } });
+      expect({ method, path, status: r.status, body: JSON.parse(r.text) }).toEqual({
+        method,
+        path,
+        status: 400,
+        body: { error: "bad_request", reason: REASON },
+      });
     }
     expect((await api(small.httpUrl, "GET", "/api/queues/%2F/q-over")).status).toBe(404);
   });
@@ -101,7 +122,14 @@ describe("management.http.max_body_size", () => {
   });
 
   test("an unauthenticated request with a huge declared body is answered 401 without reading it", async () => {
-    const r = await headOnly(def.httpPort, "PUT", "/api/queues/%2F/q", 120_000_000, 1, "Basic " + Buffer.from("guest:wrong").toString("base64"));
+    const r = await headOnly(
+      def.httpPort,
+      "PUT",
+      "/api/queues/%2F/q",
+      120_000_000,
+      1,
+      "Basic " + Buffer.from("guest:wrong").toString("base64"),
+    );
     expect(r.status).toBe(401);
   });
 
@@ -119,8 +147,16 @@ describe.skipIf(!REF_HTTP)("against the reference RabbitMQ", () => {
     const auth = "Basic " + Buffer.from(`${decodeURIComponent(ref.username)}:${decodeURIComponent(ref.password)}`).toString("base64");
     const body = JSON.stringify({ properties: {}, routing_key: "none", payload: "a".repeat(20_000_000), payload_encoding: "string" });
     const [theirs, ours] = await Promise.all([
-      fetch(`${ref.protocol}//${ref.host}/api/exchanges/%2F/amq.default/publish`, { method: "POST", headers: { authorization: auth, "content-type": "application/json" }, body }),
-      fetch(`${def.httpUrl}/api/exchanges/%2F/amq.default/publish`, { method: "POST", headers: { authorization: AUTH, "content-type": "application/json" }, body }),
+      fetch(`${ref.protocol}//${ref.host}/api/exchanges/%2F/amq.default/publish`, {
+        method: "POST",
+        headers: { authorization: auth, "content-type": "application/json" },
+        body,
+      }),
+      fetch(`${def.httpUrl}/api/exchanges/%2F/amq.default/publish`, {
+        method: "POST",
+        headers: { authorization: AUTH, "content-type": "application/json" },
+        body,
+      }),
     ]);
     expect({ status: ours.status, body: await ours.json() }).toEqual({ status: theirs.status, body: await theirs.json() });
   });

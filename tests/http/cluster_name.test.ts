@@ -35,13 +35,18 @@ describe("PUT /api/cluster-name", () => {
   });
 
   test("sets the cluster_name global parameter, listed and exported, and the server property", async () => {
-    expect((await api(b.httpUrl, "GET", "/api/global-parameters")).body.map((g: { name: string }) => g.name)).toEqual(["internal_cluster_id"]);
+    expect((await api(b.httpUrl, "GET", "/api/global-parameters")).body.map((g: { name: string }) => g.name)).toEqual([
+      "internal_cluster_id",
+    ]);
     expect((await api(b.httpUrl, "PUT", "/api/cluster-name", { name: "tf-cluster" })).status).toBe(204);
     expect((await api(b.httpUrl, "GET", "/api/cluster-name")).body).toEqual({ name: "tf-cluster" });
     const globals = (await api(b.httpUrl, "GET", "/api/global-parameters")).body;
     expect(globals.map((g: { name: string }) => g.name)).toEqual(["cluster_name", "internal_cluster_id"]);
     expect(globals[0]).toEqual({ name: "cluster_name", value: "tf-cluster" });
-    expect((await api(b.httpUrl, "GET", "/api/definitions")).body.global_parameters).toContainEqual({ name: "cluster_name", value: "tf-cluster" });
+    expect((await api(b.httpUrl, "GET", "/api/definitions")).body.global_parameters).toContainEqual({
+      name: "cluster_name",
+      value: "tf-cluster",
+    });
     expect(await serverClusterName(b.port)).toBe("tf-cluster");
   });
 
@@ -62,17 +67,27 @@ test("warren.conf cluster_name reaches global parameters, definitions, overview 
   await writeFile(configFile, "cluster_name = edge-site-7\n");
   const lines: string[] = [];
   const logger = {
-    debug: () => {}, warning: () => {}, error: () => {}, enabled: () => true,
+    debug: () => {},
+    warning: () => {},
+    error: () => {},
+    enabled: () => true,
     info: (m: string) => void lines.push(m),
   };
-  const boot = () => startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: join(dir, "data"), configFile, logger });
+  const boot = () =>
+    startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: join(dir, "data"), configFile, logger });
   try {
     let broker = await boot();
     const http = () => `http://127.0.0.1:${broker.httpPort}`;
     try {
       expect(lines).toContain("Setting cluster name to 'edge-site-7' as configured");
-      expect((await api(http(), "GET", "/api/global-parameters/cluster_name")).body).toEqual({ name: "cluster_name", value: "edge-site-7" });
-      expect((await api(http(), "GET", "/api/definitions")).body.global_parameters).toContainEqual({ name: "cluster_name", value: "edge-site-7" });
+      expect((await api(http(), "GET", "/api/global-parameters/cluster_name")).body).toEqual({
+        name: "cluster_name",
+        value: "edge-site-7",
+      });
+      expect((await api(http(), "GET", "/api/definitions")).body.global_parameters).toContainEqual({
+        name: "cluster_name",
+        value: "edge-site-7",
+      });
       expect((await api(http(), "GET", "/api/overview")).body.cluster_name).toBe("edge-site-7");
       expect(await serverClusterName(broker.port)).toBe("edge-site-7");
       // Renamed over the API until the next boot, which seeds the configured name again.

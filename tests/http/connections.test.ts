@@ -31,7 +31,19 @@ test("GET /api/connections shows the client as RabbitMQ does", async () => {
   const list = (await api(tb.httpUrl, "GET", "/api/connections")).body;
   expect(list).toHaveLength(1);
   const c = list[0];
-  expect(c).toMatchObject({ user: "guest", vhost: "/", protocol: "AMQP 0-9-1", state: "running", auth_mechanism: "PLAIN", channels: 1, port: tb.port, peer_host: "127.0.0.1", frame_max: 131072, timeout: 60, ssl: false });
+  expect(c).toMatchObject({
+    user: "guest",
+    vhost: "/",
+    protocol: "AMQP 0-9-1",
+    state: "running",
+    auth_mechanism: "PLAIN",
+    channels: 1,
+    port: tb.port,
+    peer_host: "127.0.0.1",
+    frame_max: 131072,
+    timeout: 60,
+    ssl: false,
+  });
   expect(c.name).toBe(`127.0.0.1:${c.peer_port} -> 127.0.0.1:${tb.port}`);
   expect(c.client_properties.product).toBe("amqplib");
   expect(c.client_properties.connection_name).toBe("http-test");
@@ -43,7 +55,16 @@ test("GET /api/connections shows the client as RabbitMQ does", async () => {
 test("channels and consumers", async () => {
   const channels = (await api(tb.httpUrl, "GET", "/api/channels")).body;
   expect(channels).toHaveLength(1);
-  expect(channels[0]).toMatchObject({ number: 1, confirm: true, transactional: false, consumer_count: 1, prefetch_count: 7, user: "guest", vhost: "/", state: "running" });
+  expect(channels[0]).toMatchObject({
+    number: 1,
+    confirm: true,
+    transactional: false,
+    consumer_count: 1,
+    prefetch_count: 7,
+    user: "guest",
+    vhost: "/",
+    state: "running",
+  });
   ch.sendToQueue("http-cq", Buffer.from("x"));
   await ch.waitForConfirms();
   for (let i = 0; i < 100 && (await api(tb.httpUrl, "GET", "/api/channels")).body[0].message_stats.deliver < 1; i++) await Bun.sleep(5);
@@ -51,16 +72,26 @@ test("channels and consumers", async () => {
   expect(stats).toMatchObject({ publish: 1, confirm: 1, deliver: 1, deliver_get: 1, ack: 0, drop_unroutable: 0 });
   const consumers = (await api(tb.httpUrl, "GET", "/api/consumers/%2F")).body;
   expect(consumers).toHaveLength(1);
-  expect(consumers[0]).toMatchObject({ consumer_tag: "http-c1", ack_required: true, exclusive: false, prefetch_count: 7, active: true, queue: { name: "http-cq", vhost: "/" } });
+  expect(consumers[0]).toMatchObject({
+    consumer_tag: "http-c1",
+    ack_required: true,
+    exclusive: false,
+    prefetch_count: 7,
+    active: true,
+    queue: { name: "http-cq", vhost: "/" },
+  });
   expect(consumers[0].channel_details.name).toBe(channels[0].name);
-  expect((await api(tb.httpUrl, "GET", `/api/connections/${encodeURIComponent(channels[0].connection_details.name)}/channels`)).body).toHaveLength(1);
+  expect((await api(tb.httpUrl, "GET", `/api/connections/${encodeURIComponent(channels[0].connection_details.name)}/channels`)).body)
+    .toHaveLength(1);
 });
 
 test("DELETE closes the connection with 320 and the X-Reason text", async () => {
   const list = (await api(tb.httpUrl, "GET", "/api/connections")).body;
   conn.on("error", () => {}); // amqplib reports a server close on "close" (and may on "error")
   const closed = new Promise<Error>((resolve) => conn.on("close", resolve));
-  const r = await api(tb.httpUrl, "DELETE", `/api/connections/${encodeURIComponent(list[0].name)}`, undefined, undefined, { "x-reason": "http test says bye" });
+  const r = await api(tb.httpUrl, "DELETE", `/api/connections/${encodeURIComponent(list[0].name)}`, undefined, undefined, {
+    "x-reason": "http test says bye",
+  });
   expect(r.status).toBe(204);
   const err = (await closed) as Error & { code?: number };
   expect(err.code).toBe(320);

@@ -22,9 +22,22 @@ const DEFS = {
   parameters: [],
   global_parameters: [{ name: "cluster_name", value: "elsewhere" }],
   policies: [],
-  queues: [{ name: "http-dq", vhost: "http-dv", durable: true, auto_delete: false, arguments: { "x-max-length": 10, "x-queue-type": "classic" } }],
+  queues: [{
+    name: "http-dq",
+    vhost: "http-dv",
+    durable: true,
+    auto_delete: false,
+    arguments: { "x-max-length": 10, "x-queue-type": "classic" },
+  }],
   exchanges: [{ name: "http-dx", vhost: "http-dv", type: "topic", durable: true, auto_delete: false, internal: false, arguments: {} }],
-  bindings: [{ source: "http-dx", vhost: "http-dv", destination: "http-dq", destination_type: "queue", routing_key: "a.#", arguments: { k: "v" } }],
+  bindings: [{
+    source: "http-dx",
+    vhost: "http-dv",
+    destination: "http-dq",
+    destination_type: "queue",
+    routing_key: "a.#",
+    arguments: { k: "v" },
+  }],
 };
 
 let tb: TestBroker;
@@ -72,25 +85,39 @@ describe("import", () => {
     expect(r.status).toBe(400);
     expect(r.body).toEqual({
       error: "bad_request",
-      reason: "exchange 'http-dx' in vhost 'http-dv': inequivalent arg 'type' for exchange 'http-dx' in vhost 'http-dv': received 'direct' but current is 'topic'",
+      reason:
+        "exchange 'http-dx' in vhost 'http-dv': inequivalent arg 'type' for exchange 'http-dx' in vhost 'http-dv': received 'direct' but current is 'topic'",
     });
     expect(tb.broker.vhosts.has("http-never")).toBe(false);
     expect(tb.broker.vhosts.get("/")!.queues.has("http-new-q")).toBe(false);
   });
 
   test("a binding to a queue that exists neither in the file nor the broker is refused", async () => {
-    const r = await api(app, "POST", "/api/definitions", { bindings: [{ source: "amq.direct", vhost: "/", destination: "http-ghost", destination_type: "queue", routing_key: "", arguments: {} }] });
+    const r = await api(app, "POST", "/api/definitions", {
+      bindings: [{
+        source: "amq.direct",
+        vhost: "/",
+        destination: "http-ghost",
+        destination_type: "queue",
+        routing_key: "",
+        arguments: {},
+      }],
+    });
     expect(r.status).toBe(400);
     expect(r.body.reason).toBe("binding from exchange 'amq.direct' to queue 'http-ghost' in vhost '/': no queue 'http-ghost' in vhost '/'");
   });
 
   test("a structurally bad file is 400", async () => {
     expect((await api(app, "POST", "/api/definitions", { queues: "nope" })).body.reason).toBe("'queues' must be a list");
-    expect((await api(app, "POST", "/api/definitions", { queues: [{ vhost: "/" }] })).body.reason).toBe("queues[0]: 'name' must be a string");
+    expect((await api(app, "POST", "/api/definitions", { queues: [{ vhost: "/" }] })).body.reason).toBe(
+      "queues[0]: 'name' must be a string",
+    );
   });
 
   test("POST /api/definitions/{vhost} imports into that vhost whatever the entries say", async () => {
-    const r = await api(app, "POST", "/api/definitions/%2F", { queues: [{ name: "http-scoped", vhost: "http-dv", durable: false, auto_delete: false, arguments: {} }] });
+    const r = await api(app, "POST", "/api/definitions/%2F", {
+      queues: [{ name: "http-scoped", vhost: "http-dv", durable: false, auto_delete: false, arguments: {} }],
+    });
     expect(r.status).toBe(204);
     expect(tb.broker.vhosts.get("/")!.queues.has("http-scoped")).toBe(true);
   });
@@ -100,19 +127,49 @@ describe("export", () => {
   test("GET /api/definitions has RabbitMQ's sections; default and amq.* exchanges and exclusive queues are left out", async () => {
     const d = (await api(app, "GET", "/api/definitions")).body;
     expect(Object.keys(d).sort()).toEqual([
-      "bindings", "exchanges", "global_parameters", "parameters", "permissions", "policies", "product_name", "product_version",
-      "queues", "rabbit_version", "rabbitmq_version", "topic_permissions", "users", "vhosts",
+      "bindings",
+      "exchanges",
+      "global_parameters",
+      "parameters",
+      "permissions",
+      "policies",
+      "product_name",
+      "product_version",
+      "queues",
+      "rabbit_version",
+      "rabbitmq_version",
+      "topic_permissions",
+      "users",
+      "vhosts",
     ]);
     expect(d.exchanges.map((x: { name: string }) => x.name)).toEqual(["http-dx"]);
-    expect(d.bindings).toEqual([{ source: "http-dx", vhost: "http-dv", destination: "http-dq", destination_type: "queue", routing_key: "a.#", arguments: { k: "v" } }]);
-    expect(d.queues).toContainEqual({ name: "http-dq", vhost: "http-dv", durable: true, auto_delete: false, arguments: { "x-max-length": 10, "x-queue-type": "classic" } });
+    expect(d.bindings).toEqual([{
+      source: "http-dx",
+      vhost: "http-dv",
+      destination: "http-dq",
+      destination_type: "queue",
+      routing_key: "a.#",
+      arguments: { k: "v" },
+    }]);
+    expect(d.queues).toContainEqual({
+      name: "http-dq",
+      vhost: "http-dv",
+      durable: true,
+      auto_delete: false,
+      arguments: { "x-max-length": 10, "x-queue-type": "classic" },
+    });
   });
 
   test("GET /api/definitions/{vhost} leaves out the vhost fields; ?download sets Content-Disposition", async () => {
     const r = await api(app, "GET", "/api/definitions/http-dv?download=defs.json");
     expect(r.headers.get("content-disposition")).toBe("attachment; filename=defs.json");
     expect(Object.keys(r.body).sort()).toEqual(["bindings", "exchanges", "parameters", "policies", "queues", "rabbit_version"]);
-    expect(r.body.queues).toEqual([{ name: "http-dq", durable: true, auto_delete: false, arguments: { "x-max-length": 10, "x-queue-type": "classic" } }]);
+    expect(r.body.queues).toEqual([{
+      name: "http-dq",
+      durable: true,
+      auto_delete: false,
+      arguments: { "x-max-length": 10, "x-queue-type": "classic" },
+    }]);
   });
 
   test("an export imported into a fresh broker reproduces the topology", async () => {
@@ -136,16 +193,26 @@ describe("--definitions at boot", () => {
     const file = join(dir, "defs.json");
     const defs = {
       ...DEFS,
-      users: [{ name: "http-admin", password_hash: (await api(app, "GET", "/api/auth/hash_password/pw")).body.ok, hashing_algorithm: "rabbit_password_hashing_sha256", tags: ["administrator"] }],
+      users: [{
+        name: "http-admin",
+        password_hash: (await api(app, "GET", "/api/auth/hash_password/pw")).body.ok,
+        hashing_algorithm: "rabbit_password_hashing_sha256",
+        tags: ["administrator"],
+      }],
       permissions: [{ user: "http-admin", vhost: "http-dv", configure: ".*", write: ".*", read: ".*" }],
       parameters: [{ value: { uri: "amqp://elsewhere" }, vhost: "http-dv", component: "federation-upstream", name: "up" }],
     };
     await writeFile(file, JSON.stringify(defs));
     const lines: string[] = [];
     const broker = await startBroker({
-      port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: join(dir, "data"), definitionsFile: file,
-      logger: createLogger("info", (line) => lines.push(line)), plugins: [], // federation off: its parameters are skipped
-
+      port: 0,
+      httpPort: 0,
+      metricsPort: 0,
+      bind: "127.0.0.1",
+      dataDir: join(dir, "data"),
+      definitionsFile: file,
+      logger: createLogger("info", (line) => lines.push(line)),
+      plugins: [], // federation off: its parameters are skipped
     });
     try {
       expect(broker.vhosts.get("http-dv")?.queues.has("http-dq")).toBe(true);
@@ -170,7 +237,17 @@ describe("--definitions at boot", () => {
     const file = join(dir, "defs.json");
     await writeFile(file, JSON.stringify({ queues: [{ name: "q", vhost: "http-missing", durable: true }] }));
     try {
-      await expect(startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: join(dir, "data"), definitionsFile: file, logLevel: "none" }))
+      await expect(
+        startBroker({
+          port: 0,
+          httpPort: 0,
+          metricsPort: 0,
+          bind: "127.0.0.1",
+          dataDir: join(dir, "data"),
+          definitionsFile: file,
+          logLevel: "none",
+        }),
+      )
         .rejects.toThrow(`Definitions file '${file}' was not imported: queue 'q' in vhost 'http-missing': no vhost 'http-missing'`);
     } finally {
       await rm(dir, { recursive: true, force: true });

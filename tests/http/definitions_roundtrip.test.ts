@@ -3,7 +3,7 @@
 // built executable when WARREN_BIN is set (CI), else in-process.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { api, basic } from "../helpers/http.ts";
-import { startBrokerUnderTest, type BrokerUnderTest } from "../helpers/broker_under_test.ts";
+import { type BrokerUnderTest, startBrokerUnderTest } from "../helpers/broker_under_test.ts";
 
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
 if (!REF_HTTP) console.warn("definitions round-trip test skipped: set RABBITMQ_REF_HTTP to a reference RabbitMQ's management API");
@@ -45,14 +45,34 @@ async function buildOnReference(): Promise<void> {
   await refCall("PUT", `/api/vhost-limits/${V}/max-queues`, { value: 100 });
   await refCall("PUT", `/api/vhost-limits/${V}/max-connections`, { value: -1 });
   await refCall("PUT", `/api/policies/${V}/rt-limits`, {
-    pattern: "^rt-q", "apply-to": "queues", priority: 3, definition: { "max-length": 1000, "message-ttl": 60000, "dead-letter-exchange": "rt-dlx" },
+    pattern: "^rt-q",
+    "apply-to": "queues",
+    priority: 3,
+    definition: { "max-length": 1000, "message-ttl": 60000, "dead-letter-exchange": "rt-dlx" },
   });
-  await refCall("PUT", `/api/operator-policies/${V}/rt-cap`, { pattern: "^rt-q", "apply-to": "queues", priority: 2, definition: { "max-length": 5000, "message-ttl": 120000 } });
-  await refCall("PUT", `/api/policies/${V}/rt-ae`, { pattern: "^rt-topic$", "apply-to": "exchanges", definition: { "alternate-exchange": "rt-dlx" } });
+  await refCall("PUT", `/api/operator-policies/${V}/rt-cap`, {
+    pattern: "^rt-q",
+    "apply-to": "queues",
+    priority: 2,
+    definition: { "max-length": 5000, "message-ttl": 120000 },
+  });
+  await refCall("PUT", `/api/policies/${V}/rt-ae`, {
+    pattern: "^rt-topic$",
+    "apply-to": "exchanges",
+    definition: { "alternate-exchange": "rt-dlx" },
+  });
   await refCall("PUT", `/api/exchanges/${V}/rt-topic`, { type: "topic", durable: true });
   await refCall("PUT", `/api/exchanges/${V}/rt-dlx`, { type: "fanout", durable: true, internal: true });
-  await refCall("PUT", `/api/exchanges/${V}/rt-headers`, { type: "headers", durable: true, auto_delete: false, arguments: { "alternate-exchange": "rt-topic" } });
-  await refCall("PUT", `/api/queues/${V}/rt-q-classic`, { durable: true, arguments: { "x-max-length": 10, "x-overflow": "reject-publish", "x-max-priority": 5 } });
+  await refCall("PUT", `/api/exchanges/${V}/rt-headers`, {
+    type: "headers",
+    durable: true,
+    auto_delete: false,
+    arguments: { "alternate-exchange": "rt-topic" },
+  });
+  await refCall("PUT", `/api/queues/${V}/rt-q-classic`, {
+    durable: true,
+    arguments: { "x-max-length": 10, "x-overflow": "reject-publish", "x-max-priority": 5 },
+  });
   await refCall("PUT", `/api/queues/${V}/rt-q-quorum`, { durable: true, arguments: { "x-queue-type": "quorum", "x-delivery-limit": 3 } });
   await refCall("PUT", `/api/queues/${V}/rt-dead`, { durable: true, arguments: { "x-queue-type": "classic" } });
   await refCall("POST", `/api/bindings/${V}/e/rt-topic/q/rt-q-classic`, { routing_key: "a.*.c", arguments: {} });
@@ -61,7 +81,18 @@ async function buildOnReference(): Promise<void> {
   await refCall("POST", `/api/bindings/${V}/e/rt-headers/e/rt-topic`, { routing_key: "", arguments: { "x-match": "any", kind: "order" } });
 }
 
-const SECTIONS = ["users", "vhosts", "permissions", "topic_permissions", "parameters", "global_parameters", "policies", "queues", "exchanges", "bindings"] as const;
+const SECTIONS = [
+  "users",
+  "vhosts",
+  "permissions",
+  "topic_permissions",
+  "parameters",
+  "global_parameters",
+  "policies",
+  "queues",
+  "exchanges",
+  "bindings",
+] as const;
 type Defs = Record<string, unknown[]>;
 
 /** This test's entries of a full export (the reference holds other tests' objects too). */
@@ -81,8 +112,12 @@ function ours(defs: Defs): Defs {
 
 /** Order-insensitive form: every section sorted by its entries' JSON (with sorted keys). */
 function normalised(defs: Defs): Record<string, string[]> {
-  const sortedJson = (v: unknown): string => JSON.stringify(v, (_k, x) =>
-    x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x);
+  const sortedJson = (v: unknown): string =>
+    JSON.stringify(
+      v,
+      (_k, x) =>
+        x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
+    );
   return Object.fromEntries(SECTIONS.map((s) => [s, (defs[s] ?? []).map(sortedJson).sort()]));
 }
 

@@ -40,7 +40,10 @@ describe("listing held messages", () => {
     await delayedExchange(ch, "delayed-list");
     for (const [i, d] of [30_000, 10_000, 20_000, 40_000, 50_000].entries()) {
       ch.publish("delayed-list", "k", Buffer.from(`body-${i}`), {
-        headers: { "x-delay": d, tag: `t${i}` }, persistent: i % 2 === 0, contentType: "text/plain", messageId: `id-${i}`,
+        headers: { "x-delay": d, tag: `t${i}` },
+        persistent: i % 2 === 0,
+        contentType: "text/plain",
+        messageId: `id-${i}`,
       });
     }
     ch.publish("delayed-list", "k", Buffer.concat([Buffer.from([0, 1, 2]), Buffer.alloc(400, 7)]), { headers: { "x-delay": 60_000 } });
@@ -50,10 +53,21 @@ describe("listing held messages", () => {
     const page1 = await api(b.httpUrl, "GET", "/api/exchanges/%2F/delayed-list/delayed?page=1&page_size=4");
     expect(page1.status).toBe(200);
     expect(page1.body).toMatchObject({ page: 1, page_size: 4, page_count: 2, total_count: 6, item_count: 4 });
-    expect(page1.body.items.map((m: { properties: { message_id: string } }) => m.properties.message_id)).toEqual(["id-1", "id-2", "id-0", "id-3"]);
+    expect(page1.body.items.map((m: { properties: { message_id: string } }) => m.properties.message_id)).toEqual([
+      "id-1",
+      "id-2",
+      "id-0",
+      "id-3",
+    ]);
     const first = page1.body.items[0];
     expect(first).toMatchObject({
-      delay: 10_000, routing_key: "k", payload: "body-1", payload_encoding: "string", payload_bytes: 6, payload_truncated: false, stored: "memory",
+      delay: 10_000,
+      routing_key: "k",
+      payload: "body-1",
+      payload_encoding: "string",
+      payload_bytes: 6,
+      payload_truncated: false,
+      stored: "memory",
     });
     expect(first.properties).toMatchObject({ content_type: "text/plain", headers: { "x-delay": 10_000, tag: "t1" } });
     expect(Date.parse(first.due) - Date.now()).toBeGreaterThan(5_000);
@@ -71,7 +85,9 @@ describe("listing held messages", () => {
   test("delete one, purge all; read permission to list, configure to delete", async () => {
     const { b, ch } = await open();
     await delayedExchange(ch, "delayed-del");
-    for (let i = 0; i < 12; i++) ch.publish("delayed-del", "k", Buffer.from(`${i}`), { headers: { "x-delay": 60_000 + i }, persistent: i < 6 });
+    for (let i = 0; i < 12; i++) {
+      ch.publish("delayed-del", "k", Buffer.from(`${i}`), { headers: { "x-delay": 60_000 + i }, persistent: i < 6 });
+    }
     await ch.checkExchange("delayed-del");
     await api(b.httpUrl, "PUT", "/api/users/delayed-reader", { password: "pw", tags: "management" });
     await api(b.httpUrl, "PUT", "/api/permissions/%2F/delayed-reader", { configure: "", write: "", read: ".*" });
@@ -113,13 +129,20 @@ describe("definitions and restarts", () => {
     const { b, ch } = await open();
     await delayedExchange(ch, "delayed-defs");
     await api(b.httpUrl, "PUT", "/api/policies/%2F/delayed-defs-policy", {
-      pattern: "^delayed-defs$", "apply-to": "exchanges", definition: { "delayed-max-delay": 5000, "delayed-overdue-dead-letter-exchange": "amq.fanout" },
+      pattern: "^delayed-defs$",
+      "apply-to": "exchanges",
+      definition: { "delayed-max-delay": 5000, "delayed-overdue-dead-letter-exchange": "amq.fanout" },
     });
     const defs = (await api(b.httpUrl, "GET", "/api/definitions")).body;
     const other = (await open()).b;
     expect((await api(other.httpUrl, "POST", "/api/definitions", defs)).status).toBeLessThan(300);
     const x = await api(other.httpUrl, "GET", "/api/exchanges/%2F/delayed-defs");
-    expect(x.body).toMatchObject({ type: "x-delayed-message", durable: true, arguments: { "x-delayed-type": "direct" }, policy: "delayed-defs-policy" });
+    expect(x.body).toMatchObject({
+      type: "x-delayed-message",
+      durable: true,
+      arguments: { "x-delayed-type": "direct" },
+      policy: "delayed-defs-policy",
+    });
     const again = (await api(other.httpUrl, "GET", "/api/definitions")).body;
     expect(again.exchanges).toEqual(defs.exchanges);
     expect(again.policies).toEqual(defs.policies);

@@ -8,13 +8,18 @@ import { api, basic } from "../helpers/http.ts";
 
 const REF_URL = process.env.RABBITMQ_REF_URL;
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
-if (!REF_URL || !REF_HTTP) console.warn("differential HTTP tests skipped: set RABBITMQ_REF_URL and RABBITMQ_REF_HTTP (source /tmp/refmq.env)");
+if (!REF_URL || !REF_HTTP) {
+  console.warn("differential HTTP tests skipped: set RABBITMQ_REF_URL and RABBITMQ_REF_HTTP (source /tmp/refmq.env)");
+}
 
 /** Keys RabbitMQ has that Warren leaves out on purpose: Erlang process internals and per-feature stats it does not keep. */
 export const OMITTED: Record<string, string[]> = {
   queue: [
-    "garbage_collection", "reductions", "reductions_details", // Erlang process internals
-    "consumer_capacity", "consumer_utilisation", // not measured
+    "garbage_collection",
+    "reductions",
+    "reductions_details", // Erlang process internals
+    "consumer_capacity",
+    "consumer_utilisation", // not measured
     "idle_since", // not tracked
   ],
   exchange: ["user_who_performed_action"], // not tracked
@@ -26,21 +31,53 @@ export const OMITTED: Record<string, string[]> = {
   vhost: [],
   // Erlang VM, Mnesia, Raft and classic-queue storage internals
   node: [
-    "context_switches", "context_switches_details", "gc_bytes_reclaimed", "gc_bytes_reclaimed_details", "gc_num", "gc_num_details",
-    "metrics_gc_queue_length", "proc_total", "proc_used", "proc_used_details", "run_queue", "ra_open_file_metrics",
-    "mnesia_disk_tx_count", "mnesia_disk_tx_count_details", "mnesia_ram_tx_count", "mnesia_ram_tx_count_details",
-    "msg_store_read_count", "msg_store_read_count_details", "msg_store_write_count", "msg_store_write_count_details",
-    "queue_index_read_count", "queue_index_read_count_details", "queue_index_write_count", "queue_index_write_count_details",
-    ...["read", "write", "seek", "sync"].flatMap((op) => [`io_${op}_count`, `io_${op}_count_details`, `io_${op}_avg_time`, `io_${op}_avg_time_details`]),
-    "io_read_bytes", "io_read_bytes_details", "io_write_bytes", "io_write_bytes_details", "io_reopen_count", "io_reopen_count_details",
+    "context_switches",
+    "context_switches_details",
+    "gc_bytes_reclaimed",
+    "gc_bytes_reclaimed_details",
+    "gc_num",
+    "gc_num_details",
+    "metrics_gc_queue_length",
+    "proc_total",
+    "proc_used",
+    "proc_used_details",
+    "run_queue",
+    "ra_open_file_metrics",
+    "mnesia_disk_tx_count",
+    "mnesia_disk_tx_count_details",
+    "mnesia_ram_tx_count",
+    "mnesia_ram_tx_count_details",
+    "msg_store_read_count",
+    "msg_store_read_count_details",
+    "msg_store_write_count",
+    "msg_store_write_count_details",
+    "queue_index_read_count",
+    "queue_index_read_count_details",
+    "queue_index_write_count",
+    "queue_index_write_count_details",
+    ...["read", "write", "seek", "sync"].flatMap((
+      op,
+    ) => [`io_${op}_count`, `io_${op}_count_details`, `io_${op}_avg_time`, `io_${op}_avg_time_details`]),
+    "io_read_bytes",
+    "io_read_bytes_details",
+    "io_write_bytes",
+    "io_write_bytes_details",
+    "io_reopen_count",
+    "io_reopen_count_details",
   ],
 };
 
 /** Keys Warren adds that RabbitMQ has no counterpart for (issue 23: the store's disk use). */
 export const ADDED: Record<string, string[]> = {
   node: [
-    "store_size", "store_live_bytes", "store_reclaimable_bytes", "store_reclaimed_bytes", "store_reclaim_passes",
-    "store_disk_reserve_bytes", "store_disk_full", "disk_free_needed",
+    "store_size",
+    "store_live_bytes",
+    "store_reclaimable_bytes",
+    "store_reclaimed_bytes",
+    "store_reclaim_passes",
+    "store_disk_reserve_bytes",
+    "store_disk_full",
+    "disk_free_needed",
   ],
 };
 
@@ -112,7 +149,11 @@ describe.skipIf(!REF_URL || !REF_HTTP)("management API fields match RabbitMQ's",
     tb = await startTestBroker();
     warren = await setUp(tb.url, tb.httpUrl, basic("guest", "guest"));
     const u = new URL(REF_HTTP!);
-    ref = await setUp(REF_URL!, `${u.protocol}//${u.host}`, basic(decodeURIComponent(u.username) || "guest", decodeURIComponent(u.password) || "guest"));
+    ref = await setUp(
+      REF_URL!,
+      `${u.protocol}//${u.host}`,
+      basic(decodeURIComponent(u.username) || "guest", decodeURIComponent(u.password) || "guest"),
+    );
     // RabbitMQ's stats arrive on its 5 s emission interval (later when the node is busy): wait
     // until the reference shows the consumer, the message and channel stats.
     const deadline = Date.now() + 25_000;
@@ -120,7 +161,8 @@ describe.skipIf(!REF_URL || !REF_HTTP)("management API fields match RabbitMQ's",
       const q = await get(ref, `/api/queues/%2F/${Q}`);
       const channels = await get(ref, "/api/channels");
       // Queue counts (messages*) and each message_stats key arrive on separate emissions.
-      const ready = q.consumers === 1 && q.messages !== undefined && q.message_stats?.publish !== undefined && q.consumer_details?.length === 1 &&
+      const ready = q.consumers === 1 && q.messages !== undefined && q.message_stats?.publish !== undefined &&
+        q.consumer_details?.length === 1 &&
         channels.some((c: { message_stats?: unknown }) => c.message_stats !== undefined);
       if (ready || Date.now() > deadline) break;
       await Bun.sleep(250);
@@ -139,7 +181,20 @@ describe.skipIf(!REF_URL || !REF_HTTP)("management API fields match RabbitMQ's",
     expectSameKeys("queue", w, r);
     expectSameKeys("consumer", w.consumer_details[0], r.consumer_details[0]);
     expect(keysOf(w.message_stats)).toEqual(keysOf(r.message_stats));
-    for (const key of ["name", "vhost", "durable", "auto_delete", "exclusive", "arguments", "state", "type", "policy", "effective_policy_definition"]) {
+    for (
+      const key of [
+        "name",
+        "vhost",
+        "durable",
+        "auto_delete",
+        "exclusive",
+        "arguments",
+        "state",
+        "type",
+        "policy",
+        "effective_policy_definition",
+      ]
+    ) {
       expect({ key, value: w[key] }).toEqual({ key, value: r[key] });
     }
     // Counts on RabbitMQ's side lag behind its stats interval; Warren's are current.
@@ -150,7 +205,9 @@ describe.skipIf(!REF_URL || !REF_HTTP)("management API fields match RabbitMQ's",
     const w = await get(warren, `/api/exchanges/%2F/${X}`);
     const r = await get(ref!, `/api/exchanges/%2F/${X}`);
     expectSameKeys("exchange", w, r);
-    for (const key of ["name", "type", "durable", "auto_delete", "internal", "arguments"]) expect({ key, value: w[key] }).toEqual({ key, value: r[key] });
+    for (const key of ["name", "type", "durable", "auto_delete", "internal", "arguments"]) {
+      expect({ key, value: w[key] }).toEqual({ key, value: r[key] });
+    }
   });
 
   test("GET /api/bindings/{vhost}/e/{x}/q/{q}: same bindings, same properties keys", async () => {
@@ -192,7 +249,9 @@ describe.skipIf(!REF_URL || !REF_HTTP)("management API fields match RabbitMQ's",
 
   test("GET /api/connections, /api/channels", async () => {
     const w = (await get(warren, "/api/connections"))[0];
-    const r = (await get(ref!, "/api/connections")).find((c: { client_properties: { product?: string }; peer_port: number }) => c.client_properties.product === "amqplib");
+    const r = (await get(ref!, "/api/connections")).find((c: { client_properties: { product?: string }; peer_port: number }) =>
+      c.client_properties.product === "amqplib"
+    );
     expectSameKeys("connection", w, r);
     const wc = (await get(warren, "/api/channels"))[0];
     const rc = (await get(ref!, "/api/channels")).find((c: { message_stats?: unknown }) => c.message_stats !== undefined);

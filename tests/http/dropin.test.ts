@@ -15,7 +15,6 @@ setDefaultTimeout(30_000);
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
 if (!REF_HTTP) console.warn("RABBITMQ_REF_HTTP unset: management drop-in tests run against Warren only");
 
-
 let b: TestBroker;
 beforeAll(async () => {
   b = await startTestBroker();
@@ -29,7 +28,8 @@ const sides = httpSides(() => b.httpUrl);
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 
 for (const side of sides) {
-  const call = (method: string, path: string, body?: unknown, auth: string | null = side.auth) => api(side.base(), method, path, body, auth);
+  const call = (method: string, path: string, body?: unknown, auth: string | null = side.auth) =>
+    api(side.base(), method, path, body, auth);
   /** The queue once its stats show `field` (RabbitMQ emits them on an interval; Warren at once). */
   const queueWith = async (path: string, field: string) => {
     const deadline = Date.now() + 20_000;
@@ -68,7 +68,12 @@ for (const side of sides) {
       const q = `bqs-${suffix}`;
       await call("PUT", `/api/queues/%2F/${q}`, { durable: false });
       try {
-        await call("POST", "/api/exchanges/%2F/amq.default/publish", { properties: {}, routing_key: q, payload: "x", payload_encoding: "string" });
+        await call("POST", "/api/exchanges/%2F/amq.default/publish", {
+          properties: {},
+          routing_key: q,
+          payload: "x",
+          payload_encoding: "string",
+        });
         const got = await queueWith(`/api/queues/%2F/${q}`, "backing_queue_status");
         expect(got.type).toBe("classic");
         expect(got.backing_queue_status).toMatchObject({ mode: "default", version: 1, q1: 0 });
@@ -99,7 +104,7 @@ for (const side of sides) {
       }
     });
 
-    test("\"arguments\": [] is an empty table for queues, exchanges and bindings", async () => {
+    test('"arguments": [] is an empty table for queues, exchanges and bindings', async () => {
       const q = `argslist-q-${suffix}`;
       const x = `argslist-x-${suffix}`;
       try {
@@ -107,7 +112,11 @@ for (const side of sides) {
         expect((await call("PUT", `/api/exchanges/%2F/${x}`, { type: "direct", arguments: [] })).status).toBe(201);
         expect((await call("POST", `/api/bindings/%2F/e/${x}/q/${q}`, { routing_key: "k", arguments: [] })).status).toBe(201);
         const bindings = (await call("GET", `/api/bindings/%2F/e/${x}/q/${q}`)).body;
-        expect(bindings.map((x: { routing_key: string; arguments: unknown; properties_key: string }) => [x.routing_key, x.arguments, x.properties_key]))
+        expect(
+          bindings.map((
+            x: { routing_key: string; arguments: unknown; properties_key: string },
+          ) => [x.routing_key, x.arguments, x.properties_key]),
+        )
           .toEqual([["k", {}, "k"]]);
         expect((await call("GET", `/api/queues/%2F/${q}`)).body.arguments).toEqual({});
       } finally {

@@ -22,8 +22,12 @@ test("every flag is enabled and stable, with desc, doc_url and provided_by", asy
   expect(r.body.length).toBeGreaterThan(0);
   for (const flag of r.body) {
     expect(flag).toEqual({
-      name: expect.any(String), desc: expect.any(String), doc_url: expect.any(String),
-      state: "enabled", stability: "stable", provided_by: expect.any(String),
+      name: expect.any(String),
+      desc: expect.any(String),
+      doc_url: expect.any(String),
+      state: "enabled",
+      stability: "stable",
+      provided_by: expect.any(String),
     });
   }
   expect(r.body.map((f: { name: string }) => f.name)).toContain("quorum_queue");
@@ -34,7 +38,10 @@ test("enabling a flag: 204 for a known one, 400 unsupported otherwise; administr
   expect((await api(b.httpUrl, "PUT", "/api/feature-flags/quorum_queue/enable", {})).status).toBe(204);
   expect((await api(b.httpUrl, "PUT", "/api/feature-flags/nope/enable", {})).body).toEqual({ error: "bad_request", reason: "unsupported" });
   expect((await api(b.httpUrl, "PUT", "/api/users/ffmon", { password: "p", tags: "monitoring" })).status).toBe(201);
-  expect((await api(b.httpUrl, "GET", "/api/feature-flags", undefined, basic("ffmon", "p"))).body).toEqual({ error: "not_authorised", reason: "Not administrator user" });
+  expect((await api(b.httpUrl, "GET", "/api/feature-flags", undefined, basic("ffmon", "p"))).body).toEqual({
+    error: "not_authorised",
+    reason: "Not administrator user",
+  });
 });
 
 test.skipIf(!REF_HTTP)("the same flags, texts and states as the reference RabbitMQ", async () => {

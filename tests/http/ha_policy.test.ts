@@ -117,7 +117,14 @@ describe("Warren: HA policy keys are stored, shown and inert", () => {
       expect((await api(other.httpUrl, "PUT", "/api/policies/%2F/keep", { pattern: "^k", definition })).status).toBe(201);
       const { startBroker } = await import("../../mod.ts");
       await other.broker.stop();
-      const again = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: other.dataDir, logLevel: "none" });
+      const again = await startBroker({
+        port: 0,
+        httpPort: 0,
+        metricsPort: 0,
+        bind: "127.0.0.1",
+        dataDir: other.dataDir,
+        logLevel: "none",
+      });
       try {
         expect((await api(`http://127.0.0.1:${again.httpPort}`, "GET", "/api/policies/%2F/keep")).body.definition).toEqual(definition);
       } finally {

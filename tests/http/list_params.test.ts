@@ -27,7 +27,15 @@ test("sort and sort_reverse order a list by a field", async () => {
 
 test("page and page_size give RabbitMQ's page object; name filters", async () => {
   const r = await api(app, "GET", "/api/queues/%2F?page=2&page_size=2&columns=name");
-  expect(r.body).toEqual({ filtered_count: 3, item_count: 1, items: [{ name: "http-c" }], page: 2, page_count: 2, page_size: 2, total_count: 3 });
+  expect(r.body).toEqual({
+    filtered_count: 3,
+    item_count: 1,
+    items: [{ name: "http-c" }],
+    page: 2,
+    page_count: 2,
+    page_size: 2,
+    total_count: 3,
+  });
   const f = await api(app, "GET", "/api/queues/%2F?page=1&name=http-b&columns=name");
   expect(f.body.items).toEqual([{ name: "http-b" }]);
   expect((await api(app, "GET", "/api/queues/%2F?page=0")).status).toBe(400);

@@ -21,13 +21,22 @@ async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 test("both listeners log as RabbitMQ's plugins do, before Server startup complete", async () => {
   await withDataDir(async (dataDir) => {
     const lines: string[] = [];
-    const broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logger: createLogger("info", (l) => lines.push(l)) });
+    const broker = await startBroker({
+      port: 0,
+      httpPort: 0,
+      metricsPort: 0,
+      bind: "127.0.0.1",
+      dataDir,
+      logger: createLogger("info", (l) => lines.push(l)),
+    });
     try {
       const log = lines.join("");
       const mgmt = log.indexOf(`Management plugin: HTTP (non-TLS) listener started on port ${broker.httpPort}`);
       const prom = log.indexOf(`Prometheus metrics: HTTP (non-TLS) listener started on port ${broker.metricsPort}`);
       // Every built-in plugin runs by default; the list grows as plugins are added.
-      const ready = log.search(/Server startup complete; \d+ plugins started \(rabbitmq_prometheus, rabbitmq_management, rabbitmq_consistent_hash_exchange[,)]/);
+      const ready = log.search(
+        /Server startup complete; \d+ plugins started \(rabbitmq_prometheus, rabbitmq_management, rabbitmq_consistent_hash_exchange[,)]/,
+      );
       expect(mgmt).toBeGreaterThan(0);
       expect(prom).toBeGreaterThan(0);
       expect(ready).toBeGreaterThan(Math.max(mgmt, prom));
@@ -64,7 +73,8 @@ test("a taken HTTP port fails the start and releases the AMQP port", async () =>
   });
   try {
     await withDataDir(async (dataDir) => {
-      await expect(startBroker({ port: amqpPort, httpPort: taken, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" })).rejects.toThrow();
+      await expect(startBroker({ port: amqpPort, httpPort: taken, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" })).rejects
+        .toThrow();
       // the AMQP port is free again
       const again = createServer();
       await new Promise<void>((resolve, reject) => {

@@ -156,7 +156,9 @@ test("the feed needs a management login; a script saying X-Requested-With gets n
   const bare = await fetch(`${tb.httpUrl}/api/live`);
   expect(bare.status).toBe(401);
   expect(bare.headers.get("www-authenticate")).toBe('Basic realm="RabbitMQ Management"');
-  const wrong = await fetch(`${tb.httpUrl}/api/live`, { headers: { authorization: basic("guest", "nope"), "x-requested-with": "XMLHttpRequest" } });
+  const wrong = await fetch(`${tb.httpUrl}/api/live`, {
+    headers: { authorization: basic("guest", "nope"), "x-requested-with": "XMLHttpRequest" },
+  });
   expect(wrong.status).toBe(401);
   expect(wrong.headers.get("www-authenticate")).toBeNull();
   expect(await wrong.json()).toEqual({ error: "not_authorized", reason: "Login failed" });
@@ -188,7 +190,10 @@ test("the console and its live feed are served on the HTTPS port too", async () 
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("console/app.js");
     const abort = new AbortController();
-    const live = await fetch(`https://127.0.0.1:${secure.broker.httpsPort}/api/live`, { tls, headers: { authorization: basic("guest", "guest") }, signal: abort.signal } as RequestInit);
+    const live = await fetch(
+      `https://127.0.0.1:${secure.broker.httpsPort}/api/live`,
+      { tls, headers: { authorization: basic("guest", "guest") }, signal: abort.signal } as RequestInit,
+    );
     expect(live.status).toBe(200);
     const reader = live.body!.getReader();
     let text = "";

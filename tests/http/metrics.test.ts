@@ -6,19 +6,42 @@ import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 
 /** Metric names in the RabbitMQ-Overview dashboard's queries (labels like rabbitmq_node left out). */
 const DASHBOARD_METRICS = [
-  "rabbitmq_build_info", "rabbitmq_channel_consumers", "rabbitmq_channels", "rabbitmq_channels_closed_total",
-  "rabbitmq_channels_opened_total", "rabbitmq_connections", "rabbitmq_connections_closed_total", "rabbitmq_connections_opened_total",
-  "rabbitmq_consumers", "rabbitmq_disk_space_available_bytes", "rabbitmq_global_messages_acknowledged_total",
-  "rabbitmq_global_messages_confirmed_total", "rabbitmq_global_messages_delivered_consume_auto_ack_total",
-  "rabbitmq_global_messages_delivered_consume_manual_ack_total", "rabbitmq_global_messages_delivered_get_auto_ack_total",
-  "rabbitmq_global_messages_delivered_get_manual_ack_total", "rabbitmq_global_messages_get_empty_total",
-  "rabbitmq_global_messages_received_confirm_total", "rabbitmq_global_messages_received_total",
-  "rabbitmq_global_messages_redelivered_total", "rabbitmq_global_messages_routed_total",
-  "rabbitmq_global_messages_unroutable_dropped_total", "rabbitmq_global_messages_unroutable_returned_total",
-  "rabbitmq_identity_info", "rabbitmq_process_max_fds", "rabbitmq_process_max_tcp_sockets", "rabbitmq_process_open_fds",
-  "rabbitmq_process_open_tcp_sockets", "rabbitmq_process_resident_memory_bytes", "rabbitmq_queue_messages_ready",
-  "rabbitmq_queue_messages_unacked", "rabbitmq_queues", "rabbitmq_queues_created_total", "rabbitmq_queues_declared_total",
-  "rabbitmq_queues_deleted_total", "rabbitmq_resident_memory_limit_bytes",
+  "rabbitmq_build_info",
+  "rabbitmq_channel_consumers",
+  "rabbitmq_channels",
+  "rabbitmq_channels_closed_total",
+  "rabbitmq_channels_opened_total",
+  "rabbitmq_connections",
+  "rabbitmq_connections_closed_total",
+  "rabbitmq_connections_opened_total",
+  "rabbitmq_consumers",
+  "rabbitmq_disk_space_available_bytes",
+  "rabbitmq_global_messages_acknowledged_total",
+  "rabbitmq_global_messages_confirmed_total",
+  "rabbitmq_global_messages_delivered_consume_auto_ack_total",
+  "rabbitmq_global_messages_delivered_consume_manual_ack_total",
+  "rabbitmq_global_messages_delivered_get_auto_ack_total",
+  "rabbitmq_global_messages_delivered_get_manual_ack_total",
+  "rabbitmq_global_messages_get_empty_total",
+  "rabbitmq_global_messages_received_confirm_total",
+  "rabbitmq_global_messages_received_total",
+  "rabbitmq_global_messages_redelivered_total",
+  "rabbitmq_global_messages_routed_total",
+  "rabbitmq_global_messages_unroutable_dropped_total",
+  "rabbitmq_global_messages_unroutable_returned_total",
+  "rabbitmq_identity_info",
+  "rabbitmq_process_max_fds",
+  "rabbitmq_process_max_tcp_sockets",
+  "rabbitmq_process_open_fds",
+  "rabbitmq_process_open_tcp_sockets",
+  "rabbitmq_process_resident_memory_bytes",
+  "rabbitmq_queue_messages_ready",
+  "rabbitmq_queue_messages_unacked",
+  "rabbitmq_queues",
+  "rabbitmq_queues_created_total",
+  "rabbitmq_queues_declared_total",
+  "rabbitmq_queues_deleted_total",
+  "rabbitmq_resident_memory_limit_bytes",
 ];
 
 let tb: TestBroker;
@@ -57,7 +80,9 @@ describe("/metrics", () => {
   test("text exposition format with TYPE and HELP for each family, no authentication", async () => {
     const { text, type } = await scrape("/metrics");
     expect(type).toBe("text/plain; version=0.0.4");
-    expect(text).toContain("# TYPE rabbitmq_queue_messages_ready gauge\n# HELP rabbitmq_queue_messages_ready Messages ready to be delivered to consumers\n");
+    expect(text).toContain(
+      "# TYPE rabbitmq_queue_messages_ready gauge\n# HELP rabbitmq_queue_messages_ready Messages ready to be delivered to consumers\n",
+    );
     expect(text).toContain("# TYPE rabbitmq_global_messages_received_total counter\n");
   });
 

@@ -31,7 +31,13 @@ describe("overview", () => {
     expect(o.queue_totals).toMatchObject({ messages: 0, messages_ready: 0, messages_unacknowledged: 0 });
     expect(o.message_stats).toMatchObject({ publish: 2, get_no_ack: 1, get_empty: 1, drop_unroutable: 1, deliver_get: 1 });
     expect(o.churn_rates).toMatchObject({ connection_created: 1, channel_created: 1, queue_declared: 1, queue_created: 1 });
-    expect(o).toMatchObject({ management_version: "3.10.8", rabbitmq_version: "3.10.8", product_name: "Warren", rates_mode: "basic", node: tb.broker.alarms.node });
+    expect(o).toMatchObject({
+      management_version: "3.10.8",
+      rabbitmq_version: "3.10.8",
+      product_name: "Warren",
+      rates_mode: "basic",
+      node: tb.broker.alarms.node,
+    });
     const protocols = o.listeners.map((l: { protocol: string; port: number }) => `${l.protocol}:${l.port}`);
     expect(protocols).toEqual([`amqp:${tb.port}`, `http:${tb.httpPort}`, `http/prometheus:${tb.metricsPort}`]);
     await conn.close();
@@ -43,7 +49,14 @@ describe("nodes", () => {
     const nodes = (await api(app, "GET", "/api/nodes")).body;
     expect(nodes).toHaveLength(1);
     const n = nodes[0];
-    expect(n).toMatchObject({ name: tb.broker.alarms.node, running: true, mem_alarm: false, disk_free_alarm: false, mem_limit: tb.broker.alarms.memoryThreshold, disk_free_limit: 50_000_000 });
+    expect(n).toMatchObject({
+      name: tb.broker.alarms.node,
+      running: true,
+      mem_alarm: false,
+      disk_free_alarm: false,
+      mem_limit: tb.broker.alarms.memoryThreshold,
+      disk_free_limit: 50_000_000,
+    });
     expect(n.mem_used).toBeGreaterThan(0);
     expect(n.disk_free).toBeGreaterThan(0);
     expect(n.fd_used).toBeGreaterThan(0);
@@ -72,7 +85,11 @@ describe("nodes", () => {
       expect((await api(app, "GET", "/api/nodes")).body[0].disk_free_alarm).toBe(true);
       const r = await api(app, "GET", "/api/health/checks/alarms");
       expect(r.status).toBe(503);
-      expect(r.body).toEqual({ status: "failed", reason: "There are alarms in effect in the cluster", alarms: [{ node: tb.broker.alarms.node, resource: "disk" }] });
+      expect(r.body).toEqual({
+        status: "failed",
+        reason: "There are alarms in effect in the cluster",
+        alarms: [{ node: tb.broker.alarms.node, resource: "disk" }],
+      });
       expect((await api(app, "GET", "/api/health/checks/local-alarms")).body.reason).toBe("There are alarms in effect on the node");
     } finally {
       tb.broker.alarms.setDiskFreeLimit(50_000_000);
@@ -108,7 +125,10 @@ describe("health checks", () => {
     expect(missing.status).toBe(503);
     expect(missing.body).toMatchObject({ status: "failed", reason: "No active listener", missing: 1 });
     // Found by the HTTP fuzzer; RabbitMQ's answer (binary_to_integer fails).
-    expect(await api(app, "GET", "/api/health/checks/port-listener/x")).toMatchObject({ status: 400, body: { error: "bad_request", reason: "Invalid port" } });
+    expect(await api(app, "GET", "/api/health/checks/port-listener/x")).toMatchObject({
+      status: 400,
+      body: { error: "bad_request", reason: "Invalid port" },
+    });
     expect((await api(app, "GET", "/api/health/checks/protocol-listener/amqp")).body).toEqual({ status: "ok", protocol: "amqp" });
     expect((await api(app, "GET", "/api/health/checks/protocol-listener/amqp091")).body).toEqual({ status: "ok", protocol: "amqp" });
     expect((await api(app, "GET", "/api/health/checks/protocol-listener/stomp")).status).toBe(503);
@@ -130,12 +150,24 @@ describe("health checks", () => {
 describe("users and permissions (read-only)", () => {
   test("GET users and permissions from broker.users", async () => {
     const users = (await api(app, "GET", "/api/users")).body;
-    expect(users).toEqual([{ name: "guest", password_hash: expect.any(String), hashing_algorithm: "rabbit_password_hashing_sha256", tags: ["administrator"], limits: {} }]);
+    expect(users).toEqual([{
+      name: "guest",
+      password_hash: expect.any(String),
+      hashing_algorithm: "rabbit_password_hashing_sha256",
+      tags: ["administrator"],
+      limits: {},
+    }]);
     expect((await api(app, "GET", "/api/users/guest")).body.name).toBe("guest");
     expect((await api(app, "GET", "/api/users/nobody")).status).toBe(404);
     const perms = (await api(app, "GET", "/api/permissions")).body;
     expect(perms).toContainEqual({ user: "guest", vhost: "/", configure: ".*", write: ".*", read: ".*" });
-    expect((await api(app, "GET", "/api/permissions/%2F/guest")).body).toEqual({ user: "guest", vhost: "/", configure: ".*", write: ".*", read: ".*" });
+    expect((await api(app, "GET", "/api/permissions/%2F/guest")).body).toEqual({
+      user: "guest",
+      vhost: "/",
+      configure: ".*",
+      write: ".*",
+      read: ".*",
+    });
     expect((await api(app, "GET", "/api/users/guest/permissions")).body.length).toBeGreaterThanOrEqual(1);
   });
 });

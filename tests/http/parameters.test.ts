@@ -28,8 +28,14 @@ describe("vhost limits", () => {
     await api(app, "PUT", "/api/vhosts/par-v1");
     expect((await api(app, "PUT", "/api/vhost-limits/par-v1/max-queues", { value: 1 })).status).toBe(204);
     expect((await api(app, "PUT", "/api/vhost-limits/par-v1/max-connections", { value: -1 })).status).toBe(204);
-    expect((await api(app, "GET", "/api/vhost-limits/par-v1")).body).toEqual([{ vhost: "par-v1", value: { "max-queues": 1, "max-connections": -1 } }]);
-    expect((await api(app, "GET", "/api/vhost-limits")).body).toContainEqual({ vhost: "par-v1", value: { "max-queues": 1, "max-connections": -1 } });
+    expect((await api(app, "GET", "/api/vhost-limits/par-v1")).body).toEqual([{
+      vhost: "par-v1",
+      value: { "max-queues": 1, "max-connections": -1 },
+    }]);
+    expect((await api(app, "GET", "/api/vhost-limits")).body).toContainEqual({
+      vhost: "par-v1",
+      value: { "max-queues": 1, "max-connections": -1 },
+    });
     // The same limits as the vhost-limits runtime parameter.
     expect((await api(app, "GET", "/api/parameters/vhost-limits/par-v1/limits")).body)
       .toEqual({ value: { "max-queues": 1, "max-connections": -1 }, vhost: "par-v1", component: "vhost-limits", name: "limits" });
@@ -84,7 +90,10 @@ describe("user limits", () => {
     const unknown = await api(app, "PUT", "/api/user-limits/par-limited/max-foo", { value: 1 });
     expect(unknown.status).toBe(400);
     expect(unknown.body.reason).toStartWith('Unrecognised terms [{<<"max-foo">>,1}] in user-limits');
-    expect((await api(app, "PUT", "/api/user-limits/par-nobody/max-channels", { value: 1 })).body).toEqual({ error: "bad_request", reason: ["no_such_user", "par-nobody"] });
+    expect((await api(app, "PUT", "/api/user-limits/par-nobody/max-channels", { value: 1 })).body).toEqual({
+      error: "bad_request",
+      reason: ["no_such_user", "par-nobody"],
+    });
     expect((await api(app, "DELETE", "/api/user-limits/par-limited/max-channels")).status).toBe(204);
     expect((await api(app, "GET", "/api/user-limits/par-limited")).body).toEqual([]);
   });
@@ -137,7 +146,11 @@ describe("exchange policy field", () => {
   test("an exchange object names its policy while one applies, and has no policy key otherwise", async () => {
     await api(app, "PUT", "/api/exchanges/%2F/par-x", { type: "direct" });
     expect("policy" in (await api(app, "GET", "/api/exchanges/%2F/par-x")).body).toBe(false);
-    await api(app, "PUT", "/api/policies/%2F/par-p", { pattern: "^par-x$", definition: { "alternate-exchange": "amq.fanout" }, "apply-to": "exchanges" });
+    await api(app, "PUT", "/api/policies/%2F/par-p", {
+      pattern: "^par-x$",
+      definition: { "alternate-exchange": "amq.fanout" },
+      "apply-to": "exchanges",
+    });
     expect((await api(app, "GET", "/api/exchanges/%2F/par-x")).body.policy).toBe("par-p");
     await api(app, "DELETE", "/api/policies/%2F/par-p");
     expect("policy" in (await api(app, "GET", "/api/exchanges/%2F/par-x")).body).toBe(false);
@@ -147,7 +160,8 @@ describe("exchange policy field", () => {
 describe("definitions and restarts", () => {
   test("limits, parameters and global parameters export, import elsewhere, and survive a restart", async () => {
     const dir = await mkdtemp(join(tmpdir(), "warren-par-"));
-    const start = () => startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: join(dir, "data"), logLevel: "none" });
+    const start = () =>
+      startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: join(dir, "data"), logLevel: "none" });
     try {
       let broker = await start();
       let a = createManagementApp(broker);
@@ -156,7 +170,12 @@ describe("definitions and restarts", () => {
       await api(a, "PUT", "/api/user-limits/guest/max-channels", { value: 9 });
       await api(a, "PUT", "/api/global-parameters/par-g", { value: ["x", 1] });
       const exported = (await api(a, "GET", "/api/definitions")).body;
-      expect(exported.parameters).toEqual([{ value: { "max-connections": 7 }, vhost: "par-dv", component: "vhost-limits", name: "limits" }]);
+      expect(exported.parameters).toEqual([{
+        value: { "max-connections": 7 },
+        vhost: "par-dv",
+        component: "vhost-limits",
+        name: "limits",
+      }]);
       expect(exported.global_parameters).toContainEqual({ name: "par-g", value: ["x", 1] });
       expect(exported.users.find((u: { name: string }) => u.name === "guest").limits).toEqual({ "max-channels": 9 });
       const clusterId = broker.globalParameters.get("internal_cluster_id");
@@ -197,14 +216,25 @@ describe("definitions and restarts", () => {
   test("a node booted from a definitions file recovers its stored messages at the next boot, and a given default user is created as well", async () => {
     const dir = await mkdtemp(join(tmpdir(), "warren-par-"));
     const file = join(dir, "defs.json");
-    await writeFile(file, JSON.stringify({
-      vhosts: [{ name: "/" }],
-      queues: [{ name: "par-boot-q", vhost: "/", durable: true, auto_delete: false, arguments: {} }],
-    }));
-    const start = () => startBroker({
-      port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: join(dir, "data"), logLevel: "none",
-      definitionsFile: file, defaultUser: "par-admin", defaultPass: "s3cret",
-    });
+    await writeFile(
+      file,
+      JSON.stringify({
+        vhosts: [{ name: "/" }],
+        queues: [{ name: "par-boot-q", vhost: "/", durable: true, auto_delete: false, arguments: {} }],
+      }),
+    );
+    const start = () =>
+      startBroker({
+        port: 0,
+        httpPort: 0,
+        metricsPort: 0,
+        bind: "127.0.0.1",
+        dataDir: join(dir, "data"),
+        logLevel: "none",
+        definitionsFile: file,
+        defaultUser: "par-admin",
+        defaultPass: "s3cret",
+      });
     try {
       let broker = await start();
       expect(broker.users.get("guest")).toBeUndefined();

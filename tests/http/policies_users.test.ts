@@ -23,13 +23,22 @@ test("PUT /api/policies applies to existing queues at once and shows in the queu
   await ch.checkQueue("pol-q");
   const put = await api(app, "PUT", "/api/policies/%2F/cap", { pattern: "^pol-", definition: { "max-length": 2 }, "apply-to": "queues" });
   expect(put.status).toBe(201);
-  expect((await api(app, "PUT", "/api/policies/%2F/cap", { pattern: "^pol-", definition: { "max-length": 2 }, "apply-to": "queues" })).status).toBe(204);
+  expect(
+    (await api(app, "PUT", "/api/policies/%2F/cap", { pattern: "^pol-", definition: { "max-length": 2 }, "apply-to": "queues" })).status,
+  ).toBe(204);
   expect((await ch.checkQueue("pol-q")).messageCount).toBe(2);
   const q = await api(app, "GET", "/api/queues/%2F/pol-q");
   expect(q.body.policy).toBe("cap");
   expect(q.body.effective_policy_definition).toEqual({ "max-length": 2 });
   const got = await api(app, "GET", "/api/policies/%2F/cap");
-  expect(got.body).toEqual({ vhost: "/", name: "cap", pattern: "^pol-", "apply-to": "queues", definition: { "max-length": 2 }, priority: 0 });
+  expect(got.body).toEqual({
+    vhost: "/",
+    name: "cap",
+    pattern: "^pol-",
+    "apply-to": "queues",
+    definition: { "max-length": 2 },
+    priority: 0,
+  });
   expect((await api(app, "GET", "/api/policies")).body.map((p: { name: string }) => p.name)).toEqual(["cap"]);
   expect((await api(app, "DELETE", "/api/policies/%2F/cap")).status).toBe(204);
   expect((await api(app, "DELETE", "/api/policies/%2F/cap")).status).toBe(404);
@@ -46,7 +55,9 @@ test("an invalid policy is 400 naming what is wrong; operator policies need an a
   await api(app, "PUT", "/api/permissions/%2F/pol-maker", { configure: ".*", write: ".*", read: ".*" });
   const asMaker = basic("pol-maker", "pw");
   expect((await api(app, "PUT", "/api/policies/%2F/mine", { pattern: "^x$", definition: { expires: 1000 } }, asMaker)).status).toBe(201);
-  expect((await api(app, "PUT", "/api/operator-policies/%2F/op", { pattern: ".*", definition: { "max-length": 9 } }, asMaker)).status).toBe(401);
+  expect((await api(app, "PUT", "/api/operator-policies/%2F/op", { pattern: ".*", definition: { "max-length": 9 } }, asMaker)).status).toBe(
+    401,
+  );
   expect((await api(app, "PUT", "/api/operator-policies/%2F/op", { pattern: ".*", definition: { "max-length": 9 } })).status).toBe(201);
   expect((await api(app, "GET", "/api/operator-policies/%2F")).body.map((p: { name: string }) => p.name)).toEqual(["op"]);
   await api(app, "DELETE", "/api/operator-policies/%2F/op");
@@ -66,7 +77,8 @@ test("users, permissions and topic permissions created over HTTP log in and are 
   const refused = new Promise<Error>((resolve) => ch.on("error", resolve));
   await expect(ch.assertQueue("alice-q")).rejects.toThrow();
   expect((await refused).message).toContain("ACCESS_REFUSED - access to queue 'alice-q' in vhost '/' refused for user 'http-bob'");
-  expect((await api(app, "PUT", "/api/topic-permissions/%2F/http-bob", { exchange: "amq.topic", write: "^ok\\.", read: ".*" })).status).toBe(201);
+  expect((await api(app, "PUT", "/api/topic-permissions/%2F/http-bob", { exchange: "amq.topic", write: "^ok\\.", read: ".*" })).status)
+    .toBe(201);
   expect((await api(app, "GET", "/api/topic-permissions/%2F/http-bob")).body).toEqual([
     { user: "http-bob", vhost: "/", exchange: "amq.topic", write: "^ok\\.", read: ".*" },
   ]);
@@ -98,7 +110,11 @@ test("definitions carry policies and topic permissions both ways; a bad policy c
     policies: [{ vhost: "/", name: "def-ttl", pattern: "^def-", "apply-to": "queues", definition: { "message-ttl": 1000 }, priority: 3 }],
     queues: [{ name: "def-q", vhost: "/", durable: true, auto_delete: false, arguments: {} }],
   };
-  const bad = await api(app, "POST", "/api/definitions", { ...defs, queues: [], policies: [{ ...defs.policies[0], definition: { overflow: "sideways" } }] });
+  const bad = await api(app, "POST", "/api/definitions", {
+    ...defs,
+    queues: [],
+    policies: [{ ...defs.policies[0], definition: { overflow: "sideways" } }],
+  });
   expect(bad.status).toBe(400);
   expect(tb.broker.users.get("http-def")).toBeUndefined();
   expect((await api(app, "POST", "/api/definitions", defs)).status).toBe(204);

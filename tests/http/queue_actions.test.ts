@@ -41,21 +41,34 @@ for (const side of sides) {
     test("sync and cancel_sync of a queue with nothing to sync: 204", async () => {
       // (cancel_sync of a quorum queue crashes RabbitMQ 3.10 into a 500; Warren answers 204.)
       for (const [action, q] of [["sync", Q], ["cancel_sync", Q], ["sync", QQ]]) {
-        expect({ action, q, status: (await call("POST", `/api/queues/%2F/${q}/actions`, { action })).status }).toEqual({ action, q, status: 204 });
+        expect({ action, q, status: (await call("POST", `/api/queues/%2F/${q}/actions`, { action })).status }).toEqual({
+          action,
+          q,
+          status: 204,
+        });
       }
       expect((await call("POST", `/api/queues/%2F/${Q}/actions/`, { action: "sync" })).status).toBe(204);
     });
 
     test("an unknown or missing action is a 400", async () => {
-      expect((await call("POST", `/api/queues/%2F/${Q}/actions`, { action: "bogus" })).body).toEqual({ error: "bad_request", reason: ["unknown", "bogus"] });
-      expect((await call("POST", `/api/queues/%2F/${Q}/actions`, {})).body).toEqual({ error: "bad_request", reason: "[{key_missing,action}]" });
+      expect((await call("POST", `/api/queues/%2F/${Q}/actions`, { action: "bogus" })).body).toEqual({
+        error: "bad_request",
+        reason: ["unknown", "bogus"],
+      });
+      expect((await call("POST", `/api/queues/%2F/${Q}/actions`, {})).body).toEqual({
+        error: "bad_request",
+        reason: "[{key_missing,action}]",
+      });
     });
 
     test("administrators only; GET is not allowed", async () => {
       expect((await call("PUT", `/api/users/${USER}`, { password: "p", tags: "management" })).status).toBe(201);
       expect((await call("PUT", `/api/permissions/%2F/${USER}`, { configure: ".*", write: ".*", read: ".*" })).status).toBe(201);
       const r = await call("POST", `/api/queues/%2F/${Q}/actions`, { action: "sync" }, basic(USER, "p"));
-      expect({ status: r.status, body: r.body }).toEqual({ status: 401, body: { error: "not_authorised", reason: "Not administrator user" } });
+      expect({ status: r.status, body: r.body }).toEqual({
+        status: 401,
+        body: { error: "not_authorised", reason: "Not administrator user" },
+      });
       expect((await call("GET", `/api/queues/%2F/${Q}/actions`)).status).toBe(405);
     });
   });

@@ -19,24 +19,42 @@ afterAll(async () => {
 
 /** What paging the whole formatted list gives (the middleware's path). */
 async function expected(query: Record<string, string>) {
-  const all = (await api(tb.httpUrl, "GET", `/api/queues?${new URLSearchParams({ ...(query.sort ? { sort: query.sort } : {}), ...(query.sort_reverse ? { sort_reverse: query.sort_reverse } : {}), columns: "name,vhost" })}`)).body as { name: string; vhost: string }[];
+  const all = (await api(
+    tb.httpUrl,
+    "GET",
+    `/api/queues?${new URLSearchParams({
+      ...(query.sort ? { sort: query.sort } : {}),
+      ...(query.sort_reverse ? { sort_reverse: query.sort_reverse } : {}),
+      columns: "name,vhost",
+    })}`,
+  )).body as { name: string; vhost: string }[];
   const re = query.use_regex === "true" ? new RegExp(query.name ?? "") : undefined;
   const filtered = query.name ? all.filter((q) => (re ? re.test(q.name) : q.name.includes(query.name!))) : all;
   const page = Number(query.page), size = Number(query.page_size ?? 100);
   const items = filtered.slice((page - 1) * size, page * size);
-  return { filtered_count: filtered.length, item_count: items.length, items, page, page_count: Math.max(1, Math.ceil(filtered.length / size)), page_size: size, total_count: all.length };
+  return {
+    filtered_count: filtered.length,
+    item_count: items.length,
+    items,
+    page,
+    page_count: Math.max(1, Math.ceil(filtered.length / size)),
+    page_size: size,
+    total_count: all.length,
+  };
 }
 
-for (const query of [
-  { page: "1", page_size: "5" },
-  { page: "3", page_size: "5", sort: "name" },
-  { page: "2", page_size: "4", sort: "name", sort_reverse: "true" },
-  { page: "1", page_size: "100", sort: "vhost" },
-  { page: "1", page_size: "3", sort_reverse: "true" },
-  { page: "1", page_size: "10", name: "pq-1" },
-  { page: "1", page_size: "10", name: "^pq-(0|2)[0-4]$", use_regex: "true", sort: "name", sort_reverse: "true" },
-  { page: "9", page_size: "10" },
-]) {
+for (
+  const query of [
+    { page: "1", page_size: "5" },
+    { page: "3", page_size: "5", sort: "name" },
+    { page: "2", page_size: "4", sort: "name", sort_reverse: "true" },
+    { page: "1", page_size: "100", sort: "vhost" },
+    { page: "1", page_size: "3", sort_reverse: "true" },
+    { page: "1", page_size: "10", name: "pq-1" },
+    { page: "1", page_size: "10", name: "^pq-(0|2)[0-4]$", use_regex: "true", sort: "name", sort_reverse: "true" },
+    { page: "9", page_size: "10" },
+  ]
+) {
   test(`a queue page before formatting equals paging the formatted list: ${new URLSearchParams(query)}`, async () => {
     const got = await api(tb.httpUrl, "GET", `/api/queues?${new URLSearchParams({ ...query, columns: "name,vhost" })}`);
     expect(got.status).toBe(200);

@@ -26,10 +26,14 @@ afterAll(async () => {
 const refHttp = REF_HTTP ? new URL(REF_HTTP) : undefined;
 const sides = [
   { name: "Warren", amqp: () => b.url, base: () => b.httpUrl, auth: basic("guest", "guest") },
-  ...(refHttp && REF_URL ? [{
-    name: "RabbitMQ", amqp: () => REF_URL, base: () => `${refHttp.protocol}//${refHttp.host}`,
-    auth: basic(decodeURIComponent(refHttp.username) || "guest", decodeURIComponent(refHttp.password) || "guest"),
-  }] : []),
+  ...(refHttp && REF_URL
+    ? [{
+      name: "RabbitMQ",
+      amqp: () => REF_URL,
+      base: () => `${refHttp.protocol}//${refHttp.host}`,
+      auth: basic(decodeURIComponent(refHttp.username) || "guest", decodeURIComponent(refHttp.password) || "guest"),
+    }]
+    : []),
 ];
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 const RANGE = "lengths_age=60&lengths_incr=5&msg_rates_age=60&msg_rates_incr=5&data_rates_age=60&data_rates_incr=5";
@@ -66,7 +70,8 @@ for (const side of sides) {
         const body = (await call(path)).body;
         const q = Array.isArray(body) ? body.find((x: { name: string }) => x.name === Q) : body;
         const ms = q?.message_stats;
-        const ready = ms?.publish_details?.samples && ms?.get_no_ack_details?.samples && ms?.deliver_get_details?.samples && q?.messages === 2;
+        const ready = ms?.publish_details?.samples && ms?.get_no_ack_details?.samples && ms?.deliver_get_details?.samples &&
+          q?.messages === 2;
         if (ready || Date.now() > deadline) return q;
         await Bun.sleep(500);
       }
@@ -91,7 +96,10 @@ for (const side of sides) {
     test("a bad range is a 400 naming it", async () => {
       for (const [age, incr] of [[60, 0], [0, 5], [-5, 5], [501, 1]]) {
         const r = await call(`/api/queues/%2F/${Q}?lengths_age=${age}&lengths_incr=${incr}`);
-        expect({ status: r.status, body: r.body }).toEqual({ status: 400, body: { error: "bad_request", reason: `Invalid range parameters: age ${age}, incr ${incr}` } });
+        expect({ status: r.status, body: r.body }).toEqual({
+          status: 400,
+          body: { error: "bad_request", reason: `Invalid range parameters: age ${age}, incr ${incr}` },
+        });
       }
     });
   });
@@ -99,7 +107,8 @@ for (const side of sides) {
 
 describe("Warren: sample arithmetic", () => {
   const point = (at: number, messages: number, publish: number) => ({
-    at, values: QUEUE_SERIES.map((s) => (s === "messages" ? messages : s === "publish" ? publish : 0)),
+    at,
+    values: QUEUE_SERIES.map((s) => (s === "messages" ? messages : s === "publish" ? publish : 0)),
   });
 
   test("samples step back from now by incr, take the latest point at or before each, avg is the mean, avg_rate the slope", () => {
@@ -110,7 +119,10 @@ describe("Warren: sample arithmetic", () => {
     const out = addQueueSamples(json, points, { lengths: { age: 15000, incr: 5000 }, msgRates: { age: 10000, incr: 5000 } }, now);
     expect(out.messages_details).toEqual({
       rate: 0.4,
-      samples: [{ sample: 8, timestamp: now }, { sample: 6, timestamp: now - 5000 }, { sample: 4, timestamp: now - 10000 }, { sample: 2, timestamp: now - 15000 }],
+      samples: [{ sample: 8, timestamp: now }, { sample: 6, timestamp: now - 5000 }, { sample: 4, timestamp: now - 10000 }, {
+        sample: 2,
+        timestamp: now - 15000,
+      }],
       avg: 5,
       avg_rate: (8 - 2) / 15,
     });
@@ -123,7 +135,12 @@ describe("Warren: sample arithmetic", () => {
   test("before the first point the oldest value stands", () => {
     const now = 2_000_000_000;
     const out = addQueueSamples({ messages: 3, messages_details: { rate: 0 } }, [], { lengths: { age: 10000, incr: 5000 } }, now);
-    expect(out.messages_details).toEqual({ rate: 0, samples: [3, 3, 3].map((sample, k) => ({ sample, timestamp: now - k * 5000 })), avg: 3, avg_rate: 0 });
+    expect(out.messages_details).toEqual({
+      rate: 0,
+      samples: [3, 3, 3].map((sample, k) => ({ sample, timestamp: now - k * 5000 })),
+      avg: 3,
+      avg_rate: 0,
+    });
   });
 
   test("history is kept once asked for, at most HISTORY_POINTS per object", async () => {

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBrokerUnderTest, type BrokerUnderTest } from "../helpers/broker_under_test.ts";
+import { type BrokerUnderTest, startBrokerUnderTest } from "../helpers/broker_under_test.ts";
 
 const ADMIN = ["/usr/bin/rabbitmqadmin", "/usr/sbin/rabbitmqadmin", "/usr/local/bin/rabbitmqadmin"].find((p) => existsSync(p));
 if (!ADMIN) console.warn("rabbitmqadmin tests skipped: rabbitmqadmin is not installed (Debian: apt-get install rabbitmq-server)");
@@ -20,7 +20,9 @@ const run = promisify(execFile);
 
 /** Runs rabbitmqadmin (asynchronously: the broker answers it from this same process). */
 async function admin(...args: string[]): Promise<string> {
-  const { stdout } = await run(ADMIN!, ["-H", "127.0.0.1", "-P", String(tb.httpPort), "-u", "guest", "-p", "guest", ...args], { encoding: "utf8" });
+  const { stdout } = await run(ADMIN!, ["-H", "127.0.0.1", "-P", String(tb.httpPort), "-u", "guest", "-p", "guest", ...args], {
+    encoding: "utf8",
+  });
   return stdout;
 }
 
@@ -45,7 +47,11 @@ test.skipIf(!ADMIN)("declare, list, publish, get, export, import, delete", async
   expect(await admin("declare", "exchange", "name=http-ax", "type=topic")).toContain("exchange declared");
   expect(await admin("declare", "binding", "source=http-ax", "destination=http-aq", "routing_key=a.#")).toContain("binding declared");
 
-  expect(await list("queues", "name", "durable", "arguments")).toEqual([{ name: "http-aq", durable: true, arguments: { "x-max-length": 5 } }]);
+  expect(await list("queues", "name", "durable", "arguments")).toEqual([{
+    name: "http-aq",
+    durable: true,
+    arguments: { "x-max-length": 5 },
+  }]);
   expect((await list("exchanges", "name", "type")).find((x) => x.name === "http-ax")).toEqual({ name: "http-ax", type: "topic" });
   expect(await list("bindings", "source", "destination", "routing_key")).toEqual([
     { source: "", destination: "http-aq", routing_key: "http-aq" },
@@ -69,12 +75,16 @@ test.skipIf(!ADMIN)("declare, list, publish, get, export, import, delete", async
   expect((await list("bindings", "source", "routing_key")).map((b) => b.routing_key)).toContain("a.#");
 
   expect(JSON.parse(await admin("-f", "raw_json", "show", "overview"))[0].rabbitmq_version).toBe("3.10.8");
-  const overview = (await (await fetch(`${tb.httpUrl}/api/overview`, { headers: { authorization: `Basic ${btoa("guest:guest")}` } })).json()) as { node: string };
+  const overview =
+    (await (await fetch(`${tb.httpUrl}/api/overview`, { headers: { authorization: `Basic ${btoa("guest:guest")}` } })).json()) as {
+      node: string;
+    };
   const node = overview.node;
   expect(await list("nodes", "name")).toEqual([{ name: node }]);
   expect(await list("users", "name")).toEqual([{ name: "guest" }]);
 
-  expect(await admin("delete", "binding", "source=http-ax", "destination=http-aq", "destination_type=queue", "properties_key=a.#")).toContain("binding deleted");
+  expect(await admin("delete", "binding", "source=http-ax", "destination=http-aq", "destination_type=queue", "properties_key=a.#"))
+    .toContain("binding deleted");
   expect(await admin("delete", "exchange", "name=http-ax")).toContain("exchange deleted");
   expect(await admin("delete", "queue", "name=http-aq")).toContain("queue deleted");
   expect(await list("queues", "name")).toEqual([]);

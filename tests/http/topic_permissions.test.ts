@@ -58,7 +58,8 @@ for (const side of sides) {
       const listed = await call("GET", `/api/topic-permissions/%2F/${USER}/amq.topic`);
       expect(listed.status).toBe(200);
       expect((listed.body as { exchange: string }[]).map((p) => p.exchange).sort()).toEqual(["amq.direct", "amq.topic"]);
-      expect((await call("PUT", `/api/topic-permissions/%2F/${USER}/amq.topic`, { exchange: "amq.match", write: ".*", read: ".*" })).status).toBe(204);
+      expect((await call("PUT", `/api/topic-permissions/%2F/${USER}/amq.topic`, { exchange: "amq.match", write: ".*", read: ".*" })).status)
+        .toBe(204);
       expect(await exchanges()).toEqual(["amq.direct", "amq.match", "amq.topic"]);
     });
 

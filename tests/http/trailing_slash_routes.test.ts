@@ -37,8 +37,15 @@ afterAll(async () => {
 /** Values for path parameters that name things that exist. */
 function fill(path: string): string | undefined {
   const values: Record<string, string> = {
-    vhost: "%2F", user: "guest", name: "slash-q", queue: "slash-q", exchange: "amq.direct", node: tb.broker.alarms.node,
-    component: "vhost-limits", source: "amq.direct", destination: "slash-q",
+    vhost: "%2F",
+    user: "guest",
+    name: "slash-q",
+    queue: "slash-q",
+    exchange: "amq.direct",
+    node: tb.broker.alarms.node,
+    component: "vhost-limits",
+    source: "amq.direct",
+    destination: "slash-q",
   };
   let unknown = false;
   const filled = path.replace(/:([A-Za-z_]+)/g, (_, p: string) => values[p] ?? ((unknown = true), ""));
@@ -46,14 +53,23 @@ function fill(path: string): string | undefined {
 }
 
 /** A list's stable part: its objects' identifying fields, in order. */
-const identities = (body: unknown[]) => body.map((o) => {
-  const x = o as Record<string, unknown>;
-  return [x.name, x.vhost, x.user, x.source, x.destination, x.routing_key, x.exchange, x.component].map((v) => (v === undefined ? "" : String(v))).join("|");
-});
+const identities = (body: unknown[]) =>
+  body.map((o) => {
+    const x = o as Record<string, unknown>;
+    return [x.name, x.vhost, x.user, x.source, x.destination, x.routing_key, x.exchange, x.component].map((
+      v,
+    ) => (v === undefined ? "" : String(v))).join("|");
+  });
 
 test("every GET list path answers the same with a trailing slash, plugin routes included", async () => {
   // /api/live is an endless event stream, not a list (tests/http/live.test.ts covers it).
-  const paths = [...new Set(app.routes.filter((r) => r.method === "GET" && r.path.startsWith("/api/") && !r.path.includes("*") && r.path !== "/api/live").map((r) => r.path))];
+  const paths = [
+    ...new Set(
+      app.routes.filter((r) => r.method === "GET" && r.path.startsWith("/api/") && !r.path.includes("*") && r.path !== "/api/live").map((
+        r,
+      ) => r.path),
+    ),
+  ];
   const lists: string[] = [];
   for (const route of paths) {
     const path = fill(route);
@@ -63,13 +79,29 @@ test("every GET list path answers the same with a trailing slash, plugin routes 
     lists.push(route);
     const slashed = await api(app, "GET", `${path}/`);
     expect({ path, status: slashed.status }).toEqual({ path, status: 200 });
-    expect({ path, list: Array.isArray(slashed.body) ? identities(slashed.body) : slashed.body }).toEqual({ path, list: identities(plain.body) });
+    expect({ path, list: Array.isArray(slashed.body) ? identities(slashed.body) : slashed.body }).toEqual({
+      path,
+      list: identities(plain.body),
+    });
   }
   // The walk found the lists tools page through, and the plugin's.
-  for (const expected of [
-    "/api/users", "/api/bindings", "/api/permissions", "/api/topic-permissions", "/api/queues", "/api/queues/:vhost", "/api/exchanges",
-    "/api/vhosts", "/api/policies", "/api/global-parameters", "/api/feature-flags", "/api/slash-test-things", "/api/slash-test-things/:vhost",
-  ]) {
+  for (
+    const expected of [
+      "/api/users",
+      "/api/bindings",
+      "/api/permissions",
+      "/api/topic-permissions",
+      "/api/queues",
+      "/api/queues/:vhost",
+      "/api/exchanges",
+      "/api/vhosts",
+      "/api/policies",
+      "/api/global-parameters",
+      "/api/feature-flags",
+      "/api/slash-test-things",
+      "/api/slash-test-things/:vhost",
+    ]
+  ) {
     expect(lists).toContain(expected);
   }
 });

@@ -70,7 +70,8 @@ export function rabbitAdmin(): BrokerAdmin | undefined {
 export function managementApiAdmin(raw: string): BrokerAdmin {
   const u = new URL(raw);
   const base = `${u.protocol}//${u.host}`;
-  const auth = "Basic " + Buffer.from(`${decodeURIComponent(u.username) || "guest"}:${decodeURIComponent(u.password) || "guest"}`).toString("base64");
+  const auth = "Basic " +
+    Buffer.from(`${decodeURIComponent(u.username) || "guest"}:${decodeURIComponent(u.password) || "guest"}`).toString("base64");
   const call = async (method: string, path: string, body?: unknown, okMissing = false) => {
     const res = await fetch(base + path, {
       method,
@@ -83,7 +84,11 @@ export function managementApiAdmin(raw: string): BrokerAdmin {
   const e = encodeURIComponent;
   return {
     putUser: (name, password, tags) =>
-      call("PUT", `/api/users/${e(name)}`, password === undefined ? { password_hash: "", tags: tags.join(",") } : { password, tags: tags.join(",") }),
+      call(
+        "PUT",
+        `/api/users/${e(name)}`,
+        password === undefined ? { password_hash: "", tags: tags.join(",") } : { password, tags: tags.join(",") },
+      ),
     deleteUser: (name) => call("DELETE", `/api/users/${e(name)}`, undefined, true),
     setPermissions: (user, vhost, g) => call("PUT", `/api/permissions/${e(vhost)}/${e(user)}`, g),
     setTopicPermissions: (user, vhost, exchange, write, read) =>

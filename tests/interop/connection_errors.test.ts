@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { describeOutcome, expectServing, observe, type Outcome } from "../helpers/observe.ts";
 import { RawClient } from "../helpers/raw_client.ts";
-import { comparable, scenarios, type Scenario } from "./connection_scenarios.ts";
+import { comparable, type Scenario, scenarios } from "./connection_scenarios.ts";
 
 // bunfig.toml's [test] timeout is not applied by this Bun; set it here.
 setDefaultTimeout(30_000);

@@ -4,7 +4,7 @@
 // Skips without RABBITMQ_REF_URL.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
-import { startTestBroker, withTimeout, type TestBroker } from "../helpers/broker.ts";
+import { startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
 
 setDefaultTimeout(60_000);
 const REF = process.env.RABBITMQ_REF_URL || undefined;
@@ -29,10 +29,16 @@ async function errors(url: string): Promise<string[]> {
     out.push(err.replace(/ExchangeDeclare|QueueBind/, "M"));
   };
   const x = `chx-err-${run}`;
-  for (const args of [
-    { "hash-header": "h", "hash-property": "message_id" }, { "hash-header": "h", "hash-property": "nope" },
-    { "hash-property": "nope" }, { "hash-property": "" }, { "hash-property": "héé" }, { "hash-header": "" },
-  ]) {
+  for (
+    const args of [
+      { "hash-header": "h", "hash-property": "message_id" },
+      { "hash-header": "h", "hash-property": "nope" },
+      { "hash-property": "nope" },
+      { "hash-property": "" },
+      { "hash-property": "héé" },
+      { "hash-header": "" },
+    ]
+  ) {
     await attempt(async (ch) => {
       await ch.assertExchange(x, "x-consistent-hash", { durable: false, arguments: args });
       await ch.deleteExchange(x);
@@ -43,8 +49,27 @@ async function errors(url: string): Promise<string[]> {
   await setup.assertExchange(`${x}-b`, "x-consistent-hash", { durable: false, autoDelete: false });
   const q = (await setup.assertQueue("", { exclusive: true })).queue;
   await setup.bindQueue(q, `${x}-b`, "1"); // later valid keys add nothing to the ring (no huge weight)
-  const keys = ["abc", "", "0", "-1", "-0", "+0", "+1", "01", "1.5", " 1", "1e3", "é", "ą", "a\u0000b", "a\"b\\c\n", "99999999999999999999",
-    "x".repeat(100), "y".repeat(250), String.fromCharCode(...Array.from({ length: 60 }, (_, i) => i + 1))];
+  const keys = [
+    "abc",
+    "",
+    "0",
+    "-1",
+    "-0",
+    "+0",
+    "+1",
+    "01",
+    "1.5",
+    " 1",
+    "1e3",
+    "é",
+    "ą",
+    "a\u0000b",
+    'a"b\\c\n',
+    "99999999999999999999",
+    "x".repeat(100),
+    "y".repeat(250),
+    String.fromCharCode(...Array.from({ length: 60 }, (_, i) => i + 1)),
+  ];
   for (const key of keys) await attempt((ch) => ch.bindQueue(q, `${x}-b`, key));
   await setup.deleteExchange(`${x}-b`);
   await conn.close();

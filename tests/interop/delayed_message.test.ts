@@ -7,7 +7,7 @@
 // Skips without RABBITMQ_REF_URL / RABBITMQ_REF_HTTP.
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import amqp from "amqplib";
-import { startTestBroker, withTimeout, type TestBroker } from "../helpers/broker.ts";
+import { startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
 
 setDefaultTimeout(30_000);
 const REF = process.env.RABBITMQ_REF_URL || undefined;
@@ -25,7 +25,10 @@ async function declareError(url: string): Promise<string> {
   const closed = new Promise<string>((resolve) => conn.on("error", (e: Error & { code?: number }) => resolve(`${e.code} ${e.message}`)));
   const ch = await conn.createChannel();
   ch.on("error", () => {});
-  await ch.assertExchange(`delayed-interop-${process.pid}`, "x-delayed-message", { durable: false, arguments: { "x-delayed-type": "direct" } })
+  await ch.assertExchange(`delayed-interop-${process.pid}`, "x-delayed-message", {
+    durable: false,
+    arguments: { "x-delayed-type": "direct" },
+  })
     .catch(() => {});
   return withTimeout(closed, 5_000, "the connection error");
 }
@@ -33,7 +36,9 @@ async function declareError(url: string): Promise<string> {
 test.skipIf(!REF || !REF_HTTP)("the reference RabbitMQ has no x-delayed-message; without the plugin both refuse it alike", async () => {
   const url = new URL(REF_HTTP!);
   const overview = await fetch(`${url.origin}/api/overview`, {
-    headers: { authorization: "Basic " + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64") },
+    headers: {
+      authorization: "Basic " + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64"),
+    },
   }).then((r) => r.json()) as { exchange_types: { name: string }[] };
   expect(overview.exchange_types.map((t) => t.name)).not.toContain("x-delayed-message");
   warren = await startTestBroker({ plugins: [] });

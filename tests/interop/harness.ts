@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { BROKER_IS_PROCESS, startTestBroker, type TestBroker } from "../helpers/broker.ts";
-import { runScenario, type Observation, type Scenario } from "./scenario.ts";
+import { type Observation, runScenario, type Scenario } from "./scenario.ts";
 import { managementApiAdmin, rabbitAdmin, warrenAdmin } from "./admin.ts";
 
 type Golden = Record<string, Observation[]>;
@@ -31,7 +31,8 @@ function loadGolden(area: string): Golden {
 /** One scenario per block, one observation per line: reviewable diffs. */
 function formatGolden(g: Golden): string {
   const blocks = Object.entries(g).map(([name, obs]) =>
-    `  ${JSON.stringify(name)}: [\n${obs.map((o) => `    ${JSON.stringify(o)}`).join(",\n")}\n  ]`);
+    `  ${JSON.stringify(name)}: [\n${obs.map((o) => `    ${JSON.stringify(o)}`).join(",\n")}\n  ]`
+  );
   return `{\n${blocks.join(",\n")}\n}\n`;
 }
 
@@ -87,7 +88,9 @@ export function runArea(area: string, scenarios: Scenario[]): void {
         if (!expected) throw new Error(`no golden record for "${s.name}": run once with RABBITMQ_REF_URL set`);
         const url = warren?.url;
         if (!url) throw new Error("Warren did not start");
-        const admin = BROKER_IS_PROCESS ? managementApiAdmin(`http://guest:guest@127.0.0.1:${warren!.httpPort}`) : warrenAdmin(warren!.broker);
+        const admin = BROKER_IS_PROCESS
+          ? managementApiAdmin(`http://guest:guest@127.0.0.1:${warren!.httpPort}`)
+          : warrenAdmin(warren!.broker);
         expect(await runScenario(s, url, undefined, admin)).toEqual(expected);
       }, TEST_TIMEOUT_MS);
     }

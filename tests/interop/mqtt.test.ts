@@ -9,13 +9,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import amqp from "amqplib";
 import mqtt, { type MqttClient } from "mqtt";
-import { startMqttBroker, type MqttBroker } from "../plugins/mqtt/helpers.ts";
+import { type MqttBroker, startMqttBroker } from "../plugins/mqtt/helpers.ts";
 
 const REF_MQTT = process.env.RABBITMQ_REF_MQTT_URL || undefined;
 const REF_AMQP = process.env.RABBITMQ_REF_URL || undefined;
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP || undefined;
 const HAVE_REF = REF_MQTT !== undefined && REF_AMQP !== undefined && REF_HTTP !== undefined;
-if (!HAVE_REF) console.warn("RABBITMQ_REF_MQTT_URL, RABBITMQ_REF_URL or RABBITMQ_REF_HTTP unset: skipping MQTT differential tests against RabbitMQ");
+if (!HAVE_REF) {
+  console.warn("RABBITMQ_REF_MQTT_URL, RABBITMQ_REF_URL or RABBITMQ_REF_HTTP unset: skipping MQTT differential tests against RabbitMQ");
+}
 
 interface Side {
   name: string;
@@ -34,11 +36,22 @@ const run = `${process.pid}`;
 beforeAll(async () => {
   if (!HAVE_REF) return;
   warren = await startMqttBroker();
-  sides.push({ name: "warren", mqttUrl: warren.mqttUrl, wsUrl: `ws://127.0.0.1:${warren.httpPort}/ws`, amqpUrl: warren.url, http: warren.httpUrl, auth: "guest:guest" });
+  sides.push({
+    name: "warren",
+    mqttUrl: warren.mqttUrl,
+    wsUrl: `ws://127.0.0.1:${warren.httpPort}/ws`,
+    amqpUrl: warren.url,
+    http: warren.httpUrl,
+    auth: "guest:guest",
+  });
   const ref = new URL(REF_HTTP!);
   const mq = new URL(REF_MQTT!);
   sides.push({
-    name: "rabbitmq", mqttUrl: `mqtt://${mq.host}`, wsUrl: `ws://${ref.hostname}:${Number(ref.port) + 3}/ws`, amqpUrl: REF_AMQP!, http: `${ref.protocol}//${ref.host}`,
+    name: "rabbitmq",
+    mqttUrl: `mqtt://${mq.host}`,
+    wsUrl: `ws://${ref.hostname}:${Number(ref.port) + 3}/ws`,
+    amqpUrl: REF_AMQP!,
+    http: `${ref.protocol}//${ref.host}`,
     auth: `${decodeURIComponent(ref.username)}:${decodeURIComponent(ref.password)}`,
   });
 });
@@ -46,8 +59,34 @@ afterAll(async () => {
   if (warren) await warren.stop();
 });
 
-async function api(side: Side, path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${side.http}${path}`, { ...init, headers: { authorization: "Basic " + btoa(side.auth), "content-type": "application/json" } });
+/** The fields of the management API's answers these tests read. */
+interface ApiQueue {
+  name: string;
+  durable: boolean;
+  auto_delete: boolean;
+  exclusive: boolean;
+  arguments: Record<string, unknown>;
+}
+interface ApiBinding {
+  source: string;
+  routing_key: string;
+}
+interface ApiConnection {
+  protocol: string;
+  user: string;
+  vhost: string;
+  type: string;
+  client_properties?: Record<string, unknown>;
+  variable_map?: unknown;
+  channels: number;
+  ssl: boolean;
+}
+
+async function api(side: Side, path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
+  const r = await fetch(`${side.http}${path}`, {
+    ...init,
+    headers: { authorization: "Basic " + btoa(side.auth), "content-type": "application/json" },
+  });
   const text = await r.text();
   return { status: r.status, body: text === "" ? undefined : JSON.parse(text) };
 }
@@ -92,7 +131,12 @@ describe.skipIf(!HAVE_REF)("MQTT bridge: Warren behaves as RabbitMQ's MQTT plugi
       const ch = await conn.createChannel();
       const q = await ch.assertQueue("", { exclusive: true });
       await ch.bindQueue(q.queue, "amq.topic", `mqtt-diffws-${run}.#`);
-      const c = await mqtt.connectAsync(side.wsUrl, { username: "guest", password: "guest", reconnectPeriod: 0, clientId: `mqtt-diff-ws-${run}` });
+      const c = await mqtt.connectAsync(side.wsUrl, {
+        username: "guest",
+        password: "guest",
+        reconnectPeriod: 0,
+        clientId: `mqtt-diff-ws-${run}`,
+      });
       await c.publishAsync(`mqtt-diffws-${run}/a`, "over ws", { qos: 1 });
       await c.endAsync();
       let m: amqp.GetMessage | false = false;
@@ -101,7 +145,9 @@ describe.skipIf(!HAVE_REF)("MQTT bridge: Warren behaves as RabbitMQ's MQTT plugi
         if (!m) await new Promise((r) => setTimeout(r, 50));
       }
       await conn.close();
-      return m ? [m.fields.routingKey.replace(run, "RUN"), m.properties.headers, m.properties.deliveryMode, m.content.toString()] : undefined;
+      return m
+        ? [m.fields.routingKey.replace(run, "RUN"), m.properties.headers, m.properties.deliveryMode, m.content.toString()]
+        : undefined;
     });
   });
 
@@ -131,10 +177,12 @@ describe.skipIf(!HAVE_REF)("MQTT bridge: Warren behaves as RabbitMQ's MQTT plugi
         const c = await client(side, { clientId: id, clean });
         await c.subscribeAsync({ [`d${run}/+/x`]: { qos: 1 }, [`d${run}/#`]: { qos: 2 }, [`d${run}/zero`]: { qos: 0 } });
         await new Promise((r) => setTimeout(r, 200));
-        const queues = ((await api(side, "/api/queues/%2F")).body as any[]).filter((q) => q.name.startsWith(`mqtt-subscription-${id}`));
+        const queues = ((await api(side, "/api/queues/%2F")).body as ApiQueue[]).filter((q) =>
+          q.name.startsWith(`mqtt-subscription-${id}`)
+        );
         for (const q of queues.sort((a, b) => (a.name < b.name ? -1 : 1))) {
           if (!clean && q.name.endsWith("qos0")) continue; // the documented difference
-          const bindings = ((await api(side, `/api/queues/%2F/${encodeURIComponent(q.name)}/bindings`)).body as any[])
+          const bindings = ((await api(side, `/api/queues/%2F/${encodeURIComponent(q.name)}/bindings`)).body as ApiBinding[])
             .filter((b) => b.source === "amq.topic").map((b) => b.routing_key.replace(run, "RUN")).sort();
           out.push([q.name.replace(id, "ID"), q.durable, q.auto_delete, q.exclusive, q.arguments, bindings]);
         }
@@ -150,9 +198,17 @@ describe.skipIf(!HAVE_REF)("MQTT bridge: Warren behaves as RabbitMQ's MQTT plugi
       const user = `mqtt-diff-noperm-${run}`;
       await api(side, `/api/users/${user}`, { method: "PUT", body: JSON.stringify({ password: "secret", tags: "" }) });
       const codes: unknown[] = [];
-      const cases = [{ password: "wrong" }, { username: `mqtt-diff-nouser-${run}` }, { username: "mqtt-no-such-vhost:guest" }, { username: user, password: "secret" }];
+      const cases = [{ password: "wrong" }, { username: `mqtt-diff-nouser-${run}` }, { username: "mqtt-no-such-vhost:guest" }, {
+        username: user,
+        password: "secret",
+      }];
       for (const opts of cases) {
-        codes.push(await client(side, { clientId: `mqtt-diff-bad-${run}`, ...opts }).then((c) => c.endAsync().then(() => 0), (e: { code?: number }) => e.code));
+        codes.push(
+          await client(side, { clientId: `mqtt-diff-bad-${run}`, ...opts }).then(
+            (c) => c.endAsync().then(() => 0),
+            (e: { code?: number }) => e.code,
+          ),
+        );
       }
       await api(side, `/api/users/${user}`, { method: "DELETE" });
       return codes;
@@ -163,13 +219,14 @@ describe.skipIf(!HAVE_REF)("MQTT bridge: Warren behaves as RabbitMQ's MQTT plugi
     await same(async (side) => {
       const id = `mqtt-diff-conn-${run}`;
       const c = await client(side, { clientId: id, keepalive: 30 });
-      let mine: any;
+      let mine: ApiConnection | undefined;
       // RabbitMQ's statistics show a connection within its collection interval.
       for (let i = 0; i < 150 && !mine; i++) {
-        mine = ((await api(side, "/api/connections")).body as any[]).find((x) => x.client_properties?.client_id === id);
+        mine = ((await api(side, "/api/connections")).body as ApiConnection[]).find((x) => x.client_properties?.client_id === id);
         if (!mine) await new Promise((r) => setTimeout(r, 100));
       }
       await c.endAsync();
+      if (!mine) throw new Error(`${side.name}: the connection of ${id} is not in /api/connections`);
       return [mine.protocol, mine.user, mine.vhost, mine.type, mine.client_properties, mine.variable_map, mine.channels, mine.ssl];
     });
   }, 30_000);

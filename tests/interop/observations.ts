@@ -125,13 +125,20 @@ export function normalize(value: unknown, prefix: string): unknown {
 
 /** amqplib method ids ((class << 16) | method) for methods its channel API does not offer. */
 export const M = {
-  ExchangeDeclare: (40 << 16) | 10, ExchangeDeclareOk: (40 << 16) | 11,
-  QueueDeclare: (50 << 16) | 10, QueueDeclareOk: (50 << 16) | 11,
-  QueueBind: (50 << 16) | 20, QueueBindOk: (50 << 16) | 21,
-  BasicQos: (60 << 16) | 10, BasicQosOk: (60 << 16) | 11,
-  BasicRecover: (60 << 16) | 110, BasicRecoverOk: (60 << 16) | 111,
-  ConfirmSelect: (85 << 16) | 10, ConfirmSelectOk: (85 << 16) | 11,
-  TxSelect: (90 << 16) | 10, TxSelectOk: (90 << 16) | 11,
+  ExchangeDeclare: (40 << 16) | 10,
+  ExchangeDeclareOk: (40 << 16) | 11,
+  QueueDeclare: (50 << 16) | 10,
+  QueueDeclareOk: (50 << 16) | 11,
+  QueueBind: (50 << 16) | 20,
+  QueueBindOk: (50 << 16) | 21,
+  BasicQos: (60 << 16) | 10,
+  BasicQosOk: (60 << 16) | 11,
+  BasicRecover: (60 << 16) | 110,
+  BasicRecoverOk: (60 << 16) | 111,
+  ConfirmSelect: (85 << 16) | 10,
+  ConfirmSelectOk: (85 << 16) | 11,
+  TxSelect: (90 << 16) | 10,
+  TxSelectOk: (90 << 16) | 11,
 } as const;
 
 /** amqplib's channel internals: any method, with or without waiting for a reply. */

@@ -3,7 +3,7 @@
 // its management API, and one RabbitMQ makes logs in on Warren through broker.addUserWithHash.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import amqp from "amqplib";
-import { hashPassword, type HashingAlgorithm } from "../../src/auth/password.ts";
+import { type HashingAlgorithm, hashPassword } from "../../src/auth/password.ts";
 import { BROKER_IS_PROCESS, referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 
 const REF = referenceBroker();
@@ -48,7 +48,11 @@ describe.skipIf(!REF || !HTTP)("password hashes between Warren and RabbitMQ", ()
     test(`a Warren ${algorithm} hash logs in on RabbitMQ`, async () => {
       const name = `${PREFIX}-${algorithm.slice("rabbit_password_hashing_".length)}`;
       created.push(name);
-      const put = await api("PUT", `/api/users/${name}`, { password_hash: hashPassword("from warren", algorithm), hashing_algorithm: algorithm, tags: "" });
+      const put = await api("PUT", `/api/users/${name}`, {
+        password_hash: hashPassword("from warren", algorithm),
+        hashing_algorithm: algorithm,
+        tags: "",
+      });
       expect(put.status).toBeLessThan(300);
       expect((await api("PUT", `/api/permissions/%2F/${name}`, { configure: "", write: "", read: "" })).status).toBeLessThan(300);
       expect(await canLogin(REF!.host, REF!.port, name, "from warren")).toBe(true);
@@ -60,7 +64,11 @@ describe.skipIf(!REF || !HTTP)("password hashes between Warren and RabbitMQ", ()
     const name = `${PREFIX}-made-by-rabbit`;
     created.push(name);
     expect((await api("PUT", `/api/users/${name}`, { password: "from rabbit", tags: "monitoring" })).status).toBeLessThan(300);
-    const exported = (await (await api("GET", `/api/users/${name}`)).json()) as { password_hash: string; hashing_algorithm: string; tags: string[] };
+    const exported = (await (await api("GET", `/api/users/${name}`)).json()) as {
+      password_hash: string;
+      hashing_algorithm: string;
+      tags: string[];
+    };
     warren.broker.addUserWithHash(name, exported.password_hash, exported.hashing_algorithm, exported.tags);
     warren.broker.setPermissions(name, "/", { configure: "", write: "", read: "" });
     expect(await canLogin("127.0.0.1", warren.port, name, "from rabbit")).toBe(true);

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import amqplib, { type Channel, type ChannelModel, type ConfirmChannel, type Options } from "amqplib";
 import { sleep, withTimeout } from "../helpers/broker.ts";
-import { closeInfo, ConfirmLog, Consumer, normalize, view, type CloseInfo, type MessageView } from "./observations.ts";
+import { type CloseInfo, closeInfo, ConfirmLog, Consumer, type MessageView, normalize, view } from "./observations.ts";
 import type { BrokerAdmin, Grant } from "./admin.ts";
 import type { PolicyBody, PolicyKind } from "../../src/broker/policy.ts";
 import { RawClient } from "../helpers/raw_client.ts";
@@ -57,8 +57,10 @@ export class Ctx {
    * each vhost in `vhosts` (none when grant is null); deleted at cleanup. Returns the name.
    */
   async asUser(
-    base: string, grant: Grant | null,
-    opts: { tags?: string[]; vhosts?: string[]; topic?: { exchange: string; write: string; read: string }[]; password?: string | null } = {},
+    base: string,
+    grant: Grant | null,
+    opts: { tags?: string[]; vhosts?: string[]; topic?: { exchange: string; write: string; read: string }[]; password?: string | null } =
+      {},
   ): Promise<string> {
     const name = `${this.prefix}-${base}`;
     this.users.add(name);

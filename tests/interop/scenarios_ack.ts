@@ -1,7 +1,7 @@
 // Issue 3 point 6, acknowledgements: basic.get, ack/nack/reject with multiple and requeue,
 // unknown tags, basic.recover, and unacked messages returning when a channel or connection ends.
 import type { Channel, ChannelModel, GetMessage } from "amqplib";
-import { bodyFlag, M, raw, scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { bodyFlag, type Ctx, M, raw, type Scenario, scenario } from "./scenario.ts";
 
 /** A queue holding m1..mn. */
 async function filled(ctx: Ctx, n: number): Promise<{ conn: ChannelModel; ch: Channel; q: string }> {

@@ -1,6 +1,6 @@
 // Issue 3 point 7: publisher confirms — tags, returns before confirms, confirm/tx exclusion.
 import type { Channel, ConfirmChannel } from "amqplib";
-import { M, raw, scenario, type ConfirmLog, type Ctx, type Scenario } from "./scenario.ts";
+import { type ConfirmLog, type Ctx, M, raw, type Scenario, scenario } from "./scenario.ts";
 
 /** A confirm channel with its log, and a queue to publish to. */
 async function confirming(ctx: Ctx): Promise<{ ch: ConfirmChannel; log: ConfirmLog; q: string }> {

@@ -1,7 +1,7 @@
 // Issue 3 point 6, consumers: tags, exclusive consumers, no-ack, cancel, round-robin, basic.qos
 // per consumer and per channel, delivery tags, server-initiated cancel.
 import type { Channel, ChannelModel } from "amqplib";
-import { bodyText, M, raw, scenario, type Consumer, type Ctx, type Scenario } from "./scenario.ts";
+import { bodyText, type Consumer, type Ctx, M, raw, type Scenario, scenario } from "./scenario.ts";
 
 /** A queue holding `n` messages m1..mn. */
 async function filled(ctx: Ctx, n: number, base = "q"): Promise<{ conn: ChannelModel; ch: Channel; q: string }> {
@@ -171,8 +171,7 @@ export const consumeScenarios: Scenario[] = [
   }),
   scenario("qos: prefetch_size other than 0", async (ctx) => {
     const { conn, ch } = await ctx.open();
-    await ctx.attempt("qos prefetch_size=10",
-      raw(ch).rpc(M.BasicQos, { prefetchSize: 10, prefetchCount: 0, global: false }, M.BasicQosOk));
+    await ctx.attempt("qos prefetch_size=10", raw(ch).rpc(M.BasicQos, { prefetchSize: 10, prefetchCount: 0, global: false }, M.BasicQosOk));
     ctx.record("connection", await ctx.connectionClosed(conn));
   }),
   scenario("delivery tags are per channel and shared by get and consume", async (ctx) => {

@@ -1,5 +1,5 @@
 // Issue 5 point 6: single active consumer.
-import { scenario, type Scenario } from "./scenario.ts";
+import { type Scenario, scenario } from "./scenario.ts";
 
 export const consumerScenarios: Scenario[] = [
   scenario("single active consumer: only the first consumer receives; the next takes over when it cancels", async (ctx) => {

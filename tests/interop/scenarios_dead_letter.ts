@@ -1,7 +1,7 @@
 // Issue 5 points 2 and 4: dead-lettering (rejected, maxlen), x-death as RabbitMQ builds it,
 // cycles, and length limits with each x-overflow mode.
 import type { Channel } from "amqplib";
-import { scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, type Scenario, scenario } from "./scenario.ts";
 
 /** x-death and x-first-death-* without the time (it differs between runs). */
 function deathView(headers: Record<string, unknown> | undefined): unknown {
@@ -19,7 +19,12 @@ async function getAll(ctx: Ctx, ch: Channel, queue: string): Promise<void> {
   for (;;) {
     const m = await ch.get(queue, { noAck: true });
     if (!m) break;
-    ctx.record(`${queue} message`, { body: m.content.toString(), key: m.fields.routingKey, exchange: m.fields.exchange, death: deathView(m.properties.headers) });
+    ctx.record(`${queue} message`, {
+      body: m.content.toString(),
+      key: m.fields.routingKey,
+      exchange: m.fields.exchange,
+      death: deathView(m.properties.headers),
+    });
   }
 }
 
@@ -86,7 +91,12 @@ export const deadLetterScenarios: Scenario[] = [
     const ch = await ctx.confirmChannel(conn);
     const [q, dlq] = [ctx.name("q"), ctx.name("dlq")];
     await ch.assertQueue(dlq);
-    await ch.assertQueue(q, { maxLength: 1, deadLetterExchange: "", deadLetterRoutingKey: dlq, arguments: { "x-overflow": "reject-publish-dlx" } });
+    await ch.assertQueue(q, {
+      maxLength: 1,
+      deadLetterExchange: "",
+      deadLetterRoutingKey: dlq,
+      arguments: { "x-overflow": "reject-publish-dlx" },
+    });
     const outcomes: string[] = [];
     for (const b of ["m1", "m2"]) ch.sendToQueue(q, Buffer.from(b), {}, (err) => outcomes.push(`${b} ${err ? "nack" : "ack"}`));
     await ch.waitForConfirms().catch(() => {});

@@ -1,6 +1,6 @@
 // Issue 3 points 1-2: the default topology, reserved names, exchange.declare/delete.
 import type { Options } from "amqplib";
-import { M, raw, scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, M, raw, type Scenario, scenario } from "./scenario.ts";
 
 const TYPES = ["direct", "fanout", "topic", "headers"] as const;
 
@@ -80,7 +80,8 @@ export const exchangeScenarios: Scenario[] = [
       await ctx.attempt("declare", ch.assertExchange(x, type), (ok) => ok.exchange);
       await ctx.attempt("passive declare", ch.checkExchange(x));
       await ctx.attempt("redeclare identical", ch.assertExchange(x, type));
-    })),
+    })
+  ),
   scenario("declaring an exchange of unknown type is 503", async (ctx) => {
     const { conn, ch } = await ctx.open();
     await ctx.attempt("declare type x-nonsense", ch.assertExchange(ctx.name("x"), "x-nonsense"));

@@ -1,6 +1,6 @@
 // Issue 5 point 1 (beyond exchange-to-exchange bindings, in routing): alternate exchanges and
 // sender-selected distribution (CC / BCC headers).
-import { scenario, type Scenario } from "./scenario.ts";
+import { type Scenario, scenario } from "./scenario.ts";
 
 export const extensionScenarios: Scenario[] = [
   scenario("alternate exchange receives what its exchange routes nowhere", async (ctx) => {

@@ -3,7 +3,7 @@
 // against resources guest set up; the outcome (ok, or close code and text) must match RabbitMQ.
 import type { Channel, ChannelModel } from "amqplib";
 import type { Grant } from "./admin.ts";
-import { scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, type Scenario, scenario } from "./scenario.ts";
 
 const counts = (ok: { messageCount: number; consumerCount: number }) => [ok.messageCount, ok.consumerCount];
 
@@ -23,8 +23,13 @@ interface Names {
 
 async function setup(ctx: Ctx): Promise<Names> {
   const n: Names = {
-    x: ctx.name("x"), t: ctx.name("t"), q: ctx.name("q"), internal: ctx.name("internal"), excl: ctx.name("excl"),
-    mineX: ctx.name("mine-x"), mineQ: ctx.name("mine-q"),
+    x: ctx.name("x"),
+    t: ctx.name("t"),
+    q: ctx.name("q"),
+    internal: ctx.name("internal"),
+    excl: ctx.name("excl"),
+    mineX: ctx.name("mine-x"),
+    mineQ: ctx.name("mine-q"),
   };
   for (const extra of ["mine-ae", "mine-dlq", "other"]) ctx.name(extra); // deleted at cleanup
   const { conn, ch } = await ctx.open();
@@ -60,8 +65,10 @@ const OPS: Op[] = [
   ["exchange.declare passive missing", (ctx, ch) => ch.checkExchange(ctx.name("missing-x"))],
   ["exchange.declare amq.direct", (_c, ch) => ch.assertExchange("amq.direct", "direct")],
   ["exchange.declare amq.reserved", (_c, ch) => ch.assertExchange("amq.mine", "direct")],
-  ["exchange.declare with alternate-exchange", (ctx, ch, n) =>
-    ch.assertExchange(ctx.name("mine-ae"), "fanout", { alternateExchange: n.x })],
+  [
+    "exchange.declare with alternate-exchange",
+    (ctx, ch, n) => ch.assertExchange(ctx.name("mine-ae"), "fanout", { alternateExchange: n.x }),
+  ],
   ["exchange.bind", (_c, ch, n) => ch.bindExchange(n.x, "amq.fanout", "k")],
   ["exchange.bind to mine", (_c, ch, n) => ch.bindExchange(n.mineX, n.x, "k")],
   ["exchange.unbind", (_c, ch, n) => ch.unbindExchange(n.x, "amq.fanout", "k")],
@@ -70,8 +77,10 @@ const OPS: Op[] = [
   ["queue.declare passive", (_c, ch, n) => ch.checkQueue(n.q).then(counts)],
   ["queue.declare passive missing", (ctx, ch) => ch.checkQueue(ctx.name("missing-q")).then(counts)],
   ["queue.declare server-named", (_c, ch) => ch.assertQueue("", { exclusive: true }).then((ok) => ok.queue)],
-  ["queue.declare with dead-letter-exchange", (ctx, ch, n) =>
-    ch.assertQueue(ctx.name("mine-dlq"), { deadLetterExchange: n.x }).then(counts)],
+  [
+    "queue.declare with dead-letter-exchange",
+    (ctx, ch, n) => ch.assertQueue(ctx.name("mine-dlq"), { deadLetterExchange: n.x }).then(counts),
+  ],
   ["queue.bind", (_c, ch, n) => ch.bindQueue(n.q, n.x, "k2")],
   ["queue.bind to amq.direct", (_c, ch, n) => ch.bindQueue(n.q, "amq.direct", "k2")],
   ["queue.bind to the default exchange", (_c, ch, n) => ch.bindQueue(n.q, "", "k2")],
@@ -139,7 +148,10 @@ export const permissionScenarios: Scenario[] = [
   matrix("a regex matching the user's own names", (ctx) => all(`^${ctx.prefix}-mine`)),
   matrix("an unanchored regex", () => all("mine")),
   matrix("amq.default and amq.direct only", () => all("^amq\\.(default|direct)$")),
-  matrix("a regex for the shared names", (ctx) => ({ configure: `^${ctx.prefix}-(x|q)$`, write: `^${ctx.prefix}-(x|q)$|^amq\\.`, read: `^${ctx.prefix}-x$` })),
+  matrix(
+    "a regex for the shared names",
+    (ctx) => ({ configure: `^${ctx.prefix}-(x|q)$`, write: `^${ctx.prefix}-(x|q)$|^amq\\.`, read: `^${ctx.prefix}-x$` }),
+  ),
 
   scenario("permissions: a user without permissions on the vhost is refused at connection.open", async (ctx) => {
     const user = await ctx.asUser("none", null);

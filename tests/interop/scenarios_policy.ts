@@ -1,12 +1,12 @@
 // Issue 5 point 10: policies and operator policies, applied to new and existing queues and
 // exchanges, combined with queue arguments as RabbitMQ combines them.
 import type { Channel, ChannelModel } from "amqplib";
-import { scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, type Scenario, scenario } from "./scenario.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A pattern matching exactly one of this scenario's names. */
-const only = (ctx: Ctx, name: string) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+const only = (name: string) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
 
 async function bodies(ch: Channel, q: string): Promise<string[]> {
   const out: string[] = [];
@@ -27,7 +27,7 @@ export const policyScenarios: Scenario[] = [
     const q = ctx.name("q");
     await ch.assertQueue(q);
     await publishN(ctx, conn, ch, q, 5);
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(ctx, q), definition: { "max-length": 2 }, "apply-to": "queues" });
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q), definition: { "max-length": 2 }, "apply-to": "queues" });
     ctx.record("count", (await ch.checkQueue(q)).messageCount);
     ctx.record("kept", await bodies(ch, q));
   }),
@@ -36,7 +36,8 @@ export const policyScenarios: Scenario[] = [
     const [q, dlq] = [ctx.name("q"), ctx.name("dlq")];
     await ch.assertQueue(dlq);
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(ctx, q), definition: { "message-ttl": 50, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
+      pattern: only(q),
+      definition: { "message-ttl": 50, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
     });
     await ch.assertQueue(q);
     ctx.publish(ch, "", q, "t1");
@@ -44,7 +45,9 @@ export const policyScenarios: Scenario[] = [
     await sleep(300);
     ctx.record("left", (await ch.checkQueue(q)).messageCount);
     const m = await ch.get(dlq, { noAck: true });
-    const death = m ? (m.properties.headers?.["x-death"] as unknown as Record<string, unknown>[]).map(({ time: _t, ...rest }) => rest) : null;
+    const death = m
+      ? (m.properties.headers?.["x-death"] as unknown as Record<string, unknown>[]).map(({ time: _t, ...rest }) => rest)
+      : null;
     ctx.record("dead", m ? { body: m.content.toString(), death } : "empty");
   }),
   scenario("policy: the lower of argument and policy wins for max-length", async (ctx) => {
@@ -65,7 +68,8 @@ export const policyScenarios: Scenario[] = [
     await ch.assertQueue(byPolicy);
     await ch.assertQueue(q, { deadLetterExchange: "", deadLetterRoutingKey: byArg });
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(ctx, q), definition: { "dead-letter-exchange": "", "dead-letter-routing-key": byPolicy },
+      pattern: only(q),
+      definition: { "dead-letter-exchange": "", "dead-letter-routing-key": byPolicy },
     });
     ctx.publish(ch, "", q, "r1");
     await ch.checkQueue(q);
@@ -80,7 +84,7 @@ export const policyScenarios: Scenario[] = [
     const { conn, ch } = await ctx.open();
     const q = ctx.name("q");
     await ch.assertQueue(q);
-    await ctx.setPolicy("policy", ctx.name("low"), { pattern: only(ctx, q), definition: { "max-length": 1 }, priority: 1 });
+    await ctx.setPolicy("policy", ctx.name("low"), { pattern: only(q), definition: { "max-length": 1 }, priority: 1 });
     await ctx.setPolicy("policy", ctx.name("high"), { pattern: `^${ctx.prefix}-`, definition: { "max-length": 3 }, priority: 5 });
     await publishN(ctx, conn, ch, q, 5);
     ctx.record("kept", await bodies(ch, q));
@@ -90,7 +94,7 @@ export const policyScenarios: Scenario[] = [
     const [q1, q2] = [ctx.name("both"), ctx.name("op-only")];
     await ch.assertQueue(q1);
     await ch.assertQueue(q2);
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(ctx, q1), definition: { "max-length": 10 } });
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q1), definition: { "max-length": 10 } });
     await ctx.setPolicy("operator_policy", ctx.name("op"), { pattern: `^${ctx.prefix}-(both|op-only)$`, definition: { "max-length": 2 } });
     await publishN(ctx, conn, ch, q1, 4);
     await publishN(ctx, conn, ch, q2, 4);
@@ -102,7 +106,7 @@ export const policyScenarios: Scenario[] = [
     const q = ctx.name("q");
     await ch.assertQueue(q);
     const p = ctx.name("p");
-    await ctx.setPolicy("policy", p, { pattern: only(ctx, q), definition: { "max-length": 1 } });
+    await ctx.setPolicy("policy", p, { pattern: only(q), definition: { "max-length": 1 } });
     await publishN(ctx, conn, ch, q, 3, "a");
     await ctx.clearPolicy("policy", p);
     await publishN(ctx, conn, ch, q, 3, "b");
@@ -116,8 +120,17 @@ export const policyScenarios: Scenario[] = [
     await ch.assertExchange(ae, "fanout");
     await ch.assertQueue(aeq);
     await ch.bindQueue(aeq, ae, "");
-    await ctx.setPolicy("policy", ctx.name("px"), { pattern: `^${ctx.prefix}-(q|x)$`, definition: { "max-length": 1 }, "apply-to": "exchanges" });
-    await ctx.setPolicy("policy", ctx.name("pq"), { pattern: `^${ctx.prefix}-(q|x)$`, definition: { "alternate-exchange": ae }, "apply-to": "queues", priority: 1 });
+    await ctx.setPolicy("policy", ctx.name("px"), {
+      pattern: `^${ctx.prefix}-(q|x)$`,
+      definition: { "max-length": 1 },
+      "apply-to": "exchanges",
+    });
+    await ctx.setPolicy("policy", ctx.name("pq"), {
+      pattern: `^${ctx.prefix}-(q|x)$`,
+      definition: { "alternate-exchange": ae },
+      "apply-to": "queues",
+      priority: 1,
+    });
     await publishN(ctx, conn, ch, q, 3);
     ctx.publish(ch, x, "nowhere", "unrouted");
     await ch.checkQueue(aeq);
@@ -135,7 +148,11 @@ export const policyScenarios: Scenario[] = [
     }
     await ch.assertExchange(x1, "direct");
     await ch.assertExchange(x2, "direct", { alternateExchange: ae2 });
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: `^${ctx.prefix}-x[12]$`, definition: { "alternate-exchange": ae1 }, "apply-to": "exchanges" });
+    await ctx.setPolicy("policy", ctx.name("p"), {
+      pattern: `^${ctx.prefix}-x[12]$`,
+      definition: { "alternate-exchange": ae1 },
+      "apply-to": "exchanges",
+    });
     ctx.publish(ch, x1, "k", "from-x1");
     ctx.publish(ch, x2, "k", "from-x2");
     await ch.checkQueue(q1);
@@ -147,7 +164,7 @@ export const policyScenarios: Scenario[] = [
     const { ch } = await ctx.open();
     const q = ctx.name("q");
     await ch.assertQueue(q);
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(ctx, q), definition: { expires: 100 } });
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q), definition: { expires: 100 } });
     await sleep(400);
     const probe = await ctx.open();
     await ctx.attempt("gone", probe.ch.checkQueue(q));
@@ -157,7 +174,7 @@ export const policyScenarios: Scenario[] = [
     const q = ctx.name("q");
     const cc = await ctx.confirmChannel(conn);
     await cc.assertQueue(q);
-    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(ctx, q), definition: { "max-length": 2, overflow: "reject-publish" } });
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q), definition: { "max-length": 2, overflow: "reject-publish" } });
     const log = ctx.confirms(cc);
     for (const b of ["a", "b", "c"]) ctx.publish(cc, "", q, b);
     await cc.waitForConfirms().catch(() => undefined);
@@ -169,7 +186,9 @@ export const policyScenarios: Scenario[] = [
     const [q, dlq] = [ctx.name("qq"), ctx.name("dlq")];
     await ch.assertQueue(dlq);
     await ctx.setPolicy("policy", ctx.name("p"), {
-      pattern: only(ctx, q), definition: { "delivery-limit": 0, "dead-letter-exchange": "", "dead-letter-routing-key": dlq }, "apply-to": "queues",
+      pattern: only(q),
+      definition: { "delivery-limit": 0, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
+      "apply-to": "queues",
     });
     await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
     ctx.publish(ch, "", q, "m1");

@@ -1,6 +1,6 @@
 // Issue 5 points 5 and 6: priority queues (x-max-priority) and consumer priorities (x-priority).
 import type { Channel } from "amqplib";
-import { scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, type Scenario, scenario } from "./scenario.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,7 @@
 // Issue 3 point 5: basic.publish — mandatory returns, immediate, missing exchanges, content of
 // any split and size, properties passed through, and malformed content frames.
 import type { Channel, ChannelModel, Message } from "amqplib";
-import { bodyText, raw, scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { bodyText, type Ctx, raw, type Scenario, scenario } from "./scenario.ts";
 
 /** A deterministic body of `n` bytes. */
 function body(n: number): Buffer {
@@ -64,7 +64,7 @@ function malformed(name: string, frames: (channel: number, q: string) => Buffer[
     const q = ctx.name("q");
     await ch.assertQueue(q);
     const channel = (ch as unknown as { ch: number }).ch;
-    const sock = (conn.connection as unknown as { sendBytes(b: Buffer): void });
+    const sock = conn.connection as unknown as { sendBytes(b: Buffer): void };
     for (const f of frames(channel, q)) sock.sendBytes(f);
     ctx.record("connection", await ctx.connectionClosed(conn));
     await ctx.queueState("queue after", q);
@@ -83,8 +83,12 @@ export const publishScenarios: Scenario[] = [
     const { ch } = await ctx.open();
     const x = ctx.name("x");
     await ch.assertExchange(x, "direct");
-    const [m] = await returns(ctx, ch, 1, () =>
-      ctx.publish(ch, x, "nowhere", "lost", { mandatory: true, contentType: "text/plain", headers: { h: 1 }, messageId: "id-1" }));
+    const [m] = await returns(
+      ctx,
+      ch,
+      1,
+      () => ctx.publish(ch, x, "nowhere", "lost", { mandatory: true, contentType: "text/plain", headers: { h: 1 }, messageId: "id-1" }),
+    );
     const f = m?.fields as (Message["fields"] & { replyCode: number; replyText: string }) | undefined;
     ctx.record("return", [f?.replyCode, f?.replyText, f?.exchange, f?.routingKey, m && bodyText(m.content)]);
     ctx.record("properties", [m?.properties.contentType, m?.properties.headers, m?.properties.messageId]);
@@ -172,13 +176,31 @@ export const publishScenarios: Scenario[] = [
   scenario("message properties pass through unchanged", async (ctx) => {
     const { conn, ch, q } = await openQueue(ctx);
     ctx.publish(ch, "", q, "props", {
-      contentType: "application/json", contentEncoding: "gzip", deliveryMode: 2, priority: 7,
-      correlationId: "corr", replyTo: "reply-q", expiration: "60000", messageId: "mid", timestamp: 1_700_000_000,
-      type: "kind", userId: "guest", appId: "app",
+      contentType: "application/json",
+      contentEncoding: "gzip",
+      deliveryMode: 2,
+      priority: 7,
+      correlationId: "corr",
+      replyTo: "reply-q",
+      expiration: "60000",
+      messageId: "mid",
+      timestamp: 1_700_000_000,
+      type: "kind",
+      userId: "guest",
+      appId: "app",
       headers: {
-        str: "s", int: 42, neg: -7, big: 2 ** 40, dbl: 1.25, bool: false, nil: null,
-        arr: [1, "two", [3]], nested: { a: { b: "c" } }, bytes: Buffer.from([1, 2, 3]),
-        ts: { "!": "timestamp", value: 1_600_000_000 }, dec: { "!": "decimal", value: { places: 2, digits: 12345 } },
+        str: "s",
+        int: 42,
+        neg: -7,
+        big: 2 ** 40,
+        dbl: 1.25,
+        bool: false,
+        nil: null,
+        arr: [1, "two", [3]],
+        nested: { a: { b: "c" } },
+        bytes: Buffer.from([1, 2, 3]),
+        ts: { "!": "timestamp", value: 1_600_000_000 },
+        dec: { "!": "decimal", value: { places: 2, digits: 12345 } },
       },
     });
     await ctx.waitCount(conn, q, 1);
@@ -201,12 +223,15 @@ export const publishScenarios: Scenario[] = [
     ctx.record("channel", await ctx.channelClosed(ch));
     await ctx.probe("connection still usable", await ctx.channel(conn));
   }),
-  malformed("body shorter than the header's size, then a method", (c, q) =>
-    [publishFrame(c, "", q), headerFrame(c, 10), bodyFrame(c, 5), publishFrame(c, "", q)]),
-  malformed("body longer than the header's size, then a method", (c, q) =>
-    [publishFrame(c, "", q), headerFrame(c, 5), bodyFrame(c, 10), publishFrame(c, "", q)]),
-  malformed("a body frame after a zero-size header", (c, q) =>
-    [publishFrame(c, "", q), headerFrame(c, 0), bodyFrame(c, 3)]),
+  malformed(
+    "body shorter than the header's size, then a method",
+    (c, q) => [publishFrame(c, "", q), headerFrame(c, 10), bodyFrame(c, 5), publishFrame(c, "", q)],
+  ),
+  malformed(
+    "body longer than the header's size, then a method",
+    (c, q) => [publishFrame(c, "", q), headerFrame(c, 5), bodyFrame(c, 10), publishFrame(c, "", q)],
+  ),
+  malformed("a body frame after a zero-size header", (c, q) => [publishFrame(c, "", q), headerFrame(c, 0), bodyFrame(c, 3)]),
   malformed("a body frame without a header", (c, q) => [publishFrame(c, "", q), bodyFrame(c, 3)]),
   malformed("a header frame without a publish", (c) => [headerFrame(c, 3), bodyFrame(c, 3)]),
 ];

@@ -1,7 +1,7 @@
 // Issue 3 point 3: queue.declare/bind/unbind/purge/delete, exclusive and auto-delete queues,
 // counts, and the channel's last declared queue standing in for an empty queue name.
 import type { Channel, Options } from "amqplib";
-import { M, raw, scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, M, raw, type Scenario, scenario } from "./scenario.ts";
 
 const counts = (ok: { messageCount: number; consumerCount: number }) => [ok.messageCount, ok.consumerCount];
 
@@ -86,10 +86,20 @@ export const queueScenarios: Scenario[] = [
   scenario("passive queue declare ignores flags and arguments", async (ctx) => {
     const { ch } = await ctx.open();
     const q = ctx.name("q");
-    await ctx.attempt("declare durable auto-delete with ttl", ch.assertQueue(q, { durable: true, autoDelete: true, messageTtl: 500 }), counts);
-    await ctx.attempt("passive declare with other flags",
-      raw(ch).rpc(M.QueueDeclare, { queue: q, passive: true, durable: false, autoDelete: false, arguments: { "x-message-ttl": 9 } }, M.QueueDeclareOk),
-      (ok) => [ok.queue, ok.messageCount, ok.consumerCount]);
+    await ctx.attempt(
+      "declare durable auto-delete with ttl",
+      ch.assertQueue(q, { durable: true, autoDelete: true, messageTtl: 500 }),
+      counts,
+    );
+    await ctx.attempt(
+      "passive declare with other flags",
+      raw(ch).rpc(
+        M.QueueDeclare,
+        { queue: q, passive: true, durable: false, autoDelete: false, arguments: { "x-message-ttl": 9 } },
+        M.QueueDeclareOk,
+      ),
+      (ok) => [ok.queue, ok.messageCount, ok.consumerCount],
+    );
   }),
   scenario("queue.declare no-wait creates the queue", async (ctx) => {
     const { ch } = await ctx.open();
@@ -328,11 +338,16 @@ export const queueScenarios: Scenario[] = [
   }),
   scenario("queue arguments of the wrong type or range are refused", async (ctx) => {
     const conn = await ctx.connect();
-    await ctx.attempt("x-message-ttl as a string",
-      (await ctx.channel(conn)).assertQueue(ctx.name("q1"), { arguments: { "x-message-ttl": "1000" } }), counts);
-    await ctx.attempt("negative x-max-length",
-      (await ctx.channel(conn)).assertQueue(ctx.name("q2"), { arguments: { "x-max-length": -1 } }), counts);
-    await ctx.attempt("x-expires 0",
-      (await ctx.channel(conn)).assertQueue(ctx.name("q3"), { arguments: { "x-expires": 0 } }), counts);
+    await ctx.attempt(
+      "x-message-ttl as a string",
+      (await ctx.channel(conn)).assertQueue(ctx.name("q1"), { arguments: { "x-message-ttl": "1000" } }),
+      counts,
+    );
+    await ctx.attempt(
+      "negative x-max-length",
+      (await ctx.channel(conn)).assertQueue(ctx.name("q2"), { arguments: { "x-max-length": -1 } }),
+      counts,
+    );
+    await ctx.attempt("x-expires 0", (await ctx.channel(conn)).assertQueue(ctx.name("q3"), { arguments: { "x-expires": 0 } }), counts);
   }),
 ];

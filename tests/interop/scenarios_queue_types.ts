@@ -1,7 +1,7 @@
 // Issue 5 point 8: queue types (x-queue-type classic and quorum on one node), x-delivery-limit
 // with the x-delivery-count header, and the validation of the non-numeric queue arguments.
 import type { Channel, GetMessage } from "amqplib";
-import { scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, type Scenario, scenario } from "./scenario.ts";
 
 const QUORUM = { durable: true, arguments: { "x-queue-type": "quorum" } };
 
@@ -36,27 +36,54 @@ export const queueTypeScenarios: Scenario[] = [
     await declare(ctx, "server-named", "", QUORUM);
   }),
   scenario("queue types: arguments of another queue type are refused", async (ctx) => {
-    await declare(ctx, "quorum with x-max-priority", ctx.name("a"), { durable: true, arguments: { ...QUORUM.arguments, "x-max-priority": 5 } });
-    await declare(ctx, "quorum with x-queue-mode", ctx.name("b"), { durable: true, arguments: { ...QUORUM.arguments, "x-queue-mode": "lazy" } });
+    await declare(ctx, "quorum with x-max-priority", ctx.name("a"), {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-max-priority": 5 },
+    });
+    await declare(ctx, "quorum with x-queue-mode", ctx.name("b"), {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-queue-mode": "lazy" },
+    });
     await declare(ctx, "classic with x-delivery-limit", ctx.name("c"), { durable: true, arguments: { "x-delivery-limit": 3 } });
-    await declare(ctx, "classic with x-quorum-initial-group-size", ctx.name("d"), { durable: true, arguments: { "x-quorum-initial-group-size": 3 } });
-    await declare(ctx, "unknown x- argument is ignored", ctx.name("e"), { durable: true, arguments: { ...QUORUM.arguments, "x-whatever": 1 } });
+    await declare(ctx, "classic with x-quorum-initial-group-size", ctx.name("d"), {
+      durable: true,
+      arguments: { "x-quorum-initial-group-size": 3 },
+    });
+    await declare(ctx, "unknown x- argument is ignored", ctx.name("e"), {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-whatever": 1 },
+    });
   }),
   scenario("queue types: unknown or non-string x-queue-type is refused", async (ctx) => {
     await declare(ctx, "unknown", ctx.name("a"), { durable: true, arguments: { "x-queue-type": "fast" } });
     await declare(ctx, "number", ctx.name("b"), { durable: true, arguments: { "x-queue-type": 1 } });
     await declare(ctx, "classic explicitly", ctx.name("c"), { durable: false, arguments: { "x-queue-type": "classic" } });
   }),
-  scenario("queue types: a quorum queue with arguments redeclared without x-queue-type names x-queue-type, in RabbitMQ's order", async (ctx) => {
-    const q = ctx.name("qq");
-    await declare(ctx, "quorum with max-length and delivery-limit", q, { durable: true, arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3 } });
-    await declare(ctx, "same arguments, no type", q, { durable: true, arguments: { "x-max-length": 5, "x-delivery-limit": 3 } });
-    await declare(ctx, "only delivery-limit", q, { durable: true, arguments: { "x-delivery-limit": 3 } });
-    await declare(ctx, "x-max-priority (not a quorum argument)", q, { durable: true, arguments: { "x-max-priority": 5 } });
-    await declare(ctx, "delivery-limit and message-ttl differ", q, { durable: true, arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 4, "x-message-ttl": 9 } });
-    await declare(ctx, "classic arguments are not compared nor validated", q, { durable: true, arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3, "x-max-priority": 300, "x-queue-mode": "lazy" } });
-    await declare(ctx, "x-dead-letter-exchange of the wrong type", q, { durable: true, arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3, "x-dead-letter-exchange": 5 } });
-  }),
+  scenario(
+    "queue types: a quorum queue with arguments redeclared without x-queue-type names x-queue-type, in RabbitMQ's order",
+    async (ctx) => {
+      const q = ctx.name("qq");
+      await declare(ctx, "quorum with max-length and delivery-limit", q, {
+        durable: true,
+        arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3 },
+      });
+      await declare(ctx, "same arguments, no type", q, { durable: true, arguments: { "x-max-length": 5, "x-delivery-limit": 3 } });
+      await declare(ctx, "only delivery-limit", q, { durable: true, arguments: { "x-delivery-limit": 3 } });
+      await declare(ctx, "x-max-priority (not a quorum argument)", q, { durable: true, arguments: { "x-max-priority": 5 } });
+      await declare(ctx, "delivery-limit and message-ttl differ", q, {
+        durable: true,
+        arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 4, "x-message-ttl": 9 },
+      });
+      await declare(ctx, "classic arguments are not compared nor validated", q, {
+        durable: true,
+        arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3, "x-max-priority": 300, "x-queue-mode": "lazy" },
+      });
+      await declare(ctx, "x-dead-letter-exchange of the wrong type", q, {
+        durable: true,
+        arguments: { ...QUORUM.arguments, "x-max-length": 5, "x-delivery-limit": 3, "x-dead-letter-exchange": 5 },
+      });
+    },
+  ),
   scenario("queue types: redeclaring a classic queue compares its arguments only, without validating them", async (ctx) => {
     const q = ctx.name("cq");
     await declare(ctx, "classic", q, { durable: true });
@@ -68,11 +95,25 @@ export const queueTypeScenarios: Scenario[] = [
   }),
   scenario("queue types: redeclare arguments are compared in each type's order", async (ctx) => {
     const every: Record<string, unknown> = {
-      "x-expires": 1000, "x-message-ttl": 1000, "x-dead-letter-exchange": "d", "x-dead-letter-routing-key": "r",
-      "x-dead-letter-strategy": "at-most-once", "x-max-length": 1, "x-max-length-bytes": 1, "x-max-in-memory-length": 1,
-      "x-max-in-memory-bytes": 1, "x-overflow": "drop-head", "x-single-active-consumer": true, "x-quorum-initial-group-size": 1,
-      "x-delivery-limit": 1, "x-max-priority": 1, "x-queue-mode": "lazy", "x-queue-version": 2, "x-max-age": "1D",
-      "x-queue-master-locator": "min-masters", "x-queue-leader-locator": "balanced",
+      "x-expires": 1000,
+      "x-message-ttl": 1000,
+      "x-dead-letter-exchange": "d",
+      "x-dead-letter-routing-key": "r",
+      "x-dead-letter-strategy": "at-most-once",
+      "x-max-length": 1,
+      "x-max-length-bytes": 1,
+      "x-max-in-memory-length": 1,
+      "x-max-in-memory-bytes": 1,
+      "x-overflow": "drop-head",
+      "x-single-active-consumer": true,
+      "x-quorum-initial-group-size": 1,
+      "x-delivery-limit": 1,
+      "x-max-priority": 1,
+      "x-queue-mode": "lazy",
+      "x-queue-version": 2,
+      "x-max-age": "1D",
+      "x-queue-master-locator": "min-masters",
+      "x-queue-leader-locator": "balanced",
     };
     for (const type of ["quorum", "classic"]) {
       const q = ctx.name(type);
@@ -82,10 +123,13 @@ export const queueTypeScenarios: Scenario[] = [
       for (let round = 0; round < 21; round++) {
         const ch = await ctx.channel();
         let named: string | undefined;
-        await ctx.attempt(`${type}: round ${round}`, ch.assertQueue(q, { durable: true, arguments: { ...remaining } }).catch((err: Error) => {
-          named = /inequivalent arg '([^']+)'/.exec(err.message)?.[1];
-          throw err;
-        }));
+        await ctx.attempt(
+          `${type}: round ${round}`,
+          ch.assertQueue(q, { durable: true, arguments: { ...remaining } }).catch((err: Error) => {
+            named = /inequivalent arg '([^']+)'/.exec(err.message)?.[1];
+            throw err;
+          }),
+        );
         if (named === undefined) break;
         delete remaining[named];
         if (named === "x-queue-type") break;
@@ -116,7 +160,10 @@ export const queueTypeScenarios: Scenario[] = [
     const { conn, ch } = await ctx.open();
     const [q, dlq] = [ctx.name("qq"), ctx.name("dlq")];
     await ch.assertQueue(dlq);
-    await ch.assertQueue(q, { durable: true, arguments: { ...QUORUM.arguments, "x-delivery-limit": 1, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": dlq } });
+    await ch.assertQueue(q, {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-delivery-limit": 1, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": dlq },
+    });
     ctx.publish(ch, "", q, "m1");
     await ctx.waitCount(conn, q, 1);
     for (let i = 0; i < 3; i++) {
@@ -161,7 +208,11 @@ export const queueTypeScenarios: Scenario[] = [
     const ch = await ctx.channel();
     await ch.assertQueue(q, QUORUM);
     await ctx.attempt("x-priority", ch.consume(q, () => {}, { arguments: { "x-priority": 3 } }), (r) => typeof r.consumerTag);
-    await ctx.attempt("x-cancel-on-ha-failover", ch.consume(q, () => {}, { arguments: { "x-cancel-on-ha-failover": true } }), (r) => typeof r.consumerTag);
+    await ctx.attempt(
+      "x-cancel-on-ha-failover",
+      ch.consume(q, () => {}, { arguments: { "x-cancel-on-ha-failover": true } }),
+      (r) => typeof r.consumerTag,
+    );
   }),
   scenario("quorum queue: nack requeue puts messages at the back of the queue, in return order", async (ctx) => {
     const { conn, ch } = await ctx.open();
@@ -205,7 +256,10 @@ export const queueTypeScenarios: Scenario[] = [
     ctx.record("drop-head kept", await bodies(q1));
     ctx.record("reject-publish kept", await bodies(q2));
     const ch3 = await ctx.channel();
-    await ctx.attempt("reject-publish-dlx", ch3.assertQueue(ctx.name("dlx"), { durable: true, arguments: { ...QUORUM.arguments, "x-overflow": "reject-publish-dlx" } }));
+    await ctx.attempt(
+      "reject-publish-dlx",
+      ch3.assertQueue(ctx.name("dlx"), { durable: true, arguments: { ...QUORUM.arguments, "x-overflow": "reject-publish-dlx" } }),
+    );
   }),
 
   // ------------------------------------------------------------- non-numeric argument checks
@@ -226,14 +280,31 @@ export const queueTypeScenarios: Scenario[] = [
   scenario("queue arguments: dead-letter exchange and routing key types", async (ctx) => {
     await declare(ctx, "dlx number", ctx.name("a"), { arguments: { "x-dead-letter-exchange": 5 } });
     await declare(ctx, "routing key without dlx", ctx.name("b"), { arguments: { "x-dead-letter-routing-key": "k" } });
-    await declare(ctx, "routing key number", ctx.name("c"), { arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": 5 } });
+    await declare(ctx, "routing key number", ctx.name("c"), {
+      arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": 5 },
+    });
     await declare(ctx, "dlx to a missing exchange is accepted", ctx.name("d"), { arguments: { "x-dead-letter-exchange": "nowhere" } });
   }),
   scenario("queue arguments: quorum-only values on a quorum queue", async (ctx) => {
-    await declare(ctx, "delivery-limit string", ctx.name("a"), { durable: true, arguments: { ...QUORUM.arguments, "x-delivery-limit": "3" } });
-    await declare(ctx, "delivery-limit negative", ctx.name("b"), { durable: true, arguments: { ...QUORUM.arguments, "x-delivery-limit": -1 } });
-    await declare(ctx, "initial group size 0", ctx.name("c"), { durable: true, arguments: { ...QUORUM.arguments, "x-quorum-initial-group-size": 0 } });
-    await declare(ctx, "dead-letter-strategy unknown", ctx.name("d"), { durable: true, arguments: { ...QUORUM.arguments, "x-dead-letter-strategy": "sometimes" } });
-    await declare(ctx, "initial group size 3", ctx.name("e"), { durable: true, arguments: { ...QUORUM.arguments, "x-quorum-initial-group-size": 3 } });
+    await declare(ctx, "delivery-limit string", ctx.name("a"), {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-delivery-limit": "3" },
+    });
+    await declare(ctx, "delivery-limit negative", ctx.name("b"), {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-delivery-limit": -1 },
+    });
+    await declare(ctx, "initial group size 0", ctx.name("c"), {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-quorum-initial-group-size": 0 },
+    });
+    await declare(ctx, "dead-letter-strategy unknown", ctx.name("d"), {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-dead-letter-strategy": "sometimes" },
+    });
+    await declare(ctx, "initial group size 3", ctx.name("e"), {
+      durable: true,
+      arguments: { ...QUORUM.arguments, "x-quorum-initial-group-size": 3 },
+    });
   }),
 ];

@@ -1,5 +1,5 @@
 // Issue 5 point 7: direct reply-to (amq.rabbitmq.reply-to).
-import { scenario, type Scenario } from "./scenario.ts";
+import { type Scenario, scenario } from "./scenario.ts";
 
 const REPLY_TO = "amq.rabbitmq.reply-to";
 
@@ -11,7 +11,14 @@ export const replyToScenarios: Scenario[] = [
     await server.ch.assertQueue(rpc);
     const replies: { body: string; key: string; exchange: string; redelivered: boolean }[] = [];
     await client.ch.consume(REPLY_TO, (m) => {
-      if (m) replies.push({ body: m.content.toString(), key: m.fields.routingKey, exchange: m.fields.exchange, redelivered: m.fields.redelivered });
+      if (m) {
+        replies.push({
+          body: m.content.toString(),
+          key: m.fields.routingKey,
+          exchange: m.fields.exchange,
+          redelivered: m.fields.redelivered,
+        });
+      }
     }, { noAck: true });
     client.ch.sendToQueue(rpc, Buffer.from("2+2"), { replyTo: REPLY_TO, correlationId: "c1" });
     let replyTo = "";

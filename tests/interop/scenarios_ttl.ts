@@ -1,7 +1,7 @@
 // Issue 5 point 3: message TTL per queue and per message, expiry to the dead-letter exchange,
 // TTL 0, and invalid expiration values.
 import type { Channel } from "amqplib";
-import { scenario, type Ctx, type Scenario } from "./scenario.ts";
+import { type Ctx, type Scenario, scenario } from "./scenario.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,7 +54,9 @@ export const ttlScenarios: Scenario[] = [
     await ch.assertQueue(idle, { messageTtl: 0 });
     await ch.assertQueue(busy, { messageTtl: 0 });
     const got: string[] = [];
-    await ch.consume(busy, (m) => { if (m) got.push(m.content.toString()); }, { noAck: true });
+    await ch.consume(busy, (m) => {
+      if (m) got.push(m.content.toString());
+    }, { noAck: true });
     ch.sendToQueue(idle, Buffer.from("nobody"));
     ch.sendToQueue(busy, Buffer.from("someone"));
     await ch.checkQueue(idle);

@@ -21,8 +21,14 @@ test.skipIf(!usable)(`${N} connections held: all accepted, a round trip complete
   try {
     const proc = await spawnWarren({ dataDir: join(dir, "data"), nofile, logLevel: "info", onOutput: () => {} });
     const { result, close } = await holdConnections({ port: proc.port, url: proc.url, pid: proc.pid, connections: N });
-    console.log(`connection load: ${result.connections} connections, broker RSS ${Math.round((result.rssBefore ?? 0) / 1048576)} → ${Math.round((result.rssAfter ?? 0) / 1048576)} MiB, ` +
-      `${result.perConnectionKiB?.toFixed(1)} KiB per connection, round trip median ${median(result.roundTripsMs).toFixed(2)} ms (max ${Math.max(...result.roundTripsMs).toFixed(2)} ms)`);
+    console.log(
+      `connection load: ${result.connections} connections, broker RSS ${Math.round((result.rssBefore ?? 0) / 1048576)} → ${
+        Math.round((result.rssAfter ?? 0) / 1048576)
+      } MiB, ` +
+        `${result.perConnectionKiB?.toFixed(1)} KiB per connection, round trip median ${median(result.roundTripsMs).toFixed(2)} ms (max ${
+          Math.max(...result.roundTripsMs).toFixed(2)
+        } ms)`,
+    );
     close();
     expect(result.connections).toBe(N);
     expect(result.roundTripsMs.length).toBe(20);

@@ -22,7 +22,13 @@ function handshakeBytes(): Buffer {
     return Buffer.concat([n, b]);
   };
   const ids = (cls: number, m: number) => Buffer.from([cls >> 8, cls & 255, m >> 8, m & 255]);
-  const startOk = Buffer.concat([ids(10, 11), Buffer.alloc(4), shortstr("PLAIN"), longstr(Buffer.from("\0guest\0guest")), shortstr("en_US")]);
+  const startOk = Buffer.concat([
+    ids(10, 11),
+    Buffer.alloc(4),
+    shortstr("PLAIN"),
+    longstr(Buffer.from("\0guest\0guest")),
+    shortstr("en_US"),
+  ]);
   const tuneOk = Buffer.concat([ids(10, 31), Buffer.from([0x07, 0xff]), Buffer.from([0, 2, 0, 0]), Buffer.from([0, 0])]);
   const open = Buffer.concat([ids(10, 40), shortstr("/"), shortstr(""), Buffer.from([0])]);
   return Buffer.concat([Buffer.from("AMQP\x00\x00\x09\x01", "latin1"), frame(startOk), frame(tuneOk), frame(open)]);
@@ -59,7 +65,9 @@ export interface LoadResult {
   roundTripsMs: number[];
 }
 
-export async function holdConnections(o: { port: number; url: string; pid: number; connections: number; batch?: number; roundTrips?: number }): Promise<{ result: LoadResult; close(): void }> {
+export async function holdConnections(
+  o: { port: number; url: string; pid: number; connections: number; batch?: number; roundTrips?: number },
+): Promise<{ result: LoadResult; close(): void }> {
   const bytes = handshakeBytes();
   const sockets: Socket[] = [];
   // One warm-up connection, so the baseline includes the first connection's one-off costs.

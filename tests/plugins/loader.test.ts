@@ -4,10 +4,10 @@
 // `warren plugins enable|disable` on the running node — and boots refused for broken plugins.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import amqp from "amqplib";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ExitedError, run, startServer, stopAllServers, type ServerProcess } from "../helpers/warren_command.ts";
+import { ExitedError, run, type ServerProcess, startServer, stopAllServers } from "../helpers/warren_command.ts";
 
 setDefaultTimeout(60_000);
 
@@ -27,7 +27,10 @@ afterAll(async () => {
 
 const auth = { authorization: "Basic " + Buffer.from("guest:guest").toString("base64") };
 async function api(server: ServerProcess, path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
-  const r = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, { ...init, headers: { ...auth, "content-type": "application/json" } });
+  const r = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
+    ...init,
+    headers: { ...auth, "content-type": "application/json" },
+  });
   const text = await r.text();
   return { status: r.status, body: text === "" ? undefined : JSON.parse(text) };
 }
@@ -150,11 +153,14 @@ describe("plugins", () => {
     const dir = tempDir();
     const plugins = join(dir, "plugins");
     mkdirSync(plugins);
-    writeFileSync(join(plugins, "failing.js"), `export const plugin = {
+    writeFileSync(
+      join(plugins, "failing.js"),
+      `export const plugin = {
   name: "failing_plugin", description: "starts badly",
   exchangeTypes: [{ name: "x-failing", description: "never", createRouter() { throw new Error("unused"); } }],
   start() { throw new Error("boom at start"); },
-};\n`);
+};\n`,
+    );
     const file = join(dir, "enabled_plugins");
     writeFileSync(file, "[].\n");
     const server = await startServer(["--plugins-dir", plugins, "--enabled-plugins-file", file]);
@@ -179,7 +185,7 @@ describe("plugins", () => {
     expect(readFileSync(file, "utf8")).toBe("[].\n");
     const off = await run(["plugins", "list", "--offline", "--enabled-plugins-file", file]);
     expect(off.code).toBe(0);
-    expect(off.stdout).toMatch(/\[  \] rabbitmq_consistent_hash_exchange/);
+    expect(off.stdout).toMatch(/\[ {2}\] rabbitmq_consistent_hash_exchange/);
     writeFileSync(file, "[rabbitmq_consistent_hash_exchange].\n");
     const on = await run(["plugins", "list", "--offline", "--enabled-plugins-file", file]);
     expect(on.stdout).toMatch(/\[E \] rabbitmq_consistent_hash_exchange/);
@@ -215,8 +221,16 @@ describe("plugins", () => {
     const cases: [string, Record<string, string>, RegExp][] = [
       ["broken", { "broken.ts": "export const plugin = ;" }, /cannot load plugin module .*broken\.ts/],
       ["empty", { "nothing.js": "export const x = 1;\n" }, /plugin module .*nothing\.js exports no plugin/],
-      ["dup", { "a.js": `export const plugin = { name: "${SAMPLE}", description: "copy" };\n` }, new RegExp(`plugin ${SAMPLE} .* has the same name`)],
-      ["dep", { "d.js": `export default { name: "needs_more", description: "d", requires: ["not_there"] };\n` }, /plugin needs_more .*requires not_there, which is not available/],
+      [
+        "dup",
+        { "a.js": `export const plugin = { name: "${SAMPLE}", description: "copy" };\n` },
+        new RegExp(`plugin ${SAMPLE} .* has the same name`),
+      ],
+      [
+        "dep",
+        { "d.js": `export default { name: "needs_more", description: "d", requires: ["not_there"] };\n` },
+        /plugin needs_more .*requires not_there, which is not available/,
+      ],
     ];
     for (const [name, files, expected] of cases) {
       const dir = join(tempDir(), name);
@@ -226,7 +240,13 @@ describe("plugins", () => {
       if (name === "dup") {
         // the sample plugin's folder, copied beside the duplicate
         mkdirSync(join(dir, "sample"));
-        writeFileSync(join(dir, "sample", "mod.ts"), readFileSync(join(SAMPLE_DIR, "sample", "mod.ts"), "utf8").replaceAll("../../../../src/", `${join(import.meta.dir, "..", "..", "src")}/`));
+        writeFileSync(
+          join(dir, "sample", "mod.ts"),
+          readFileSync(join(SAMPLE_DIR, "sample", "mod.ts"), "utf8").replaceAll(
+            "../../../../src/",
+            `${join(import.meta.dir, "..", "..", "src")}/`,
+          ),
+        );
       }
       const error = await startServer(args).then(async (s) => {
         await s.stop();
@@ -243,11 +263,12 @@ describe("plugins", () => {
 
 describe("plugin parameters and events", () => {
   const put = (server: ServerProcess, path: string, body: unknown) => api(server, path, { method: "PUT", body: JSON.stringify(body) });
-  const seen = async (server: ServerProcess) => (await api(server, "/api/sample-prefix")).body as {
-    settings: Record<string, unknown>;
-    policyEvents: string[];
-    logged: { vhost: string; name: string; level: number }[];
-  };
+  const seen = async (server: ServerProcess) =>
+    (await api(server, "/api/sample-prefix")).body as {
+      settings: Record<string, unknown>;
+      policyEvents: string[];
+      logged: { vhost: string; name: string; level: number }[];
+    };
 
   test("a plugin's parameter component: validated, notified, stored, recovered and notified again when the plugin starts", async () => {
     const dataDir = tempDir();

@@ -6,7 +6,16 @@ import { api } from "../helpers/http.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { startTcpProxy } from "../helpers/tcp_proxy.ts";
 import {
-  deleteShovel, drain, messageCount, open, publishConfirmed, putShovel, range, shovelStatus, until, untilState,
+  deleteShovel,
+  drain,
+  messageCount,
+  open,
+  publishConfirmed,
+  putShovel,
+  range,
+  shovelStatus,
+  until,
+  untilState,
 } from "./shovel_helpers.ts";
 
 setDefaultTimeout(60_000);
@@ -28,8 +37,11 @@ describe("dynamic shovels between queues", () => {
       await local.ch.declareQueue(`${name}-src`, { durable: true });
       await publishConfirmed(local.ch, "", `${name}-src`, range(500));
       await putShovel(a.httpUrl, name, {
-        "src-uri": "amqp://", "src-queue": `${name}-src`,
-        "dest-uri": `${b.url}`, "dest-queue": `${name}-dst`, "ack-mode": ackMode,
+        "src-uri": "amqp://",
+        "src-queue": `${name}-src`,
+        "dest-uri": `${b.url}`,
+        "dest-queue": `${name}-dst`,
+        "ack-mode": ackMode,
       });
       const remote = await open(b.url);
       const got = await drain(remote.ch, `${name}-dst`, 500);
@@ -37,8 +49,16 @@ describe("dynamic shovels between queues", () => {
       await until("the source is empty", async () => (await messageCount(local.ch, `${name}-src`)) === 0);
       const status = await untilState(a.httpUrl, name, "running");
       expect(status).toMatchObject({
-        name, vhost: "/", type: "dynamic", state: "running", src_uri: "amqp://", dest_uri: `amqp://127.0.0.1:${b.port}`,
-        src_protocol: "amqp091", dest_protocol: "amqp091", src_queue: `${name}-src`, dest_queue: `${name}-dst`,
+        name,
+        vhost: "/",
+        type: "dynamic",
+        state: "running",
+        src_uri: "amqp://",
+        dest_uri: `amqp://127.0.0.1:${b.port}`,
+        src_protocol: "amqp091",
+        dest_protocol: "amqp091",
+        src_queue: `${name}-src`,
+        dest_queue: `${name}-dst`,
       });
       expect(status.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
       expect(status.node).toBe(a.broker.alarms.node);
@@ -49,7 +69,12 @@ describe("dynamic shovels between queues", () => {
   }
 
   test("the link's connections are named 'Shovel <name>'", async () => {
-    await putShovel(a.httpUrl, "sh-named", { "src-uri": "amqp://", "src-queue": "sh-named-src", "dest-uri": b.url, "dest-queue": "sh-named-dst" });
+    await putShovel(a.httpUrl, "sh-named", {
+      "src-uri": "amqp://",
+      "src-queue": "sh-named-src",
+      "dest-uri": b.url,
+      "dest-queue": "sh-named-dst",
+    });
     await untilState(a.httpUrl, "sh-named", "running");
     const names = (c: TestBroker) => [...c.broker.connections].map((x) => x.clientProperties["connection_name"]);
     expect(names(a)).toContain("Shovel sh-named");
@@ -67,12 +92,23 @@ describe("exchange sources and destinations", () => {
     await remote.ch.declareQueue("sh-x-q", { durable: true });
     await remote.ch.bindQueue("sh-x-q", "sh-x-dst", "routed");
     await putShovel(a.httpUrl, "sh-x", {
-      "src-uri": "amqp://", "src-exchange": "amq.topic", "src-exchange-key": "sensors.#",
-      "dest-uri": b.url, "dest-exchange": "sh-x-dst", "dest-exchange-key": "routed",
-      "dest-add-forward-headers": true, "dest-add-timestamp-header": true, "dest-publish-properties": { app_id: "shovel-test" },
+      "src-uri": "amqp://",
+      "src-exchange": "amq.topic",
+      "src-exchange-key": "sensors.#",
+      "dest-uri": b.url,
+      "dest-exchange": "sh-x-dst",
+      "dest-exchange-key": "routed",
+      "dest-add-forward-headers": true,
+      "dest-add-timestamp-header": true,
+      "dest-publish-properties": { app_id: "shovel-test" },
     });
     const status = await untilState(a.httpUrl, "sh-x", "running");
-    expect(status).toMatchObject({ src_exchange: "amq.topic", src_exchange_key: "sensors.#", dest_exchange: "sh-x-dst", dest_exchange_key: "routed" });
+    expect(status).toMatchObject({
+      src_exchange: "amq.topic",
+      src_exchange_key: "sensors.#",
+      dest_exchange: "sh-x-dst",
+      dest_exchange_key: "routed",
+    });
     expect(status.src_queue).toBeUndefined();
     await publishConfirmed(local.ch, "amq.topic", "sensors.t1", ["hot", "cold"]);
     await publishConfirmed(local.ch, "amq.topic", "other.t1", ["ignored"]);
@@ -90,8 +126,14 @@ describe("exchange sources and destinations", () => {
     expect(props.messageId).toBe("hot");
     const shovelled = props.headers?.["x-shovelled"] as Record<string, unknown>[];
     expect(shovelled[0]).toMatchObject({
-      "shovelled-by": "warren-a", "shovel-type": "dynamic", "shovel-name": "sh-x", "shovel-vhost": "/",
-      "src-exchange": "amq.topic", "src-exchange-key": "sensors.#", "dest-exchange": "sh-x-dst", "dest-exchange-key": "routed",
+      "shovelled-by": "warren-a",
+      "shovel-type": "dynamic",
+      "shovel-name": "sh-x",
+      "shovel-vhost": "/",
+      "src-exchange": "amq.topic",
+      "src-exchange-key": "sensors.#",
+      "dest-exchange": "sh-x-dst",
+      "dest-exchange-key": "routed",
       "dest-uri": `amqp://127.0.0.1:${b.port}`,
     });
     expect(props.headers?.["x-shovelled-timestamp"]).toBeInstanceOf(Date);
@@ -110,8 +152,12 @@ describe("src-delete-after", () => {
     const proxy = await startTcpProxy("127.0.0.1", b.port);
     proxy.hold("to-target");
     await putShovel(a.httpUrl, "sh-dal", {
-      "src-uri": "amqp://", "src-queue": "sh-dal-src", "src-delete-after": "queue-length",
-      "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`, "dest-queue": "sh-dal-dst", "src-prefetch-count": 50,
+      "src-uri": "amqp://",
+      "src-queue": "sh-dal-src",
+      "src-delete-after": "queue-length",
+      "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+      "dest-queue": "sh-dal-dst",
+      "src-prefetch-count": 50,
     });
     await until("the link connected through the proxy", () => proxy.live > 0);
     await publishConfirmed(local.ch, "", "sh-dal-src", range(200, "later-"));
@@ -130,12 +176,24 @@ describe("src-delete-after", () => {
     const local = await open(a.url);
     await local.ch.declareQueue("sh-dan-src", { durable: true });
     await publishConfirmed(local.ch, "", "sh-dan-src", range(20));
-    await putShovel(a.httpUrl, "sh-dan", { "src-uri": "amqp://", "src-queue": "sh-dan-src", "src-delete-after": 7, "dest-uri": "amqp://", "dest-queue": "sh-dan-dst" });
+    await putShovel(a.httpUrl, "sh-dan", {
+      "src-uri": "amqp://",
+      "src-queue": "sh-dan-src",
+      "src-delete-after": 7,
+      "dest-uri": "amqp://",
+      "dest-queue": "sh-dan-dst",
+    });
     await until("sh-dan deleted", async () => (await api(a.httpUrl, "GET", "/api/parameters/shovel/%2f/sh-dan")).status === 404);
     expect(await messageCount(local.ch, "sh-dan-dst")).toBe(7);
     expect(await messageCount(local.ch, "sh-dan-src")).toBe(13);
     await local.ch.declareQueue("sh-empty-src", { durable: true });
-    await putShovel(a.httpUrl, "sh-empty", { "src-uri": "amqp://", "src-queue": "sh-empty-src", "src-delete-after": "queue-length", "dest-uri": "amqp://", "dest-queue": "sh-empty-dst" });
+    await putShovel(a.httpUrl, "sh-empty", {
+      "src-uri": "amqp://",
+      "src-queue": "sh-empty-src",
+      "src-delete-after": "queue-length",
+      "dest-uri": "amqp://",
+      "dest-queue": "sh-empty-dst",
+    });
     await until("sh-empty deleted", async () => (await api(a.httpUrl, "GET", "/api/parameters/shovel/%2f/sh-empty")).status === 404);
     await local.conn.close();
   });
@@ -146,7 +204,11 @@ describe("a destination that never answers", () => {
     const proxy = await startTcpProxy("127.0.0.1", b.port);
     proxy.refuse();
     await putShovel(a.httpUrl, "sh-down", {
-      "src-uri": "amqp://", "src-queue": "sh-down-src", "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`, "dest-queue": "sh-down-dst", "reconnect-delay": 0.2,
+      "src-uri": "amqp://",
+      "src-queue": "sh-down-src",
+      "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+      "dest-queue": "sh-down-dst",
+      "reconnect-delay": 0.2,
     });
     const status = await untilState(a.httpUrl, "sh-down", "terminated");
     expect(status.reason).toContain("destination");
@@ -163,7 +225,12 @@ describe("a destination that never answers", () => {
   });
 
   test("the restart endpoint reconnects a shovel at once; an unknown one is 404", async () => {
-    await putShovel(a.httpUrl, "sh-restart", { "src-uri": "amqp://", "src-queue": "sh-restart-src", "dest-uri": "amqp://", "dest-queue": "sh-restart-dst" });
+    await putShovel(a.httpUrl, "sh-restart", {
+      "src-uri": "amqp://",
+      "src-queue": "sh-restart-src",
+      "dest-uri": "amqp://",
+      "dest-queue": "sh-restart-dst",
+    });
     await untilState(a.httpUrl, "sh-restart", "running");
     const before = [...a.broker.connections].filter((c) => c.clientProperties["connection_name"] === "Shovel sh-restart");
     expect(before.length).toBe(2);
@@ -181,11 +248,19 @@ describe("a destination that never answers", () => {
 
 describe("definitions, restarts and metrics", () => {
   test("definitions export and import carry shovels; an imported one runs", async () => {
-    const value = { "src-uri": "amqp://", "src-queue": "sh-def-src", "dest-uri": "amqp://", "dest-queue": "sh-def-dst", "ack-mode": "on-publish" };
+    const value = {
+      "src-uri": "amqp://",
+      "src-queue": "sh-def-src",
+      "dest-uri": "amqp://",
+      "dest-queue": "sh-def-dst",
+      "ack-mode": "on-publish",
+    };
     await putShovel(a.httpUrl, "sh-def", value);
     const defs = (await api(a.httpUrl, "GET", "/api/definitions")).body;
     expect(defs.parameters).toContainEqual({ vhost: "/", component: "shovel", name: "sh-def", value });
-    const r = await api(b.httpUrl, "POST", "/api/definitions", { parameters: defs.parameters.filter((p: { name: string }) => p.name === "sh-def") });
+    const r = await api(b.httpUrl, "POST", "/api/definitions", {
+      parameters: defs.parameters.filter((p: { name: string }) => p.name === "sh-def"),
+    });
     expect(r.status).toBeLessThan(300);
     await untilState(b.httpUrl, "sh-def", "running");
     await Promise.all([deleteShovel(a.httpUrl, "sh-def"), deleteShovel(b.httpUrl, "sh-def")]);
@@ -195,7 +270,12 @@ describe("definitions, restarts and metrics", () => {
     const c = await startTestBroker();
     const dataDir = c.dataDir;
     try {
-      await putShovel(c.httpUrl, "sh-survive", { "src-uri": "amqp://", "src-queue": "sh-surv-src", "dest-uri": b.url, "dest-queue": "sh-surv-dst" });
+      await putShovel(c.httpUrl, "sh-survive", {
+        "src-uri": "amqp://",
+        "src-queue": "sh-surv-src",
+        "dest-uri": b.url,
+        "dest-queue": "sh-surv-dst",
+      });
       await untilState(c.httpUrl, "sh-survive", "running");
       await c.broker.stop();
       const { startBroker } = await import("../../mod.ts");

@@ -29,19 +29,31 @@ async function ctl(args: string[]): Promise<{ code: number; stdout: string; stde
   let stdout = "";
   let stderr = "";
   const code = await runCtl(["--port", String(tb.httpPort), ...args], {
-    stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => "", env: {},
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: async () => "",
+    env: {},
   });
   return { code, stdout, stderr };
 }
 
 describe("warren ctl", () => {
   test("list_shovels shows each shovel's state and endpoints; restart_shovel and delete_shovel act on it", async () => {
-    await putShovel(tb.httpUrl, "ctl-a", { "src-uri": "amqp://", "src-queue": "ctl-a-src", "dest-uri": "amqp://", "dest-queue": "ctl-a-dst" });
+    await putShovel(tb.httpUrl, "ctl-a", {
+      "src-uri": "amqp://",
+      "src-queue": "ctl-a-src",
+      "dest-uri": "amqp://",
+      "dest-queue": "ctl-a-dst",
+    });
     await untilState(tb.httpUrl, "ctl-a", "running");
     const list = await ctl(["list_shovels"]);
     expect(list.code).toBe(0);
-    expect(list.stdout).toContain("name\tvhost\ttype\tstate\tsource_protocol\tsource\tdestination_protocol\tdestination\ttermination_reason\tlast_changed");
-    expect(list.stdout).toMatch(/ctl-a\t\/\tdynamic\trunning\tamqp091\tamqp:\/\/ queue ctl-a-src\tamqp091\tamqp:\/\/ queue ctl-a-dst\t\t\d{4}-/);
+    expect(list.stdout).toContain(
+      "name\tvhost\ttype\tstate\tsource_protocol\tsource\tdestination_protocol\tdestination\ttermination_reason\tlast_changed",
+    );
+    expect(list.stdout).toMatch(
+      /ctl-a\t\/\tdynamic\trunning\tamqp091\tamqp:\/\/ queue ctl-a-src\tamqp091\tamqp:\/\/ queue ctl-a-dst\t\t\d{4}-/,
+    );
     expect((await ctl(["shovel_status"])).stdout).toContain("ctl-a");
 
     const before = [...tb.broker.connections].filter((c) => c.clientProperties["connection_name"] === "Shovel ctl-a");
@@ -66,19 +78,30 @@ describe("warren ctl", () => {
 describe("static shovels from warren.conf", () => {
   test("run from boot, show as static, move messages, and refuse an invalid definition at boot", async () => {
     const conf = join(dir, "static.conf");
-    await writeFile(conf, [
-      "shovel.edge_uplink.src-uri = amqp://",
-      "shovel.edge_uplink.src-queue = static-outbox",
-      `shovel.edge_uplink.dest-uri.1 = ${tb.url}`,
-      `shovel.edge_uplink.dest-uri.2 = ${tb.url}/%2f`,
-      "shovel.edge_uplink.dest-queue = static-inbox",
-      "shovel.edge_uplink.src-prefetch-count = 10",
-      "shovel.edge_uplink.dest-add-forward-headers = true",
-      "shovel.edge_uplink.src-queue-args = {\"x-max-length\": 100000}",
-      "",
-    ].join("\n"));
+    await writeFile(
+      conf,
+      [
+        "shovel.edge_uplink.src-uri = amqp://",
+        "shovel.edge_uplink.src-queue = static-outbox",
+        `shovel.edge_uplink.dest-uri.1 = ${tb.url}`,
+        `shovel.edge_uplink.dest-uri.2 = ${tb.url}/%2f`,
+        "shovel.edge_uplink.dest-queue = static-inbox",
+        "shovel.edge_uplink.src-prefetch-count = 10",
+        "shovel.edge_uplink.dest-add-forward-headers = true",
+        'shovel.edge_uplink.src-queue-args = {"x-max-length": 100000}',
+        "",
+      ].join("\n"),
+    );
     const data = await mkdtemp(join(dir, "data-"));
-    const edge = await startBroker({ configFile: conf, port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: data, logLevel: "none" });
+    const edge = await startBroker({
+      configFile: conf,
+      port: 0,
+      httpPort: 0,
+      metricsPort: 0,
+      bind: "127.0.0.1",
+      dataDir: data,
+      logLevel: "none",
+    });
     try {
       const url = `http://127.0.0.1:${edge.httpPort}`;
       const status = await untilState(url, "edge_uplink", "running");
@@ -93,7 +116,17 @@ describe("static shovels from warren.conf", () => {
     }
     const bad = join(dir, "bad.conf");
     await writeFile(bad, "shovel.broken.src-uri = amqp://\nshovel.broken.dest-uri = amqp://\n");
-    await expect(startBroker({ configFile: bad, port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir: await mkdtemp(join(dir, "data-")), logLevel: "none" }))
+    await expect(
+      startBroker({
+        configFile: bad,
+        port: 0,
+        httpPort: 0,
+        metricsPort: 0,
+        bind: "127.0.0.1",
+        dataDir: await mkdtemp(join(dir, "data-")),
+        logLevel: "none",
+      }),
+    )
       .rejects.toThrow("static shovel 'broken' in the config file is invalid: Must specify 'src-exchange' or 'src-queue'");
   });
 });
@@ -109,7 +142,11 @@ describe("the log", () => {
     try {
       const url = `http://127.0.0.1:${broker.httpPort}`;
       await putShovel(url, "log-once", {
-        "src-uri": "amqp://", "src-queue": "log-src", "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`, "dest-queue": "log-dst", "reconnect-delay": 0.05,
+        "src-uri": "amqp://",
+        "src-queue": "log-src",
+        "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+        "dest-queue": "log-dst",
+        "reconnect-delay": 0.05,
       });
       await until("four refused attempts", () => proxy.refused >= 4);
       const mine = () => lines.filter((l) => l.includes("shovel 'log-once'"));

@@ -29,7 +29,9 @@ function account(what: string, sent: string[], received: string[]): number {
   const seen = new Set(received);
   const missing = sent.filter((m) => !seen.has(m));
   const duplicates = received.length - seen.size;
-  console.log(`${what}: ${sent.length} confirmed at the source, ${received.length} received, ${missing.length} missing, ${duplicates} duplicates`);
+  console.log(
+    `${what}: ${sent.length} confirmed at the source, ${received.length} received, ${missing.length} missing, ${duplicates} duplicates`,
+  );
   expect(missing).toEqual([]);
   return duplicates;
 }
@@ -54,14 +56,22 @@ describe("link cuts with on-confirm", () => {
     const proxy = await startTcpProxy("127.0.0.1", b.port);
     try {
       await putShovel(a.httpUrl, "cut-dest", {
-        "src-uri": "amqp://", "src-queue": "cut-dest-src", "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`,
-        "dest-queue": "cut-dest-dst", "reconnect-delay": 0.05, "src-prefetch-count": 200,
+        "src-uri": "amqp://",
+        "src-queue": "cut-dest-src",
+        "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+        "dest-queue": "cut-dest-dst",
+        "reconnect-delay": 0.05,
+        "src-prefetch-count": 200,
       });
       await untilState(a.httpUrl, "cut-dest", "running");
       const sent = range(4000, "d");
       await publishWithCuts(a.url, "cut-dest-src", sent, proxy, 8);
       const local = await open(a.url);
-      await until("the source drained", async () => (await messageCount(local.ch, "cut-dest-src")) === 0 && (await untilRunning(a, "cut-dest")), 60_000);
+      await until(
+        "the source drained",
+        async () => (await messageCount(local.ch, "cut-dest-src")) === 0 && (await untilRunning(a, "cut-dest")),
+        60_000,
+      );
       const remote = await open(b.url);
       const received = await drain(remote.ch, "cut-dest-dst", sent.length, 60_000);
       account("destination-side cuts", sent, received);
@@ -79,12 +89,20 @@ describe("link cuts with on-confirm", () => {
       await remote.ch.declareQueue("cut-src-src", { durable: true });
       const sent = range(4000, "s");
       await putShovel(a.httpUrl, "cut-src", {
-        "src-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`, "src-queue": "cut-src-src", "dest-uri": "amqp://",
-        "dest-queue": "cut-src-dst", "reconnect-delay": 0.05, "src-prefetch-count": 200,
+        "src-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+        "src-queue": "cut-src-src",
+        "dest-uri": "amqp://",
+        "dest-queue": "cut-src-dst",
+        "reconnect-delay": 0.05,
+        "src-prefetch-count": 200,
       });
       await untilState(a.httpUrl, "cut-src", "running");
       await publishWithCuts(b.url, "cut-src-src", sent, proxy, 8);
-      await until("the source drained", async () => (await messageCount(remote.ch, "cut-src-src")) === 0 && (await untilRunning(a, "cut-src")), 60_000);
+      await until(
+        "the source drained",
+        async () => (await messageCount(remote.ch, "cut-src-src")) === 0 && (await untilRunning(a, "cut-src")),
+        60_000,
+      );
       const local = await open(a.url);
       const received = await drain(local.ch, "cut-src-dst", sent.length, 60_000);
       account("source-side cuts", sent, received);
@@ -109,7 +127,11 @@ describe("a slow destination", () => {
       const local = await open(a.url);
       await local.ch.declareQueue("slow-src", { durable: true });
       await putShovel(a.httpUrl, "slow", {
-        "src-uri": "amqp://", "src-queue": "slow-src", "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`, "dest-queue": "slow-dst", "src-prefetch-count": 100,
+        "src-uri": "amqp://",
+        "src-queue": "slow-src",
+        "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+        "dest-queue": "slow-dst",
+        "src-prefetch-count": 100,
       });
       await untilState(a.httpUrl, "slow", "running");
       proxy.hold("to-target");
@@ -136,7 +158,11 @@ describe("store and forward", () => {
     try {
       proxy.refuse();
       await putShovel(a.httpUrl, "saf", {
-        "src-uri": "amqp://", "src-queue": "saf-outbox", "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`, "dest-queue": "saf-inbox", "reconnect-delay": 0.1,
+        "src-uri": "amqp://",
+        "src-queue": "saf-outbox",
+        "dest-uri": `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+        "dest-queue": "saf-inbox",
+        "reconnect-delay": 0.1,
       });
       await untilState(a.httpUrl, "saf", "terminated");
       const local = await open(a.url);

@@ -1,5 +1,5 @@
 // Shared by the shovel tests: queue traffic through the client, and waits on the shovel API.
-import { connect, type ClientChannel, type ClientConnection } from "../../src/client/mod.ts";
+import { type ClientChannel, type ClientConnection, connect } from "../../src/client/mod.ts";
 import { api } from "../helpers/http.ts";
 
 export const enc = (s: string) => new TextEncoder().encode(s);
@@ -60,6 +60,7 @@ export async function messageCount(ch: ClientChannel, queue: string): Promise<nu
   return (await ch.declareQueue(queue, { passive: true })).messageCount;
 }
 
+// A shovel's entry of /api/shovels as the tests read it (its fields differ with the shovel's state).
 // deno-lint-ignore no-explicit-any
 export type ShovelEntry = Record<string, any>;
 
@@ -70,7 +71,11 @@ export async function shovelStatus(httpUrl: string, name: string, vhost = "/"): 
 
 export async function untilState(httpUrl: string, name: string, state: string, vhost = "/", timeoutMs = 20_000): Promise<ShovelEntry> {
   let last: ShovelEntry | undefined;
-  await until(`shovel ${name} ${state} (is ${JSON.stringify(last)})`, async () => (last = await shovelStatus(httpUrl, name, vhost))?.state === state, timeoutMs);
+  await until(
+    `shovel ${name} ${state} (is ${JSON.stringify(last)})`,
+    async () => (last = await shovelStatus(httpUrl, name, vhost))?.state === state,
+    timeoutMs,
+  );
   return last!;
 }
 

@@ -6,7 +6,16 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { api, basic } from "../helpers/http.ts";
 import {
-  deleteShovel, drain, messageCount, open, publishConfirmed, putShovel, range, until, untilState, type ShovelEntry,
+  deleteShovel,
+  drain,
+  messageCount,
+  open,
+  publishConfirmed,
+  putShovel,
+  range,
+  type ShovelEntry,
+  until,
+  untilState,
 } from "./shovel_helpers.ts";
 
 setDefaultTimeout(60_000);
@@ -32,7 +41,9 @@ async function referenceShovelWorks(): Promise<boolean> {
   }).catch(() => ({ status: 599 }));
   await refApi("DELETE", `/api/parameters/shovel/%2f/${name}`).catch(() => undefined);
   for (const q of [`${name}-q`, `${name}-q2`]) await refApi("DELETE", `/api/queues/%2f/${q}`).catch(() => undefined);
-  if (r.status >= 300) console.log(`skipping the tests of RabbitMQ's own shovel: the reference answered ${r.status} to a valid shovel definition`);
+  if (r.status >= 300) {
+    console.log(`skipping the tests of RabbitMQ's own shovel: the reference answered ${r.status} to a valid shovel definition`);
+  }
   return r.status < 300;
 }
 const refShovelWorks = await referenceShovelWorks();
@@ -70,7 +81,10 @@ async function refShovel(name: string, value: Record<string, unknown>): Promise<
 async function refShovelGone(name: string): Promise<void> {
   await refApi("DELETE", `/api/parameters/shovel/%2f/${name}`);
   refShovels.delete(name);
-  await until(`reference shovel ${name} gone`, async () => !((await refApi("GET", "/api/shovels/%2f")).body as ShovelEntry[]).some((s) => s.name === name));
+  await until(
+    `reference shovel ${name} gone`,
+    async () => !((await refApi("GET", "/api/shovels/%2f")).body as ShovelEntry[]).some((s) => s.name === name),
+  );
 }
 
 describe.skipIf(skip)("Warren's shovel and the reference RabbitMQ", () => {
@@ -81,7 +95,13 @@ describe.skipIf(skip)("Warren's shovel and the reference RabbitMQ", () => {
       const local = await open(w.url);
       await local.ch.declareQueue(`w2r-${ackMode}`, { durable: true });
       await publishConfirmed(local.ch, "", `w2r-${ackMode}`, range(1000));
-      await putShovel(w.httpUrl, `w2r-${ackMode}`, { "src-uri": "amqp://", "src-queue": `w2r-${ackMode}`, "dest-uri": ref!.url, "dest-queue": dst, "ack-mode": ackMode });
+      await putShovel(w.httpUrl, `w2r-${ackMode}`, {
+        "src-uri": "amqp://",
+        "src-queue": `w2r-${ackMode}`,
+        "dest-uri": ref!.url,
+        "dest-queue": dst,
+        "ack-mode": ackMode,
+      });
       const remote = await open(ref!.url);
       expect(await drain(remote.ch, dst, 1000)).toEqual(range(1000));
       const status = await untilState(w.httpUrl, `w2r-${ackMode}`, "running");
@@ -96,7 +116,11 @@ describe.skipIf(skip)("Warren's shovel and the reference RabbitMQ", () => {
     const remote = await open(ref!.url);
     await remote.ch.bindQueue("shovel-w2r-x", "amq.direct", "shovel-w2r-x-key");
     await putShovel(w.httpUrl, "w2r-x", {
-      "src-uri": "amqp://", "src-exchange": "amq.fanout", "dest-uri": ref!.url, "dest-exchange": "amq.direct", "dest-exchange-key": "shovel-w2r-x-key",
+      "src-uri": "amqp://",
+      "src-exchange": "amq.fanout",
+      "dest-uri": ref!.url,
+      "dest-exchange": "amq.direct",
+      "dest-exchange-key": "shovel-w2r-x-key",
     });
     await untilState(w.httpUrl, "w2r-x", "running");
     const local = await open(w.url);
@@ -111,7 +135,12 @@ describe.skipIf(skip)("Warren's shovel and the reference RabbitMQ", () => {
     await refQueue("shovel-r-src");
     const remote = await open(ref!.url);
     await publishConfirmed(remote.ch, "", "shovel-r-src", range(500));
-    await putShovel(w.httpUrl, "pull-from-ref", { "src-uri": ref!.url, "src-queue": "shovel-r-src", "dest-uri": "amqp://", "dest-queue": "pulled" });
+    await putShovel(w.httpUrl, "pull-from-ref", {
+      "src-uri": ref!.url,
+      "src-queue": "shovel-r-src",
+      "dest-uri": "amqp://",
+      "dest-queue": "pulled",
+    });
     const local = await open(w.url);
     expect(await drain(local.ch, "pulled", 500)).toEqual(range(500));
     await until("the reference queue is empty", async () => (await messageCount(remote.ch, "shovel-r-src")) === 0);
@@ -128,12 +157,18 @@ describe.skipIf(skip || !refShovelWorks)("RabbitMQ's own shovel and Warren", () 
       const remote = await open(ref!.url);
       await publishConfirmed(remote.ch, "", src, range(1000));
       await refShovel(`shovel-r2w-${ackMode}`, {
-        "src-uri": "amqp://", "src-queue": src, "dest-uri": `amqp://guest:guest@127.0.0.1:${w.port}`, "dest-queue": `r2w-${ackMode}`, "ack-mode": ackMode,
+        "src-uri": "amqp://",
+        "src-queue": src,
+        "dest-uri": `amqp://guest:guest@127.0.0.1:${w.port}`,
+        "dest-queue": `r2w-${ackMode}`,
+        "ack-mode": ackMode,
       });
       const local = await open(w.url);
       expect(await drain(local.ch, `r2w-${ackMode}`, 1000)).toEqual(range(1000));
       // RabbitMQ's link is a client of Warren's, named as its shovels name their connections.
-      expect([...w.broker.connections].some((c) => String(c.clientProperties["connection_name"]).includes(`shovel-r2w-${ackMode}`))).toBe(true);
+      expect([...w.broker.connections].some((c) => String(c.clientProperties["connection_name"]).includes(`shovel-r2w-${ackMode}`))).toBe(
+        true,
+      );
       await refShovelGone(`shovel-r2w-${ackMode}`);
       await Promise.all([local.conn.close(), remote.conn.close()]);
     });
@@ -144,7 +179,12 @@ describe.skipIf(skip || !refShovelWorks)("RabbitMQ's own shovel and Warren", () 
     await local.ch.declareQueue("r-pulls", { durable: true });
     await publishConfirmed(local.ch, "", "r-pulls", range(500));
     await refQueue("shovel-r-pulled");
-    await refShovel("shovel-r-pulls", { "src-uri": `amqp://guest:guest@127.0.0.1:${w.port}`, "src-queue": "r-pulls", "dest-uri": "amqp://", "dest-queue": "shovel-r-pulled" });
+    await refShovel("shovel-r-pulls", {
+      "src-uri": `amqp://guest:guest@127.0.0.1:${w.port}`,
+      "src-queue": "r-pulls",
+      "dest-uri": "amqp://",
+      "dest-queue": "shovel-r-pulled",
+    });
     const remote = await open(ref!.url);
     expect(await drain(remote.ch, "shovel-r-pulled", 500)).toEqual(range(500));
     await until("the Warren queue is empty", async () => (await messageCount(local.ch, "r-pulls")) === 0);
@@ -152,9 +192,16 @@ describe.skipIf(skip || !refShovelWorks)("RabbitMQ's own shovel and Warren", () 
 
     await refQueue("shovel-r-pulled-x");
     await refShovel("shovel-r-pulls-x", {
-      "src-uri": `amqp://guest:guest@127.0.0.1:${w.port}`, "src-exchange": "amq.topic", "src-exchange-key": "a.*", "dest-uri": "amqp://", "dest-queue": "shovel-r-pulled-x",
+      "src-uri": `amqp://guest:guest@127.0.0.1:${w.port}`,
+      "src-exchange": "amq.topic",
+      "src-exchange-key": "a.*",
+      "dest-uri": "amqp://",
+      "dest-queue": "shovel-r-pulled-x",
     });
-    await until("the reference shovel bound its queue on Warren", () => [...w.broker.vhosts.get("/")!.queues.keys()].some((q) => q.startsWith("amq.gen-")));
+    await until(
+      "the reference shovel bound its queue on Warren",
+      () => [...w.broker.vhosts.get("/")!.queues.keys()].some((q) => q.startsWith("amq.gen-")),
+    );
     await publishConfirmed(local.ch, "amq.topic", "a.b", range(50));
     expect(await drain(remote.ch, "shovel-r-pulled-x", 50)).toEqual(range(50));
     await refShovelGone("shovel-r-pulls-x");

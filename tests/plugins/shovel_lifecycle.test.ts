@@ -4,7 +4,18 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { api } from "../helpers/http.ts";
-import { deleteShovel, drain, messageCount, open, publishConfirmed, putShovel, range, shovelStatus, until, untilState } from "./shovel_helpers.ts";
+import {
+  deleteShovel,
+  drain,
+  messageCount,
+  open,
+  publishConfirmed,
+  putShovel,
+  range,
+  shovelStatus,
+  until,
+  untilState,
+} from "./shovel_helpers.ts";
 
 setDefaultTimeout(60_000);
 
@@ -16,12 +27,18 @@ afterAll(async () => {
   await tb?.stop();
 });
 
-const linkConnections = (name: string) => [...tb.broker.connections].filter((c) => c.clientProperties["connection_name"] === `Shovel ${name}`);
+const linkConnections = (name: string) =>
+  [...tb.broker.connections].filter((c) => c.clientProperties["connection_name"] === `Shovel ${name}`);
 
 describe("shovels and the broker around them", () => {
   test("deleting a vhost stops its shovels and removes them", async () => {
     expect((await api(tb.httpUrl, "PUT", "/api/vhosts/shovel-vh")).status).toBeLessThan(300);
-    await putShovel(tb.httpUrl, "in-vh", { "src-uri": "amqp:///shovel-vh", "src-queue": "q1", "dest-uri": "amqp:///shovel-vh", "dest-queue": "q2" }, "shovel-vh");
+    await putShovel(tb.httpUrl, "in-vh", {
+      "src-uri": "amqp:///shovel-vh",
+      "src-queue": "q1",
+      "dest-uri": "amqp:///shovel-vh",
+      "dest-queue": "q2",
+    }, "shovel-vh");
     await untilState(tb.httpUrl, "in-vh", "running", "shovel-vh");
     expect((await api(tb.httpUrl, "DELETE", "/api/vhosts/shovel-vh")).status).toBe(204);
     await until("the link closed", () => linkConnections("in-vh").length === 0);
@@ -29,7 +46,12 @@ describe("shovels and the broker around them", () => {
   });
 
   test("disabling the plugin stops every link; enabling it starts them again from the stored definitions", async () => {
-    await putShovel(tb.httpUrl, "toggle", { "src-uri": "amqp://", "src-queue": "toggle-src", "dest-uri": "amqp://", "dest-queue": "toggle-dst" });
+    await putShovel(tb.httpUrl, "toggle", {
+      "src-uri": "amqp://",
+      "src-queue": "toggle-src",
+      "dest-uri": "amqp://",
+      "dest-queue": "toggle-dst",
+    });
     await untilState(tb.httpUrl, "toggle", "running");
     expect((await api(tb.httpUrl, "PUT", "/api/plugins/rabbitmq_shovel", { enabled: false })).status).toBeLessThan(300);
     await until("the link closed", () => linkConnections("toggle").length === 0);
@@ -46,7 +68,13 @@ describe("shovels and the broker around them", () => {
   test("a destination queue declared with other arguments: terminated with RabbitMQ's reason, retried", async () => {
     const local = await open(tb.url);
     await local.ch.declareQueue("clash-dst", { durable: true, arguments: { "x-max-length": 5 } });
-    await putShovel(tb.httpUrl, "clash", { "src-uri": "amqp://", "src-queue": "clash-src", "dest-uri": "amqp://", "dest-queue": "clash-dst", "reconnect-delay": 0.1 });
+    await putShovel(tb.httpUrl, "clash", {
+      "src-uri": "amqp://",
+      "src-queue": "clash-src",
+      "dest-uri": "amqp://",
+      "dest-queue": "clash-dst",
+      "reconnect-delay": 0.1,
+    });
     const status = await untilState(tb.httpUrl, "clash", "terminated");
     expect(status.reason).toContain("406 PRECONDITION_FAILED - inequivalent arg 'x-max-length' for queue 'clash-dst'");
     await local.ch.deleteQueue("clash-dst");
@@ -56,7 +84,13 @@ describe("shovels and the broker around them", () => {
   });
 
   test("a source queue deleted under the link: the link reconnects and declares it again", async () => {
-    await putShovel(tb.httpUrl, "lost-src", { "src-uri": "amqp://", "src-queue": "lost-src-q", "dest-uri": "amqp://", "dest-queue": "lost-dst-q", "reconnect-delay": 0.1 });
+    await putShovel(tb.httpUrl, "lost-src", {
+      "src-uri": "amqp://",
+      "src-queue": "lost-src-q",
+      "dest-uri": "amqp://",
+      "dest-queue": "lost-dst-q",
+      "reconnect-delay": 0.1,
+    });
     await untilState(tb.httpUrl, "lost-src", "running");
     const local = await open(tb.url);
     await local.ch.deleteQueue("lost-src-q");

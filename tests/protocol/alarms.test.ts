@@ -9,7 +9,7 @@ import { writeBodyFrames, writeContentHeaderFrame, writeMethodFrame } from "../.
 import { MethodId } from "../../src/amqp/spec/methods.gen.ts";
 import { Writer } from "../../src/amqp/writer.ts";
 import type { Connection } from "../../src/connection/connection.ts";
-import { startTestBroker, withTimeout, type TestBroker } from "../helpers/broker.ts";
+import { startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
 import { openRawConnection, type RawClient } from "../helpers/raw_client.ts";
 
 setDefaultTimeout(30_000);
@@ -40,7 +40,14 @@ function publishes(channel: number, queue: string, bodies: string[]): Uint8Array
   const w = new Writer(1024);
   for (const body of bodies) {
     const bytes = new TextEncoder().encode(body);
-    writeMethodFrame(w, channel, { id: MethodId.BasicPublish, ticket: 0, exchange: "", routingKey: queue, mandatory: false, immediate: false });
+    writeMethodFrame(w, channel, {
+      id: MethodId.BasicPublish,
+      ticket: 0,
+      exchange: "",
+      routingKey: queue,
+      mandatory: false,
+      immediate: false,
+    });
     writeContentHeaderFrame(w, channel, 60, bytes.length, new Uint8Array([0, 0]));
     writeBodyFrames(w, channel, bytes, 0);
   }
@@ -125,7 +132,17 @@ describe("alarms raised and cleared at run time", () => {
     expect(await drain(adminCh, "alarm-q2")).toEqual(["one", "two", "three"]);
 
     // A round trip proves the connection is read again; no blocked/unblocked without the capability.
-    raw.sendMethod(1, { id: MethodId.QueueDeclare, ticket: 0, queue: "alarm-q2", passive: true, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: {} });
+    raw.sendMethod(1, {
+      id: MethodId.QueueDeclare,
+      ticket: 0,
+      queue: "alarm-q2",
+      passive: true,
+      durable: false,
+      exclusive: false,
+      autoDelete: false,
+      nowait: false,
+      arguments: {},
+    });
     await raw.waitForMethod(MethodId.QueueDeclareOk, 10_000);
     const ids = raw.frames.map((f) => f.method?.id);
     expect(ids).not.toContain(MethodId.ConnectionBlocked);
@@ -251,8 +268,9 @@ describe("a broker started with a tiny memory watermark", () => {
   });
 
   test("a blocked connection still reads the client's close-ok when the broker closes it", async () => {
-    const [raw, server] = await serverSide(b, () =>
-      openRawConnection(b.port, { clientProperties: { capabilities: { "connection.blocked": true } } }),
+    const [raw, server] = await serverSide(
+      b,
+      () => openRawConnection(b.port, { clientProperties: { capabilities: { "connection.blocked": true } } }),
     );
     raws.push(raw);
     await raw.openChannel(1);

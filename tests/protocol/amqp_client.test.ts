@@ -2,7 +2,7 @@
 // authentication, server-initiated close.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { AMQPClient, type AMQPError } from "@cloudamqp/amqp-client";
-import { sleep, startTestBroker, withTimeout, type TestBroker } from "../helpers/broker.ts";
+import { sleep, startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
 
 // bunfig.toml's [test] timeout is not applied by this Bun; set it here.
 setDefaultTimeout(30_000);
@@ -99,7 +99,9 @@ describe("@cloudamqp/amqp-client", () => {
     const errors: string[] = [];
     client.onerror = (err: AMQPError) => errors.push(err.message);
     let disconnected: string | undefined;
-    client.ondisconnect = (err?: Error) => { disconnected = err?.message ?? "disconnected"; };
+    client.ondisconnect = (err?: Error) => {
+      disconnected = err?.message ?? "disconnected";
+    };
     try {
       expect(client.heartbeat).toBe(1);
       await sleep(3500);

@@ -2,7 +2,7 @@
 // lifecycle, tuning, heartbeats, authentication, server-initiated close.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import amqplib, { type ChannelModel } from "amqplib";
-import { sleep, startTestBroker, withTimeout, type TestBroker } from "../helpers/broker.ts";
+import { sleep, startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
 
 // bunfig.toml's [test] timeout is not applied by this Bun; set it here.
 setDefaultTimeout(30_000);
@@ -106,7 +106,9 @@ describe("amqplib", () => {
     const errors: Error[] = [];
     conn.on("error", (err: Error) => errors.push(err));
     let closedWith: Error | undefined | null = null;
-    conn.on("close", (err?: Error) => { closedWith = err; });
+    conn.on("close", (err?: Error) => {
+      closedWith = err;
+    });
     try {
       expect(internals(conn).heartbeat).toBe(1);
       await sleep(3500);

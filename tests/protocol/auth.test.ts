@@ -9,7 +9,7 @@ import { Database } from "bun:sqlite";
 import { mkdtemp, rm } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBroker, type Broker } from "../../mod.ts";
+import { type Broker, startBroker } from "../../mod.ts";
 import { ManagementError } from "../../src/broker/management.ts";
 import { withTimeout } from "../helpers/broker.ts";
 
@@ -118,13 +118,23 @@ describe("users and passwords", () => {
       }
       throw new Error("expected a ManagementError");
     };
-    expect(fails(() => broker.setPermissions("ghost", "/", { configure: "", write: "", read: "" }))).toBe("not_found: user 'ghost' does not exist");
-    expect(fails(() => broker.setPermissions("guest", "nowhere", { configure: "", write: "", read: "" }))).toBe("not_found: vhost 'nowhere' does not exist");
+    expect(fails(() => broker.setPermissions("ghost", "/", { configure: "", write: "", read: "" }))).toBe(
+      "not_found: user 'ghost' does not exist",
+    );
+    expect(fails(() => broker.setPermissions("guest", "nowhere", { configure: "", write: "", read: "" }))).toBe(
+      "not_found: vhost 'nowhere' does not exist",
+    );
     expect(fails(() => broker.deleteVhost("nowhere"))).toBe("not_found: vhost 'nowhere' does not exist");
     expect(fails(() => broker.changePassword("ghost", "x"))).toBe("not_found: user 'ghost' does not exist");
-    expect(fails(() => broker.setPermissions("guest", "/", { configure: "(", write: "", read: "" }))).toStartWith("invalid: invalid regular expression '('");
-    expect(fails(() => broker.setVhostLimits("/", { "max-consumers": 1 } as never))).toBe(`invalid: Unrecognised terms [{<<"max-consumers">>,1}] in limits for vhost '/' (known: max-connections, max-queues)`);
-    expect(fails(() => broker.addUserWithHash("h", "abc", "rabbit_password_hashing_sha1"))).toBe("invalid: unknown hashing algorithm 'rabbit_password_hashing_sha1'");
+    expect(fails(() => broker.setPermissions("guest", "/", { configure: "(", write: "", read: "" }))).toStartWith(
+      "invalid: invalid regular expression '('",
+    );
+    expect(fails(() => broker.setVhostLimits("/", { "max-consumers": 1 } as never))).toBe(
+      `invalid: Unrecognised terms [{<<"max-consumers">>,1}] in limits for vhost '/' (known: max-connections, max-queues)`,
+    );
+    expect(fails(() => broker.addUserWithHash("h", "abc", "rabbit_password_hashing_sha1"))).toBe(
+      "invalid: unknown hashing algorithm 'rabbit_password_hashing_sha1'",
+    );
     expect(fails(() => broker.addUser("", "pw"))).toBe("invalid: user name must not be empty");
     // A refused change changes nothing.
     expect(broker.listPermissions({ user: "guest" })).toEqual([{ user: "guest", vhost: "/", configure: ".*", write: ".*", read: ".*" }]);
@@ -239,7 +249,9 @@ describe("user limits", () => {
     await first.createChannel();
     const closed = closedWith(first);
     await first.createChannel().catch(() => {});
-    expect(await closed).toContain("NOT_ALLOWED - number of channels opened for user 'lim' has reached the maximum allowed user limit of (2)");
+    expect(await closed).toContain(
+      "NOT_ALLOWED - number of channels opened for user 'lim' has reached the maximum allowed user limit of (2)",
+    );
     await (await connected(url(broker, "lim", "pw"))).close(); // the closed one no longer counts
     broker.setUserLimits("lim", {});
     const a = await connected(url(broker, "lim", "pw"));
@@ -283,15 +295,30 @@ describe("restart", () => {
     const { broker: again } = await start(dataDir);
     const user = again.users.get("imported")!;
     expect([user.passwordHash, user.hashingAlgorithm, user.tags, user.limits]).toEqual([
-      RABBIT_HASH, "rabbit_password_hashing_sha256", ["monitoring", "impersonator"], { "max-channels": 7 },
+      RABBIT_HASH,
+      "rabbit_password_hashing_sha256",
+      ["monitoring", "impersonator"],
+      { "max-channels": 7 },
     ]);
     expect(again.users.get("gone")).toBeUndefined();
     expect(again.users.get("guest")?.tags).toEqual(["administrator", "policymaker"]);
     const v1 = again.vhosts.get("v1")!;
     expect([v1.description, v1.tags, v1.limits]).toEqual(["first", ["a", "b"], { "max-connections": 4, "max-queues": 5 }]);
-    expect(again.listPermissions({ user: "imported" })).toEqual([{ user: "imported", vhost: "v1", configure: "^c", write: "^w", read: "" }]);
+    expect(again.listPermissions({ user: "imported" })).toEqual([{
+      user: "imported",
+      vhost: "v1",
+      configure: "^c",
+      write: "^w",
+      read: "",
+    }]);
     expect(again.listPermissions({ vhost: "v1" }).map((p) => p.user)).toEqual(["imported"]);
-    expect(again.listTopicPermissions()).toEqual([{ user: "imported", vhost: "v1", exchange: "amq.topic", write: "^{username}\\.", read: "^r" }]);
+    expect(again.listTopicPermissions()).toEqual([{
+      user: "imported",
+      vhost: "v1",
+      exchange: "amq.topic",
+      write: "^{username}\\.",
+      read: "^r",
+    }]);
     // The recovered password hash still logs in.
     again.setPermissions("imported", "/", { configure: ".*", write: ".*", read: ".*" });
     await (await connected(url(again, "imported", "s3cret"))).close();

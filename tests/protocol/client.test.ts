@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, decodeProperties, type ClientChannel, type ClientConnection, type ClientError, type Delivery } from "../../src/client/mod.ts";
+import {
+  type ClientChannel,
+  type ClientConnection,
+  type ClientError,
+  connect,
+  decodeProperties,
+  type Delivery,
+} from "../../src/client/mod.ts";
 import { referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { certificate, hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 import { startTcpProxy } from "../helpers/tcp_proxy.ts";
@@ -73,7 +80,10 @@ describe("the client against Warren over TCP", () => {
     const tag = await ch.consume("client-q", (d) => got.push(d));
     await until("three deliveries", () => got.length === 3);
     expect(got.map((d) => dec(d.body))).toEqual(["a", "b", "c"]);
-    expect(decodeProperties(new (await import("../../src/amqp/reader.ts")).Reader(got[0]!.properties))).toMatchObject({ deliveryMode: 2, messageId: "a" });
+    expect(decodeProperties(new (await import("../../src/amqp/reader.ts")).Reader(got[0]!.properties))).toMatchObject({
+      deliveryMode: 2,
+      messageId: "a",
+    });
     ch.nack(got[2]!.deliveryTag, false, true); // requeued: comes back redelivered
     ch.ack(got[1]!.deliveryTag, true);
     await until("the redelivery", () => got.length === 4);
@@ -239,7 +249,9 @@ describe.skipIf(!hasOpenssl)("amqps", () => {
     const tb = await startTestBroker({ tlsPort: 0, tlsCert: join(dir, "server.pem"), tlsKey: join(dir, "server.key") });
     try {
       const port = tb.broker.tlsListener!.port;
-      const c = await connect({ uri: `amqps://guest:guest@localhost:${port}?verify=verify_peer&cacertfile=${join(dir, "ca.pem")}&server_name_indication=localhost` });
+      const c = await connect({
+        uri: `amqps://guest:guest@localhost:${port}?verify=verify_peer&cacertfile=${join(dir, "ca.pem")}&server_name_indication=localhost`,
+      });
       await c.close();
       const bad = `amqps://guest:guest@localhost:${port}?verify=verify_peer&cacertfile=${join(dir, "other-ca.pem")}`;
       await expect(connect({ uri: bad })).rejects.toThrow();

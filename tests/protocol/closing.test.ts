@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import amqplib from "amqplib";
 import { writeBodyFrames, writeContentHeaderFrame, writeMethodFrame } from "../../src/amqp/frames.ts";
 import { FRAME_METHOD } from "../../src/amqp/spec/constants.gen.ts";
-import { MethodId, methodName, type AmqpMethod } from "../../src/amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId, methodName } from "../../src/amqp/spec/methods.gen.ts";
 import { Writer } from "../../src/amqp/writer.ts";
 import { BROKER_IS_PROCESS, referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
-import { openRawConnection, type HandshakeOptions, type RawClient } from "../helpers/raw_client.ts";
+import { type HandshakeOptions, openRawConnection, type RawClient } from "../helpers/raw_client.ts";
 
 setDefaultTimeout(30_000);
 
@@ -27,7 +27,13 @@ afterAll(async () => {
   await b.stop();
 });
 
-interface Target { name: string; port: () => number; host: string; user: string; pass: string }
+interface Target {
+  name: string;
+  port: () => number;
+  host: string;
+  user: string;
+  pass: string;
+}
 const targets: Target[] = [
   { name: "Warren", port: () => b.port, host: "127.0.0.1", user: "guest", pass: "guest" },
   ...(REF ? [{ name: "RabbitMQ", port: () => REF.port, host: REF.host, user: REF.user, pass: REF.pass }] : []),
@@ -88,8 +94,25 @@ for (const t of targets) {
         oneWrite(c, (w) => {
           writeMethodFrame(w, 0, CLOSE);
           // A client still writing: a method, a publish and a heartbeat after its close.
-          writeMethodFrame(w, 1, { id: MethodId.QueueDeclare, ticket: 0, queue: "", passive: false, durable: false, exclusive: true, autoDelete: false, nowait: false, arguments: {} });
-          writeMethodFrame(w, 1, { id: MethodId.BasicPublish, ticket: 0, exchange: "", routingKey: "nowhere", mandatory: true, immediate: false });
+          writeMethodFrame(w, 1, {
+            id: MethodId.QueueDeclare,
+            ticket: 0,
+            queue: "",
+            passive: false,
+            durable: false,
+            exclusive: true,
+            autoDelete: false,
+            nowait: false,
+            arguments: {},
+          });
+          writeMethodFrame(w, 1, {
+            id: MethodId.BasicPublish,
+            ticket: 0,
+            exchange: "",
+            routingKey: "nowhere",
+            mandatory: true,
+            immediate: false,
+          });
           writeContentHeaderFrame(w, 1, 60, 3, new Uint8Array([0, 0]));
           writeBodyFrames(w, 1, new TextEncoder().encode("abc"), 0);
         });
@@ -125,7 +148,17 @@ for (const t of targets) {
       const queue = name("q");
       try {
         await c.openChannel(1);
-        c.sendMethod(1, { id: MethodId.QueueDeclare, ticket: 0, queue, passive: false, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: {} });
+        c.sendMethod(1, {
+          id: MethodId.QueueDeclare,
+          ticket: 0,
+          queue,
+          passive: false,
+          durable: true,
+          exclusive: false,
+          autoDelete: false,
+          nowait: false,
+          arguments: {},
+        });
         await c.waitForMethod(MethodId.QueueDeclareOk);
         c.sendMethod(1, { id: MethodId.ConfirmSelect, nowait: false });
         await c.waitForMethod(MethodId.ConfirmSelectOk);
@@ -133,7 +166,14 @@ for (const t of targets) {
         const persistent = new Uint8Array([0x10, 0x00, 2]); // delivery-mode present, = 2
         oneWrite(c, (w) => {
           for (let i = 0; i < 50; i++) {
-            writeMethodFrame(w, 1, { id: MethodId.BasicPublish, ticket: 0, exchange: "", routingKey: queue, mandatory: false, immediate: false });
+            writeMethodFrame(w, 1, {
+              id: MethodId.BasicPublish,
+              ticket: 0,
+              exchange: "",
+              routingKey: queue,
+              mandatory: false,
+              immediate: false,
+            });
             writeContentHeaderFrame(w, 1, 60, body.length, persistent);
             writeBodyFrames(w, 1, body, 0);
           }
@@ -144,7 +184,17 @@ for (const t of targets) {
         // Reuse channel 1 and wait for a reply sent after the publishes were stored.
         oneWrite(c, (w) => {
           writeMethodFrame(w, 1, { id: MethodId.ChannelOpen, outOfBand: "" });
-          writeMethodFrame(w, 1, { id: MethodId.QueueDeclare, ticket: 0, queue, passive: false, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: {} });
+          writeMethodFrame(w, 1, {
+            id: MethodId.QueueDeclare,
+            ticket: 0,
+            queue,
+            passive: false,
+            durable: true,
+            exclusive: false,
+            autoDelete: false,
+            nowait: false,
+            arguments: {},
+          });
         });
         await c.waitForMethod(MethodId.QueueDeclareOk);
         expect(methodsAfter(c, afterCloseOk, 1)).toEqual(["1:channel.open-ok", "1:queue.declare-ok"]);

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, startBroker, type Broker, type BrokerOptions } from "../../mod.ts";
+import { type Broker, type BrokerOptions, createLogger, startBroker } from "../../mod.ts";
 import { withTimeout } from "../helpers/broker.ts";
 import { hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 import { openRawConnection } from "../helpers/raw_client.ts";
@@ -41,7 +41,10 @@ async function startFromConfig(text: string, extra: Partial<BrokerOptions> = {})
   await writeFile(file, text);
   const log: string[] = [];
   const broker = await startBroker({
-    configFile: file, dataDir: join(dir, `data-${n}`), logger: createLogger("debug", (line) => void log.push(line)), ...extra,
+    configFile: file,
+    dataDir: join(dir, `data-${n}`),
+    logger: createLogger("debug", (line) => void log.push(line)),
+    ...extra,
   });
   running.add(broker);
   return { broker, log };
@@ -143,7 +146,11 @@ describe.skipIf(!hasOpenssl)("TLS from the config file", () => {
 
   test("--https-port style options: HTTPS next to HTTP with the amqps certificate", async () => {
     const { broker } = await startFromConfig(tlsConf(), {
-      port: 0, bind: "127.0.0.1", httpPort: 0, metricsPort: 0, httpsPort: 0,
+      port: 0,
+      bind: "127.0.0.1",
+      httpPort: 0,
+      metricsPort: 0,
+      httpsPort: 0,
     });
     const auth = { authorization: "Basic " + Buffer.from("guest:guest").toString("base64") };
     expect((await fetch(`https://127.0.0.1:${broker.httpsPort}/api/whoami`, { headers: auth, tls: { ca } })).status).toBe(200);
@@ -171,9 +178,13 @@ describe("the executable", () => {
   test("RABBITMQ_CONFIG_FILE without .conf; an unknown key exits 1 naming it", async () => {
     await writeFile(join(dir, "rabbitmq.conf"), "# from the environment\nno_such_setting = 1\n");
     const result = spawnSync(bun, [join(ROOT, "src/main.ts"), "--data-dir", join(dir, "env-data")], {
-      env: { ...process.env, RABBITMQ_CONFIG_FILE: join(dir, "rabbitmq") }, encoding: "utf8", timeout: 15_000,
+      env: { ...process.env, RABBITMQ_CONFIG_FILE: join(dir, "rabbitmq") },
+      encoding: "utf8",
+      timeout: 15_000,
     });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`warren: cannot start: Error in config file ${join(dir, "rabbitmq.conf")} line 2: you've tried to set no_such_setting`);
+    expect(result.stderr).toContain(
+      `warren: cannot start: Error in config file ${join(dir, "rabbitmq.conf")} line 2: you've tried to set no_such_setting`,
+    );
   });
 });

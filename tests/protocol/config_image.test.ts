@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, startBroker, type Broker } from "../../mod.ts";
+import { type Broker, createLogger, startBroker } from "../../mod.ts";
 import { loadConfigFile, parseConfig } from "../../src/config_file.ts";
 import { applySettings } from "../../src/config_keys.ts";
 import { withTimeout } from "../helpers/broker.ts";
@@ -27,7 +27,8 @@ afterAll(async () => {
 
 const apply = (text: string) => applySettings(parseConfig(text, "rabbitmq.conf"), "rabbitmq.conf");
 
-const PORTS = "listeners.tcp.default = 127.0.0.1:0\nmanagement.tcp.port = 0\nmanagement.tcp.ip = 127.0.0.1\nprometheus.tcp.port = 0\nprometheus.tcp.ip = 127.0.0.1\n";
+const PORTS =
+  "listeners.tcp.default = 127.0.0.1:0\nmanagement.tcp.port = 0\nmanagement.tcp.ip = 127.0.0.1\nprometheus.tcp.port = 0\nprometheus.tcp.ip = 127.0.0.1\n";
 
 /** A broker from `text` as its rabbitmq.conf (and conf.d files), with its log lines. */
 async function boot(name: string, text: string, confD: Record<string, string> = {}): Promise<{ broker: Broker; log: string[] }> {
@@ -36,7 +37,11 @@ async function boot(name: string, text: string, confD: Record<string, string> = 
   await writeFile(join(home, "rabbitmq.conf"), PORTS + text);
   for (const [file, content] of Object.entries(confD)) await writeFile(join(home, "conf.d", file), content);
   const log: string[] = [];
-  const broker = await startBroker({ configFile: join(home, "rabbitmq.conf"), dataDir: join(home, "data"), logger: createLogger("info", (l) => void log.push(l)) });
+  const broker = await startBroker({
+    configFile: join(home, "rabbitmq.conf"),
+    dataDir: join(home, "data"),
+    logger: createLogger("info", (l) => void log.push(l)),
+  });
   running.add(broker);
   return { broker, log };
 }
@@ -50,8 +55,11 @@ describe("keys that change nothing on one Warren node", () => {
     );
     expect(options).toEqual({});
     expect(warnings.map((w) => w.split(" (")[0])).toEqual([
-      "Ignoring management_agent.disable_metrics_collector", "Ignoring reverse_dns_lookups",
-      "Ignoring tcp_listen_options.backlog", "Ignoring tcp_listen_options.nodelay", "Ignoring tcp_listen_options.keepalive",
+      "Ignoring management_agent.disable_metrics_collector",
+      "Ignoring reverse_dns_lookups",
+      "Ignoring tcp_listen_options.backlog",
+      "Ignoring tcp_listen_options.nodelay",
+      "Ignoring tcp_listen_options.keepalive",
     ]);
   });
 
@@ -64,9 +72,11 @@ describe("keys that change nothing on one Warren node", () => {
 
 describe("keys that mean something", () => {
   test("default_user_tags and default_permissions shape the default user at first boot", async () => {
-    const { broker } = await boot("defaults",
+    const { broker } = await boot(
+      "defaults",
       "default_user = ops\ndefault_pass = s3cret\ndefault_user_tags.monitoring = true\ndefault_user_tags.management = true\n" +
-        "default_permissions.configure = ^ops-\ndefault_permissions.read = .*\n");
+        "default_permissions.configure = ^ops-\ndefault_permissions.read = .*\n",
+    );
     expect(broker.users.get("ops")?.tags).toEqual(["monitoring", "management"]);
     expect(broker.listPermissions({ user: "ops" })).toEqual([{ user: "ops", vhost: "/", configure: "^ops-", write: ".*", read: ".*" }]);
   });
@@ -92,7 +102,11 @@ describe("keys that mean something", () => {
     expect(under.status).toBe(200);
     expect(((await under.json()) as { product_name: string }).product_name).toBe("Warren");
     expect((await fetch(`${base}/api/overview`, { headers: auth })).status).toBe(404);
-    const put = await fetch(`${base}/rabbitmq/api/queues/%2F/prefixed`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: "{}" });
+    const put = await fetch(`${base}/rabbitmq/api/queues/%2F/prefixed`, {
+      method: "PUT",
+      headers: { ...auth, "content-type": "application/json" },
+      body: "{}",
+    });
     expect(put.status).toBe(201);
   });
 
@@ -101,7 +115,11 @@ describe("keys that mean something", () => {
     const url = `http://127.0.0.1:${broker.httpPort}/api/overview`;
     const preflight = await fetch(url, {
       method: "OPTIONS",
-      headers: { origin: "https://dash.example", "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      headers: {
+        origin: "https://dash.example",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization",
+      },
     });
     expect(preflight.status).toBeLessThan(300);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://dash.example");
@@ -121,11 +139,17 @@ describe("keys that mean something", () => {
       "notes.txt": "this is not read = at all\n",
     });
     expect(broker.options).toMatchObject({ heartbeat: 30, channelMax: 100 });
-    expect(log.join("")).toContain(`Config file(s): ${join(dir, "confd", "rabbitmq.conf")}, ${join(dir, "confd", "conf.d", "10-tuning.conf")}, ${join(dir, "confd", "conf.d", "20-more.conf")}`);
+    expect(log.join("")).toContain(
+      `Config file(s): ${join(dir, "confd", "rabbitmq.conf")}, ${join(dir, "confd", "conf.d", "10-tuning.conf")}, ${
+        join(dir, "confd", "conf.d", "20-more.conf")
+      }`,
+    );
     const bad = join(dir, "confd-bad");
     await mkdir(join(bad, "conf.d"), { recursive: true });
     await writeFile(join(bad, "rabbitmq.conf"), "heartbeat = 10\n");
     await writeFile(join(bad, "conf.d", "typo.conf"), "\nhearbeat = 5\n");
-    expect(() => loadConfigFile(join(bad, "rabbitmq.conf"))).toThrow(`Error in config file ${join(bad, "conf.d", "typo.conf")} line 2: you've tried to set hearbeat`);
+    expect(() => loadConfigFile(join(bad, "rabbitmq.conf"))).toThrow(
+      `Error in config file ${join(bad, "conf.d", "typo.conf")} line 2: you've tried to set hearbeat`,
+    );
   });
 });

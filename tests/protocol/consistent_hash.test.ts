@@ -5,7 +5,7 @@
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import amqp, { type Channel } from "amqplib";
 import { AMQPClient } from "@cloudamqp/amqp-client";
-import { BROKER_IS_PROCESS, startTestBroker, withTimeout, type TestBroker } from "../helpers/broker.ts";
+import { BROKER_IS_PROCESS, startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
 import { cleanupRestartBrokers, connect, start, stop, tempDir } from "../helpers/restart_brokers.ts";
 import { consistentHashExchangeType } from "../../plugins/consistent_hash/mod.ts";
 import type { RoutableMessage } from "../../src/routing/router.ts";
@@ -89,7 +89,8 @@ describe("amqplib", () => {
       await expect(f(ch)).rejects.toThrow();
       return (await closed).message;
     };
-    const declare = (args: Record<string, unknown>) => (ch: Channel) => ch.assertExchange("bad-x", "x-consistent-hash", { arguments: args });
+    const declare = (args: Record<string, unknown>) => (ch: Channel) =>
+      ch.assertExchange("bad-x", "x-consistent-hash", { arguments: args });
     expect(await failure(declare({ "hash-header": "h", "hash-property": "message_id" }))).toContain(
       '406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - hash-header and hash-property are mutually exclusive"',
     );
@@ -99,11 +100,13 @@ describe("amqplib", () => {
     const setup = await conn.createChannel();
     await setup.assertExchange("bind-x", "x-consistent-hash", { durable: false });
     await setup.assertQueue("bind-q", { exclusive: true });
-    for (const [key, text] of [
-      ["abc", 'The binding key must be an integer: <<"abc">>'],
-      ["0", "The binding key must be greater than 0"],
-      ["-3", "The binding key must be greater than 0"],
-    ]) {
+    for (
+      const [key, text] of [
+        ["abc", 'The binding key must be an integer: <<"abc">>'],
+        ["0", "The binding key must be greater than 0"],
+        ["-3", "The binding key must be greater than 0"],
+      ]
+    ) {
       expect(await failure((ch) => ch.bindQueue("bind-q", "bind-x", key!))).toContain(`"PRECONDITION_FAILED - ${text}"`);
     }
     const x = broker.broker.vhosts.get("/")!.exchanges.get("bind-x")!;

@@ -7,7 +7,7 @@
 // where Warren differs on purpose.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
-import { startTestBroker, withTimeout, type TestBroker } from "../helpers/broker.ts";
+import { startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
 import { api } from "../helpers/http.ts";
 
 setDefaultTimeout(30_000);
@@ -41,13 +41,17 @@ async function delayed(ch: Channel, name: string, type = "direct", key = "k", du
 /** Collects deliveries of a queue until `n` arrived. */
 function collect(ch: Channel, queue: string, n: number): Promise<ConsumeMessage[]> {
   const got: ConsumeMessage[] = [];
-  return withTimeout(new Promise((resolve) => {
-    void ch.consume(queue, (m) => {
-      if (!m) return;
-      got.push(m);
-      if (got.length === n) resolve(got);
-    }, { noAck: true });
-  }), 15_000, `receiving ${n} messages from ${queue}`);
+  return withTimeout(
+    new Promise((resolve) => {
+      void ch.consume(queue, (m) => {
+        if (!m) return;
+        got.push(m);
+        if (got.length === n) resolve(got);
+      }, { noAck: true });
+    }),
+    15_000,
+    `receiving ${n} messages from ${queue}`,
+  );
 }
 
 /** The error a channel closes with, as "code text". */
@@ -69,9 +73,15 @@ describe("x-delayed-message declare", () => {
     const missing = await channelError(conn!, (ch) => ch.assertExchange("delayed-bad", "x-delayed-message"));
     expect(missing).toContain("406");
     expect(missing).toContain("PRECONDITION_FAILED - Invalid argument, 'x-delayed-type' must be an existing exchange type");
-    const number = await channelError(conn!, (ch) => ch.assertExchange("delayed-bad", "x-delayed-message", { arguments: { "x-delayed-type": 5 } }));
+    const number = await channelError(
+      conn!,
+      (ch) => ch.assertExchange("delayed-bad", "x-delayed-message", { arguments: { "x-delayed-type": 5 } }),
+    );
     expect(number).toContain("406");
-    const self = await channelError(conn!, (ch) => ch.assertExchange("delayed-bad", "x-delayed-message", { arguments: { "x-delayed-type": "x-delayed-message" } }));
+    const self = await channelError(
+      conn!,
+      (ch) => ch.assertExchange("delayed-bad", "x-delayed-message", { arguments: { "x-delayed-type": "x-delayed-message" } }),
+    );
     expect(self).toContain("406");
     // 503 COMMAND_INVALID is a connection error, as for any unknown exchange type.
     const other = await amqp.connect(b.url);
@@ -87,7 +97,9 @@ describe("x-delayed-message declare", () => {
 
   test("the underlying type checks bindings (headers x-match) and the exchange shows in /api/overview", async () => {
     const { b } = await open();
-    await conn!.createChannel().then((ch) => ch.assertExchange("delayed-h", "x-delayed-message", { arguments: { "x-delayed-type": "headers" } }));
+    await conn!.createChannel().then((ch) =>
+      ch.assertExchange("delayed-h", "x-delayed-message", { arguments: { "x-delayed-type": "headers" } })
+    );
     const q = (await (await conn!.createChannel()).assertQueue("", { exclusive: false })).queue;
     const bad = await channelError(conn!, (ch) => ch.bindQueue(q, "delayed-h", "", { "x-match": "nope" }));
     expect(bad).toContain("406");
@@ -133,11 +145,13 @@ describe("x-delay", () => {
   test("malformed x-delay values are refused with 406 naming them; nothing is held", async () => {
     const { b, ch } = await open();
     await delayed(ch, "delayed-bad-header");
-    for (const [value, text] of [
-      ["abc", "invalid x-delay header 'abc': it must be an integer number of milliseconds"],
-      [true, "invalid x-delay header of type boolean"],
-      [{ a: 1 }, "invalid x-delay header of type table"],
-    ] as [unknown, string][]) {
+    for (
+      const [value, text] of [
+        ["abc", "invalid x-delay header 'abc': it must be an integer number of milliseconds"],
+        [true, "invalid x-delay header of type boolean"],
+        [{ a: 1 }, "invalid x-delay header of type table"],
+      ] as [unknown, string][]
+    ) {
       const error = await channelError(conn!, async (c) => {
         c.publish("delayed-bad-header", "k", Buffer.from("x"), { headers: { "x-delay": value } });
         await c.checkExchange("delayed-bad-header");
@@ -165,7 +179,9 @@ describe("x-delay", () => {
     expect(tooLong).toContain("exceeds the maximum delay of 315360000000 ms");
     // A policy lowers the maximum for the exchanges it applies to.
     const put = await api(b.httpUrl, "PUT", "/api/policies/%2F/delayed-max", {
-      pattern: "^delayed-years$", "apply-to": "exchanges", definition: { "delayed-max-delay": 1000 },
+      pattern: "^delayed-years$",
+      "apply-to": "exchanges",
+      definition: { "delayed-max-delay": 1000 },
     });
     expect(put.status).toBeLessThan(300);
     const overPolicy = await channelError(conn!, async (c) => {
@@ -174,7 +190,8 @@ describe("x-delay", () => {
     });
     expect(overPolicy).toContain("exceeds the maximum delay of 1000 ms");
     const badPolicy = await api(b.httpUrl, "PUT", "/api/policies/%2F/delayed-max2", {
-      pattern: "^x$", definition: { "delayed-max-delay": "soon" },
+      pattern: "^x$",
+      definition: { "delayed-max-delay": "soon" },
     });
     expect(badPolicy.status).toBe(400);
     expect(JSON.stringify(badPolicy.body)).toContain("is not a valid maximum delay");
@@ -202,7 +219,9 @@ describe("mandatory, confirms, routing at release", () => {
     await ch.assertExchange("delayed-ae-target", "fanout");
     const aeQ = (await ch.assertQueue("delayed-ae-q")).queue;
     await ch.bindQueue(aeQ, "delayed-ae-target", "");
-    await ch.assertExchange("delayed-ae", "x-delayed-message", { arguments: { "x-delayed-type": "direct", "alternate-exchange": "delayed-ae-target" } });
+    await ch.assertExchange("delayed-ae", "x-delayed-message", {
+      arguments: { "x-delayed-type": "direct", "alternate-exchange": "delayed-ae-target" },
+    });
     ch.publish("delayed-ae", "none", Buffer.from("to-ae"), { headers: { "x-delay": 50 } });
     await ch.assertExchange("delayed-drop", "x-delayed-message", { arguments: { "x-delayed-type": "direct" } });
     ch.publish("delayed-drop", "none", Buffer.from("dropped"), { headers: { "x-delay": 50 } });
@@ -263,7 +282,9 @@ describe("mandatory, confirms, routing at release", () => {
   test("deleting the exchange drops what it held", async () => {
     const { b, ch } = await open();
     const q = await delayed(ch, "delayed-gone");
-    for (let i = 0; i < 10; i++) ch.publish("delayed-gone", "k", Buffer.from(`${i}`), { headers: { "x-delay": 300 }, persistent: i % 2 === 0 });
+    for (let i = 0; i < 10; i++) {
+      ch.publish("delayed-gone", "k", Buffer.from(`${i}`), { headers: { "x-delay": 300 }, persistent: i % 2 === 0 });
+    }
     await ch.checkQueue(q);
     expect(await messagesDelayed(b, "delayed-gone")).toBe(10);
     await ch.deleteExchange("delayed-gone");

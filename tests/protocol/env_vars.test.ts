@@ -43,9 +43,15 @@ describe("RabbitMQ environment variables", () => {
 
   test("variables that mean nothing for Warren get one warning each; others are not mentioned", () => {
     expect(envWarnings({
-      RABBITMQ_ENABLED_PLUGINS: "rabbitmq_management", RABBITMQ_ERLANG_COOKIE: "c", RABBITMQ_LOGS: "-",
-      RABBITMQ_ENABLED_PLUGINS_FILE: "/etc/rabbitmq/enabled_plugins", RABBITMQ_PLUGINS_DIR: "/plugins",
-      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "+S 2:2", RABBITMQ_DEFAULT_USER: "u", RABBITMQ_NODE_PORT: "5672", PATH: "/bin",
+      RABBITMQ_ENABLED_PLUGINS: "rabbitmq_management",
+      RABBITMQ_ERLANG_COOKIE: "c",
+      RABBITMQ_LOGS: "-",
+      RABBITMQ_ENABLED_PLUGINS_FILE: "/etc/rabbitmq/enabled_plugins",
+      RABBITMQ_PLUGINS_DIR: "/plugins",
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "+S 2:2",
+      RABBITMQ_DEFAULT_USER: "u",
+      RABBITMQ_NODE_PORT: "5672",
+      PATH: "/bin",
     })).toEqual([
       "Ignoring environment variable RABBITMQ_ENABLED_PLUGINS: use the enabled_plugins file (RABBITMQ_ENABLED_PLUGINS_FILE) or --plugins",
       "Ignoring environment variable RABBITMQ_ERLANG_COOKIE: Warren has no Erlang distribution (warren ctl uses the management API)",

@@ -5,7 +5,7 @@ import amqp from "amqplib";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBroker, type Broker } from "../../mod.ts";
+import { type Broker, startBroker } from "../../mod.ts";
 import { setMemoryPressure } from "../../src/broker/queue.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 

@@ -6,7 +6,7 @@ import { FRAME_BODY, FRAME_HEARTBEAT, FRAME_METHOD } from "../../src/amqp/spec/c
 import { MethodId } from "../../src/amqp/spec/methods.gen.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { expectServing, observe, type Outcome } from "../helpers/observe.ts";
-import { openRawConnection, type HandshakeOptions, type RawClient } from "../helpers/raw_client.ts";
+import { type HandshakeOptions, openRawConnection, type RawClient } from "../helpers/raw_client.ts";
 
 // bunfig.toml's [test] timeout is not applied by this Bun; set it here.
 setDefaultTimeout(30_000);
@@ -154,7 +154,9 @@ describe("channels", () => {
     for (let i = 1; i <= 10; i++) await c.openChannel(i);
     c.sendMethod(11, { id: MethodId.ChannelOpen, outOfBand: "" });
     await expectClose(c, {
-      code: 530, classId: 0, methodId: 0,
+      code: 530,
+      classId: 0,
+      methodId: 0,
       text: "NOT_ALLOWED - number of channels opened (10) has reached the negotiated channel_max (10)",
     });
   });
@@ -224,7 +226,10 @@ describe("connection methods out of place", () => {
     const c = await open({ channel: false });
     c.sendMethod(0, { id: MethodId.ConnectionOpen, virtualHost: "/", capabilities: "", insist: false });
     await expectClose(c, {
-      code: 504, classId: 10, methodId: 40, text: "CHANNEL_ERROR - unexpected method in connection state running",
+      code: 504,
+      classId: 10,
+      methodId: 40,
+      text: "CHANNEL_ERROR - unexpected method in connection state running",
     });
   });
 

@@ -5,7 +5,7 @@ import { FRAME_HEARTBEAT } from "../../src/amqp/spec/constants.gen.ts";
 import { MethodId } from "../../src/amqp/spec/methods.gen.ts";
 import { sleep, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { expectServing, observe } from "../helpers/observe.ts";
-import { openRawConnection, PROTOCOL_HEADER, RawClient, type HandshakeOptions } from "../helpers/raw_client.ts";
+import { type HandshakeOptions, openRawConnection, PROTOCOL_HEADER, RawClient } from "../helpers/raw_client.ts";
 
 // bunfig.toml's [test] timeout is not applied by this Bun; set it here.
 setDefaultTimeout(30_000);

@@ -18,14 +18,13 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type Channel, type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from "amqplib";
 import { MethodId } from "../../src/amqp/spec/methods.gen.ts";
 import { openRawConnection } from "../helpers/raw_client.ts";
-import { rawGet, rawProperties, rawPublish, contentHeaderPayload, type RawField, type RawProperties } from "../helpers/raw_messages.ts";
+import { contentHeaderPayload, type RawField, rawGet, type RawProperties, rawProperties, rawPublish } from "../helpers/raw_messages.ts";
 import { withTimeout } from "../helpers/broker.ts";
-import { cleanupRestartBrokers, connect, drainAll, start, stop, tempDir, type Seen } from "../helpers/restart_brokers.ts";
+import { cleanupRestartBrokers, connect, drainAll, type Seen, start, stop, tempDir } from "../helpers/restart_brokers.ts";
 
 setDefaultTimeout(90_000);
 
 afterAll(cleanupRestartBrokers);
-
 
 /** Runs `op` on a fresh channel: "ok", or the reply code of the channel (or connection) close. */
 async function outcome(conn: ChannelModel, op: (ch: ConfirmChannel) => Promise<unknown>): Promise<"ok" | number> {
@@ -204,15 +203,25 @@ async function fillPlain(ch: Channel, queue: string): Promise<void> {
   await ch.checkQueue(queue);
 }
 
-
 const bodies = (seen: Seen[]) => seen.map((m) => `${m.body}${m.redelivered ? "R" : ""}`);
 
 /** Messages published over a raw connection with hand-encoded property bytes. */
 const RAW_HEADERS: [string, RawField][] = [
-  ["S", ["S", "long string"]], ["b", ["b", -1]], ["B", ["B", 255]], ["s", ["s", -2]], ["u", ["u", 65535]],
-  ["I", ["I", -3]], ["i", ["i", 4294967295]], ["l", ["l", -(2n ** 62n)]], ["T", ["T", 1_700_000_000n]],
-  ["f", ["f", -0.25]], ["d", ["d", Math.PI]], ["D", ["D", [3, 1234567]]], ["x", ["x", new Uint8Array([0, 0xce, 0xff])]],
-  ["t", ["t", false]], ["V", ["V", null]],
+  ["S", ["S", "long string"]],
+  ["b", ["b", -1]],
+  ["B", ["B", 255]],
+  ["s", ["s", -2]],
+  ["u", ["u", 65535]],
+  ["I", ["I", -3]],
+  ["i", ["i", 4294967295]],
+  ["l", ["l", -(2n ** 62n)]],
+  ["T", ["T", 1_700_000_000n]],
+  ["f", ["f", -0.25]],
+  ["d", ["d", Math.PI]],
+  ["D", ["D", [3, 1234567]]],
+  ["x", ["x", new Uint8Array([0, 0xce, 0xff])]],
+  ["t", ["t", false]],
+  ["V", ["V", null]],
   ["A", ["A", [["S", "a"], ["I", 1], ["A", []], ["F", []]]]],
   ["F", ["F", [["deep", ["F", [["deeper", ["b", 1]]]]], ["empty", ["S", ""]]]]],
   ["unicode ✓", ["S", "grüße ✓"]],
@@ -220,9 +229,20 @@ const RAW_HEADERS: [string, RawField][] = [
 const RAW_MESSAGES: { props: RawProperties; body: Uint8Array }[] = [
   {
     props: {
-      contentType: "application/octet-stream", contentEncoding: "gzip", headers: RAW_HEADERS, deliveryMode: 2, priority: 9,
-      correlationId: "c".repeat(255), replyTo: "reply", expiration: "86400000", messageId: "raw-1", timestamp: 0xfffffffffn,
-      type: "t", userId: "guest", appId: "a", clusterId: "cl",
+      contentType: "application/octet-stream",
+      contentEncoding: "gzip",
+      headers: RAW_HEADERS,
+      deliveryMode: 2,
+      priority: 9,
+      correlationId: "c".repeat(255),
+      replyTo: "reply",
+      expiration: "86400000",
+      messageId: "raw-1",
+      timestamp: 0xfffffffffn,
+      type: "t",
+      userId: "guest",
+      appId: "a",
+      clusterId: "cl",
     },
     body: new Uint8Array([0, 1, 2, 0xce, 0xff, 10, 13, 0]),
   },
@@ -259,10 +279,16 @@ async function existence(conn: ChannelModel): Promise<Record<string, boolean>> {
 }
 
 /** Publishes one probe message and reports which durable queues got it (or the error code). */
-async function route(conn: ChannelModel, exchange: string, routingKey: string, headers?: Record<string, unknown>): Promise<string[] | number> {
+async function route(
+  conn: ChannelModel,
+  exchange: string,
+  routingKey: string,
+  headers?: Record<string, unknown>,
+): Promise<string[] | number> {
   const result = await outcome(conn, async (ch) => {
     await new Promise<void>((resolve, reject) =>
-      ch.publish(exchange, routingKey, Buffer.from("probe"), { headers: headers ?? {} }, (err) => (err ? reject(err) : resolve())));
+      ch.publish(exchange, routingKey, Buffer.from("probe"), { headers: headers ?? {} }, (err) => (err ? reject(err) : resolve()))
+    );
   });
   if (result !== "ok") return result;
   const ch = await conn.createChannel();
@@ -288,17 +314,32 @@ async function observe(url: string): Promise<Observation> {
     for (const [name, type, opts] of DURABLE_EXCHANGES) {
       if (name === "r.todelete") continue;
       redeclare[`exchange ${name} same`] = await outcome(conn, (ch) => ch.assertExchange(name, type, opts));
-      redeclare[`exchange ${name} other type`] = await outcome(conn, (ch) => ch.assertExchange(name, type === "topic" ? "direct" : "topic", opts));
+      redeclare[`exchange ${name} other type`] = await outcome(
+        conn,
+        (ch) => ch.assertExchange(name, type === "topic" ? "direct" : "topic", opts),
+      );
       redeclare[`exchange ${name} transient`] = await outcome(conn, (ch) => ch.assertExchange(name, type, { ...opts, durable: false }));
-      redeclare[`exchange ${name} auto-delete flipped`] = await outcome(conn, (ch) => ch.assertExchange(name, type, { ...opts, autoDelete: !opts.autoDelete }));
-      redeclare[`exchange ${name} internal flipped`] = await outcome(conn, (ch) => ch.assertExchange(name, type, { ...opts, internal: !opts.internal }));
-      redeclare[`exchange ${name} other args`] = await outcome(conn, (ch) => ch.assertExchange(name, type, { ...opts, arguments: { "alternate-exchange": "elsewhere" } }));
+      redeclare[`exchange ${name} auto-delete flipped`] = await outcome(
+        conn,
+        (ch) => ch.assertExchange(name, type, { ...opts, autoDelete: !opts.autoDelete }),
+      );
+      redeclare[`exchange ${name} internal flipped`] = await outcome(
+        conn,
+        (ch) => ch.assertExchange(name, type, { ...opts, internal: !opts.internal }),
+      );
+      redeclare[`exchange ${name} other args`] = await outcome(
+        conn,
+        (ch) => ch.assertExchange(name, type, { ...opts, arguments: { "alternate-exchange": "elsewhere" } }),
+      );
     }
     for (const [name, opts] of DURABLE_QUEUES) {
       if (name === "r.q.todelete") continue;
       redeclare[`queue ${name} same`] = await outcome(conn, (ch) => ch.assertQueue(name, opts));
       redeclare[`queue ${name} transient`] = await outcome(conn, (ch) => ch.assertQueue(name, { ...opts, durable: false }));
-      redeclare[`queue ${name} auto-delete flipped`] = await outcome(conn, (ch) => ch.assertQueue(name, { ...opts, autoDelete: !opts.autoDelete }));
+      redeclare[`queue ${name} auto-delete flipped`] = await outcome(
+        conn,
+        (ch) => ch.assertQueue(name, { ...opts, autoDelete: !opts.autoDelete }),
+      );
       redeclare[`queue ${name} exclusive`] = await outcome(conn, (ch) => ch.assertQueue(name, { ...opts, exclusive: true }));
     }
     const argVariants: [string, Record<string, unknown>][] = [
@@ -314,7 +355,11 @@ async function observe(url: string): Promise<Observation> {
     for (const [label, args] of argVariants) {
       redeclare[`queue r.q.args ${label}`] = await outcome(conn, (ch) => ch.assertQueue("r.q.args", { durable: true, arguments: args }));
     }
-    redeclare["queue r.q.dlx other dlx"] = await outcome(conn, (ch) => ch.assertQueue("r.q.dlx", { durable: true, arguments: { "x-dead-letter-exchange": "r.ae", "x-dead-letter-routing-key": "dead" } }));
+    redeclare["queue r.q.dlx other dlx"] = await outcome(
+      conn,
+      (ch) =>
+        ch.assertQueue("r.q.dlx", { durable: true, arguments: { "x-dead-letter-exchange": "r.ae", "x-dead-letter-routing-key": "dead" } }),
+    );
     // Names whose owners are gone can be declared by anyone now (and are deleted again).
     for (const [name] of [...EXCLUSIVE_QUEUES, ...TRANSIENT_QUEUES]) {
       redeclare[`queue ${name} by another connection`] = await outcome(conn, async (ch) => {
@@ -350,15 +395,24 @@ async function observe(url: string): Promise<Observation> {
     // same binding; with the very arguments it is.
     const bindingArgs: Record<string, unknown> = {};
     const E2E_ARGS = { "x-note": { "!": "short", value: 1 }, when: { "!": "timestamp", value: 5 } };
-    bindingArgs["unbind e2e, x-note as long"] = await outcome(conn, (ch) => ch.unbindExchange("r.headers", "r.fanout", "", { ...E2E_ARGS, "x-note": { "!": "long", value: 1 } }));
+    bindingArgs["unbind e2e, x-note as long"] = await outcome(
+      conn,
+      (ch) => ch.unbindExchange("r.headers", "r.fanout", "", { ...E2E_ARGS, "x-note": { "!": "long", value: 1 } }),
+    );
     bindingArgs["e2e routes after that"] = await route(conn, "r.fanout", "", { str: "text" });
     bindingArgs["unbind e2e, exact"] = await outcome(conn, (ch) => ch.unbindExchange("r.headers", "r.fanout", "", E2E_ARGS));
     bindingArgs["e2e routes after exact unbind"] = await route(conn, "r.fanout", "", { str: "text" });
-    bindingArgs["unbind all, size as int"] = await outcome(conn, (ch) => ch.unbindQueue("r.q.hdr.all", "r.headers", "", { ...HDR_ALL_ARGS, size: { "!": "int", value: 42 } }));
+    bindingArgs["unbind all, size as int"] = await outcome(
+      conn,
+      (ch) => ch.unbindQueue("r.q.hdr.all", "r.headers", "", { ...HDR_ALL_ARGS, size: { "!": "int", value: 42 } }),
+    );
     bindingArgs["all routes after that"] = await route(conn, "r.headers", "", MATCH_ALL);
     bindingArgs["unbind all, exact"] = await outcome(conn, (ch) => ch.unbindQueue("r.q.hdr.all", "r.headers", "", HDR_ALL_ARGS));
     bindingArgs["all routes after exact unbind"] = await route(conn, "r.headers", "", MATCH_ALL);
-    bindingArgs["unbind any, u32 as long"] = await outcome(conn, (ch) => ch.unbindQueue("r.q.hdr.any", "r.headers", "", { ...HDR_ANY_ARGS, u32: { "!": "long", value: 4_000_000_000 } }));
+    bindingArgs["unbind any, u32 as long"] = await outcome(
+      conn,
+      (ch) => ch.unbindQueue("r.q.hdr.any", "r.headers", "", { ...HDR_ANY_ARGS, u32: { "!": "long", value: 4_000_000_000 } }),
+    );
     bindingArgs["any routes after that"] = await route(conn, "r.headers", "", { str: "text" });
     bindingArgs["unbind any, exact"] = await outcome(conn, (ch) => ch.unbindQueue("r.q.hdr.any", "r.headers", "", HDR_ANY_ARGS));
     bindingArgs["any routes after exact unbind"] = await route(conn, "r.headers", "", { str: "text" });
@@ -391,10 +445,12 @@ async function observe(url: string): Promise<Observation> {
       const ch = await conn.createConfirmChannel();
       const results: string[] = [];
       for (let i = 0; i < 5; i++) {
-        await new Promise<void>((resolve) => ch.sendToQueue("r.q.args", Buffer.from(`l${i}`), { persistent: true }, (err) => {
-          results.push(err ? "nack" : "ack");
-          resolve();
-        }));
+        await new Promise<void>((resolve) =>
+          ch.sendToQueue("r.q.args", Buffer.from(`l${i}`), { persistent: true }, (err) => {
+            results.push(err ? "nack" : "ack");
+            resolve();
+          })
+        );
       }
       limits["confirms"] = results;
       limits["count"] = (await ch.checkQueue("r.q.args")).messageCount;
@@ -453,7 +509,17 @@ describe("graceful restart", () => {
     const raw = await openRawConnection(b.port);
     await raw.openChannel(1);
     for (const m of RAW_MESSAGES) rawPublish(raw, 1, "", "r.q.raw", rawProperties(m.props), m.body, 131072);
-    raw.sendMethod(1, { id: MethodId.QueueDeclare, ticket: 0, queue: "r.q.raw", passive: true, durable: true, exclusive: false, autoDelete: false, nowait: false, arguments: {} });
+    raw.sendMethod(1, {
+      id: MethodId.QueueDeclare,
+      ticket: 0,
+      queue: "r.q.raw",
+      passive: true,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      nowait: false,
+      arguments: {},
+    });
     expect((await raw.waitForMethod(MethodId.QueueDeclareOk)).messageCount).toBe(RAW_MESSAGES.length);
     raw.destroy();
 
@@ -475,17 +541,37 @@ describe("graceful restart", () => {
       const c = await connect(b.url);
       const ex = await existence(c);
       expect(Object.entries(ex).filter(([, v]) => !v).map(([k]) => k).sort()).toEqual([
-        ...TRANSIENT_EXCHANGES.map(([n]) => `exchange ${n}`), ...[...TRANSIENT_QUEUES, ...EXCLUSIVE_QUEUES].map(([n]) => `queue ${n}`),
+        ...TRANSIENT_EXCHANGES.map(([n]) => `exchange ${n}`),
+        ...[...TRANSIENT_QUEUES, ...EXCLUSIVE_QUEUES].map(([n]) => `queue ${n}`),
       ].sort());
       const v = await c.createChannel();
       const counts: Record<string, [number, number]> = {};
-      for (const q of ["r.q.plain", "r.q.plain2", "r.q.topic", "r.q.fan", "r.q.hdr.any", "r.q.direct", "r.q.raw", "r.q.topurge", "r.q.todelete"]) {
+      for (
+        const q of [
+          "r.q.plain",
+          "r.q.plain2",
+          "r.q.topic",
+          "r.q.fan",
+          "r.q.hdr.any",
+          "r.q.direct",
+          "r.q.raw",
+          "r.q.topurge",
+          "r.q.todelete",
+        ]
+      ) {
         const { messageCount, consumerCount } = await v.checkQueue(q);
         counts[q] = [messageCount, consumerCount];
       }
       expect(counts).toEqual({
-        "r.q.plain": [10, 0], "r.q.plain2": [10, 0], "r.q.topic": [8, 0], "r.q.fan": [0, 0], "r.q.hdr.any": [5, 0],
-        "r.q.direct": [2, 0], "r.q.raw": [3, 0], "r.q.topurge": [5, 0], "r.q.todelete": [1, 0],
+        "r.q.plain": [10, 0],
+        "r.q.plain2": [10, 0],
+        "r.q.topic": [8, 0],
+        "r.q.fan": [0, 0],
+        "r.q.hdr.any": [5, 0],
+        "r.q.direct": [2, 0],
+        "r.q.raw": [3, 0],
+        "r.q.topurge": [5, 0],
+        "r.q.todelete": [1, 0],
       });
 
       // Order, redelivered flags, properties.
@@ -494,16 +580,35 @@ describe("graceful restart", () => {
       for (const m of plain) {
         const expected = props(m.body, true);
         expect(m.props).toMatchObject({
-          contentType: expected.contentType, contentEncoding: expected.contentEncoding, deliveryMode: 2, priority: 3,
-          correlationId: expected.correlationId, replyTo: expected.replyTo, expiration: expected.expiration,
-          messageId: expected.messageId, timestamp: expected.timestamp, type: expected.type, userId: "guest", appId: "warren-tests",
+          contentType: expected.contentType,
+          contentEncoding: expected.contentEncoding,
+          deliveryMode: 2,
+          priority: 3,
+          correlationId: expected.correlationId,
+          replyTo: expected.replyTo,
+          expiration: expected.expiration,
+          messageId: expected.messageId,
+          timestamp: expected.timestamp,
+          type: expected.type,
+          userId: "guest",
+          appId: "warren-tests",
         });
         expect(m.props.headers).toEqual({
-          ...RICH, seq: m.body,
+          ...RICH,
+          seq: m.body,
           // amqplib decodes these as tagged values
-          dec: { "!": "decimal", value: { places: 2, digits: 12345 } }, ts: { "!": "timestamp", value: 1_700_000_000 },
-          arr: [1, "two", 3, [true]], tbl: { nested: "yes", n: 7 },
-          i8: -5, u8: 200, i16: -300, u16: 60000, i32: -70000, u32: 4_000_000_000, i64: 2 ** 40, f32: 1.5,
+          dec: { "!": "decimal", value: { places: 2, digits: 12345 } },
+          ts: { "!": "timestamp", value: 1_700_000_000 },
+          arr: [1, "two", 3, [true]],
+          tbl: { nested: "yes", n: 7 },
+          i8: -5,
+          u8: 200,
+          i16: -300,
+          u16: 60000,
+          i32: -70000,
+          u32: 4_000_000_000,
+          i64: 2 ** 40,
+          f32: 1.5,
         });
       }
       expect(bodies(await drainAll(v, "r.q.topic"))).toEqual(["k0R", "k1R", "k2R", "k3", "k4", "k5", "k6", "k7"]);
@@ -517,8 +622,15 @@ describe("graceful restart", () => {
       for (const [i, m] of RAW_MESSAGES.entries()) {
         const got = await rawGet(r, 1, "r.q.raw");
         expect(got === undefined ? "get-empty" : `message ${i}`).toBe(`message ${i}`);
-        expect(got!.getOk).toMatchObject({ redelivered: false, exchange: "", routingKey: "r.q.raw", messageCount: RAW_MESSAGES.length - 1 - i });
-        expect(Buffer.from(got!.header).toString("hex")).toBe(Buffer.from(contentHeaderPayload(m.body.length, rawProperties(m.props))).toString("hex"));
+        expect(got!.getOk).toMatchObject({
+          redelivered: false,
+          exchange: "",
+          routingKey: "r.q.raw",
+          messageCount: RAW_MESSAGES.length - 1 - i,
+        });
+        expect(Buffer.from(got!.header).toString("hex")).toBe(
+          Buffer.from(contentHeaderPayload(m.body.length, rawProperties(m.props))).toString("hex"),
+        );
         expect(Buffer.from(got!.body).equals(Buffer.from(m.body))).toBe(true);
       }
       r.destroy();
@@ -591,15 +703,28 @@ describe("graceful restart", () => {
       "t.fanout": 404,
     });
     expect(restarted.redeclare).toMatchObject({
-      "exchange r.direct same": "ok", "exchange r.direct other type": 406, "exchange r.direct transient": 406,
-      "exchange r.direct other args": 406, "exchange r.autodel auto-delete flipped": 406,
-      "queue r.q.args same": "ok", "queue r.q.args x-max-length 4": 406, "queue r.q.args none": 406,
-      "queue r.q.plain transient": 406, "queue r.q.autodel auto-delete flipped": 406, "queue x.q by another connection": "ok",
+      "exchange r.direct same": "ok",
+      "exchange r.direct other type": 406,
+      "exchange r.direct transient": 406,
+      "exchange r.direct other args": 406,
+      "exchange r.autodel auto-delete flipped": 406,
+      "queue r.q.args same": "ok",
+      "queue r.q.args x-max-length 4": 406,
+      "queue r.q.args none": 406,
+      "queue r.q.plain transient": 406,
+      "queue r.q.autodel auto-delete flipped": 406,
+      "queue x.q by another connection": "ok",
     });
     expect(restarted.bindingArgs).toMatchObject({
-      "e2e routes after that": ["r.q.fan", "r.q.hdr.any"], "unbind e2e, exact": "ok", "e2e routes after exact unbind": ["r.q.fan"],
-      "all routes after that": ["r.q.hdr.all"], "unbind all, exact": "ok", "all routes after exact unbind": [],
-      "any routes after that": ["r.q.hdr.any"], "unbind any, exact": "ok", "any routes after exact unbind": [],
+      "e2e routes after that": ["r.q.fan", "r.q.hdr.any"],
+      "unbind e2e, exact": "ok",
+      "e2e routes after exact unbind": ["r.q.fan"],
+      "all routes after that": ["r.q.hdr.all"],
+      "unbind all, exact": "ok",
+      "all routes after exact unbind": [],
+      "any routes after that": ["r.q.hdr.any"],
+      "unbind any, exact": "ok",
+      "any routes after exact unbind": [],
     });
   });
 });

@@ -29,7 +29,9 @@ test("the socket limit is RabbitMQ's: 832 of 1,024 descriptors, 943,629 of 1,048
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
 test.skipIf(!REF_HTTP)("the reference RabbitMQ reports the same sockets_total for its fd_total", async () => {
   const u = new URL(REF_HTTP!);
-  const r = await fetch(`${u.protocol}//${u.host}/api/nodes`, { headers: { authorization: basic(decodeURIComponent(u.username), decodeURIComponent(u.password)) } });
+  const r = await fetch(`${u.protocol}//${u.host}/api/nodes`, {
+    headers: { authorization: basic(decodeURIComponent(u.username), decodeURIComponent(u.password)) },
+  });
   const [node] = (await r.json()) as { fd_total: number; sockets_total: number }[];
   expect(socketsLimitFor(node!.fd_total)).toBe(node!.sockets_total);
 });

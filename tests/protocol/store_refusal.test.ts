@@ -6,7 +6,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { launchWarren, killAllWarrens } from "../helpers/warren_process.ts";
+import { killAllWarrens, launchWarren } from "../helpers/warren_process.ts";
 import { withTimeout } from "../helpers/broker.ts";
 import { cleanupRestartBrokers, connect, drainAll, start, stop, tempDir } from "../helpers/restart_brokers.ts";
 

@@ -6,7 +6,7 @@ import amqp from "amqplib";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBroker, type Broker } from "../../mod.ts";
+import { type Broker, startBroker } from "../../mod.ts";
 import { withTimeout } from "../helpers/broker.ts";
 import { certificate, hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 
@@ -39,9 +39,18 @@ afterAll(async () => {
 async function start(opts: { verifyPeer?: boolean; failIfNoPeerCert?: boolean } = {}): Promise<Broker> {
   const dataDir = join(dir, `data-${running.size}-${Date.now()}`);
   const broker = await startBroker({
-    port: 0, bind: "127.0.0.1", dataDir, logLevel: "none", httpPort: 0, metricsPort: 0,
-    tlsPort: 0, tlsCert: join(dir, "server.pem"), tlsKey: join(dir, "server.key"), tlsCa: join(dir, "ca.pem"),
-    tlsVerifyPeer: opts.verifyPeer ?? false, tlsFailIfNoPeerCert: opts.failIfNoPeerCert ?? false,
+    port: 0,
+    bind: "127.0.0.1",
+    dataDir,
+    logLevel: "none",
+    httpPort: 0,
+    metricsPort: 0,
+    tlsPort: 0,
+    tlsCert: join(dir, "server.pem"),
+    tlsKey: join(dir, "server.key"),
+    tlsCa: join(dir, "ca.pem"),
+    tlsVerifyPeer: opts.verifyPeer ?? false,
+    tlsFailIfNoPeerCert: opts.failIfNoPeerCert ?? false,
   });
   running.add(broker);
   broker.addUser("tls-user", undefined, []); // no password: only EXTERNAL can log it in
@@ -99,7 +108,9 @@ describe.skipIf(!hasOpenssl)("amqps listener", () => {
     const broker = await start({ verifyPeer: true });
     expect(await tryTls(broker, "client", { external: true })).toBe("over tls");
     // A verified certificate for a user that does not exist.
-    expect(await tryTls(broker, "stranger", { external: true })).toContain("ACCESS_REFUSED - Login was refused using authentication mechanism EXTERNAL");
+    expect(await tryTls(broker, "stranger", { external: true })).toContain(
+      "ACCESS_REFUSED - Login was refused using authentication mechanism EXTERNAL",
+    );
     // No certificate, or plain TCP: EXTERNAL is not offered.
     expect(await tryTls(broker, undefined, { external: true })).toStartWith("refused");
     const overTcp = await amqp.connect(`amqp://127.0.0.1:${broker.port}`, { credentials: amqp.credentials.external() }).then(
@@ -113,8 +124,13 @@ describe.skipIf(!hasOpenssl)("amqps listener", () => {
 
   test("a certificate file that cannot be read stops the start with a message naming it", async () => {
     await expect(startBroker({
-      port: 0, bind: "127.0.0.1", dataDir: join(dir, "data-bad"), logLevel: "none",
-      tlsPort: 0, tlsCert: join(dir, "missing.pem"), tlsKey: join(dir, "server.key"),
+      port: 0,
+      bind: "127.0.0.1",
+      dataDir: join(dir, "data-bad"),
+      logLevel: "none",
+      tlsPort: 0,
+      tlsCert: join(dir, "missing.pem"),
+      tlsKey: join(dir, "server.key"),
     })).rejects.toThrow(`Cannot read the TLS certificate ${join(dir, "missing.pem")}`);
   });
 });

@@ -2,11 +2,21 @@
 // queues, pub/sub, routing, topics, RPC, publisher confirms) and the message round trips
 // applications rely on. Set USAGE_TESTS_URL by hand to run them against another broker.
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { AMQPClient, type AMQPChannel, type AMQPMessage, type AMQPProperties } from "@cloudamqp/amqp-client";
+import { type AMQPChannel, AMQPClient, type AMQPMessage, type AMQPProperties } from "@cloudamqp/amqp-client";
 import { sleep, withTimeout } from "../helpers/broker.ts";
 import {
-  DIRECT_SCENARIO, Inbox, RICH_HEADERS, SENTINEL, TOPIC_SCENARIO, deferred, fib, firstDifference, patternBytes,
-  uniqueName, usageTarget, type UsageTarget,
+  deferred,
+  DIRECT_SCENARIO,
+  fib,
+  firstDifference,
+  Inbox,
+  patternBytes,
+  RICH_HEADERS,
+  SENTINEL,
+  TOPIC_SCENARIO,
+  uniqueName,
+  type UsageTarget,
+  usageTarget,
 } from "../helpers/usage.ts";
 
 setDefaultTimeout(30_000);
@@ -190,9 +200,19 @@ describe("@cloudamqp/amqp-client usage", () => {
     await ch.queueDeclare(queue, { durable: false });
     expect(await ch.basicGet(queue)).toBeNull();
     const props: AMQPProperties = {
-      contentType: "application/json", contentEncoding: "identity", headers: RICH_HEADERS, deliveryMode: 2,
-      priority: 5, correlationId: "corr-42", replyTo: "reply.here", expiration: "600000", messageId: "msg-0001",
-      timestamp: new Date(1_700_000_000_000), type: "order.created", userId: "guest", appId: "usage-tests",
+      contentType: "application/json",
+      contentEncoding: "identity",
+      headers: RICH_HEADERS,
+      deliveryMode: 2,
+      priority: 5,
+      correlationId: "corr-42",
+      replyTo: "reply.here",
+      expiration: "600000",
+      messageId: "msg-0001",
+      timestamp: new Date(1_700_000_000_000),
+      type: "order.created",
+      userId: "guest",
+      appId: "usage-tests",
     };
     const body = JSON.stringify({ hello: "world" });
     await ch.basicPublish("", queue, body, props);

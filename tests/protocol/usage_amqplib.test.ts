@@ -5,8 +5,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, te
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type Message } from "amqplib";
 import { withTimeout } from "../helpers/broker.ts";
 import {
-  DIRECT_SCENARIO, Inbox, RICH_HEADERS, SENTINEL, TOPIC_SCENARIO, deferred, fib, firstDifference, patternBytes,
-  uniqueName, usageTarget, type UsageTarget,
+  deferred,
+  DIRECT_SCENARIO,
+  fib,
+  firstDifference,
+  Inbox,
+  patternBytes,
+  RICH_HEADERS,
+  SENTINEL,
+  TOPIC_SCENARIO,
+  uniqueName,
+  type UsageTarget,
+  usageTarget,
 } from "../helpers/usage.ts";
 
 setDefaultTimeout(30_000);
@@ -199,9 +209,19 @@ describe("amqplib usage", () => {
     await ch.assertQueue(queue, { durable: false, autoDelete: false });
     expect(await ch.get(queue, { noAck: true })).toBe(false);
     const props = {
-      contentType: "application/json", contentEncoding: "identity", headers: RICH_HEADERS, deliveryMode: 2,
-      priority: 5, correlationId: "corr-42", replyTo: "reply.here", expiration: "600000", messageId: "msg-0001",
-      timestamp: 1_700_000_000, type: "order.created", userId: "guest", appId: "usage-tests",
+      contentType: "application/json",
+      contentEncoding: "identity",
+      headers: RICH_HEADERS,
+      deliveryMode: 2,
+      priority: 5,
+      correlationId: "corr-42",
+      replyTo: "reply.here",
+      expiration: "600000",
+      messageId: "msg-0001",
+      timestamp: 1_700_000_000,
+      type: "order.created",
+      userId: "guest",
+      appId: "usage-tests",
     };
     const expected = { ...props, clusterId: undefined }; // amqplib lists every property, unset ones as undefined
     const body = Buffer.from(JSON.stringify({ hello: "world" }));

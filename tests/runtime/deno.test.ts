@@ -133,7 +133,11 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
       if (m) received.push(m.content.toString());
     }, { noAck: true });
     for (let i = 0; i < 400 && received.length < 200; i++) await new Promise((r) => setTimeout(r, 50));
-    const status = await (await fetch(`http://127.0.0.1:${httpPort}/api/shovels/%2f`, { headers })).json() as { name: string; state: string; reason?: string }[];
+    const status = await (await fetch(`http://127.0.0.1:${httpPort}/api/shovels/%2f`, { headers })).json() as {
+      name: string;
+      state: string;
+      reason?: string;
+    }[];
     await fetch(shovelUrl, { method: "DELETE", headers });
     await conn.close();
     expect(status.filter((s) => s.name === "deno-tcp").map((s) => s.reason ?? s.state)).toEqual(["running"]);
@@ -142,7 +146,12 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
 
   test("MQTT over WebSocket on the management port (Deno.upgradeWebSocket) is bridged to AMQP both ways", async () => {
     const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
-    const client = await mqtt.connectAsync(`ws://127.0.0.1:${httpPort}/ws`, { clientId: "deno-ws", username: "guest", password: "guest", reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${httpPort}/ws`, {
+      clientId: "deno-ws",
+      username: "guest",
+      password: "guest",
+      reconnectPeriod: 0,
+    });
     const got: string[] = [];
     client.on("message", (topic, payload) => got.push(`${topic}=${payload.toString()}`));
     await client.subscribeAsync("deno/+", { qos: 1 });
@@ -160,40 +169,47 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
     expect(fromWs && `${fromWs.fields.routingKey}=${fromWs.content.toString()}`).toMatch(/^deno\.(amqp=from amqp|ws=from ws)$/);
   });
 
-  test.skipIf(!hasOpenssl)("a dynamic shovel over amqps with verify_peer: Deno.connectTls with a client certificate, Deno.startTls for another SNI name", async () => {
-    const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
-    const tlsPort = loggedPort(proc, /started TLS \(SSL\) listener on [^\n]*:(\d+)\n/);
-    // Sent, though this listener asks for none. X.509 v3 (an extension): rustls refuses v1 certificates.
-    writeFileSync(join(certs, "client.ext"), "extendedKeyUsage=clientAuth\n");
-    certificate(certs, "client", "deno-shovel", "ca", "client.ext");
-    const headers = { authorization: `Basic ${btoa("guest:guest")}`, "content-type": "application/json" };
-    const shovelUrl = `http://127.0.0.1:${httpPort}/api/parameters/shovel/%2f/deno-tls`;
-    const amqps = `amqps://guest:guest@127.0.0.1:${tlsPort}?verify=verify_peer&cacertfile=${join(certs, "ca.pem")}`;
-    const value = {
-      "src-uri": `${amqps}&certfile=${join(certs, "client.pem")}&keyfile=${join(certs, "client.key")}`,
-      "src-queue": "deno-tls-src",
-      "dest-uri": `${amqps}&server_name_indication=localhost`,
-      "dest-queue": "deno-tls-dest",
-    };
-    const put = await fetch(shovelUrl, { method: "PUT", headers, body: JSON.stringify({ value }) });
-    expect(put.status).toBeLessThan(300);
-    const conn = await amqp.connect(proc.url);
-    const ch = await conn.createConfirmChannel();
-    await ch.assertQueue("deno-tls-src", { durable: true });
-    await ch.assertQueue("deno-tls-dest", { durable: true });
-    for (let i = 0; i < 50; i++) ch.sendToQueue("deno-tls-src", Buffer.from(`over tls ${i}`), { persistent: true });
-    await ch.waitForConfirms();
-    const received: string[] = [];
-    await ch.consume("deno-tls-dest", (m) => {
-      if (m) received.push(m.content.toString());
-    }, { noAck: true });
-    for (let i = 0; i < 400 && received.length < 50; i++) await new Promise((r) => setTimeout(r, 50));
-    const status = await (await fetch(`http://127.0.0.1:${httpPort}/api/shovels/%2f`, { headers })).json() as { name: string; state: string; reason?: string }[];
-    await fetch(shovelUrl, { method: "DELETE", headers });
-    await conn.close();
-    expect(status.filter((s) => s.name === "deno-tls").map((s) => s.reason ?? s.state)).toEqual(["running"]);
-    expect(received).toEqual([...Array(50).keys()].map((i) => `over tls ${i}`));
-  });
+  test.skipIf(!hasOpenssl)(
+    "a dynamic shovel over amqps with verify_peer: Deno.connectTls with a client certificate, Deno.startTls for another SNI name",
+    async () => {
+      const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
+      const tlsPort = loggedPort(proc, /started TLS \(SSL\) listener on [^\n]*:(\d+)\n/);
+      // Sent, though this listener asks for none. X.509 v3 (an extension): rustls refuses v1 certificates.
+      writeFileSync(join(certs, "client.ext"), "extendedKeyUsage=clientAuth\n");
+      certificate(certs, "client", "deno-shovel", "ca", "client.ext");
+      const headers = { authorization: `Basic ${btoa("guest:guest")}`, "content-type": "application/json" };
+      const shovelUrl = `http://127.0.0.1:${httpPort}/api/parameters/shovel/%2f/deno-tls`;
+      const amqps = `amqps://guest:guest@127.0.0.1:${tlsPort}?verify=verify_peer&cacertfile=${join(certs, "ca.pem")}`;
+      const value = {
+        "src-uri": `${amqps}&certfile=${join(certs, "client.pem")}&keyfile=${join(certs, "client.key")}`,
+        "src-queue": "deno-tls-src",
+        "dest-uri": `${amqps}&server_name_indication=localhost`,
+        "dest-queue": "deno-tls-dest",
+      };
+      const put = await fetch(shovelUrl, { method: "PUT", headers, body: JSON.stringify({ value }) });
+      expect(put.status).toBeLessThan(300);
+      const conn = await amqp.connect(proc.url);
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue("deno-tls-src", { durable: true });
+      await ch.assertQueue("deno-tls-dest", { durable: true });
+      for (let i = 0; i < 50; i++) ch.sendToQueue("deno-tls-src", Buffer.from(`over tls ${i}`), { persistent: true });
+      await ch.waitForConfirms();
+      const received: string[] = [];
+      await ch.consume("deno-tls-dest", (m) => {
+        if (m) received.push(m.content.toString());
+      }, { noAck: true });
+      for (let i = 0; i < 400 && received.length < 50; i++) await new Promise((r) => setTimeout(r, 50));
+      const status = await (await fetch(`http://127.0.0.1:${httpPort}/api/shovels/%2f`, { headers })).json() as {
+        name: string;
+        state: string;
+        reason?: string;
+      }[];
+      await fetch(shovelUrl, { method: "DELETE", headers });
+      await conn.close();
+      expect(status.filter((s) => s.name === "deno-tls").map((s) => s.reason ?? s.state)).toEqual(["running"]);
+      expect(received).toEqual([...Array(50).keys()].map((i) => `over tls ${i}`));
+    },
+  );
 
   test.skipIf(!hasOpenssl)("refuses to start with verify_peer, naming what Deno cannot do", async () => {
     const conf = join(tempDir(), "tls.conf");
@@ -217,7 +233,21 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
 describe.skipIf(!hasDeno)("warren perf on Deno", () => {
   test("`deno run src/main.ts perf throughput` against a broker on Bun exits 0 and counts what it moved", async () => {
     const broker = await spawnWarren({ dataDir: tempDir(), command: runtimeCommand("bun") });
-    const perf = spawn(DENO[0]!, [...DENO.slice(1), "perf", "throughput", "-u", broker.url, "-z", "1", "--warmup", "0", "--drain", "5", "--json", "-q"], {
+    const perf = spawn(DENO[0]!, [
+      ...DENO.slice(1),
+      "perf",
+      "throughput",
+      "-u",
+      broker.url,
+      "-z",
+      "1",
+      "--warmup",
+      "0",
+      "--drain",
+      "5",
+      "--json",
+      "-q",
+    ], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Alarms, blockedReason, memoryThreshold, type AlarmProbes } from "../../src/broker/alarms.ts";
+import { type AlarmProbes, Alarms, blockedReason, memoryThreshold } from "../../src/broker/alarms.ts";
 import { createLogger } from "../../src/log.ts";
 import { freeDiskBytes, memoryLimit } from "../../src/runtime/system.ts";
 
@@ -130,16 +130,16 @@ test("alarm transitions are logged once each, in RabbitMQ's words", () => {
   expect(lines).toEqual([
     "[info] vm_memory_high_watermark set. Memory used:401 allowed:400",
     "[warning] memory resource limit alarm set on node warren@edge1.\n\n" +
-      "**********************************************************\n" +
-      "*** Publishers will be blocked until this alarm clears ***\n" +
-      "**********************************************************",
+    "**********************************************************\n" +
+    "*** Publishers will be blocked until this alarm clears ***\n" +
+    "**********************************************************",
     "[info] vm_memory_high_watermark clear. Memory used:10 allowed:400",
     "[warning] memory resource limit alarm cleared on node warren@edge1",
     "[info] Free disk space is insufficient. Free bytes: 5. Limit: 1000",
     "[warning] disk resource limit alarm set on node warren@edge1.\n\n" +
-      "**********************************************************\n" +
-      "*** Publishers will be blocked until this alarm clears ***\n" +
-      "**********************************************************",
+    "**********************************************************\n" +
+    "*** Publishers will be blocked until this alarm clears ***\n" +
+    "**********************************************************",
     "[info] Free disk space is sufficient. Free bytes: 5000. Limit: 1000",
     "[warning] disk resource limit alarm cleared on node warren@edge1",
   ]);

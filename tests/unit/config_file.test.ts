@@ -75,14 +75,34 @@ max_message_size = 1048576
 `);
   expect(warnings).toEqual([]);
   expect(options).toEqual({
-    port: 5673, tlsPort: 5674, tlsCa: "/certs/ca.pem", tlsCert: "/certs/server.pem", tlsKey: "/certs/server.key",
-    tlsVerifyPeer: true, tlsFailIfNoPeerCert: true,
-    defaultUser: "admin", defaultPass: "s3cret", defaultVhost: "main", loopbackUsers: [], definitionsFile: "/defs.json",
-    pluginsDir: "/opt/warren/plugins", enabledPluginsFile: "/etc/warren/enabled_plugins",
-    memoryHighWatermark: 2_000_000_000, diskFreeLimit: 1024 ** 3, heartbeat: 30, frameMax: 65536, channelMax: 100,
+    port: 5673,
+    tlsPort: 5674,
+    tlsCa: "/certs/ca.pem",
+    tlsCert: "/certs/server.pem",
+    tlsKey: "/certs/server.key",
+    tlsVerifyPeer: true,
+    tlsFailIfNoPeerCert: true,
+    defaultUser: "admin",
+    defaultPass: "s3cret",
+    defaultVhost: "main",
+    loopbackUsers: [],
+    definitionsFile: "/defs.json",
+    pluginsDir: "/opt/warren/plugins",
+    enabledPluginsFile: "/etc/warren/enabled_plugins",
+    memoryHighWatermark: 2_000_000_000,
+    diskFreeLimit: 1024 ** 3,
+    heartbeat: 30,
+    frameMax: 65536,
+    channelMax: 100,
     handshakeTimeoutMs: 5000,
-    httpPort: 15680, httpsPort: 15681, httpsCa: "/certs/http-ca.pem", httpsCert: "/certs/http.pem", httpsKey: "/certs/http.key",
-    metricsPort: 15699, logLevel: "warning", maxMessageSize: 1_048_576,
+    httpPort: 15680,
+    httpsPort: 15681,
+    httpsCa: "/certs/http-ca.pem",
+    httpsCert: "/certs/http.pem",
+    httpsKey: "/certs/http.key",
+    metricsPort: 15699,
+    logLevel: "warning",
+    maxMessageSize: 1_048_576,
     listenAddresses: { http: "127.0.0.1", https: "::1", metrics: "10.0.0.1" },
   });
 });
@@ -99,8 +119,12 @@ test("listeners: ip:port, none, any listener name, only one of each kind", () =>
   expect(apply("listeners.tcp = none\nlisteners.tcp.default = 5672").options).toEqual({ port: null });
   expect(apply("listeners.ssl = none").options).toEqual({ tlsPort: undefined });
   expect(() => apply("listeners.tcp.a = 5672\nlisteners.tcp.b = 5673"))
-    .toThrow("Error in config file warren.conf line 2: Warren has one AMQP listener, but listeners.tcp.a (line 1) and listeners.tcp.b both set one");
-  expect(() => apply("\nlisteners.tcp.default = 70000")).toThrow(/line 2: invalid value "70000" for listeners.tcp.default: expected a port number 0-65535/);
+    .toThrow(
+      "Error in config file warren.conf line 2: Warren has one AMQP listener, but listeners.tcp.a (line 1) and listeners.tcp.b both set one",
+    );
+  expect(() => apply("\nlisteners.tcp.default = 70000")).toThrow(
+    /line 2: invalid value "70000" for listeners.tcp.default: expected a port number 0-65535/,
+  );
   expect(() => apply("listeners.tcp = off")).toThrow(/line 1: invalid value "off" for listeners.tcp: expected none/);
 });
 
@@ -225,8 +249,15 @@ test("the file is found as RabbitMQ finds RABBITMQ_CONFIG_FILE: as given, or wit
   writeFileSync(join(dir, "old.config"), "[{rabbit, []}].\n");
   expect(locateConfigFile(join(dir, "rabbitmq.conf"))).toBe(join(dir, "rabbitmq.conf"));
   expect(locateConfigFile(join(dir, "rabbitmq"))).toBe(join(dir, "rabbitmq.conf"));
-  expect(loadConfigFile(join(dir, "rabbitmq"))).toEqual({ file: join(dir, "rabbitmq.conf"), files: [join(dir, "rabbitmq.conf")], options: { heartbeat: 7 }, warnings: [] });
-  expect(() => locateConfigFile(join(dir, "missing"))).toThrow(`Cannot read config file ${join(dir, "missing")}: there is no such file (nor ${join(dir, "missing")}.conf)`);
+  expect(loadConfigFile(join(dir, "rabbitmq"))).toEqual({
+    file: join(dir, "rabbitmq.conf"),
+    files: [join(dir, "rabbitmq.conf")],
+    options: { heartbeat: 7 },
+    warnings: [],
+  });
+  expect(() => locateConfigFile(join(dir, "missing"))).toThrow(
+    `Cannot read config file ${join(dir, "missing")}: there is no such file (nor ${join(dir, "missing")}.conf)`,
+  );
   expect(() => locateConfigFile(join(dir, "old"))).toThrow(/the Erlang-term format \(\.config\) is not supported/);
   expect(() => locateConfigFile(join(dir, "old.config"))).toThrow(/the Erlang-term format/);
   expect(() => locateConfigFile(dir)).toThrow(/there is no such file/);

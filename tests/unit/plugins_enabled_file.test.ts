@@ -13,7 +13,7 @@ test("enabled_plugins: lists of atoms with whitespace, newlines, comments and qu
 test("enabled_plugins: anything else is refused naming the file and the problem", () => {
   expect(() => parseEnabledPlugins("", "/etc/x")).toThrow("/etc/x: the file is empty");
   expect(() => parseEnabledPlugins("[a,b]", "/etc/x")).toThrow("/etc/x: not an Erlang list ending with '.'");
-  expect(() => parseEnabledPlugins("[a,\"b\"].", "/etc/x")).toThrow(EnabledPluginsError);
+  expect(() => parseEnabledPlugins('[a,"b"].', "/etc/x")).toThrow(EnabledPluginsError);
   expect(() => parseEnabledPlugins("[A].", "/etc/x")).toThrow("'A' is not a plugin name");
 });
 

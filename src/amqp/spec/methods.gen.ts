@@ -4,8 +4,6 @@ import type { Writer } from "../writer.ts";
 import { decodeTable, encodeTable, type FieldTable } from "../table.ts";
 import { AmqpError } from "../errors.ts";
 
-const EMPTY = new Uint8Array(0);
-
 /** Method ids: class id << 16 | method id, as they appear on the wire. */
 export const MethodId = {
   ConnectionStart: 0x000a000a,

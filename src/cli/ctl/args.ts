@@ -69,7 +69,12 @@ export function findCommand(argv: string[], allOptions: OptionSpecs): { name: st
 }
 
 /** Parses the line without the command name, with the global options and `commandOptions`. */
-export function parseLine(command: string | undefined, rest: string[], commandOptions: OptionSpecs, env: Record<string, string | undefined>): ParsedLine {
+export function parseLine(
+  command: string | undefined,
+  rest: string[],
+  commandOptions: OptionSpecs,
+  env: Record<string, string | undefined>,
+): ParsedLine {
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...commandOptions }, strict: true, allowPositionals: true });
@@ -83,10 +88,15 @@ export function parseLine(command: string | undefined, rest: string[], commandOp
     return typeof v === "string" ? v : undefined;
   };
   if (str("node") !== undefined) {
-    throw new CtlUsageError("--node is not used: warren ctl talks to the management HTTP API, not to an Erlang node; use --host and --port", command);
+    throw new CtlUsageError(
+      "--node is not used: warren ctl talks to the management HTTP API, not to an Erlang node; use --host and --port",
+      command,
+    );
   }
   const formatter = str("formatter") ?? "table";
-  if (formatter !== "table" && formatter !== "json") throw new CtlUsageError(`--formatter "${formatter}" is not supported: use table or json`, command);
+  if (formatter !== "table" && formatter !== "json") {
+    throw new CtlUsageError(`--formatter "${formatter}" is not supported: use table or json`, command);
+  }
   const timeout = str("timeout") ?? "60";
   if (!/^\d+(\.\d+)?$/.test(timeout)) throw new CtlUsageError(`--timeout "${timeout}" is not a number of seconds`, command);
   const portText = str("port") ?? env.WARREN_CTL_PORT ?? "15672";

@@ -106,11 +106,17 @@ export class ApiClient {
         const what = typeof o.product_name === "string"
           ? `${o.product_name}${typeof o.product_version === "string" ? ` ${o.product_version}` : ""}, not Warren`
           : "not a Warren management API";
-        throw new CtlError(ExitCode.UNAVAILABLE, `the management API at ${this.where} is ${what}: another program holds that port? (set --host and --port)`);
+        throw new CtlError(
+          ExitCode.UNAVAILABLE,
+          `the management API at ${this.where} is ${what}: another program holds that port? (set --host and --port)`,
+        );
       },
       (err) => {
         if (err instanceof ApiError && err.status !== 401 && err.status !== 403 && err.status !== 503) {
-          throw new CtlError(ExitCode.UNAVAILABLE, `the server at ${this.where} is not a Warren management API (GET /api/overview: ${err.reason}; set --host and --port)`);
+          throw new CtlError(
+            ExitCode.UNAVAILABLE,
+            `the server at ${this.where} is not a Warren management API (GET /api/overview: ${err.reason}; set --host and --port)`,
+          );
         }
         throw err;
       },

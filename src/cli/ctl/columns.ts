@@ -17,7 +17,9 @@ export type ColumnSet = ReadonlyMap<string, Column>;
 
 function at(item: unknown, path: string): unknown {
   let value = item;
-  for (const key of path.split(".")) value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined;
+  for (const key of path.split(".")) {
+    value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined;
+  }
   return value;
 }
 
@@ -42,13 +44,29 @@ function set(...columns: Column[]): ColumnSet {
 const plain = (...names: string[]) => names.map((n) => field(n));
 
 export const QUEUE_COLUMNS = set(
-  field("name"), ...plain("durable", "auto_delete", "exclusive"), field("arguments", "arguments", "table"),
+  field("name"),
+  ...plain("durable", "auto_delete", "exclusive"),
+  field("arguments", "arguments", "table"),
   computed("policy", ["policy"], (q) => q.policy ?? ""),
   ...plain(
-    "messages", "messages_ready", "messages_unacknowledged", "messages_ram", "messages_ready_ram",
-    "messages_unacknowledged_ram", "message_bytes", "message_bytes_ready", "message_bytes_unacknowledged",
-    "message_bytes_ram", "consumers", "memory", "state", "type", "exclusive_consumer_tag", "head_message_timestamp",
-    "messages_persistent", "message_bytes_persistent",
+    "messages",
+    "messages_ready",
+    "messages_unacknowledged",
+    "messages_ram",
+    "messages_ready_ram",
+    "messages_unacknowledged_ram",
+    "message_bytes",
+    "message_bytes_ready",
+    "message_bytes_unacknowledged",
+    "message_bytes_ram",
+    "consumers",
+    "memory",
+    "state",
+    "type",
+    "exclusive_consumer_tag",
+    "head_message_timestamp",
+    "messages_persistent",
+    "message_bytes_persistent",
   ),
   ...["consumer_utilisation", "consumer_capacity", "disk_reads", "disk_writes"].map(absent),
   ...["pid", "owner_pid", "exclusive_consumer_pid", "slave_pids", "synchronised_slave_pids"].map(absent),
@@ -59,7 +77,8 @@ export const QUEUE_COLUMNS = set(
 export const QUEUE_DEFAULT = ["name", "messages"];
 
 export const EXCHANGE_COLUMNS = set(
-  ...plain("name", "type", "durable", "auto_delete", "internal"), field("arguments", "arguments", "table"),
+  ...plain("name", "type", "durable", "auto_delete", "internal"),
+  field("arguments", "arguments", "table"),
   computed("policy", ["policy"], (e) => e.policy ?? ""),
 );
 export const EXCHANGE_DEFAULT = ["name", "type"];
@@ -77,12 +96,36 @@ export const BINDING_DEFAULT = ["source_name", "source_kind", "destination_name"
 export const CONNECTION_COLUMNS = set(
   field("pid", "name"),
   ...plain(
-    "name", "auth_mechanism", "channel_max", "channels", "connected_at", "frame_max", "host", "peer_cert_issuer",
-    "peer_cert_subject", "peer_cert_validity", "peer_host", "peer_port", "port", "protocol", "recv_oct", "send_oct",
-    "send_pend", "ssl", "ssl_cipher", "ssl_hash", "ssl_key_exchange", "ssl_protocol", "state", "timeout", "user", "vhost",
+    "name",
+    "auth_mechanism",
+    "channel_max",
+    "channels",
+    "connected_at",
+    "frame_max",
+    "host",
+    "peer_cert_issuer",
+    "peer_cert_subject",
+    "peer_cert_validity",
+    "peer_host",
+    "peer_port",
+    "port",
+    "protocol",
+    "recv_oct",
+    "send_oct",
+    "send_pend",
+    "ssl",
+    "ssl_cipher",
+    "ssl_hash",
+    "ssl_key_exchange",
+    "ssl_protocol",
+    "state",
+    "timeout",
+    "user",
+    "vhost",
   ),
   field("client_properties", "client_properties", "table"),
-  absent("recv_cnt"), absent("send_cnt"),
+  absent("recv_cnt"),
+  absent("send_cnt"),
 );
 export const CONNECTION_DEFAULT = ["user", "peer_host", "peer_port", "state"];
 
@@ -90,8 +133,19 @@ export const CHANNEL_COLUMNS = set(
   field("pid", "name"),
   field("connection", "connection_details.name"),
   ...plain(
-    "name", "number", "user", "vhost", "acks_uncommitted", "confirm", "consumer_count", "global_prefetch_count",
-    "messages_unacknowledged", "messages_uncommitted", "messages_unconfirmed", "prefetch_count", "transactional",
+    "name",
+    "number",
+    "user",
+    "vhost",
+    "acks_uncommitted",
+    "confirm",
+    "consumer_count",
+    "global_prefetch_count",
+    "messages_unacknowledged",
+    "messages_uncommitted",
+    "messages_unconfirmed",
+    "prefetch_count",
+    "transactional",
   ),
 );
 export const CHANNEL_DEFAULT = ["pid", "user", "consumer_count", "messages_unacknowledged"];
@@ -121,7 +175,9 @@ export const USER_COLUMNS = set(field("user", "name"), field("tags", "tags", "li
 export const PERMISSION_COLUMNS = set(...plain("user", "vhost", "configure", "write", "read"));
 export const TOPIC_PERMISSION_COLUMNS = set(...plain("user", "vhost", "exchange", "write", "read"));
 export const POLICY_COLUMNS = set(
-  ...plain("vhost", "name", "pattern", "apply-to"), field("definition", "definition", "json"), field("priority"),
+  ...plain("vhost", "name", "pattern", "apply-to"),
+  field("definition", "definition", "json"),
+  field("priority"),
 );
 export const VHOST_LIMIT_COLUMNS = set(field("vhost"), field("limits", "value", "json"));
 export const USER_LIMIT_COLUMNS = set(field("user"), field("limits", "value", "json"));

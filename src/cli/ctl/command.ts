@@ -1,6 +1,6 @@
 // The shape of a ctl subcommand and the helpers most of them share.
 import type { GlobalOptions, OptionSpecs, OptionValues } from "./args.ts";
-import { ApiError, type ApiClient } from "./client.ts";
+import { type ApiClient, ApiError } from "./client.ts";
 import type { Column, ColumnSet } from "./columns.ts";
 import { CtlError, CtlUsageError, ExitCode } from "./errors.ts";
 import type { Io, Output } from "./output.ts";
@@ -50,7 +50,11 @@ export function columnsQuery(columns: Column[]): { columns?: string } {
 }
 
 /** Runs `action`, turning a 404 into `message` (exit `code`). */
-export async function onNotFound<T>(action: () => Promise<T>, message: () => string | Promise<string>, code: CtlError["code"] = ExitCode.DATA): Promise<T> {
+export async function onNotFound<T>(
+  action: () => Promise<T>,
+  message: () => string | Promise<string>,
+  code: CtlError["code"] = ExitCode.DATA,
+): Promise<T> {
   try {
     return await action();
   } catch (err) {

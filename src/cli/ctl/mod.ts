@@ -1,11 +1,11 @@
 // `warren ctl`: rabbitmqctl-style subcommands over the management HTTP API. runCtl parses the
 // line, runs one command and answers its exit code (sysexits, see errors.ts); it never exits
 // the process, so tests call it in-process.
-import { findCommand, GLOBAL_OPTIONS, GLOBAL_USAGE, parseLine, type OptionSpecs } from "./args.ts";
+import { findCommand, GLOBAL_OPTIONS, GLOBAL_USAGE, type OptionSpecs, parseLine } from "./args.ts";
 import { ApiClient } from "./client.ts";
 import type { Command } from "./command.ts";
 import { CtlError, CtlUsageError, ExitCode } from "./errors.ts";
-import { Output, type Io } from "./output.ts";
+import { type Io, Output } from "./output.ts";
 import { DEFINITION_COMMANDS } from "./commands/definitions.ts";
 import { FEDERATION_COMMANDS } from "./commands/federation.ts";
 import { LISTING_COMMANDS } from "./commands/listings.ts";
@@ -27,9 +27,19 @@ export type { Io } from "./output.ts";
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
   [
-    ...MISC_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATUS_COMMANDS, ...USER_COMMANDS, ...PERMISSION_COMMANDS, ...VHOST_COMMANDS, ...QUEUE_COMMANDS,
-    ...LISTING_COMMANDS, ...POLICY_COMMANDS, ...PARAMETER_AND_LIMIT_COMMANDS, ...DEFINITION_COMMANDS,
-    ...SHOVEL_COMMANDS, ...FEDERATION_COMMANDS,
+    ...MISC_COMMANDS,
+    ...LIFECYCLE_COMMANDS,
+    ...STATUS_COMMANDS,
+    ...USER_COMMANDS,
+    ...PERMISSION_COMMANDS,
+    ...VHOST_COMMANDS,
+    ...QUEUE_COMMANDS,
+    ...LISTING_COMMANDS,
+    ...POLICY_COMMANDS,
+    ...PARAMETER_AND_LIMIT_COMMANDS,
+    ...DEFINITION_COMMANDS,
+    ...SHOVEL_COMMANDS,
+    ...FEDERATION_COMMANDS,
     ...DELAYED_MESSAGE_COMMANDS,
   ].map((c) => [c.name, c]),
 );
@@ -52,7 +62,11 @@ export function overallUsage(): string {
 
 /** The usage line and summary; `full` adds the details, the columns and the global options. */
 export function commandUsage(command: Command, full = true): string {
-  const lines = [`Usage: warren ctl [global options] ${command.name}${command.usage ? " " + command.usage : ""}`, "", `${command.summary}.`];
+  const lines = [
+    `Usage: warren ctl [global options] ${command.name}${command.usage ? " " + command.usage : ""}`,
+    "",
+    `${command.summary}.`,
+  ];
   if (!full) return lines.join("\n");
   if (command.details) lines.push("", command.details);
   if (command.columns) lines.push("", `<column> must be one of ${[...command.columns.keys()].sort().join(", ")}`);
@@ -99,8 +113,17 @@ export async function runCtl(argv: string[], io: Io = defaultIo()): Promise<numb
     }
     const [min, max] = command.arity;
     if (line.args.length < min) throw new CtlUsageError("not enough arguments.");
-    if (line.args.length > max) throw new CtlUsageError(`too many arguments: ${line.args.slice(max).map((a) => JSON.stringify(a)).join(" ")}`);
-    await command.run({ api: new ApiClient(line.global.connection), global: line.global, options: line.options, args: line.args, out: new Output(io, line.global), io });
+    if (line.args.length > max) {
+      throw new CtlUsageError(`too many arguments: ${line.args.slice(max).map((a) => JSON.stringify(a)).join(" ")}`);
+    }
+    await command.run({
+      api: new ApiClient(line.global.connection),
+      global: line.global,
+      options: line.options,
+      args: line.args,
+      out: new Output(io, line.global),
+      io,
+    });
     return ExitCode.OK;
   } catch (err) {
     return report(err, command, io);

@@ -3,12 +3,12 @@
 // appended to one Writer and flushed in batches, and deliveries, acks and confirms are parsed in
 // place from the socket chunk and handed to one handler object per connection — no promise,
 // closure or object per message.
-import { FrameSplitter, type FrameSink } from "../../amqp/frame_splitter.ts";
+import { type FrameSink, FrameSplitter } from "../../amqp/frame_splitter.ts";
 import { writeHeartbeatFrame, writeMethodFrame } from "../../amqp/frames.ts";
 import { Reader } from "../../amqp/reader.ts";
 import { Writer } from "../../amqp/writer.ts";
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, replyCodeName } from "../../amqp/spec/constants.gen.ts";
-import { decodeMethod, MethodId, methodName, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, decodeMethod, MethodId, methodName } from "../../amqp/spec/methods.gen.ts";
 import { connectTcp, type TcpSocket } from "../../runtime/tcp_connect.ts";
 import { ExitCode, PerfError } from "./errors.ts";
 import type { AmqpUri } from "./uri.ts";
@@ -95,16 +95,22 @@ export class PerfConnection {
       onClose: (error?: Error) => this.onSocketClose(error),
     };
     try {
-      this.socket = await withTimeout(connectTcp(uri.hostname, uri.port, () => handler, uri.tls ? tls : undefined), timeoutMs,
-        () => new PerfError(ExitCode.CONNECT, `Cannot connect to ${where}: no answer within ${timeoutMs} ms`));
+      this.socket = await withTimeout(
+        connectTcp(uri.hostname, uri.port, () => handler, uri.tls ? tls : undefined),
+        timeoutMs,
+        () => new PerfError(ExitCode.CONNECT, `Cannot connect to ${where}: no answer within ${timeoutMs} ms`),
+      );
     } catch (err) {
       if (err instanceof PerfError) throw err;
       const code = (err as { code?: string }).code;
       throw new PerfError(ExitCode.CONNECT, `Cannot connect to ${where}: ${code ?? (err as Error).message}`);
     }
     try {
-      await withTimeout(this.handshake(uri, name), timeoutMs,
-        () => new PerfError(ExitCode.CONNECT, `Cannot open a connection to ${where}: no handshake within ${timeoutMs} ms`));
+      await withTimeout(
+        this.handshake(uri, name),
+        timeoutMs,
+        () => new PerfError(ExitCode.CONNECT, `Cannot open a connection to ${where}: no handshake within ${timeoutMs} ms`),
+      );
     } catch (err) {
       this.socket.terminate();
       if (err instanceof PerfError && err.code !== ExitCode.INTERNAL) throw new PerfError(ExitCode.CONNECT, err.message);
@@ -121,8 +127,15 @@ export class PerfConnection {
     this.send(0, {
       id: MethodId.ConnectionStartOk,
       clientProperties: {
-        product: "warren perf", connection_name: name,
-        capabilities: { publisher_confirms: true, "basic.nack": true, consumer_cancel_notify: true, "connection.blocked": true, authentication_failure_close: true },
+        product: "warren perf",
+        connection_name: name,
+        capabilities: {
+          publisher_confirms: true,
+          "basic.nack": true,
+          consumer_cancel_notify: true,
+          "connection.blocked": true,
+          authentication_failure_close: true,
+        },
       },
       mechanism: "PLAIN",
       response: new TextEncoder().encode(`\0${uri.username}\0${uri.password}`),
@@ -315,8 +328,11 @@ export class PerfConnection {
     }
     this.closing = true;
     try {
-      await withTimeout(this.rpc(0, { id: MethodId.ConnectionClose, replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0 }), timeoutMs,
-        () => new PerfError(ExitCode.TIMEOUT, "no close-ok"));
+      await withTimeout(
+        this.rpc(0, { id: MethodId.ConnectionClose, replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0 }),
+        timeoutMs,
+        () => new PerfError(ExitCode.TIMEOUT, "no close-ok"),
+      );
     } catch {
       // closing regardless
     }

@@ -2,7 +2,7 @@
 // when its body carries this run's stamp, timed from publish to arrival (the clock is read once
 // per socket chunk). Manual acks go out as one `basic.ack multiple` every `ackEvery` messages.
 import { writeMethodFrame } from "../../amqp/frames.ts";
-import { MethodId, type BasicAck } from "../../amqp/spec/methods.gen.ts";
+import { type BasicAck, MethodId } from "../../amqp/spec/methods.gen.ts";
 import type { ChunkHandler, DeliveryHandler, PerfConnection } from "./connection.ts";
 import type { Histogram } from "./histogram.ts";
 
@@ -30,7 +30,8 @@ export class Consumer implements DeliveryHandler, ChunkHandler {
   private readonly ack: BasicAck = { id: MethodId.BasicAck, deliveryTag: 0, multiple: true };
 
   constructor(
-    readonly conn: PerfConnection, readonly spec: ConsumeSpec,
+    readonly conn: PerfConnection,
+    readonly spec: ConsumeSpec,
     /** Shared by the run's consumers: publish → delivery, in µs. */
     readonly latency: Histogram,
   ) {
@@ -40,9 +41,18 @@ export class Consumer implements DeliveryHandler, ChunkHandler {
 
   async start(tag: string): Promise<void> {
     const { queue, autoAck, prefetch } = this.spec;
-    if (!autoAck && prefetch > 0) await this.conn.rpc(1, { id: MethodId.BasicQos, prefetchSize: 0, prefetchCount: prefetch, global: false });
+    if (!autoAck && prefetch > 0) {
+      await this.conn.rpc(1, { id: MethodId.BasicQos, prefetchSize: 0, prefetchCount: prefetch, global: false });
+    }
     await this.conn.rpc(1, {
-      id: MethodId.BasicConsume, ticket: 0, queue, consumerTag: tag, noLocal: false, noAck: autoAck, exclusive: false, nowait: false,
+      id: MethodId.BasicConsume,
+      ticket: 0,
+      queue,
+      consumerTag: tag,
+      noLocal: false,
+      noAck: autoAck,
+      exclusive: false,
+      nowait: false,
       arguments: {},
     });
   }

@@ -119,7 +119,14 @@ export class Flow implements PublishGate {
   }
 
   snapshot(): Snapshot {
-    return { at: performance.now(), cpu: cpuMicros(), published: this.published, confirmed: this.confirmed, consumed: this.consumed, received: this.consumed + this.foreign };
+    return {
+      at: performance.now(),
+      cpu: cpuMicros(),
+      published: this.published,
+      confirmed: this.confirmed,
+      consumed: this.consumed,
+      received: this.consumed + this.foreign,
+    };
   }
 
   /** Every message published was consumed (or returned) and every confirm arrived. */

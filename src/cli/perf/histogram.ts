@@ -70,8 +70,16 @@ export class Histogram {
     if (this.count === 0) return undefined;
     const p = (q: number) => percentile(this.counts, this.count, q, this.max);
     return {
-      count: this.count, min: round(this.min), mean: round(this.sum / this.count),
-      p50: p(50), p75: p(75), p90: p(90), p95: p(95), p99: p(99), p999: p(99.9), max: round(this.max),
+      count: this.count,
+      min: round(this.min),
+      mean: round(this.sum / this.count),
+      p50: p(50),
+      p75: p(75),
+      p90: p(90),
+      p95: p(95),
+      p99: p(99),
+      p999: p(99.9),
+      max: round(this.max),
     };
   }
 

@@ -2,9 +2,9 @@
 // scenario against any AMQP 0-9-1 broker and answers an exit code (errors.ts); it never exits
 // the process, so tests call it in-process too.
 import { ExitCode, PerfError } from "./errors.ts";
-import { parsePerfArgs, USAGE, type PerfOptions } from "./options.ts";
+import { parsePerfArgs, type PerfOptions, USAGE } from "./options.ts";
 import { finish, renderJson, renderTable, type Result } from "./report.ts";
-import { Run, type Io } from "./run.ts";
+import { type Io, Run } from "./run.ts";
 import { runBacklog } from "./scenarios/backlog.ts";
 import { runConnections } from "./scenarios/connections.ts";
 import { runQueues } from "./scenarios/queues.ts";
@@ -58,7 +58,12 @@ export async function runPerf(argv: string[], io: Io = defaultIo(), control: Per
       run.fail(new PerfError(ExitCode.TIMEOUT, `Hard time limit of ${opts.maxSeconds} s reached`));
       limitTimer = setTimeout(() => {
         void run.closeAll();
-        resolve(finish({ scenario: opts.scenario, uri: opts.uri.display, error: run.failure!.message, params: {}, metrics: {} }, ExitCode.TIMEOUT));
+        resolve(
+          finish(
+            { scenario: opts.scenario, uri: opts.uri.display, error: run.failure!.message, params: {}, metrics: {} },
+            ExitCode.TIMEOUT,
+          ),
+        );
       }, 5000);
     }, limitMs);
   });

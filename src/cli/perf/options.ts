@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { FieldTable, FieldValue } from "../../amqp/table.ts";
 import { PerfUsageError } from "./errors.ts";
-import { parseAmqpUri, type AmqpUri } from "./uri.ts";
+import { type AmqpUri, parseAmqpUri } from "./uri.ts";
 
 export const SCENARIOS = ["throughput", "latency", "connections", "queues", "backlog"] as const;
 export type Scenario = (typeof SCENARIOS)[number];

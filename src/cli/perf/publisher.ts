@@ -7,7 +7,7 @@ import { writeBodyFrames, writeContentHeaderFrame, writeMethodFrame } from "../.
 import { Writer } from "../../amqp/writer.ts";
 import { encodeProperties } from "../../amqp/spec/properties.gen.ts";
 import { MethodId } from "../../amqp/spec/methods.gen.ts";
-import type { ConfirmHandler, ChunkHandler, PerfConnection } from "./connection.ts";
+import type { ChunkHandler, ConfirmHandler, PerfConnection } from "./connection.ts";
 import { STAMP_BYTES } from "./connection.ts";
 import type { Histogram } from "./histogram.ts";
 
@@ -60,7 +60,9 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    readonly conn: PerfConnection, private readonly spec: PublishSpec, private readonly gate: PublishGate,
+    readonly conn: PerfConnection,
+    private readonly spec: PublishSpec,
+    private readonly gate: PublishGate,
     /** Shared by the run's producers: publish → confirm, in µs. */
     readonly confirmLatency: Histogram,
   ) {
@@ -110,7 +112,9 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
     const gateRoom = this.gate.room();
     // Refilling a few freed slots at a time would cost a write per few messages when the broker
     // is slow: wait until a quarter of the window (an eighth of the backlog cap) is free.
-    if (spec.rate === 0 && left > 0 && (windowRoom < Math.min(this.windowRefill, left) || gateRoom < Math.min(this.gate.refill, left))) return;
+    if (spec.rate === 0 && left > 0 && (windowRoom < Math.min(this.windowRefill, left) || gateRoom < Math.min(this.gate.refill, left))) {
+      return;
+    }
     const n = Math.min(this.perBatch, left, windowRoom, gateRoom);
     if (spec.rate > 0) {
       const due = Math.floor((spec.rate * (performance.now() - this.startedAt)) / 1000) + 1 - this.published;
@@ -205,7 +209,12 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
 function buildTemplate(conn: PerfConnection, spec: PublishSpec, routingKey: string): { bytes: Uint8Array; stampAt: number } {
   const w = new Writer(256 + spec.size);
   writeMethodFrame(w, 1, {
-    id: MethodId.BasicPublish, ticket: 0, exchange: spec.exchange, routingKey, mandatory: spec.mandatory, immediate: false,
+    id: MethodId.BasicPublish,
+    ticket: 0,
+    exchange: spec.exchange,
+    routingKey,
+    mandatory: spec.mandatory,
+    immediate: false,
   });
   const props = new Writer(16);
   encodeProperties(props, spec.persistent ? { deliveryMode: 2 } : {});

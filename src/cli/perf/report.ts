@@ -32,7 +32,9 @@ export function renderTable(result: Result): string {
   }
   const width = Math.max(...rows.map((r) => r[0].length), 6);
   const lines = [`warren perf ${result.scenario} against ${result.uri}`, ""];
-  const params = Object.entries(result.params).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+  const params = Object.entries(result.params).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) =>
+    `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`
+  );
   if (params.length) lines.push(params.join(" "), "");
   for (const [name, text] of rows) lines.push(`${name.padEnd(width)}  ${text}`);
   lines.push("", result.ok ? "result  ok" : `result  FAILED (exit ${result.exit_code}): ${result.error ?? ""}`);

@@ -86,7 +86,10 @@ export class Run {
       return await Promise.race([
         promise,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new PerfError(ExitCode.TIMEOUT, `${what}: no answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+          timer = setTimeout(
+            () => reject(new PerfError(ExitCode.TIMEOUT, `${what}: no answer within ${this.opts.timeoutMs} ms`)),
+            this.opts.timeoutMs,
+          );
         }),
       ]);
     } finally {
@@ -104,7 +107,7 @@ export class Run {
   async closeAll(): Promise<void> {
     const all = [...this.connections];
     this.connections.clear();
-    if (this.failure) for (const c of all) c.terminate();
+    if (this.failure) { for (const c of all) c.terminate(); }
     else await Promise.all(all.map((c) => c.close()));
   }
 }

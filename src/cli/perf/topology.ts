@@ -19,35 +19,76 @@ export async function declareTopology(run: Run, ctl: PerfConnection, bindQueue: 
   const o = run.opts;
   const queue = o.queue ?? `${run.prefix}-q`;
   const ownQueue = o.queue === undefined;
-  await run.rpc(`queue.declare "${queue}"`, ctl.rpc(1, {
-    id: MethodId.QueueDeclare, ticket: 0, queue, passive: false, durable: o.persistent, exclusive: false, autoDelete: false, nowait: false,
-    arguments: o.queueArgs,
-  }));
+  await run.rpc(
+    `queue.declare "${queue}"`,
+    ctl.rpc(1, {
+      id: MethodId.QueueDeclare,
+      ticket: 0,
+      queue,
+      passive: false,
+      durable: o.persistent,
+      exclusive: false,
+      autoDelete: false,
+      nowait: false,
+      arguments: o.queueArgs,
+    }),
+  );
   if (o.exchange === undefined && o.exchangeType === undefined) {
     return { exchange: "", routingKeys: o.routingKeys.length ? o.routingKeys : [queue], queue, ownQueue, ownExchange: false };
   }
   const exchange = o.exchange ?? `${run.prefix}-x`;
   const ownExchange = o.exchange === undefined;
   if (o.exchangeType !== undefined) {
-    await run.rpc(`exchange.declare "${exchange}"`, ctl.rpc(1, {
-      id: MethodId.ExchangeDeclare, ticket: 0, exchange, type: o.exchangeType, passive: false, durable: o.persistent, autoDelete: false,
-      internal: false, nowait: false, arguments: {},
-    }));
+    await run.rpc(
+      `exchange.declare "${exchange}"`,
+      ctl.rpc(1, {
+        id: MethodId.ExchangeDeclare,
+        ticket: 0,
+        exchange,
+        type: o.exchangeType,
+        passive: false,
+        durable: o.persistent,
+        autoDelete: false,
+        internal: false,
+        nowait: false,
+        arguments: {},
+      }),
+    );
   }
   const routingKeys = o.routingKeys.length ? o.routingKeys : ["perf"];
   if (bindQueue) {
-    await run.rpc(`queue.bind "${queue}" to "${exchange}"`, ctl.rpc(1, {
-      id: MethodId.QueueBind, ticket: 0, queue, exchange, routingKey: o.bindingKey ?? routingKeys[0]!, nowait: false, arguments: {},
-    }));
+    await run.rpc(
+      `queue.bind "${queue}" to "${exchange}"`,
+      ctl.rpc(1, {
+        id: MethodId.QueueBind,
+        ticket: 0,
+        queue,
+        exchange,
+        routingKey: o.bindingKey ?? routingKeys[0]!,
+        nowait: false,
+        arguments: {},
+      }),
+    );
   }
   return { exchange, routingKeys, queue, ownQueue, ownExchange };
 }
 
 /** Messages in the queue now (passive declare). */
 export async function queueDepth(run: Run, ctl: PerfConnection, queue: string): Promise<number> {
-  const ok = await run.rpc(`queue.declare passive "${queue}"`, ctl.rpc(1, {
-    id: MethodId.QueueDeclare, ticket: 0, queue, passive: true, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: {},
-  }));
+  const ok = await run.rpc(
+    `queue.declare passive "${queue}"`,
+    ctl.rpc(1, {
+      id: MethodId.QueueDeclare,
+      ticket: 0,
+      queue,
+      passive: true,
+      durable: false,
+      exclusive: false,
+      autoDelete: false,
+      nowait: false,
+      arguments: {},
+    }),
+  );
   return ok.id === MethodId.QueueDeclareOk ? ok.messageCount : NaN;
 }
 
@@ -59,10 +100,16 @@ export async function removeTopology(run: Run, topology: Topology | undefined): 
     conn = await run.connect("cleanup");
     conn.onFailure = undefined; // a failure here must not fail the measured run
     if (topology.ownQueue) {
-      await run.rpc("queue.delete", conn.rpc(1, { id: MethodId.QueueDelete, ticket: 0, queue: topology.queue, ifUnused: false, ifEmpty: false, nowait: false }));
+      await run.rpc(
+        "queue.delete",
+        conn.rpc(1, { id: MethodId.QueueDelete, ticket: 0, queue: topology.queue, ifUnused: false, ifEmpty: false, nowait: false }),
+      );
     }
     if (topology.ownExchange) {
-      await run.rpc("exchange.delete", conn.rpc(1, { id: MethodId.ExchangeDelete, ticket: 0, exchange: topology.exchange, ifUnused: false, nowait: false }));
+      await run.rpc(
+        "exchange.delete",
+        conn.rpc(1, { id: MethodId.ExchangeDelete, ticket: 0, exchange: topology.exchange, ifUnused: false, nowait: false }),
+      );
     }
     return undefined;
   } catch (err) {

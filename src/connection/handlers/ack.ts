@@ -1,7 +1,7 @@
 // basic.ack / nack / reject / recover
 import { AmqpError, notImplemented } from "../../amqp/errors.ts";
 import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
-import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId } from "../../amqp/spec/methods.gen.ts";
 import type { DeliveryTag } from "../../amqp/reader.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Channel, Settlement, Unacked } from "../channel.ts";

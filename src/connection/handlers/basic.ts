@@ -1,15 +1,15 @@
 // basic.publish / consume / cancel / qos / get (acks are in ack.ts)
-import { AmqpError, accessRefused, notImplemented, preconditionFailed } from "../../amqp/errors.ts";
+import { accessRefused, AmqpError, notImplemented, preconditionFailed } from "../../amqp/errors.ts";
 import { PropertyFlag } from "../../amqp/spec/properties.gen.ts";
 import { writeContent, writeMethodFrame } from "../../amqp/frames.ts";
 import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
-import { MethodId, type AmqpMethod, type BasicConsume, type BasicPublish } from "../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, type BasicConsume, type BasicPublish, MethodId } from "../../amqp/spec/methods.gen.ts";
 import type { Exchange } from "../../broker/exchange.ts";
 import { Message } from "../../broker/message.ts";
 import { generatedName } from "../../broker/names.ts";
 import { consumerPriority } from "../../broker/queue_args.ts";
 import { Enqueued } from "../../broker/queue.ts";
-import { publish as publishToExchange, Published, type PublishContext } from "../../broker/publish.ts";
+import { publish as publishToExchange, type PublishContext, Published } from "../../broker/publish.ts";
 import type { Channel, Content } from "../channel.ts";
 import { Consumer } from "../consumer.ts";
 import { handleAckMethod } from "./ack.ts";
@@ -19,12 +19,18 @@ import { checkPublishTopic, checkPublishWrite, checkRead } from "../../auth/acce
 
 export function handleBasicMethod(channel: Channel, method: AmqpMethod, content: Content | undefined): void {
   switch (method.id) {
-    case MethodId.BasicPublish: return publish(channel, method, content!);
-    case MethodId.BasicConsume: return consume(channel, method);
-    case MethodId.BasicCancel: return cancel(channel, method.consumerTag, method.nowait);
-    case MethodId.BasicQos: return qos(channel, method.prefetchSize, method.prefetchCount, method.global);
-    case MethodId.BasicGet: return get(channel, method.queue, method.noAck);
-    default: return handleAckMethod(channel, method);
+    case MethodId.BasicPublish:
+      return publish(channel, method, content!);
+    case MethodId.BasicConsume:
+      return consume(channel, method);
+    case MethodId.BasicCancel:
+      return cancel(channel, method.consumerTag, method.nowait);
+    case MethodId.BasicQos:
+      return qos(channel, method.prefetchSize, method.prefetchCount, method.global);
+    case MethodId.BasicGet:
+      return get(channel, method.queue, method.noAck);
+    default:
+      return handleAckMethod(channel, method);
   }
 }
 
@@ -80,8 +86,12 @@ function publisherFor(channel: Channel): PublishContext {
   const connection = channel.connection;
   const replies = connection.broker.replyChannels;
   return {
-    scope: connection.vhost!, stats: connection.broker.stats, counters: channel.counters, confirm: channel.confirm,
-    queues: new Set(), reply: (routingKey, message) => deliverReply(replies, routingKey, message),
+    scope: connection.vhost!,
+    stats: connection.broker.stats,
+    counters: channel.counters,
+    confirm: channel.confirm,
+    queues: new Set(),
+    reply: (routingKey, message) => deliverReply(replies, routingKey, message),
   };
 }
 
@@ -89,7 +99,11 @@ function returnMessage(channel: Channel, message: Message, replyCode: number, re
   const connection = channel.connection;
   const w = connection.output.writer;
   writeMethodFrame(w, channel.id, {
-    id: MethodId.BasicReturn, replyCode, replyText, exchange: message.exchange, routingKey: message.routingKey,
+    id: MethodId.BasicReturn,
+    replyCode,
+    replyText,
+    exchange: message.exchange,
+    routingKey: message.routingKey,
   });
   writeContent(w, channel.id, message.properties, message.body, connection.frameMax);
   connection.output.schedule();
@@ -184,8 +198,12 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
   const message = entry.message;
   const w = connection.output.writer;
   writeMethodFrame(w, channel.id, {
-    id: MethodId.BasicGetOk, deliveryTag: tag, redelivered: entry.redelivered, exchange: message.exchange,
-    routingKey: message.routingKey, messageCount: queue.messageCount,
+    id: MethodId.BasicGetOk,
+    deliveryTag: tag,
+    redelivered: entry.redelivered,
+    exchange: message.exchange,
+    routingKey: message.routingKey,
+    messageCount: queue.messageCount,
   });
   writeContent(w, channel.id, queue.deliveryProperties(entry, true), message.body, connection.frameMax);
   connection.output.schedule();

@@ -1,7 +1,7 @@
 // channel.open / close / close-ok / flow
 import { AmqpError, commandInvalid } from "../../amqp/errors.ts";
 import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
-import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId } from "../../amqp/spec/methods.gen.ts";
 import type { Channel } from "../channel.ts";
 
 const EMPTY = new Uint8Array(0);

@@ -1,9 +1,9 @@
 // Channel 0: the handshake (start, secure, tune, open) and connection close.
-import { AmqpError, accessRefused, commandInvalid, notAllowed, syntaxError } from "../../amqp/errors.ts";
+import { accessRefused, AmqpError, commandInvalid, notAllowed, syntaxError } from "../../amqp/errors.ts";
 import { Reader } from "../../amqp/reader.ts";
 import { FRAME_MIN_SIZE, ReplyCode } from "../../amqp/spec/constants.gen.ts";
-import { MethodId, type AmqpMethod, type ConnectionStartOk } from "../../amqp/spec/methods.gen.ts";
-import { decodeTable, Typed, type FieldTable } from "../../amqp/table.ts";
+import { type AmqpMethod, type ConnectionStartOk, MethodId } from "../../amqp/spec/methods.gen.ts";
+import { decodeTable, type FieldTable, Typed } from "../../amqp/table.ts";
 import { decodeUtf8, encodeUtf8 } from "../../amqp/utf8.ts";
 import type { User } from "../../auth/users.ts";
 import type { AmqpConnection as Connection } from "../channel.ts";
@@ -158,7 +158,9 @@ function checkLoopback(connection: Connection, user: User): User {
 
 function refuse(connection: Connection, reason: string): AmqpError {
   connection.broker.stats.authFailed++;
-  connection.broker.log.error(`Error on AMQP connection ${connection.name}, state: starting: ${connection.authMechanism} login refused: ${reason}`);
+  connection.broker.log.error(
+    `Error on AMQP connection ${connection.name}, state: starting: ${connection.authMechanism} login refused: ${reason}`,
+  );
   return accessRefused(`Login was refused using authentication mechanism ${connection.authMechanism}. For details see the broker logfile.`);
 }
 

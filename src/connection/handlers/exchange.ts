@@ -1,6 +1,6 @@
 // exchange.declare / delete / bind / unbind
 import { accessRefused } from "../../amqp/errors.ts";
-import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId } from "../../amqp/spec/methods.gen.ts";
 import { checkConfigure, checkRead, checkTopic, checkWrite } from "../../auth/access.ts";
 import { resourceName } from "../../broker/names.ts";
 import type { DeclareGuard } from "../../broker/vhost.ts";
@@ -17,7 +17,12 @@ export function handleExchangeMethod(channel: Channel, method: AmqpMethod): void
         vhost.exchange(method.exchange);
       } else {
         vhost.declareExchange(
-          method.exchange, method.type, method.durable, method.autoDelete, method.internal, method.arguments,
+          method.exchange,
+          method.type,
+          method.durable,
+          method.autoDelete,
+          method.internal,
+          method.arguments,
           declareGuard(connection, "exchange"),
         );
       }

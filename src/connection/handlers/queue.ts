@@ -1,7 +1,7 @@
 // queue.declare / bind / unbind / purge / delete
 import { AmqpError, notImplemented } from "../../amqp/errors.ts";
 import { ReplyCode } from "../../amqp/spec/constants.gen.ts";
-import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId } from "../../amqp/spec/methods.gen.ts";
 import type { Queue } from "../../broker/queue.ts";
 import type { Channel } from "../channel.ts";
 import { isReplyTo, replyToExists } from "../direct_reply_to.ts";
@@ -15,8 +15,12 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
     case MethodId.QueueDeclare: {
       if (isReplyTo(method.queue)) {
         // Declaring the pseudo-queue is always passive: it exists while its consumer does.
-        if (!replyToExists(connection.broker.replyChannels, method.queue)) throw new AmqpError(ReplyCode.NOT_FOUND, `no queue '${method.queue}' in vhost '${vhost.name}'`);
-        if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueueDeclareOk, queue: method.queue, messageCount: 0, consumerCount: 1 });
+        if (!replyToExists(connection.broker.replyChannels, method.queue)) {
+          throw new AmqpError(ReplyCode.NOT_FOUND, `no queue '${method.queue}' in vhost '${vhost.name}'`);
+        }
+        if (!method.nowait) {
+          channel.replyAfterCommit({ id: MethodId.QueueDeclareOk, queue: method.queue, messageCount: 0, consumerCount: 1 });
+        }
         return;
       }
       let queue: Queue;
@@ -27,7 +31,13 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
         queue.touch();
       } else {
         queue = vhost.declareQueue(
-          { name: method.queue, durable: method.durable, exclusive: method.exclusive, autoDelete: method.autoDelete, args: method.arguments },
+          {
+            name: method.queue,
+            durable: method.durable,
+            exclusive: method.exclusive,
+            autoDelete: method.autoDelete,
+            args: method.arguments,
+          },
           connection,
           declareGuard(connection, "queue"),
         );
@@ -36,7 +46,10 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       channel.lastQueue = queue.name;
       if (!method.nowait) {
         channel.replyAfterCommit({
-          id: MethodId.QueueDeclareOk, queue: queue.name, messageCount: queue.messageCount, consumerCount: queue.consumerCount,
+          id: MethodId.QueueDeclareOk,
+          queue: queue.name,
+          messageCount: queue.messageCount,
+          consumerCount: queue.consumerCount,
         });
       }
       return;
@@ -90,7 +103,9 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
         vhost.checkExclusiveAccess(queue, connection);
         if (queue.type === "quorum" && (method.ifUnused || method.ifEmpty)) {
           const flag = method.ifUnused ? "if-unused" : "if-empty";
-          throw notImplemented(`cannot delete ${queue.describe()}. queue.delete operations with ${flag} flag set are not supported by quorum queues`);
+          throw notImplemented(
+            `cannot delete ${queue.describe()}. queue.delete operations with ${flag} flag set are not supported by quorum queues`,
+          );
         }
         if (method.ifUnused && queue.consumerCount > 0) throw precondition(`${queue.describe()} in use`);
         if (method.ifEmpty && queue.messageCount > 0) throw precondition(`${queue.describe()} not empty`);

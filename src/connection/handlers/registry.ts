@@ -1,5 +1,5 @@
 // Which module handles which method class: the ChannelMethods every AMQP channel is opened with.
-import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId } from "../../amqp/spec/methods.gen.ts";
 import type { Channel, ChannelMethods, Content } from "../channel.ts";
 import { handleBasicMethod } from "./basic.ts";
 import { handleChannelMethod } from "./channel.ts";
@@ -11,13 +11,34 @@ export type MethodHandler = (channel: Channel, method: AmqpMethod, content: Cont
 
 /** Methods a client may send on a channel; anything else is 503 "unimplemented method". */
 export const CLIENT_METHODS: ReadonlySet<number> = new Set([
-  MethodId.ChannelOpen, MethodId.ChannelFlow, MethodId.ChannelFlowOk, MethodId.ChannelClose, MethodId.ChannelCloseOk,
+  MethodId.ChannelOpen,
+  MethodId.ChannelFlow,
+  MethodId.ChannelFlowOk,
+  MethodId.ChannelClose,
+  MethodId.ChannelCloseOk,
   MethodId.AccessRequest,
-  MethodId.ExchangeDeclare, MethodId.ExchangeDelete, MethodId.ExchangeBind, MethodId.ExchangeUnbind,
-  MethodId.QueueDeclare, MethodId.QueueBind, MethodId.QueuePurge, MethodId.QueueDelete, MethodId.QueueUnbind,
-  MethodId.BasicQos, MethodId.BasicConsume, MethodId.BasicCancel, MethodId.BasicPublish, MethodId.BasicGet,
-  MethodId.BasicAck, MethodId.BasicReject, MethodId.BasicRecoverAsync, MethodId.BasicRecover, MethodId.BasicNack,
-  MethodId.TxSelect, MethodId.TxCommit, MethodId.TxRollback,
+  MethodId.ExchangeDeclare,
+  MethodId.ExchangeDelete,
+  MethodId.ExchangeBind,
+  MethodId.ExchangeUnbind,
+  MethodId.QueueDeclare,
+  MethodId.QueueBind,
+  MethodId.QueuePurge,
+  MethodId.QueueDelete,
+  MethodId.QueueUnbind,
+  MethodId.BasicQos,
+  MethodId.BasicConsume,
+  MethodId.BasicCancel,
+  MethodId.BasicPublish,
+  MethodId.BasicGet,
+  MethodId.BasicAck,
+  MethodId.BasicReject,
+  MethodId.BasicRecoverAsync,
+  MethodId.BasicRecover,
+  MethodId.BasicNack,
+  MethodId.TxSelect,
+  MethodId.TxCommit,
+  MethodId.TxRollback,
   MethodId.ConfirmSelect,
 ]);
 

@@ -1,6 +1,6 @@
 // tx.select / commit / rollback and confirm.select (the two modes exclude each other)
 import { preconditionFailed } from "../../amqp/errors.ts";
-import { MethodId, type AmqpMethod } from "../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId } from "../../amqp/spec/methods.gen.ts";
 import type { Channel, Unacked } from "../channel.ts";
 import { settle } from "./ack.ts";
 import { routeMessage } from "./basic.ts";

@@ -2,7 +2,7 @@
 import { api, get } from "../api.ts";
 import { h, href, path } from "../dom.ts";
 import { args } from "../format.ts";
-import { act, form, listView, parseJsonObject, type ListView } from "../ui.ts";
+import { act, form, type ListView, listView, parseJsonObject } from "../ui.ts";
 
 export async function vhostNames(): Promise<string[]> {
   return (await get<{ name: string }[]>("vhosts")).map((v) => v.name);
@@ -18,32 +18,47 @@ export interface Binding {
   properties_key: string;
 }
 
-const exchangeLink = (vhost: string, name: string) => h("a", { href: href("exchanges", vhost, name || "amq.default") }, name || "(AMQP default)");
+const exchangeLink = (vhost: string, name: string) =>
+  h("a", { href: href("exchanges", vhost, name || "amq.default") }, name || "(AMQP default)");
 const destinationLink = (b: Binding) =>
-  b.destination_type === "queue" ? h("a", { href: href("queues", b.vhost, b.destination) }, b.destination) : exchangeLink(b.vhost, b.destination);
+  b.destination_type === "queue"
+    ? h("a", { href: href("queues", b.vhost, b.destination) }, b.destination)
+    : exchangeLink(b.vhost, b.destination);
 
 /** Bindings with an Unbind button; `side` is which end to show. */
 export function bindingsList(apiPath: string, side: "source" | "destination", label: string): ListView {
-  let view: ListView;
-  view = listView<Binding>({
+  const view: ListView = listView<Binding>({
     path: apiPath,
     label,
     refreshOn: (e) => e.changed.includes("bindings"),
     columns: [
-      { label: side === "source" ? "From exchange" : "To", cell: (b) => (side === "source" ? exchangeLink(b.vhost, b.source) : [destinationLink(b), ` (${b.destination_type})`]) },
+      {
+        label: side === "source" ? "From exchange" : "To",
+        cell: (b) => (side === "source" ? exchangeLink(b.vhost, b.source) : [destinationLink(b), ` (${b.destination_type})`]),
+      },
       { label: "Routing key", cell: (b) => b.routing_key },
       { label: "Arguments", cell: (b) => args(b.arguments) },
       {
         label: "Action",
-        cell: (b) => b.source === "" ? "" : h("button", {
-          type: "button",
-          class: "danger",
-          "aria-label": `Unbind ${b.source} from ${b.destination} with key ${b.routing_key}`,
-          onclick: async () => {
-            const kind = b.destination_type === "queue" ? "q" : "e";
-            if (await act(() => api("DELETE", `${path("bindings", b.vhost, "e", b.source, kind, b.destination)}/${encodeURIComponent(b.properties_key)}`), "Unbound")) await view.refresh();
-          },
-        }, "Unbind"),
+        cell: (b) =>
+          b.source === "" ? "" : h("button", {
+            type: "button",
+            class: "danger",
+            "aria-label": `Unbind ${b.source} from ${b.destination} with key ${b.routing_key}`,
+            onclick: async () => {
+              const kind = b.destination_type === "queue" ? "q" : "e";
+              if (
+                await act(
+                  () =>
+                    api(
+                      "DELETE",
+                      `${path("bindings", b.vhost, "e", b.source, kind, b.destination)}/${encodeURIComponent(b.properties_key)}`,
+                    ),
+                  "Unbound",
+                )
+              ) await view.refresh();
+            },
+          }, "Unbind"),
       },
     ],
   });
@@ -58,7 +73,12 @@ export function bindForm(vhost: string, fixed: { source?: string; queue?: string
     fields.push({ name: "kind", label: "To", kind: "select" as const, options: ["queue", "exchange"], value: "queue" });
     fields.push({ name: "destination", label: "Destination name", required: true });
   }
-  fields.push({ name: "routing_key", label: "Routing key" }, { name: "arguments", label: "Arguments (JSON)", kind: "textarea" as const, placeholder: "{}" });
+  fields.push({ name: "routing_key", label: "Routing key" }, {
+    name: "arguments",
+    label: "Arguments (JSON)",
+    kind: "textarea" as const,
+    placeholder: "{}",
+  });
   return form("Add binding", fields, "Bind", async (v) => {
     const source = fixed.source ?? String(v.source);
     const kind = fixed.queue !== undefined ? "q" : v.kind === "exchange" ? "e" : "q";
@@ -76,7 +96,13 @@ export function publishForm(vhost: string, exchange: string, routingKey?: string
   const fields = [];
   if (routingKey === undefined) fields.push({ name: "routing_key", label: "Routing key" });
   fields.push(
-    { name: "delivery_mode", label: "Delivery mode", kind: "select" as const, options: ["1 - non-persistent", "2 - persistent"], value: "2 - persistent" },
+    {
+      name: "delivery_mode",
+      label: "Delivery mode",
+      kind: "select" as const,
+      options: ["1 - non-persistent", "2 - persistent"],
+      value: "2 - persistent",
+    },
     { name: "headers", label: "Headers (JSON)", kind: "textarea" as const, placeholder: "{}" },
     { name: "properties", label: "Properties (JSON)", kind: "textarea" as const, placeholder: '{"content_type": "text/plain"}' },
     { name: "payload", label: "Payload", kind: "textarea" as const },

@@ -40,7 +40,11 @@ interface Channel {
 }
 
 export const channelColumns = [
-  { label: "Channel", sort: "name", cell: (c: Channel) => c.connection_details ? h("a", { href: href("connections", c.connection_details.name) }, c.name) : c.name },
+  {
+    label: "Channel",
+    sort: "name",
+    cell: (c: Channel) => c.connection_details ? h("a", { href: href("connections", c.connection_details.name) }, c.name) : c.name,
+  },
   { label: "User", sort: "user", cell: (c: Channel) => c.user },
   { label: "Vhost", sort: "vhost", cell: (c: Channel) => c.vhost },
   { label: "Mode", cell: (c: Channel) => [c.confirm ? "confirm" : "", c.transactional ? "tx" : ""].filter(Boolean).join(" ") },
@@ -81,27 +85,51 @@ export const connectionsPage: Page = {
 
 async function detail(view: HTMLElement, name: string) {
   const c = await get<Connection>(path("connections", name));
-  const channels = listView<Channel>({ path: path("connections", name, "channels"), label: "channels", columns: channelColumns, refreshOn: busy("channels") });
-  replace(view,
+  const channels = listView<Channel>({
+    path: path("connections", name, "channels"),
+    label: "channels",
+    columns: channelColumns,
+    refreshOn: busy("channels"),
+  });
+  replace(
+    view,
     h("h1", { tabindex: -1 }, `Connection ${c.name}`),
     h("p", null, h("a", { href: "#/connections" }, "All connections")),
-    section("Details", facts([
-      ["User", c.user], ["Vhost", c.vhost], ["State", c.state], ["Protocol", c.protocol],
-      ["Peer", `${c.peer_host}:${c.peer_port}`], ["TLS", c.ssl ? "yes" : "no"],
-      ["Client", [c.client_properties?.product, c.client_properties?.version, c.client_properties?.platform].filter(Boolean).join(" ")],
-      ["Client-provided name", c.client_properties?.connection_name ?? ""],
-      ["Heartbeat", `${c.timeout} s`], ["Frame max", num(c.frame_max)],
-      ["Connected at", new Date(c.connected_at).toLocaleString()],
-      ["Received", bytes(c.recv_oct)], ["Sent", bytes(c.send_oct)],
-    ])),
+    section(
+      "Details",
+      facts([
+        ["User", c.user],
+        ["Vhost", c.vhost],
+        ["State", c.state],
+        ["Protocol", c.protocol],
+        ["Peer", `${c.peer_host}:${c.peer_port}`],
+        ["TLS", c.ssl ? "yes" : "no"],
+        ["Client", [c.client_properties?.product, c.client_properties?.version, c.client_properties?.platform].filter(Boolean).join(" ")],
+        ["Client-provided name", c.client_properties?.connection_name ?? ""],
+        ["Heartbeat", `${c.timeout} s`],
+        ["Frame max", num(c.frame_max)],
+        ["Connected at", new Date(c.connected_at).toLocaleString()],
+        ["Received", bytes(c.recv_oct)],
+        ["Sent", bytes(c.send_oct)],
+      ]),
+    ),
     section("Channels", channels.el),
-    section("Close this connection", form("Close connection", [
-      { name: "reason", label: "Reason (sent to the client)", value: "Closed via management console" },
-    ], "Force close", async (v) => {
-      await api("DELETE", path("connections", name), { headers: { "x-reason": String(v.reason) } });
-      location.hash = "#/connections";
-      return `Connection ${name} closed`;
-    })));
+    section(
+      "Close this connection",
+      form(
+        "Close connection",
+        [
+          { name: "reason", label: "Reason (sent to the client)", value: "Closed via management console" },
+        ],
+        "Force close",
+        async (v) => {
+          await api("DELETE", path("connections", name), { headers: { "x-reason": String(v.reason) } });
+          location.hash = "#/connections";
+          return `Connection ${name} closed`;
+        },
+      ),
+    ),
+  );
   return channels.dispose;
 }
 
@@ -110,7 +138,13 @@ export const channelsPage: Page = {
   title: "Channels",
   visible: () => true,
   render(view) {
-    const list = listView<Channel>({ path: "channels", label: "channels", paged: true, columns: channelColumns, refreshOn: busy("channels") });
+    const list = listView<Channel>({
+      path: "channels",
+      label: "channels",
+      paged: true,
+      columns: channelColumns,
+      refreshOn: busy("channels"),
+    });
     replace(view, h("h1", { tabindex: -1 }, "Channels"), list.el);
     return list.dispose;
   },

@@ -10,5 +10,12 @@ import { PLUGIN_PAGES } from "./plugins.ts";
 import { queuesPage } from "./queues.ts";
 
 export const PAGES: readonly Page[] = [
-  overviewPage, connectionsPage, channelsPage, exchangesPage, queuesPage, ...PLUGIN_PAGES, adminPage, definitionsPage,
+  overviewPage,
+  connectionsPage,
+  channelsPage,
+  exchangesPage,
+  queuesPage,
+  ...PLUGIN_PAGES,
+  adminPage,
+  definitionsPage,
 ];

@@ -4,7 +4,7 @@
 import { answers, get } from "../api.ts";
 import { h, path } from "../dom.ts";
 import { args, num } from "../format.ts";
-import { listView, section, type ListView } from "../ui.ts";
+import { type ListView, listView, section } from "../ui.ts";
 
 export interface ExtraSection {
   el: HTMLElement;
@@ -61,7 +61,17 @@ export async function extraExchangeSections(x: { name: string; vhost: string; ty
       const list = genericList(apiPath, "delayed messages", ["routing_key", "deliver_at", "delay", "payload_bytes", "properties"], true);
       out.push({ el: section("Held delayed messages", list.el), dispose: () => list.dispose() });
     } else {
-      out.push({ el: section("Held delayed messages", h("p", null, "The delayed-message plugin does not list held messages on this node (GET /api/exchanges/…/delayed does not answer).")), dispose: () => {} });
+      out.push({
+        el: section(
+          "Held delayed messages",
+          h(
+            "p",
+            null,
+            "The delayed-message plugin does not list held messages on this node (GET /api/exchanges/…/delayed does not answer).",
+          ),
+        ),
+        dispose: () => {},
+      });
     }
   }
   return out;

@@ -3,13 +3,13 @@ import type { Context, Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Destination } from "../../broker/exchange.ts";
 import type { Vhost } from "../../broker/vhost.ts";
-import { requirePermission, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requirePermission } from "../auth.ts";
 import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
-import { HttpError, badRequest, notFound } from "../errors.ts";
-import { formatBinding, vhostBindings, type BindingView } from "../format.ts";
+import { badRequest, HttpError, notFound } from "../errors.ts";
+import { type BindingView, formatBinding, vhostBindings } from "../format.ts";
 import { jsonToTable, readBody, stringField } from "../json.ts";
-import { argsHash, locationSegment, parsePropertiesSegment, PropertiesKeyError, propertiesKey } from "../properties_key.ts";
+import { argsHash, locationSegment, parsePropertiesSegment, propertiesKey, PropertiesKeyError } from "../properties_key.ts";
 import { exchangeNameFromPath } from "./exchanges.ts";
 
 type Kind = "q" | "e";
@@ -57,7 +57,9 @@ export function bindingRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
       const { source, destination } = endpoints(p);
       if (p.source === "") throw new HttpError(401, "not_authorised", "Access refused.");
       if (!source) throw new HttpError(404, "not_found", `no exchange '${p.source}' in vhost '${p.vhost.name}'`);
-      if (!destination) throw new HttpError(404, "not_found", `no ${kind === "q" ? "queue" : "exchange"} '${p.destination}' in vhost '${p.vhost.name}'`);
+      if (!destination) {
+        throw new HttpError(404, "not_found", `no ${kind === "q" ? "queue" : "exchange"} '${p.destination}' in vhost '${p.vhost.name}'`);
+      }
       const user = c.get("user");
       requirePermission(broker, user, p.vhost.name, kind === "q" ? "queue" : "exchange", p.destination, "write");
       requirePermission(broker, user, p.vhost.name, "exchange", p.source, "read");
@@ -99,7 +101,8 @@ function findBinding(c: Context<HttpEnv>, broker: AmqpBroker, kind: Kind): Bindi
   if (props === undefined) throw notFound();
   const { key, hash } = props;
   const found = between(p).find((b) =>
-    b.routingKey === key && (hash === undefined ? Object.keys(b.args).length === 0 : argsHash(b.args) === hash));
+    b.routingKey === key && (hash === undefined ? Object.keys(b.args).length === 0 : argsHash(b.args) === hash)
+  );
   if (!found) throw notFound();
   return found;
 }

@@ -3,7 +3,7 @@
 import type { Context, Hono } from "hono";
 import type { AmqpBroker, AmqpConnection as Connection, Consumer } from "../../connection/channel.ts";
 import type { ProtocolConnection } from "../../broker/client_connection.ts";
-import { isAdmin, isMonitor, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, isAdmin, isMonitor } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notAuthorised, notFound } from "../errors.ts";
 import { channelName, formatChannel, formatConnection, formatConsumer } from "../format.ts";
@@ -65,7 +65,10 @@ export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const name = c.req.param("name");
     const channel = visibleConnections(c, broker).flatMap((x) => [...x.channels.values()]).find((ch) => channelName(ch) === name);
     if (!channel) throw notFound();
-    return c.json({ ...formatChannel(broker, channel, ratesFor(broker)), consumer_details: [...channel.consumers.values()].map((x) => formatConsumer(broker, x)) });
+    return c.json({
+      ...formatChannel(broker, channel, ratesFor(broker)),
+      consumer_details: [...channel.consumers.values()].map((x) => formatConsumer(broker, x)),
+    });
   });
   const consumers = (c: Context<HttpEnv>, vhosts: Set<string>) => {
     const out: Consumer[] = [];

@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import { DefinitionsError, exportDefinitions, importDefinitions } from "../../broker/definitions.ts";
-import { requireAdmin, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireAdmin } from "../auth.ts";
 import { pathVhost } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest } from "../errors.ts";

@@ -4,7 +4,7 @@ import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Exchange } from "../../broker/exchange.ts";
 import { Message } from "../../broker/message.ts";
 import type { Vhost } from "../../broker/vhost.ts";
-import { requirePermission, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requirePermission } from "../auth.ts";
 import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
@@ -45,8 +45,12 @@ export function exchangeRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const body = await readBody(c.req.raw);
     const existed = vhost.exchanges.has(name);
     vhost.declareExchange(
-      name, stringField(body, "type", "direct"), boolField(body, "durable", false), boolField(body, "auto_delete", false),
-      boolField(body, "internal", false), jsonToTable(body.arguments),
+      name,
+      stringField(body, "type", "direct"),
+      boolField(body, "durable", false),
+      boolField(body, "auto_delete", false),
+      boolField(body, "internal", false),
+      jsonToTable(body.arguments),
     );
     await committed(broker);
     return c.body(null, existed ? 204 : 201);

@@ -4,7 +4,7 @@ import { hashPassword } from "../../auth/password.ts";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import { Message } from "../../broker/message.ts";
 import { encodeJsonProperties, publishMessage } from "../publish.ts";
-import { requireAdmin, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireAdmin } from "../auth.ts";
 import { pathVhost } from "../context.ts";
 import { badRequest } from "../errors.ts";
 import type { JsonObject } from "../json.ts";
@@ -52,7 +52,12 @@ export function healthRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const vhost = pathVhost(c, broker);
     const queue = vhost.declareQueue({ name: "aliveness-test", durable: false, exclusive: false, autoDelete: false, args: {} }, broker);
     const exchange = vhost.exchanges.get("")!;
-    publishMessage(broker, vhost, exchange, new Message("", queue.name, encodeJsonProperties({}), new TextEncoder().encode("test_message")));
+    publishMessage(
+      broker,
+      vhost,
+      exchange,
+      new Message("", queue.name, encodeJsonProperties({}), new TextEncoder().encode("test_message")),
+    );
     const entry = queue.take();
     if (!entry) return c.json({ status: "failed", reason: "aliveness-test queue is empty" }, FAILED);
     queue.delivered(entry, true);

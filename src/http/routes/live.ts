@@ -4,7 +4,7 @@
 import type { Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import type { HttpEnv } from "../auth.ts";
-import { liveFeedFor, type LiveEvent } from "../live.ts";
+import { type LiveEvent, liveFeedFor } from "../live.ts";
 
 const encoder = new TextEncoder();
 

@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import { fileDescriptorLimit, processorCount } from "../../runtime/system.ts";
-import { requireMonitor, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireMonitor } from "../auth.ts";
 import { notFound } from "../errors.ts";
 import type { JsonObject } from "../json.ts";
 import { GLOBAL_SERIES, NODE_SERIES, nodeReadings, queueChurn, ratesFor } from "../rates.ts";

@@ -109,7 +109,9 @@ export function listeners(broker: AmqpBroker): JsonObject[] {
   const amqpOpts = { backlog: 128, nodelay: true };
   const out: JsonObject[] = [];
   if (broker.hasPlainListener) out.push({ node, protocol: "amqp", ip_address: at.amqp ?? bind, port: broker.port, socket_opts: amqpOpts });
-  if (broker.tlsPort !== undefined) out.push({ node, protocol: "amqp/ssl", ip_address: at.amqps ?? bind, port: broker.tlsPort, socket_opts: amqpOpts });
+  if (broker.tlsPort !== undefined) {
+    out.push({ node, protocol: "amqp/ssl", ip_address: at.amqps ?? bind, port: broker.tlsPort, socket_opts: amqpOpts });
+  }
   if (broker.httpListener) {
     const port = broker.httpListener.port;
     out.push({ node, protocol: "http", ip_address: at.http ?? bind, port, socket_opts: { port } });
@@ -120,7 +122,13 @@ export function listeners(broker: AmqpBroker): JsonObject[] {
   }
   if (broker.metricsListener) {
     const port = broker.metricsListener.port;
-    out.push({ node, protocol: "http/prometheus", ip_address: at.metrics ?? bind, port, socket_opts: { port, protocol: "http/prometheus" } });
+    out.push({
+      node,
+      protocol: "http/prometheus",
+      ip_address: at.metrics ?? bind,
+      port,
+      socket_opts: { port, protocol: "http/prometheus" },
+    });
   }
   for (const l of broker.protocolListeners) {
     out.push({ node, protocol: l.protocol, ip_address: l.bind, port: l.port, socket_opts: l.tls ? { ...amqpOpts, ssl: true } : amqpOpts });
@@ -131,9 +139,35 @@ export function listeners(broker: AmqpBroker): JsonObject[] {
 export function contexts(broker: AmqpBroker): JsonObject[] {
   const node = broker.alarms.node;
   const out: JsonObject[] = [];
-  if (broker.httpListener) out.push({ node, description: "RabbitMQ Management", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.httpListener.port) });
-  if (broker.httpsListener) out.push({ node, description: "RabbitMQ Management", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.httpsListener.port), ssl: "true" });
-  if (broker.metricsListener) out.push({ node, description: "RabbitMQ Prometheus", path: "/", cowboy_opts: "[{sendfile,false}]", port: String(broker.metricsListener.port), protocol: "'http/prometheus'" });
+  if (broker.httpListener) {
+    out.push({
+      node,
+      description: "RabbitMQ Management",
+      path: "/",
+      cowboy_opts: "[{sendfile,false}]",
+      port: String(broker.httpListener.port),
+    });
+  }
+  if (broker.httpsListener) {
+    out.push({
+      node,
+      description: "RabbitMQ Management",
+      path: "/",
+      cowboy_opts: "[{sendfile,false}]",
+      port: String(broker.httpsListener.port),
+      ssl: "true",
+    });
+  }
+  if (broker.metricsListener) {
+    out.push({
+      node,
+      description: "RabbitMQ Prometheus",
+      path: "/",
+      cowboy_opts: "[{sendfile,false}]",
+      port: String(broker.metricsListener.port),
+      protocol: "'http/prometheus'",
+    });
+  }
   return out;
 }
 

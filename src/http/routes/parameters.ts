@@ -9,10 +9,10 @@ import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Json } from "../../broker/json_table.ts";
 import type { RuntimeParameter } from "../../broker/parameters.ts";
 import type { Vhost } from "../../broker/vhost.ts";
-import { requireAdmin, requirePolicymaker, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireAdmin, requirePolicymaker } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { badRequest, notFound } from "../errors.ts";
-import { readBody, type JsonObject } from "../json.ts";
+import { type JsonObject, readBody } from "../json.ts";
 import { listUsers } from "../../broker/users_view.ts";
 
 /** The body's "value" (RabbitMQ: `[{key_missing,value}]` without one). */

@@ -5,7 +5,7 @@
 import type { Hono } from "hono";
 import type { Broker } from "../../broker/broker.ts";
 import { PluginError } from "../../broker/plugin_status.ts";
-import { requireAdmin, requireMonitor, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireAdmin, requireMonitor } from "../auth.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { readBody } from "../json.ts";
 
@@ -27,7 +27,10 @@ export function pluginRoutes(app: Hono<HttpEnv>, broker: Broker): void {
     if (!plugins.list().some((p) => p.name === name)) throw notFound();
     try {
       const changed = body.enabled ? await plugins.enable([name]) : await plugins.disable([name]);
-      return c.json({ [body.enabled ? "started" : "stopped"]: changed, plugins: plugins.list().map((p) => ({ ...p, requires: [...p.requires] })) });
+      return c.json({
+        [body.enabled ? "started" : "stopped"]: changed,
+        plugins: plugins.list().map((p) => ({ ...p, requires: [...p.requires] })),
+      });
     } catch (err) {
       if (err instanceof PluginError) throw badRequest(err.message);
       throw err;

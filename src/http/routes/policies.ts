@@ -3,9 +3,9 @@
 // administrator tag, operator policies administrator, as rabbit_mgmt_util decides.
 import type { Context, Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
-import { policyJson, type PolicyBody, type PolicyKind } from "../../broker/policy.ts";
+import { type PolicyBody, policyJson, type PolicyKind } from "../../broker/policy.ts";
 import type { Vhost } from "../../broker/vhost.ts";
-import { requireAdmin, requirePolicymaker, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireAdmin, requirePolicymaker } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { readBody } from "../json.ts";

@@ -5,12 +5,12 @@ import type { Queue } from "../../broker/queue.ts";
 import type { Vhost } from "../../broker/vhost.ts";
 import type { QueueEntry } from "../../broker/queue_entry.ts";
 import { preconditionFailed } from "../../amqp/errors.ts";
-import { requireAdmin, requirePermission, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireAdmin, requirePermission } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { formatBinding, formatQueue, queueDetails, vhostBindings } from "../format.ts";
-import { boolField, jsonToTable, readBody, stringField, type JsonObject } from "../json.ts";
+import { boolField, type JsonObject, jsonToTable, readBody, stringField } from "../json.ts";
 import { propertiesToJson } from "../publish.ts";
 import { ratesFor } from "../rates.ts";
 import { addQueueSamples, requestedRanges } from "../samples.ts";
@@ -58,7 +58,13 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     stringField(body, "node", ""); // accepted: there is one node
     const existed = vhost.queues.has(name);
     vhost.declareQueue(
-      { name, durable: boolField(body, "durable", false), autoDelete: boolField(body, "auto_delete", false), exclusive: false, args: jsonToTable(body.arguments) },
+      {
+        name,
+        durable: boolField(body, "durable", false),
+        autoDelete: boolField(body, "auto_delete", false),
+        exclusive: false,
+        args: jsonToTable(body.arguments),
+      },
       broker,
     );
     await committed(broker);
@@ -104,7 +110,9 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     if (!ACK_MODES.includes(ackmode)) throw badRequest(`ackmode must be one of ${ACK_MODES.join(", ")}`);
     const encoding = stringField(body, "encoding", "auto");
     if (encoding !== "auto" && encoding !== "base64") throw badRequest("Unsupported encoding. Please use auto or base64.");
-    const truncate = body.truncate === undefined || body.truncate === null || body.truncate === "" ? undefined : intField(body.truncate, 0, "truncate");
+    const truncate = body.truncate === undefined || body.truncate === null || body.truncate === ""
+      ? undefined
+      : intField(body.truncate, 0, "truncate");
     const messages = getMessages(broker, queue, count, ackmode, encoding === "base64", truncate);
     await committed(broker);
     return c.json(messages);
@@ -124,7 +132,14 @@ function intField(value: unknown, fallback: number, key: string): number {
 }
 
 /** Takes up to `count` messages, then requeues, acks or rejects them as `ackmode` says. */
-function getMessages(broker: AmqpBroker, queue: Queue, count: number, ackmode: string, base64: boolean, truncate: number | undefined): JsonObject[] {
+function getMessages(
+  broker: AmqpBroker,
+  queue: Queue,
+  count: number,
+  ackmode: string,
+  base64: boolean,
+  truncate: number | undefined,
+): JsonObject[] {
   const stats = broker.stats;
   const taken: QueueEntry[] = [];
   const out: JsonObject[] = [];

@@ -4,16 +4,19 @@
 import type { Context, Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import type { User } from "../../auth/users.ts";
-import { requireAdmin, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireAdmin } from "../auth.ts";
 import { badRequest, notFound } from "../errors.ts";
-import { readBody, type JsonObject } from "../json.ts";
+import { type JsonObject, readBody } from "../json.ts";
 import { listPermissions, listUsers, type PermissionEntry } from "../../broker/users_view.ts";
 
 type RouteHandler = (c: Context<HttpEnv>) => Response | Promise<Response>;
 
 export function formatUser(user: User): JsonObject {
   return {
-    name: user.name, password_hash: user.passwordHash, hashing_algorithm: user.hashingAlgorithm, tags: user.tags,
+    name: user.name,
+    password_hash: user.passwordHash,
+    hashing_algorithm: user.hashingAlgorithm,
+    tags: user.tags,
     limits: { ...user.limits },
   };
 }
@@ -111,7 +114,9 @@ export function userRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const body = await readBody(c.req.raw);
     const existed = broker.users.permission(user, vhost) !== undefined;
     broker.setPermissions(user, vhost, {
-      configure: stringField(body, "configure"), write: stringField(body, "write"), read: stringField(body, "read"),
+      configure: stringField(body, "configure"),
+      write: stringField(body, "write"),
+      read: stringField(body, "read"),
     });
     return done(c, !existed);
   });

@@ -3,11 +3,11 @@ import type { Hono } from "hono";
 import { FULL_PERMISSION } from "../../auth/users.ts";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import type { Vhost } from "../../broker/vhost.ts";
-import { requireAdmin, type HttpEnv } from "../auth.ts";
+import { type HttpEnv, requireAdmin } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { formatChannel, formatConnection } from "../format.ts";
-import { readBody, type JsonObject } from "../json.ts";
+import { type JsonObject, readBody } from "../json.ts";
 import { CONNECTION_SERIES, QUEUE_SERIES, ratesFor } from "../rates.ts";
 import { unackedByQueue, type UnackedTotals } from "../unacked.ts";
 import { listPermissions } from "../../broker/users_view.ts";
@@ -24,8 +24,11 @@ export function vhostRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const body = await readBody(c.req.raw); // tracing is accepted but not kept
     const name = c.req.param("vhost");
     const existed = broker.vhosts.has(name);
-    const tags = typeof body.tags === "string" ? body.tags.split(",").map((t) => t.trim()).filter((t) => t !== "")
-      : Array.isArray(body.tags) ? body.tags.map(String) : undefined;
+    const tags = typeof body.tags === "string"
+      ? body.tags.split(",").map((t) => t.trim()).filter((t) => t !== "")
+      : Array.isArray(body.tags)
+      ? body.tags.map(String)
+      : undefined;
     broker.addVhost(name, {
       ...(typeof body.description === "string" ? { description: body.description } : {}),
       ...(tags ? { tags } : {}),

@@ -11,7 +11,13 @@ export type { FetchHandler, HttpListener, HttpPeer, HttpsFiles, WebSocketEndpoin
  * over TLS when `tls` names the PEM files. Deno.serve has no body size limit of its own: the
  * management API applies its own (src/http/body_limit.ts), as on Bun.
  */
-export function listenHttp(hostname: string, port: number, fetch: FetchHandler, tls?: HttpsFiles, webSockets?: WebSocketPaths): HttpListener {
+export function listenHttp(
+  hostname: string,
+  port: number,
+  fetch: FetchHandler,
+  tls?: HttpsFiles,
+  webSockets?: WebSocketPaths,
+): HttpListener {
   let boundPort = port;
   const server = withErrorCode(() =>
     Deno.serve(
@@ -40,12 +46,17 @@ export function listenHttp(hostname: string, port: number, fetch: FetchHandler, 
 /** Hands an upgraded WebSocket to the endpoint as a TcpSocket carrying binary messages. */
 function upgrade(request: Request, endpoint: WebSocketEndpoint, peer: Deno.NetAddr, localPort: number): Response {
   const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
-  const { socket: ws, response } = Deno.upgradeWebSocket(request, offered.includes(endpoint.protocol) ? { protocol: endpoint.protocol } : {});
+  const { socket: ws, response } = Deno.upgradeWebSocket(
+    request,
+    offered.includes(endpoint.protocol) ? { protocol: endpoint.protocol } : {},
+  );
   ws.binaryType = "arraybuffer";
   let handler: TcpHandler | undefined;
   ws.onopen = () => {
     handler = endpoint.accept({
-      remoteAddress: peer.hostname, remotePort: peer.port, localPort,
+      remoteAddress: peer.hostname,
+      remotePort: peer.port,
+      localPort,
       // A WebSocket buffers what it cannot send yet: all of it counts as taken (as on Bun).
       write: (bytes) => (ws.readyState === WebSocket.OPEN ? (ws.send(bytes), bytes.length) : -1),
       end: () => ws.close(1000),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { sleep, startTestBroker, type TestBroker } from "../../helpers/broker.ts";
 import { api } from "../../helpers/http.ts";
-import { eventually, reference, SKIP_REFERENCE, uniqueName, type Reference } from "./reference.ts";
+import { eventually, type Reference, reference, SKIP_REFERENCE, uniqueName } from "./reference.ts";
 import { federate, rabbitSide, warrenSide } from "./topology.ts";
 
 let b: TestBroker;
@@ -32,7 +32,9 @@ afterAll(async () => {
 /** Bindings of exchange `x` on a Warren whose destination is a federation exchange of `cluster`. */
 function boundFor(broker: TestBroker, x: string, cluster: string, vhost = "/") {
   const exchange = broker.broker.vhosts.get(vhost)!.exchanges.get(x);
-  return exchange ? [...exchange.router.bindings()].filter((bd) => "exchangeType" in bd.destination && bd.destination.name.includes(`-> ${cluster}`)) : [];
+  return exchange
+    ? [...exchange.router.bindings()].filter((bd) => "exchangeType" in bd.destination && bd.destination.name.includes(`-> ${cluster}`))
+    : [];
 }
 
 for (const maxHops of [1, 2]) {
@@ -60,7 +62,8 @@ for (const maxHops of [1, 2]) {
       undo.push(await federate(warrenSide(c), { name: x, upstream: upBC, uri: b.url, maxHops }));
       // C's bindings reach B; beyond it only with max-hops 2.
       await eventually(() => (boundFor(b, x, clusterC).some((bd) => bd.routingKey === "k") ? true : undefined), "C's binding on B");
-      const onRabbit = async () => ((await ref.call("GET", `/api/exchanges/%2f/${x}/bindings/source`)).body as { routing_key: string }[]).map((bd) => bd.routing_key);
+      const onRabbit = async () =>
+        ((await ref.call("GET", `/api/exchanges/%2f/${x}/bindings/source`)).body as { routing_key: string }[]).map((bd) => bd.routing_key);
       if (maxHops === 2) {
         await eventually(async () => ((await onRabbit()).includes("k") ? true : undefined), "C's binding on RabbitMQ, through B");
       } else {
@@ -175,8 +178,16 @@ test("vhosts of one Warren federated in a chain honour max-hops 2 (and 1)", asyn
       await ch3.bindQueue(q, x, "k");
       undo.push(await federate(warrenSide(c), { vhost: "fed-v2", name: x, upstream: uniqueName("up-v1"), uri: "amqp:///fed-v1", maxHops }));
       undo.push(await federate(warrenSide(c), { vhost: "fed-v3", name: x, upstream: uniqueName("up-v2"), uri: "amqp:///fed-v2", maxHops }));
-      await eventually(() => (boundFor(c, x, clusterC, "fed-v2").some((bd) => bd.routingKey === "k") ? true : undefined), "v3's binding in v2");
-      if (maxHops === 2) await eventually(() => (boundFor(c, x, clusterC, "fed-v1").some((bd) => bd.routingKey === "k") ? true : undefined), "v3's binding in v1");
+      await eventually(
+        () => (boundFor(c, x, clusterC, "fed-v2").some((bd) => bd.routingKey === "k") ? true : undefined),
+        "v3's binding in v2",
+      );
+      if (maxHops === 2) {
+        await eventually(
+          () => (boundFor(c, x, clusterC, "fed-v1").some((bd) => bd.routingKey === "k") ? true : undefined),
+          "v3's binding in v1",
+        );
+      }
       ch1.publish(x, "k", Buffer.from("hop hop"), { persistent: true });
       await ch1.waitForConfirms();
       if (maxHops === 2) {

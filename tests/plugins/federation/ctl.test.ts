@@ -24,7 +24,10 @@ async function ctl(args: string[]): Promise<{ code: number; stdout: string; stde
   let stdout = "";
   let stderr = "";
   const code = await runCtl(["--port", String(b.httpPort), ...args], {
-    stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: async () => "", env: {},
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: async () => "",
+    env: {},
   });
   return { code, stdout, stderr };
 }
@@ -41,9 +44,14 @@ test("federation_status lists links (all, or only those down); restart_federatio
   await (await ac.createChannel()).assertExchange(up, "fanout", { durable: true });
   await ac.close();
   await federate(warrenSide(b), { name: up, upstream: "to-a", uri: a.url });
-  await api(b.httpUrl, "PUT", "/api/parameters/federation-upstream/%2f/nowhere", { value: { uri: `amqp://127.0.0.1:${await freePort()}`, "reconnect-delay": 60 } });
+  await api(b.httpUrl, "PUT", "/api/parameters/federation-upstream/%2f/nowhere", {
+    value: { uri: `amqp://127.0.0.1:${await freePort()}`, "reconnect-delay": 60 },
+  });
   await api(b.httpUrl, "PUT", "/api/policies/%2f/nowhere", { pattern: `^${down}$`, definition: { "federation-upstream": "nowhere" } });
-  await eventually(async () => ((await api(b.httpUrl, "GET", "/api/federation-links/state/down")).body.length === 1 ? true : undefined), "the down link");
+  await eventually(
+    async () => ((await api(b.httpUrl, "GET", "/api/federation-links/state/down")).body.length === 1 ? true : undefined),
+    "the down link",
+  );
 
   const all = await ctl(["federation_status"]);
   expect(all.code).toBe(0);
@@ -51,7 +59,9 @@ test("federation_status lists links (all, or only those down); restart_federatio
   expect(lines[0]).toBe("Listing federation links on node ...");
   expect(lines[1]).toBe("type\tname\tvhost\tupstream_name\tupstream\tstatus\tlocal_connection\turi\ttimestamp\terror\tid");
   const rows = lines.slice(2).map((l) => l.split("\t"));
-  expect(rows.map((r) => [r[0], r[1], r[4], r[5]]).sort()).toEqual([["exchange", down, "nowhere", "error"], ["exchange", up, "to-a", "running"]].sort());
+  expect(rows.map((r) => [r[0], r[1], r[4], r[5]]).sort()).toEqual(
+    [["exchange", down, "nowhere", "error"], ["exchange", up, "to-a", "running"]].sort(),
+  );
   const onlyDown = await ctl(["federation_status", "--only-down", "-q"]);
   expect(onlyDown.stdout.trim().split("\n").slice(1).map((l) => l.split("\t")[1])).toEqual([down]);
 
@@ -59,7 +69,13 @@ test("federation_status lists links (all, or only those down); restart_federatio
   const restarted = await ctl(["restart_federation_link", id]);
   expect(restarted.code).toBe(0);
   expect(restarted.stdout).toContain(`Restarting federation link ${id}`);
-  await eventually(async () => ((await api(b.httpUrl, "GET", "/api/federation-links")).body as { id: string; status: string }[]).find((l) => l.id === id && l.status === "running"), "the restarted link");
+  await eventually(
+    async () =>
+      ((await api(b.httpUrl, "GET", "/api/federation-links")).body as { id: string; status: string }[]).find((l) =>
+        l.id === id && l.status === "running"
+      ),
+    "the restarted link",
+  );
   const missing = await ctl(["restart_federation_link", "ffffffff"]);
   expect(missing.code).toBe(65);
   expect(missing.stderr).toContain("Federation link with ID ffffffff not found");

@@ -65,14 +65,20 @@ for (const what of ["queue", "exchange", "internal exchange"] as const) {
       const observed: LinkJson[] = [];
       const watch = setInterval(async () => observed.push(...(await links().catch(() => []))), 20);
       try {
-      const ac = await amqp.connect(a.url);
-      const ch = await ac.createChannel();
-      if (what === "queue") await ch.deleteQueue(qName);
-      else if (what === "exchange") await ch.deleteExchange(x);
-      else await ch.deleteExchange(internal);
-      await ac.close();
-      const error = await eventually(() => observed.find((l) => l.status === "error"), "the link in error");
-      expect(error.error).toContain(what === "queue" ? `upstream queue '${qName}'` : what === "exchange" ? `upstream exchange '${x}'` : `upstream exchange '${internal}'`);
+        const ac = await amqp.connect(a.url);
+        const ch = await ac.createChannel();
+        if (what === "queue") await ch.deleteQueue(qName);
+        else if (what === "exchange") await ch.deleteExchange(x);
+        else await ch.deleteExchange(internal);
+        await ac.close();
+        const error = await eventually(() => observed.find((l) => l.status === "error"), "the link in error");
+        expect(error.error).toContain(
+          what === "queue"
+            ? `upstream queue '${qName}'`
+            : what === "exchange"
+            ? `upstream exchange '${x}'`
+            : `upstream exchange '${internal}'`,
+        );
         const at = observed.indexOf(error);
         await eventually(() => (observed.slice(at).some((l) => l.status === "running") ? true : undefined), "the link running again");
       } finally {
@@ -93,7 +99,9 @@ test("an unreachable upstream: error econnrefused, listed as down; a restart con
   await (await bc.createChannel()).assertExchange(x, "fanout", { durable: true });
   await bc.close();
   const upstream = uniqueName("up");
-  await api(b.httpUrl, "PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, { value: { uri: `amqp://guest:guest@127.0.0.1:${port}`, "reconnect-delay": 60 } });
+  await api(b.httpUrl, "PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, {
+    value: { uri: `amqp://guest:guest@127.0.0.1:${port}`, "reconnect-delay": 60 },
+  });
   await api(b.httpUrl, "PUT", `/api/policies/%2f/${upstream}`, { pattern: `^${x}$`, definition: { "federation-upstream": upstream } });
   try {
     const link = await eventually(async () => (await links()).find((l) => l.exchange === x && l.status === "error"), "the link in error");
@@ -114,7 +122,11 @@ test("an unreachable upstream: error econnrefused, listed as down; a restart con
       expect((await api(b.httpUrl, "DELETE", `/api/federation-links/vhost/%2f/00000000/${node}/restart`)).status).toBe(404);
       expect((await api(b.httpUrl, "DELETE", `/api/federation-links/vhost/%2f/${link.id}/other@node/restart`)).status).toBe(404);
       expect((await api(b.httpUrl, "DELETE", `/api/federation-links/vhost/%2f/${link.id}/${node}/restart`)).status).toBe(204);
-      await eventually(async () => (await links()).find((l) => l.exchange === x && l.status === "running"), "the restarted link running", 10_000);
+      await eventually(
+        async () => (await links()).find((l) => l.exchange === x && l.status === "running"),
+        "the restarted link running",
+        10_000,
+      );
     } finally {
       await api(b.httpUrl, "DELETE", `/api/policies/%2f/${upstream}`);
       await back.stop();
@@ -133,8 +145,20 @@ test("a queue federated both ways between two Warrens: messages move to where th
     await (await c.createChannel()).assertQueue(q, { durable: true });
     await c.close();
   }
-  const undoB = await federate(warrenSide(b), { name: q, kind: "queues", upstream: uniqueName("to-a"), uri: a.url, extra: { "reconnect-delay": 0.3 } });
-  const undoA = await federate(warrenSide(a), { name: q, kind: "queues", upstream: uniqueName("to-b"), uri: b.url, extra: { "reconnect-delay": 0.3 } });
+  const undoB = await federate(warrenSide(b), {
+    name: q,
+    kind: "queues",
+    upstream: uniqueName("to-a"),
+    uri: a.url,
+    extra: { "reconnect-delay": 0.3 },
+  });
+  const undoA = await federate(warrenSide(a), {
+    name: q,
+    kind: "queues",
+    upstream: uniqueName("to-b"),
+    uri: b.url,
+    extra: { "reconnect-delay": 0.3 },
+  });
   try {
     const consumeOn = async (broker: TestBroker, n: number) => {
       const c = await amqp.connect(broker.url);

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp from "amqplib";
-import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
+import { startTestBroker } from "../../helpers/broker.ts";
 import { api } from "../../helpers/http.ts";
 import { startTcpProxy } from "../../helpers/tcp_proxy.ts";
 import { freePort, killAllWarrens, spawnWarren, type WarrenProcess } from "../../helpers/warren_process.ts";
@@ -48,20 +48,24 @@ async function publishConfirmed(url: string, x: string, n: number, onBatch?: (se
 async function consumeAll(url: string, q: string, want: Set<number>, what: string): Promise<number> {
   const got = new Set<number>();
   let duplicates = 0;
-  await eventually(async () => {
-    const conn = await amqp.connect(url);
-    try {
-      const ch = await conn.createChannel();
-      for (let m = await ch.get(q, { noAck: true }); m; m = await ch.get(q, { noAck: true })) {
-        const id = Number(m.content.toString());
-        if (got.has(id)) duplicates++;
-        got.add(id);
+  await eventually(
+    async () => {
+      const conn = await amqp.connect(url);
+      try {
+        const ch = await conn.createChannel();
+        for (let m = await ch.get(q, { noAck: true }); m; m = await ch.get(q, { noAck: true })) {
+          const id = Number(m.content.toString());
+          if (got.has(id)) duplicates++;
+          got.add(id);
+        }
+      } finally {
+        await conn.close().catch(() => {});
       }
-    } finally {
-      await conn.close().catch(() => {});
-    }
-    return [...want].every((id) => got.has(id)) ? true : undefined;
-  }, `${what}: ${want.size} confirmed messages downstream (have ${got.size})`, 60_000);
+      return [...want].every((id) => got.has(id)) ? true : undefined;
+    },
+    `${what}: ${want.size} confirmed messages downstream (have ${got.size})`,
+    60_000,
+  );
   return duplicates;
 }
 
@@ -105,7 +109,11 @@ test("a link cut again and again by a proxy loses nothing confirmed upstream", a
   }
 }, SLOW);
 
-async function spawnWithApi(dataDir: string, port?: number, httpPort?: number): Promise<{ proc: WarrenProcess; http: string; port: number; httpPort: number }> {
+async function spawnWithApi(
+  dataDir: string,
+  port?: number,
+  httpPort?: number,
+): Promise<{ proc: WarrenProcess; http: string; port: number; httpPort: number }> {
   const hp = httpPort ?? (await freePort());
   const proc = await spawnWarren({ dataDir, ...(port !== undefined ? { port } : {}), args: ["--http-port", String(hp)] });
   return { proc, http: `http://127.0.0.1:${hp}`, port: proc.port, httpPort: hp };

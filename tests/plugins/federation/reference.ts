@@ -1,7 +1,7 @@
 // The reference RabbitMQ for federation tests: its management API (upstreams, policies, links)
 // and AMQP URL, or undefined when RABBITMQ_REF_URL / RABBITMQ_REF_HTTP are unset. It is shared:
 // every name a test makes starts with "federation-" and a random part, and is removed after.
-import { api, basic, type ApiResponse } from "../../helpers/http.ts";
+import { api, type ApiResponse, basic } from "../../helpers/http.ts";
 import { sleep } from "../../helpers/broker.ts";
 
 export interface Reference {

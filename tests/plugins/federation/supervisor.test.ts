@@ -61,7 +61,9 @@ test("links follow policies, upstreams and sets at once", async () => {
   await c.close();
   // An upstream's new value restarts its links (same id), the URI shown without credentials.
   const before = (await api(b.httpUrl, "GET", "/api/federation-links")).body as Record<string, string>[];
-  await put("/api/parameters/federation-upstream/%2f/u1", { value: { uri: dead.replace("amqp://", "amqp://x:secret@"), "reconnect-delay": 60 } });
+  await put("/api/parameters/federation-upstream/%2f/u1", {
+    value: { uri: dead.replace("amqp://", "amqp://x:secret@"), "reconnect-delay": 60 },
+  });
   const after = (await api(b.httpUrl, "GET", "/api/federation-links")).body as Record<string, string>[];
   expect(after.map((l) => l.id).sort()).toEqual(before.map((l) => l.id).sort());
   expect(JSON.stringify(after)).not.toContain("secret");
@@ -88,9 +90,21 @@ test("upstream defaults and overrides as RabbitMQ resolves them", () => {
   const lookup = (component: string) => values.get(component) as never;
   const [plain] = upstreamsFor(lookup, "/", { "federation-upstream": "a" }, "local");
   expect(plain).toEqual({
-    name: "a", uris: ["amqp://h"], exchange: "local", queue: "local", consumerTag: "federation-link-a", prefetchCount: 1000,
-    reconnectDelay: 5, maxHops: 3, expires: undefined, messageTtl: undefined, trustUserId: false, ackMode: "on-confirm",
-    queueType: "classic", bindNowait: false, resourceCleanupMode: "default",
+    name: "a",
+    uris: ["amqp://h"],
+    exchange: "local",
+    queue: "local",
+    consumerTag: "federation-link-a",
+    prefetchCount: 1000,
+    reconnectDelay: 5,
+    maxHops: 3,
+    expires: undefined,
+    messageTtl: undefined,
+    trustUserId: false,
+    ackMode: "on-confirm",
+    queueType: "classic",
+    bindNowait: false,
+    resourceCleanupMode: "default",
   });
   const [fromSet] = upstreamsFor(lookup, "/", { "federation-upstream-set": "s" }, "local");
   expect(fromSet).toMatchObject({ exchange: "elsewhere", prefetchCount: 10, maxHops: 3 });
@@ -115,17 +129,28 @@ test("hop and cycle checks, upstream queue names, default vhosts", () => {
 test("definitions carry upstreams and federation policies both ways", async () => {
   const defs = {
     parameters: [{ vhost: "/", component: "federation-upstream", name: "d1", value: { uri: dead, "reconnect-delay": 60 } }],
-    policies: [{ vhost: "/", name: "dp", pattern: "^fx2$", "apply-to": "exchanges", priority: 0, definition: { "federation-upstream": "d1" } }],
+    policies: [{
+      vhost: "/",
+      name: "dp",
+      pattern: "^fx2$",
+      "apply-to": "exchanges",
+      priority: 0,
+      definition: { "federation-upstream": "d1" },
+    }],
   };
   expect((await api(b.httpUrl, "POST", "/api/definitions", defs)).status).toBeLessThan(300);
   expect(await links()).toEqual(["exchange:fx2<-d1"]);
   const exported = (await api(b.httpUrl, "GET", "/api/definitions")).body;
   expect(exported.parameters).toContainEqual(defs.parameters[0]);
   expect(exported.policies).toContainEqual(defs.policies[0]);
-  const bad = { policies: [{ ...defs.policies[0], name: "bad", definition: { "federation-upstream": "d1", "federation-upstream-set": "all" } }] };
+  const bad = {
+    policies: [{ ...defs.policies[0], name: "bad", definition: { "federation-upstream": "d1", "federation-upstream-set": "all" } }],
+  };
   const refused = await api(b.httpUrl, "POST", "/api/definitions", bad);
   expect(refused.status).toBe(400);
-  expect(JSON.stringify(refused.body)).toContain("cannot specify federation-upstream, federation-upstream-set or federation-upstream-pattern together");
+  expect(JSON.stringify(refused.body)).toContain(
+    "cannot specify federation-upstream, federation-upstream-set or federation-upstream-pattern together",
+  );
   await del("/api/policies/%2f/dp");
   await del("/api/parameters/federation-upstream/%2f/d1");
 });

@@ -97,7 +97,9 @@ describe("refusals with RabbitMQ's texts", () => {
       const c = await amqp.connect(url);
       try {
         const outcomes: string[] = [];
-        for (const args of [{}, { "x-max-hops": { "!": "int", value: 1 } }, { "x-max-hops": "1" }, { "x-max-hops": { "!": "long", value: 1 } }]) {
+        for (
+          const args of [{}, { "x-max-hops": { "!": "int", value: 1 } }, { "x-max-hops": "1" }, { "x-max-hops": { "!": "long", value: 1 } }]
+        ) {
           const ch = await c.createChannel();
           ch.on("error", () => {});
           const name = uniqueName("xfu");
@@ -124,12 +126,24 @@ describe("refusals with RabbitMQ's texts", () => {
 });
 
 test("a valid upstream and set are stored with what was given, and listed", async () => {
-  const value = { uri: ["amqp://u:p@h1", "amqps://h2:5671/v?heartbeat=5"], "max-hops": 2, "ack-mode": "on-publish", "queue-type": "quorum" };
+  const value = {
+    uri: ["amqp://u:p@h1", "amqps://h2:5671/v?heartbeat=5"],
+    "max-hops": 2,
+    "ack-mode": "on-publish",
+    "queue-type": "quorum",
+  };
   expect((await api(warren.httpUrl, "PUT", "/api/parameters/federation-upstream/%2f/up1", { value })).status).toBe(201);
-  expect((await api(warren.httpUrl, "PUT", "/api/parameters/federation-upstream-set/%2f/s1", { value: [{ upstream: "up1", "prefetch-count": 5 }] })).status).toBe(201);
+  expect(
+    (await api(warren.httpUrl, "PUT", "/api/parameters/federation-upstream-set/%2f/s1", {
+      value: [{ upstream: "up1", "prefetch-count": 5 }],
+    })).status,
+  ).toBe(201);
   const listed = (await api(warren.httpUrl, "GET", "/api/parameters/federation-upstream/%2f")).body;
   expect(listed).toEqual([{ vhost: "/", component: "federation-upstream", name: "up1", value }]);
-  expect((await api(warren.httpUrl, "PUT", "/api/policies/%2f/p1", { pattern: "^nothing$", definition: { "federation-upstream-set": "s1" } })).status).toBe(201);
+  expect(
+    (await api(warren.httpUrl, "PUT", "/api/policies/%2f/p1", { pattern: "^nothing$", definition: { "federation-upstream-set": "s1" } }))
+      .status,
+  ).toBe(201);
   await api(warren.httpUrl, "DELETE", "/api/policies/%2f/p1");
   await api(warren.httpUrl, "DELETE", "/api/parameters/federation-upstream-set/%2f/s1");
   await api(warren.httpUrl, "DELETE", "/api/parameters/federation-upstream/%2f/up1");

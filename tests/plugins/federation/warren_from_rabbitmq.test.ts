@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
 import { api } from "../../helpers/http.ts";
-import { eventually, reference, SKIP_REFERENCE, uniqueName, type Reference } from "./reference.ts";
+import { eventually, type Reference, reference, SKIP_REFERENCE, uniqueName } from "./reference.ts";
 
 let warren: TestBroker;
 let ref: Reference;
@@ -28,73 +28,122 @@ async function runningLink(match: (l: Record<string, unknown>) => boolean): Prom
   }, "the Warren link to run");
 }
 
-test.skipIf(SKIP_REFERENCE)("Warren federates an exchange from RabbitMQ: upstream objects, bindings in sync, x-received-from, cleanup", async () => {
-  const x = uniqueName("x");
-  const upstream = uniqueName("up-rabbit");
-  const queue = uniqueName("q");
-  const r = await amqp.connect(ref.url);
-  const w = await amqp.connect(warren.url);
-  try {
-    const rch = await r.createConfirmChannel();
-    await rch.assertExchange(x, "direct", { durable: true });
-    const wch = await w.createChannel();
-    await wch.assertExchange(x, "direct", { durable: true });
-    await wch.assertQueue(queue, { durable: true });
-    await wch.bindQueue(queue, x, "k1");
-    expect((await api(warren.httpUrl, "PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, { value: { uri: ref.url } })).status).toBeLessThan(300);
-    expect((await api(warren.httpUrl, "PUT", `/api/policies/%2f/${x}`, { pattern: `^${x}$`, "apply-to": "exchanges", definition: { "federation-upstream": upstream } })).status).toBeLessThan(300);
-    const link = await runningLink((l) => l.exchange === x);
-    expect(link).toMatchObject({
-      node: warren.broker.alarms.node, exchange: x, upstream_exchange: x, type: "exchange", vhost: "/", upstream,
-      local_connection: `Federation link (upstream: ${upstream}, policy: ${x})`, uri: ref.url.replace(/\/\/[^@]*@/, "//"),
-    });
-    expect(String(link.id)).toMatch(/^[0-9a-f]{8}$/);
-    expect(String(link.timestamp)).toMatch(/^\d{4}-\d\d-\d\d \d+:\d\d:\d\d$/);
+test.skipIf(SKIP_REFERENCE)(
+  "Warren federates an exchange from RabbitMQ: upstream objects, bindings in sync, x-received-from, cleanup",
+  async () => {
+    const x = uniqueName("x");
+    const upstream = uniqueName("up-rabbit");
+    const queue = uniqueName("q");
+    const r = await amqp.connect(ref.url);
+    const w = await amqp.connect(warren.url);
+    try {
+      const rch = await r.createConfirmChannel();
+      await rch.assertExchange(x, "direct", { durable: true });
+      const wch = await w.createChannel();
+      await wch.assertExchange(x, "direct", { durable: true });
+      await wch.assertQueue(queue, { durable: true });
+      await wch.bindQueue(queue, x, "k1");
+      expect((await api(warren.httpUrl, "PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, { value: { uri: ref.url } })).status)
+        .toBeLessThan(300);
+      expect(
+        (await api(warren.httpUrl, "PUT", `/api/policies/%2f/${x}`, {
+          pattern: `^${x}$`,
+          "apply-to": "exchanges",
+          definition: { "federation-upstream": upstream },
+        })).status,
+      ).toBeLessThan(300);
+      const link = await runningLink((l) => l.exchange === x);
+      expect(link).toMatchObject({
+        node: warren.broker.alarms.node,
+        exchange: x,
+        upstream_exchange: x,
+        type: "exchange",
+        vhost: "/",
+        upstream,
+        local_connection: `Federation link (upstream: ${upstream}, policy: ${x})`,
+        uri: ref.url.replace(/\/\/[^@]*@/, "//"),
+      });
+      expect(String(link.id)).toMatch(/^[0-9a-f]{8}$/);
+      expect(String(link.timestamp)).toMatch(/^\d{4}-\d\d-\d\d \d+:\d\d:\d\d$/);
 
-    // What Warren made on RabbitMQ, as RabbitMQ's own downstream would.
-    const qName = `federation: ${x} -> ${cluster}`;
-    const upQueue = (await ref.call("GET", `/api/queues/%2f/${enc(qName)}`)).body;
-    expect(upQueue.durable).toBe(true);
-    expect(upQueue.arguments).toEqual({ "x-internal-purpose": "federation" });
-    const exchanges = ((await ref.call("GET", "/api/exchanges/%2f")).body as Record<string, unknown>[]).filter((e) => String(e.name).startsWith(`${qName} `));
-    expect(exchanges).toHaveLength(1);
-    expect(exchanges[0]).toMatchObject({ type: "x-federation-upstream", durable: true, internal: true, auto_delete: true });
-    expect(exchanges[0]!.arguments).toEqual({ "x-max-hops": 1, "x-downstream-name": cluster, "x-downstream-vhost": "/", "x-internal-purpose": "federation" });
-    const internal = String(exchanges[0]!.name);
-    const upstreamBindings = async () => ((await ref.call("GET", `/api/exchanges/%2f/${enc(x)}/bindings/source`)).body as Record<string, unknown>[]).filter((b) => b.destination === internal);
-    const first = await upstreamBindings();
-    expect(first.map((b) => b.routing_key)).toEqual(["k1"]);
-    expect((first[0]!.arguments as Record<string, unknown[]>)["x-bound-from"]).toEqual([{ "cluster-name": cluster, vhost: "/", exchange: `/:${x} ${internal.slice(-1)}`, hops: 1 }]);
+      // What Warren made on RabbitMQ, as RabbitMQ's own downstream would.
+      const qName = `federation: ${x} -> ${cluster}`;
+      const upQueue = (await ref.call("GET", `/api/queues/%2f/${enc(qName)}`)).body;
+      expect(upQueue.durable).toBe(true);
+      expect(upQueue.arguments).toEqual({ "x-internal-purpose": "federation" });
+      const exchanges = ((await ref.call("GET", "/api/exchanges/%2f")).body as Record<string, unknown>[]).filter((e) =>
+        String(e.name).startsWith(`${qName} `)
+      );
+      expect(exchanges).toHaveLength(1);
+      expect(exchanges[0]).toMatchObject({ type: "x-federation-upstream", durable: true, internal: true, auto_delete: true });
+      expect(exchanges[0]!.arguments).toEqual({
+        "x-max-hops": 1,
+        "x-downstream-name": cluster,
+        "x-downstream-vhost": "/",
+        "x-internal-purpose": "federation",
+      });
+      const internal = String(exchanges[0]!.name);
+      const upstreamBindings = async () =>
+        ((await ref.call("GET", `/api/exchanges/%2f/${enc(x)}/bindings/source`)).body as Record<string, unknown>[]).filter((b) =>
+          b.destination === internal
+        );
+      const first = await upstreamBindings();
+      expect(first.map((b) => b.routing_key)).toEqual(["k1"]);
+      expect((first[0]!.arguments as Record<string, unknown[]>)["x-bound-from"]).toEqual([{
+        "cluster-name": cluster,
+        vhost: "/",
+        exchange: `/:${x} ${internal.slice(-1)}`,
+        hops: 1,
+      }]);
 
-    // Bindings follow local changes.
-    await wch.bindQueue(queue, x, "k2");
-    await eventually(async () => ((await upstreamBindings()).some((b) => b.routing_key === "k2") ? true : undefined), "k2 bound upstream");
-    await wch.unbindQueue(queue, x, "k1");
-    await eventually(async () => ((await upstreamBindings()).some((b) => b.routing_key === "k1") ? undefined : true), "k1 unbound upstream");
+      // Bindings follow local changes.
+      await wch.bindQueue(queue, x, "k2");
+      await eventually(
+        async () => ((await upstreamBindings()).some((b) => b.routing_key === "k2") ? true : undefined),
+        "k2 bound upstream",
+      );
+      await wch.unbindQueue(queue, x, "k1");
+      await eventually(
+        async () => ((await upstreamBindings()).some((b) => b.routing_key === "k1") ? undefined : true),
+        "k1 unbound upstream",
+      );
 
-    // Messages published on RabbitMQ arrive, marked.
-    rch.publish(x, "k2", Buffer.from("hello"), { persistent: true });
-    rch.publish(x, "k1", Buffer.from("no longer bound"), { persistent: true });
-    await rch.waitForConfirms();
-    const got = await eventually(async () => (await wch.get(queue, { noAck: true })) || undefined, "the federated message");
-    expect(got.content.toString()).toBe("hello");
-    const from = got.properties.headers!["x-received-from"] as Record<string, unknown>[];
-    expect(from).toEqual([{ uri: ref.url.replace(/\/\/[^@]*@/, "//"), exchange: x, redelivered: false, "cluster-name": await ref.clusterName(), vhost: "/" }]);
-    expect(await wch.get(queue, { noAck: true })).toBe(false);
+      // Messages published on RabbitMQ arrive, marked.
+      rch.publish(x, "k2", Buffer.from("hello"), { persistent: true });
+      rch.publish(x, "k1", Buffer.from("no longer bound"), { persistent: true });
+      await rch.waitForConfirms();
+      const got = await eventually(async () => (await wch.get(queue, { noAck: true })) || undefined, "the federated message");
+      expect(got.content.toString()).toBe("hello");
+      const from = got.properties.headers!["x-received-from"] as Record<string, unknown>[];
+      expect(from).toEqual([{
+        uri: ref.url.replace(/\/\/[^@]*@/, "//"),
+        exchange: x,
+        redelivered: false,
+        "cluster-name": await ref.clusterName(),
+        vhost: "/",
+      }]);
+      expect(await wch.get(queue, { noAck: true })).toBe(false);
 
-    // Removing the policy stops the link and removes the upstream queue and exchange.
-    await api(warren.httpUrl, "DELETE", `/api/policies/%2f/${x}`);
-    expect((await api(warren.httpUrl, "GET", "/api/federation-links")).body).toEqual([]);
-    await eventually(async () => ((await ref.call("GET", `/api/queues/%2f/${enc(qName)}`)).status === 404 ? true : undefined), "the upstream queue removed");
-    await eventually(async () => ((await ref.call("GET", `/api/exchanges/%2f/${enc(internal)}`)).status === 404 ? true : undefined), "the internal exchange removed");
-  } finally {
-    await api(warren.httpUrl, "DELETE", `/api/policies/%2f/${x}`);
-    const rch = await r.createChannel();
-    await rch.deleteExchange(x).catch(() => {});
-    await r.close();
-    await w.close();
-  }
-});
+      // Removing the policy stops the link and removes the upstream queue and exchange.
+      await api(warren.httpUrl, "DELETE", `/api/policies/%2f/${x}`);
+      expect((await api(warren.httpUrl, "GET", "/api/federation-links")).body).toEqual([]);
+      await eventually(
+        async () => ((await ref.call("GET", `/api/queues/%2f/${enc(qName)}`)).status === 404 ? true : undefined),
+        "the upstream queue removed",
+      );
+      await eventually(
+        async () => ((await ref.call("GET", `/api/exchanges/%2f/${enc(internal)}`)).status === 404 ? true : undefined),
+        "the internal exchange removed",
+      );
+    } finally {
+      await api(warren.httpUrl, "DELETE", `/api/policies/%2f/${x}`);
+      const rch = await r.createChannel();
+      await rch.deleteExchange(x).catch(() => {});
+      await r.close();
+      await w.close();
+    }
+  },
+);
 
 test.skipIf(SKIP_REFERENCE)("a federated queue pulls from RabbitMQ only while it has a consumer with nothing local to give", async () => {
   const q = uniqueName("fq");
@@ -109,7 +158,11 @@ test.skipIf(SKIP_REFERENCE)("a federated queue pulls from RabbitMQ only while it
     const wch = await w.createChannel();
     await wch.assertQueue(q, { durable: true });
     await api(warren.httpUrl, "PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, { value: { uri: ref.url } });
-    await api(warren.httpUrl, "PUT", `/api/policies/%2f/${q}`, { pattern: `^${q}$`, "apply-to": "queues", definition: { "federation-upstream": upstream } });
+    await api(warren.httpUrl, "PUT", `/api/policies/%2f/${q}`, {
+      pattern: `^${q}$`,
+      "apply-to": "queues",
+      definition: { "federation-upstream": upstream },
+    });
     const link = await runningLink((l) => l.queue === q);
     expect(link).toMatchObject({ queue: q, upstream_queue: q, type: "queue", consumer_tag: `federation-link-${upstream}` });
     // No consumer: nothing moves.
@@ -157,8 +210,13 @@ test.skipIf(SKIP_REFERENCE)("a link to RabbitMQ cut by a proxy while messages fl
     await wch.assertExchange(x, "fanout", { durable: true });
     await wch.assertQueue(q, { durable: true });
     await wch.bindQueue(q, x, "");
-    await api(warren.httpUrl, "PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, { value: { uri: `amqp://guest:guest@127.0.0.1:${proxy.port}`, "reconnect-delay": 0.2 } });
-    await api(warren.httpUrl, "PUT", `/api/policies/%2f/${upstream}`, { pattern: `^${x}$`, definition: { "federation-upstream": upstream } });
+    await api(warren.httpUrl, "PUT", `/api/parameters/federation-upstream/%2f/${upstream}`, {
+      value: { uri: `amqp://guest:guest@127.0.0.1:${proxy.port}`, "reconnect-delay": 0.2 },
+    });
+    await api(warren.httpUrl, "PUT", `/api/policies/%2f/${upstream}`, {
+      pattern: `^${x}$`,
+      definition: { "federation-upstream": upstream },
+    });
     await runningLink((l) => l.exchange === x);
     const N = 1000;
     for (let i = 0; i < N; i += 100) {
@@ -179,7 +237,10 @@ test.skipIf(SKIP_REFERENCE)("a link to RabbitMQ cut by a proxy while messages fl
     await api(warren.httpUrl, "DELETE", `/api/parameters/federation-upstream/%2f/${upstream}`);
     // The link removes its queue and exchange on RabbitMQ through the proxy: let it finish.
     const qName = `federation: ${x} -> ${cluster}`;
-    await eventually(async () => ((await ref.call("GET", `/api/queues/%2f/${enc(qName)}`)).status === 404 ? true : undefined), "the upstream queue removed").catch(async () => {
+    await eventually(
+      async () => ((await ref.call("GET", `/api/queues/%2f/${enc(qName)}`)).status === 404 ? true : undefined),
+      "the upstream queue removed",
+    ).catch(async () => {
       await ref.call("DELETE", `/api/queues/%2f/${enc(qName)}`);
     });
     await proxy.stop();

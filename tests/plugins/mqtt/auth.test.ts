@@ -8,7 +8,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { certificate, hasOpenssl, serverCertificates } from "../../helpers/certs.ts";
 import { mqttPorts } from "../../../plugins/mqtt/mod.ts";
-import { closeClients, collect, connect, refusedCode, sleep, startMqttBroker, subackCodes, type MqttBroker } from "./helpers.ts";
+import { closeClients, collect, connect, type MqttBroker, refusedCode, sleep, startMqttBroker, subackCodes } from "./helpers.ts";
 
 let b: MqttBroker;
 beforeAll(async () => {
@@ -57,7 +57,9 @@ describe("MQTT permissions", () => {
   test("anonymous clients log in as mqtt.default_user", async () => {
     const c = await connect(b.mqttUrl, { username: undefined, password: undefined, clientId: "a-anon" } as Record<string, unknown>);
     await sleep(20);
-    const mine = [...b.broker.protocolConnections].find((x) => x.describe().client_properties && (x.describe().client_properties as { client_id: string }).client_id === "a-anon");
+    const mine = [...b.broker.protocolConnections].find((x) =>
+      x.describe().client_properties && (x.describe().client_properties as { client_id: string }).client_id === "a-anon"
+    );
     expect(mine?.user?.name).toBe("guest");
     await c.endAsync();
   });
@@ -67,7 +69,9 @@ describe("MQTT settings", () => {
   test("allow_anonymous = false refuses a client without credentials (CONNACK 4)", async () => {
     await b.stop();
     b = await startMqttBroker({ pluginSettings: { "mqtt.allow_anonymous": "false" } });
-    expect(await refusedCode(b.mqttUrl, { username: undefined, password: undefined, clientId: "s-anon" } as Record<string, unknown>)).toBe(4);
+    expect(await refusedCode(b.mqttUrl, { username: undefined, password: undefined, clientId: "s-anon" } as Record<string, unknown>)).toBe(
+      4,
+    );
   });
 
   test("the mqtt_port_to_vhost_mapping global parameter picks the vhost by port", async () => {
@@ -102,13 +106,21 @@ describe.skipIf(!hasOpenssl)("MQTT over TLS", () => {
     certificate(dir, "client", "guest", "ca");
     await b.stop();
     b = await startMqttBroker({
-      tlsCert: join(dir, "server.pem"), tlsKey: join(dir, "server.key"), tlsCa: join(dir, "ca.pem"), tlsVerifyPeer: true,
+      tlsCert: join(dir, "server.pem"),
+      tlsKey: join(dir, "server.key"),
+      tlsCa: join(dir, "ca.pem"),
+      tlsVerifyPeer: true,
       pluginSettings: { "mqtt.listeners.ssl.default": "0" },
     });
     const port = mqttPorts(b.broker).ssl!;
     const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
-      clientId: "tls-1", ca: readFileSync(join(dir, "ca.pem")), cert: readFileSync(join(dir, "client.pem")), key: readFileSync(join(dir, "client.key")),
-      reconnectPeriod: 0, rejectUnauthorized: true, servername: "localhost",
+      clientId: "tls-1",
+      ca: readFileSync(join(dir, "ca.pem")),
+      cert: readFileSync(join(dir, "client.pem")),
+      key: readFileSync(join(dir, "client.key")),
+      reconnectPeriod: 0,
+      rejectUnauthorized: true,
+      servername: "localhost",
     });
     const got = collect(c);
     await c.subscribeAsync("tls/x", { qos: 1 });
@@ -122,7 +134,12 @@ describe.skipIf(!hasOpenssl)("MQTT over TLS", () => {
 
 describe("MQTT over WebSocket", () => {
   test("ws://<management port>/ws carries MQTT (subprotocol mqtt), bridged like TCP", async () => {
-    const c = await mqtt.connectAsync(`ws://127.0.0.1:${b.httpPort}/ws`, { clientId: "ws-1", username: "guest", password: "guest", reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(`ws://127.0.0.1:${b.httpPort}/ws`, {
+      clientId: "ws-1",
+      username: "guest",
+      password: "guest",
+      reconnectPeriod: 0,
+    });
     const got = collect(c);
     await c.subscribeAsync("ws/+", { qos: 1 });
     const tcp = await connect(b.mqttUrl, { clientId: "ws-tcp" });
@@ -138,7 +155,9 @@ describe("MQTT over WebSocket", () => {
 describe("MQTT listeners in the management API", () => {
   test("/api/overview lists the mqtt listener; the protocol-listener health check finds it", async () => {
     const auth = { authorization: "Basic " + Buffer.from("guest:guest").toString("base64") };
-    const overview = await (await fetch(`${b.httpUrl}/api/overview`, { headers: auth })).json() as { listeners: { protocol: string; port: number }[] };
+    const overview = await (await fetch(`${b.httpUrl}/api/overview`, { headers: auth })).json() as {
+      listeners: { protocol: string; port: number }[];
+    };
     expect(overview.listeners.find((l) => l.protocol === "mqtt")?.port).toBe(b.mqttPort);
     const health = await fetch(`${b.httpUrl}/api/health/checks/protocol-listener/mqtt`, { headers: auth });
     expect(await health.json()).toEqual({ status: "ok", protocol: "mqtt" });

@@ -11,7 +11,10 @@ export interface MqttBroker extends TestBroker {
 }
 
 export async function startMqttBroker(opts: Partial<BrokerOptions> = {}): Promise<MqttBroker> {
-  const tb = await startTestBroker({ ...opts, pluginSettings: { "mqtt.listeners.tcp.default": "0", "web_mqtt.ws_path": "/ws", ...opts.pluginSettings } });
+  const tb = await startTestBroker({
+    ...opts,
+    pluginSettings: { "mqtt.listeners.tcp.default": "0", "web_mqtt.ws_path": "/ws", ...opts.pluginSettings },
+  });
   const port = mqttPorts(tb.broker).tcp;
   if (port === undefined) throw new Error("the MQTT listener is not running");
   return Object.assign(tb, { mqttPort: port, mqttUrl: `mqtt://127.0.0.1:${port}` });
@@ -28,7 +31,10 @@ export function connect(url: string, opts: IClientOptions = {}): Promise<MqttCli
 }
 
 /** Connects with a collector attached before CONNACK (a resumed session delivers at once). */
-export async function connectCollecting(url: string, opts: IClientOptions = {}): Promise<{ client: MqttClient; got: ReturnType<typeof collect> }> {
+export async function connectCollecting(
+  url: string,
+  opts: IClientOptions = {},
+): Promise<{ client: MqttClient; got: ReturnType<typeof collect> }> {
   const client = mqtt.connect(url, { username: "guest", password: "guest", reconnectPeriod: 0, connectTimeout: 5000, ...opts });
   clients.push(client);
   const got = collect(client);
@@ -87,7 +93,11 @@ export function sessionPresent(client: MqttClient): boolean | undefined {
 }
 
 /** SUBACK's codes, also when MQTT.js rejects because one is a failure. */
-export async function subackCodes(client: MqttClient, subs: Parameters<MqttClient["subscribeAsync"]>[0], opts?: { qos: 0 | 1 | 2 }): Promise<number[]> {
+export async function subackCodes(
+  client: MqttClient,
+  subs: Parameters<MqttClient["subscribeAsync"]>[0],
+  opts?: { qos: 0 | 1 | 2 },
+): Promise<number[]> {
   try {
     const granted = await client.subscribeAsync(subs as string, opts ?? { qos: 1 });
     return granted.map((g) => g.qos);

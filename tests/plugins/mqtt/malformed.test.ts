@@ -2,7 +2,7 @@
 // spec requires, then the connection is closed; the broker keeps serving other clients.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect as tcpConnect, type Socket } from "node:net";
-import { closeClients, connect, startMqttBroker, type MqttBroker } from "./helpers.ts";
+import { closeClients, connect, type MqttBroker, startMqttBroker } from "./helpers.ts";
 
 let b: MqttBroker;
 beforeAll(async () => {
@@ -47,7 +47,17 @@ function packet(first: number, body: number[]): Uint8Array {
 /** CONNECT with user guest/guest: level 4 or 5, flags given (0xC2 = user, password, clean). */
 function connectPacket(level: number, clientId: string, flags = 0xc2, keepAlive = 60, name = "MQTT"): Uint8Array {
   const props = level === 5 ? [0] : [];
-  return packet(0x10, [...str(name), level, flags, keepAlive >> 8, keepAlive & 0xff, ...props, ...str(clientId), ...str("guest"), ...str("guest")]);
+  return packet(0x10, [
+    ...str(name),
+    level,
+    flags,
+    keepAlive >> 8,
+    keepAlive & 0xff,
+    ...props,
+    ...str(clientId),
+    ...str("guest"),
+    ...str("guest"),
+  ]);
 }
 const CONNACK_OK_311 = [0x20, 2, 0, 0];
 

@@ -2,7 +2,17 @@
 // wildcards, $-topics, retained messages, sessions, auth, and the AMQP bridge in both directions.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import amqp from "amqplib";
-import { closeClients, collect, connect, connectCollecting, refusedCode, sessionPresent, sleep, startMqttBroker, type MqttBroker } from "./helpers.ts";
+import {
+  closeClients,
+  collect,
+  connect,
+  connectCollecting,
+  type MqttBroker,
+  refusedCode,
+  sessionPresent,
+  sleep,
+  startMqttBroker,
+} from "./helpers.ts";
 
 let b: MqttBroker;
 beforeAll(async () => {
@@ -23,13 +33,19 @@ describe("MQTT 3.1.1", () => {
     const sub = await connect(b.mqttUrl, { clientId: "t-sub1" });
     const got = collect(sub);
     expect(await sub.subscribeAsync({ "t1/a": { qos: 1 }, "t1/b": { qos: 0 } })).toEqual([
-      { topic: "t1/a", qos: 1 }, { topic: "t1/b", qos: 0 },
+      { topic: "t1/a", qos: 1 },
+      { topic: "t1/b", qos: 0 },
     ]);
     const pub = await connect(b.mqttUrl, { clientId: "t-pub1" });
     await pub.publishAsync("t1/a", "one", { qos: 1 });
     await pub.publishAsync("t1/b", "zero", { qos: 0 });
     const msgs = await got.next(2);
-    expect(msgs.map((m) => [m.topic, m.payload, m.packet.qos, m.packet.retain])).toEqual([["t1/a", "one", 1, false], ["t1/b", "zero", 0, false]]);
+    expect(msgs.map((m) => [m.topic, m.payload, m.packet.qos, m.packet.retain])).toEqual([["t1/a", "one", 1, false], [
+      "t1/b",
+      "zero",
+      0,
+      false,
+    ]]);
   });
 
   test("subscription QoS 2 is granted as 1; delivery QoS is the lower of publish and subscription", async () => {
@@ -150,9 +166,15 @@ describe("MQTT 3.1.1", () => {
     const watcher = await connect(b.mqttUrl, { clientId: "t-will-watch" });
     const got = collect(watcher);
     await watcher.subscribeAsync("t9/will", { qos: 1 });
-    const polite = await connect(b.mqttUrl, { clientId: "t-will1", will: { topic: "t9/will", payload: Buffer.from("polite"), qos: 1, retain: false } });
+    const polite = await connect(b.mqttUrl, {
+      clientId: "t-will1",
+      will: { topic: "t9/will", payload: Buffer.from("polite"), qos: 1, retain: false },
+    });
     await polite.endAsync();
-    const rude = await connect(b.mqttUrl, { clientId: "t-will2", will: { topic: "t9/will", payload: Buffer.from("rude"), qos: 1, retain: false } });
+    const rude = await connect(b.mqttUrl, {
+      clientId: "t-will2",
+      will: { topic: "t9/will", payload: Buffer.from("rude"), qos: 1, retain: false },
+    });
     rude.stream.destroy();
     expect((await got.next(1)).map((m) => m.payload)).toEqual(["rude"]);
     await sleep(100);
@@ -200,7 +222,10 @@ describe("the AMQP bridge", () => {
     expect(res.status).toBe(200);
     const q1 = res.body;
     expect([q1.durable, q1.auto_delete, q1.arguments]).toEqual([true, false, { "x-expires": 86400000 }]);
-    const bindings = (await api("/api/queues/%2F/mqtt-subscription-t-namesqos1/bindings")).body as { source: string; routing_key: string }[];
+    const bindings = (await api("/api/queues/%2F/mqtt-subscription-t-namesqos1/bindings")).body as {
+      source: string;
+      routing_key: string;
+    }[];
     expect(bindings.filter((x) => x.source === "amq.topic").map((x) => x.routing_key)).toEqual(["n.*.x"]);
     await c.endAsync();
     await connect(b.mqttUrl, { clientId: "t-names", clean: true });
@@ -216,10 +241,11 @@ describe("the AMQP bridge", () => {
     const store = b.broker.store!;
     const original = store.afterCommit.bind(store);
     let commits = 0;
-    store.afterCommit = (fn) => original(() => {
-      commits++;
-      fn();
-    });
+    store.afterCommit = (fn) =>
+      original(() => {
+        commits++;
+        fn();
+      });
     await pub.publishAsync("commit/x", "durable", { qos: 1 });
     store.afterCommit = original;
     stored.push(commits);
@@ -234,7 +260,13 @@ describe("management", () => {
   test("/api/connections lists MQTT connections with protocol and client id; DELETE closes one", async () => {
     const c = await connect(b.mqttUrl, { clientId: "t-mgmt" });
     const closed = new Promise<void>((r) => c.once("close", () => r()));
-    const list = (await api("/api/connections")).body as { name: string; protocol: string; client_properties: { client_id: string }; user: string; vhost: string }[];
+    const list = (await api("/api/connections")).body as {
+      name: string;
+      protocol: string;
+      client_properties: { client_id: string };
+      user: string;
+      vhost: string;
+    }[];
     const mine = list.find((x) => x.client_properties?.client_id === "t-mgmt")!;
     expect([mine.protocol, mine.user, mine.vhost]).toEqual(["MQTT 3.1.1", "guest", "/"]);
     const one = await api(`/api/connections/${encodeURIComponent(mine.name)}`);

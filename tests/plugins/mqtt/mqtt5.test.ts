@@ -3,7 +3,18 @@
 // maximum packet size, message expiry, session expiry, will delay.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import amqp from "amqplib";
-import { closeClients, collect, connect, connectCollecting, refusedCode, sessionPresent, sleep, startMqttBroker, subackCodes, type MqttBroker } from "./helpers.ts";
+import {
+  closeClients,
+  collect,
+  connect,
+  connectCollecting,
+  type MqttBroker,
+  refusedCode,
+  sessionPresent,
+  sleep,
+  startMqttBroker,
+  subackCodes,
+} from "./helpers.ts";
 
 let b: MqttBroker;
 beforeAll(async () => {
@@ -39,8 +50,11 @@ describe("MQTT 5.0", () => {
     await pub.publishAsync("p1/x", "body", {
       qos: 1,
       properties: {
-        userProperties: { color: "red" }, contentType: "text/plain", responseTopic: "p1/reply",
-        correlationData: Buffer.from([0xff, 0x00, 0x01]), payloadFormatIndicator: true,
+        userProperties: { color: "red" },
+        contentType: "text/plain",
+        responseTopic: "p1/reply",
+        correlationData: Buffer.from([0xff, 0x00, 0x01]),
+        payloadFormatIndicator: true,
       },
     });
     const [m] = await got.next(1);
@@ -59,7 +73,13 @@ describe("MQTT 5.0", () => {
     await ch.bindQueue(q.queue, "amq.topic", "p2.#");
     const pub = await connect(b.mqttUrl, { ...v5, clientId: "f-pub2" });
     await pub.publishAsync("p2/x", "body", {
-      qos: 1, properties: { userProperties: { k: "v" }, contentType: "application/json", correlationData: Buffer.from("abc"), messageExpiryInterval: 60 },
+      qos: 1,
+      properties: {
+        userProperties: { k: "v" },
+        contentType: "application/json",
+        correlationData: Buffer.from("abc"),
+        messageExpiryInterval: 60,
+      },
     });
     await sleep(50);
     const m = (await ch.get(q.queue, { noAck: true })) as amqp.GetMessage;
@@ -140,7 +160,9 @@ describe("MQTT 5.0", () => {
   test("unsubscribe of an unknown filter gets reason 0x11", async () => {
     const c = await connect(b.mqttUrl, { ...v5, clientId: "f-unsub" });
     const packet = await c.unsubscribeAsync("never/subscribed");
-    expect((packet as unknown as { reasonCode?: number; granted?: number[] })?.reasonCode ?? (packet as { granted?: number[] })?.granted?.[0]).toBe(0x11);
+    expect(
+      (packet as unknown as { reasonCode?: number; granted?: number[] })?.reasonCode ?? (packet as { granted?: number[] })?.granted?.[0],
+    ).toBe(0x11);
   });
 
   test("a shared subscription is refused with 0x9E", async () => {
@@ -186,7 +208,12 @@ describe("MQTT 5.0", () => {
     await pub.publishAsync("p11/short", "gone", { qos: 1, properties: { messageExpiryInterval: 1 } });
     await pub.publishAsync("p11/long", "here", { qos: 1, properties: { messageExpiryInterval: 100 } });
     await sleep(2100);
-    const { got } = await connectCollecting(b.mqttUrl, { ...v5, clientId: "f-exp", clean: false, properties: { sessionExpiryInterval: 0 } });
+    const { got } = await connectCollecting(b.mqttUrl, {
+      ...v5,
+      clientId: "f-exp",
+      clean: false,
+      properties: { sessionExpiryInterval: 0 },
+    });
     const [m] = await got.next(1);
     expect(m!.payload).toBe("here");
     const left = (m!.packet.properties as { messageExpiryInterval: number }).messageExpiryInterval;

@@ -1,7 +1,7 @@
-import { test, expect, describe } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
-  AmqpError,
   accessRefused,
+  AmqpError,
   channelError,
   commandInvalid,
   frameError,
@@ -43,7 +43,7 @@ describe("AmqpError", () => {
     expect(new AmqpError(999, "x").hard).toBe(true);
   });
 
-  test("replyText is \"NAME - text\" with RabbitMQ's name for the code", () => {
+  test('replyText is "NAME - text" with RabbitMQ\'s name for the code', () => {
     expect(new AmqpError(404, "no queue 'q' in vhost '/'").replyText).toBe("NOT_FOUND - no queue 'q' in vhost '/'");
     expect(new AmqpError(406, "inequivalent arg 'durable'").replyText).toBe("PRECONDITION_FAILED - inequivalent arg 'durable'");
     expect(new AmqpError(501, "bad frame").replyText).toBe("FRAME_ERROR - bad frame");

@@ -1,5 +1,5 @@
-import { test, expect, describe } from "bun:test";
-import { FrameSplitter, type FrameSink } from "../../../src/amqp/frame_splitter.ts";
+import { describe, expect, test } from "bun:test";
+import { type FrameSink, FrameSplitter } from "../../../src/amqp/frame_splitter.ts";
 import {
   readContentHeader,
   writeBodyFrames,
@@ -10,8 +10,8 @@ import {
 import { Reader } from "../../../src/amqp/reader.ts";
 import { Writer } from "../../../src/amqp/writer.ts";
 import { AmqpError } from "../../../src/amqp/errors.ts";
-import { decodeMethod, encodeMethod, MethodId, type AmqpMethod } from "../../../src/amqp/spec/methods.gen.ts";
-import { decodeProperties, encodeProperties, type BasicProperties } from "../../../src/amqp/spec/properties.gen.ts";
+import { type AmqpMethod, decodeMethod, encodeMethod, MethodId } from "../../../src/amqp/spec/methods.gen.ts";
+import { type BasicProperties, decodeProperties, encodeProperties } from "../../../src/amqp/spec/properties.gen.ts";
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from "../../../src/amqp/spec/constants.gen.ts";
 
 const FRAME_MAX = 4096;
@@ -75,7 +75,14 @@ function prng(seed: number): () => number {
 
 // ------------------------------------------------------------------------- the test stream
 
-const publish: AmqpMethod = { id: MethodId.BasicPublish, ticket: 0, exchange: "amq.topic", routingKey: "a.b.c", mandatory: true, immediate: false };
+const publish: AmqpMethod = {
+  id: MethodId.BasicPublish,
+  ticket: 0,
+  exchange: "amq.topic",
+  routingKey: "a.b.c",
+  mandatory: true,
+  immediate: false,
+};
 const start: AmqpMethod = {
   id: MethodId.ConnectionStart,
   versionMajor: 0,
@@ -219,7 +226,13 @@ describe("frame writers", () => {
     const collector = new Collector();
     new FrameSplitter(FRAME_MAX).push(stream, collector);
     const methods = collector.frames.filter((f) => f.type === FRAME_METHOD).map((f) => decodeMethod(new Reader(f.payload)));
-    expect(methods.map((m) => m.id)).toEqual([MethodId.ConnectionStart, MethodId.BasicPublish, MethodId.BasicPublish, MethodId.BasicPublish, MethodId.ChannelClose]);
+    expect(methods.map((m) => m.id)).toEqual([
+      MethodId.ConnectionStart,
+      MethodId.BasicPublish,
+      MethodId.BasicPublish,
+      MethodId.BasicPublish,
+      MethodId.ChannelClose,
+    ]);
     expect(methods[4]).toEqual(close);
   });
 });

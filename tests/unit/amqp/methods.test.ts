@@ -1,17 +1,10 @@
-import { test, expect, describe } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Reader } from "../../../src/amqp/reader.ts";
 import { Writer } from "../../../src/amqp/writer.ts";
 import { AmqpError } from "../../../src/amqp/errors.ts";
 import type { FieldTable } from "../../../src/amqp/table.ts";
-import {
-  decodeMethod,
-  encodeMethod,
-  METHODS,
-  MethodId,
-  methodName,
-  type AmqpMethod,
-} from "../../../src/amqp/spec/methods.gen.ts";
-import { allMethods, argType, camel, spec, specTest, type SpecMethodRef } from "./spec_json.ts";
+import { type AmqpMethod, decodeMethod, encodeMethod, MethodId, methodName, METHODS } from "../../../src/amqp/spec/methods.gen.ts";
+import { allMethods, argType, camel, spec, type SpecMethodRef, specTest } from "./spec_json.ts";
 
 // ------------------------------------------------------------------------------ value builders
 
@@ -21,10 +14,14 @@ const BIT_MODES: BitMode[] = ["alternate-true", "alternate-false", "all-true", "
 
 function bitValue(mode: BitMode, index: number): boolean {
   switch (mode) {
-    case "alternate-true": return index % 2 === 0;
-    case "alternate-false": return index % 2 === 1;
-    case "all-true": return true;
-    case "all-false": return false;
+    case "alternate-true":
+      return index % 2 === 0;
+    case "alternate-false":
+      return index % 2 === 1;
+    case "all-true":
+      return true;
+    case "all-false":
+      return false;
   }
 }
 
@@ -42,14 +39,18 @@ function sampleTable(k: number): FieldTable {
 /** Distinct, non-default values per argument (k is the argument's position) so swapped fields show up. */
 function valueFor(type: string, name: string, k: number, variant: number, bit: boolean): unknown {
   switch (type) {
-    case "octet": return (0x5a + k * 7 + variant) & 0xff;
-    case "short": return (0xbeef - k * 13 - variant) & 0xffff;
-    case "long": return (0xdeadbeef - k * 101 - variant) >>> 0;
+    case "octet":
+      return (0x5a + k * 7 + variant) & 0xff;
+    case "short":
+      return (0xbeef - k * 13 - variant) & 0xffff;
+    case "long":
+      return (0xdeadbeef - k * 101 - variant) >>> 0;
     case "longlong":
     case "timestamp":
       // Both words non-zero; one variant near 2^53 to exercise the high word.
       return variant % 2 === 0 ? 2 ** 40 + 0x1234_5678 + k : Number.MAX_SAFE_INTEGER - k;
-    case "bit": return bit;
+    case "bit":
+      return bit;
     case "shortstr":
       // One non-ASCII (2-, 3- and 4-byte characters) and one ASCII variant.
       return variant % 2 === 0 ? `${name}-ünï✓🐇-${k}` : `${name}.${k}`;
@@ -61,8 +62,10 @@ function valueFor(type: string, name: string, k: number, variant: number, bit: b
       bytes[length - 1] = 0xff;
       return bytes;
     }
-    case "table": return sampleTable(k);
-    default: throw new Error(`no test value for type ${type}`);
+    case "table":
+      return sampleTable(k);
+    default:
+      throw new Error(`no test value for type ${type}`);
   }
 }
 
@@ -86,21 +89,52 @@ function buildMethod(ref: SpecMethodRef, mode: BitMode, variant: number): Record
  */
 class RefBytes {
   out: number[] = [];
-  u8(v: number) { this.out.push(v & 0xff); }
-  u16(v: number) { this.u8(v >>> 8); this.u8(v); }
-  u32(v: number) { this.u16(v >>> 16); this.u16(v & 0xffff); }
-  u64(v: number) { this.u32(Math.floor(v / 2 ** 32)); this.u32(v % 2 ** 32); }
-  utf8(s: string) { return Array.from(new TextEncoder().encode(s)); }
-  shortstr(s: string) { const b = this.utf8(s); this.u8(b.length); this.out.push(...b); }
-  longstr(b: Uint8Array) { this.u32(b.length); this.out.push(...b); }
+  u8(v: number) {
+    this.out.push(v & 0xff);
+  }
+  u16(v: number) {
+    this.u8(v >>> 8);
+    this.u8(v);
+  }
+  u32(v: number) {
+    this.u16(v >>> 16);
+    this.u16(v & 0xffff);
+  }
+  u64(v: number) {
+    this.u32(Math.floor(v / 2 ** 32));
+    this.u32(v % 2 ** 32);
+  }
+  utf8(s: string) {
+    return Array.from(new TextEncoder().encode(s));
+  }
+  shortstr(s: string) {
+    const b = this.utf8(s);
+    this.u8(b.length);
+    this.out.push(...b);
+  }
+  longstr(b: Uint8Array) {
+    this.u32(b.length);
+    this.out.push(...b);
+  }
   table(t: FieldTable) {
     const inner = new RefBytes();
     for (const [key, value] of Object.entries(t)) {
       inner.shortstr(key);
-      if (typeof value === "string") { inner.u8(0x53); const b = inner.utf8(value); inner.u32(b.length); inner.out.push(...b); }
-      else if (typeof value === "number") { inner.u8(0x49); inner.u32(value >>> 0); }
-      else if (typeof value === "boolean") { inner.u8(0x74); inner.u8(value ? 1 : 0); }
-      else { inner.u8(0x46); inner.table(value as FieldTable); }
+      if (typeof value === "string") {
+        inner.u8(0x53);
+        const b = inner.utf8(value);
+        inner.u32(b.length);
+        inner.out.push(...b);
+      } else if (typeof value === "number") {
+        inner.u8(0x49);
+        inner.u32(value >>> 0);
+      } else if (typeof value === "boolean") {
+        inner.u8(0x74);
+        inner.u8(value ? 1 : 0);
+      } else {
+        inner.u8(0x46);
+        inner.table(value as FieldTable);
+      }
     }
     this.u32(inner.out.length);
     this.out.push(...inner.out);
@@ -129,14 +163,30 @@ function referenceEncode(ref: SpecMethodRef, m: Record<string, unknown>): Uint8A
     }
     flush();
     switch (t) {
-      case "octet": w.u8(v as number); break;
-      case "short": w.u16(v as number); break;
-      case "long": w.u32(v as number); break;
-      case "longlong": case "timestamp": w.u64(v as number); break;
-      case "shortstr": w.shortstr(v as string); break;
-      case "longstr": w.longstr(v as Uint8Array); break;
-      case "table": w.table(v as FieldTable); break;
-      default: throw new Error(`reference encoder: no type ${t}`);
+      case "octet":
+        w.u8(v as number);
+        break;
+      case "short":
+        w.u16(v as number);
+        break;
+      case "long":
+        w.u32(v as number);
+        break;
+      case "longlong":
+      case "timestamp":
+        w.u64(v as number);
+        break;
+      case "shortstr":
+        w.shortstr(v as string);
+        break;
+      case "longstr":
+        w.longstr(v as Uint8Array);
+        break;
+      case "table":
+        w.table(v as FieldTable);
+        break;
+      default:
+        throw new Error(`reference encoder: no type ${t}`);
     }
   }
   flush();
@@ -200,17 +250,22 @@ describe("method codec", () => {
 
   for (const mode of BIT_MODES) {
     for (const variant of [0, 1]) {
-      specTest(`every method in the spec round-trips through encode and decode (bits ${mode}, ${variant === 0 ? "non-ASCII strings" : "ASCII strings, long longstr"})`, () => {
-        for (const ref of allMethods) {
-          const m = buildMethod(ref, mode, variant);
-          const bytes = encode(m);
-          const r = new Reader(bytes);
-          const decoded = decodeMethod(r);
-          expect(decoded as unknown, ref.fullName).toEqual(m);
-          // The decoder consumed exactly what the encoder wrote.
-          expect(r.pos, ref.fullName).toBe(bytes.length);
-        }
-      });
+      specTest(
+        `every method in the spec round-trips through encode and decode (bits ${mode}, ${
+          variant === 0 ? "non-ASCII strings" : "ASCII strings, long longstr"
+        })`,
+        () => {
+          for (const ref of allMethods) {
+            const m = buildMethod(ref, mode, variant);
+            const bytes = encode(m);
+            const r = new Reader(bytes);
+            const decoded = decodeMethod(r);
+            expect(decoded as unknown, ref.fullName).toEqual(m);
+            // The decoder consumed exactly what the encoder wrote.
+            expect(r.pos, ref.fullName).toBe(bytes.length);
+          }
+        },
+      );
     }
   }
 
@@ -276,7 +331,14 @@ describe("method codec", () => {
   });
 
   test("a shortstr longer than 255 bytes cannot be encoded", () => {
-    const publish = (exchange: string) => ({ id: MethodId.BasicPublish, ticket: 0, exchange, routingKey: "", mandatory: false, immediate: false });
+    const publish = (exchange: string) => ({
+      id: MethodId.BasicPublish,
+      ticket: 0,
+      exchange,
+      routingKey: "",
+      mandatory: false,
+      immediate: false,
+    });
     expect(() => encode(publish("a".repeat(256)))).toThrow();
     // 128 two-byte characters: 128 UTF-16 units but 256 bytes.
     expect(() => encode(publish("é".repeat(128)))).toThrow();
@@ -300,7 +362,17 @@ describe("method codec", () => {
 
   test("queue.declare packs passive, durable, exclusive, auto-delete and nowait into bits 0-4 of one octet", () => {
     const flags = ["passive", "durable", "exclusive", "autoDelete", "nowait"] as const;
-    const base = { id: MethodId.QueueDeclare, ticket: 0, queue: "q", passive: false, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: {} };
+    const base = {
+      id: MethodId.QueueDeclare,
+      ticket: 0,
+      queue: "q",
+      passive: false,
+      durable: false,
+      exclusive: false,
+      autoDelete: false,
+      nowait: false,
+      arguments: {},
+    };
     // class 50, method 10, ticket 0, shortstr "q", <bits>, empty table
     const expected = (bits: number) => [0, 50, 0, 10, 0, 0, 1, 0x71, bits, 0, 0, 0, 0];
     expect(Array.from(encode(base))).toEqual(expected(0));
@@ -315,14 +387,34 @@ describe("method codec", () => {
   });
 
   test("basic.deliver puts the redelivered bit in its own octet between delivery-tag and exchange", () => {
-    const bytes = encode({ id: MethodId.BasicDeliver, consumerTag: "c", deliveryTag: 2 ** 32 + 5, redelivered: true, exchange: "e", routingKey: "r" });
+    const bytes = encode({
+      id: MethodId.BasicDeliver,
+      consumerTag: "c",
+      deliveryTag: 2 ** 32 + 5,
+      redelivered: true,
+      exchange: "e",
+      routingKey: "r",
+    });
     expect(Array.from(bytes)).toEqual([
-      0, 60, 0, 60, // basic.deliver
-      1, 0x63, // consumer-tag "c"
-      0, 0, 0, 1, 0, 0, 0, 5, // delivery-tag
+      0,
+      60,
+      0,
+      60, // basic.deliver
+      1,
+      0x63, // consumer-tag "c"
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      5, // delivery-tag
       1, // redelivered
-      1, 0x65, // exchange "e"
-      1, 0x72, // routing-key "r"
+      1,
+      0x65, // exchange "e"
+      1,
+      0x72, // routing-key "r"
     ]);
   });
 
@@ -335,11 +427,26 @@ describe("method codec", () => {
     // basic.publish with all eight bits set still decodes to mandatory and immediate only.
     const bytes = encode({ id: MethodId.BasicPublish, ticket: 0, exchange: "", routingKey: "", mandatory: false, immediate: false });
     bytes[bytes.length - 1] = 0xff;
-    expect(decodeMethod(new Reader(bytes))).toEqual({ id: MethodId.BasicPublish, ticket: 0, exchange: "", routingKey: "", mandatory: true, immediate: true });
+    expect(decodeMethod(new Reader(bytes))).toEqual({
+      id: MethodId.BasicPublish,
+      ticket: 0,
+      exchange: "",
+      routingKey: "",
+      mandatory: true,
+      immediate: true,
+    });
   });
 
   test("a method decodes in place from the middle of a larger buffer", () => {
-    const m = { id: MethodId.QueueBind, ticket: 3, queue: "q1", exchange: "amq.topic", routingKey: "a.#", nowait: true, arguments: { "x-match": "all" } };
+    const m = {
+      id: MethodId.QueueBind,
+      ticket: 3,
+      queue: "q1",
+      exchange: "amq.topic",
+      routingKey: "a.#",
+      nowait: true,
+      arguments: { "x-match": "all" },
+    };
     const body = encode(m);
     const buffer = new Uint8Array(body.length + 20).fill(0xee);
     buffer.set(body, 7);

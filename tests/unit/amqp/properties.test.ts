@@ -1,13 +1,13 @@
-import { test, expect, describe } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Reader } from "../../../src/amqp/reader.ts";
 import { Writer } from "../../../src/amqp/writer.ts";
 import { AmqpError } from "../../../src/amqp/errors.ts";
 import {
   BASIC_CLASS_ID,
+  type BasicProperties,
   decodeProperties,
   encodeProperties,
   PropertyFlag,
-  type BasicProperties,
 } from "../../../src/amqp/spec/properties.gen.ts";
 import { camel, spec, specTest } from "./spec_json.ts";
 
@@ -121,11 +121,21 @@ describe("basic content properties", () => {
   test("a property list encodes to the exact bytes of the spec", () => {
     const bytes = encode({ contentType: "text/plain", deliveryMode: 2, timestamp: 2 ** 32 + 1, clusterId: "c" });
     expect(Array.from(bytes)).toEqual([
-      0x90, 0x44, // content-type | delivery-mode, timestamp | cluster-id
-      10, ...new TextEncoder().encode("text/plain"),
+      0x90,
+      0x44, // content-type | delivery-mode, timestamp | cluster-id
+      10,
+      ...new TextEncoder().encode("text/plain"),
       2,
-      0, 0, 0, 1, 0, 0, 0, 1,
-      1, 0x63,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      1,
+      1,
+      0x63,
     ]);
   });
 

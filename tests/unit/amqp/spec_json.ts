@@ -49,9 +49,7 @@ if (!specAvailable && !warned) {
 }
 
 /** The spec, or an empty one when the file is absent (only `specTest` bodies may rely on it). */
-export const spec: Spec = specAvailable
-  ? JSON.parse(readFileSync(SPEC_PATH, "utf8")) as Spec
-  : { constants: [], domains: [], classes: [] };
+export const spec: Spec = specAvailable ? JSON.parse(readFileSync(SPEC_PATH, "utf8")) as Spec : { constants: [], domains: [], classes: [] };
 
 /** `test` when the spec JSON is there, `test.skip` when it is not. */
 export const specTest: typeof test = specAvailable ? test : test.skip;

@@ -1,4 +1,4 @@
-import { test, expect, describe } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Reader } from "../../../src/amqp/reader.ts";
 import { Writer } from "../../../src/amqp/writer.ts";
 import { AmqpError } from "../../../src/amqp/errors.ts";
@@ -9,11 +9,11 @@ import {
   decodeTable,
   encodeArray,
   encodeTable,
-  numberField,
-  Typed,
   type FieldTable,
   type FieldType,
   type FieldValue,
+  numberField,
+  Typed,
 } from "../../../src/amqp/table.ts";
 
 // ---------------------------------------------------------------------------------- helpers
@@ -45,7 +45,14 @@ const CASES: Case[] = [
   { type: "f", write: (w) => w.f32(2), expected: 2 },
   { type: "d", write: (w) => w.f64(3.14159), expected: 3.14159 },
   { type: "d", write: (w) => w.f64(10), expected: 10 },
-  { type: "D", write: (w) => { w.u8(2); w.i32(-12345); }, expected: new AmqpDecimal(2, -12345) },
+  {
+    type: "D",
+    write: (w) => {
+      w.u8(2);
+      w.i32(-12345);
+    },
+    expected: new AmqpDecimal(2, -12345),
+  },
   { type: "S", write: (w) => w.longstr("héllo ✓ 🐇"), expected: "héllo ✓ 🐇" },
   { type: "S", write: (w) => w.longstr(""), expected: "" },
   { type: "x", write: (w) => w.longstr(new Uint8Array([0, 1, 0xce, 0xff])), expected: new Uint8Array([0, 1, 0xce, 0xff]) },
@@ -53,9 +60,12 @@ const CASES: Case[] = [
     type: "A",
     write: (w) => {
       const inner = new Writer();
-      inner.u8(code("I")); inner.i32(1);
-      inner.u8(code("S")); inner.longstr("two");
-      inner.u8(code("b")); inner.i8(3);
+      inner.u8(code("I"));
+      inner.i32(1);
+      inner.u8(code("S"));
+      inner.longstr("two");
+      inner.u8(code("b"));
+      inner.i8(3);
       inner.u8(code("V"));
       w.u32(inner.pos);
       w.raw(inner.written());
@@ -68,8 +78,12 @@ const CASES: Case[] = [
     type: "F",
     write: (w) => {
       const inner = new Writer();
-      inner.shortstr("k"); inner.u8(code("S")); inner.longstr("v");
-      inner.shortstr("n"); inner.u8(code("s")); inner.i16(-2);
+      inner.shortstr("k");
+      inner.u8(code("S"));
+      inner.longstr("v");
+      inner.shortstr("n");
+      inner.u8(code("s"));
+      inner.i16(-2);
       w.u32(inner.pos);
       w.raw(inner.written());
     },
@@ -175,9 +189,12 @@ describe("field table decoding and re-encoding", () => {
       type: "A",
       write: (w) => {
         const inner = new Writer();
-        inner.u8(code("F")); inner.raw(nested);
-        inner.u8(code("u")); inner.u16(9);
-        inner.u8(code("l")); inner.i64(1);
+        inner.u8(code("F"));
+        inner.raw(nested);
+        inner.u8(code("u"));
+        inner.u16(9);
+        inner.u8(code("l"));
+        inner.i64(1);
         w.u32(inner.pos);
         w.raw(inner.written());
       },
@@ -195,15 +212,38 @@ describe("field table decoding and re-encoding", () => {
     CASES.forEach((c, i) => {
       const v = values[i];
       switch (c.type) {
-        case "t": expect(typeof v).toBe("boolean"); break;
-        case "b": case "B": case "s": case "u": case "I": case "i": case "l": case "f": case "d":
-          expect(typeof v).toBe("number"); break;
-        case "S": expect(typeof v).toBe("string"); break;
-        case "V": expect(v).toBeNull(); break;
-        case "x": expect(v).toBeInstanceOf(Uint8Array); break;
-        case "T": expect(v).toBeInstanceOf(Date); break;
-        case "D": expect(v).toBeInstanceOf(AmqpDecimal); break;
-        case "A": expect(Array.isArray(v)).toBe(true); break;
+        case "t":
+          expect(typeof v).toBe("boolean");
+          break;
+        case "b":
+        case "B":
+        case "s":
+        case "u":
+        case "I":
+        case "i":
+        case "l":
+        case "f":
+        case "d":
+          expect(typeof v).toBe("number");
+          break;
+        case "S":
+          expect(typeof v).toBe("string");
+          break;
+        case "V":
+          expect(v).toBeNull();
+          break;
+        case "x":
+          expect(v).toBeInstanceOf(Uint8Array);
+          break;
+        case "T":
+          expect(v).toBeInstanceOf(Date);
+          break;
+        case "D":
+          expect(v).toBeInstanceOf(AmqpDecimal);
+          break;
+        case "A":
+          expect(Array.isArray(v)).toBe(true);
+          break;
         case "F":
           expect(typeof v).toBe("object");
           expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
@@ -229,9 +269,12 @@ describe("field table decoding and re-encoding", () => {
   test("field arrays decode and re-encode byte-exactly on their own", () => {
     const w = new Writer();
     const inner = new Writer();
-    inner.u8(code("B")); inner.u8(7);
-    inner.u8(code("d")); inner.f64(0.5);
-    inner.u8(code("t")); inner.u8(1);
+    inner.u8(code("B"));
+    inner.u8(7);
+    inner.u8(code("d"));
+    inner.f64(0.5);
+    inner.u8(code("t"));
+    inner.u8(1);
     w.u32(inner.pos);
     w.raw(inner.written());
     const bytes = w.written().slice();
@@ -293,19 +336,50 @@ describe("field table encoding of plain values", () => {
     };
     const expected = new Writer();
     const inner = new Writer();
-    inner.shortstr("i"); inner.u8(code("I")); inner.i32(-2);
-    inner.shortstr("l"); inner.u8(code("l")); inner.i64(2 ** 32 + 1);
-    inner.shortstr("d"); inner.u8(code("d")); inner.f64(0.5);
-    inner.shortstr("s"); inner.u8(code("S")); inner.u32(2); inner.u8(0xc3); inner.u8(0xa9);
-    inner.shortstr("t"); inner.u8(code("t")); inner.u8(1);
-    inner.shortstr("n"); inner.u8(code("V"));
-    inner.shortstr("x"); inner.u8(code("x")); inner.u32(1); inner.u8(9);
-    inner.shortstr("T"); inner.u8(code("T")); inner.u64(1_500_000_000); // seconds, rounded down
-    inner.shortstr("D"); inner.u8(code("D")); inner.u8(3); inner.i32(1234);
-    inner.shortstr("A"); inner.u8(code("A")); inner.u32(5 + 6); // I 1 (5 bytes), S "a" (6 bytes)
-    inner.u8(code("I")); inner.i32(1); inner.u8(code("S")); inner.u32(1); inner.u8(code("a"));
-    inner.shortstr("F"); inner.u8(code("F")); inner.u32(4);
-    inner.shortstr("z"); inner.u8(code("t")); inner.u8(0);
+    inner.shortstr("i");
+    inner.u8(code("I"));
+    inner.i32(-2);
+    inner.shortstr("l");
+    inner.u8(code("l"));
+    inner.i64(2 ** 32 + 1);
+    inner.shortstr("d");
+    inner.u8(code("d"));
+    inner.f64(0.5);
+    inner.shortstr("s");
+    inner.u8(code("S"));
+    inner.u32(2);
+    inner.u8(0xc3);
+    inner.u8(0xa9);
+    inner.shortstr("t");
+    inner.u8(code("t"));
+    inner.u8(1);
+    inner.shortstr("n");
+    inner.u8(code("V"));
+    inner.shortstr("x");
+    inner.u8(code("x"));
+    inner.u32(1);
+    inner.u8(9);
+    inner.shortstr("T");
+    inner.u8(code("T"));
+    inner.u64(1_500_000_000); // seconds, rounded down
+    inner.shortstr("D");
+    inner.u8(code("D"));
+    inner.u8(3);
+    inner.i32(1234);
+    inner.shortstr("A");
+    inner.u8(code("A"));
+    inner.u32(5 + 6); // I 1 (5 bytes), S "a" (6 bytes)
+    inner.u8(code("I"));
+    inner.i32(1);
+    inner.u8(code("S"));
+    inner.u32(1);
+    inner.u8(code("a"));
+    inner.shortstr("F");
+    inner.u8(code("F"));
+    inner.u32(4);
+    inner.shortstr("z");
+    inner.u8(code("t"));
+    inner.u8(0);
     expected.u32(inner.pos);
     expected.raw(inner.written());
     expect(reencode(table)).toEqual(expected.written().slice());
@@ -437,9 +511,14 @@ describe("malformed field tables", () => {
 
   test("a nested table that overruns its declared size throws even when the outer size is right", () => {
     const inner = new Writer();
-    inner.shortstr("k"); inner.u8(code("I")); inner.i32(1); // 7 bytes
+    inner.shortstr("k");
+    inner.u8(code("I"));
+    inner.i32(1); // 7 bytes
     const outer = new Writer();
-    outer.shortstr("n"); outer.u8(code("F")); outer.u32(5); outer.raw(inner.written()); // declares 5, holds 7
+    outer.shortstr("n");
+    outer.u8(code("F"));
+    outer.u32(5);
+    outer.raw(inner.written()); // declares 5, holds 7
     const w = new Writer();
     w.u32(outer.pos);
     w.raw(outer.written());
@@ -455,13 +534,20 @@ describe("malformed field tables", () => {
 });
 
 describe("prototype safety", () => {
-  test("a table key \"__proto__\" becomes an own property and does not pollute prototypes", () => {
+  test('a table key "__proto__" becomes an own property and does not pollute prototypes', () => {
     const inner = new Writer();
-    inner.shortstr("polluted"); inner.u8(code("t")); inner.u8(1);
+    inner.shortstr("polluted");
+    inner.u8(code("t"));
+    inner.u8(1);
     const w = new Writer();
     const body = new Writer();
-    body.shortstr("__proto__"); body.u8(code("F")); body.u32(inner.pos); body.raw(inner.written());
-    body.shortstr("after"); body.u8(code("I")); body.i32(1);
+    body.shortstr("__proto__");
+    body.u8(code("F"));
+    body.u32(inner.pos);
+    body.raw(inner.written());
+    body.shortstr("after");
+    body.u8(code("I"));
+    body.i32(1);
     w.u32(body.pos);
     w.raw(body.written());
     const bytes = w.written().slice();
@@ -478,13 +564,21 @@ describe("prototype safety", () => {
     expect(reencode(table)).toEqual(bytes);
   });
 
-  test("a \"__proto__\" key nested inside a table does not pollute prototypes either", () => {
+  test('a "__proto__" key nested inside a table does not pollute prototypes either', () => {
     const deepest = new Writer();
-    deepest.shortstr("polluted2"); deepest.u8(code("S")); deepest.longstr("yes");
+    deepest.shortstr("polluted2");
+    deepest.u8(code("S"));
+    deepest.longstr("yes");
     const mid = new Writer();
-    mid.shortstr("__proto__"); mid.u8(code("F")); mid.u32(deepest.pos); mid.raw(deepest.written());
+    mid.shortstr("__proto__");
+    mid.u8(code("F"));
+    mid.u32(deepest.pos);
+    mid.raw(deepest.written());
     const top = new Writer();
-    top.shortstr("outer"); top.u8(code("F")); top.u32(mid.pos); top.raw(mid.written());
+    top.shortstr("outer");
+    top.u8(code("F"));
+    top.u32(mid.pos);
+    top.raw(mid.written());
     const w = new Writer();
     w.u32(top.pos);
     w.raw(top.written());
@@ -496,7 +590,7 @@ describe("prototype safety", () => {
     expect(({} as Record<string, unknown>).polluted2).toBeUndefined();
   });
 
-  test("a \"__proto__\" key with a non-canonical wire type re-encodes byte-exactly", () => {
+  test('a "__proto__" key with a non-canonical wire type re-encodes byte-exactly', () => {
     // A 'b' (signed octet) would re-encode as 'I' unless its type note is kept.
     const bytes = tableBytes([["__proto__", CASES.find((c) => c.type === "b")!]]);
     const table = decodeTable(new Reader(bytes));

@@ -1,4 +1,4 @@
-import { test, expect, describe } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { decodeUtf8, encodeUtf8, encodeUtf8Into, utf8Length } from "../../../src/amqp/utf8.ts";
 import { Writer } from "../../../src/amqp/writer.ts";
 import { Reader } from "../../../src/amqp/reader.ts";

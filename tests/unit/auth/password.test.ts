@@ -1,7 +1,7 @@
 // RabbitMQ's salted password hashes: base64(salt(4) ++ H(salt ++ password)).
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { checkPassword, hashPassword, type HashingAlgorithm } from "../../../src/auth/password.ts";
+import { checkPassword, type HashingAlgorithm, hashPassword } from "../../../src/auth/password.ts";
 
 const ALGORITHMS: [HashingAlgorithm, string, number][] = [
   ["rabbit_password_hashing_sha256", "sha256", 32],

@@ -2,8 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { Users } from "../../../src/auth/users.ts";
 
-const allowed = (users: Users, kind: "configure" | "write" | "read", name: string) =>
-  users.permission("u", "/")!.test[kind].test(name);
+const allowed = (users: Users, kind: "configure" | "write" | "read", name: string) => users.permission("u", "/")!.test[kind].test(name);
 
 describe("vhost permissions", () => {
   test("a pattern is searched anywhere in the name, as re:run does", () => {

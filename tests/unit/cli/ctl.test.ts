@@ -19,11 +19,25 @@ test("global options have defaults and environment fallbacks; flags win", () => 
   const line = parseLine("list_queues", ["-q", "name"], {}, { WARREN_CTL_HOST: "broker.local", WARREN_CTL_PORT: "25672" });
   expect(line.global).toMatchObject({
     connection: { host: "broker.local", port: 25672, username: "guest", password: "guest", timeoutMs: 60_000 },
-    vhost: "/", vhostGiven: false, formatter: "table", quiet: true, silent: false, noHeaders: false,
+    vhost: "/",
+    vhostGiven: false,
+    formatter: "table",
+    quiet: true,
+    silent: false,
+    noHeaders: false,
   });
   expect(line.args).toEqual(["name"]);
-  const flags = parseLine("x", ["--host", "h", "--port", "1", "-p", "v", "-s", "-t", "0", "--formatter", "json"], {}, { WARREN_CTL_HOST: "e" });
-  expect(flags.global).toMatchObject({ connection: { host: "h", port: 1, timeoutMs: 0 }, vhost: "v", vhostGiven: true, formatter: "json", quiet: true, noHeaders: true });
+  const flags = parseLine("x", ["--host", "h", "--port", "1", "-p", "v", "-s", "-t", "0", "--formatter", "json"], {}, {
+    WARREN_CTL_HOST: "e",
+  });
+  expect(flags.global).toMatchObject({
+    connection: { host: "h", port: 1, timeoutMs: 0 },
+    vhost: "v",
+    vhostGiven: true,
+    formatter: "json",
+    quiet: true,
+    noHeaders: true,
+  });
 });
 
 test("command options parse beside the global ones; unknown options and bad values are usage errors", () => {
@@ -44,7 +58,9 @@ test("every path segment is percent-encoded; dot segments are refused", () => {
 });
 
 test("the table formatter prints AMQP tables and lists as rabbitmqctl does", () => {
-  expect(tableCell({ "x-max-priority": 5, "x-queue-mode": "lazy", flag: true }, "table")).toBe(`[{"x-max-priority",5},{"x-queue-mode","lazy"},{"flag",true}]`);
+  expect(tableCell({ "x-max-priority": 5, "x-queue-mode": "lazy", flag: true }, "table")).toBe(
+    `[{"x-max-priority",5},{"x-queue-mode","lazy"},{"flag",true}]`,
+  );
   expect(tableCell({ nested: { a: 1 }, list: [1, "b"] }, "table")).toBe(`[{"nested",[{"a",1}]},{"list",[1,"b"]}]`);
   expect(tableCell({}, "table")).toBe("[]");
   expect(tableCell(["administrator", "monitoring"], "list")).toBe("[administrator, monitoring]");
@@ -56,8 +72,12 @@ test("the table formatter prints AMQP tables and lists as rabbitmqctl does", () 
 
 test("the JSON formatter types AMQP table entries and prints a missing value as an empty string", () => {
   expect(jsonCell({ i: 5, s: "x", b: false, d: 1.5, t: { k: "v" }, a: [1, "y"] }, "table")).toEqual([
-    ["i", "long", 5], ["s", "longstr", "x"], ["b", "bool", false], ["d", "double", 1.5],
-    ["t", "table", [["k", "longstr", "v"]]], ["a", "array", [["long", 1], ["longstr", "y"]]],
+    ["i", "long", 5],
+    ["s", "longstr", "x"],
+    ["b", "bool", false],
+    ["d", "double", 1.5],
+    ["t", "table", [["k", "longstr", "v"]]],
+    ["a", "array", [["long", 1], ["longstr", "y"]]],
   ]);
   expect(jsonCell(null, "plain")).toBe("");
   expect(jsonCell({ "max-length": 10 }, "json")).toBe(`{"max-length":10}`);

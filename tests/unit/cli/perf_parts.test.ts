@@ -82,7 +82,17 @@ describe("perf options", () => {
 
   test("throughput defaults are time-bounded and closed-loop", () => {
     const o = parse("throughput");
-    expect(o).toMatchObject({ producers: 1, consumers: 1, size: 16, confirm: 0, prefetch: 256, autoAck: false, multiAck: 128, seconds: 10, warmup: 1 });
+    expect(o).toMatchObject({
+      producers: 1,
+      consumers: 1,
+      size: 16,
+      confirm: 0,
+      prefetch: 256,
+      autoAck: false,
+      multiAck: 128,
+      seconds: 10,
+      warmup: 1,
+    });
     expect(o.maxBacklog).toBe(2000);
     expect(o.maxSeconds).toBeGreaterThan(o.seconds);
   });
@@ -109,7 +119,9 @@ describe("perf options", () => {
 
   test("queue arguments: numbers are integers, true/false booleans, else strings", () => {
     expect(parseQueueArgs(["x-max-length=10", "x-single-active-consumer=true", "x-queue-type=quorum"])).toEqual({
-      "x-max-length": 10, "x-single-active-consumer": true, "x-queue-type": "quorum",
+      "x-max-length": 10,
+      "x-single-active-consumer": true,
+      "x-queue-type": "quorum",
     });
     expect(() => parseQueueArgs(["novalue"])).toThrow("key=value");
   });

@@ -3,13 +3,34 @@ import { parseServerArgs, UsageError } from "../../../src/cli/server_args.ts";
 
 test("flags map to broker options", () => {
   const options = parseServerArgs(
-    ["--port", "0", "--bind", "127.0.0.1", "--data-dir", "/tmp/x", "--log-level", "warning", "--no-fsync",
-      "--memory-high-watermark", "0.6", "--disk-free-limit", "1000000", "--max-message-size", "1024"],
+    [
+      "--port",
+      "0",
+      "--bind",
+      "127.0.0.1",
+      "--data-dir",
+      "/tmp/x",
+      "--log-level",
+      "warning",
+      "--no-fsync",
+      "--memory-high-watermark",
+      "0.6",
+      "--disk-free-limit",
+      "1000000",
+      "--max-message-size",
+      "1024",
+    ],
     {},
   );
   expect(options).toEqual({
-    port: 0, bind: "127.0.0.1", dataDir: "/tmp/x", logLevel: "warning", fsync: false,
-    memoryHighWatermark: 0.6, diskFreeLimit: 1_000_000, maxMessageSize: 1024,
+    port: 0,
+    bind: "127.0.0.1",
+    dataDir: "/tmp/x",
+    logLevel: "warning",
+    fsync: false,
+    memoryHighWatermark: 0.6,
+    diskFreeLimit: 1_000_000,
+    maxMessageSize: 1024,
   });
 });
 
@@ -29,7 +50,18 @@ test("bad values are usage errors that name the flag", () => {
 
 test("TLS flags map to the amqps listener options", () => {
   expect(parseServerArgs(
-    ["--tls-port", "5671", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem", "--tls-verify-peer", "--tls-fail-if-no-peer-cert"],
+    [
+      "--tls-port",
+      "5671",
+      "--tls-cert",
+      "c.pem",
+      "--tls-key",
+      "k.pem",
+      "--tls-ca",
+      "ca.pem",
+      "--tls-verify-peer",
+      "--tls-fail-if-no-peer-cert",
+    ],
     {},
   )).toEqual({ tlsPort: 5671, tlsCert: "c.pem", tlsKey: "k.pem", tlsCa: "ca.pem", tlsVerifyPeer: true, tlsFailIfNoPeerCert: true });
   // The certificate and key may come from the config file: startBroker checks them (tests/unit/config_file.test.ts).

@@ -4,7 +4,15 @@ import { parseAmqpUri, withoutCredentials } from "../../../src/client/uri.ts";
 describe("AMQP URI parsing (amqp_uri's rules)", () => {
   test("amqp://host means port 5672, vhost / and no credentials", () => {
     const u = parseAmqpUri("amqp://rabbit.example");
-    expect(u).toMatchObject({ direct: false, tls: false, host: "rabbit.example", port: 5672, vhost: "/", username: undefined, heartbeat: 10 });
+    expect(u).toMatchObject({
+      direct: false,
+      tls: false,
+      host: "rabbit.example",
+      port: 5672,
+      vhost: "/",
+      username: undefined,
+      heartbeat: 10,
+    });
   });
 
   test("amqps defaults to 5671; user, password and vhost are percent-decoded", () => {
@@ -33,8 +41,16 @@ describe("AMQP URI parsing (amqp_uri's rules)", () => {
       "amqps://h?heartbeat=5&cacertfile=/ca.pem&certfile=/c.pem&keyfile=/k.pem&verify=verify_peer&server_name_indication=rabbit.internal&connection_timeout=2000&frame_max=8192&channel_max=10&auth_mechanism=external",
     );
     expect(u).toMatchObject({
-      heartbeat: 5, cacertfile: "/ca.pem", certfile: "/c.pem", keyfile: "/k.pem", verify: "verify_peer",
-      serverNameIndication: "rabbit.internal", connectionTimeoutMs: 2000, frameMax: 8192, channelMax: 10, authMechanism: "EXTERNAL",
+      heartbeat: 5,
+      cacertfile: "/ca.pem",
+      certfile: "/c.pem",
+      keyfile: "/k.pem",
+      verify: "verify_peer",
+      serverNameIndication: "rabbit.internal",
+      connectionTimeoutMs: 2000,
+      frameMax: 8192,
+      channelMax: 10,
+      authMechanism: "EXTERNAL",
     });
     expect(parseAmqpUri("amqps://h").verify).toBe("verify_none");
   });

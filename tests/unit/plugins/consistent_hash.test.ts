@@ -102,7 +102,9 @@ describe("x-consistent-hash validation", () => {
   test("declare arguments", () => {
     expect(fails(() => validate!({}))).toBe("ok");
     expect(fails(() => validate!({ "hash-header": "" }))).toBe("ok");
-    for (const property of ["message_id", "correlation_id", "timestamp"]) expect(fails(() => validate!({ "hash-property": property }))).toBe("ok");
+    for (const property of ["message_id", "correlation_id", "timestamp"]) {
+      expect(fails(() => validate!({ "hash-property": property }))).toBe("ok");
+    }
     expect(fails(() => validate!({ "hash-header": "h", "hash-property": "nope" }))).toBe(
       "406 PRECONDITION_FAILED - hash-header and hash-property are mutually exclusive",
     );
@@ -117,8 +119,15 @@ describe("x-consistent-hash validation", () => {
       expect(fails(() => validateBinding!(key, {}))).toBe("406 PRECONDITION_FAILED - The binding key must be greater than 0");
     }
     const notInteger: [string, string][] = [
-      ["abc", '<<"abc">>'], ["", "<<>>"], ["1.5", '<<"1.5">>'], [" 1", '<<" 1">>'], ["1e3", '<<"1e3">>'],
-      ["1_000", '<<"1_000">>'], ["+", '<<"+">>'], ["a\u0000b", "<<97,0,98>>"], ["é", '<<"é">>'],
+      ["abc", '<<"abc">>'],
+      ["", "<<>>"],
+      ["1.5", '<<"1.5">>'],
+      [" 1", '<<" 1">>'],
+      ["1e3", '<<"1e3">>'],
+      ["1_000", '<<"1_000">>'],
+      ["+", '<<"+">>'],
+      ["a\u0000b", "<<97,0,98>>"],
+      ["é", '<<"é">>'],
     ];
     for (const [key, printed] of notInteger) {
       expect(fails(() => validateBinding!(key, {}))).toBe(`406 PRECONDITION_FAILED - The binding key must be an integer: ${printed}`);
@@ -214,11 +223,13 @@ describe("x-consistent-hash routing", () => {
   });
 
   test("hashing on a header or property; a missing value always picks the same queue", () => {
-    for (const [hashOn, message] of [
-      [HashOn.Header, (v: string) => ({ routingKey: "rk", headerTable: () => ({ h: v }), props: { headers: { h: v } } })],
-      [HashOn.MessageId, (v: string) => ({ routingKey: "rk", headerTable: () => undefined, props: { messageId: v } })],
-      [HashOn.CorrelationId, (v: string) => ({ routingKey: "rk", headerTable: () => undefined, props: { correlationId: v } })],
-    ] as const) {
+    for (
+      const [hashOn, message] of [
+        [HashOn.Header, (v: string) => ({ routingKey: "rk", headerTable: () => ({ h: v }), props: { headers: { h: v } } })],
+        [HashOn.MessageId, (v: string) => ({ routingKey: "rk", headerTable: () => undefined, props: { messageId: v } })],
+        [HashOn.CorrelationId, (v: string) => ({ routingKey: "rk", headerTable: () => undefined, props: { correlationId: v } })],
+      ] as const
+    ) {
       const router = new ConsistentHashRouter<Q>(hashOn, "h");
       queues(4).forEach((q) => router.bind("1", {}, q));
       const picked = new Set<string>();

@@ -36,14 +36,27 @@ function props(headers?: FieldTable, deliveryMode?: number): Uint8Array {
   return w.written().slice();
 }
 
-const message = (headers?: FieldTable, deliveryMode?: number) => new Message("x", "k", props(headers, deliveryMode), new Uint8Array([1, 2, 3]));
+const message = (headers?: FieldTable, deliveryMode?: number) =>
+  new Message("x", "k", props(headers, deliveryMode), new Uint8Array([1, 2, 3]));
 
 function row(id: number, due: number, exchange = "x"): HeldMessage {
-  return { id, vhost: "/", exchange, due, delay: 10, publishedAt: 0, routingKey: "k", properties: props(), body: new Uint8Array([id & 255]), durable: true };
+  return {
+    id,
+    vhost: "/",
+    exchange,
+    due,
+    delay: 10,
+    publishedAt: 0,
+    routingKey: "k",
+    properties: props(),
+    body: new Uint8Array([id & 255]),
+    durable: true,
+  };
 }
 
 describe("x-delay header", () => {
-  const delay = (value: FieldTable[string] | undefined) => requestedDelay(message(value === undefined ? undefined : { "x-delay": value }), DEFAULT_MAX_DELAY_MS);
+  const delay = (value: FieldTable[string] | undefined) =>
+    requestedDelay(message(value === undefined ? undefined : { "x-delay": value }), DEFAULT_MAX_DELAY_MS);
 
   test("integers, floats (truncated) and numeric strings are delays; ≤ 0 and absent route at once", () => {
     expect(delay(undefined)).toBeUndefined();

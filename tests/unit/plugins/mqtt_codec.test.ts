@@ -1,8 +1,16 @@
 // The MQTT plugin's pure parts: topic names and filters, their AMQP mapping, MQTT matching, and
 // the packet codec (what the server encodes decodes back; the splitter cuts any chunking).
 import { describe, expect, test } from "bun:test";
-import { bindingKeyToFilter, filterToBindingKey, routingKeyToTopic, topicMatches, topicToRoutingKey, validTopicFilter, validTopicName } from "../../../plugins/mqtt/topic.ts";
-import { decodePacket, MqttError, Reason, type Publish } from "../../../plugins/mqtt/decode.ts";
+import {
+  bindingKeyToFilter,
+  filterToBindingKey,
+  routingKeyToTopic,
+  topicMatches,
+  topicToRoutingKey,
+  validTopicFilter,
+  validTopicName,
+} from "../../../plugins/mqtt/topic.ts";
+import { decodePacket, MqttError, type Publish, Reason } from "../../../plugins/mqtt/decode.ts";
 import { publishPacket } from "../../../plugins/mqtt/encode.ts";
 import { PacketSplitter } from "../../../plugins/mqtt/packet_splitter.ts";
 
@@ -43,13 +51,20 @@ describe("codec", () => {
     const packets: Publish[] = [];
     const splitter = new PacketSplitter(1 << 20);
     // One byte at a time: the splitter keeps what it cannot finish.
-    for (const b of bytes) splitter.push(new Uint8Array([b]), (first, body) => packets.push(decodePacket(first, body, v5 ? 5 : 4) as Publish));
+    for (const b of bytes) {
+      splitter.push(new Uint8Array([b]), (first, body) => packets.push(decodePacket(first, body, v5 ? 5 : 4) as Publish));
+    }
     return packets;
   };
 
   test("a PUBLISH the server encodes decodes back, 3.1.1 and 5.0, whatever the chunking", () => {
     const payload = new Uint8Array(300).fill(7);
-    const props = { contentType: "text/plain", userProperties: [["a", "b"], ["a", "c"]] as [string, string][], messageExpiry: 9, correlationData: new Uint8Array([0, 1]) };
+    const props = {
+      contentType: "text/plain",
+      userProperties: [["a", "b"], ["a", "c"]] as [string, string][],
+      messageExpiry: 9,
+      correlationData: new Uint8Array([0, 1]),
+    };
     const [p5] = roundTrip(true, { topic: "t/ü", qos: 1, dup: true, retain: true, packetId: 513, properties: props, payload });
     expect(p5).toMatchObject({ type: 3, topic: "t/ü", qos: 1, dup: true, retain: true, packetId: 513, properties: props });
     expect(p5!.payload).toEqual(payload);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DirectRouter } from "../../../src/routing/direct.ts";
-import { names, route, runRouterConformance, routable } from "./conformance.ts";
+import { names, routable, route, runRouterConformance } from "./conformance.ts";
 
 runRouterConformance("direct", () => new DirectRouter(), {
   bindKey: "orders",

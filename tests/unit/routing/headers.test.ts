@@ -2,10 +2,10 @@ import { describe, expect, test } from "bun:test";
 import { AmqpError } from "../../../src/amqp/errors.ts";
 import { Reader } from "../../../src/amqp/reader.ts";
 import { ReplyCode } from "../../../src/amqp/spec/constants.gen.ts";
-import { AmqpDecimal, decodeTable, encodeTable, Typed, type FieldTable } from "../../../src/amqp/table.ts";
+import { AmqpDecimal, decodeTable, encodeTable, type FieldTable, Typed } from "../../../src/amqp/table.ts";
 import { Writer } from "../../../src/amqp/writer.ts";
 import { HeadersRouter, validateHeadersBinding } from "../../../src/routing/headers.ts";
-import { runRouterConformance, routable } from "./conformance.ts";
+import { routable, runRouterConformance } from "./conformance.ts";
 
 runRouterConformance("headers", () => new HeadersRouter(), {
   bindKey: "",

@@ -53,7 +53,9 @@ function body(i: number, size = 1024): Uint8Array {
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const dbBytes = (dir: string) => statSync(join(dir, "warren.sqlite")).size + (existsSync(join(dir, "warren.sqlite-wal")) ? statSync(join(dir, "warren.sqlite-wal")).size : 0);
+const dbBytes = (dir: string) =>
+  statSync(join(dir, "warren.sqlite")).size +
+  (existsSync(join(dir, "warren.sqlite-wal")) ? statSync(join(dir, "warren.sqlite-wal")).size : 0);
 
 /** Stores `count` messages in queue `q` (committed), returns their rows. */
 function fill(store: SqliteStore, q: number, count: number, from = 1): StoreRow[] {
@@ -76,7 +78,7 @@ async function untilReclaimed(store: SqliteStore): Promise<void> {
 
 function seqsOf(store: SqliteStore, q: number): number[] {
   const out: number[] = [];
-  for (let from = 0; ;) {
+  for (let from = 0;;) {
     const page = store.readPage(q, from, Number.MAX_SAFE_INTEGER, 500, 1 << 22);
     if (page.length === 0) return out;
     for (const m of page) {
@@ -173,7 +175,7 @@ test("a full disk holds changes in memory: confirms wait, acks and reads go on, 
   const dir = tempDir();
   const { log, lines } = capture();
   const store = open(dir, log);
-  let full: boolean[] = [];
+  const full: boolean[] = [];
   store.onFullChange((f) => full.push(f));
   const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
   const committed = fill(store, q, 2_000);
@@ -203,7 +205,11 @@ test("a full disk holds changes in memory: confirms wait, acks and reads go on, 
   const page2 = store.readPage(q, 2_001, Number.MAX_SAFE_INTEGER, 100, 1 << 30);
   expect(page2.map((m) => m.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 2_001));
   // Acking a held row read back from memory cancels it: it is never written.
-  store.remove(q, { message: { ...page2[0]!, persistent: true, storeRef: page2[0]!.ref } as unknown as StorableMessage, seq: 2_001, expiresAt: 0 });
+  store.remove(q, {
+    message: { ...page2[0]!, persistent: true, storeRef: page2[0]!.ref } as unknown as StorableMessage,
+    seq: 2_001,
+    expiresAt: 0,
+  });
   // Room again: the retry writes everything held.
   store.db.exec("PRAGMA max_page_count = 1073741823");
   for (let i = 0; i < 200 && !confirmed; i++) await new Promise((r) => setTimeout(r, 50));
@@ -212,7 +218,10 @@ test("a full disk holds changes in memory: confirms wait, acks and reads go on, 
   store.close();
   stores.length = 0;
   const again = open(dir);
-  expect(seqsOf(again, q)).toEqual([...Array.from({ length: 1_500 }, (_, i) => i + 501), ...Array.from({ length: 999 }, (_, i) => i + 2_002)]);
+  expect(seqsOf(again, q)).toEqual([
+    ...Array.from({ length: 1_500 }, (_, i) => i + 501),
+    ...Array.from({ length: 999 }, (_, i) => i + 2_002),
+  ]);
   expect(again.messageCount()).toBe(1_500 + 999);
 });
 

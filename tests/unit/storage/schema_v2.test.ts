@@ -31,7 +31,13 @@ test("a schema 1 store upgrades: users, permissions and vhosts kept, defaults no
     expect(store.isFresh).toBe(false);
     const meta = store.loadMetadata();
     expect(meta.vhosts).toEqual([{ name: "/", description: "", tags: "", limits: "{}" }]);
-    expect(meta.users).toEqual([{ name: "admin", password_hash: "", hashing_algorithm: "rabbit_password_hashing_sha256", tags: "administrator", limits: "{}" }]);
+    expect(meta.users).toEqual([{
+      name: "admin",
+      password_hash: "",
+      hashing_algorithm: "rabbit_password_hashing_sha256",
+      tags: "administrator",
+      limits: "{}",
+    }]);
     expect(meta.permissions).toHaveLength(1);
     expect(meta.topicPermissions).toEqual([]);
   } finally {

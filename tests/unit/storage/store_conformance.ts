@@ -27,7 +27,13 @@ export interface StoreFactory {
 class TestMessage implements StorableMessage {
   storeRef: StoreRef | undefined = undefined;
   readonly properties: Uint8Array;
-  constructor(readonly key: string, readonly body: Uint8Array, readonly persistent: boolean, readonly exchange = "x", readonly routingKey = "rk") {
+  constructor(
+    readonly key: string,
+    readonly body: Uint8Array,
+    readonly persistent: boolean,
+    readonly exchange = "x",
+    readonly routingKey = "rk",
+  ) {
     // An encoded property list: flag word with delivery-mode set, then the mode.
     this.properties = new Uint8Array([0x10, 0x00, persistent ? 2 : 1]);
   }
@@ -59,15 +65,32 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Everything a queue has stored, by level: what a reopened store hands back. */
 function readAll(store: Store, queueId: number, levelCount: number) {
-  const out: { seq: number; key: string; bytes: number; expiresAt: number; deliveryCount: number; properties: number[]; exchange: string; routingKey: string; ref: StoreRef }[] = [];
+  const out: {
+    seq: number;
+    key: string;
+    bytes: number;
+    expiresAt: number;
+    deliveryCount: number;
+    properties: number[];
+    exchange: string;
+    routingKey: string;
+    ref: StoreRef;
+  }[] = [];
   for (let level = 0; level < levelCount; level++) {
     const { from, to } = levelRange(level, levelCount);
-    for (let fromSeq = from; ;) {
+    for (let fromSeq = from;;) {
       const page = store.readPage(queueId, fromSeq, to, 97, 1 << 20);
       for (const m of page) {
         out.push({
-          seq: m.seq, key: keyOf(m.body), bytes: m.body.length, expiresAt: m.expiresAt, deliveryCount: m.deliveryCount,
-          properties: [...m.properties], exchange: m.exchange, routingKey: m.routingKey, ref: m.ref,
+          seq: m.seq,
+          key: keyOf(m.body),
+          bytes: m.body.length,
+          expiresAt: m.expiresAt,
+          deliveryCount: m.deliveryCount,
+          properties: [...m.properties],
+          exchange: m.exchange,
+          routingKey: m.routingKey,
+          ref: m.ref,
         });
       }
       if (page.length === 0) break;
@@ -143,7 +166,16 @@ class Run {
       const name = `q${n}`;
       const id = durable ? this.store.saveQueue({ vhost: "/", name, autoDelete: false, args: {} }) : this.store.registerTransientQueue();
       const q: ModelQueue = {
-        id, name, durable, levelCount, quorum, deleted: false, deletedDurably: false, declaredDurably: false, live: new Map(), committed: new Map(),
+        id,
+        name,
+        durable,
+        levelCount,
+        quorum,
+        deleted: false,
+        deletedDurably: false,
+        declaredDurably: false,
+        live: new Map(),
+        committed: new Map(),
         nextSeq: Array.from({ length: levelCount }, (_, level) => levelRange(level, levelCount).from + 1),
         watermarks: new Array(levelCount).fill(0),
       };
@@ -277,8 +309,17 @@ class Run {
       }
       for (const [seq, r] of [...q.committed]) if (!r.persistent) q.committed.delete(seq);
       const stored = readAll(this.store, q.id, q.levelCount);
-      const expected = [...q.committed].sort((a, b) => a[0] - b[0]).map(([seq, r]) => ({ seq, key: r.key, bytes: r.bytes, expiresAt: r.expiresAt, deliveryCount: r.deliveryCount }));
-      expect({ queue: q.name, rows: stored.map(({ seq, key, bytes, expiresAt, deliveryCount }) => ({ seq, key, bytes, expiresAt, deliveryCount })) })
+      const expected = [...q.committed].sort((a, b) => a[0] - b[0]).map(([seq, r]) => ({
+        seq,
+        key: r.key,
+        bytes: r.bytes,
+        expiresAt: r.expiresAt,
+        deliveryCount: r.deliveryCount,
+      }));
+      expect({
+        queue: q.name,
+        rows: stored.map(({ seq, key, bytes, expiresAt, deliveryCount }) => ({ seq, key, bytes, expiresAt, deliveryCount })),
+      })
         .toEqual({ queue: q.name, rows: expected });
       for (const s of stored) {
         expect(s.properties).toEqual([0x10, 0x00, 2]);
@@ -292,7 +333,14 @@ class Run {
         if (inLevel.length === 0) expect(s).toBeUndefined();
         else {
           expect({ queue: q.name, level, count: s?.count, bytes: s?.bytes, maxSeq: s?.maxSeq, delivered: s?.deliveredUpTo })
-            .toEqual({ queue: q.name, level, count: inLevel.length, bytes: inLevel.reduce((n, r) => n + r.bytes, 0), maxSeq: inLevel[inLevel.length - 1]!.seq, delivered: q.watermarks[level]! });
+            .toEqual({
+              queue: q.name,
+              level,
+              count: inLevel.length,
+              bytes: inLevel.reduce((n, r) => n + r.bytes, 0),
+              maxSeq: inLevel[inLevel.length - 1]!.seq,
+              delivered: q.watermarks[level]!,
+            });
         }
         // The broker continues numbering after the highest stored seq.
         if (s) q.nextSeq[level] = Math.max(q.nextSeq[level]!, s.maxSeq + 1);
@@ -381,7 +429,7 @@ export function runStoreConformance(factory: StoreFactory): void {
       store = await factory.open();
       const ids = Array.from({ length: 300 }, (_, i) => store!.saveQueue({ vhost: "/", name: `s${i}`, autoDelete: false, args: {} }));
       const m = message("shared");
-      const rows = ids.map((id) => row(m, 1));
+      const rows = ids.map(() => row(m, 1));
       ids.forEach((id, i) => store!.persist(id, rows[i]!));
       store.commit();
       expect(store.messageCount()).toBe(1);
@@ -485,7 +533,10 @@ export function runStoreConformance(factory: StoreFactory): void {
       await reopen(false);
       expect(readAll(store, q, 1).map((x) => [x.key, x.deliveryCount])).toEqual([["poison", 2]]);
       expect(store.levelStats(p, 4).map((s) => [s.level, s.count, s.deliveredUpTo - levelRange(s.level, 4).from])).toEqual([
-        [0, 2, 1], [1, 2, 1], [2, 2, -levelRange(2, 4).from], [3, 2, 1],
+        [0, 2, 1],
+        [1, 2, 1],
+        [2, 2, -levelRange(2, 4).from],
+        [3, 2, 1],
       ]);
     });
 
@@ -543,7 +594,10 @@ export function runStoreConformance(factory: StoreFactory): void {
           store = run.store;
         } catch (err) {
           store = run.store;
-          (err as Error).message = `store conformance (${factory.name}) failed with seed ${seed} after ${run.ops} operations (rerun with STORE_SEED=${seed}):\n${(err as Error).message}`;
+          (err as Error).message =
+            `store conformance (${factory.name}) failed with seed ${seed} after ${run.ops} operations (rerun with STORE_SEED=${seed}):\n${
+              (err as Error).message
+            }`;
           throw err;
         }
       });

@@ -8,14 +8,20 @@ import { CtlError, CtlUsageError, ExitCode } from "../errors.ts";
 
 function checkFormat(ctx: Context): void {
   const format = ctx.options.format;
-  if (format !== undefined && format !== "json") throw new CtlUsageError(`--format "${String(format)}" is not supported: Warren reads and writes JSON only`);
+  if (format !== undefined && format !== "json") {
+    throw new CtlUsageError(`--format "${String(format)}" is not supported: Warren reads and writes JSON only`);
+  }
 }
 
 export const DEFINITION_COMMANDS: Command[] = [
   {
-    name: "export_definitions", group: "Definitions", summary: "Exports definitions (users, vhosts, queues, ...) as JSON",
-    usage: "<file_path | \"-\"> [--format json]", arity: [1, 1], options: { format: { type: "string" } },
-    details: "\"-\" writes to standard output.",
+    name: "export_definitions",
+    group: "Definitions",
+    summary: "Exports definitions (users, vhosts, queues, ...) as JSON",
+    usage: '<file_path | "-"> [--format json]',
+    arity: [1, 1],
+    options: { format: { type: "string" } },
+    details: '"-" writes to standard output.',
     async run(ctx) {
       checkFormat(ctx);
       const [target] = ctx.args as [string];
@@ -34,14 +40,22 @@ export const DEFINITION_COMMANDS: Command[] = [
     },
   },
   {
-    name: "import_definitions", group: "Definitions", summary: "Imports definitions from a JSON file, all or nothing",
-    usage: "[<file_path | \"-\">] [--format json]", arity: [0, 1], options: { format: { type: "string" } },
-    details: "Without a file, or with \"-\", reads standard input.",
+    name: "import_definitions",
+    group: "Definitions",
+    summary: "Imports definitions from a JSON file, all or nothing",
+    usage: '[<file_path | "-">] [--format json]',
+    arity: [0, 1],
+    options: { format: { type: "string" } },
+    details: 'Without a file, or with "-", reads standard input.',
     async run(ctx) {
       checkFormat(ctx);
       const source = ctx.args[0] ?? "-";
       const fromStdin = source === "-";
-      ctx.out.info(fromStdin ? "Importing definitions in JSON from standard input ..." : `Importing definitions in JSON from a file at "${source}" ...`);
+      ctx.out.info(
+        fromStdin
+          ? "Importing definitions in JSON from standard input ..."
+          : `Importing definitions in JSON from a file at "${source}" ...`,
+      );
       let text: string;
       try {
         text = fromStdin ? await ctx.io.readStdin() : await readFile(source, "utf8");

@@ -15,20 +15,28 @@ async function ping(api: ApiClient): Promise<string> {
 
 export const LIFECYCLE_COMMANDS: Command[] = [
   {
-    name: "ping", group: "Node health", summary: "Checks that the broker is running and its management API answers",
-    usage: "", arity: [0, 0],
+    name: "ping",
+    group: "Node health",
+    summary: "Checks that the broker is running and its management API answers",
+    usage: "",
+    arity: [0, 0],
     details: "Exits 0 when Warren answers at --host/--port, 69 when nothing (or another product) answers there,\n" +
-      "77 when it refuses the credentials. A compose healthcheck: test: [\"CMD\", \"warren\", \"ctl\", \"ping\"]",
+      '77 when it refuses the credentials. A compose healthcheck: test: ["CMD", "warren", "ctl", "ping"]',
     async run(ctx: Context) {
       const where = `${ctx.api.connection.host}:${ctx.api.connection.port}`;
-      ctx.out.info(`Will ping ${where}. This checks that the broker runs and its management API answers. Timeout: ${ctx.api.connection.timeoutMs} ms.`);
+      ctx.out.info(
+        `Will ping ${where}. This checks that the broker runs and its management API answers. Timeout: ${ctx.api.connection.timeoutMs} ms.`,
+      );
       await ping(ctx.api);
       ctx.out.write("Ping succeeded\n");
     },
   },
   {
-    name: "await_startup", group: "Node health", summary: "Waits for the broker to finish starting",
-    usage: "", arity: [0, 0],
+    name: "await_startup",
+    group: "Node health",
+    summary: "Waits for the broker to finish starting",
+    usage: "",
+    arity: [0, 0],
     details: "Retries until Warren answers at --host/--port or --timeout (default 60 s) has passed (exit 75).\n" +
       "Wrong credentials (77) or another product on the port (69) end the wait at once.",
     async run(ctx: Context) {

@@ -3,10 +3,19 @@
 // /api/connections and /api/channels.
 import { apiPath } from "../client.ts";
 import {
-  BINDING_COLUMNS, BINDING_DEFAULT, CHANNEL_COLUMNS, CHANNEL_DEFAULT, CONNECTION_COLUMNS, CONNECTION_DEFAULT,
-  CONSUMER_COLUMNS, CONSUMER_DEFAULT, EXCHANGE_COLUMNS, EXCHANGE_DEFAULT, type ColumnSet,
+  BINDING_COLUMNS,
+  BINDING_DEFAULT,
+  CHANNEL_COLUMNS,
+  CHANNEL_DEFAULT,
+  type ColumnSet,
+  CONNECTION_COLUMNS,
+  CONNECTION_DEFAULT,
+  CONSUMER_COLUMNS,
+  CONSUMER_DEFAULT,
+  EXCHANGE_COLUMNS,
+  EXCHANGE_DEFAULT,
 } from "../columns.ts";
-import { type Command, type Context, columnsQuery, onNotFound, pickColumns, quote } from "../command.ts";
+import { columnsQuery, type Command, type Context, onNotFound, pickColumns, quote } from "../command.ts";
 import { noVhost } from "./vhosts.ts";
 
 interface Listing {
@@ -22,8 +31,12 @@ interface Listing {
 
 function listing(l: Listing): Command {
   return {
-    name: l.name, group: "Monitoring", summary: l.summary, usage: `${l.scoped ? "[--vhost <vhost>] " : ""}[<column> ...]`,
-    arity: [0, Infinity], columns: l.columns,
+    name: l.name,
+    group: "Monitoring",
+    summary: l.summary,
+    usage: `${l.scoped ? "[--vhost <vhost>] " : ""}[<column> ...]`,
+    arity: [0, Infinity],
+    columns: l.columns,
     async run(ctx: Context) {
       const columns = pickColumns(ctx, l.columns, l.defaults);
       const vhost = ctx.global.vhost;
@@ -38,29 +51,57 @@ function listing(l: Listing): Command {
 
 export const LISTING_COMMANDS: Command[] = [
   listing({
-    name: "list_exchanges", summary: "Lists exchanges", columns: EXCHANGE_COLUMNS, defaults: EXCHANGE_DEFAULT, scoped: true,
-    resource: "exchanges", banner: (v) => `Listing exchanges for vhost ${v} ...`,
+    name: "list_exchanges",
+    summary: "Lists exchanges",
+    columns: EXCHANGE_COLUMNS,
+    defaults: EXCHANGE_DEFAULT,
+    scoped: true,
+    resource: "exchanges",
+    banner: (v) => `Listing exchanges for vhost ${v} ...`,
   }),
   listing({
-    name: "list_bindings", summary: "Lists all bindings on a vhost", columns: BINDING_COLUMNS, defaults: BINDING_DEFAULT, scoped: true,
-    resource: "bindings", banner: (v) => `Listing bindings for vhost ${v}...`,
+    name: "list_bindings",
+    summary: "Lists all bindings on a vhost",
+    columns: BINDING_COLUMNS,
+    defaults: BINDING_DEFAULT,
+    scoped: true,
+    resource: "bindings",
+    banner: (v) => `Listing bindings for vhost ${v}...`,
   }),
   listing({
-    name: "list_connections", summary: "Lists AMQP 0-9-1 connections for the node", columns: CONNECTION_COLUMNS,
-    defaults: CONNECTION_DEFAULT, scoped: false, resource: "connections", banner: () => "Listing connections ...",
+    name: "list_connections",
+    summary: "Lists AMQP 0-9-1 connections for the node",
+    columns: CONNECTION_COLUMNS,
+    defaults: CONNECTION_DEFAULT,
+    scoped: false,
+    resource: "connections",
+    banner: () => "Listing connections ...",
   }),
   listing({
-    name: "list_channels", summary: "Lists all channels in the node", columns: CHANNEL_COLUMNS, defaults: CHANNEL_DEFAULT,
-    scoped: false, resource: "channels", banner: () => "Listing channels ...",
+    name: "list_channels",
+    summary: "Lists all channels in the node",
+    columns: CHANNEL_COLUMNS,
+    defaults: CHANNEL_DEFAULT,
+    scoped: false,
+    resource: "channels",
+    banner: () => "Listing channels ...",
   }),
   listing({
-    name: "list_consumers", summary: "Lists all consumers for a vhost", columns: CONSUMER_COLUMNS, defaults: CONSUMER_DEFAULT,
-    scoped: true, resource: "consumers", banner: (v) => `Listing consumers in vhost ${v} ...`,
+    name: "list_consumers",
+    summary: "Lists all consumers for a vhost",
+    columns: CONSUMER_COLUMNS,
+    defaults: CONSUMER_DEFAULT,
+    scoped: true,
+    resource: "consumers",
+    banner: (v) => `Listing consumers in vhost ${v} ...`,
   }),
   {
-    name: "close_connection", group: "Operations", summary: "Closes a connection (320 CONNECTION_FORCED with the explanation)",
-    usage: "<connection name> <explanation>", arity: [2, 2],
-    details: "The connection name is what list_connections name (or pid) shows, e.g. \"127.0.0.1:50412 -> 127.0.0.1:5672\".",
+    name: "close_connection",
+    group: "Operations",
+    summary: "Closes a connection (320 CONNECTION_FORCED with the explanation)",
+    usage: "<connection name> <explanation>",
+    arity: [2, 2],
+    details: 'The connection name is what list_connections name (or pid) shows, e.g. "127.0.0.1:50412 -> 127.0.0.1:5672".',
     async run(ctx) {
       const [name, explanation] = ctx.args as [string, string];
       ctx.out.info(`Closing connection ${name}, reason: ${explanation}...`);

@@ -4,7 +4,11 @@ import type { Command } from "../command.ts";
 
 export const MISC_COMMANDS: Command[] = [
   {
-    name: "version", group: "Help", summary: "Displays the version of warren ctl", usage: "", arity: [0, 0],
+    name: "version",
+    group: "Help",
+    summary: "Displays the version of warren ctl",
+    usage: "",
+    arity: [0, 0],
     async run(ctx) {
       ctx.out.write(`${VERSION}\n`);
     },

@@ -1,7 +1,7 @@
 // Permissions and topic permissions: /api/permissions/{vhost}/{user},
 // /api/topic-permissions/{vhost}/{user}, and their listings (administrator).
 import { ApiError, apiPath } from "../client.ts";
-import { PERMISSION_COLUMNS, TOPIC_PERMISSION_COLUMNS, type Column } from "../columns.ts";
+import { type Column, PERMISSION_COLUMNS, TOPIC_PERMISSION_COLUMNS } from "../columns.ts";
 import { type Command, type Context, onNotFound, quote } from "../command.ts";
 import { requireUser } from "./users.ts";
 import { noVhost, requireVhost } from "./vhosts.ts";
@@ -39,8 +39,11 @@ async function clearing(ctx: Context, vhost: string, user: string, action: () =>
 
 export const PERMISSION_COMMANDS: Command[] = [
   {
-    name: "list_permissions", group: "Access control", summary: "Lists user permissions in a virtual host",
-    usage: "[--vhost <vhost>]", arity: [0, 0],
+    name: "list_permissions",
+    group: "Access control",
+    summary: "Lists user permissions in a virtual host",
+    usage: "[--vhost <vhost>]",
+    arity: [0, 0],
     async run(ctx) {
       const vhost = ctx.global.vhost;
       const rows = await onNotFound(() => ctx.api.get<Row[]>(apiPath("vhosts", vhost, "permissions")), () => noVhost(vhost));
@@ -48,8 +51,11 @@ export const PERMISSION_COMMANDS: Command[] = [
     },
   },
   {
-    name: "list_user_permissions", group: "Access control", summary: "Lists permissions of a user across all virtual hosts",
-    usage: "<username>", arity: [1, 1],
+    name: "list_user_permissions",
+    group: "Access control",
+    summary: "Lists permissions of a user across all virtual hosts",
+    usage: "<username>",
+    arity: [1, 1],
     async run(ctx) {
       const [user] = ctx.args as [string];
       await requireUser(ctx, user);
@@ -58,8 +64,11 @@ export const PERMISSION_COMMANDS: Command[] = [
     },
   },
   {
-    name: "set_permissions", group: "Access control", summary: "Sets user permissions for a vhost",
-    usage: "[--vhost <vhost>] <username> <conf> <write> <read>", arity: [4, 4],
+    name: "set_permissions",
+    group: "Access control",
+    summary: "Sets user permissions for a vhost",
+    usage: "[--vhost <vhost>] <username> <conf> <write> <read>",
+    arity: [4, 4],
     async run(ctx) {
       const [user, configure, write, read] = ctx.args as [string, string, string, string];
       const vhost = ctx.global.vhost;
@@ -68,8 +77,11 @@ export const PERMISSION_COMMANDS: Command[] = [
     },
   },
   {
-    name: "clear_permissions", group: "Access control", summary: "Revokes user permissions for a vhost",
-    usage: "[--vhost <vhost>] <username>", arity: [1, 1],
+    name: "clear_permissions",
+    group: "Access control",
+    summary: "Revokes user permissions for a vhost",
+    usage: "[--vhost <vhost>] <username>",
+    arity: [1, 1],
     async run(ctx) {
       const [user] = ctx.args as [string];
       const vhost = ctx.global.vhost;
@@ -78,30 +90,45 @@ export const PERMISSION_COMMANDS: Command[] = [
     },
   },
   {
-    name: "list_topic_permissions", group: "Access control", summary: "Lists topic permissions in a virtual host",
-    usage: "[--vhost <vhost>]", arity: [0, 0],
+    name: "list_topic_permissions",
+    group: "Access control",
+    summary: "Lists topic permissions in a virtual host",
+    usage: "[--vhost <vhost>]",
+    arity: [0, 0],
     async run(ctx) {
       const vhost = ctx.global.vhost;
       await requireVhost(ctx, vhost);
       const rows = (await ctx.api.get<Row[]>(apiPath("topic-permissions"))).filter((p) => p.vhost === vhost);
-      ctx.out.list(`Listing topic permissions for vhost ${quote(vhost)} ...`,
-        columns(["user", "exchange", "write", "read"], TOPIC_PERMISSION_COLUMNS), rows);
+      ctx.out.list(
+        `Listing topic permissions for vhost ${quote(vhost)} ...`,
+        columns(["user", "exchange", "write", "read"], TOPIC_PERMISSION_COLUMNS),
+        rows,
+      );
     },
   },
   {
-    name: "list_user_topic_permissions", group: "Access control", summary: "Lists user topic permissions",
-    usage: "<username>", arity: [1, 1],
+    name: "list_user_topic_permissions",
+    group: "Access control",
+    summary: "Lists user topic permissions",
+    usage: "<username>",
+    arity: [1, 1],
     async run(ctx) {
       const [user] = ctx.args as [string];
       await requireUser(ctx, user);
       const rows = await ctx.api.get<Row[]>(apiPath("users", user, "topic-permissions"));
-      ctx.out.list(`Listing topic permissions for user ${quote(user)} ...`,
-        columns(["vhost", "exchange", "write", "read"], TOPIC_PERMISSION_COLUMNS), rows);
+      ctx.out.list(
+        `Listing topic permissions for user ${quote(user)} ...`,
+        columns(["vhost", "exchange", "write", "read"], TOPIC_PERMISSION_COLUMNS),
+        rows,
+      );
     },
   },
   {
-    name: "set_topic_permissions", group: "Access control", summary: "Sets user topic permissions for an exchange",
-    usage: "[--vhost <vhost>] <username> <exchange> <write> <read>", arity: [4, 4],
+    name: "set_topic_permissions",
+    group: "Access control",
+    summary: "Sets user topic permissions for an exchange",
+    usage: "[--vhost <vhost>] <username> <exchange> <write> <read>",
+    arity: [4, 4],
     async run(ctx) {
       const [user, exchange, write, read] = ctx.args as [string, string, string, string];
       const vhost = ctx.global.vhost;
@@ -110,8 +137,11 @@ export const PERMISSION_COMMANDS: Command[] = [
     },
   },
   {
-    name: "clear_topic_permissions", group: "Access control", summary: "Clears user topic permissions for a vhost or exchange",
-    usage: "[--vhost <vhost>] <username> [<exchange>]", arity: [1, 2],
+    name: "clear_topic_permissions",
+    group: "Access control",
+    summary: "Clears user topic permissions for a vhost or exchange",
+    usage: "[--vhost <vhost>] <username> [<exchange>]",
+    arity: [1, 2],
     async run(ctx) {
       const [user, exchange] = ctx.args as [string, string | undefined];
       const vhost = ctx.global.vhost;

@@ -41,19 +41,26 @@ function commands(kind: Kind): Command[] {
   const override = kind === OPERATOR ? " override" : "";
   return [
     {
-      name: `list_${kind.prefix}policies`, group: "Policies",
+      name: `list_${kind.prefix}policies`,
+      group: "Policies",
       summary: kind === OPERATOR ? "Lists operator policy overrides for a virtual host" : "Lists all policies in a virtual host",
-      usage: "[--vhost <vhost>]", arity: [0, 0],
+      usage: "[--vhost <vhost>]",
+      arity: [0, 0],
       async run(ctx) {
         const vhost = ctx.global.vhost;
         const rows = await onNotFound(() => ctx.api.get<Record<string, unknown>[]>(apiPath(kind.path, vhost)), () => noVhost(vhost));
-        const banner = kind === OPERATOR ? `Listing operator policy overrides for vhost ${quote(vhost)} ...` : `Listing policies for vhost ${quote(vhost)} ...`;
+        const banner = kind === OPERATOR
+          ? `Listing operator policy overrides for vhost ${quote(vhost)} ...`
+          : `Listing policies for vhost ${quote(vhost)} ...`;
         ctx.out.list(banner, [...POLICY_COLUMNS.values()], rows);
       },
     },
     {
-      name: `set_${kind.prefix}policy`, group: "Policies",
-      summary: kind === OPERATOR ? "Sets an operator policy that overrides a subset of arguments in user policies" : "Sets or updates a policy",
+      name: `set_${kind.prefix}policy`,
+      group: "Policies",
+      summary: kind === OPERATOR
+        ? "Sets an operator policy that overrides a subset of arguments in user policies"
+        : "Sets or updates a policy",
       usage: "[--vhost <vhost>] [--priority <priority>] [--apply-to <queues|exchanges|all>] <name> <pattern> <definition>",
       arity: [3, 3],
       options: { priority: { type: "string" }, "apply-to": { type: "string" } },
@@ -62,16 +69,22 @@ function commands(kind: Kind): Command[] {
         const [name, pattern, text] = ctx.args as [string, string, string];
         const vhost = ctx.global.vhost;
         const priority = priorityOf(ctx);
-        ctx.out.info(`Setting ${kind.what}${override} ${quote(name)} for pattern ${quote(pattern)} to "${text}" with priority "${priority}" for vhost ${quote(vhost)} ...`);
+        ctx.out.info(
+          `Setting ${kind.what}${override} ${quote(name)} for pattern ${
+            quote(pattern)
+          } to "${text}" with priority "${priority}" for vhost ${quote(vhost)} ...`,
+        );
         const body: Record<string, unknown> = { pattern, definition: parseJsonArgument(text, "policy definition"), priority };
         if (typeof ctx.options["apply-to"] === "string") body["apply-to"] = ctx.options["apply-to"];
         await onNotFound(() => ctx.api.put(apiPath(kind.path, vhost, name), body), () => noVhost(vhost));
       },
     },
     {
-      name: `clear_${kind.prefix}policy`, group: "Policies",
+      name: `clear_${kind.prefix}policy`,
+      group: "Policies",
       summary: kind === OPERATOR ? "Clears an operator policy" : "Clears (removes) a policy",
-      usage: "[--vhost <vhost>] <name>", arity: [1, 1],
+      usage: "[--vhost <vhost>] <name>",
+      arity: [1, 1],
       async run(ctx) {
         const [name] = ctx.args as [string];
         const vhost = ctx.global.vhost;
@@ -81,7 +94,10 @@ function commands(kind: Kind): Command[] {
         } catch (err) {
           if (!(err instanceof ApiError && err.status === 404)) throw err;
           await requireVhost(ctx, vhost);
-          throw new CtlError(ExitCode.DATA, `${kind === OPERATOR ? "Operator policy" : "Policy"} ${quote(name)} does not exist in vhost ${quote(vhost)}`);
+          throw new CtlError(
+            ExitCode.DATA,
+            `${kind === OPERATOR ? "Operator policy" : "Policy"} ${quote(name)} does not exist in vhost ${quote(vhost)}`,
+          );
         }
       },
     },

@@ -47,7 +47,11 @@ const UNITS: Record<string, number> = { bytes: 1, kb: 1e3, mb: 1e6, gb: 1e9 };
 
 export const STATUS_COMMANDS: Command[] = [
   {
-    name: "status", group: "Monitoring", summary: "Displays status of the node", usage: "[--unit <bytes|kb|mb|gb>]", arity: [0, 0],
+    name: "status",
+    group: "Monitoring",
+    summary: "Displays status of the node",
+    usage: "[--unit <bytes|kb|mb|gb>]",
+    arity: [0, 0],
     options: { unit: { type: "string" } },
     async run(ctx) {
       const unitName = typeof ctx.options.unit === "string" ? ctx.options.unit.toLowerCase() : "gb";
@@ -65,22 +69,45 @@ export const STATUS_COMMANDS: Command[] = [
       ];
       const listeners = overview.listeners.map((l) => ({
         interface: l.ip_address.includes(":") ? `[${l.ip_address}]` : l.ip_address,
-        node: l.node, port: l.port, protocol: l.protocol, purpose: PURPOSES[l.protocol] ?? l.protocol,
+        node: l.node,
+        port: l.port,
+        protocol: l.protocol,
+        purpose: PURPOSES[l.protocol] ?? l.protocol,
       }));
       const totals = {
-        virtual_host_count: vhosts.length, connection_count: overview.object_totals.connections, queue_count: overview.object_totals.queues,
+        virtual_host_count: vhosts.length,
+        connection_count: overview.object_totals.connections,
+        queue_count: overview.object_totals.queues,
       };
       const uptime = Math.floor(node.uptime / 1000);
       if (ctx.out.json) {
-        ctx.out.write(JSON.stringify({
-          alarms, data_directory: node.db_dir ?? "", disk_free: node.disk_free, disk_free_limit: node.disk_free_limit,
-          enabled_plugins: node.enabled_plugins, erlang_version: overview.erlang_version,
-          file_descriptors: { sockets_limit: node.sockets_total, sockets_used: node.sockets_used, total_limit: node.fd_total, total_used: node.fd_used },
-          listeners, memory: { strategy: node.mem_calculation_strategy, total: { [node.mem_calculation_strategy]: node.mem_used } },
-          node: node.name, pid: Number(node.os_pid), product_name: overview.product_name, product_version: overview.product_version,
-          rabbitmq_version: overview.rabbitmq_version, totals, uptime,
-          vm_memory_calculation_strategy: node.mem_calculation_strategy, vm_memory_high_watermark_limit: node.mem_limit,
-        }) + "\n");
+        ctx.out.write(
+          JSON.stringify({
+            alarms,
+            data_directory: node.db_dir ?? "",
+            disk_free: node.disk_free,
+            disk_free_limit: node.disk_free_limit,
+            enabled_plugins: node.enabled_plugins,
+            erlang_version: overview.erlang_version,
+            file_descriptors: {
+              sockets_limit: node.sockets_total,
+              sockets_used: node.sockets_used,
+              total_limit: node.fd_total,
+              total_used: node.fd_used,
+            },
+            listeners,
+            memory: { strategy: node.mem_calculation_strategy, total: { [node.mem_calculation_strategy]: node.mem_used } },
+            node: node.name,
+            pid: Number(node.os_pid),
+            product_name: overview.product_name,
+            product_version: overview.product_version,
+            rabbitmq_version: overview.rabbitmq_version,
+            totals,
+            uptime,
+            vm_memory_calculation_strategy: node.mem_calculation_strategy,
+            vm_memory_high_watermark_limit: node.mem_limit,
+          }) + "\n",
+        );
         return;
       }
       const amount = (bytes: number) => (unitName === "bytes" ? `${bytes} bytes` : `${Math.round((bytes / unit) * 1e4) / 1e4} ${unitName}`);
@@ -97,14 +124,25 @@ export const STATUS_COMMANDS: Command[] = [
         ]],
         ["Plugins", ["Enabled plugins:", "", ...node.enabled_plugins.map((p) => ` * ${p}`)]],
         ["Data directory", [`Node data directory: ${node.db_dir ?? ""}`]],
-        ["Alarms", alarms.length === 0 ? ["(none)"] : alarms.map((a) => a.resource === "disk" ? `Free disk space alarm on node ${a.node}` : `Memory alarm on node ${a.node}`)],
+        [
+          "Alarms",
+          alarms.length === 0
+            ? ["(none)"]
+            : alarms.map((a) => a.resource === "disk" ? `Free disk space alarm on node ${a.node}` : `Memory alarm on node ${a.node}`),
+        ],
         ["Memory", [
           `Total memory used: ${amount(node.mem_used)}`,
           `Calculation strategy: ${node.mem_calculation_strategy}`,
           `Memory high watermark: ${amount(node.mem_limit)}`,
         ]],
-        ["File Descriptors", [`Total: ${node.fd_used}, limit: ${node.fd_total}`, `Sockets: ${node.sockets_used}, limit: ${node.sockets_total}`]],
-        ["Free Disk Space", [`Low free disk space watermark: ${amount(node.disk_free_limit)}`, `Free disk space: ${amount(node.disk_free)}`]],
+        ["File Descriptors", [
+          `Total: ${node.fd_used}, limit: ${node.fd_total}`,
+          `Sockets: ${node.sockets_used}, limit: ${node.sockets_total}`,
+        ]],
+        ["Free Disk Space", [
+          `Low free disk space watermark: ${amount(node.disk_free_limit)}`,
+          `Free disk space: ${amount(node.disk_free)}`,
+        ]],
         ["Totals", [
           `Connection count: ${totals.connection_count}`,
           `Queue count: ${totals.queue_count}`,

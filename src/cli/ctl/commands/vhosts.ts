@@ -1,7 +1,7 @@
 // list_vhosts, add_vhost, delete_vhost, set_vhost_tags: /api/vhosts[/{vhost}].
 import { apiPath } from "../client.ts";
 import { VHOST_COLUMNS, VHOST_DEFAULT } from "../columns.ts";
-import { type Command, type Context, columnsQuery, onNotFound, pickColumns, quote } from "../command.ts";
+import { columnsQuery, type Command, type Context, onNotFound, pickColumns, quote } from "../command.ts";
 import { CtlError, ExitCode } from "../errors.ts";
 
 export const noVhost = (name: string) => `Virtual host ${quote(name)} does not exist`;
@@ -14,7 +14,11 @@ const splitTags = (tags: string) => tags.split(",").map((t) => t.trim()).filter(
 
 export const VHOST_COMMANDS: Command[] = [
   {
-    name: "list_vhosts", group: "Virtual hosts", summary: "Lists virtual hosts", usage: "[<column> ...]", arity: [0, Infinity],
+    name: "list_vhosts",
+    group: "Virtual hosts",
+    summary: "Lists virtual hosts",
+    usage: "[<column> ...]",
+    arity: [0, Infinity],
     columns: VHOST_COLUMNS,
     async run(ctx) {
       const columns = pickColumns(ctx, VHOST_COLUMNS, VHOST_DEFAULT);
@@ -23,7 +27,9 @@ export const VHOST_COMMANDS: Command[] = [
     },
   },
   {
-    name: "add_vhost", group: "Virtual hosts", summary: "Creates a virtual host (the caller gets full permissions in it)",
+    name: "add_vhost",
+    group: "Virtual hosts",
+    summary: "Creates a virtual host (the caller gets full permissions in it)",
     usage: "<vhost> [--description <description>] [--tags <tag1>,<tag2>,...] [--default-queue-type <classic|quorum>]",
     arity: [1, 1],
     options: { description: { type: "string" }, tags: { type: "string" }, "default-queue-type": { type: "string" } },
@@ -38,7 +44,10 @@ export const VHOST_COMMANDS: Command[] = [
     },
   },
   {
-    name: "delete_vhost", group: "Virtual hosts", summary: "Deletes a virtual host and everything in it", usage: "<vhost>",
+    name: "delete_vhost",
+    group: "Virtual hosts",
+    summary: "Deletes a virtual host and everything in it",
+    usage: "<vhost>",
     arity: [1, 1],
     async run(ctx) {
       const [name] = ctx.args as [string];
@@ -47,8 +56,11 @@ export const VHOST_COMMANDS: Command[] = [
     },
   },
   {
-    name: "set_vhost_tags", group: "Virtual hosts", summary: "Sets virtual host tags (none clears them)",
-    usage: "<vhost> [<tag> ...]", arity: [1, Infinity],
+    name: "set_vhost_tags",
+    group: "Virtual hosts",
+    summary: "Sets virtual host tags (none clears them)",
+    usage: "<vhost> [<tag> ...]",
+    arity: [1, Infinity],
     async run(ctx) {
       const [name, ...tags] = ctx.args as [string, ...string[]];
       ctx.out.info(`Setting tags for virtual host ${quote(name)} to [${tags.join(", ")}] ...`);

@@ -24,8 +24,14 @@ export async function runBacklog(run: Run): Promise<Result> {
     for (let i = 0; i < producers; i++) {
       const limit = Math.floor(o.messages / producers) + (i < o.messages % producers ? 1 : 0);
       await flow.addPublishers(1, {
-        exchange: topology.exchange, routingKeys: topology.routingKeys, size: o.size, persistent: o.persistent, mandatory: o.mandatory,
-        confirmWindow: o.confirm, rate: o.rate, limit,
+        exchange: topology.exchange,
+        routingKeys: topology.routingKeys,
+        size: o.size,
+        persistent: o.persistent,
+        mandatory: o.mandatory,
+        confirmWindow: o.confirm,
+        rate: o.rate,
+        limit,
       });
     }
     flow.startProgress();
@@ -64,14 +70,27 @@ export async function runBacklog(run: Run): Promise<Result> {
   const cleanup = await removeTopology(run, topology);
   let failure = run.failure ?? (run.interrupted ? undefined : flow.accountingProblem(true));
   if (!failure && !run.interrupted && depthFull !== undefined && depthFull !== depthBefore + flow.published - flow.returned) {
-    failure = new PerfError(ExitCode.MESSAGES, `queue held ${group(depthFull)} messages after publishing ${group(flow.published)}, expected ${group(depthBefore + flow.published - flow.returned)}`);
+    failure = new PerfError(
+      ExitCode.MESSAGES,
+      `queue held ${group(depthFull)} messages after publishing ${group(flow.published)}, expected ${
+        group(depthBefore + flow.published - flow.returned)
+      }`,
+    );
   }
   const consumed = flow.consumed;
   return finish({
-    scenario: o.scenario, uri: o.uri.display, error: failure?.message,
+    scenario: o.scenario,
+    uri: o.uri.display,
+    error: failure?.message,
     params: {
-      messages: o.messages, producers: Math.max(1, o.producers), size: o.size, persistent: o.persistent, confirm: o.confirm, queue: topology?.queue,
-      prefetch: o.autoAck ? undefined : o.prefetch, ack: o.autoAck ? "auto" : "manual",
+      messages: o.messages,
+      producers: Math.max(1, o.producers),
+      size: o.size,
+      persistent: o.persistent,
+      confirm: o.confirm,
+      queue: topology?.queue,
+      prefetch: o.autoAck ? undefined : o.prefetch,
+      ack: o.autoAck ? "auto" : "manual",
       queue_args: Object.keys(o.queueArgs).length ? o.queueArgs : undefined,
     },
     metrics: {
@@ -87,7 +106,9 @@ export async function runBacklog(run: Run): Promise<Result> {
       drain_s: drain?.s,
       drain_rate: drain ? Math.round((consumed + flow.foreign) / drain.s) : undefined,
       drain_first_message_ms: drain && drain.firstMs >= 0 ? drain.firstMs : undefined,
-      client_cpu_us_per_msg: fill && drain && flow.published + consumed > 0 ? (fill.cpu + drain.cpu) / (flow.published + consumed) : undefined,
+      client_cpu_us_per_msg: fill && drain && flow.published + consumed > 0
+        ? (fill.cpu + drain.cpu) / (flow.published + consumed)
+        : undefined,
       interrupted: run.interrupted || undefined,
       cleanup,
     },

@@ -12,7 +12,9 @@ export async function runConnections(run: Run): Promise<Result> {
   const open: PerfConnection[] = [];
   const started = performance.now();
   const cpuBefore = cpuMicros();
-  const ticker = o.quiet ? undefined : setInterval(() => run.io.stderr(`perf connections: ${group(open.length)} of ${group(o.connections)} open\n`), 1000);
+  const ticker = o.quiet
+    ? undefined
+    : setInterval(() => run.io.stderr(`perf connections: ${group(open.length)} of ${group(o.connections)} open\n`), 1000);
   let openSeconds = NaN;
   let alive = 0;
   let closeSeconds = NaN;
@@ -36,7 +38,9 @@ export async function runConnections(run: Run): Promise<Result> {
     await Promise.all(open.map((c) => run.close(c)));
     closeSeconds = (performance.now() - closing) / 1000;
     if (!run.failure && alive < open.length) {
-      run.fail(new PerfError(ExitCode.BROKER_CLOSED, `${open.length - alive} of ${open.length} connections were closed by the broker while held`));
+      run.fail(
+        new PerfError(ExitCode.BROKER_CLOSED, `${open.length - alive} of ${open.length} connections were closed by the broker while held`),
+      );
     }
     return result(run, latency, open.length, openSeconds, alive, closeSeconds, cpuOpen);
   } finally {
@@ -45,10 +49,20 @@ export async function runConnections(run: Run): Promise<Result> {
   }
 }
 
-function result(run: Run, latency: Histogram, opened: number, openSeconds: number, alive: number, closeSeconds: number, cpuOpen: number): Result {
+function result(
+  run: Run,
+  latency: Histogram,
+  opened: number,
+  openSeconds: number,
+  alive: number,
+  closeSeconds: number,
+  cpuOpen: number,
+): Result {
   const o = run.opts;
   return finish({
-    scenario: o.scenario, uri: o.uri.display, error: run.failure?.message,
+    scenario: o.scenario,
+    uri: o.uri.display,
+    error: run.failure?.message,
     params: { connections: o.connections, hold: o.hold },
     metrics: {
       opened,

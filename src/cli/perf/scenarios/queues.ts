@@ -1,7 +1,7 @@
 // `queues`: declare N queues and bind each to one exchange, check the bindings route (one
 // confirmed message per routing key, then a passive declare of every queue), delete them.
 // Measures declare, bind and delete rates and latencies.
-import { MethodId, type AmqpMethod } from "../../../amqp/spec/methods.gen.ts";
+import { type AmqpMethod, MethodId } from "../../../amqp/spec/methods.gen.ts";
 import type { PerfConnection } from "../connection.ts";
 import { ExitCode, PerfError } from "../errors.ts";
 import { Histogram } from "../histogram.ts";
@@ -26,24 +26,47 @@ export async function runQueues(run: Run): Promise<Result> {
   const remove = new Histogram();
   const rates: Record<string, number> = {};
   let routedOk: number | undefined;
-  const ticker = o.quiet ? undefined : setInterval(() => run.io.stderr(`perf queues: ${group(names.length)} of ${group(o.queues)} declared\n`), 1000);
+  const ticker = o.quiet
+    ? undefined
+    : setInterval(() => run.io.stderr(`perf queues: ${group(names.length)} of ${group(o.queues)} declared\n`), 1000);
   let ctl: PerfConnection | undefined;
   try {
     ctl = await run.connect("control");
     await timed(run, ctl, "exchange.declare", {
-      id: MethodId.ExchangeDeclare, ticket: 0, exchange, type, passive: false, durable: o.persistent, autoDelete: false, internal: false,
-      nowait: false, arguments: {},
+      id: MethodId.ExchangeDeclare,
+      ticket: 0,
+      exchange,
+      type,
+      passive: false,
+      durable: o.persistent,
+      autoDelete: false,
+      internal: false,
+      nowait: false,
+      arguments: {},
     });
     let t = performance.now();
     for (let i = 0; i < o.queues && !run.stopping; i++) {
       const queue = `${run.prefix}-q${i + 1}`;
       await timed(run, ctl, `queue.declare "${queue}"`, {
-        id: MethodId.QueueDeclare, ticket: 0, queue, passive: false, durable: o.persistent, exclusive: false, autoDelete: false, nowait: false,
+        id: MethodId.QueueDeclare,
+        ticket: 0,
+        queue,
+        passive: false,
+        durable: o.persistent,
+        exclusive: false,
+        autoDelete: false,
+        nowait: false,
         arguments: o.queueArgs,
       }, declare);
       names.push(queue);
       await timed(run, ctl, `queue.bind "${queue}"`, {
-        id: MethodId.QueueBind, ticket: 0, queue, exchange, routingKey: `k${i + 1}`, nowait: false, arguments: {},
+        id: MethodId.QueueBind,
+        ticket: 0,
+        queue,
+        exchange,
+        routingKey: `k${i + 1}`,
+        nowait: false,
+        arguments: {},
       }, bind);
     }
     rates.declare_and_bind_s = (performance.now() - t) / 1000;
@@ -52,7 +75,14 @@ export async function runQueues(run: Run): Promise<Result> {
     t = performance.now();
     while (names.length && !run.failure) {
       const queue = names.pop()!;
-      await timed(run, ctl, `queue.delete "${queue}"`, { id: MethodId.QueueDelete, ticket: 0, queue, ifUnused: false, ifEmpty: false, nowait: false }, remove);
+      await timed(run, ctl, `queue.delete "${queue}"`, {
+        id: MethodId.QueueDelete,
+        ticket: 0,
+        queue,
+        ifUnused: false,
+        ifEmpty: false,
+        nowait: false,
+      }, remove);
     }
     rates.delete_s = (performance.now() - t) / 1000;
     if (o.exchange === undefined && !run.failure) {
@@ -65,14 +95,26 @@ export async function runQueues(run: Run): Promise<Result> {
     clearInterval(ticker);
   }
   await run.closeAll();
-  const cleanup = names.length || run.failure ? await deleteLeftovers(run, names, o.exchange === undefined ? exchange : undefined) : undefined;
+  const cleanup = names.length || run.failure
+    ? await deleteLeftovers(run, names, o.exchange === undefined ? exchange : undefined)
+    : undefined;
   const declared = declare.count;
   if (!run.failure && routedOk !== undefined && routedOk < declared) {
-    run.fail(new PerfError(ExitCode.MESSAGES, `${declared - routedOk} of ${declared} queues did not hold the messages their binding routes`));
+    run.fail(
+      new PerfError(ExitCode.MESSAGES, `${declared - routedOk} of ${declared} queues did not hold the messages their binding routes`),
+    );
   }
   return finish({
-    scenario: o.scenario, uri: o.uri.display, error: run.failure?.message,
-    params: { queues: o.queues, exchange, exchange_type: type, durable: o.persistent, queue_args: Object.keys(o.queueArgs).length ? o.queueArgs : undefined },
+    scenario: o.scenario,
+    uri: o.uri.display,
+    error: run.failure?.message,
+    params: {
+      queues: o.queues,
+      exchange,
+      exchange_type: type,
+      durable: o.persistent,
+      queue_args: Object.keys(o.queueArgs).length ? o.queueArgs : undefined,
+    },
     metrics: {
       declared,
       bound: bind.count,
@@ -104,14 +146,29 @@ async function checkRouting(run: Run, ctl: PerfConnection, exchange: string, que
   await run.rpc("confirm.select", ctl.rpc(1, { id: MethodId.ConfirmSelect, nowait: false }));
   const gate = { stopped: false, room: () => Infinity, refill: 1, progressed: run.poke };
   const keys = queues.map((_, i) => `k${i + 1}`);
-  const publisher = new Publisher(ctl, { exchange, routingKeys: keys, size: 16, persistent: false, mandatory: false, confirmWindow: keys.length, rate: 0, limit: keys.length }, gate, new Histogram());
+  const publisher = new Publisher(
+    ctl,
+    { exchange, routingKeys: keys, size: 16, persistent: false, mandatory: false, confirmWindow: keys.length, rate: 0, limit: keys.length },
+    gate,
+    new Histogram(),
+  );
   publisher.start();
   const confirmed = await run.waitFor(run.opts.timeoutMs, () => publisher.confirmed + publisher.nacked >= keys.length);
-  if (!confirmed) throw run.failure ?? new PerfError(ExitCode.MESSAGES, `${keys.length - publisher.confirmed} test publishes were not confirmed`);
+  if (!confirmed) {
+    throw run.failure ?? new PerfError(ExitCode.MESSAGES, `${keys.length - publisher.confirmed} test publishes were not confirmed`);
+  }
   let ok = 0;
   for (const queue of queues) {
     const reply = await timed(run, ctl, `queue.declare passive "${queue}"`, {
-      id: MethodId.QueueDeclare, ticket: 0, queue, passive: true, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: {},
+      id: MethodId.QueueDeclare,
+      ticket: 0,
+      queue,
+      passive: true,
+      durable: false,
+      exclusive: false,
+      autoDelete: false,
+      nowait: false,
+      arguments: {},
     });
     if (reply.id === MethodId.QueueDeclareOk && reply.messageCount === depth) ok++;
   }
@@ -124,8 +181,15 @@ async function deleteLeftovers(run: Run, queues: string[], exchange: string | un
   try {
     conn = await run.connect("cleanup");
     conn.onFailure = undefined;
-    for (const queue of queues) await run.rpc("queue.delete", conn.rpc(1, { id: MethodId.QueueDelete, ticket: 0, queue, ifUnused: false, ifEmpty: false, nowait: false }));
-    if (exchange) await run.rpc("exchange.delete", conn.rpc(1, { id: MethodId.ExchangeDelete, ticket: 0, exchange, ifUnused: false, nowait: false }));
+    for (const queue of queues) {
+      await run.rpc(
+        "queue.delete",
+        conn.rpc(1, { id: MethodId.QueueDelete, ticket: 0, queue, ifUnused: false, ifEmpty: false, nowait: false }),
+      );
+    }
+    if (exchange) {
+      await run.rpc("exchange.delete", conn.rpc(1, { id: MethodId.ExchangeDelete, ticket: 0, exchange, ifUnused: false, nowait: false }));
+    }
     return undefined;
   } catch (err) {
     return `cleanup failed: ${(err as Error).message}`;

@@ -2,7 +2,7 @@
 // bounded drain. `latency`: the same pipeline with one message in flight (or a fixed rate), so
 // the delivery latency is the broker's, not a queue's.
 import { ExitCode, PerfError } from "../errors.ts";
-import { Flow, windowMetrics, type Snapshot } from "../flow.ts";
+import { Flow, type Snapshot, windowMetrics } from "../flow.ts";
 import { finish, type Result } from "../report.ts";
 import type { Run } from "../run.ts";
 import { declareTopology, removeTopology, type Topology } from "../topology.ts";
@@ -31,8 +31,14 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
     await run.close(ctl);
     await flow.addConsumers(consumers, { queue: topology.queue, autoAck: o.autoAck, prefetch: o.prefetch, ackEvery: o.multiAck });
     await flow.addPublishers(producers, {
-      exchange: topology.exchange, routingKeys: topology.routingKeys, size: o.size, persistent: o.persistent, mandatory: o.mandatory,
-      confirmWindow: o.confirm, rate: o.rate, limit: latencyMode ? o.count : 0,
+      exchange: topology.exchange,
+      routingKeys: topology.routingKeys,
+      size: o.size,
+      persistent: o.persistent,
+      mandatory: o.mandatory,
+      confirmWindow: o.confirm,
+      rate: o.rate,
+      limit: latencyMode ? o.count : 0,
     });
     flow.startProgress();
     flow.start();
@@ -82,13 +88,28 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
     cleanup,
   };
   return finish({
-    scenario: o.scenario, uri: o.uri.display, error: failure?.message,
+    scenario: o.scenario,
+    uri: o.uri.display,
+    error: failure?.message,
     params: {
-      producers, consumers, size: o.size, persistent: o.persistent, confirm: o.confirm, prefetch: o.autoAck ? undefined : o.prefetch,
-      ack: o.autoAck ? "auto" : "manual", multi_ack: o.autoAck ? undefined : o.multiAck, rate: o.rate || undefined,
-      max_backlog: maxBacklog, queue: topology?.queue, queue_args: Object.keys(o.queueArgs).length ? o.queueArgs : undefined,
-      exchange: topology?.exchange, exchange_type: o.exchangeType, routing_keys: topology?.routingKeys.join(","),
-      seconds: o.seconds, warmup: o.warmup || undefined, count: o.count || undefined,
+      producers,
+      consumers,
+      size: o.size,
+      persistent: o.persistent,
+      confirm: o.confirm,
+      prefetch: o.autoAck ? undefined : o.prefetch,
+      ack: o.autoAck ? "auto" : "manual",
+      multi_ack: o.autoAck ? undefined : o.multiAck,
+      rate: o.rate || undefined,
+      max_backlog: maxBacklog,
+      queue: topology?.queue,
+      queue_args: Object.keys(o.queueArgs).length ? o.queueArgs : undefined,
+      exchange: topology?.exchange,
+      exchange_type: o.exchangeType,
+      routing_keys: topology?.routingKeys.join(","),
+      seconds: o.seconds,
+      warmup: o.warmup || undefined,
+      count: o.count || undefined,
     },
     metrics,
   }, failure?.code ?? ExitCode.OK);
