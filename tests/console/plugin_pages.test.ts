@@ -52,7 +52,9 @@ describe.skipIf(!HAVE_CHROMIUM)("plugin pages in the console", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "warren-console-plugin-"));
     await writeFile(join(dir, "console_fake_plugins.js"), PLUGIN);
-    tb = await startTestBroker({ pluginsDir: dir });
+    // Only the fake plugin: the real delayed-message, shovel and federation plugins would own the
+    // same type and paths.
+    tb = await startTestBroker({ pluginsDir: dir, plugins: ["console_fake_plugins"] });
     browser = await launchChromium();
     page = await browser.newPage();
     await login(page, tb.httpUrl);
