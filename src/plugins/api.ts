@@ -42,7 +42,7 @@ export interface Plugin {
   parameters?(ctx: PluginContext): readonly ParameterSpec[];
   /**
    * Management API routes, mounted at boot under the same authentication as the built-in ones
-   * (so also for a plugin enabled later); they answer 404 while the plugin is not running.
+   * (so also for a plugin enabled later); a path goes to the first running plugin that has it, 404 when none.
    */
   routes?(routes: PluginRoutes, ctx: PluginContext): void;
   /** Prometheus exposition lines (# HELP, # TYPE, samples) appended to /metrics. */
