@@ -38,13 +38,19 @@ export function openSqlite(path: string): SqlDatabase {
       depth++;
       try {
         fn();
+        db.exec(depth === 1 ? "COMMIT" : `RELEASE ${savepoint}`);
+        depth--;
       } catch (err) {
         depth--;
-        db.exec(depth === 0 ? "ROLLBACK" : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+        // SQLite may have rolled back already (SQLITE_FULL ends the transaction): then there is
+        // nothing to roll back, and the original error is what the caller must see.
+        try {
+          db.exec(depth === 0 ? "ROLLBACK" : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+        } catch {
+          // no transaction left
+        }
         throw err;
       }
-      depth--;
-      db.exec(depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
     },
     // node:sqlite finalizes the statements itself, releasing the file and its exclusive lock.
     close: () => db.close(),
