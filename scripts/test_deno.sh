@@ -25,7 +25,11 @@ step "protocol, differential and crash suites against the broker on Deno"
 if [ $# -gt 0 ]; then
   files=("$@")
 else
-  mapfile -t files < <(ls tests/protocol/*.test.ts | grep -v -e '/alarms\.test\.ts$' -e '/partial_bodies\.test\.ts$')
-  files+=(tests/interop tests/crash tests/runtime)
+  # Left out: suites that drive the broker in-process (alarms, partial bodies, the outbound
+  # client's own tests, the delayed-message and MQTT interop checks, which read broker internals);
+  # the client and MQTT over WebSocket on Deno are covered by tests/runtime/deno.test.ts.
+  mapfile -t files < <(ls tests/protocol/*.test.ts | grep -v -e '/alarms\.test\.ts$' -e '/partial_bodies\.test\.ts$' -e '/client\.test\.ts$')
+  mapfile -t -O "${#files[@]}" files < <(ls tests/interop/*.test.ts | grep -v -e '/delayed_message\.test\.ts$' -e '/mqtt\.test\.ts$')
+  files+=(tests/crash tests/runtime)
 fi
 WARREN_RUNTIME=deno node_modules/.bin/bun test --timeout 30000 "${files[@]}"
