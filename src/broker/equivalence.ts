@@ -2,30 +2,10 @@
 // rabbit_misc:assert_field_equivalence / assert_args_equivalence word it.
 import { preconditionFailed } from "../amqp/errors.ts";
 import { canonicalType, FIELD_TYPES, type FieldTable, type FieldType, type FieldValue } from "../amqp/table.ts";
-
-/** RabbitMQ's names for field types, as they appear in equivalence errors. */
-const TYPE_NAMES: Record<FieldType, string> = {
-  t: "bool",
-  b: "byte",
-  B: "unsignedbyte",
-  s: "short",
-  u: "unsignedshort",
-  I: "signedint",
-  i: "unsignedint",
-  l: "long",
-  f: "float",
-  d: "double",
-  D: "decimal",
-  S: "longstr",
-  x: "binary",
-  A: "array",
-  T: "timestamp",
-  F: "table",
-  V: "void",
-};
+import { ERLANG_TYPE_NAMES } from "../routing/field_values.ts";
 
 export function typeName(type: FieldType): string {
-  return TYPE_NAMES[type];
+  return ERLANG_TYPE_NAMES[type];
 }
 
 /** Integer types compare equal to each other, as do float and double (rabbit_misc:type_class). */
@@ -84,7 +64,7 @@ function sameValue(a: FieldValue, b: FieldValue): boolean {
 
 function describe(v: TypedValue | undefined): string {
   if (!v) return "none";
-  return `the value ${quoted(v.value)} of type '${TYPE_NAMES[v.type]}'`;
+  return `the value ${quoted(v.value)} of type '${ERLANG_TYPE_NAMES[v.type]}'`;
 }
 
 function quoted(value: FieldValue): string {

@@ -2,29 +2,9 @@
 // builds it: the quoted routing key, then "~" and a hash of the arguments when there are any
 // ("~" alone for an empty key and no arguments).
 import { AmqpDecimal, canonicalType, FIELD_TYPES, type FieldTable, type FieldType, type FieldValue } from "../amqp/table.ts";
+import { ERLANG_TYPE_NAMES } from "../routing/field_values.ts";
 import { typedLookup } from "../broker/equivalence.ts";
 import { phash2, type Term } from "./erlang_hash.ts";
-
-/** RabbitMQ's names for field types (the atoms in its decoded tables). */
-const TYPE_ATOMS: Record<FieldType, string> = {
-  t: "bool",
-  b: "byte",
-  B: "unsignedbyte",
-  s: "short",
-  u: "unsignedshort",
-  I: "signedint",
-  i: "unsignedint",
-  l: "long",
-  f: "float",
-  d: "double",
-  D: "decimal",
-  S: "longstr",
-  x: "binary",
-  A: "array",
-  T: "timestamp",
-  F: "table",
-  V: "void",
-};
 
 const encoder = new TextEncoder();
 
@@ -119,7 +99,7 @@ function tableTerm(table: FieldTable, sorted: boolean): Term {
     kind: "list",
     items: keys.map((key) => {
       const { type, value } = typedLookup(table, key)!;
-      return { kind: "tuple", items: [bin(key), atom(TYPE_ATOMS[type]), valueTerm(type, value)] } as Term;
+      return { kind: "tuple", items: [bin(key), atom(ERLANG_TYPE_NAMES[type]), valueTerm(type, value)] } as Term;
     }),
   };
 }
@@ -152,7 +132,7 @@ function valueTerm(type: FieldType, value: FieldValue): Term {
         kind: "list",
         items: items.map((v, i) => {
           const t = notes?.[String(i)] ?? canonicalType(v);
-          return { kind: "tuple", items: [atom(TYPE_ATOMS[t]), valueTerm(t, unwrap(v))] } as Term;
+          return { kind: "tuple", items: [atom(ERLANG_TYPE_NAMES[t]), valueTerm(t, unwrap(v))] } as Term;
         }),
       };
     }
