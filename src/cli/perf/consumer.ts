@@ -22,11 +22,15 @@ export class Consumer implements DeliveryHandler, ChunkHandler {
   redelivered = 0;
   /** performance.now() of the first delivery (NaN before). */
   firstAt = NaN;
-  /** Called after each chunk that delivered something (the run wakes producers held back). */
-  onProgress: (() => void) | undefined;
+  /**
+   * Called after each chunk that delivered something, with how many of this run's messages it
+   * held (the run lowers its in-flight count and wakes producers held back).
+   */
+  onProgress: ((consumed: number) => void) | undefined;
   private unacked = 0;
   private lastTag = 0;
   private progressed = false;
+  private consumedInChunk = 0;
   private readonly ack: BasicAck = { id: MethodId.BasicAck, deliveryTag: 0, multiple: true };
 
   constructor(
@@ -59,8 +63,10 @@ export class Consumer implements DeliveryHandler, ChunkHandler {
 
   onDelivery(deliveryTag: number, redelivered: boolean, sentAt: number, ours: boolean): void {
     if (this.consumed + this.foreign === 0) this.firstAt = this.conn.chunkTime;
-    if (ours) this.consumed++;
-    else this.foreign++;
+    if (ours) {
+      this.consumed++;
+      this.consumedInChunk++;
+    } else this.foreign++;
     if (redelivered) this.redelivered++;
     if (sentAt === sentAt) this.latency.record((this.conn.chunkTime - sentAt) * 1000); // not NaN
     this.progressed = true;
@@ -87,6 +93,8 @@ export class Consumer implements DeliveryHandler, ChunkHandler {
   afterChunk(): void {
     if (!this.progressed) return;
     this.progressed = false;
-    this.onProgress?.();
+    const consumed = this.consumedInChunk;
+    this.consumedInChunk = 0;
+    this.onProgress?.(consumed);
   }
 }

@@ -30,6 +30,8 @@ export interface PublishSpec {
 export interface PublishGate {
   /** How many more messages the run lets producers publish now. */
   room(): number;
+  /** Messages published (+n) or returned (-1): the cap counts what is in flight. */
+  inFlight(delta: number): void;
   /** Wait until room() is at least this (or the end is nearer): fewer, fuller writes. */
   readonly refill: number;
   /** Called after each socket chunk of confirms or returns (the run re-checks what it waits for). */
@@ -178,6 +180,7 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
       for (let seq = this.published + 1, last = this.published + n; seq <= last; seq++) ring[seq % ring.length] = now;
     }
     this.published += n;
+    this.gate.inFlight(n);
   }
 
   onConfirm(tag: number, multiple: boolean, nack: boolean): void {
@@ -197,6 +200,7 @@ export class Publisher implements ConfirmHandler, ChunkHandler {
 
   onReturn(): void {
     this.returned++;
+    this.gate.inFlight(-1);
   }
 
   afterChunk(): void {

@@ -2,16 +2,17 @@
 // default), check its depth, then drain it with one consumer. Measures both rates and the time
 // to the first delivery of a full queue.
 import { ExitCode, PerfError } from "../errors.ts";
-import { Flow, type Snapshot } from "../flow.ts";
+import { consumeSpec, Flow, publishSpec, type Snapshot } from "../flow.ts";
 import { finish, group, type Result } from "../report.ts";
 import type { Run } from "../run.ts";
-import { declareTopology, queueDepth, removeTopology, type Topology } from "../topology.ts";
+import { declareTopology, queueDepth, type Topology } from "../topology.ts";
 
 export async function runBacklog(run: Run): Promise<Result> {
   const o = run.opts;
   const flow = new Flow(run, 0);
   const phaseMs = (o.maxSeconds * 1000) / 2;
   let topology: Topology | undefined;
+  let cleanup: string | undefined;
   let depthBefore = 0;
   let depthFull: number | undefined;
   let fill: { s: number; cpu: number; at: Snapshot } | undefined;
@@ -23,16 +24,7 @@ export async function runBacklog(run: Run): Promise<Result> {
     const producers = Math.max(1, o.producers);
     for (let i = 0; i < producers; i++) {
       const limit = Math.floor(o.messages / producers) + (i < o.messages % producers ? 1 : 0);
-      await flow.addPublishers(1, {
-        exchange: topology.exchange,
-        routingKeys: topology.routingKeys,
-        size: o.size,
-        persistent: o.persistent,
-        mandatory: o.mandatory,
-        confirmWindow: o.confirm,
-        rate: o.rate,
-        limit,
-      });
+      await flow.addPublishers(1, publishSpec(o, topology, limit));
     }
     flow.startProgress();
     const a = flow.snapshot();
@@ -52,7 +44,7 @@ export async function runBacklog(run: Run): Promise<Result> {
     depthFull = depth;
     await run.close(ctl);
     const c = flow.snapshot();
-    await flow.addConsumers(1, { queue: topology.queue, autoAck: o.autoAck, prefetch: o.prefetch, ackEvery: o.multiAck });
+    await flow.addConsumers(1, consumeSpec(o, topology));
     const all = () => flow.consumed + flow.foreign >= depth;
     await run.waitFor(phaseMs, all);
     flow.ackAll();
@@ -63,11 +55,8 @@ export async function runBacklog(run: Run): Promise<Result> {
     if (!(err instanceof PerfError)) throw err;
     run.fail(err);
   } finally {
-    flow.stopProgress();
-    flow.stopPublishing();
+    cleanup = await flow.end(topology); // on a bug too: no progress timer or connection is left behind
   }
-  await run.closeAll();
-  const cleanup = await removeTopology(run, topology);
   let failure = run.failure ?? (run.interrupted ? undefined : flow.accountingProblem(true));
   if (!failure && !run.interrupted && depthFull !== undefined && depthFull !== depthBefore + flow.published - flow.returned) {
     failure = new PerfError(

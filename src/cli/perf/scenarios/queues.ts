@@ -1,13 +1,14 @@
 // `queues`: declare N queues and bind each to one exchange, check the bindings route (one
 // confirmed message per routing key, then a passive declare of every queue), delete them.
 // Measures declare, bind and delete rates and latencies.
-import { type AmqpMethod, MethodId } from "../../../amqp/spec/methods.gen.ts";
+import { MethodId } from "../../../amqp/spec/methods.gen.ts";
 import type { PerfConnection } from "../connection.ts";
 import { ExitCode, PerfError } from "../errors.ts";
 import { Histogram } from "../histogram.ts";
 import { Publisher } from "../publisher.ts";
 import { finish, group, type Result } from "../report.ts";
 import type { Run } from "../run.ts";
+import { bindQueue, call, declareExchange, declareQueue, deleteAll, deleteExchange, deleteQueue, queueDepth } from "../topology.ts";
 
 /** Messages each queue should hold after one publish per routing key, by exchange type. */
 function expectedDepth(type: string, queues: number): number | undefined {
@@ -32,62 +33,21 @@ export async function runQueues(run: Run): Promise<Result> {
   let ctl: PerfConnection | undefined;
   try {
     ctl = await run.connect("control");
-    await timed(run, ctl, "exchange.declare", {
-      id: MethodId.ExchangeDeclare,
-      ticket: 0,
-      exchange,
-      type,
-      passive: false,
-      durable: o.persistent,
-      autoDelete: false,
-      internal: false,
-      nowait: false,
-      arguments: {},
-    });
+    await declareExchange(run, ctl, exchange, type);
     let t = performance.now();
     for (let i = 0; i < o.queues && !run.stopping; i++) {
       const queue = `${run.prefix}-q${i + 1}`;
-      await timed(run, ctl, `queue.declare "${queue}"`, {
-        id: MethodId.QueueDeclare,
-        ticket: 0,
-        queue,
-        passive: false,
-        durable: o.persistent,
-        exclusive: false,
-        autoDelete: false,
-        nowait: false,
-        arguments: o.queueArgs,
-      }, declare);
+      await declareQueue(run, ctl, queue, declare);
       names.push(queue);
-      await timed(run, ctl, `queue.bind "${queue}"`, {
-        id: MethodId.QueueBind,
-        ticket: 0,
-        queue,
-        exchange,
-        routingKey: `k${i + 1}`,
-        nowait: false,
-        arguments: {},
-      }, bind);
+      await bindQueue(run, ctl, queue, exchange, `k${i + 1}`, bind);
     }
     rates.declare_and_bind_s = (performance.now() - t) / 1000;
     const depth = expectedDepth(type, names.length);
     if (depth !== undefined && !run.stopping) routedOk = await checkRouting(run, ctl, exchange, names, depth);
     t = performance.now();
-    while (names.length && !run.failure) {
-      const queue = names.pop()!;
-      await timed(run, ctl, `queue.delete "${queue}"`, {
-        id: MethodId.QueueDelete,
-        ticket: 0,
-        queue,
-        ifUnused: false,
-        ifEmpty: false,
-        nowait: false,
-      }, remove);
-    }
+    while (names.length && !run.failure) await deleteQueue(run, ctl, names.pop()!, remove);
     rates.delete_s = (performance.now() - t) / 1000;
-    if (o.exchange === undefined && !run.failure) {
-      await timed(run, ctl, "exchange.delete", { id: MethodId.ExchangeDelete, ticket: 0, exchange, ifUnused: false, nowait: false });
-    }
+    if (o.exchange === undefined && !run.failure) await deleteExchange(run, ctl, exchange);
   } catch (err) {
     if (!(err instanceof PerfError)) throw err;
     run.fail(err);
@@ -95,9 +55,7 @@ export async function runQueues(run: Run): Promise<Result> {
     clearInterval(ticker);
   }
   await run.closeAll();
-  const cleanup = names.length || run.failure
-    ? await deleteLeftovers(run, names, o.exchange === undefined ? exchange : undefined)
-    : undefined;
+  const cleanup = names.length || run.failure ? await deleteAll(run, names, o.exchange === undefined ? exchange : undefined) : undefined;
   const declared = declare.count;
   if (!run.failure && routedOk !== undefined && routedOk < declared) {
     run.fail(
@@ -134,17 +92,10 @@ export async function runQueues(run: Run): Promise<Result> {
 
 const rate = (n: number, secs: number | undefined) => (secs ? Math.round(n / secs) : 0);
 
-async function timed(run: Run, conn: PerfConnection, what: string, method: AmqpMethod, histogram?: Histogram): Promise<AmqpMethod> {
-  const t = performance.now();
-  const reply = await run.rpc(what, conn.rpc(1, method));
-  histogram?.record((performance.now() - t) * 1000);
-  return reply;
-}
-
 /** One confirmed message per routing key, then how many queues hold `depth` messages. */
 async function checkRouting(run: Run, ctl: PerfConnection, exchange: string, queues: string[], depth: number): Promise<number> {
-  await run.rpc("confirm.select", ctl.rpc(1, { id: MethodId.ConfirmSelect, nowait: false }));
-  const gate = { stopped: false, room: () => Infinity, refill: 1, progressed: run.poke };
+  await call(run, ctl, "confirm.select", { id: MethodId.ConfirmSelect, nowait: false });
+  const gate = { stopped: false, room: () => Infinity, inFlight: () => {}, refill: 1, progressed: run.poke };
   const keys = queues.map((_, i) => `k${i + 1}`);
   const publisher = new Publisher(
     ctl,
@@ -158,42 +109,6 @@ async function checkRouting(run: Run, ctl: PerfConnection, exchange: string, que
     throw run.failure ?? new PerfError(ExitCode.MESSAGES, `${keys.length - publisher.confirmed} test publishes were not confirmed`);
   }
   let ok = 0;
-  for (const queue of queues) {
-    const reply = await timed(run, ctl, `queue.declare passive "${queue}"`, {
-      id: MethodId.QueueDeclare,
-      ticket: 0,
-      queue,
-      passive: true,
-      durable: false,
-      exclusive: false,
-      autoDelete: false,
-      nowait: false,
-      arguments: {},
-    });
-    if (reply.id === MethodId.QueueDeclareOk && reply.messageCount === depth) ok++;
-  }
+  for (const queue of queues) if ((await queueDepth(run, ctl, queue)) === depth) ok++;
   return ok;
-}
-
-/** After a failure: delete the queues and exchange declared so far, on a fresh connection. */
-async function deleteLeftovers(run: Run, queues: string[], exchange: string | undefined): Promise<string | undefined> {
-  let conn: PerfConnection | undefined;
-  try {
-    conn = await run.connect("cleanup");
-    conn.onFailure = undefined;
-    for (const queue of queues) {
-      await run.rpc(
-        "queue.delete",
-        conn.rpc(1, { id: MethodId.QueueDelete, ticket: 0, queue, ifUnused: false, ifEmpty: false, nowait: false }),
-      );
-    }
-    if (exchange) {
-      await run.rpc("exchange.delete", conn.rpc(1, { id: MethodId.ExchangeDelete, ticket: 0, exchange, ifUnused: false, nowait: false }));
-    }
-    return undefined;
-  } catch (err) {
-    return `cleanup failed: ${(err as Error).message}`;
-  } finally {
-    if (conn) await run.close(conn);
-  }
 }

@@ -2,10 +2,10 @@
 // bounded drain. `latency`: the same pipeline with one message in flight (or a fixed rate), so
 // the delivery latency is the broker's, not a queue's.
 import { ExitCode, PerfError } from "../errors.ts";
-import { Flow, type Snapshot, windowMetrics } from "../flow.ts";
+import { consumeSpec, Flow, publishSpec, type Snapshot, windowMetrics } from "../flow.ts";
 import { finish, type Result } from "../report.ts";
 import type { Run } from "../run.ts";
-import { declareTopology, removeTopology, type Topology } from "../topology.ts";
+import { declareTopology, type Topology } from "../topology.ts";
 
 export async function runThroughput(run: Run): Promise<Result> {
   return await runFlow(run, false);
@@ -23,23 +23,15 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
   const maxBacklog = latencyMode ? (o.rate > 0 ? 0 : 1) : consumers > 0 ? o.maxBacklog : 0;
   const flow = new Flow(run, maxBacklog);
   let topology: Topology | undefined;
+  let cleanup: string | undefined;
   let window: Record<string, number> | undefined;
   let drained = false;
   try {
     const ctl = await run.connect("control");
     topology = await declareTopology(run, ctl, consumers > 0);
     await run.close(ctl);
-    await flow.addConsumers(consumers, { queue: topology.queue, autoAck: o.autoAck, prefetch: o.prefetch, ackEvery: o.multiAck });
-    await flow.addPublishers(producers, {
-      exchange: topology.exchange,
-      routingKeys: topology.routingKeys,
-      size: o.size,
-      persistent: o.persistent,
-      mandatory: o.mandatory,
-      confirmWindow: o.confirm,
-      rate: o.rate,
-      limit: latencyMode ? o.count : 0,
-    });
+    await flow.addConsumers(consumers, consumeSpec(o, topology));
+    await flow.addPublishers(producers, publishSpec(o, topology, latencyMode ? o.count : 0));
     flow.startProgress();
     flow.start();
     if (o.warmup > 0) {
@@ -59,11 +51,8 @@ async function runFlow(run: Run, latencyMode: boolean): Promise<Result> {
     if (!(err instanceof PerfError)) throw err;
     run.fail(err);
   } finally {
-    flow.stopProgress();
-    flow.stopPublishing();
+    cleanup = await flow.end(topology); // on a bug too: no progress timer or connection is left behind
   }
-  await run.closeAll();
-  const cleanup = await removeTopology(run, topology);
   const failure = run.failure ?? flow.accountingProblem(true);
   const metrics: Result["metrics"] = {
     ...(latencyMode ? { roundtrips: flow.consumed, roundtrip_rate: window?.consume_rate } : {}),
