@@ -68,9 +68,11 @@ async function leftoverQueues(httpBase: string): Promise<string[]> {
 function scenarios(name: string, target: () => { uri: string; http: string | undefined }) {
   describe(`warren perf against ${name}`, () => {
     const uri = () => ["-u", target().uri, "-q"];
+    /** `throughput` for `seconds`, measured from the start (no warm-up). */
+    const flow = (seconds: string, ...args: string[]) => perf(["throughput", ...uri(), "--seconds", seconds, "--warmup", "0", ...args]);
 
     test("throughput with confirms: every message published is confirmed and consumed once", async () => {
-      const o = await perf(["throughput", ...uri(), "--seconds", "1", "--warmup", "0", "-x", "2", "-y", "2", "-c", "64", "-s", "100"]);
+      const o = await flow("1", "-x", "2", "-y", "2", "-c", "64", "-s", "100");
       expect(o.code).toBe(ExitCode.OK);
       expect(m(o).published).toBeGreaterThan(0);
       expect(m(o).confirmed).toBe(m(o).published);
@@ -85,23 +87,7 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
     });
 
     test("throughput through a topic exchange: unroutable keys come back as returns", async () => {
-      const o = await perf([
-        "throughput",
-        ...uri(),
-        "--seconds",
-        "1",
-        "--warmup",
-        "0",
-        "-t",
-        "topic",
-        "-k",
-        "perf.a,other.b",
-        "--binding-key",
-        "perf.*",
-        "--mandatory",
-        "--ack",
-        "auto",
-      ]);
+      const o = await flow("1", "-t", "topic", "-k", "perf.a,other.b", "--binding-key", "perf.*", "--mandatory", "--ack", "auto");
       expect(o.code).toBe(ExitCode.OK);
       expect(m(o).returned).toBeGreaterThan(0);
       expect(m(o).consumed).toBeGreaterThan(0);
@@ -111,20 +97,7 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
     });
 
     test("publish-only to an unroutable key needs no consumer", async () => {
-      const o = await perf([
-        "throughput",
-        ...uri(),
-        "--seconds",
-        "0.5",
-        "--warmup",
-        "0",
-        "-y",
-        "0",
-        "-e",
-        "amq.direct",
-        "-k",
-        "perf-nowhere",
-      ]);
+      const o = await flow("0.5", "-y", "0", "-e", "amq.direct", "-k", "perf-nowhere");
       expect(o.code).toBe(ExitCode.OK);
       expect(m(o).published).toBeGreaterThan(0);
       expect(m(o).consumed).toBeUndefined();
@@ -132,21 +105,7 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
 
     test("a rate limit is never exceeded; persistent messages with queue arguments", async () => {
       const started = performance.now();
-      const o = await perf([
-        "throughput",
-        ...uri(),
-        "--seconds",
-        "1",
-        "--warmup",
-        "0",
-        "--rate",
-        "200",
-        "--persistent",
-        "--queue-arg",
-        "x-max-priority=5",
-        "--multi-ack",
-        "1",
-      ]);
+      const o = await flow("1", "--rate", "200", "--persistent", "--queue-arg", "x-max-priority=5", "--multi-ack", "1");
       const elapsed = (performance.now() - started) / 1000;
       expect(o.code).toBe(ExitCode.OK);
       expect(m(o).published).toBeGreaterThan(0);
@@ -195,11 +154,11 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
     });
 
     test("bodies larger than frame_max (split into body frames) and empty bodies are counted right", async () => {
-      const big = await perf(["throughput", ...uri(), "--seconds", "0.5", "--warmup", "0", "-s", "300000", "-c", "4", "--prefetch", "4"]);
+      const big = await flow("0.5", "-s", "300000", "-c", "4", "--prefetch", "4");
       expect(big.code).toBe(ExitCode.OK);
       expect(big.result.metrics.consumed).toBe(big.result.metrics.published);
       expect(m(big).latency_us.count).toBe(m(big).consumed);
-      const empty = await perf(["throughput", ...uri(), "--seconds", "0.5", "--warmup", "0", "-s", "0"]);
+      const empty = await flow("0.5", "-s", "0");
       expect(empty.code).toBe(ExitCode.OK);
       expect(m(empty).consumed).toBe(m(empty).published);
       expect(m(empty).latency_us).toBeUndefined(); // no room for a timestamp
@@ -213,22 +172,7 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
     });
 
     test("a queue that rejects publishes: nacks, exit 5", async () => {
-      const o = await perf([
-        "throughput",
-        ...uri(),
-        "--seconds",
-        "0.5",
-        "--warmup",
-        "0",
-        "-y",
-        "0",
-        "-c",
-        "50",
-        "--queue-arg",
-        "x-max-length=10",
-        "--queue-arg",
-        "x-overflow=reject-publish",
-      ]);
+      const o = await flow("0.5", "-y", "0", "-c", "50", "--queue-arg", "x-max-length=10", "--queue-arg", "x-overflow=reject-publish");
       expect(o.code).toBe(ExitCode.MESSAGES);
       expect(m(o).nacked).toBeGreaterThan(0);
       expect(m(o).confirmed + m(o).nacked).toBe(m(o).published);

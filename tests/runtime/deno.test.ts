@@ -39,6 +39,45 @@ function loggedPort(proc: WarrenProcess, pattern: RegExp): number {
   return port;
 }
 
+/**
+ * A dynamic shovel `name` from queue `<name>-src` at `srcUri` to `<name>-dest` at `destUri`;
+ * `count` persistent messages go in at the source. Answers the shovel's state (or failure
+ * reason) and what reached the destination, then deletes the shovel.
+ */
+async function shovelAcross(
+  proc: WarrenProcess,
+  name: string,
+  srcUri: string,
+  destUri: string,
+  count: number,
+): Promise<{ states: string[]; received: string[] }> {
+  const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
+  const headers = { authorization: `Basic ${btoa("guest:guest")}`, "content-type": "application/json" };
+  const shovelUrl = `http://127.0.0.1:${httpPort}/api/parameters/shovel/%2f/${name}`;
+  const value = { "src-uri": srcUri, "src-queue": `${name}-src`, "dest-uri": destUri, "dest-queue": `${name}-dest` };
+  const put = await fetch(shovelUrl, { method: "PUT", headers, body: JSON.stringify({ value }) });
+  expect(put.status).toBeLessThan(300);
+  const conn = await amqp.connect(proc.url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue(`${name}-src`, { durable: true });
+  await ch.assertQueue(`${name}-dest`, { durable: true });
+  for (let i = 0; i < count; i++) ch.sendToQueue(`${name}-src`, Buffer.from(`${name} ${i}`), { persistent: true });
+  await ch.waitForConfirms();
+  const received: string[] = [];
+  await ch.consume(`${name}-dest`, (m) => {
+    if (m) received.push(m.content.toString());
+  }, { noAck: true });
+  for (let i = 0; i < 400 && received.length < count; i++) await new Promise((r) => setTimeout(r, 50));
+  const status = await (await fetch(`http://127.0.0.1:${httpPort}/api/shovels/%2f`, { headers })).json() as {
+    name: string;
+    state: string;
+    reason?: string;
+  }[];
+  await fetch(shovelUrl, { method: "DELETE", headers });
+  await conn.close();
+  return { states: status.filter((s) => s.name === name).map((s) => s.reason ?? s.state), received };
+}
+
 describe.skipIf(!hasDeno)("the broker on Deno", () => {
   let proc: WarrenProcess;
   let certs: string;
@@ -115,33 +154,9 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
   });
 
   test("a dynamic shovel moves messages over TCP (the outbound client on Deno.connect) from one queue to another", async () => {
-    const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
-    const headers = { authorization: `Basic ${btoa("guest:guest")}`, "content-type": "application/json" };
-    const shovelUrl = `http://127.0.0.1:${httpPort}/api/parameters/shovel/%2f/deno-tcp`;
     // Both ends are this broker, reached over TCP (a URI with a host), not the in-process pipe.
-    const value = { "src-uri": proc.url, "src-queue": "deno-shovel-src", "dest-uri": proc.url, "dest-queue": "deno-shovel-dest" };
-    const put = await fetch(shovelUrl, { method: "PUT", headers, body: JSON.stringify({ value }) });
-    expect(put.status).toBeLessThan(300);
-    const conn = await amqp.connect(proc.url);
-    const ch = await conn.createConfirmChannel();
-    await ch.assertQueue("deno-shovel-src", { durable: true });
-    await ch.assertQueue("deno-shovel-dest", { durable: true });
-    for (let i = 0; i < 200; i++) ch.sendToQueue("deno-shovel-src", Buffer.from(`shovelled ${i}`), { persistent: true });
-    await ch.waitForConfirms();
-    const received: string[] = [];
-    await ch.consume("deno-shovel-dest", (m) => {
-      if (m) received.push(m.content.toString());
-    }, { noAck: true });
-    for (let i = 0; i < 400 && received.length < 200; i++) await new Promise((r) => setTimeout(r, 50));
-    const status = await (await fetch(`http://127.0.0.1:${httpPort}/api/shovels/%2f`, { headers })).json() as {
-      name: string;
-      state: string;
-      reason?: string;
-    }[];
-    await fetch(shovelUrl, { method: "DELETE", headers });
-    await conn.close();
-    expect(status.filter((s) => s.name === "deno-tcp").map((s) => s.reason ?? s.state)).toEqual(["running"]);
-    expect(received).toEqual([...Array(200).keys()].map((i) => `shovelled ${i}`));
+    const moved = await shovelAcross(proc, "deno-tcp", proc.url, proc.url, 200);
+    expect(moved).toEqual({ states: ["running"], received: [...Array(200).keys()].map((i) => `deno-tcp ${i}`) });
   });
 
   test("MQTT over WebSocket on the management port (Deno.upgradeWebSocket) is bridged to AMQP both ways", async () => {
@@ -172,42 +187,14 @@ describe.skipIf(!hasDeno)("the broker on Deno", () => {
   test.skipIf(!hasOpenssl)(
     "a dynamic shovel over amqps with verify_peer: Deno.connectTls with a client certificate, Deno.startTls for another SNI name",
     async () => {
-      const httpPort = loggedPort(proc, /Management plugin: HTTP \(non-TLS\) listener started on port (\d+)/);
       const tlsPort = loggedPort(proc, /started TLS \(SSL\) listener on [^\n]*:(\d+)\n/);
       // Sent, though this listener asks for none. X.509 v3 (an extension): rustls refuses v1 certificates.
       writeFileSync(join(certs, "client.ext"), "extendedKeyUsage=clientAuth\n");
       certificate(certs, "client", "deno-shovel", "ca", "client.ext");
-      const headers = { authorization: `Basic ${btoa("guest:guest")}`, "content-type": "application/json" };
-      const shovelUrl = `http://127.0.0.1:${httpPort}/api/parameters/shovel/%2f/deno-tls`;
       const amqps = `amqps://guest:guest@127.0.0.1:${tlsPort}?verify=verify_peer&cacertfile=${join(certs, "ca.pem")}`;
-      const value = {
-        "src-uri": `${amqps}&certfile=${join(certs, "client.pem")}&keyfile=${join(certs, "client.key")}`,
-        "src-queue": "deno-tls-src",
-        "dest-uri": `${amqps}&server_name_indication=localhost`,
-        "dest-queue": "deno-tls-dest",
-      };
-      const put = await fetch(shovelUrl, { method: "PUT", headers, body: JSON.stringify({ value }) });
-      expect(put.status).toBeLessThan(300);
-      const conn = await amqp.connect(proc.url);
-      const ch = await conn.createConfirmChannel();
-      await ch.assertQueue("deno-tls-src", { durable: true });
-      await ch.assertQueue("deno-tls-dest", { durable: true });
-      for (let i = 0; i < 50; i++) ch.sendToQueue("deno-tls-src", Buffer.from(`over tls ${i}`), { persistent: true });
-      await ch.waitForConfirms();
-      const received: string[] = [];
-      await ch.consume("deno-tls-dest", (m) => {
-        if (m) received.push(m.content.toString());
-      }, { noAck: true });
-      for (let i = 0; i < 400 && received.length < 50; i++) await new Promise((r) => setTimeout(r, 50));
-      const status = await (await fetch(`http://127.0.0.1:${httpPort}/api/shovels/%2f`, { headers })).json() as {
-        name: string;
-        state: string;
-        reason?: string;
-      }[];
-      await fetch(shovelUrl, { method: "DELETE", headers });
-      await conn.close();
-      expect(status.filter((s) => s.name === "deno-tls").map((s) => s.reason ?? s.state)).toEqual(["running"]);
-      expect(received).toEqual([...Array(50).keys()].map((i) => `over tls ${i}`));
+      const src = `${amqps}&certfile=${join(certs, "client.pem")}&keyfile=${join(certs, "client.key")}`;
+      const moved = await shovelAcross(proc, "deno-tls", src, `${amqps}&server_name_indication=localhost`, 50);
+      expect(moved).toEqual({ states: ["running"], received: [...Array(50).keys()].map((i) => `deno-tls ${i}`) });
     },
   );
 
