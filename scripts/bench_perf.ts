@@ -12,6 +12,13 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const progress = (msg: string) => console.error(`bench perf: ${msg}`);
+/**
+ * Each load tool runs in a session of its own (setsid), as it would on another machine. In the
+ * broker's session it shares the broker's scheduling group (Linux autogroup), and on a loaded
+ * machine that alone moved the rates by 2-5x, more for the one-thread `warren perf` than for
+ * amqpload's thread per connection (docs/perf.md).
+ */
+const OWN_SESSION = existsSync("/usr/bin/setsid") ? ["/usr/bin/setsid", "-w"] : [];
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 
 interface Target {
@@ -99,7 +106,7 @@ interface AmqploadJson {
 function runPerf(cmd: string[], c: Case, t: Target): Sample | undefined {
   const cpu0 = cpuSeconds(t.pid);
   const t0 = performance.now();
-  const r = Bun.spawnSync([...cmd, "perf", ...c.perf, "-u", t.url, "--json", "-q"], { stdout: "pipe", stderr: "inherit" });
+  const r = Bun.spawnSync([...OWN_SESSION, ...cmd, "perf", ...c.perf, "-u", t.url, "--json", "-q"], { stdout: "pipe", stderr: "inherit" });
   const brokerCpuPct = ((cpuSeconds(t.pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
   try {
     const j = JSON.parse(r.stdout.toString()) as PerfJson;
@@ -119,7 +126,7 @@ function runPerf(cmd: string[], c: Case, t: Target): Sample | undefined {
 }
 
 function runAmqpload(bin: string, c: Case, t: Target): Sample | undefined {
-  const r = Bun.spawnSync([bin, ...c.amqpload!, "--url", t.url, ...(t.pid ? ["--pid", String(t.pid)] : [])], {
+  const r = Bun.spawnSync([...OWN_SESSION, bin, ...c.amqpload!, "--url", t.url, ...(t.pid ? ["--pid", String(t.pid)] : [])], {
     stdout: "pipe",
     stderr: "inherit",
   });
