@@ -96,6 +96,31 @@ function scenarios(name: string, target: () => { uri: string; http: string | und
       expect(Math.abs(m(o).consumed - m(o).returned)).toBeLessThanOrEqual(1);
     });
 
+    test("closed loop: returned messages leave the backlog cap, so producers are not held back by them", async () => {
+      // Half the keys route nowhere. Were returns still counted as in flight, the cap of 8 would
+      // stop all producers for good once 8 had come back.
+      const o = await flow(
+        "1",
+        "-x",
+        "3",
+        "-y",
+        "2",
+        "-t",
+        "direct",
+        "-k",
+        "perf-in,perf-out",
+        "--binding-key",
+        "perf-in",
+        "--mandatory",
+        "--max-backlog",
+        "8",
+      );
+      expect(o.code).toBe(ExitCode.OK);
+      expect(o.result.params.max_backlog).toBe(8);
+      expect(m(o).returned).toBeGreaterThan(8);
+      expect(m(o).consumed + m(o).returned).toBe(m(o).published);
+    });
+
     test("publish-only to an unroutable key needs no consumer", async () => {
       const o = await flow("0.5", "-y", "0", "-e", "amq.direct", "-k", "perf-nowhere");
       expect(o.code).toBe(ExitCode.OK);
