@@ -57,7 +57,8 @@ export class Flow implements PublishGate {
    * Consumers call it after a chunk of deliveries: producers held back by the cap go on. The
    * publish happens on the next turn, not inside the consumer socket's data callback: publishing
    * from there (a write to another socket) gave a third of the rate with 5 or 20 consumers
-   * against Warren, apparently because Bun sends it late (docs/perf.md, open questions).
+   * against Warren. That was measured with the tool in the broker's session on a loaded machine,
+   * which skews rates by itself (docs/perf.md, "Many connections on a shared machine").
    */
   readonly wake = (consumed: number): void => {
     this.flying -= consumed;
