@@ -129,6 +129,12 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/** CPU time (user + system) the process has used, in ms (from /proc; ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Samples the broker's RSS every 250 ms; stop() answers the largest. */
 function rssSampler(pid: number): { stop(): number } {
   let max = 0;
@@ -256,14 +262,21 @@ const rows: [string, string][] = [];
 const fresh = () => mkdtempSync(join(tmpdir(), "warren-bench-delayed-"));
 
 let plainRate = NaN;
+/** Broker CPU per plain publish (µs). */
+let plainCpu = NaN;
 if (!only || only.includes("plain")) {
   const dir = fresh();
   const { broker } = await startBroker(dir);
   const { ch, close } = await channel(broker.port);
   await declare(ch, "plain", "direct");
   await close();
+  const cpu = cpuMs(broker.proc.pid!);
   plainRate = (await publishParallel(broker.port, "plain", N, () => undefined)).rate;
-  rows.push([`plain persistent publish with confirms (${N} msgs, ${PUBLISHERS} publisher(s))`, `${(plainRate / 1000).toFixed(1)}k msg/s`]);
+  plainCpu = ((cpuMs(broker.proc.pid!) - cpu) * 1000) / N;
+  rows.push([
+    `plain persistent publish with confirms (${N} msgs, ${PUBLISHERS} publisher(s))`,
+    `${(plainRate / 1000).toFixed(1)}k msg/s, broker CPU ${plainCpu.toFixed(0)} µs/msg`,
+  ]);
   await stopBroker(broker);
   rmSync(dir, { recursive: true, force: true });
 }
@@ -330,9 +343,11 @@ if (!only || only.includes("held")) {
   await declare(ch, "held", "x-delayed-message", { "x-delayed-type": "direct" });
   await close();
   const rss = rssSampler(empty.broker.proc.pid!);
+  const cpu = cpuMs(empty.broker.proc.pid!);
   let seed = 23;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const rates = await publishParallel(empty.broker.port, "held", HELD, () => 3_600_000 + Math.floor(random() * 3_600_000));
+  const heldCpu = ((cpuMs(empty.broker.proc.pid!) - cpu) * 1000) / HELD;
   await new Promise((done) => setTimeout(done, 3000));
   const settled = rssMiB(empty.broker.proc.pid!);
   const max = rss.stop();
@@ -349,7 +364,7 @@ if (!only || only.includes("held")) {
     `publish of ${HELD} held for 1–2 h (random), ${PUBLISHERS} publisher(s): overall (first tenth / last tenth)`,
     `${k(rates.rate)} msg/s (${k(rates.firstTenth)} / ${k(rates.lastTenth)})${
       Number.isNaN(plainRate) ? "" : `, ${(rates.rate / plainRate).toFixed(2)}× plain (${N} msgs)`
-    }`,
+    }; broker CPU ${heldCpu.toFixed(0)} µs/msg${Number.isNaN(plainCpu) ? "" : ` (${(heldCpu / plainCpu).toFixed(2)}× plain)`}`,
   ]);
   rows.push([`broker RSS holding ${HELD} (max while publishing / settled 3 s after)`, `${max.toFixed(0)} / ${settled.toFixed(0)} MiB`]);
   rows.push([`data dir holding ${HELD}`, `${diskMiB.toFixed(0)} MiB (${((diskMiB * 2 ** 20) / HELD).toFixed(0)} B per message)`]);
@@ -385,8 +400,12 @@ if (!only || only.includes("sustained")) {
   const publishedBy = Date.now();
   if (publishedBy > firstDue) progress(`sustained: publishing ended ${publishedBy - firstDue} ms after the first due time`);
   const rss = rssSampler(broker.proc.pid!);
+  const cpuBefore = cpuMs(broker.proc.pid!);
+  const cpuFrom = Date.now();
   await all;
   const releaseMs = Date.now() - firstDue;
+  const releaseCpu = ((cpuMs(broker.proc.pid!) - cpuBefore) * 1000) / M;
+  const cpuShare = (cpuMs(broker.proc.pid!) - cpuBefore) / (Date.now() - cpuFrom);
   const maxRss = rss.stop();
   const brokerSide = await brokerLateness(broker);
   const sorted = lateness.sort();
@@ -400,6 +419,10 @@ if (!only || only.includes("sustained")) {
   ]);
   if (brokerSide) rows.push(["sustained release lateness at the broker (histogram bucket bounds p50 / p99)", brokerSide]);
   rows.push(["broker RSS max during the sustained release", `${maxRss.toFixed(0)} MiB`]);
+  rows.push([
+    "broker CPU per released message (release, delivery, commit)",
+    `${releaseCpu.toFixed(0)} µs (${(cpuShare * 100).toFixed(0)} % of one core at this rate)`,
+  ]);
   await consumer.close();
   await close();
   await stopBroker(broker);
