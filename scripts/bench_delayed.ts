@@ -405,6 +405,8 @@ if (!only || only.includes("sustained")) {
     progress(`sustained: publishing ended ${publishedBy - firstDue} ms after the first due time: give a longer --lead`);
     rows.push(["sustained release", `not measured: publishing ended ${publishedBy - firstDue} ms after the first due time (--lead)`]);
   }
+  // CPU and RSS are taken over the release only: from the first due time.
+  await new Promise((done) => setTimeout(done, Math.max(0, firstDue - Date.now())));
   const rss = rssSampler(broker.proc.pid!);
   const cpuBefore = cpuMs(broker.proc.pid!);
   const cpuFrom = Date.now();
