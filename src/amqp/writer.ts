@@ -108,6 +108,24 @@ export class Writer {
   }
 
   shortstr(s: string): void {
+    const n = s.length;
+    if (n <= 255) {
+      // ASCII (nearly every name and key) in one pass; anything else takes the general path.
+      this.ensure(1 + n);
+      const bytes = this.bytes;
+      const at = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        bytes[at + i] = c;
+      }
+      if (i === n) {
+        bytes[this.pos] = n;
+        this.pos = at + n;
+        return;
+      }
+    }
     const len = utf8Length(s);
     if (len > 255) throw new RangeError(`Cannot encode shortstr "${s.slice(0, 40)}…": ${len} bytes is over 255`);
     this.ensure(1 + len);
