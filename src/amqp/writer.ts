@@ -35,6 +35,13 @@ export class Writer {
     this.pos = 0;
   }
 
+  /** Empty and larger than `max` bytes (after a large message): gives the memory back, keeping `size`. */
+  shrink(max: number, size: number): void {
+    if (this.pos !== 0 || this.bytes.length <= max) return;
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
   u8(v: number): void {
     this.ensure(1);
     this.bytes[this.pos++] = v;

@@ -117,7 +117,7 @@ function settleOne(channel: Channel, u: Unacked, how: Settlement, touched: Set<Q
  * consumer's queue, unless a channel-wide prefetch was freed (then all of the channel's).
  */
 function resumeQueues(channel: Channel, touched: Set<Queue>): void {
-  if (channel.globalPrefetch !== 0) for (const consumer of channel.consumers.values()) touched.add(consumer.queue);
+  if (channel.globalPrefetch !== 0) { for (const consumer of channel.consumers.values()) touched.add(consumer.queue); }
   // Deleted one by one while iterating: cheaper than Set.clear, which reallocates its table.
   for (const queue of touched) {
     touched.delete(queue);
