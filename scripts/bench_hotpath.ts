@@ -57,7 +57,12 @@ const SCENARIOS: Scenario[] = [
     metric: "lat_p99_us",
     lower: true,
   },
-  { key: "inflight", name: "one message in flight (round trips/s)", args: ["latency", "--iterations", "20000"], metric: "roundtrips_per_s" },
+  {
+    key: "inflight",
+    name: "one message in flight (round trips/s)",
+    args: ["latency", "--iterations", "20000"],
+    metric: "roundtrips_per_s",
+  },
 ];
 const EXTRA = ["lat_p50_us", "lat_p99_us", "lat_p999_us", "broker_cpu_pct", "machine_busy_pct"];
 
@@ -96,7 +101,12 @@ function startLavinmq(): Target | undefined {
   const script = resolve(root, "../shared/tools/lavinmq/reference-lavinmq");
   if (opts["no-lavinmq"]) return undefined;
   if (!existsSync(script)) return void progress(`no ${script}: LavinMQ skipped`);
-  const env = { ...process.env, LAVINMQ_PORT: "5790", LAVINMQ_HTTP_PORT: "15790", LAVINMQ_DIR: join(tmpdir(), "warren-bench-hotpath-lavinmq") };
+  const env = {
+    ...process.env,
+    LAVINMQ_PORT: "5790",
+    LAVINMQ_HTTP_PORT: "15790",
+    LAVINMQ_DIR: join(tmpdir(), "warren-bench-hotpath-lavinmq"),
+  };
   const r = Bun.spawnSync([script, "start"], { env, stdout: "pipe", stderr: "inherit" });
   const out = r.stdout.toString();
   const url = /LAVINMQ_URL=(\S+)/.exec(out)?.[1];
@@ -146,7 +156,9 @@ async function main(): Promise<void> {
     const only = opts.only?.split(",");
     const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
     console.log(`\n## Hot path (issue 22): ${targets.map((t) => t.name).join(" / ")}, ${opts.rounds} rounds, load average ${load}\n`);
-    console.log(`| scenario | ${targets.map((t) => t.name).join(" | ")} | ${targets.slice(1).map((t) => `Warren / ${t.name}`).join(" | ")} |`);
+    console.log(
+      `| scenario | ${targets.map((t) => t.name).join(" | ")} | ${targets.slice(1).map((t) => `Warren / ${t.name}`).join(" | ")} |`,
+    );
     console.log(`|---|${targets.map(() => "---|").join("")}${targets.slice(1).map(() => "---|").join("")}`);
     for (const scenario of SCENARIOS) {
       if (only && !only.includes(scenario.key)) continue;
