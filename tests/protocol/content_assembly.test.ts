@@ -49,7 +49,14 @@ describe("content assembly", () => {
     await raw.waitForFrame((f) => f.method?.id === MethodId.TxSelectOk);
     const bodies = [0, 1, 2, 3, 4].map((i) => `message-${i}-${"x".repeat(i)}`);
     for (const body of bodies) {
-      raw.sendMethod(1, { id: MethodId.BasicPublish, exchange: "", routingKey: "content-tx", mandatory: false, immediate: false });
+      raw.sendMethod(1, {
+        id: MethodId.BasicPublish,
+        ticket: 0,
+        exchange: "",
+        routingKey: "content-tx",
+        mandatory: false,
+        immediate: false,
+      });
       raw.sendContentHeader(1, body.length);
       raw.sendBody(1, new TextEncoder().encode(body));
     }
@@ -70,7 +77,14 @@ describe("content assembly", () => {
     await raw.openChannel(1);
     await raw.openChannel(2);
     const publish = (channel: number, queue: string) =>
-      raw.sendMethod(channel, { id: MethodId.BasicPublish, exchange: "", routingKey: queue, mandatory: false, immediate: false });
+      raw.sendMethod(channel, {
+        id: MethodId.BasicPublish,
+        ticket: 0,
+        exchange: "",
+        routingKey: queue,
+        mandatory: false,
+        immediate: false,
+      });
     publish(1, "content-c1");
     raw.sendContentHeader(1, 12);
     raw.sendBody(1, new TextEncoder().encode("one-"));
