@@ -3,6 +3,7 @@
 // ratios. Numbers go to docs/performance.md by hand; nothing here asserts on timing.
 //   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare] [--skip-delayed]
 //                        [--skip-reclaim] [--reclaim-messages 1000000] [--skip-mqtt] [--skip-console] [--skip-perf] [--skip-deno]
+//                        [--skip-hotpath]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +27,7 @@ const { values: opts } = parseArgs({
     "skip-console": { type: "boolean", default: false },
     "skip-perf": { type: "boolean", default: false },
     "skip-deno": { type: "boolean", default: false },
+    "skip-hotpath": { type: "boolean", default: false },
   },
 });
 const binary = join(root, "dist", "warren");
@@ -144,6 +146,14 @@ if (!opts["skip-mqtt"]) Bun.spawnSync([process.execPath, join(root, "scripts", "
 // The web console: bundle size and time to first render (its own script; needs chromium).
 if (!opts["skip-console"]) {
   Bun.spawnSync([process.execPath, join(root, "scripts", "bench_console.ts")], { stdout: "inherit", stderr: "inherit" });
+}
+
+// Issue 22: the hot-path rows beside LavinMQ (scripts/bench_hotpath.ts); --skip-hotpath leaves it out.
+if (!opts["skip-hotpath"]) {
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_hotpath.ts"), "--candidate", binary], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
 }
 
 // Issue 21: the broker on Deno beside Bun and RabbitMQ (scripts/bench_deno.ts); --skip-deno leaves it out.

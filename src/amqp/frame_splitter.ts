@@ -8,6 +8,9 @@ export interface FrameSink {
 
 /** Frame header: type (1), channel (2), payload size (4); then payload and the end octet. */
 const HEADER_SIZE = 7;
+/** A split-frame buffer larger than this (a frame_max above the default) is released once its frame is done. */
+const KEEP_BYTES = 256 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Cuts a byte stream into frames. A frame that lies whole in the socket chunk is handed over in
@@ -16,7 +19,7 @@ const HEADER_SIZE = 7;
 export class FrameSplitter {
   /** Largest payload accepted; RabbitMQ allows clients an extra 8 bytes over frame_max - 8. */
   maxPayload: number;
-  private pending = new Uint8Array(0);
+  private pending = EMPTY;
   private pendingLength = 0;
 
   constructor(frameMax: number) {
@@ -79,6 +82,7 @@ export class FrameSplitter {
     if (this.pendingLength < total) return -1;
     const frame = this.pending;
     this.pendingLength = 0;
+    if (frame.length > KEEP_BYTES) this.pending = EMPTY; // the frame is passed on; its buffer goes after
     if (frame[total - 1] !== FRAME_END) throw badEnd(frame[total - 1]!, frame[0]!);
     sink.onFrame(frame[0]!, (frame[1]! << 8) | frame[2]!, frame, HEADER_SIZE, total - 1);
     return offset;

@@ -71,13 +71,22 @@ export interface ContentHeader {
 
 /** Reads a content header frame's payload; properties stay encoded for pass-through. */
 export function readContentHeader(r: Reader): ContentHeader {
+  return readContentHeaderInto(r, { classId: 0, bodySize: 0, properties: EMPTY });
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** readContentHeader into the caller's object (the broker reuses one per channel). */
+export function readContentHeaderInto<H extends ContentHeader>(r: Reader, header: H): H {
   const classId = r.u16();
   const weight = r.u16();
   if (weight !== 0) throw frameError(`content header weight must be 0, got ${weight}`);
   const bodySize = r.u64();
-  const properties = r.bytes.slice(r.pos, r.end);
+  header.classId = classId;
+  header.bodySize = bodySize;
+  header.properties = r.bytes.slice(r.pos, r.end);
   r.pos = r.end;
-  return { classId, bodySize, properties };
+  return header;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { decodeUtf8 } from "./utf8.ts";
+import { decodeShortString } from "./short_strings.ts";
 import { AmqpError } from "./errors.ts";
 import { ReplyCode } from "./spec/constants.gen.ts";
 
@@ -134,7 +135,7 @@ export class Reader {
   shortstr(): string {
     const len = this.u8();
     this.need(len);
-    const s = decodeUtf8(this.bytes, this.pos, this.pos + len);
+    const s = decodeShortString(this.bytes, this.pos, this.pos + len);
     this.pos += len;
     return s;
   }

@@ -35,6 +35,13 @@ export class Writer {
     this.pos = 0;
   }
 
+  /** Empty and larger than `max` bytes (after a large message): gives the memory back, keeping `size`. */
+  shrink(max: number, size: number): void {
+    if (this.pos !== 0 || this.bytes.length <= max) return;
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
   u8(v: number): void {
     this.ensure(1);
     this.bytes[this.pos++] = v;
@@ -108,6 +115,24 @@ export class Writer {
   }
 
   shortstr(s: string): void {
+    const n = s.length;
+    if (n <= 255) {
+      // ASCII (nearly every name and key) in one pass; anything else takes the general path.
+      this.ensure(1 + n);
+      const bytes = this.bytes;
+      const at = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        bytes[at + i] = c;
+      }
+      if (i === n) {
+        bytes[this.pos] = n;
+        this.pos = at + n;
+        return;
+      }
+    }
     const len = utf8Length(s);
     if (len > 255) throw new RangeError(`Cannot encode shortstr "${s.slice(0, 40)}…": ${len} bytes is over 255`);
     this.ensure(1 + len);

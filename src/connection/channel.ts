@@ -2,7 +2,7 @@
 // and its consumers. The handlers are given by whoever opens channels (src/connection/accept.ts),
 // so that nothing here imports them: they import this module.
 import { AmqpError, commandInvalid, preconditionFailed, unexpectedFrame } from "../amqp/errors.ts";
-import { readContentHeader, writeDeliver } from "../amqp/frames.ts";
+import { type ContentHeader, readContentHeaderInto, writeDeliver } from "../amqp/frames.ts";
 import type { Reader } from "../amqp/reader.ts";
 import { FRAME_BODY, ReplyCode } from "../amqp/spec/constants.gen.ts";
 import { type AmqpMethod, MethodId, methodName, METHODS } from "../amqp/spec/methods.gen.ts";
@@ -22,7 +22,11 @@ export type AmqpConnection = Connection<Channel>;
 /** The broker as the AMQP layer and the management API see it: its connections are AMQP connections. */
 export type AmqpBroker = Broker<AmqpConnection, Channel>;
 
-/** A message's content as it arrived: encoded properties (passed through) and the body. */
+/**
+ * A message's content as it arrived: encoded properties (passed through) and the body. The
+ * channel hands the same object to every publish (nothing allocated per message): a handler
+ * keeps the two arrays, never the object.
+ */
 export interface Content {
   properties: Uint8Array;
   body: Uint8Array;
@@ -56,9 +60,9 @@ export type ChannelState =
   | "closing" // channel.close sent by the broker, awaiting close-ok
   | "closed"; // close-ok exchanged (or the connection closed): nothing more is sent on it
 
-/** A method with content, waiting for its header and body frames. */
+/** A method with content, waiting for its header and body frames (one object per channel, reused). */
 interface PendingContent {
-  method: AmqpMethod;
+  method: AmqpMethod | undefined;
   classId: number;
   bodySize: number;
   properties: Uint8Array | undefined;
@@ -78,15 +82,32 @@ export interface Unacked {
   at: number;
 }
 
+const NO_BODY = new Uint8Array(0);
+
 export class Channel {
   state: ChannelState = "opening";
+  /** The content being received (`reusable` while one is under way), else undefined. */
   private pending: PendingContent | undefined;
+  /** Reused for every content, so that assembling one allocates nothing but its bytes. */
+  private readonly reusable: PendingContent = {
+    method: undefined,
+    classId: 0,
+    bodySize: 0,
+    properties: undefined,
+    body: undefined,
+    received: 0,
+    oversized: false,
+  };
+  private readonly header: ContentHeader = { classId: 0, bodySize: 0, properties: NO_BODY };
+  private readonly content: Content = { properties: NO_BODY, body: NO_BODY };
 
   // Deliveries and acks
   deliveryTag = 0;
   /** In delivery-tag order (Map keeps insertion order). */
   readonly unacked = new Map<number, Unacked>();
   readonly consumers = new Map<string, Consumer>();
+  /** Scratch for acks: the queues that may deliver again (reused, emptied after each ack). */
+  readonly settledQueues = new Set<Queue>();
   /** basic.qos global=false: the prefetch given to consumers created from now on. */
   consumerPrefetch = 0;
   /** basic.qos global=true: shared by all consumers on the channel; 0 = none. */
@@ -144,8 +165,13 @@ export class Channel {
 
   /** Forgets the content being received, releasing what its buffer held. */
   private dropPending(): void {
-    const body = this.pending?.body;
+    const pending = this.pending;
+    if (pending === undefined) return;
+    const body = pending.body;
     this.pending = undefined;
+    pending.method = undefined;
+    pending.properties = undefined;
+    pending.body = undefined;
     if (body !== undefined) releaseBody(body.length, this.connection.partialBodies, this.connection.broker.partialBodies);
   }
 
@@ -154,16 +180,15 @@ export class Channel {
       throw new AmqpError(ReplyCode.CHANNEL_ERROR, "expected 'channel.open'");
     }
     if (!this.methods.accepts(method.id)) throw commandInvalid(`unimplemented method ${methodName(method.id)}`);
-    if (METHODS.get(method.id)?.content) {
-      this.pending = {
-        method,
-        classId: method.id >>> 16,
-        bodySize: 0,
-        properties: undefined,
-        body: undefined,
-        received: 0,
-        oversized: false,
-      };
+    if (method.id === MethodId.BasicPublish || METHODS.get(method.id)?.content) {
+      const pending = (this.pending = this.reusable);
+      pending.method = method;
+      pending.classId = method.id >>> 16;
+      pending.bodySize = 0;
+      pending.properties = undefined;
+      pending.body = undefined;
+      pending.received = 0;
+      pending.oversized = false;
       // As rabbit_reader: during a resource alarm the connection is blocked at the publish
       // method frame, before its body is read, so no body grows while memory is short.
       this.connection.publishReceived();
@@ -175,11 +200,12 @@ export class Channel {
   onContentFrame(type: number, r: Reader): void {
     if (this.state === "closing") return;
     const pending = this.pending;
+    const method = pending?.method; // kept: completing the content clears the reused object
     try {
       if (!pending) throw unexpectedFrame("expected method frame, got non method frame instead");
       if (type === FRAME_BODY) return this.onBody(pending, r);
       if (pending.properties) throw unexpectedFrame("expected content body, got non content body frame instead");
-      const header = readContentHeader(r);
+      const header = readContentHeaderInto(r, this.header);
       if (header.classId !== pending.classId) {
         throw unexpectedFrame(
           `expected content header for class ${pending.classId}, got one for class ${header.classId} instead`,
@@ -189,9 +215,9 @@ export class Channel {
       pending.bodySize = header.bodySize;
       // An oversized body is counted but not kept; the 406 comes once it has all arrived, as in RabbitMQ.
       pending.oversized = header.bodySize > this.connection.broker.options.maxMessageSize;
-      if (header.bodySize === 0) this.completeContent(pending, new Uint8Array(0));
+      if (header.bodySize === 0) this.completeContent(pending, NO_BODY);
     } catch (err) {
-      this.fail(err, pending?.method);
+      this.fail(err, method);
     }
   }
 
@@ -238,8 +264,14 @@ export class Channel {
   }
 
   private completeContent(pending: PendingContent, body: Uint8Array): void {
+    const method = pending.method!;
+    const content = this.content;
+    content.properties = pending.properties!;
+    content.body = body;
     this.dropPending();
-    this.methods.handle(this, pending.method, { properties: pending.properties!, body });
+    this.methods.handle(this, method, content);
+    content.properties = NO_BODY;
+    content.body = NO_BODY;
     this.connection.publishReceived();
   }
 

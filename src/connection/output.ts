@@ -7,8 +7,12 @@ import type { TcpSocket } from "../runtime/tcp.ts";
  * takes only part, the rest waits for `drain`, and `blocked` tells producers (consumers, in the
  * messaging core) to hold back instead of growing the buffer.
  */
+/** The write buffer's usual size, and the size past which an emptied buffer is given back. */
+const INITIAL_BYTES = 16 * 1024;
+const KEEP_BYTES = 1024 * 1024;
+
 export class Output {
-  readonly writer = new Writer(16 * 1024);
+  readonly writer = new Writer(INITIAL_BYTES);
   /** The socket took a short write; wait for drain. */
   blocked = false;
   /** Bytes handed to the socket so far (heartbeats check it for silence). */
@@ -60,6 +64,8 @@ export class Output {
         return;
       }
       w.reset();
+      // A large message grew the buffer: do not hold its size for the connection's lifetime.
+      w.shrink(KEEP_BYTES, INITIAL_BYTES);
     }
     if (this.endAfterFlush) this.finish();
     else this.onWritable?.();

@@ -26,58 +26,101 @@ export function handleAckMethod(channel: Channel, method: AmqpMethod): void {
 }
 
 function settleTags(channel: Channel, tag: DeliveryTag, multiple: boolean, how: Settlement): void {
-  const deliveries = collect(channel, tag, multiple);
-  if (channel.tx) channel.tx.acks.push({ deliveries, how });
-  else settle(channel, deliveries, how);
+  if (channel.tx) {
+    channel.tx.acks.push({ deliveries: collect(channel, tag, multiple), how });
+    return;
+  }
+  // Settled straight out of the unacked map: no array of deliveries per ack (the hot path).
+  const unacked = channel.unacked;
+  const touched = channel.settledQueues;
+  if (!multiple) {
+    const named = unackedDelivery(channel, tag);
+    unacked.delete(named.tag);
+    settleOne(channel, named, how, touched);
+  } else {
+    // Bounded by the tags issued so far: a dead-lettered message may be delivered back to this
+    // channel while the loop runs, and that delivery is not part of this ack.
+    const upTo = tag === 0 ? channel.deliveryTag : unackedDelivery(channel, tag).tag;
+    for (const [t, u] of unacked) {
+      if (t > upTo) break;
+      unacked.delete(t);
+      settleOne(channel, u, how, touched);
+    }
+  }
+  resumeQueues(channel, touched);
+}
+
+/** The outstanding delivery a tag names; 406 as rabbit_channel when there is none. */
+function unackedDelivery(channel: Channel, tag: DeliveryTag): Unacked {
+  // A tag past 2^53 was never issued (the reader keeps it exact, as a bigint, for this text).
+  const named = typeof tag === "bigint" ? undefined : channel.unacked.get(tag);
+  if (!named) throw new AmqpError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${tag}`);
+  return named;
 }
 
 /**
  * Takes the deliveries an ack names out of the unacked map, as rabbit_channel:collect_acks:
  * the tag must be outstanding (406 otherwise); multiple covers every tag up to it; 0 with
- * multiple means all.
+ * multiple means all. (For transactions, which hold them until commit.)
  */
 function collect(channel: Channel, tag: DeliveryTag, multiple: boolean): Unacked[] {
-  // A tag past 2^53 was never issued (the reader keeps it exact, as a bigint, for this text).
-  if (typeof tag === "bigint") throw new AmqpError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${tag}`);
   const unacked = channel.unacked;
   if (multiple && tag === 0) {
     const all = [...unacked.values()];
     unacked.clear();
     return all;
   }
-  const named = unacked.get(tag);
-  if (!named) throw new AmqpError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${tag}`);
+  const named = unackedDelivery(channel, tag);
   if (!multiple) {
-    unacked.delete(tag);
+    unacked.delete(named.tag);
     return [named];
   }
   const out: Unacked[] = [];
   for (const [t, u] of unacked) {
-    if (t > tag) break;
+    if (t > named.tag) break;
     out.push(u);
   }
   for (const u of out) unacked.delete(u.tag);
   return out;
 }
 
-/** Applies acks: frees prefetch credit, requeues or drops, then lets queues deliver again. */
+/** Applies acks held by a transaction: frees prefetch credit, requeues or drops, then lets queues deliver again. */
 export function settle(channel: Channel, deliveries: Unacked[], how: Settlement): void {
-  const requeued = new Set<Queue>();
-  for (const u of deliveries) {
-    if (u.consumer) u.consumer.unacked--;
-    if (how === "requeue") {
-      u.queue.requeue(u.entry);
-      requeued.add(u.queue);
-    } else {
-      if (how === "ack") {
-        u.queue.counters.ack++;
-        channel.counters.ack++;
-        channel.connection.broker.stats.acknowledged++;
-      }
-      u.queue.discard(u.entry);
-      if (how === "drop") u.queue.deadLetter?.(u.queue, u.entry.message, "rejected");
-    }
+  const touched = channel.settledQueues;
+  for (const u of deliveries) settleOne(channel, u, how, touched);
+  resumeQueues(channel, touched);
+}
+
+/** One delivery settled; `touched` collects the queues that may deliver again because of it. */
+function settleOne(channel: Channel, u: Unacked, how: Settlement, touched: Set<Queue>): void {
+  const queue = u.queue;
+  if (u.consumer) {
+    u.consumer.unacked--;
+    touched.add(queue); // its consumer has credit again
   }
-  for (const queue of requeued) queue.drain();
-  for (const consumer of channel.consumers.values()) consumer.queue.drain();
+  if (how === "requeue") {
+    queue.requeue(u.entry);
+    touched.add(queue);
+    return;
+  }
+  if (how === "ack") {
+    queue.counters.ack++;
+    channel.counters.ack++;
+    channel.connection.broker.stats.acknowledged++;
+  }
+  queue.discard(u.entry);
+  if (how === "drop") queue.deadLetter?.(queue, u.entry.message, "rejected");
+}
+
+/**
+ * Lets the queues whose consumers got credit back deliver again: only those, not every
+ * consumer's queue, unless a channel-wide prefetch was freed (then all of the channel's).
+ */
+function resumeQueues(channel: Channel, touched: Set<Queue>): void {
+  if (channel.globalPrefetch !== 0) { for (const consumer of channel.consumers.values()) touched.add(consumer.queue); }
+  // Deleted one by one while iterating: cheaper than Set.clear, which reallocates its table.
+  for (const queue of touched) {
+    touched.delete(queue);
+    queue.drain();
+  }
 }

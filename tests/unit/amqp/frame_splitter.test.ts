@@ -409,3 +409,31 @@ describe("FrameSplitter", () => {
     expect(sink.frames.length).toBe(1);
   });
 });
+
+describe("frame splitter memory", () => {
+  test("the buffer of a large split frame is released; later split frames use a small one", () => {
+    const big = new Writer(1024);
+    writeBodyFrames(big, 1, new Uint8Array(600 * 1024).fill(9), 0);
+    const small = new Writer(64);
+    writeBodyFrames(small, 1, new Uint8Array(100).fill(3), 0);
+    const splitter = new FrameSplitter(0);
+    const lengths: number[] = [];
+    const payloads: number[] = [];
+    const sink: FrameSink = {
+      onFrame(_type, _channel, bytes, start, end) {
+        lengths.push(bytes.length);
+        payloads.push(end - start);
+      },
+    };
+    const b = big.written();
+    splitter.push(b.subarray(0, 1000), sink);
+    splitter.push(b.subarray(1000), sink);
+    const s = small.written();
+    splitter.push(s.subarray(0, 50), sink);
+    splitter.push(s.subarray(50), sink);
+    expect(payloads).toEqual([600 * 1024, 100]);
+    expect(lengths[0]).toBeGreaterThanOrEqual(600 * 1024);
+    expect(lengths[1]).toBeLessThan(256 * 1024);
+    expect(splitter.buffered).toBe(0);
+  });
+});
