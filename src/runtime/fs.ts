@@ -3,8 +3,9 @@ import {
   closeSync,
   constants,
   existsSync,
+  fdatasync,
+  fdatasyncSync,
   fstatSync,
-  fsync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -90,11 +91,14 @@ export function syncDir(dir: string): void {
   }
 }
 
-/** A file fsynced off the event loop (the WAL: storage/commit_sync.ts). */
+/**
+ * A file synced off the event loop (the WAL: storage/commit_sync.ts), with fdatasync as SQLite
+ * itself syncs on Linux: the data and what is needed to read it back (the size), not the mtime.
+ */
 export interface SyncFile {
-  /** fsync on node:fs's thread pool (Bun's and Deno's worker threads), not on the event loop. */
+  /** fdatasync on node:fs's thread pool (Bun's and Deno's worker threads), not on the event loop. */
   sync(done: (err: Error | null) => void): void;
-  /** fsync on this thread (shutdown). */
+  /** fdatasync on this thread (shutdown). */
   syncNow(): void;
   close(): void;
 }
@@ -127,9 +131,9 @@ export function openSyncFile(path: string): SyncFile {
         queueMicrotask(() => done(err as Error));
         return;
       }
-      fsync(target, done);
+      fdatasync(target, done);
     },
-    syncNow: () => fsyncSync(current()),
+    syncNow: () => fdatasyncSync(current()),
     close: () => closeSync(fd),
   };
 }
