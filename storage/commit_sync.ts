@@ -22,12 +22,25 @@ export class CommitSync {
   private closed = false;
   private failed: Error | undefined;
 
-  /** `fatal`: an fsync failed; its commits' callbacks never run (the store cannot go on). */
-  constructor(private readonly target: SyncTarget, private readonly fatal: (err: Error) => void) {}
+  /**
+   * `flush`: an fsync completed; the store commits what it recorded meanwhile (it does not commit
+   * while one is in flight), so the next fsync covers it. `fatal`: an fsync failed; its commits'
+   * callbacks never run (the store cannot go on).
+   */
+  constructor(
+    private readonly target: SyncTarget,
+    private readonly flush: () => void,
+    private readonly fatal: (err: Error) => void,
+  ) {}
 
   /** True while a commit is not yet known durable. */
   get pending(): boolean {
     return this.dirty || this.inFlight !== undefined;
+  }
+
+  /** An fsync is in flight: the store's next commit waits for it (one commit per fsync). */
+  get syncing(): boolean {
+    return this.inFlight !== undefined;
   }
 
   /** A commit ended: its callbacks run once an fsync that starts from now has completed. */
@@ -99,7 +112,8 @@ export class CommitSync {
       return;
     }
     if (err) return this.fail(err);
-    if (this.dirty) this.start(); // commits that ended during that fsync
+    this.flush(); // commits what was recorded during that fsync: committed() starts the next
+    if (this.dirty && !this.inFlight) this.start();
     for (const fn of covered) fn();
   }
 

@@ -29,7 +29,7 @@ import {
   type StoreSpace,
 } from "./store.ts";
 import { GroupCommit } from "./group_commit.ts";
-import { CommitSync } from "./commit_sync.ts";
+import { CommitSync, type SyncTarget } from "./commit_sync.ts";
 
 /**
  * Bodies of at least this many bytes go to segment files instead of SQLite blobs
@@ -48,6 +48,8 @@ export interface SqliteStoreOptions {
   reclaim?: Partial<ReclaimOptions> | false;
   /** Bytes of the disk reserve file (default 0: none; the broker keeps 16 MiB). */
   diskReserveBytes?: number;
+  /** With fsync: what syncs the WAL off the event loop (tests drive their own). */
+  syncFile?: (path: string) => SyncTarget;
 }
 
 export { isDiskFull, StoreError } from "./sqlite_open.ts";
@@ -103,7 +105,8 @@ export class SqliteStore extends GroupCommit implements Store {
     if (fsync) {
       // Commits are synchronous=NORMAL; the WAL is fsynced off the event loop before callbacks run.
       syncDir(dataDir); // the WAL's directory entry, made when the store was opened
-      this.durability = new CommitSync(openSyncFile(this.path + "-wal"), (err) => {
+      const wal = (options.syncFile ?? openSyncFile)(this.path + "-wal");
+      this.durability = new CommitSync(wal, () => this.commitOnTurn(), (err) => {
         log.error(`store fsync failed, stopping (nothing it covered is confirmed): ${err.message}`);
         throw err;
       });
@@ -516,6 +519,9 @@ export class SqliteStore extends GroupCommit implements Store {
   }
 
   protected override commitOnTurn(): void {
+    // While an fsync is in flight changes gather in memory; they are committed when it completes
+    // (CommitSync's flush), so there is one commit per fsync, as when the fsync blocked the loop.
+    if (this.durability?.syncing) return;
     try {
       this.commit();
     } catch (err) {

@@ -41,8 +41,8 @@ class ManualTarget implements SyncTarget {
 function setup() {
   const target = new ManualTarget();
   const fatal: Error[] = [];
-  const sync = new CommitSync(target, (err) => fatal.push(err));
   const ran: string[] = [];
+  const sync = new CommitSync(target, () => ran.push("flush"), (err) => fatal.push(err));
   const cb = (name: string) => () => ran.push(name);
   return { target, fatal, sync, ran, cb };
 }
@@ -53,8 +53,9 @@ describe("CommitSync", () => {
     sync.committed([cb("a1"), cb("a2")]);
     expect(target.started).toBe(1);
     expect(ran).toEqual([]);
+    expect(sync.syncing).toBe(true);
     target.complete();
-    expect(ran).toEqual(["a1", "a2"]);
+    expect(ran).toEqual(["flush", "a1", "a2"]);
     expect(sync.pending).toBe(false);
   });
 
@@ -65,10 +66,10 @@ describe("CommitSync", () => {
     sync.committed([cb("c")]);
     expect(target.started).toBe(1); // b and c ended after the first fsync started
     target.complete();
-    expect(ran).toEqual(["a"]);
+    expect(ran).toEqual(["flush", "a"]);
     expect(target.started).toBe(2); // one fsync for b and c
     target.complete();
-    expect(ran).toEqual(["a", "b", "c"]);
+    expect(ran).toEqual(["flush", "a", "flush", "b", "c"]);
     expect(target.inFlight).toBe(false);
   });
 
@@ -78,7 +79,7 @@ describe("CommitSync", () => {
     sync.wait(cb("after"));
     expect(ran).toEqual([]);
     target.complete();
-    expect(ran).toEqual(["after"]);
+    expect(ran).toEqual(["flush", "after"]);
   });
 
   test("wait keeps the order of callbacks already waiting, and runs at once when nothing is", () => {
@@ -90,9 +91,21 @@ describe("CommitSync", () => {
     sync.committed([cb("b")]);
     sync.wait(cb("b-wait"));
     target.complete();
-    expect(ran).toEqual(["now", "a", "a-wait"]);
+    expect(ran).toEqual(["now", "flush", "a", "a-wait"]);
     target.complete();
-    expect(ran).toEqual(["now", "a", "a-wait", "b", "b-wait"]);
+    expect(ran).toEqual(["now", "flush", "a", "a-wait", "flush", "b", "b-wait"]);
+  });
+
+  test("when an fsync completes the store commits first, and that commit is covered by the next fsync", () => {
+    const target = new ManualTarget();
+    const ran: string[] = [];
+    const sync: CommitSync = new CommitSync(target, () => sync.committed([() => ran.push("b")]), () => {});
+    sync.committed([() => ran.push("a")]);
+    target.complete();
+    expect(ran).toEqual(["a"]); // b was committed after the first fsync started
+    expect(target.started).toBe(2);
+    target.complete();
+    expect(ran).toEqual(["a", "b"]);
   });
 
   test("a failed fsync runs none of its callbacks nor any later one, and reports once", () => {
@@ -127,7 +140,7 @@ describe("CommitSync", () => {
       throw new Error("EIO");
     };
     const fatal: Error[] = [];
-    const sync = new CommitSync(target, (err) => fatal.push(err));
+    const sync = new CommitSync(target, () => {}, (err) => fatal.push(err));
     let ran = false;
     sync.committed([() => (ran = true)]);
     target.complete(); // the first fsync covered that commit
@@ -202,21 +215,57 @@ describe("SqliteStore with fsync", () => {
     expect(next.queueStats(q).count).toBe(50);
   });
 
-  test("a failed fsync stops the store: no confirm is sent for what it covered", async () => {
-    const store = open(tempDir());
-    const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
+  test("a failed fsync stops the store: no confirm is sent for what it covered", () => {
     const target = new ManualTarget();
-    const fatal: Error[] = [];
-    (store as unknown as { durability: CommitSync }).durability = new CommitSync(target, (err) => fatal.push(err));
+    const lines: string[] = [];
+    const store = SqliteStore.open(tempDir(), {
+      fsync: true,
+      log: createLogger("error", (line) => lines.push(line)),
+      reclaim: false,
+      syncFile: () => target,
+    });
+    stores.push(store);
+    const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
     store.persist(q, { seq: 1, message: message("x"), expiresAt: 0 });
     let confirmed = false;
     store.afterCommit(() => (confirmed = true));
     store.commit();
     expect(target.started).toBe(1);
     expect(confirmed).toBe(false); // committed to the WAL, not yet durable
-    target.complete(new Error("EIO"));
+    expect(() => target.complete(new Error("EIO: i/o error, fdatasync"))).toThrow("EIO");
     expect(confirmed).toBe(false);
-    expect(fatal.length).toBe(1);
+    expect(lines.some((l) => l.includes("store fsync failed, stopping (nothing it covered is confirmed): EIO"))).toBe(true);
+    store.persist(q, { seq: 2, message: message("y"), expiresAt: 0 });
+    let later = false;
+    store.afterCommit(() => (later = true));
+    store.commit();
+    expect(later).toBe(false);
+    stores.pop(); // the fsync target is failed: abandoned, as the process would stop
+    store.abandon();
+  });
+
+  test("while an fsync is in flight changes wait in memory, and are committed when it completes", async () => {
+    const target = new ManualTarget();
+    const store = SqliteStore.open(tempDir(), { fsync: true, log, reclaim: false, syncFile: () => target });
+    stores.push(store);
+    const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
+    store.persist(q, { seq: 1, message: message("a"), expiresAt: 0 });
+    const confirmed: string[] = [];
+    store.afterCommit(() => confirmed.push("a"));
+    await new Promise((r) => setImmediate(r));
+    expect(target.started).toBe(1);
+    expect(store.queueStats(q).count).toBe(1);
+    store.persist(q, { seq: 2, message: message("b"), expiresAt: 0 });
+    store.afterCommit(() => confirmed.push("b"));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(store.queueStats(q).count).toBe(1); // not committed while the fsync runs
+    target.complete();
+    expect(confirmed).toEqual(["a"]);
+    expect(store.queueStats(q).count).toBe(2); // committed as the fsync completed…
+    expect(target.started).toBe(2); // …and covered by the next one
+    target.complete();
+    expect(confirmed).toEqual(["a", "b"]);
   });
 
   test("close makes pending commits durable and runs their callbacks", () => {
