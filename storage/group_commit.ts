@@ -1,7 +1,9 @@
 // What both stores share: changes recorded during one event-loop turn (new and removed rows,
 // delivery counts, delivered marks, metadata operations) wait in memory and are written together
-// on the next turn by the store's commit(); afterCommit callbacks run once it is done.
+// on the next turn by the store's commit(); afterCommit callbacks run once it is durable: at
+// once, or (SQLite with fsync) once an fsync off the event loop has covered it (commit_sync.ts).
 import { nextTurn } from "../src/runtime/timers.ts";
+import type { CommitSync } from "./commit_sync.ts";
 import { PendingChanges } from "./pending_changes.ts";
 import { StoreRef, type StoreRow } from "./store.ts";
 
@@ -12,6 +14,8 @@ export abstract class GroupCommit {
   protected callbacks: (() => void)[] = [];
   protected scheduled = false;
   protected closed = false;
+  /** Set when commits are made durable by an fsync after them, off the event loop. */
+  protected durability: CommitSync | undefined;
   /** Non-durable queues get negative ids: their rows are never recovered. */
   private nextTransientQueueId = 1;
 
@@ -51,9 +55,11 @@ export abstract class GroupCommit {
     this.schedule();
   }
 
+  /** Runs `fn` once everything recorded before it is durable (in the order of the calls). */
   afterCommit(fn: () => void): void {
-    if (!this.scheduled) fn();
-    else this.callbacks.push(fn);
+    if (this.scheduled) this.callbacks.push(fn);
+    else if (this.durability) this.durability.wait(fn);
+    else fn();
   }
 
   protected record(op: () => void): void {
@@ -79,12 +85,13 @@ export abstract class GroupCommit {
     return true;
   }
 
-  /** End of a commit: clears what was written and runs the callbacks waiting for it. */
+  /** End of a commit: clears what was written; the callbacks waiting for it run once it is durable. */
   protected endCommit(): void {
     this.metadata.length = 0;
     this.pending.clear();
     const callbacks = this.callbacks;
     this.callbacks = [];
+    if (this.durability) return this.durability.committed(callbacks);
     for (const fn of callbacks) fn();
   }
 }

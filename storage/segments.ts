@@ -1,7 +1,7 @@
 // Append-only segment files for large message bodies. SQLite keeps (segment, offset, size);
 // a segment is deleted once none of its messages is left (and it is no longer being written).
 import { join } from "node:path";
-import { ensureDir, type FileHandle, fileSize, listDir, openFile, removeFile } from "../src/runtime/fs.ts";
+import { ensureDir, type FileHandle, fileSize, listDir, openFile, removeFile, syncDir } from "../src/runtime/fs.ts";
 
 /** A new segment is started when the current one passes this size. */
 const SEGMENT_SIZE = 64 * 1024 * 1024;
@@ -17,6 +17,8 @@ export class SegmentFiles {
   private active: FileHandle;
   private activeSize = 0;
   private dirty = false;
+  /** The active file was created since the directory was last synced. */
+  private created = true;
   private readonly readers = new Map<number, FileHandle>();
 
   /** `live`: messages per segment still referenced by the store (from SQLite at boot). */
@@ -47,6 +49,8 @@ export class SegmentFiles {
   sync(): void {
     if (!this.dirty) return;
     this.active.sync();
+    if (this.created) syncDir(this.dir); // a new file's name must survive a power cut too
+    this.created = false;
     this.dirty = false;
   }
 
@@ -97,6 +101,7 @@ export class SegmentFiles {
     const finished = this.activeId;
     this.activeId++;
     this.active = openFile(this.path(this.activeId), "write");
+    this.created = true;
     this.activeSize = 0;
     // Everything in the finished segment may already be gone.
     if ((this.live.get(finished) ?? 0) === 0) {

@@ -3,6 +3,9 @@ import {
   closeSync,
   constants,
   existsSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -86,4 +89,51 @@ export function syncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A file synced off the event loop (the WAL: storage/commit_sync.ts), with fdatasync as SQLite
+ * itself syncs on Linux: the data and what is needed to read it back (the size), not the mtime.
+ */
+export interface SyncFile {
+  /** fdatasync on node:fs's thread pool (Bun's and Deno's worker threads), not on the event loop. */
+  sync(done: (err: Error | null) => void): void;
+  /** fdatasync on this thread (shutdown). */
+  syncNow(): void;
+  close(): void;
+}
+
+/**
+ * Opens `path` to fsync it. Linux's fsync flushes the file (inode), whatever descriptor names
+ * it; if the path now names another file (deleted and created again), that one is opened.
+ */
+export function openSyncFile(path: string): SyncFile {
+  let fd = openSync(path, "r");
+  const current = (): number => {
+    let ino: number;
+    try {
+      ino = statSync(path).ino;
+    } catch {
+      return fd; // gone: the old file is synced (harmless), nothing newer exists
+    }
+    if (ino !== fstatSync(fd).ino) {
+      closeSync(fd);
+      fd = openSync(path, "r");
+    }
+    return fd;
+  };
+  return {
+    sync(done) {
+      let target: number;
+      try {
+        target = current();
+      } catch (err) {
+        queueMicrotask(() => done(err as Error));
+        return;
+      }
+      fdatasync(target, done);
+    },
+    syncNow: () => fdatasyncSync(current()),
+    close: () => closeSync(fd),
+  };
 }

@@ -171,10 +171,14 @@ interface ChannelEvent {
 // (tests/helpers/crash_topology.ts)
 
 /** A persistent message to the durable markers queue, confirmed: everything before it is committed. */
-function commitMarker(ch: ConfirmChannel): Promise<void> {
+/**
+ * A persistent message to a durable queue, confirmed: its commit holds everything the channel did
+ * before it. `queue` must exist (an unroutable marker is confirmed at once and proves nothing).
+ */
+function commitMarker(ch: ConfirmChannel, queue = MARKERS): Promise<void> {
   return new Promise((resolve, reject) => {
     try {
-      ch.publish("", MARKERS, Buffer.from("marker"), { persistent: true }, (err) => (err ? reject(err) : resolve()));
+      ch.publish("", queue, Buffer.from("marker"), { persistent: true }, (err) => (err ? reject(err) : resolve()));
     } catch (err) {
       reject(err);
     }
@@ -840,8 +844,8 @@ async function runCrashDuringRecovery(dataDir: string, opts: RecoveryCrashOption
       if (!m) throw new Error(`${RB} ran dry at ${i}`);
       ch2.ack(m);
     }
-    await commitMarker(ch);
-    await commitMarker(ch2);
+    await commitMarker(ch, R_MARKERS);
+    await commitMarker(ch2, R_MARKERS);
     log(`store built: ${opts.messages} persistent messages (${shared} shared by ${RA} and ${RB}), ${Math.floor(own / 10)} transient`);
     await broker.kill9();
     broker = undefined;

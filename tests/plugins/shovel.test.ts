@@ -301,6 +301,8 @@ describe("definitions, restarts and metrics", () => {
     await local.ch.declareQueue("sh-m-src", { durable: true });
     await publishConfirmed(local.ch, "", "sh-m-src", range(25));
     await putShovel(a.httpUrl, "sh-m", { "src-uri": "amqp://", "src-queue": "sh-m-src", "dest-uri": "amqp://", "dest-queue": "sh-m-dst" });
+    // The PUT is answered once the parameter is stored; the link (and its queue) starts after.
+    await untilState(a.httpUrl, "sh-m", "running");
     await until("all moved", async () => (await messageCount(local.ch, "sh-m-dst")) === 25);
     const text = await (await fetch(`http://127.0.0.1:${a.metricsPort}/metrics`)).text();
     expect(text).toContain('rabbitmq_shovel_messages_forwarded_total{vhost="/",shovel="sh-m",type="dynamic"} 25');
