@@ -11,6 +11,8 @@ import { startupDone } from "./runtime/platform.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Only the server's boot runs with the raised JIT threshold: a command runs at full speed.
+  if (command === "ctl" || command === "plugins" || command === "perf") startupDone();
   if (command === "ctl") return await (await import("./cli/ctl/mod.ts")).runCtl(rest);
   if (command === "plugins") return await (await import("./cli/plugins.ts")).runPlugins(rest);
   if (command === "perf") {
