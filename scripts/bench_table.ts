@@ -7,7 +7,7 @@
 // Rows: t16-auto t16-manual p16-confirm p1k-confirm 4q-16 rate-20k one-in-flight (idle RSS and
 // RSS under load come with every run; the backlog row only with --backlog N, it is long).
 import { parseArgs } from "node:util";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { binary, dropFromPageCache, freePort, median, root, rssMiB, spawnWarren, waitForPort } from "./bench_common.ts";
@@ -28,6 +28,8 @@ const progress = (msg: string) => console.error(`bench_table: ${msg}`);
 const amqploadBin = resolve(root, "../shared/tools/amqpload/amqpload");
 const lavinmqScript = resolve(root, "../shared/tools/lavinmq/reference-lavinmq");
 const QUEUE_PREFIX = `bench-table-${process.pid}`;
+/** Every amqpload result as it comes (JSON lines), so a long run's figures survive a failure. */
+const RAW = join(tmpdir(), `bench_table-${process.pid}.jsonl`);
 const MARK_START = "<!-- bench-table:start (scripts/bench_table.ts --write rewrites this section) -->";
 const MARK_END = "<!-- bench-table:end -->";
 
@@ -164,6 +166,7 @@ async function amqpload(broker: Broker, scenario: string, args: string[], label:
   const rss = Math.max(Number(result.broker_rss_max_mb ?? 0), Number(result.broker_rss_mb ?? 0));
   if (Number.isFinite(rss)) broker.maxLoadRss = Math.max(broker.maxLoadRss, rss);
   if (result.ok !== true) progress(`${label} on ${broker.name} failed: ${String(result.error ?? "see above")}`);
+  appendFileSync(RAW, `${JSON.stringify({ broker: broker.name, ...result })}\n`);
   return result;
 }
 
@@ -251,7 +254,7 @@ const only = opts.only?.split(",");
 const rows = ROWS.filter((r) => !only || only.includes(r.key));
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const loadBefore = load();
-progress(`load average ${loadBefore}; starting the brokers`);
+progress(`load average ${loadBefore}; starting the brokers; raw results in ${RAW}`);
 const brokers: Broker[] = [await startWarren()];
 const rabbit = rabbitmq();
 if (rabbit) brokers.push(rabbit);
@@ -263,27 +266,35 @@ const stopAll = async () => {
 process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
 
 const results = new Map<string, Map<string, Result[]>>();
-for (const row of rows) {
-  const byBroker = new Map<string, Result[]>(brokers.map((b) => [b.name, []]));
-  results.set(row.key, byBroker);
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const broker of brokers) {
-      progress(`${row.key} round ${round}/${ROUNDS} on ${broker.name}`);
-      byBroker.get(broker.name)!.push(await row.run(broker, `${row.key}-${round}`));
-      await Bun.sleep(1000);
+let backlog: string[] | null = null;
+let loadAfter = "";
+try {
+  for (const row of rows) {
+    const byBroker = new Map<string, Result[]>(brokers.map((b) => [b.name, []]));
+    results.set(row.key, byBroker);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const broker of brokers) {
+        progress(`${row.key} round ${round}/${ROUNDS} on ${broker.name}`);
+        byBroker.get(broker.name)!.push(await row.run(broker, `${row.key}-${round}`));
+        await Bun.sleep(1000);
+      }
     }
   }
+  if (Number(opts.backlog) > 0) backlog = await runBacklog();
+  loadAfter = load();
+} finally {
+  // A failed run must not leave LavinMQ or Warren behind.
+  await stopAll();
 }
-const backlog = Number(opts.backlog) > 0 ? await runBacklog() : null;
-const loadAfter = load();
-await stopAll();
 
 // ------------------------------------------------------------------ the table
 function medianOf(rs: Result[], key: string): number | undefined {
   const xs = rs.filter((r) => r.ok === true && typeof r[key] === "number").map((r) => r[key] as number);
   return xs.length ? median(xs) : undefined;
 }
-const fmtRate = (v: number | undefined) => (v === undefined ? "—" : Math.round(v).toLocaleString("en-US"));
+function fmtRate(v: number | undefined): string {
+  return v === undefined ? "—" : Math.round(v).toLocaleString("en-US");
+}
 const fmtMs = (v: number | undefined) => (v === undefined ? "—" : (v / 1000).toFixed(2));
 const ratio = (a: number | undefined, b: number | undefined, higherBetter: boolean) =>
   a === undefined || b === undefined || a === 0 || b === 0 ? "—" : `${(higherBetter ? a / b : b / a).toFixed(2)}×`;
@@ -365,7 +376,9 @@ async function runBacklog(): Promise<string[]> {
   for (const broker of brokers) {
     const count = broker.name === "Warren" ? n : refN;
     progress(`backlog of ${count} × 1 KiB on ${broker.name} (fill with confirms, then drain)`);
+    const rowsPeak = broker.maxLoadRss; // the backlog's RSS has its own column
     const r = await amqpload(broker, "backlog", ["--messages", String(count), "--size", "1024", "--max-seconds", "7200"], "backlog");
+    broker.maxLoadRss = rowsPeak;
     const rate = (k: string) => (r.ok === true ? fmtRate(r[k] as number) : "failed");
     const rss = r.ok === true ? `${Number(r.broker_rss_max_mb).toFixed(0)} MB` : "—";
     out.push(`| ${broker.name} | ${count.toLocaleString("en-US")} | ${rate("publish_rate")} | ${rate("drain_rate")} | ${rss} |`);
