@@ -4,15 +4,13 @@
 //   bun scripts/bench.ts [--runs 10] [--rounds 3] [--seconds 10] [--only name,name] [--skip-compare] [--skip-delayed]
 //                        [--skip-reclaim] [--reclaim-messages 1000000] [--skip-mqtt] [--skip-console] [--skip-perf] [--skip-deno]
 //                        [--skip-hotpath]
+//                        [--skip-table] [--table-seconds 5] [--backlog 10000000 [--backlog-reference 1000000]]
 import { parseArgs } from "node:util";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { connect } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { benchPerf } from "./bench_perf.ts";
+import { binary, freePort, median, root, spawnWarren, startupRun, tryConnect } from "./bench_common.ts";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: opts } = parseArgs({
   options: {
     runs: { type: "string", default: "10" },
@@ -28,9 +26,12 @@ const { values: opts } = parseArgs({
     "skip-perf": { type: "boolean", default: false },
     "skip-deno": { type: "boolean", default: false },
     "skip-hotpath": { type: "boolean", default: false },
+    "skip-table": { type: "boolean", default: false },
+    "table-seconds": { type: "string", default: "5" },
+    backlog: { type: "string", default: "0" },
+    "backlog-reference": { type: "string", default: "1000000" },
   },
 });
-const binary = join(root, "dist", "warren");
 const amqpload = resolve(root, "../shared/tools/amqpload");
 const progress = (msg: string) => console.error(`bench: ${msg}`);
 
@@ -38,76 +39,6 @@ if (!existsSync(binary)) {
   progress("dist/warren missing: building it");
   const build = Bun.spawnSync([process.execPath, join(root, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" });
   if (build.exitCode !== 0) process.exit(1);
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
-
-function tryConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.on("error", () => done(false));
-  });
-}
-
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
-/** Spawn → first accepted TCP connection, and RSS once idle. */
-/** A broker on a fresh temp data dir, removed when the process exits. */
-function spawnWarren(port: number) {
-  const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-"));
-  const proc = Bun.spawn([
-    binary,
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--data-dir",
-    dataDir,
-    "--log-level",
-    "warning",
-    "--http-port",
-    "0",
-    "--metrics-port",
-    "0",
-  ], {
-    stdout: "ignore",
-    stderr: "inherit",
-  });
-  void proc.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
-  return proc;
-}
-
-async function startupRun(): Promise<{ portOpenMs: number; idleRssMiB: number }> {
-  const port = await freePort();
-  const started = performance.now();
-  const proc = spawnWarren(port);
-  let portOpenMs = NaN;
-  while (performance.now() - started < 10_000) {
-    if (await tryConnect(port)) {
-      portOpenMs = performance.now() - started;
-      break;
-    }
-    await Bun.sleep(1);
-  }
-  await Bun.sleep(500);
-  const idleRssMiB = rssMiB(proc.pid);
-  proc.kill("SIGTERM");
-  await proc.exited;
-  return { portOpenMs, idleRssMiB };
 }
 
 const runs = Number(opts.runs);
@@ -122,6 +53,14 @@ console.log(`| metric | median of ${runs} |\n|---|---|`);
 console.log(`| process start → port accepts | ${median(results.map((r) => r.portOpenMs)).toFixed(1)} ms |`);
 console.log(`| idle RSS | ${median(results.map((r) => r.idleRssMiB)).toFixed(1)} MiB |`);
 console.log(`| executable size | ${sizeMiB.toFixed(1)} MiB |`);
+
+// Issue 22's table (scripts/bench_table.ts): every row against Warren, RabbitMQ and LavinMQ in one
+// run, written into docs/performance.md. The backlog row only with --backlog N (it is long).
+if (!opts["skip-table"]) {
+  const table = ["--rounds", String(opts.rounds), "--seconds", String(opts["table-seconds"]), "--write"];
+  if (Number(opts.backlog) > 0) table.push("--backlog", String(opts.backlog), "--backlog-reference", String(opts["backlog-reference"]));
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_table.ts"), ...table], { stdout: "inherit", stderr: "inherit" });
+}
 
 // The delayed-message exchange at scale (scripts/bench_delayed.ts): --skip-delayed skips it.
 if (!opts["skip-delayed"]) {

@@ -1,17 +1,20 @@
 #!/usr/bin/env bun
 // The executable: `warren [server] [flags]`, `warren ctl …`, `warren plugins …`, `warren perf …`.
+// The ctl, plugins and perf commands are imported when run: the server never evaluates them,
+// which keeps its idle memory down (docs/memory.md).
 import { startBroker } from "./server.ts";
-import { runCtl } from "./cli/ctl/mod.ts";
-import { runPlugins } from "./cli/plugins.ts";
-import { type PerfControl, runPerf } from "./cli/perf/mod.ts";
+import type { PerfControl } from "./cli/perf/mod.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./cli/server_args.ts";
 import { VERSION } from "./version.ts";
 import { EnvError, envWarnings } from "./config.ts";
+import { startupDone } from "./runtime/platform.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === "ctl") return await runCtl(rest);
-  if (command === "plugins") return await runPlugins(rest);
+  // Only the server's boot runs with the raised JIT threshold: a command runs at full speed.
+  if (command === "ctl" || command === "plugins" || command === "perf") startupDone();
+  if (command === "ctl") return await (await import("./cli/ctl/mod.ts")).runCtl(rest);
+  if (command === "plugins") return await (await import("./cli/plugins.ts")).runPlugins(rest);
   if (command === "perf") {
     // Ctrl-C ends the run early with a report of what was measured; a second one exits at once.
     const control: PerfControl = {};
@@ -19,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
       control.interrupt?.();
       process.once("SIGINT", () => process.exit(130));
     });
-    return await runPerf(rest, undefined, control);
+    return await (await import("./cli/perf/mod.ts")).runPerf(rest, undefined, control);
   }
   const args = command === "server" ? rest : argv;
   let options;
@@ -51,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`warren: cannot start: ${(err as Error).message}`);
     return 1;
   }
+  startupDone();
   const shutdown = (signal: string) => {
     broker.log.info(`${signal} received: stopping`);
     void broker.stop().then(() => process.exit(0));

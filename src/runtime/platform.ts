@@ -3,3 +3,12 @@
 
 /** "Bun 1.x.y": the runtime and its version. */
 export const RUNTIME_VERSION = `Bun ${Bun.version}`;
+
+/**
+ * Boot is over: the JIT goes back to its normal tier-up thresholds. `dist/warren` is built with
+ * raised ones (scripts/build.ts, --compile-jit-policy) so run-once start-up code stays in the
+ * interpreter instead of costing compiled code and compiler pages (docs/memory.md).
+ */
+export function startupDone(): void {
+  Bun.unsafe.setJITPolicy(1);
+}

@@ -2,3 +2,6 @@
 
 /** "Deno 2.x.y": the runtime and its version. */
 export const RUNTIME_VERSION = `Deno ${Deno.version.deno}`;
+
+/** Boot is over (Bun resets its JIT policy here; Deno has nothing to do). */
+export function startupDone(): void {}
