@@ -24,7 +24,18 @@ const COLUMNS: Column[] = [
   field("timestamp"),
   field("error"),
   field("id"),
+  // Warren's: how often the link moved to another URI of its upstream's list, and the latest move.
+  field("failovers", "failover_count"),
+  { name: "last_failover", fields: [], get: lastFailover, kind: "plain" },
 ];
+
+/** "2026-12-03 14:50:01 amqp://a:5691 -> amqp://a:5692" for the latest failover. */
+function lastFailover(l: Link): string | undefined {
+  const list = l.failovers;
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  const f = list[list.length - 1] as Link;
+  return `${f.timestamp} ${f.from} -> ${f.to}`;
+}
 
 export const FEDERATION_COMMANDS: Command[] = [
   {
