@@ -69,7 +69,13 @@ export function linkJson(entry: LinkStatusEntry, node: string): Record<string, u
     uri: entry.uri,
     timestamp: formatTimestamp(entry.timestamp),
     ...(entry.state === "running" && entry.nodes.current ? { upstream_node: nodeJson(entry.nodes.current) } : {}),
-    failovers: entry.nodes.failovers.map((f) => ({ timestamp: formatTimestamp(f.at), from: f.from, to: f.to, reason: f.reason })),
+    failovers: entry.nodes.failovers.map((f) => ({
+      timestamp: formatTimestamp(f.at),
+      from: f.from,
+      to: f.to,
+      reason: f.reason,
+      down_ms: f.at.getTime() - f.lostAt.getTime(),
+    })),
     failover_count: entry.nodes.failoverCount,
   };
 }

@@ -1,7 +1,7 @@
 // The running shovels: one link per (vhost, name), started from runtime parameters (dynamic) and
 // warren.conf (static); their status in RabbitMQ's shape (GET /api/shovels) and their metrics.
 import type { Broker } from "../../src/broker/broker.ts";
-import { type ConnectedNode, type NodeHistory, withoutCredentials } from "../../src/client/mod.ts";
+import { type ConnectedNode, type Failover, type NodeHistory, withoutCredentials } from "../../src/client/mod.ts";
 import type { Logger } from "../../src/log.ts";
 import type { ShovelDefinition } from "./definition.ts";
 import { type LinkState, ShovelLink } from "./link.ts";
@@ -47,6 +47,8 @@ export interface FailoverJson {
   from: string;
   to: string;
   reason: string;
+  /** Milliseconds from losing the old connection to the new one. */
+  down_ms: number;
 }
 
 const key = (vhost: string, name: string) => `${vhost}\u0000${name}`;
@@ -202,6 +204,8 @@ function endpoints(d: ShovelDefinition, link: ShovelLink): Partial<ShovelStatus>
   return e;
 }
 
+const downMs = (f: Failover) => f.at.getTime() - f.lostAt.getTime();
+
 function nodes(link: ShovelLink): Partial<ShovelStatus> {
   const out: Partial<ShovelStatus> = {};
   if (link.srcNodes.current) out.src_node = nodeJson(link.srcNodes.current);
@@ -222,7 +226,10 @@ function nodeJson(n: ConnectedNode): NodeJson {
 
 function failoversOf(link: ShovelLink): FailoverJson[] {
   const side = (h: NodeHistory, name: FailoverJson["side"]) =>
-    h.failovers.map((f) => ({ at: f.at, json: { timestamp: formatTimestamp(f.at), side: name, from: f.from, to: f.to, reason: f.reason } }));
+    h.failovers.map((f) => ({
+      at: f.at,
+      json: { timestamp: formatTimestamp(f.at), side: name, from: f.from, to: f.to, reason: f.reason, down_ms: downMs(f) },
+    }));
   return [...side(link.srcNodes, "source"), ...side(link.destNodes, "destination")]
     .sort((a, b) => a.at.getTime() - b.at.getTime())
     .map((f) => f.json);

@@ -25,8 +25,9 @@ export interface Failover {
   /** The URI (without credentials) of the connection that was lost. */
   from: string;
   to: string;
-  /** Why the previous connection ended. */
+  /** Why the previous connection ended, and when. */
   reason: string;
+  lostAt: Date;
 }
 
 export class NodeHistory {
@@ -35,6 +36,7 @@ export class NodeHistory {
   /** The last node connected to, kept after the connection is lost (to spot a failover). */
   private last: ConnectedNode | undefined;
   private lostReason = "";
+  private lostAt = new Date();
   /** The most recent failovers, oldest first, at most FAILOVER_HISTORY. */
   readonly failovers: Failover[] = [];
   /** Every failover over the link's life (the Prometheus counter). */
@@ -54,7 +56,7 @@ export class NodeHistory {
     this.current = node;
     this.last = node;
     if (previous === undefined || previous.uri === node.uri) return undefined;
-    const failover: Failover = { at: node.since, from: previous.uri, to: node.uri, reason: this.lostReason };
+    const failover: Failover = { at: node.since, from: previous.uri, to: node.uri, reason: this.lostReason, lostAt: this.lostAt };
     this.failovers.push(failover);
     if (this.failovers.length > FAILOVER_HISTORY) this.failovers.shift();
     this.failoverCount++;
@@ -66,6 +68,7 @@ export class NodeHistory {
     if (this.current === undefined) return;
     this.current = undefined;
     this.lostReason = reason;
+    this.lostAt = new Date();
   }
 }
 
