@@ -182,8 +182,11 @@ async function resumeAfterNodeStop(http: string, metricsUrl: string, amqp: strin
     return Number(line?.split(" ").at(-1) ?? 0);
   };
   // deno-lint-ignore no-explicit-any
-  const status = async (): Promise<any> =>
-    ((await (await fetch(`${http}/api/shovels/%2f`, { headers: { authorization: auth } })).json()) as any[]).find((s) => s.name === name);
+  type Status = Record<string, any>;
+  const status = async (): Promise<Status> =>
+    ((await (await fetch(`${http}/api/shovels/%2f`, { headers: { authorization: auth } })).json()) as Status[]).find((s) =>
+      s.name === name
+    )!;
   while ((await forwarded()) < N / 4) await Bun.sleep(50);
   const port = new URL((await status()).dest_node.uri).port;
   const node = c.urls.findIndex((u) => new URL(u).port === port) + 1;

@@ -105,7 +105,7 @@ test.skipIf(skip)(
     const names = edges.map((e) => e.name);
     const quarter = Math.ceil(PER_EDGE / 4);
     const phase = (k: number) =>
-      Promise.all(edges.map((e, i) => publish(publishers[i]!, names[i]!, k * quarter, Math.min((k + 1) * quarter, PER_EDGE))));
+      Promise.all(edges.map((_, i) => publish(publishers[i]!, names[i]!, k * quarter, Math.min((k + 1) * quarter, PER_EDGE))));
     const timeline: string[] = [];
     const mark = (what: string) => timeline.push(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 

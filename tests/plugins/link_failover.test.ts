@@ -39,6 +39,9 @@ async function ctl(args: string[]): Promise<string> {
   return stdout;
 }
 
+// deno-lint-ignore no-explicit-any
+type Link = Record<string, any>;
+
 async function metric(name: string, match: string): Promise<number | undefined> {
   const text = await (await fetch(`http://127.0.0.1:${a.metricsPort}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(match));
@@ -119,9 +122,7 @@ describe("federation", () => {
     await dch.assertExchange("fo.x", "fanout", { durable: true });
     await dch.assertQueue("fo.in", { durable: true });
     await dch.bindQueue("fo.in", "fo.x", "");
-    // deno-lint-ignore no-explicit-any
-    const link = async () =>
-      ((await api(a.httpUrl, "GET", "/api/federation-links/%2f")).body as Record<string, any>[]).find((l) => l.exchange === "fo.x");
+    const link = async () => ((await api(a.httpUrl, "GET", "/api/federation-links/%2f")).body as Link[]).find((l) => l.exchange === "fo.x");
     await until("the link running", async () => (await link())?.status === "running");
     const before = (await link())!;
     expect(before.upstream_node.product).toBe("Warren");
