@@ -3,7 +3,7 @@
 // the reason), the upstream URI without credentials, when it last changed, and an id that
 // `restart_federation_link` names. Warren adds the upstream node the link is connected to and its
 // failovers (a reconnect to another URI of the upstream's list).
-import type { ConnectedNode, NodeHistory } from "../../src/client/mod.ts";
+import { connectedNodeJson, failoverJson, type NodeHistory } from "../../src/client/mod.ts";
 
 export type LinkKind = "exchange" | "queue";
 export type LinkState = "starting" | "running" | "error" | "shutdown";
@@ -68,25 +68,8 @@ export function linkJson(entry: LinkStatusEntry, node: string): Record<string, u
     ...state,
     uri: entry.uri,
     timestamp: formatTimestamp(entry.timestamp),
-    ...(entry.state === "running" && entry.nodes.current ? { upstream_node: nodeJson(entry.nodes.current) } : {}),
-    failovers: entry.nodes.failovers.map((f) => ({
-      timestamp: formatTimestamp(f.at),
-      from: f.from,
-      to: f.to,
-      reason: f.reason,
-      down_ms: f.at.getTime() - f.lostAt.getTime(),
-    })),
+    ...(entry.state === "running" && entry.nodes.current ? { upstream_node: connectedNodeJson(entry.nodes.current, formatTimestamp) } : {}),
+    failovers: entry.nodes.failovers.map((f) => failoverJson(f, formatTimestamp)),
     failover_count: entry.nodes.failoverCount,
-  };
-}
-
-function nodeJson(n: ConnectedNode): Record<string, unknown> {
-  return {
-    uri: n.uri,
-    ...(n.node !== undefined ? { node: n.node } : {}),
-    cluster_name: n.clusterName,
-    product: n.product,
-    version: n.version,
-    connected_at: formatTimestamp(n.since),
   };
 }

@@ -1,7 +1,7 @@
 // The running shovels: one link per (vhost, name), started from runtime parameters (dynamic) and
 // warren.conf (static); their status in RabbitMQ's shape (GET /api/shovels) and their metrics.
 import type { Broker } from "../../src/broker/broker.ts";
-import { type ConnectedNode, type Failover, type NodeHistory, withoutCredentials } from "../../src/client/mod.ts";
+import { connectedNodeJson, type FailoverJson, failoverJson, type NodeHistory, withoutCredentials } from "../../src/client/mod.ts";
 import type { Logger } from "../../src/log.ts";
 import type { ShovelDefinition } from "./definition.ts";
 import { type LinkState, ShovelLink } from "./link.ts";
@@ -25,30 +25,11 @@ export interface ShovelStatus {
   dest_exchange?: string;
   dest_exchange_key?: string;
   /** Warren: the node each side is connected to (while running). */
-  src_node?: NodeJson;
-  dest_node?: NodeJson;
+  src_node?: Record<string, unknown>;
+  dest_node?: Record<string, unknown>;
   /** Warren: the latest failovers of either side (a reconnect to another URI of its list), oldest first. */
-  failovers: FailoverJson[];
+  failovers: (FailoverJson & { side: "source" | "destination" })[];
   failover_count: number;
-}
-
-export interface NodeJson {
-  uri: string;
-  node?: string;
-  cluster_name: string;
-  product: string;
-  version: string;
-  connected_at: string;
-}
-
-export interface FailoverJson {
-  timestamp: string;
-  side: "source" | "destination";
-  from: string;
-  to: string;
-  reason: string;
-  /** Milliseconds from losing the old connection to the new one. */
-  down_ms: number;
 }
 
 const key = (vhost: string, name: string) => `${vhost}\u0000${name}`;
@@ -204,32 +185,16 @@ function endpoints(d: ShovelDefinition, link: ShovelLink): Partial<ShovelStatus>
   return e;
 }
 
-const downMs = (f: Failover) => f.at.getTime() - f.lostAt.getTime();
-
 function nodes(link: ShovelLink): Partial<ShovelStatus> {
   const out: Partial<ShovelStatus> = {};
-  if (link.srcNodes.current) out.src_node = nodeJson(link.srcNodes.current);
-  if (link.destNodes.current) out.dest_node = nodeJson(link.destNodes.current);
+  if (link.srcNodes.current) out.src_node = connectedNodeJson(link.srcNodes.current, formatTimestamp);
+  if (link.destNodes.current) out.dest_node = connectedNodeJson(link.destNodes.current, formatTimestamp);
   return out;
 }
 
-function nodeJson(n: ConnectedNode): NodeJson {
-  return {
-    uri: n.uri,
-    ...(n.node !== undefined ? { node: n.node } : {}),
-    cluster_name: n.clusterName,
-    product: n.product,
-    version: n.version,
-    connected_at: formatTimestamp(n.since),
-  };
-}
-
-function failoversOf(link: ShovelLink): FailoverJson[] {
-  const side = (h: NodeHistory, name: FailoverJson["side"]) =>
-    h.failovers.map((f) => ({
-      at: f.at,
-      json: { timestamp: formatTimestamp(f.at), side: name, from: f.from, to: f.to, reason: f.reason, down_ms: downMs(f) },
-    }));
+function failoversOf(link: ShovelLink): ShovelStatus["failovers"] {
+  const side = (h: NodeHistory, name: "source" | "destination") =>
+    h.failovers.map((f) => ({ at: f.at, json: { side: name, ...failoverJson(f, formatTimestamp) } }));
   return [...side(link.srcNodes, "source"), ...side(link.destNodes, "destination")]
     .sort((a, b) => a.at.getTime() - b.at.getTime())
     .map((f) => f.json);

@@ -29,7 +29,15 @@ export {
 } from "./channel.ts";
 export { ClientError } from "./errors.ts";
 export { type AmqpUri, parseAmqpUri, UriError, withoutCredentials } from "./uri.ts";
-export { type ConnectedNode, type Failover, FAILOVER_HISTORY, NodeHistory } from "./node_history.ts";
+export {
+  type ConnectedNode,
+  connectedNodeJson,
+  type Failover,
+  FAILOVER_HISTORY,
+  type FailoverJson,
+  failoverJson,
+  NodeHistory,
+} from "./node_history.ts";
 export { type BasicProperties, decodeProperties, encodeProperties } from "../amqp/spec/properties.gen.ts";
 
 export interface ConnectOptions {

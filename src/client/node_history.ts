@@ -78,3 +78,28 @@ function stringProperty(connection: ClientConnection, key: string): string | und
   if (value instanceof Uint8Array) return new TextDecoder().decode(value);
   return undefined;
 }
+
+/** A connected node as the status pages show it, timestamps in the caller's format. */
+export function connectedNodeJson(n: ConnectedNode, timestamp: (d: Date) => string): Record<string, unknown> {
+  return {
+    uri: n.uri,
+    ...(n.node !== undefined ? { node: n.node } : {}),
+    cluster_name: n.clusterName,
+    product: n.product,
+    version: n.version,
+    connected_at: timestamp(n.since),
+  };
+}
+
+/** A failover as the status pages show it; down_ms: from losing the old connection to the new one. */
+export function failoverJson(f: Failover, timestamp: (d: Date) => string): FailoverJson {
+  return { timestamp: timestamp(f.at), from: f.from, to: f.to, reason: f.reason, down_ms: f.at.getTime() - f.lostAt.getTime() };
+}
+
+export interface FailoverJson {
+  timestamp: string;
+  from: string;
+  to: string;
+  reason: string;
+  down_ms: number;
+}

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { api, type ApiResponse, basic } from "../helpers/http.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp_proxy.ts";
-import { freePort, ROOT, spawnWarren, type WarrenProcess } from "../helpers/warren_process.ts";
+import { freePort, killAllWarrens, ROOT, spawnWarren, type WarrenProcess } from "../helpers/warren_process.ts";
+import { afterAll, beforeAll } from "bun:test";
 
 export interface Cluster {
   /** amqp://guest:guest@127.0.0.1:5691 … one per node, node 1 first. */
@@ -167,4 +168,45 @@ export async function cleanCluster(c: Cluster, prefix: string): Promise<void> {
       }
     }
   }
+}
+
+/** What a cluster test file shares: the cluster (unless skipped), its edges, and clean-ups. */
+export interface ClusterSuite {
+  skip: boolean;
+  cluster(): Cluster;
+  edges: Edge[];
+  /** Run first in afterAll (close the test's own connections). */
+  cleanups: (() => Promise<void>)[];
+}
+
+/**
+ * Sets up a test file against the cluster: skips (saying why) without one; before, waits for
+ * every node and removes `prefix` objects; after, stops the edges, starts any node a test left
+ * down and removes the objects again.
+ */
+export function clusterSuite(what: string, prefix: string): ClusterSuite {
+  const found = clusterFromEnv();
+  const skip = typeof found === "string";
+  if (skip) console.log(`skipping ${what}: ${found}`);
+  const suite: ClusterSuite = {
+    skip,
+    cluster: () => found as Cluster,
+    edges: [],
+    cleanups: [],
+  };
+  beforeAll(async () => {
+    if (skip) return;
+    await untilAllNodesRunning(found as Cluster);
+    await cleanCluster(found as Cluster, prefix);
+  });
+  afterAll(async () => {
+    if (skip) return;
+    const c = found as Cluster;
+    for (const fn of suite.cleanups) await fn().catch(() => {});
+    await Promise.all(suite.edges.map((e) => e.stop()));
+    await killAllWarrens();
+    for (let n = 1; n <= c.urls.length; n++) await startNode(c, n); // idempotent: a node left down comes back
+    await cleanCluster(c, prefix).catch(() => {});
+  });
+  return suite;
 }

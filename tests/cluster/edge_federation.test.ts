@@ -5,51 +5,18 @@
 // consumers on both edges; stopping the node a link is connected to moves the link to another
 // node (status and Prometheus show the failover) and loses nothing the cluster confirmed.
 // Duplicates (at-least-once) are counted and printed. Needs RABBITMQ_CLUSTER_URLS (skips without).
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import amqp, { type ChannelModel } from "amqplib";
-import { killAllWarrens } from "../helpers/warren_process.ts";
-import {
-  cleanCluster,
-  type Cluster,
-  clusterFromEnv,
-  type Edge,
-  nodeOfPort,
-  startEdge,
-  startNode,
-  stopNode,
-  until,
-  untilAllNodesRunning,
-} from "./cluster.ts";
+import { expect, test } from "bun:test";
+import amqp from "amqplib";
+import { clusterSuite, type Edge, nodeOfPort, startEdge, startNode, stopNode, until, untilAllNodesRunning } from "./cluster.ts";
 
-const cluster = clusterFromEnv();
-const skip = typeof cluster === "string";
-if (skip) console.log(`skipping the cluster → edges federation test: ${cluster}`);
+const PREFIX = "cluster-fed-";
+const suite = clusterSuite("the cluster → edges federation test", PREFIX);
+const { skip, edges } = suite;
 
 /** Messages per cluster node in each of the three rounds. */
 const PER_NODE = Number(process.env.WARREN_CLUSTER_FEDERATION_MESSAGES ?? 2000);
-const PREFIX = "cluster-fed-";
 const EXCHANGE = `${PREFIX}x`;
 const QUEUE = `${PREFIX}in`;
-
-let c: Cluster;
-const edges: Edge[] = [];
-const consumers: ChannelModel[] = [];
-
-beforeAll(async () => {
-  if (skip) return;
-  c = cluster as Cluster;
-  await untilAllNodesRunning(c);
-  await cleanCluster(c, PREFIX);
-});
-
-afterAll(async () => {
-  if (skip) return;
-  await Promise.all(consumers.map((conn) => conn.close().catch(() => {})));
-  await Promise.all(edges.map((e) => e.stop()));
-  await killAllWarrens();
-  for (let n = 1; n <= c.urls.length; n++) await startNode(c, n);
-  await cleanCluster(c, PREFIX).catch(() => {});
-});
 
 // deno-lint-ignore no-explicit-any
 type Link = Record<string, any>;
@@ -59,11 +26,12 @@ async function linkOf(edge: Edge): Promise<Link | undefined> {
 }
 
 /** The cluster node a running link is connected to. */
-const nodeOfLink = (l: Link | undefined) => l?.status === "running" ? nodeOfPort(c, Number(new URL(l.upstream_node.uri).port)) : undefined;
+const nodeOfLink = (l: Link | undefined) =>
+  l?.status === "running" ? nodeOfPort(suite.cluster(), Number(new URL(l.upstream_node.uri).port)) : undefined;
 
 /** Publishes `count` persistent messages `${tag}:${i}` on cluster node `n` with confirms; returns their ids. */
 async function publishOn(n: number, tag: string, count: number): Promise<string[]> {
-  const conn = await amqp.connect(c.urls[n - 1]!);
+  const conn = await amqp.connect(suite.cluster().urls[n - 1]!);
   try {
     const ch = await conn.createConfirmChannel();
     const ids: string[] = [];
@@ -83,12 +51,13 @@ async function publishOn(n: number, tag: string, count: number): Promise<string[
 test.skipIf(skip)(
   "messages published on any cluster node reach both edges; stopping the node a link uses moves it and loses nothing confirmed",
   async () => {
+    const c = suite.cluster();
     const received: Map<string, number>[] = [];
     for (const name of ["edge-a", "edge-b"]) {
       const e = await startEdge(c, `${PREFIX}${name}`);
       edges.push(e);
       const conn = await amqp.connect(e.url);
-      consumers.push(conn);
+      suite.cleanups.push(() => conn.close());
       const ch = await conn.createChannel();
       await ch.assertExchange(EXCHANGE, "fanout", { durable: true });
       await ch.assertQueue(QUEUE, { durable: true });

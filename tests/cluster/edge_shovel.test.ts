@@ -6,14 +6,12 @@
 // an edge confirmed to its publisher must be in the quorum queue; duplicates (at-least-once) are
 // counted and printed. Needs RABBITMQ_CLUSTER_URLS / RABBITMQ_CLUSTER_HTTP (skips without).
 // WARREN_CLUSTER_MESSAGES sets the messages per edge (default 100000, the issue's number).
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import amqp, { type ChannelModel } from "amqplib";
-import { killAllWarrens } from "../helpers/warren_process.ts";
 import {
-  cleanCluster,
   type Cluster,
   clusterApi,
-  clusterFromEnv,
+  clusterSuite,
   type Edge,
   startEdge,
   startNode,
@@ -22,33 +20,14 @@ import {
   untilAllNodesRunning,
 } from "./cluster.ts";
 
-const cluster = clusterFromEnv();
-const skip = typeof cluster === "string";
-if (skip) console.log(`skipping the edge → cluster shovel test: ${cluster}`);
+const PREFIX = "cluster-shovel-";
+const suite = clusterSuite("the edge → cluster shovel test", PREFIX);
+const { skip, edges } = suite;
 
 const PER_EDGE = Number(process.env.WARREN_CLUSTER_MESSAGES ?? 100_000);
 const CUT_MS = Number(process.env.WARREN_CLUSTER_CUT_MS ?? 30_000);
-const PREFIX = "cluster-shovel-";
 const QQ = `${PREFIX}inbox`;
 const OUTBOX = `${PREFIX}outbox`;
-
-let c: Cluster;
-const edges: Edge[] = [];
-
-beforeAll(async () => {
-  if (skip) return;
-  c = cluster as Cluster;
-  await untilAllNodesRunning(c);
-  await cleanCluster(c, PREFIX);
-});
-
-afterAll(async () => {
-  if (skip) return;
-  await Promise.all(edges.map((e) => e.stop()));
-  await killAllWarrens();
-  for (let n = 1; n <= c.urls.length; n++) await startNode(c, n); // idempotent: a node left down comes back
-  await cleanCluster(c, PREFIX).catch(() => {});
-});
 
 // deno-lint-ignore no-explicit-any
 type Status = Record<string, any>;
@@ -79,6 +58,7 @@ async function untilRunning(what: string, timeoutMs = 120_000): Promise<void> {
 test.skipIf(skip)(
   `two edges shovel ${PER_EDGE} persistent messages each into a quorum queue through a node stop and 30 s uplink cuts; nothing confirmed is lost`,
   async () => {
+    const c = suite.cluster();
     const started = Date.now();
     for (const name of ["edge-a", "edge-b"]) edges.push(await startEdge(c, `${PREFIX}${name}`));
     const publishers: ChannelModel[] = [];

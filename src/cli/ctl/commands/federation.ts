@@ -1,7 +1,7 @@
 // federation_status and restart_federation_link (rabbitmq_federation's CLI commands), over
 // /api/federation-links.
 import { apiPath } from "../client.ts";
-import { type Column, field } from "../columns.ts";
+import { type Column, failoverColumns, field } from "../columns.ts";
 import { type Command, quote } from "../command.ts";
 import { CtlError, ExitCode } from "../errors.ts";
 
@@ -24,18 +24,8 @@ const COLUMNS: Column[] = [
   field("timestamp"),
   field("error"),
   field("id"),
-  // Warren's: how often the link moved to another URI of its upstream's list, and the latest move.
-  field("failovers", "failover_count"),
-  { name: "last_failover", fields: [], get: lastFailover, kind: "plain" },
+  ...failoverColumns(),
 ];
-
-/** "2026-12-03 14:50:01 amqp://a:5691 -> amqp://a:5692" for the latest failover. */
-function lastFailover(l: Link): string | undefined {
-  const list = l.failovers;
-  if (!Array.isArray(list) || list.length === 0) return undefined;
-  const f = list[list.length - 1] as Link;
-  return `${f.timestamp} ${f.from} -> ${f.to}`;
-}
 
 export const FEDERATION_COMMANDS: Command[] = [
   {

@@ -2,7 +2,7 @@
 // list_shovels, the name the issue and other tools use for shovel_status), over
 // GET /api/shovels, DELETE /api/parameters/shovel and DELETE /api/shovels/vhost/…/restart.
 import { apiPath } from "../client.ts";
-import { type Column, field } from "../columns.ts";
+import { type Column, failoverColumns, field } from "../columns.ts";
 import { type Command, type Context, onNotFound, quote } from "../command.ts";
 import { CtlError, ExitCode } from "../errors.ts";
 
@@ -20,18 +20,8 @@ const STATUS_COLUMNS: Column[] = [
   { name: "destination", fields: [], get: (r) => endpoint(r, "dest"), kind: "plain" },
   field("termination_reason", "reason"),
   field("last_changed", "timestamp"),
-  // Warren's: how often a side moved to another URI of its list, and the latest such move.
-  field("failovers", "failover_count"),
-  { name: "last_failover", fields: [], get: lastFailover, kind: "plain" },
+  ...failoverColumns(),
 ];
-
-/** "2026-12-03 14:50:01 destination amqp://a:5691 -> amqp://a:5692" for the latest failover. */
-function lastFailover(r: Row): string | undefined {
-  const list = r.failovers;
-  if (!Array.isArray(list) || list.length === 0) return undefined;
-  const f = list[list.length - 1] as Row;
-  return `${f.timestamp} ${f.side} ${f.from} -> ${f.to}`;
-}
 
 function endpoint(r: Row, side: "src" | "dest"): string | undefined {
   const uri = r[`${side}_uri`];
