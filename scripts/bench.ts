@@ -193,6 +193,16 @@ if (!only || only.includes("shovel")) {
   Bun.spawnSync([process.execPath, join(root, "scripts", "bench_shovel.ts")], { stdout: "inherit", stderr: "inherit" });
 }
 
+// Edge → RabbitMQ cluster (scripts/bench_cluster.ts; it skips, saying why, without
+// RABBITMQ_CLUSTER_URLS or ../shared/scripts/reference-rabbitmq-cluster).
+if (!only || only.includes("cluster")) {
+  progress("edge → cluster (scripts/bench_cluster.ts)");
+  Bun.spawnSync([process.execPath, join(root, "scripts", "bench_cluster.ts"), "--rounds", String(opts.rounds)], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+}
+
 // Federation throughput (its own script; skip with --only naming other scenarios).
 if (!only || only.includes("federation")) {
   progress("federation: scripts/bench_federation.ts");

@@ -101,13 +101,10 @@ export interface BrokerOptions {
   /** Third-party plugins: .js/.ts modules in this directory (--plugins-dir, RABBITMQ_PLUGINS_DIR). */
   pluginsDir: string | null;
   /**
-   * Static shovels from warren.conf (`shovel.<name>.<key> = value`; list items as
-   * `shovel.<name>.src-uri.1 = …`): name → key → raw text value(s). The shovel plugin reads them.
-   */
-  staticShovels: Record<string, Record<string, string | string[]>>;
-  /**
    * Plugins' own settings as written (warren.conf keys under PLUGIN_KEY_PREFIXES, and flags such
-   * as --mqtt-port): "mqtt.listeners.tcp.default" -> "1883". Each plugin checks its own.
+   * as --mqtt-port): "mqtt.listeners.tcp.default" -> "1883", static shovels as
+   * "shovel.<name>.<key>" -> value ("shovel.<name>.dest-uri.1" for list items). Each plugin
+   * checks its own.
    */
   pluginSettings: Record<string, string>;
 }
@@ -162,7 +159,6 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   plugins: null,
   enabledPluginsFile: null,
   pluginsDir: null,
-  staticShovels: {},
   pluginSettings: {},
   maxMessageSize: 128 * 1024 * 1024,
   httpMaxBodySize: 20_000_000,

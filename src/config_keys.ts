@@ -236,7 +236,7 @@ const SETTINGS: Record<string, Setter> = {
 
 /** Keys with a name in them: listeners.tcp.<name>, listeners.ssl.<name>, loopback_users.<user>. */
 /** Keys under these words belong to plugins: kept as written, checked by the plugin at start. */
-export const PLUGIN_KEY_PREFIXES = ["mqtt", "web_mqtt"];
+export const PLUGIN_KEY_PREFIXES = ["mqtt", "web_mqtt", "shovel"];
 
 function namedSetting(entry: ConfigEntry): Setter | undefined {
   const [head, second, third] = entry.path;
@@ -267,18 +267,6 @@ function namedSetting(entry: ConfigEntry): Setter | undefined {
     return (value, _s, fail) => {
       if (value !== "internal" && value !== "rabbit_auth_backend_internal") {
         fail(`Warren has only the internal user database (internal, rabbit_auth_backend_internal)`);
-      }
-    };
-  }
-  if ((entry.path.length === 3 || entry.path.length === 4) && head === "shovel") {
-    // Static shovels: shovel.<name>.<key> = value (shovel.<name>.<key>.<n> for a list), parsed by the plugin.
-    return (value, s) => {
-      const shovels = (s.o.staticShovels ??= {});
-      const def = (shovels[second!] ??= {});
-      if (entry.path.length === 3) def[third!] = value;
-      else {
-        const list = def[third!];
-        def[third!] = Array.isArray(list) ? [...list, value] : [value];
       }
     };
   }

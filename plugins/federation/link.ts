@@ -84,6 +84,7 @@ export abstract class LinkBase implements Link {
 
   restart(): void {
     if (this.stopped) return;
+    this.status.nodes.lost("restarted");
     this.drop();
     if (this.timer) clearTimeout(this.timer);
     this.attempt();
@@ -117,6 +118,10 @@ export abstract class LinkBase implements Link {
       });
       if (generation !== this.generation) return void connection.close().catch(() => {});
       this.connection = connection;
+      const failover = this.status.nodes.connected(connection);
+      if (failover) {
+        this.ctx.log.warning(`link ${describe(this.status)} failed over from ${failover.from} to ${failover.to} (${failover.reason})`);
+      }
       connection.onClose((err) => {
         if (generation === this.generation) this.failed(err ?? new Error("connection closed"), generation);
       });
@@ -143,6 +148,7 @@ export abstract class LinkBase implements Link {
     if (generation !== this.generation || this.stopped) return;
     this.generation++;
     const reason = errorText(err);
+    this.status.nodes.lost(err.message);
     this.ctx.log.warning(`link ${describe(this.status)} failed: ${err.message}; retrying in ${this.upstream.reconnectDelay} s`);
     this.report("error", reason);
     this.drop();

@@ -48,6 +48,12 @@ export function federationMetrics(entries: readonly LinkStatusEntry[], forwarded
   text += "# TYPE warren_federation_messages_forwarded_total counter\n";
   text += "# HELP warren_federation_messages_forwarded_total Messages federation links published downstream\n";
   text += `warren_federation_messages_forwarded_total ${forwarded}\n`;
+  text += "# TYPE warren_federation_link_failovers_total counter\n";
+  text += "# HELP warren_federation_link_failovers_total Times a link reconnected to another URI of its upstream (another cluster node)\n";
+  for (const e of entries) {
+    const labels = `vhost="${label(e.vhost)}",type="${e.kind}",name="${label(e.name)}",upstream="${label(e.upstream)}"`;
+    text += `warren_federation_link_failovers_total{${labels}} ${e.nodes.failoverCount}\n`;
+  }
   return text;
 }
 
@@ -56,3 +62,5 @@ function byIdentity(a: LinkStatusEntry, b: LinkStatusEntry): number {
   const kb = `${b.vhost}\u0000${b.kind}\u0000${b.name}\u0000${b.upstream}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
+
+const label = (s: string) => s.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");

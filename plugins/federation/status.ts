@@ -1,7 +1,9 @@
 // Link status as rabbit_federation_status keeps it: one entry per (local exchange or queue,
 // upstream), with its state (starting, running with the local connection's name, or error with
 // the reason), the upstream URI without credentials, when it last changed, and an id that
-// `restart_federation_link` names.
+// `restart_federation_link` names. Warren adds the upstream node the link is connected to and its
+// failovers (a reconnect to another URI of the upstream's list).
+import { connectedNodeJson, failoverJson, type NodeHistory } from "../../src/client/mod.ts";
 
 export type LinkKind = "exchange" | "queue";
 export type LinkState = "starting" | "running" | "error" | "shutdown";
@@ -25,6 +27,8 @@ export interface LinkStatusEntry extends LinkIdentity {
   localConnection: string | undefined;
   uri: string;
   timestamp: Date;
+  /** The upstream node connected to and the link's failovers, kept across its attempts. */
+  readonly nodes: NodeHistory;
 }
 
 /** An 8-hex-digit id for a link, stable across restarts of the link (RabbitMQ hashes the same key). */
@@ -64,5 +68,8 @@ export function linkJson(entry: LinkStatusEntry, node: string): Record<string, u
     ...state,
     uri: entry.uri,
     timestamp: formatTimestamp(entry.timestamp),
+    ...(entry.state === "running" && entry.nodes.current ? { upstream_node: connectedNodeJson(entry.nodes.current, formatTimestamp) } : {}),
+    failovers: entry.nodes.failovers.map((f) => failoverJson(f, formatTimestamp)),
+    failover_count: entry.nodes.failoverCount,
   };
 }

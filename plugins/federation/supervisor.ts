@@ -9,6 +9,7 @@ import type { Logger } from "../../src/log.ts";
 import { linkId, type LinkIdentity, type LinkKind, type LinkStatusEntry } from "./status.ts";
 import { federates, type Upstream, upstreamsFor } from "./upstreams.ts";
 import { withoutCredentials } from "./uri.ts";
+import { NodeHistory } from "../../src/client/mod.ts";
 
 /** One running link: it connects, moves messages, reconnects; the supervisor starts and stops it. */
 export interface Link {
@@ -126,6 +127,7 @@ export class LinkSupervisor {
         localConnection: undefined,
         uri: withoutCredentials(upstream.uris[0] ?? ""),
         timestamp: new Date(),
+        nodes: new NodeHistory(),
       };
       const link = this.factory(target, upstream, status);
       running.set(name, link);

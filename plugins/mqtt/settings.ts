@@ -41,6 +41,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>): MqttSettin
     wsPath: "/ws",
   };
   for (const [key, value] of Object.entries(raw)) {
+    if (!key.startsWith("mqtt.") && !key.startsWith("web_mqtt.")) continue; // another plugin's (shovel.*)
     const fail = (why: string): never => {
       throw new MqttSettingsError(`invalid value "${value}" for ${key}: ${why}`);
     };

@@ -3,7 +3,15 @@
 // when either side drops or refuses, close both (the source requeues what was not acked) and
 // reconnect after reconnect-delay, doubling up to 5 minutes. State changes are logged once each.
 import type { Broker } from "../../src/broker/broker.ts";
-import { type ClientChannel, type ClientConnection, type ClientError, connect, type Delivery } from "../../src/client/mod.ts";
+import {
+  type ClientChannel,
+  type ClientConnection,
+  type ClientError,
+  connect,
+  type Delivery,
+  type Failover,
+  NodeHistory,
+} from "../../src/client/mod.ts";
 import type { Logger } from "../../src/log.ts";
 import { after } from "../../src/runtime/timers.ts";
 import type { ShovelDefinition } from "./definition.ts";
@@ -27,6 +35,8 @@ export interface LinkEnv {
   /** Counted for the metrics: messages forwarded (settled at the source). */
   forwarded(n: number): void;
 }
+
+export type Side = "source" | "destination";
 
 /** A session: both connections of one attempt. */
 interface Session {
@@ -57,6 +67,9 @@ export class ShovelLink {
   /** The URIs of the current (or last) connections, one picked from each list. */
   srcUri: string | undefined;
   destUri: string | undefined;
+  /** The nodes each side is (or was last) connected to, and their failovers. */
+  readonly srcNodes = new NodeHistory();
+  readonly destNodes = new NodeHistory();
   private stopped = false;
   private finished = false;
   private session: Session | undefined;
@@ -130,14 +143,17 @@ export class ShovelLink {
   /** One connection attempt; resolves with why the link ended. */
   private async attempt(running: () => void): Promise<string> {
     const def = this.def;
+    // As rabbit_amqp091_shovel: a random URI of the list, then the others if it fails.
     const options = (uris: string[]) => ({
       uri: uris,
+      tryEvery: true,
       connectionName: `Shovel ${def.name}`,
       direct: { broker: this.env.broker, user: (vhost: string) => this.env.directUser(vhost) },
     });
     const src = await connect(options(def.srcUris)).catch((err) => {
       throw new Error(`source: ${describe(err)}`);
     });
+    this.connectedTo("source", src);
     let dest: ClientConnection;
     let srcCh: ClientChannel;
     let queue: string;
@@ -150,8 +166,10 @@ export class ShovelLink {
       dest = await connect(options(def.destUris)).catch((err) => {
         throw new Error(`destination: ${describe(err)}`);
       });
+      this.connectedTo("destination", dest);
     } catch (err) {
       src.terminate();
+      this.srcNodes.lost(describe(err));
       throw err;
     }
     let ended!: (reason: string) => void;
@@ -160,6 +178,8 @@ export class ShovelLink {
     const end = async (reason: string) => {
       if (endedOnce) return;
       endedOnce = true;
+      this.srcNodes.lost(reason);
+      this.destNodes.lost(reason);
       ended(reason);
       await Promise.all([dest.close().catch(() => undefined), src.close().catch(() => undefined)]);
     };
@@ -184,6 +204,13 @@ export class ShovelLink {
     const reason = await result;
     this.session = undefined;
     return reason;
+  }
+
+  /** Records the node a side connected to; a different one than before is a failover (logged). */
+  private connectedTo(side: Side, connection: ClientConnection): void {
+    const failover: Failover | undefined = (side === "source" ? this.srcNodes : this.destNodes).connected(connection);
+    if (failover === undefined) return;
+    this.env.log.warning(`${this.label}: ${side} failed over from ${failover.from} to ${failover.to} (${failover.reason})`);
   }
 
   /** Declares (or checks) the source queue, or binds a private queue to the source exchange. */

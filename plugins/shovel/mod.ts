@@ -30,7 +30,7 @@ export const plugin: Plugin = {
   routes: (routes, ctx) => shovelRoutes(routes, ctx, () => running.get(ctx.broker)),
   metrics: (ctx) => running.get(ctx.broker)?.metrics() ?? "",
   start(ctx: PluginContext) {
-    const statics = staticShovels(ctx.broker.options.staticShovels ?? {});
+    const statics = staticShovels(ctx.clients.settings);
     const shovels = new Shovels(ctx.broker, ctx.log, (def) => {
       if (def.type !== "dynamic") return;
       const vhost = ctx.broker.vhosts.get(def.vhost);

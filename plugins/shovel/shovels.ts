@@ -1,7 +1,7 @@
 // The running shovels: one link per (vhost, name), started from runtime parameters (dynamic) and
 // warren.conf (static); their status in RabbitMQ's shape (GET /api/shovels) and their metrics.
 import type { Broker } from "../../src/broker/broker.ts";
-import { withoutCredentials } from "../../src/client/mod.ts";
+import { connectedNodeJson, type FailoverJson, failoverJson, type NodeHistory, withoutCredentials } from "../../src/client/mod.ts";
 import type { Logger } from "../../src/log.ts";
 import type { ShovelDefinition } from "./definition.ts";
 import { type LinkState, ShovelLink } from "./link.ts";
@@ -24,6 +24,12 @@ export interface ShovelStatus {
   dest_queue?: string;
   dest_exchange?: string;
   dest_exchange_key?: string;
+  /** Warren: the node each side is connected to (while running). */
+  src_node?: Record<string, unknown>;
+  dest_node?: Record<string, unknown>;
+  /** Warren: the latest failovers of either side (a reconnect to another URI of its list), oldest first. */
+  failovers: (FailoverJson & { side: "source" | "destination" })[];
+  failover_count: number;
 }
 
 const key = (vhost: string, name: string) => `${vhost}\u0000${name}`;
@@ -101,10 +107,12 @@ export class Shovels {
         vhost: d.vhost,
         type: d.type,
         state: link.state,
+        failovers: failoversOf(link),
+        failover_count: link.srcNodes.failoverCount + link.destNodes.failoverCount,
       };
       // RabbitMQ 3.10 shows the endpoints only while running; we show why a link is down.
       if (link.state === "terminated") entry.reason = link.reason;
-      if (link.state === "running") Object.assign(entry, endpoints(d, link));
+      if (link.state === "running") Object.assign(entry, endpoints(d, link), nodes(link));
       out.push(entry);
     }
     return out.sort((a, b) => (a.vhost === b.vhost ? cmp(a.name, b.name) : cmp(a.vhost, b.vhost)));
@@ -125,6 +133,15 @@ export class Shovels {
       for (const s of states) stateLines.push(`rabbitmq_shovel_state{${labels},state="${s}"} ${link.state === s ? 1 : 0}`);
     }
     lines.push(...shovelLines);
+    lines.push(
+      "# HELP warren_shovel_failovers_total Times a shovel's side reconnected to another URI of its list (another cluster node)",
+      "# TYPE warren_shovel_failovers_total counter",
+    );
+    for (const link of this.links.values()) {
+      const labels = `vhost="${escapeLabel(link.def.vhost)}",shovel="${escapeLabel(link.def.name)}",type="${link.def.type}"`;
+      lines.push(`warren_shovel_failovers_total{${labels},side="source"} ${link.srcNodes.failoverCount}`);
+      lines.push(`warren_shovel_failovers_total{${labels},side="destination"} ${link.destNodes.failoverCount}`);
+    }
     lines.push(
       "# HELP rabbitmq_shovel_state 1 for the state each shovel is in (starting, running, terminated)",
       "# TYPE rabbitmq_shovel_state gauge",
@@ -166,6 +183,21 @@ function endpoints(d: ShovelDefinition, link: ShovelLink): Partial<ShovelStatus>
     if (d.destExchangeKey !== undefined) e.dest_exchange_key = d.destExchangeKey;
   }
   return e;
+}
+
+function nodes(link: ShovelLink): Partial<ShovelStatus> {
+  const out: Partial<ShovelStatus> = {};
+  if (link.srcNodes.current) out.src_node = connectedNodeJson(link.srcNodes.current, formatTimestamp);
+  if (link.destNodes.current) out.dest_node = connectedNodeJson(link.destNodes.current, formatTimestamp);
+  return out;
+}
+
+function failoversOf(link: ShovelLink): ShovelStatus["failovers"] {
+  const side = (h: NodeHistory, name: "source" | "destination") =>
+    h.failovers.map((f) => ({ at: f.at, json: { side: name, ...failoverJson(f, formatTimestamp) } }));
+  return [...side(link.srcNodes, "source"), ...side(link.destNodes, "destination")]
+    .sort((a, b) => a.at.getTime() - b.at.getTime())
+    .map((f) => f.json);
 }
 
 /** "2026-12-03 14:50:01", in the node's local time as RabbitMQ prints it. */

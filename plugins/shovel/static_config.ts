@@ -24,15 +24,38 @@ const BOOLEANS = new Set([
 ]);
 const OBJECTS = new Set(["src-queue-args", "dest-queue-args", "src-consumer-args", "publish-properties", "dest-publish-properties"]);
 
-/** The static shovels in warren.conf; throws naming the shovel and what is wrong. */
-export function staticShovels(raw: Record<string, Record<string, string | string[]>>): ShovelDefinition[] {
-  return Object.entries(raw).map(([name, keys]) => {
+/**
+ * The static shovels among the plugin settings (warren.conf's `shovel.` keys as written, other
+ * plugins' keys ignored); throws naming the shovel and what is wrong.
+ */
+export function staticShovels(settings: Readonly<Record<string, string>>): ShovelDefinition[] {
+  return Object.entries(group(settings)).map(([name, keys]) => {
     const value: Record<string, Json> = {};
     for (const [k, v] of Object.entries(keys)) value[k] = typed(name, k, v);
     const errors = validationErrors(name, value);
     if (errors.length > 0) throw new Error(`static shovel '${name}' in the config file is invalid: ${errors.join("; ")}`);
     return parseDefinition("/", name, value, "static");
   });
+}
+
+/** shovel.<name>.<key> = v and shovel.<name>.<key>.<n> = v (list items, in the order of n) by name and key. */
+function group(settings: Readonly<Record<string, string>>): Record<string, Record<string, string | string[]>> {
+  const out: Record<string, Record<string, string | string[]>> = {};
+  const items: Record<string, Record<string, [number, string][]>> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    const path = key.split(".");
+    if (path[0] !== "shovel") continue;
+    const [, name, field, index] = path;
+    if (path.length < 3 || path.length > 4 || (index !== undefined && !/^\d+$/.test(index))) {
+      throw new Error(`${key} in the config file: a static shovel's key is shovel.<name>.<key> or shovel.<name>.<key>.<number>`);
+    }
+    if (index === undefined) (out[name!] ??= {})[field!] = value;
+    else ((items[name!] ??= {})[field!] ??= []).push([Number(index), value]);
+  }
+  for (const [name, fields] of Object.entries(items)) {
+    for (const [field, list] of Object.entries(fields)) (out[name] ??= {})[field] = list.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  }
+  return out;
 }
 
 function typed(name: string, key: string, v: string | string[]): Json {

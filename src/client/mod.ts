@@ -15,7 +15,7 @@ import { after } from "../runtime/timers.ts";
 import { ClientConnection } from "./connection.ts";
 import { connectDirect } from "./direct.ts";
 import { ClientError, socketClosed } from "./errors.ts";
-import { type AmqpUri, parseAmqpUri } from "./uri.ts";
+import { type AmqpUri, parseAmqpUri, withoutCredentials } from "./uri.ts";
 
 export { ClientConnection } from "./connection.ts";
 export {
@@ -29,11 +29,25 @@ export {
 } from "./channel.ts";
 export { ClientError } from "./errors.ts";
 export { type AmqpUri, parseAmqpUri, UriError, withoutCredentials } from "./uri.ts";
+export {
+  type ConnectedNode,
+  connectedNodeJson,
+  type Failover,
+  FAILOVER_HISTORY,
+  type FailoverJson,
+  failoverJson,
+  NodeHistory,
+} from "./node_history.ts";
 export { type BasicProperties, decodeProperties, encodeProperties } from "../amqp/spec/properties.gen.ts";
 
 export interface ConnectOptions {
   /** One URI or a list: each call picks one at random (RabbitMQ's shovel and federation do). */
   uri: string | readonly string[];
+  /**
+   * When the picked URI fails, try the others of the list, each picked at random from those
+   * left, before giving up (rabbit_amqp091_shovel:make_conn_and_chan); without it one attempt.
+   */
+  tryEvery?: boolean;
   /** The client property connection_name (the management UI's user_provided_name). */
   connectionName?: string;
   /** Extra client properties, merged over ours. */
@@ -50,8 +64,24 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions): Promise<ClientConnection> {
   const list = typeof options.uri === "string" ? [options.uri] : options.uri;
   if (list.length === 0) throw new ClientError("no URI to connect to", 0, "client");
-  const uri = parseAmqpUri(list[Math.floor(Math.random() * list.length)]!);
-  return connectUri(uri, options);
+  if (!options.tryEvery || list.length === 1) return connectUri(parseAmqpUri(pickOne(list)), options);
+  let left = [...new Set(list)];
+  const failures: string[] = [];
+  for (;;) {
+    const text = pickOne(left);
+    try {
+      return await connectUri(parseAmqpUri(text), options);
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      left = left.filter((u) => u !== text);
+      failures.push(left.length === 0 && failures.length === 0 ? err.message : `${withoutCredentials(text)}: ${err.message}`);
+      if (left.length === 0) throw new ClientError(failures.join("; "), err.code, err.by, err.method);
+    }
+  }
+}
+
+function pickOne(list: readonly string[]): string {
+  return list[Math.floor(Math.random() * list.length)]!;
 }
 
 /** Connects to one parsed URI. */

@@ -28,6 +28,20 @@ export function field(name: string, path = name, kind: ValueKind = "plain"): Col
   return { name, fields: [path], get: (item) => at(item, path), kind };
 }
 
+/**
+ * Warren's failover columns of shovel and federation link listings: how often a link moved to
+ * another URI of its list, and the latest move ("<timestamp> [side] <from> -> <to>").
+ */
+export function failoverColumns(): Column[] {
+  const last = (item: Record<string, unknown>) => {
+    const list = item.failovers;
+    if (!Array.isArray(list) || list.length === 0) return undefined;
+    const f = list[list.length - 1] as Record<string, unknown>;
+    return [f.timestamp, f.side, f.from, "->", f.to].filter((x) => x !== undefined).join(" ");
+  };
+  return [field("failovers", "failover_count"), { name: "last_failover", fields: [], get: last, kind: "plain" }];
+}
+
 /** A column with no counterpart in Warren's API: accepted, printed empty. */
 function absent(name: string): Column {
   return { name, fields: [], get: () => undefined, kind: "plain" };

@@ -19,30 +19,44 @@ function pluginListPage(id: string, title: string, probe: string, preferred: str
   };
 }
 
-export const shovelsPage = pluginListPage("shovels", "Shovels", "shovels", [
-  "name",
-  "vhost",
-  "type",
-  "state",
-  "src_uri",
-  "src_queue",
-  "src_exchange",
-  "dest_uri",
-  "dest_queue",
-  "dest_exchange",
-  "reason",
-], "Shovels running on this node (rabbitmq_shovel), from GET /api/shovels.");
+export const shovelsPage = pluginListPage(
+  "shovels",
+  "Shovels",
+  "shovels",
+  [
+    "name",
+    "vhost",
+    "type",
+    "state",
+    "src_uri",
+    "src_queue",
+    "src_exchange",
+    "dest_uri",
+    "dest_queue",
+    "dest_exchange",
+    "failover_count",
+    "reason",
+  ],
+  "Shovels running on this node (rabbitmq_shovel), from GET /api/shovels. src_uri and dest_uri are the nodes connected to now; failover_count counts moves to another URI of a list.",
+);
 
-export const federationPage = pluginListPage("federation", "Federation links", "federation-links", [
-  "upstream",
-  "vhost",
-  "type",
-  "exchange",
-  "queue",
-  "status",
-  "uri",
-  "local_connection",
-  "error",
-], "Federation links of this node (rabbitmq_federation), from GET /api/federation-links.");
+export const federationPage = pluginListPage(
+  "federation",
+  "Federation links",
+  "federation-links",
+  [
+    "upstream",
+    "vhost",
+    "type",
+    "exchange",
+    "queue",
+    "status",
+    "uri",
+    "local_connection",
+    "failover_count",
+    "error",
+  ],
+  "Federation links of this node (rabbitmq_federation), from GET /api/federation-links. uri is the upstream node connected to now; failover_count counts moves to another URI of the upstream's list.",
+);
 
 export const PLUGIN_PAGES: readonly Page[] = [shovelsPage, federationPage];

@@ -57,7 +57,10 @@ test("federation_status lists links (all, or only those down); restart_federatio
   expect(all.code).toBe(0);
   const lines = all.stdout.trim().split("\n");
   expect(lines[0]).toBe("Listing federation links on node ...");
-  expect(lines[1]).toBe("type\tname\tvhost\tupstream_name\tupstream\tstatus\tlocal_connection\turi\ttimestamp\terror\tid");
+  // RabbitMQ's columns, then Warren's failovers and last_failover (docs/scaling.md).
+  expect(lines[1]).toBe(
+    "type\tname\tvhost\tupstream_name\tupstream\tstatus\tlocal_connection\turi\ttimestamp\terror\tid\tfailovers\tlast_failover",
+  );
   const rows = lines.slice(2).map((l) => l.split("\t"));
   expect(rows.map((r) => [r[0], r[1], r[4], r[5]]).sort()).toEqual(
     [["exchange", down, "nowhere", "error"], ["exchange", up, "to-a", "running"]].sort(),

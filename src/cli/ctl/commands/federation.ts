@@ -1,7 +1,7 @@
 // federation_status and restart_federation_link (rabbitmq_federation's CLI commands), over
 // /api/federation-links.
 import { apiPath } from "../client.ts";
-import { type Column, field } from "../columns.ts";
+import { type Column, failoverColumns, field } from "../columns.ts";
 import { type Command, quote } from "../command.ts";
 import { CtlError, ExitCode } from "../errors.ts";
 
@@ -24,6 +24,7 @@ const COLUMNS: Column[] = [
   field("timestamp"),
   field("error"),
   field("id"),
+  ...failoverColumns(),
 ];
 
 export const FEDERATION_COMMANDS: Command[] = [

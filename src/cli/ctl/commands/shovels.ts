@@ -2,7 +2,7 @@
 // list_shovels, the name the issue and other tools use for shovel_status), over
 // GET /api/shovels, DELETE /api/parameters/shovel and DELETE /api/shovels/vhost/…/restart.
 import { apiPath } from "../client.ts";
-import { type Column, field } from "../columns.ts";
+import { type Column, failoverColumns, field } from "../columns.ts";
 import { type Command, type Context, onNotFound, quote } from "../command.ts";
 import { CtlError, ExitCode } from "../errors.ts";
 
@@ -20,6 +20,7 @@ const STATUS_COLUMNS: Column[] = [
   { name: "destination", fields: [], get: (r) => endpoint(r, "dest"), kind: "plain" },
   field("termination_reason", "reason"),
   field("last_changed", "timestamp"),
+  ...failoverColumns(),
 ];
 
 function endpoint(r: Row, side: "src" | "dest"): string | undefined {
