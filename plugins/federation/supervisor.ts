@@ -11,6 +11,9 @@ import { federates, type Upstream, upstreamsFor } from "./upstreams.ts";
 import { withoutCredentials } from "./uri.ts";
 import { NodeHistory } from "../../src/client/mod.ts";
 
+/** How long the broker's shutdown waits for links to stop (the rest stop on their own). */
+const SHUTDOWN_WAIT_MS = 3000;
+
 /** One running link: it connects, moves messages, reconnects; the supervisor starts and stops it. */
 export interface Link {
   readonly upstream: Upstream;
@@ -61,7 +64,14 @@ export class LinkSupervisor {
     for (const off of this.unsubscribe.splice(0)) off();
     const all = [...this.links.values()].flatMap((byUpstream) => [...byUpstream.values()]);
     this.links.clear();
-    await Promise.all([...all.map((link) => link.stop(false)), ...this.stopping]);
+    const stopped = Promise.all([...all.map((link) => link.stop(false)), ...this.stopping]).then(() => true);
+    // A link removing its upstream objects, or waiting for a peer's close-ok, may wait seconds
+    // (each step has its own timeout); the broker's shutdown waits for them only this long.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_WAIT_MS)));
+    const allStopped = await Promise.race([stopped, waited]);
+    clearTimeout(timer);
+    if (!allStopped) this.log.warning(`federation: links still stopping after ${SHUTDOWN_WAIT_MS} ms; not waiting for them`);
   }
 
   /** An upstream or set of the vhost changed: every federated exchange and queue there is looked at again. */
