@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { api, basic } from "../helpers/http.ts";
+import { eventually } from "../plugins/federation/reference.ts";
 
 const REF_URL = process.env.RABBITMQ_REF_URL;
 const REF_HTTP = process.env.RABBITMQ_REF_HTTP;
@@ -249,12 +250,21 @@ describe.skipIf(!REF_URL || !REF_HTTP)("management API fields match RabbitMQ's",
 
   test("GET /api/connections, /api/channels", async () => {
     const w = (await get(warren, "/api/connections"))[0];
-    const r = (await get(ref!, "/api/connections")).find((c: { client_properties: { product?: string }; peer_port: number }) =>
-      c.client_properties.product === "amqplib"
+    // RabbitMQ adds a connection's traffic fields (recv_oct, …) and a channel's message_stats
+    // only once its statistics were first collected: wait for one that has them.
+    const r = await eventually(
+      async () =>
+        (await get(ref!, "/api/connections")).find((c: { client_properties: { product?: string }; recv_oct?: number }) =>
+          c.client_properties.product === "amqplib" && c.recv_oct !== undefined
+        ),
+      "a reference amqplib connection with its statistics",
     );
     expectSameKeys("connection", w, r);
     const wc = (await get(warren, "/api/channels"))[0];
-    const rc = (await get(ref!, "/api/channels")).find((c: { message_stats?: unknown }) => c.message_stats !== undefined);
+    const rc = await eventually(
+      async () => (await get(ref!, "/api/channels")).find((c: { message_stats?: unknown }) => c.message_stats !== undefined),
+      "a reference channel with message_stats",
+    );
     expectSameKeys("channel", wc, rc);
   });
 });
