@@ -2,24 +2,14 @@
 // deliveries, resuming only the queues whose consumers got credit back (all of the channel's
 // when a channel-wide prefetch was freed). A round trip on the same channel (checkQueue) is the
 // barrier: deliveries an ack releases are written before its reply.
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
-import { startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { type Channel, type ConsumeMessage } from "amqplib";
+import { withTimeout } from "../helpers/broker.ts";
+import { brokerWithConnection } from "../helpers/broker_with_connection.ts";
 
 setDefaultTimeout(30_000);
 
-let tb: TestBroker;
-let conn: ChannelModel;
-
-beforeAll(async () => {
-  tb = await startTestBroker();
-  conn = await withTimeout(amqplib.connect(tb.url), 5000, "amqplib.connect");
-});
-
-afterAll(async () => {
-  await conn?.close().catch(() => {});
-  await tb?.stop();
-});
+const shared = brokerWithConnection();
 
 async function queueWith(ch: Channel, name: string, count: number, args: Record<string, unknown> = {}): Promise<void> {
   await ch.assertQueue(name, { durable: false, arguments: args });
@@ -33,7 +23,7 @@ function bodies(messages: ConsumeMessage[]): string[] {
 
 describe("settling deliveries", () => {
   test("an ack resumes only its own consumer: a consumer of another queue on the channel stays at its prefetch", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await queueWith(ch, "settle-a", 3);
     await queueWith(ch, "settle-b", 3);
     await ch.prefetch(1);
@@ -65,7 +55,7 @@ describe("settling deliveries", () => {
   });
 
   test("with a channel-wide prefetch, acking one queue's delivery lets another queue's consumer go on", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await queueWith(ch, "settle-g1", 2);
     await queueWith(ch, "settle-g2", 2);
     await ch.prefetch(2, true); // global: shared by the channel's consumers
@@ -91,7 +81,7 @@ describe("settling deliveries", () => {
   });
 
   test("an ack of a basic.get delivery under a channel-wide prefetch resumes the channel's consumer", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await queueWith(ch, "settle-get", 3);
     await ch.prefetch(1, true);
     const got = await ch.get("settle-get", { noAck: false });
@@ -109,7 +99,7 @@ describe("settling deliveries", () => {
   });
 
   test("nack multiple with requeue puts deliveries back in order and redelivers them", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await queueWith(ch, "settle-requeue", 4);
     await ch.prefetch(10);
     const seen: ConsumeMessage[] = [];
@@ -128,7 +118,7 @@ describe("settling deliveries", () => {
   });
 
   test("nack of everything, dead-lettered back to a queue this channel consumes, settles only what was delivered before", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await ch.assertQueue("settle-dlq", { durable: false });
     await queueWith(ch, "settle-src", 3, { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "settle-dlq" });
     await ch.prefetch(0);
@@ -152,7 +142,7 @@ describe("settling deliveries", () => {
   });
 
   test("acking an unknown tag closes the channel with 406 naming the tag", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     const closed = new Promise<Error>((resolve) => ch.once("error", resolve));
     ch.ack({ fields: { deliveryTag: 42 } } as unknown as ConsumeMessage, true);
     const err = await withTimeout(closed, 5000, "channel error");

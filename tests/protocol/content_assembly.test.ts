@@ -2,30 +2,20 @@
 // each time (nothing allocated per message): these check that no message ever sees another's
 // bytes — held in a transaction, interleaved across channels, split over frames, after a large
 // message grew (and gave back) the connection's buffers, and after a publish that failed.
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import amqplib, { type ChannelModel, type ConsumeMessage } from "amqplib";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { type ConsumeMessage } from "amqplib";
+import { withTimeout } from "../helpers/broker.ts";
 import { MethodId } from "../../src/amqp/spec/methods.gen.ts";
-import { startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
+import { brokerWithConnection } from "../helpers/broker_with_connection.ts";
 import { openRawConnection } from "../helpers/raw_client.ts";
 
 setDefaultTimeout(30_000);
 
-let tb: TestBroker;
-let conn: ChannelModel;
-
-beforeAll(async () => {
-  tb = await startTestBroker();
-  conn = await withTimeout(amqplib.connect(tb.url), 5000, "amqplib.connect");
-});
-
-afterAll(async () => {
-  await conn?.close().catch(() => {});
-  await tb?.stop();
-});
+const shared = brokerWithConnection();
 
 /** Consumes `count` messages from `queue` (auto-ack) and cancels. */
 async function take(queue: string, count: number): Promise<ConsumeMessage[]> {
-  const ch = await conn.createChannel();
+  const ch = await shared.conn.createChannel();
   const got: ConsumeMessage[] = [];
   const done = new Promise<void>((resolve) => {
     void ch.consume(queue, (m) => {
@@ -40,10 +30,10 @@ async function take(queue: string, count: number): Promise<ConsumeMessage[]> {
 
 describe("content assembly", () => {
   test("messages held in a transaction keep their own bodies until commit", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await ch.assertQueue("content-tx", { durable: false });
     // amqplib's promise API has no tx.select: a raw connection drives the transaction.
-    const raw = await openRawConnection(tb.port);
+    const raw = await openRawConnection(shared.tb.port);
     await raw.openChannel(1);
     raw.sendMethod(1, { id: MethodId.TxSelect });
     await raw.waitForFrame((f) => f.method?.id === MethodId.TxSelectOk);
@@ -70,10 +60,10 @@ describe("content assembly", () => {
   });
 
   test("contents interleaved on two channels of one connection each arrive whole", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await ch.assertQueue("content-c1", { durable: false });
     await ch.assertQueue("content-c2", { durable: false });
-    const raw = await openRawConnection(tb.port);
+    const raw = await openRawConnection(shared.tb.port);
     await raw.openChannel(1);
     await raw.openChannel(2);
     const publish = (channel: number, queue: string) =>
@@ -103,7 +93,7 @@ describe("content assembly", () => {
   });
 
   test("a 3 MiB message over many frames, then small ones, all arrive intact", async () => {
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await ch.assertQueue("content-big", { durable: false });
     const big = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
@@ -119,12 +109,12 @@ describe("content assembly", () => {
   });
 
   test("after a publish refused with 404 the next channel's publishes carry their own content", async () => {
-    const bad = await conn.createChannel();
+    const bad = await shared.conn.createChannel();
     bad.on("error", () => {});
     const closed = new Promise<void>((resolve) => bad.once("close", () => resolve()));
     bad.publish("content-no-such-exchange", "k", Buffer.from("lost"));
     await withTimeout(closed, 5000, "channel closed by 404");
-    const ch = await conn.createChannel();
+    const ch = await shared.conn.createChannel();
     await ch.assertQueue("content-after", { durable: false });
     ch.sendToQueue("content-after", Buffer.from("kept"), { contentType: "text/plain" });
     const [m] = await take("content-after", 1);
