@@ -3,6 +3,21 @@ import type { SqlDatabase, SqlStatement } from "../src/runtime/sqlite.ts";
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
+/** The columns the commit inserts, many rows per statement (storage/batched_writes.ts). */
+export const MESSAGE_COLUMNS = [
+  "id",
+  "exchange",
+  "routing_key",
+  "properties",
+  "body",
+  "refs",
+  "transient",
+  "segment",
+  "segment_offset",
+  "body_size",
+];
+export const ROW_COLUMNS = ["queue_id", "seq", "message_id", "expires_at", "delivery_count"];
+
 export function prepareStatements(db: SqlDatabase) {
   const p = (sql: string): SqlStatement => db.prepare(sql);
   return {
@@ -45,12 +60,8 @@ export function prepareStatements(db: SqlDatabase) {
     ),
     deleteBindingsTo: p("DELETE FROM bindings WHERE vhost = ? AND destination_kind = ? AND destination = ?"),
     deleteBindingsFrom: p("DELETE FROM bindings WHERE vhost = ? AND source = ?"),
-    insertMessage: p(
-      `INSERT INTO messages (id, exchange, routing_key, properties, body, refs, transient, segment, segment_offset, body_size)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
     deleteMessage: p("DELETE FROM messages WHERE id = ?"),
-    insertRow: p("INSERT INTO queue_messages (queue_id, seq, message_id, expires_at, delivery_count) VALUES (?, ?, ?, ?, ?)"),
+    deleteMessagesFrom: p("DELETE FROM messages WHERE id >= ? AND id < ?"),
     setDeliveryCount: p("UPDATE queue_messages SET delivery_count = ? WHERE queue_id = ? AND seq = ?"),
     addRefs: p("UPDATE messages SET refs = refs + ? WHERE id = ? RETURNING id"),
     messageCount: p("SELECT COUNT(*) AS n FROM messages"),
