@@ -112,10 +112,19 @@ export class CommitSync {
       return;
     }
     if (err) return this.fail(err);
-    this.flush(); // commits what was recorded during that fsync: committed() starts the next
-    if (this.dirty && !this.inFlight) this.start();
+    // The covered callbacks first: their confirms are queued for the socket (a microtask) ahead
+    // of the commit of what was recorded during that fsync, which comes next in a microtask of
+    // its own, so a confirm does not wait for the next commit's writes (docs/storage.md).
     for (const fn of covered) fn();
+    queueMicrotask(this.commitAfterSync);
   }
+
+  /** Commits what was recorded during the fsync that just completed: committed() starts the next. */
+  private readonly commitAfterSync = (): void => {
+    if (this.closed || this.failed) return;
+    this.flush();
+    if (this.dirty && !this.inFlight) this.start();
+  };
 
   private fail(err: Error): void {
     this.failed = err;

@@ -38,6 +38,9 @@ class ManualTarget implements SyncTarget {
   }
 }
 
+/** Lets the microtask that commits after an fsync's callbacks run. */
+const microtasks = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 function setup() {
   const target = new ManualTarget();
   const fatal: Error[] = [];
@@ -48,41 +51,47 @@ function setup() {
 }
 
 describe("CommitSync", () => {
-  test("a commit's callbacks run only after an fsync that started after the commit", () => {
+  test("a commit's callbacks run only after an fsync that started after the commit, then the store commits", async () => {
     const { target, sync, ran, cb } = setup();
     sync.committed([cb("a1"), cb("a2")]);
     expect(target.started).toBe(1);
     expect(ran).toEqual([]);
     expect(sync.syncing).toBe(true);
     target.complete();
-    expect(ran).toEqual(["flush", "a1", "a2"]);
+    // The confirms first; the commit of what waited comes in a microtask after them.
+    expect(ran).toEqual(["a1", "a2"]);
+    await microtasks();
+    expect(ran).toEqual(["a1", "a2", "flush"]);
     expect(sync.pending).toBe(false);
   });
 
-  test("commits that end during an fsync wait for the next one, which covers them all", () => {
+  test("commits that end during an fsync wait for the next one, which covers them all", async () => {
     const { target, sync, ran, cb } = setup();
     sync.committed([cb("a")]);
     sync.committed([cb("b")]);
     sync.committed([cb("c")]);
     expect(target.started).toBe(1); // b and c ended after the first fsync started
     target.complete();
-    expect(ran).toEqual(["flush", "a"]);
+    await microtasks();
+    expect(ran).toEqual(["a", "flush"]);
     expect(target.started).toBe(2); // one fsync for b and c
     target.complete();
-    expect(ran).toEqual(["flush", "a", "flush", "b", "c"]);
+    await microtasks();
+    expect(ran).toEqual(["a", "flush", "b", "c", "flush"]);
     expect(target.inFlight).toBe(false);
   });
 
-  test("a commit with no callbacks is still synced before later waiters run", () => {
+  test("a commit with no callbacks is still synced before later waiters run", async () => {
     const { target, sync, ran, cb } = setup();
     sync.committed([]);
     sync.wait(cb("after"));
     expect(ran).toEqual([]);
     target.complete();
-    expect(ran).toEqual(["flush", "after"]);
+    await microtasks();
+    expect(ran).toEqual(["after", "flush"]);
   });
 
-  test("wait keeps the order of callbacks already waiting, and runs at once when nothing is", () => {
+  test("wait keeps the order of callbacks already waiting, and runs at once when nothing is", async () => {
     const { target, sync, ran, cb } = setup();
     sync.wait(cb("now"));
     expect(ran).toEqual(["now"]);
@@ -91,20 +100,24 @@ describe("CommitSync", () => {
     sync.committed([cb("b")]);
     sync.wait(cb("b-wait"));
     target.complete();
-    expect(ran).toEqual(["now", "flush", "a", "a-wait"]);
+    await microtasks();
+    expect(ran).toEqual(["now", "a", "a-wait", "flush"]);
     target.complete();
-    expect(ran).toEqual(["now", "flush", "a", "a-wait", "flush", "b", "b-wait"]);
+    await microtasks();
+    expect(ran).toEqual(["now", "a", "a-wait", "flush", "b", "b-wait", "flush"]);
   });
 
-  test("when an fsync completes the store commits first, and that commit is covered by the next fsync", () => {
+  test("when an fsync completes the store commits after its callbacks, and that commit is covered by the next fsync", async () => {
     const target = new ManualTarget();
     const ran: string[] = [];
     const sync: CommitSync = new CommitSync(target, () => sync.committed([() => ran.push("b")]), () => {});
     sync.committed([() => ran.push("a")]);
     target.complete();
-    expect(ran).toEqual(["a"]); // b was committed after the first fsync started
+    await microtasks();
+    expect(ran).toEqual(["a"]); // b was committed after the first fsync completed
     expect(target.started).toBe(2);
     target.complete();
+    await microtasks();
     expect(ran).toEqual(["a", "b"]);
   });
 
@@ -268,6 +281,7 @@ describe("SqliteStore with fsync", () => {
     expect(store.queueStats(q).count).toBe(1); // not committed while the fsync runs
     target.complete();
     expect(confirmed).toEqual(["a"]);
+    await microtasks();
     expect(store.queueStats(q).count).toBe(2); // committed as the fsync completed…
     expect(target.started).toBe(2); // …and covered by the next one
     target.complete();
