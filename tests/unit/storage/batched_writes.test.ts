@@ -2,26 +2,19 @@
 // store commit that acks many queues' messages at once, interleaved, with gaps: the range deletes
 // must take exactly the acked rows and messages.
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../../src/log.ts";
 import { openSqlite, type SqlDatabase } from "../../../src/runtime/sqlite.ts";
 import { BatchedInsert, consecutiveRuns, ROWS_PER_INSERT } from "../../../storage/batched_writes.ts";
 import { SqliteStore } from "../../../storage/sqlite_store.ts";
 import type { StorableMessage, StoreRow } from "../../../storage/store.ts";
+import { tempDirs } from "../../helpers/temp_dirs.ts";
 
-const dirs: string[] = [];
 const closers: { close(): void }[] = [];
 afterEach(() => {
   for (const c of closers.splice(0)) c.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "warren-batched-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("warren-batched-");
 
 test("consecutiveRuns splits on gaps, on descending values and on a group change", () => {
   const runs: [number, number, number][] = [];

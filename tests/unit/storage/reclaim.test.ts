@@ -4,26 +4,19 @@
 // changes in memory instead of failing or losing them.
 import { afterEach, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger, type Logger } from "../../../src/log.ts";
 import { SqliteStore } from "../../../storage/sqlite_store.ts";
 import type { StorableMessage, StoreRef, StoreRow } from "../../../storage/store.ts";
 import { UPGRADE_SUFFIX } from "../../../storage/upgrade.ts";
+import { tempDirs } from "../../helpers/temp_dirs.ts";
 
-const dirs: string[] = [];
 const stores: SqliteStore[] = [];
 afterEach(() => {
   for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "warren-reclaim-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("warren-reclaim-");
 
 function capture(): { log: Logger; lines: string[] } {
   const lines: string[] = [];

@@ -2,22 +2,15 @@
 // `bun test`, node:sqlite under `deno task test:store` (deno.json maps src/runtime/sqlite.ts to
 // src/runtime/deno/sqlite.ts). The store's durability rests on these settings and semantics.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../../src/log.ts";
 import { openSqlite, type SqlDatabase } from "../../../src/runtime/sqlite.ts";
 import { SqliteStore } from "../../../storage/sqlite_store.ts";
+import { tempDirs } from "../../helpers/temp_dirs.ts";
 
 const log = createLogger("none");
-const dirs: string[] = [];
 const open: { close(): void }[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "warren-sqlite-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("warren-sqlite-");
 
 function database(): SqlDatabase {
   const db = openSqlite(join(tempDir(), "t.sqlite"));
@@ -38,7 +31,6 @@ describe("sqlite adapter", () => {
         // closed by the test
       }
     }
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
   // synchronous NORMAL with fsync too: the WAL is fsynced off the event loop before callbacks run
