@@ -10,7 +10,7 @@ import type { StorableMessage, StoreRef } from "./store.ts";
 
 export class MessageRows {
   /** Segments of messages deleted by the current commit (including bulk deletes). */
-  releasedSegments: number[] = [];
+  private releasedSegments: number[] = [];
   private readonly messageInserts: BatchedInsert;
   private readonly rowInserts: BatchedInsert;
   /** The ids of unshared messages a commit deletes (reused: deleted in runs of consecutive ids). */
@@ -51,6 +51,16 @@ export class MessageRows {
       else sql.deleteMessagesFrom.run(id, id + count);
     });
     deletedIds.length = 0;
+  }
+
+  /** Deletes a queue's rows with fromSeq <= seq < toSeq, releasing their messages (purge, queue delete). */
+  dropRange(queueId: number, fromSeq: number, toSeq: number): void {
+    const sql = this.sql;
+    sql.releaseRowsFrom.run(queueId, fromSeq, toSeq);
+    for (const r of sql.deleteReleasedFrom.all<{ segment: number | null }>(queueId, fromSeq, toSeq)) {
+      if (r.segment !== null) this.releasedSegments.push(r.segment);
+    }
+    sql.deleteRowsFrom.run(queueId, fromSeq, toSeq);
   }
 
   /** The new rows, and the messages they are the first rows of (inside the commit's transaction). */

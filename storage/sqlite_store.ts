@@ -256,7 +256,7 @@ export class SqliteStore extends GroupCommit implements Store {
     // Rows not yet written need not be written at all.
     this.pending.dropQueue(queueId);
     this.record(() => {
-      this.dropRows(queueId, 0, Number.MAX_SAFE_INTEGER);
+      this.rows.dropRange(queueId, 0, Number.MAX_SAFE_INTEGER);
       this.sql.deleteQueue.run(queueId);
       this.sql.deleteLevelsDelivered.run(queueId);
     });
@@ -265,16 +265,7 @@ export class SqliteStore extends GroupCommit implements Store {
 
   purgeFrom(queueId: number, fromSeq: number, toSeq: number): void {
     this.pending.dropRange(queueId, fromSeq, toSeq);
-    this.record(() => this.dropRows(queueId, fromSeq, toSeq));
-  }
-
-  /** Deletes a queue's rows with fromSeq <= seq < toSeq, releasing their messages. */
-  private dropRows(queueId: number, fromSeq: number, toSeq: number): void {
-    this.sql.releaseRowsFrom.run(queueId, fromSeq, toSeq);
-    for (const r of this.sql.deleteReleasedFrom.all<{ segment: number | null }>(queueId, fromSeq, toSeq)) {
-      if (r.segment !== null) this.rows.releasedSegments.push(r.segment);
-    }
-    this.sql.deleteRowsFrom.run(queueId, fromSeq, toSeq);
+    this.record(() => this.rows.dropRange(queueId, fromSeq, toSeq));
   }
 
   saveBinding(vhost: string, source: string, kind: DestinationKind, destination: string, key: string, args: FieldTable): void {
