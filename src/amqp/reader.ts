@@ -13,7 +13,8 @@ export type DeliveryTag = number | bigint;
 
 export class Reader {
   bytes: Uint8Array = new Uint8Array(0);
-  view: DataView = new DataView(this.bytes.buffer);
+  /** Made only for floats and big tags: a DataView per socket chunk was most of a read's garbage. */
+  private dataView: DataView | undefined;
   pos = 0;
   end = 0;
 
@@ -24,11 +25,16 @@ export class Reader {
   reset(bytes: Uint8Array, start: number, end: number): this {
     if (bytes !== this.bytes) {
       this.bytes = bytes;
-      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.dataView = undefined;
     }
     this.pos = start;
     this.end = end;
     return this;
+  }
+
+  private get view(): DataView {
+    const bytes = this.bytes;
+    return (this.dataView ??= new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
   get remaining(): number {
@@ -50,45 +56,38 @@ export class Reader {
   }
 
   i8(): number {
-    this.need(1);
-    return this.view.getInt8(this.pos++);
+    return (this.u8() << 24) >> 24;
   }
 
   u16(): number {
     this.need(2);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    const b = this.bytes;
+    const p = this.pos;
+    this.pos = p + 2;
+    return (b[p]! << 8) | b[p + 1]!;
   }
 
   i16(): number {
-    this.need(2);
-    const v = this.view.getInt16(this.pos);
-    this.pos += 2;
-    return v;
+    return (this.u16() << 16) >> 16;
   }
 
   u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    return this.i32() >>> 0;
   }
 
   i32(): number {
     this.need(4);
-    const v = this.view.getInt32(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.bytes;
+    const p = this.pos;
+    this.pos = p + 4;
+    return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
   }
 
   /** Unsigned 64-bit as a number: exact up to 2^53, which delivery tags and sizes never pass. */
   u64(): number {
     this.need(8);
-    const hi = this.view.getUint32(this.pos);
-    const lo = this.view.getUint32(this.pos + 4);
-    this.pos += 8;
-    return hi * 0x1_0000_0000 + lo;
+    const hi = this.u32();
+    return hi * 0x1_0000_0000 + this.u32();
   }
 
   /**
@@ -98,12 +97,9 @@ export class Reader {
    */
   tag(): DeliveryTag {
     this.need(8);
-    const hi = this.view.getUint32(this.pos);
-    if (hi < 0x20_0000) {
-      const lo = this.view.getUint32(this.pos + 4);
-      this.pos += 8;
-      return hi * 0x1_0000_0000 + lo;
-    }
+    const hi = this.u32();
+    if (hi < 0x20_0000) return hi * 0x1_0000_0000 + this.u32();
+    this.pos -= 4;
     const big = this.view.getBigUint64(this.pos);
     this.pos += 8;
     return big;
@@ -112,10 +108,8 @@ export class Reader {
   /** Signed 64-bit as a number (exact within ±2^53). */
   i64(): number {
     this.need(8);
-    const hi = this.view.getInt32(this.pos);
-    const lo = this.view.getUint32(this.pos + 4);
-    this.pos += 8;
-    return hi * 0x1_0000_0000 + lo;
+    const hi = this.i32();
+    return hi * 0x1_0000_0000 + this.u32();
   }
 
   f32(): number {

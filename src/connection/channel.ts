@@ -16,6 +16,7 @@ import type { QueueEntry } from "../broker/queue_entry.ts";
 import type { Connection } from "./connection.ts";
 import { ChannelCounters } from "../broker/stats.ts";
 import { growBody, releaseBody } from "./body_buffer.ts";
+import { type Unacked, UnackedDeliveries } from "./unacked_deliveries.ts";
 
 /** A connection whose channels are AMQP channels. */
 export type AmqpConnection = Connection<Channel>;
@@ -72,15 +73,7 @@ interface PendingContent {
   oversized: boolean;
 }
 
-/** A delivery awaiting ack (consumer null for basic.get). */
-export interface Unacked {
-  tag: number;
-  entry: QueueEntry;
-  queue: Queue;
-  consumer: Consumer | null;
-  /** Wall-clock ms of the delivery, for the consumer timeout (consumer_timeout.ts). */
-  at: number;
-}
+export type { Unacked } from "./unacked_deliveries.ts";
 
 const NO_BODY = new Uint8Array(0);
 
@@ -104,7 +97,7 @@ export class Channel {
   // Deliveries and acks
   deliveryTag = 0;
   /** In delivery-tag order (Map keeps insertion order). */
-  readonly unacked = new Map<number, Unacked>();
+  readonly unacked = new UnackedDeliveries();
   readonly consumers = new Map<string, Consumer>();
   /** Scratch for acks: the queues that may deliver again (reused, emptied after each ack). */
   readonly settledQueues = new Set<Queue>();
@@ -331,7 +324,7 @@ export class Channel {
     this.state = "closed"; // nothing more is written on it (closeWithError then waits for close-ok)
     this.dropPending();
     // Acks held in an open transaction never happened: those deliveries go back too.
-    for (const held of this.tx?.acks ?? []) for (const u of held.deliveries) this.unacked.set(u.tag, u);
+    for (const held of this.tx?.acks ?? []) for (const u of held.deliveries) this.unacked.add(u);
     this.tx = undefined;
     const vhost = this.connection.vhost;
     for (const consumer of this.consumers.values()) {
@@ -395,7 +388,7 @@ export class Consumer implements QueueConsumer {
     const connection = channel.connection;
     const tag = ++channel.deliveryTag;
     if (!this.noAck) {
-      channel.unacked.set(tag, { tag, entry, queue, consumer: this, at: Date.now() });
+      channel.unacked.add({ tag, entry, queue, consumer: this, at: Date.now() });
       this.unacked++;
     }
     queue.delivered(entry, this.noAck);

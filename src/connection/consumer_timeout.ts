@@ -14,7 +14,7 @@ const TICK_MS = 60_000;
 interface TimedChannel {
   readonly id: number;
   readonly state: string;
-  readonly unacked: ReadonlyMap<number, { at: number; consumer: { tag: string } | null }>;
+  readonly unacked: { oldest(): { at: number; consumer: { tag: string } | null } | undefined };
   closeWithError(error: AmqpError): void;
 }
 interface TimedBroker {
@@ -35,7 +35,7 @@ function check(broker: TimedBroker, timeout: number): void {
     if (connection.state !== "running") continue;
     for (const channel of connection.channels.values()) {
       if (channel.state !== "open") continue;
-      const oldest = channel.unacked.values().next().value;
+      const oldest = channel.unacked.oldest();
       if (oldest === undefined || oldest.at >= oldestAllowed) continue;
       const why = `This timeout value can be configured, see consumers doc guide to learn more`;
       const tag = oldest.consumer?.tag ?? "";

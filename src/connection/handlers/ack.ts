@@ -41,11 +41,7 @@ function settleTags(channel: Channel, tag: DeliveryTag, multiple: boolean, how: 
     // Bounded by the tags issued so far: a dead-lettered message may be delivered back to this
     // channel while the loop runs, and that delivery is not part of this ack.
     const upTo = tag === 0 ? channel.deliveryTag : unackedDelivery(channel, tag).tag;
-    for (const [t, u] of unacked) {
-      if (t > upTo) break;
-      unacked.delete(t);
-      settleOne(channel, u, how, touched);
-    }
+    for (let u = unacked.shiftUpTo(upTo); u !== undefined; u = unacked.shiftUpTo(upTo)) settleOne(channel, u, how, touched);
   }
   resumeQueues(channel, touched);
 }
@@ -65,22 +61,10 @@ function unackedDelivery(channel: Channel, tag: DeliveryTag): Unacked {
  */
 function collect(channel: Channel, tag: DeliveryTag, multiple: boolean): Unacked[] {
   const unacked = channel.unacked;
-  if (multiple && tag === 0) {
-    const all = [...unacked.values()];
-    unacked.clear();
-    return all;
-  }
-  const named = unackedDelivery(channel, tag);
-  if (!multiple) {
-    unacked.delete(named.tag);
-    return [named];
-  }
+  const upTo = multiple && tag === 0 ? channel.deliveryTag : unackedDelivery(channel, tag).tag;
+  if (!multiple) return [unacked.delete(upTo)!];
   const out: Unacked[] = [];
-  for (const [t, u] of unacked) {
-    if (t > named.tag) break;
-    out.push(u);
-  }
-  for (const u of out) unacked.delete(u.tag);
+  for (let u = unacked.shiftUpTo(upTo); u !== undefined; u = unacked.shiftUpTo(upTo)) out.push(u);
   return out;
 }
 

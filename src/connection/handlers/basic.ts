@@ -179,7 +179,7 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
     return;
   }
   const tag = ++channel.deliveryTag;
-  if (!noAck) channel.unacked.set(tag, { tag, entry, queue, consumer: null, at: Date.now() });
+  if (!noAck) channel.unacked.add({ tag, entry, queue, consumer: null, at: Date.now() });
   queue.delivered(entry, noAck);
   if (noAck) {
     queue.counters.getNoAck++;

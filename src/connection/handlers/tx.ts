@@ -46,8 +46,5 @@ function requireTx(channel: Channel) {
 
 /** Rolled-back acks: the deliveries are unacked again, in delivery-tag order. */
 function restoreUnacked(channel: Channel, deliveries: Unacked[]): void {
-  if (deliveries.length === 0) return;
-  const all = [...channel.unacked.values(), ...deliveries].sort((a, b) => a.tag - b.tag);
-  channel.unacked.clear();
-  for (const u of all) channel.unacked.set(u.tag, u);
+  for (const u of deliveries) channel.unacked.add(u); // each at its place by tag
 }
