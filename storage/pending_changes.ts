@@ -5,18 +5,22 @@
 import type { StoreRef, StoreRow } from "./store.ts";
 
 export class PendingChanges {
-  /** New rows per queue id, by seq. */
-  readonly rows = new Map<number, Map<number, StoreRow>>();
+  /**
+   * New rows per queue id, by seq. This and the other maps are replaced after a commit, not
+   * cleared: JavaScriptCore's Map.clear() on a long-lived map makes the next collection a full
+   * one (docs/performance.md, "Unacked deliveries without a Map"), and commits come thousands a second.
+   */
+  rows = new Map<number, Map<number, StoreRow>>();
   rowCount = 0;
   /** Committed rows to delete: deletedQueueIds[i], deletedSeqs[i]. */
   readonly deletedQueueIds: number[] = [];
   readonly deletedSeqs: number[] = [];
   /** Messages that lost a committed row (deleted, or their reference count lowered). */
   readonly releasedMessages: StoreRef[] = [];
-  private readonly counts = new Map<number, Map<number, number>>();
+  private counts = new Map<number, Map<number, number>>();
   private lastQueueId = 0;
   private lastRows: Map<number, StoreRow> | undefined;
-  private readonly watermarks = new Map<number, Map<number, number>>();
+  private watermarks = new Map<number, Map<number, number>>();
 
   add(queueId: number, row: StoreRow): void {
     // Publishes come in runs to one queue: the last queue's rows are at hand.
@@ -121,15 +125,15 @@ export class PendingChanges {
   }
 
   clear(): void {
-    this.rows.clear();
+    if (this.rows.size !== 0) this.rows = new Map();
     this.lastQueueId = 0;
     this.lastRows = undefined;
     this.rowCount = 0;
     this.deletedQueueIds.length = 0;
     this.deletedSeqs.length = 0;
     this.releasedMessages.length = 0;
-    this.counts.clear();
-    this.watermarks.clear();
+    if (this.counts.size !== 0) this.counts = new Map();
+    if (this.watermarks.size !== 0) this.watermarks = new Map();
   }
 
   private forget(row: StoreRow): void {
