@@ -96,7 +96,7 @@ export class Channel {
 
   // Deliveries and acks
   deliveryTag = 0;
-  /** In delivery-tag order (Map keeps insertion order). */
+  /** Deliveries awaiting ack, in delivery-tag order. */
   readonly unacked = new UnackedDeliveries();
   readonly consumers = new Map<string, Consumer>();
   /** Scratch for acks: the queues that may deliver again (reused, emptied after each ack). */
@@ -324,7 +324,7 @@ export class Channel {
     this.state = "closed"; // nothing more is written on it (closeWithError then waits for close-ok)
     this.dropPending();
     // Acks held in an open transaction never happened: those deliveries go back too.
-    for (const held of this.tx?.acks ?? []) for (const u of held.deliveries) this.unacked.add(u);
+    for (const held of this.tx?.acks ?? []) this.unacked.addAll(held.deliveries);
     this.tx = undefined;
     const vhost = this.connection.vhost;
     for (const consumer of this.consumers.values()) {

@@ -63,6 +63,18 @@ export class UnackedDeliveries {
     this.size++;
   }
 
+  /** Puts settled deliveries back (acks of a transaction rolled back), each at its place by tag. */
+  addAll(deliveries: readonly Unacked[]): void {
+    if (deliveries.length <= MIN_COMPACT) {
+      for (const u of deliveries) this.add(u);
+      return;
+    }
+    // Many: one sort instead of an insertion each.
+    const all = [...this.values(), ...deliveries].sort((a, b) => a.tag - b.tag);
+    this.clear();
+    for (const u of all) this.add(u);
+  }
+
   get(tag: number): Unacked | undefined {
     const i = this.indexOf(tag);
     return i < this.end && this.tags[i] === tag ? this.items[i] : undefined;

@@ -46,5 +46,5 @@ function requireTx(channel: Channel) {
 
 /** Rolled-back acks: the deliveries are unacked again, in delivery-tag order. */
 function restoreUnacked(channel: Channel, deliveries: Unacked[]): void {
-  for (const u of deliveries) channel.unacked.add(u); // each at its place by tag
+  channel.unacked.addAll(deliveries);
 }

@@ -43,14 +43,17 @@ test("matches a sorted model through 200,000 random operations", () => {
         expect(taken).toEqual(expected);
         for (const t of expected) model.delete(t);
       } else if (r < 0.99) {
-        // A rolled-back ack: some settled tags come back, each at its place.
-        const back = [1 + Math.floor(rnd() * nextTag), 1 + Math.floor(rnd() * nextTag)];
-        for (const tag of back) {
+        // A rolled-back transaction: settled tags come back, each at its place (few, or many at once).
+        const count = rnd() < 0.8 ? 2 : 100;
+        const back: Unacked[] = [];
+        for (let i = 0; i < count; i++) {
+          const tag = 1 + Math.floor(rnd() * nextTag);
           if (model.has(tag)) continue;
           const u = delivery(tag);
-          real.add(u);
+          back.push(u);
           model.set(tag, u);
         }
+        real.addAll(back);
       } else {
         real.clear();
         model.clear();
