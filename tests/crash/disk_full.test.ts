@@ -1,5 +1,5 @@
 // Issue 23: a disk filled by something else never corrupts or wedges the store. The test makes a
-// 128 MiB tmpfs, runs the broker on it, fills the file system to the last byte with another
+// 256 MiB tmpfs, runs the broker on it, fills the file system to the last byte with another
 // file while publishers are sending, and checks that the broker blocks publishers, keeps
 // consumers and acks working, recovers by itself once the file is deleted, and loses nothing
 // it confirmed (also across a kill -9). Mounting needs root (CAP_SYS_ADMIN): without it the
@@ -18,7 +18,11 @@ setDefaultTimeout(240_000);
 
 const QUEUE = "reclaim-diskfull";
 const mountPoint = mkdtempSync(join(tmpdir(), "warren-diskfull-"));
-const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=128m", "tmpfs", mountPoint], { encoding: "utf8" });
+// Room for what the test writes before the disk fills (up to ~125 MB: 20k small messages, 300 KiB
+// messages streamed until the alarm blocks them, the WAL, the 16 MiB reserve) plus the WAL headroom
+// and disk_free_limit the alarm needs to clear. With 128 MiB, a fast stream (seen on Deno) left
+// 13–17 MB free after the filler went, under the 17 MB the alarm needs, and the test waited forever.
+const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256m", "tmpfs", mountPoint], { encoding: "utf8" });
 const mounted = mount.status === 0;
 if (!mounted) {
   console.warn(
