@@ -8,9 +8,10 @@ export class PendingChanges {
   /**
    * New rows per queue id, by seq. This and the other maps are replaced after a commit, not
    * cleared: JavaScriptCore's Map.clear() on a long-lived map makes the next collection a full
-   * one (docs/performance.md, "Unacked deliveries without a Map"), and commits come thousands a second.
+   * one (docs/performance.md, "Other Maps and Sets on the message path"), and commits come
+   * thousands a second.
    */
-  rows = new Map<number, Map<number, StoreRow>>();
+  private byQueue = new Map<number, Map<number, StoreRow>>();
   rowCount = 0;
   /** Committed rows to delete: deletedQueueIds[i], deletedSeqs[i]. */
   readonly deletedQueueIds: number[] = [];
@@ -22,10 +23,15 @@ export class PendingChanges {
   private lastRows: Map<number, StoreRow> | undefined;
   private watermarks = new Map<number, Map<number, number>>();
 
+  /** New rows per queue id, by seq (read by the stores' commits). */
+  get rows(): ReadonlyMap<number, ReadonlyMap<number, StoreRow>> {
+    return this.byQueue;
+  }
+
   add(queueId: number, row: StoreRow): void {
     // Publishes come in runs to one queue: the last queue's rows are at hand.
-    let queueRows = queueId === this.lastQueueId ? this.lastRows : this.rows.get(queueId);
-    if (queueRows === undefined) this.rows.set(queueId, queueRows = new Map());
+    let queueRows = queueId === this.lastQueueId ? this.lastRows : this.byQueue.get(queueId);
+    if (queueRows === undefined) this.byQueue.set(queueId, queueRows = new Map());
     this.lastQueueId = queueId;
     this.lastRows = queueRows;
     const before = queueRows.size;
@@ -36,12 +42,12 @@ export class PendingChanges {
   }
 
   isPending(queueId: number, seq: number): boolean {
-    return this.rows.get(queueId)?.has(seq) === true;
+    return this.byQueue.get(queueId)?.has(seq) === true;
   }
 
   /** Forgets a row recorded since the last commit; false if it was not pending. */
   cancel(queueId: number, row: StoreRow): boolean {
-    const queueRows = this.rows.get(queueId);
+    const queueRows = this.byQueue.get(queueId);
     const pending = queueRows?.get(row.seq);
     // The same row, or one read back from it while the disk was full (same StoreRef).
     if (pending === undefined || (pending !== row && pending.message.storeRef !== row.message.storeRef)) return false;
@@ -52,7 +58,7 @@ export class PendingChanges {
 
   /** A queue's rows not yet written with fromSeq <= seq < toSeq, in order, up to `limit`. */
   pendingRows(queueId: number, fromSeq: number, toSeq: number, limit: number): StoreRow[] {
-    const queueRows = this.rows.get(queueId);
+    const queueRows = this.byQueue.get(queueId);
     if (queueRows === undefined) return [];
     const rows = [...queueRows.values()].filter((r) => r.seq >= fromSeq && r.seq < toSeq).sort((a, b) => a.seq - b.seq);
     return rows.slice(0, limit);
@@ -102,10 +108,10 @@ export class PendingChanges {
 
   /** The queue is deleted: its pending rows, counts and watermarks need not be written. */
   dropQueue(queueId: number): void {
-    const queueRows = this.rows.get(queueId);
+    const queueRows = this.byQueue.get(queueId);
     if (queueRows !== undefined) {
       for (const row of queueRows.values()) this.forget(row);
-      this.rows.delete(queueId);
+      this.byQueue.delete(queueId);
       if (this.lastRows === queueRows) this.lastRows = undefined;
     }
     this.counts.delete(queueId);
@@ -114,7 +120,7 @@ export class PendingChanges {
 
   /** A queue's pending rows with fromSeq <= seq < toSeq need not be written. */
   dropRange(queueId: number, fromSeq: number, toSeq: number): void {
-    const queueRows = this.rows.get(queueId);
+    const queueRows = this.byQueue.get(queueId);
     if (queueRows === undefined) return;
     for (const [seq, row] of queueRows) {
       if (seq >= fromSeq && seq < toSeq) {
@@ -125,7 +131,7 @@ export class PendingChanges {
   }
 
   clear(): void {
-    if (this.rows.size !== 0) this.rows = new Map();
+    if (this.byQueue.size !== 0) this.byQueue = new Map();
     this.lastQueueId = 0;
     this.lastRows = undefined;
     this.rowCount = 0;

@@ -29,6 +29,8 @@ export interface Unacked {
 const MIN_COMPACT = 64;
 /** Slots kept for reuse once every delivery is settled; a channel that held more gets new arrays. */
 const KEEP_SLOTS = 4096;
+/** Rolled-back deliveries past this many are merged by one sort instead of an insertion each. */
+const SORT_ABOVE = 64;
 
 export class UnackedDeliveries {
   /** Delivery tags, ascending, in [start, end); `items[i]` is undefined once tag `tags[i]` is settled. */
@@ -65,7 +67,7 @@ export class UnackedDeliveries {
 
   /** Puts settled deliveries back (acks of a transaction rolled back), each at its place by tag. */
   addAll(deliveries: readonly Unacked[]): void {
-    if (deliveries.length <= MIN_COMPACT) {
+    if (deliveries.length <= SORT_ABOVE) {
       for (const u of deliveries) this.add(u);
       return;
     }
