@@ -52,6 +52,8 @@ export interface BrokerOptions {
   fsync: boolean;
   /** The store gives space freed by acks back to the file system while running (docs/storage.md). */
   storeReclaim: boolean;
+  /** µs the event loop keeps polling after a socket read instead of sleeping (0: off; runtime/busy_wait.ts). */
+  busyWaitUs: number;
   /** Bytes of the disk reserve file that lets the store finish its writes on a full disk. */
   diskReserveBytes: number;
   /** Largest message body accepted (RabbitMQ's max_message_size, 128 MiB by default). */
@@ -164,6 +166,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   httpMaxBodySize: 20_000_000,
   fsync: true,
   storeReclaim: true,
+  busyWaitUs: 0,
   diskReserveBytes: 16 * 1024 * 1024,
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,

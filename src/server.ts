@@ -9,13 +9,15 @@ import { listenTcp, type TcpHandler, type TcpSocket } from "./runtime/tcp.ts";
 import { fileHandlesFor } from "./broker/socket_limit.ts";
 import { listenTls } from "./runtime/tls.ts";
 import { listening } from "./runtime/listen_error.ts";
+import { requestBusyWait } from "./runtime/busy_wait.ts";
+import { availableParallelism } from "node:os";
 import { startConsumerTimeout } from "./connection/consumer_timeout.ts";
 import { recover } from "./broker/recovery.ts";
 import { importDefinitions } from "./broker/definitions.ts";
 import { startHttpListeners } from "./http/listeners.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { VERSION } from "./version.ts";
-import { RUNTIME_VERSION } from "./runtime/platform.ts";
+import { BUSY_WAIT_SUPPORTED, RUNTIME_VERSION } from "./runtime/platform.ts";
 import { loadPlugins } from "./plugins/boot.ts";
 import type { PluginManager } from "./plugins/manager.ts";
 
@@ -96,6 +98,25 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
   return broker;
 }
 
+/**
+ * --busy-wait-us: the loop polls after socket reads instead of sleeping. With one CPU the polling
+ * would take the time the clients need to answer, so it stays off there.
+ */
+function startBusyWait(broker: AmqpBroker): void {
+  const us = broker.options.busyWaitUs;
+  if (us === 0) return;
+  if (!BUSY_WAIT_SUPPORTED) {
+    broker.log.warning(`busy waiting (--busy-wait-us ${us}) left off: ${RUNTIME_VERSION} does not support it`);
+    return;
+  }
+  if (availableParallelism() < 2) {
+    broker.log.warning(`busy waiting (--busy-wait-us ${us}) left off: this machine has one CPU`);
+    return;
+  }
+  broker.onStop(requestBusyWait(us));
+  broker.log.info(`busy waiting ${us} µs after each socket read (--busy-wait-us)`);
+}
+
 /** The handler of a socket refused over the socket limit (already terminated). */
 const REFUSED: TcpHandler = { onData() {}, onDrain() {}, onClose() {} };
 
@@ -135,6 +156,7 @@ function listen(broker: AmqpBroker): void {
     broker.onStop(() => listener.stop());
     broker.log.info(`started TLS (SSL) listener on ${formatBind(bind)}:${listener.port}`);
   }
+  startBusyWait(broker);
   broker.alarms.start();
   const consumerTimeout = startConsumerTimeout(broker);
   if (consumerTimeout) broker.onStop(() => consumerTimeout.cancel());

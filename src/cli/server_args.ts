@@ -20,6 +20,8 @@ Options:
   --log-level LEVEL   debug | info | warning | error | none (default info)
   --no-fsync          commits survive a process crash, not a power cut (faster)
   --no-reclaim        keep space freed by acks in the store file instead of giving it back (benchmarks)
+  --busy-wait-us N    keep polling sockets N µs after each read instead of sleeping (default 0: off);
+                      faster request/reply round trips for more CPU (docs/performance.md)
   --memory-high-watermark N   memory alarm: fraction of the memory limit (<= 1, default 0.4) or bytes
   --disk-free-limit N         disk alarm below N bytes free in the data dir (default 50000000)
   --max-message-size N        largest message body accepted, in bytes (default 134217728)
@@ -65,6 +67,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       "log-level": { type: "string" },
       "no-fsync": { type: "boolean" },
       "no-reclaim": { type: "boolean" },
+      "busy-wait-us": { type: "string" },
       "memory-high-watermark": { type: "string" },
       "disk-free-limit": { type: "string" },
       "max-message-size": { type: "string" },
@@ -100,6 +103,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
   if (values["no-fsync"]) options.fsync = false;
   if (values["no-reclaim"]) options.storeReclaim = false;
+  if (values["busy-wait-us"] !== undefined) options.busyWaitUs = parseBusyWait(values["busy-wait-us"]);
   if (values.plugins !== undefined) options.plugins = values.plugins.split(",").map((p) => p.trim()).filter((p) => p !== "");
   if (values["enabled-plugins-file"] !== undefined) options.enabledPluginsFile = values["enabled-plugins-file"];
   if (values["plugins-dir"] !== undefined) options.pluginsDir = values["plugins-dir"];
@@ -135,6 +139,17 @@ function parsePositive(text: string, flag: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new UsageError(`Invalid ${flag} "${text}": expected a positive number`);
   return value;
 }
+
+/** Microseconds of busy waiting: 0 (off) up to 10 ms, past which it is only wasted CPU. */
+function parseBusyWait(text: string): number {
+  const us = Number(text);
+  if (!/^\d+$/.test(text) || us > MAX_BUSY_WAIT_US) {
+    throw new UsageError(`Invalid --busy-wait-us "${text}": expected microseconds from 0 (off) to ${MAX_BUSY_WAIT_US}`);
+  }
+  return us;
+}
+
+const MAX_BUSY_WAIT_US = 10_000;
 
 function parsePortOrNone(text: string, flag: string): number | null {
   if (text === "none") return null;

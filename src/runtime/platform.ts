@@ -12,3 +12,9 @@ export const RUNTIME_VERSION = `Bun ${Bun.version}`;
 export function startupDone(): void {
   Bun.unsafe.setJITPolicy(1);
 }
+
+/**
+ * Whether busy waiting after socket reads (runtime/busy_wait.ts) works here: Bun's listener
+ * reports every read and setImmediate polls its sockets.
+ */
+export const BUSY_WAIT_SUPPORTED = true;

@@ -1,6 +1,7 @@
 // TCP listener on Bun.listen. The broker sees only TcpSocket/TcpHandler (interfaces.ts);
 // src/runtime/deno/tcp.ts provides the same on Deno.
 import type { ListenTls, TcpHandler, TcpListener, TcpSocket } from "./interfaces.ts";
+import { noteSocketRead } from "./busy_wait.ts";
 
 export type { ListenTls, TcpHandler, TcpListener, TcpSocket } from "./interfaces.ts";
 
@@ -50,6 +51,7 @@ export function listenTcp(
         });
       },
       data(socket, chunk) {
+        noteSocketRead();
         socket.data.handler?.onData(chunk);
       },
       drain(socket) {

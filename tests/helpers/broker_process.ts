@@ -41,7 +41,8 @@ export async function startBrokerProcess(opts: Partial<BrokerOptions>, dataDir: 
     } else if (name === "nodeName") env.RABBITMQ_NODENAME = String(value);
     else if (name === "fsync") {
       if (value === false) args.push("--no-fsync");
-    } else {
+    } else if (name === "busyWaitUs") args.push("--busy-wait-us", String(value));
+    else {
       throw new Error(`startTestBroker: option "${name}" cannot be given to a broker process; this test needs the in-process broker`);
     }
   }

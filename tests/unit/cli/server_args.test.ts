@@ -34,6 +34,15 @@ test("flags map to broker options", () => {
   });
 });
 
+test("--busy-wait-us takes microseconds from 0 (off) to 10 ms", () => {
+  expect(parseServerArgs(["--busy-wait-us", "100"], {})).toEqual({ busyWaitUs: 100 });
+  expect(parseServerArgs(["--busy-wait-us", "0"], {})).toEqual({ busyWaitUs: 0 });
+  expect(parseServerArgs(["--busy-wait-us", "10000"], {})).toEqual({ busyWaitUs: 10_000 });
+  for (const bad of ["10001", "-5", "1.5", "fast", ""]) {
+    expect(() => parseServerArgs([`--busy-wait-us=${bad}`], {})).toThrow(`Invalid --busy-wait-us "${bad}"`);
+  }
+});
+
 test("RABBITMQ_DEFAULT_* variables set the default user, password and vhost", () => {
   expect(parseServerArgs([], { RABBITMQ_DEFAULT_USER: "admin", RABBITMQ_DEFAULT_PASS: "pw", RABBITMQ_DEFAULT_VHOST: "v" }))
     .toEqual({ defaultUser: "admin", defaultPass: "pw", defaultVhost: "v" });
