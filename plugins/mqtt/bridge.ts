@@ -25,9 +25,18 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The AMQP message an MQTT publish puts on `exchange`. */
 export function toAmqp(exchange: string, m: MqttMessage): Message {
+  const p = m.properties;
+  if (
+    p.contentType === undefined && p.messageExpiry === undefined && p.responseTopic === undefined && p.payloadFormat !== 1 &&
+    p.correlationData === undefined && p.userProperties === undefined
+  ) {
+    // No MQTT 5 property maps to AMQP (every 3.1.1 publish): the property list depends on QoS,
+    // dup and retain only, and is built once for each (the publish path's largest cost otherwise).
+    const plain = plainProperties(m.qos, m.dup, m.retain);
+    return Message.withProps(exchange, topicToRoutingKey(m.topic), plain.bytes, m.payload, plain.props);
+  }
   const headers: FieldTable = { "x-mqtt-publish-qos": new Typed("b", m.qos), "x-mqtt-dup": m.dup };
   if (m.retain) headers["x-mqtt-retain"] = true;
-  const p = m.properties;
   const props: BasicProperties = { headers, deliveryMode: m.qos > 0 ? 2 : 1 };
   if (p.contentType !== undefined) props.contentType = p.contentType;
   if (p.messageExpiry !== undefined) props.expiration = String(p.messageExpiry * 1000);
@@ -42,6 +51,24 @@ export function toAmqp(exchange: string, m: MqttMessage): Message {
   writer.reset();
   encodeProperties(writer, props);
   return new Message(exchange, topicToRoutingKey(m.topic), writer.written().slice(), m.payload);
+}
+
+/** The encoded and decoded property list of a publish without MQTT 5 properties, by QoS, dup and retain. */
+const plainLists: ({ bytes: Uint8Array; props: BasicProperties } | undefined)[] = [];
+
+function plainProperties(qos: number, dup: boolean, retain: boolean): { bytes: Uint8Array; props: BasicProperties } {
+  const at = qos * 4 + (dup ? 2 : 0) + (retain ? 1 : 0);
+  let list = plainLists[at];
+  if (list === undefined) {
+    const headers: FieldTable = { "x-mqtt-publish-qos": Object.freeze(new Typed("b", qos)), "x-mqtt-dup": dup };
+    if (retain) headers["x-mqtt-retain"] = true;
+    // Shared by every message built from it: frozen, so a change anywhere fails loudly.
+    const props: BasicProperties = Object.freeze({ headers: Object.freeze(headers), deliveryMode: qos > 0 ? 2 : 1 });
+    writer.reset();
+    encodeProperties(writer, props);
+    plainLists[at] = list = { bytes: writer.written().slice(), props };
+  }
+  return list;
 }
 
 /** Bytes that are UTF-8 text short enough for a shortstr, as text. */

@@ -237,6 +237,10 @@ function properties(c: Cursor, v5: boolean): Properties {
   return out;
 }
 
+function fixedFlags(type: number, flags: number, expected: number): void {
+  if (flags !== expected) throw malformed(`reserved flags of packet type ${type} are ${flags}, must be ${expected}`);
+}
+
 /**
  * Decodes one packet: `first` is the fixed header's first byte, body the remaining bytes.
  * `level` is the protocol level of the connection (0 before CONNECT).
@@ -246,13 +250,10 @@ export function decodePacket(first: number, body: Uint8Array, level: number): Pa
   const flags = first & 0x0f;
   const c = new Cursor(body, body.length);
   const v5 = level === 5;
-  const fixedFlags = (expected: number) => {
-    if (flags !== expected) throw malformed(`reserved flags of packet type ${type} are ${flags}, must be ${expected}`);
-  };
   let packet: Packet;
   switch (type) {
     case PacketType.connect:
-      fixedFlags(0);
+      fixedFlags(type, flags, 0);
       packet = decodeConnect(c);
       break;
     case PacketType.publish: {
@@ -273,7 +274,7 @@ export function decodePacket(first: number, body: Uint8Array, level: number): Pa
     case PacketType.pubrec:
     case PacketType.pubrel:
     case PacketType.pubcomp: {
-      fixedFlags(type === PacketType.pubrel ? 2 : 0);
+      fixedFlags(type, flags, type === PacketType.pubrel ? 2 : 0);
       const packetId = c.u16();
       const reason = c.left > 0 ? c.byte() : 0;
       if (c.left > 0) properties(c, v5);
@@ -281,7 +282,7 @@ export function decodePacket(first: number, body: Uint8Array, level: number): Pa
       break;
     }
     case PacketType.subscribe: {
-      fixedFlags(2);
+      fixedFlags(type, flags, 2);
       const packetId = c.u16();
       if (packetId === 0) throw malformed("SUBSCRIBE with packet identifier 0");
       const props = properties(c, v5);
@@ -306,7 +307,7 @@ export function decodePacket(first: number, body: Uint8Array, level: number): Pa
       break;
     }
     case PacketType.unsubscribe: {
-      fixedFlags(2);
+      fixedFlags(type, flags, 2);
       const packetId = c.u16();
       if (packetId === 0) throw malformed("UNSUBSCRIBE with packet identifier 0");
       const props = properties(c, v5);
@@ -317,11 +318,11 @@ export function decodePacket(first: number, body: Uint8Array, level: number): Pa
       break;
     }
     case PacketType.pingreq:
-      fixedFlags(0);
+      fixedFlags(type, flags, 0);
       packet = { type: 12 };
       break;
     case PacketType.disconnect: {
-      fixedFlags(0);
+      fixedFlags(type, flags, 0);
       const reason = c.left > 0 ? c.byte() : 0;
       const props = c.left > 0 ? properties(c, v5) : {};
       packet = { type: 14, reason, properties: props };

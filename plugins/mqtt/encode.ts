@@ -107,15 +107,59 @@ export interface OutgoingPublish {
 }
 
 export function publishPacket(v5: boolean, p: OutgoingPublish): Uint8Array {
+  const first = (PacketType.publish << 4) | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
+  if (v5 && hasProperties(p.properties)) return builtPublish(v5, p, first);
+  // Every delivery comes here: the packet is sized first and written once (a builder grows,
+  // then copies the payload twice more).
+  const topic = encoder.encode(p.topic);
+  const payload = p.payload;
+  const remaining = 2 + topic.length + (p.qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.length;
+  const out = new Uint8Array(1 + varintSize(remaining) + remaining);
+  out[0] = first;
+  let at = 1;
+  let rest = remaining;
+  do {
+    out[at++] = (rest % 128) | (rest >= 128 ? 0x80 : 0);
+    rest = Math.floor(rest / 128);
+  } while (rest > 0);
+  out[at++] = topic.length >> 8;
+  out[at++] = topic.length & 0xff;
+  out.set(topic, at);
+  at += topic.length;
+  if (p.qos > 0) {
+    out[at++] = p.packetId >> 8;
+    out[at++] = p.packetId & 0xff;
+  }
+  if (v5) out[at++] = 0; // property length: none
+  out.set(payload, at);
+  return out;
+}
+
+/** Bytes of `n` as a variable byte integer. */
+function varintSize(n: number): number {
+  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
+}
+
+function hasProperties(props: Properties): boolean {
+  for (const key in props) if (props[key as keyof Properties] !== undefined) return true;
+  return false;
+}
+
+/** A PUBLISH with MQTT 5 properties, through the builder. */
+function builtPublish(v5: boolean, p: OutgoingPublish, first: number): Uint8Array {
   const b = new Builder().string(p.topic);
   if (p.qos > 0) b.u16(p.packetId);
   if (v5) writeProperties(b, p.properties);
   b.raw(p.payload);
-  return b.finish((PacketType.publish << 4) | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0));
+  return b.finish(first);
 }
 
 /** PUBACK (or PUBREC, PUBCOMP): the reason code is left out when it is success, as 5.0 allows. */
 export function ackPacket(type: number, v5: boolean, packetId: number, reason = 0, reasonString?: string): Uint8Array {
+  // The usual ack: fixed header, remaining length 2, packet id (one allocation, not a builder's several).
+  if (!v5 || (reason === 0 && reasonString === undefined)) {
+    return Uint8Array.of((type << 4) | (type === PacketType.pubrel ? 2 : 0), 2, packetId >> 8, packetId & 0xff);
+  }
   const b = new Builder().u16(packetId);
   if (v5 && (reason !== 0 || reasonString !== undefined)) {
     b.byte(reason);

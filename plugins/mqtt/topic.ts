@@ -19,7 +19,22 @@ export function validTopicFilter(filter: string): boolean {
   return true;
 }
 
-const swap = (text: string) => text.replace(/[./]/g, (c) => (c === "." ? "/" : "."));
+/**
+ * Swaps `.` and `/`. Devices publish to the same few topics again and again, so results are
+ * kept (swapping is its own inverse: one cache serves both directions); the cache is replaced
+ * when full rather than cleared (docs/performance.md, "Other Maps and Sets on the message path").
+ */
+function swap(text: string): string {
+  let swapped = swaps.get(text);
+  if (swapped !== undefined) return swapped;
+  swapped = text.replace(/[./]/g, (c) => (c === "." ? "/" : "."));
+  if (swaps.size >= SWAPS_KEPT) swaps = new Map();
+  swaps.set(text, swapped);
+  return swapped;
+}
+
+const SWAPS_KEPT = 4096;
+let swaps = new Map<string, string>();
 
 /** MQTT topic -> AMQP routing key: "a/b.c" -> "a.b/c". */
 export const topicToRoutingKey = swap;

@@ -26,6 +26,16 @@ export class Message implements RoutableMessage {
     readonly body: Uint8Array,
   ) {}
 
+  /**
+   * A message whose property list the caller built from `props` (they are not decoded again).
+   * `props` may be shared between messages, so it must never be changed: callers freeze it.
+   */
+  static withProps(exchange: string, routingKey: string, properties: Uint8Array, body: Uint8Array, props: BasicProperties): Message {
+    const message = new Message(exchange, routingKey, properties, body);
+    message.decoded = props;
+    return message;
+  }
+
   get bodySize(): number {
     return this.body.length;
   }
