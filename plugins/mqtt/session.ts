@@ -16,6 +16,7 @@ import { fromAmqp } from "./bridge.ts";
 import type { Subscription } from "./decode.ts";
 import type { OutgoingPublish } from "./encode.ts";
 import { bindingKeyToFilter, filterToBindingKey, topicMatches } from "./topic.ts";
+import { InflightTable } from "./inflight.ts";
 
 /** What a session needs of its connection. */
 export interface SessionLink {
@@ -85,8 +86,7 @@ export class Session {
   private readonly queues: (Queue | undefined)[] = [undefined, undefined];
   private readonly consumers: (SubscriptionConsumer | undefined)[] = [undefined, undefined];
   /** Outgoing packet id -> the delivery it carries (null: a retained message, nothing to ack). */
-  readonly inflight = new Map<number, Inflight | null>();
-  private nextPacketId = 1;
+  readonly inflight = new InflightTable<Inflight | null>();
   closed = false;
 
   constructor(readonly link: SessionLink, private readonly exchange: Exchange, private readonly shape: SessionShape) {}
@@ -235,7 +235,7 @@ export class Session {
       queue.counters.deliverNoAck++;
       return;
     }
-    this.inflight.set(packetId, { queue, entry });
+    this.inflight.add(packetId, { queue, entry });
     queue.delivered(entry, false);
     queue.counters.deliver++;
     if (entry.redelivered) queue.counters.redeliver++;
@@ -245,22 +245,17 @@ export class Session {
   sendRetained(p: Omit<OutgoingPublish, "packetId">): void {
     if (this.inflight.size >= 65535) p = { ...p, qos: 0 }; // every packet id in use
     const packetId = p.qos > 0 ? this.allocatePacketId() : 0;
-    if (this.link.sendPublish({ ...p, packetId }) && p.qos > 0) this.inflight.set(packetId, null);
+    if (this.link.sendPublish({ ...p, packetId }) && p.qos > 0) this.inflight.add(packetId, null);
   }
 
   private allocatePacketId(): number {
-    for (;;) {
-      const id = this.nextPacketId;
-      this.nextPacketId = id === 65535 ? 1 : id + 1;
-      if (!this.inflight.has(id)) return id;
-    }
+    return this.inflight.allocate();
   }
 
   /** PUBACK from the client; false for an unknown packet id. */
   acked(packetId: number): boolean {
-    const delivery = this.inflight.get(packetId);
+    const delivery = this.inflight.take(packetId);
     if (delivery === undefined) return false;
-    this.inflight.delete(packetId);
     if (delivery === null) return true;
     delivery.queue.discard(delivery.entry);
     delivery.queue.counters.ack++;
@@ -279,7 +274,7 @@ export class Session {
     this.queues[qos] = undefined;
     this.consumers[qos] = undefined;
     for (const [filter, sub] of this.subscriptions) if (sub.qos === qos) this.subscriptions.delete(filter);
-    for (const [id, d] of this.inflight) if (d?.queue === queue) this.inflight.delete(id);
+    this.inflight.removeWhere((d) => d?.queue === queue);
   }
 
   /**
@@ -290,7 +285,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     const touched = new Set<Queue>();
-    for (const d of this.inflight.values()) {
+    for (const d of this.inflight.valuesInIdOrder()) {
       if (!d || d.queue.deleted) continue;
       d.queue.requeue(d.entry);
       touched.add(d.queue);
