@@ -53,14 +53,31 @@ export function bindingKeyToFilter(key: string): string {
 
 /** MQTT matching (4.7): `+` one level, `#` the rest (and the parent), `$`-topics not by wildcards first. */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
-  const f = filter.split("/");
-  const t = topic.split("/");
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i]!;
-    if (level === "#") return true;
-    if (i >= t.length) return false;
-    if (level !== "+" && level !== t[i]) return false;
+  // Runs for every delivery and subscription: levels are compared in place, nothing is split.
+  if (topic.charCodeAt(0) === DOLLAR && (filter.charCodeAt(0) === PLUS || filter.charCodeAt(0) === HASH)) return false;
+  if (filter === topic) return true; // a topic name has no wildcards
+  let f = 0; // start of the filter's level
+  let t = 0; // start of the topic's level; -1 once the topic has no level left
+  for (;;) {
+    let fEnd = filter.indexOf("/", f);
+    if (fEnd < 0) fEnd = filter.length;
+    if (fEnd - f === 1 && filter.charCodeAt(f) === HASH) return true; // the rest, and the parent
+    if (t < 0) return false;
+    let tEnd = topic.indexOf("/", t);
+    if (tEnd < 0) tEnd = topic.length;
+    if (!(fEnd - f === 1 && filter.charCodeAt(f) === PLUS) && !sameLevel(filter, f, fEnd, topic, t, tEnd)) return false;
+    if (fEnd === filter.length) return tEnd === topic.length;
+    f = fEnd + 1;
+    t = tEnd === topic.length ? -1 : tEnd + 1;
   }
-  return f.length === t.length;
+}
+
+const DOLLAR = 36;
+const HASH = 35;
+const PLUS = 43;
+
+function sameLevel(a: string, aFrom: number, aTo: number, b: string, bFrom: number, bTo: number): boolean {
+  if (aTo - aFrom !== bTo - bFrom) return false;
+  for (let i = 0; i < aTo - aFrom; i++) if (a.charCodeAt(aFrom + i) !== b.charCodeAt(bFrom + i)) return false;
+  return true;
 }

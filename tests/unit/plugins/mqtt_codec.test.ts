@@ -48,6 +48,34 @@ describe("topics", () => {
   });
 });
 
+test("topicMatches agrees with matching level by level on split strings, for random filters and topics", () => {
+  // The rules as written (4.7), on split levels: the reference the in-place matcher is held to.
+  const reference = (filter: string, topic: string) => {
+    if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
+    const f = filter.split("/");
+    const t = topic.split("/");
+    for (let i = 0; i < f.length; i++) {
+      if (f[i] === "#") return true;
+      if (i >= t.length) return false;
+      if (f[i] !== "+" && f[i] !== t[i]) return false;
+    }
+    return f.length === t.length;
+  };
+  let seed = 11;
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const pick = (chars: string, max: number) =>
+    Array.from({ length: Math.floor(next() * max) }, () => chars[Math.floor(next() * chars.length)]).join("");
+  let matched = 0;
+  for (let i = 0; i < 100_000; i++) {
+    const topic = pick("ab/$", 7);
+    const filter = next() < 0.3 ? topic : pick("ab/+#$", 7);
+    const expected = reference(filter, topic);
+    if (topicMatches(filter, topic) !== expected) throw new Error(`topicMatches("${filter}", "${topic}") should be ${expected}`);
+    if (expected) matched++;
+  }
+  expect(matched).toBeGreaterThan(10_000); // both outcomes were exercised
+});
+
 describe("codec", () => {
   const roundTrip = (v5: boolean, p: Omit<Publish, "type">) => {
     const bytes = publishPacket(v5, p);
