@@ -160,11 +160,9 @@ export function ackPacket(type: number, v5: boolean, packetId: number, reason = 
   if (!v5 || (reason === 0 && reasonString === undefined)) {
     return Uint8Array.of((type << 4) | (type === PacketType.pubrel ? 2 : 0), 2, packetId >> 8, packetId & 0xff);
   }
-  const b = new Builder().u16(packetId);
-  if (v5 && (reason !== 0 || reasonString !== undefined)) {
-    b.byte(reason);
-    if (reasonString !== undefined) writeProperties(b, { reasonString });
-  }
+  // 5.0 with a reason code (and perhaps a reason string).
+  const b = new Builder().u16(packetId).byte(reason);
+  if (reasonString !== undefined) writeProperties(b, { reasonString });
   return b.finish((type << 4) | (type === PacketType.pubrel ? 2 : 0));
 }
 
