@@ -24,7 +24,10 @@ if (consoleBuild.exitCode !== 0) {
 const JIT_POLICY = "8";
 const compile = (extra: string[]) => {
   const args = ["build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=esm", `--compile-jit-policy=${JIT_POLICY}`];
-  const proc = Bun.spawnSync([process.execPath, ...args, ...extra, join(root, "src", "main.ts"), "--outfile", outfile], {
+  // The store's writer thread is a second entry point: the executable embeds it, and
+  // storage/commit_writer.ts starts it by its URL (docs/storage.md, "The writer thread").
+  const entries = [join(root, "src", "main.ts"), join(root, "storage", "writer_worker.ts")];
+  const proc = Bun.spawnSync([process.execPath, ...args, ...extra, ...entries, "--outfile", outfile], {
     stdout: "inherit",
     stderr: "inherit",
     cwd: root,

@@ -54,6 +54,8 @@ export interface BrokerOptions {
   storeReclaim: boolean;
   /** µs the event loop keeps polling after a socket read instead of sleeping (0: off; runtime/busy_wait.ts). */
   busyWaitUs: number;
+  /** The store's commits run on a thread of their own once there are messages to write (storage/sqlite_commits.ts). */
+  writerThread: boolean;
   /** Bytes of the disk reserve file that lets the store finish its writes on a full disk. */
   diskReserveBytes: number;
   /** Largest message body accepted (RabbitMQ's max_message_size, 128 MiB by default). */
@@ -167,6 +169,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   fsync: true,
   storeReclaim: true,
   busyWaitUs: 0,
+  writerThread: false,
   diskReserveBytes: 16 * 1024 * 1024,
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,

@@ -18,6 +18,7 @@ import { startHttpListeners } from "./http/listeners.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { VERSION } from "./version.ts";
 import { BUSY_WAIT_SUPPORTED, RUNTIME_VERSION } from "./runtime/platform.ts";
+import { THREADS_SUPPORTED } from "./runtime/thread.ts";
 import { loadPlugins } from "./plugins/boot.ts";
 import type { PluginManager } from "./plugins/manager.ts";
 
@@ -43,11 +44,15 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
   log.info(`Config file(s): ${config?.files.join(", ") ?? "(none)"}`);
   for (const warning of [...(config?.warnings ?? []), ...startWarnings]) log.warning(warning);
   log.info(`data directory: ${resolved.dataDir}`);
+  if (resolved.writerThread && !THREADS_SUPPORTED) {
+    log.warning(`the store's writer thread (--writer-thread) left off: ${RUNTIME_VERSION} does not support it`);
+  } else if (resolved.writerThread) log.info("the store's commits run on a writer thread (--writer-thread)");
   const store = SqliteStore.open(resolved.dataDir, {
     fsync: resolved.fsync,
     log,
     reclaim: resolved.storeReclaim ? {} : false,
     diskReserveBytes: resolved.diskReserveBytes,
+    writerThread: resolved.writerThread,
   });
   const broker: AmqpBroker = new Broker(resolved, log, store);
   let plugins: PluginManager;

@@ -8,7 +8,7 @@ import { PendingChanges } from "./pending_changes.ts";
 import { StoreRef, type StoreRow } from "./store.ts";
 
 export abstract class GroupCommit {
-  protected readonly pending = new PendingChanges();
+  protected pending = new PendingChanges();
   /** Metadata operations, run inside the next commit after the row removals. */
   protected readonly metadata: (() => void)[] = [];
   protected callbacks: (() => void)[] = [];

@@ -13,6 +13,8 @@ export class PendingChanges {
    */
   private byQueue = new Map<number, Map<number, StoreRow>>();
   rowCount = 0;
+  /** Body bytes of the new rows. */
+  bytes = 0;
   /** Committed rows to delete: deletedQueueIds[i], deletedSeqs[i]. */
   readonly deletedQueueIds: number[] = [];
   readonly deletedSeqs: number[] = [];
@@ -39,6 +41,7 @@ export class PendingChanges {
     if (queueRows.size === before) throw new Error(`store: row ${row.seq} of queue ${queueId} recorded twice`);
     row.message.storeRef!.pendingRows++;
     this.rowCount++;
+    this.bytes += row.message.body.length;
   }
 
   isPending(queueId: number, seq: number): boolean {
@@ -135,6 +138,7 @@ export class PendingChanges {
     this.lastQueueId = 0;
     this.lastRows = undefined;
     this.rowCount = 0;
+    this.bytes = 0;
     this.deletedQueueIds.length = 0;
     this.deletedSeqs.length = 0;
     this.releasedMessages.length = 0;
@@ -145,5 +149,6 @@ export class PendingChanges {
   private forget(row: StoreRow): void {
     row.message.storeRef!.pendingRows--;
     this.rowCount--;
+    this.bytes -= row.message.body.length;
   }
 }

@@ -17,7 +17,8 @@ export interface PluginTables {
   /**
    * Rows of a query over what is committed, without committing pending writes first (a read on
    * a hot path must not force a commit, and its fsync, per call; the plugin accounts for its own
-   * pending writes).
+   * pending writes). Writes of commits already made are seen (the store's writer thread may still
+   * be applying them: the read waits for it, not for an fsync).
    */
   readCommitted<T = Record<string, SqlValue>>(sql: string, ...params: SqlValue[]): T[];
   /** Runs `fn` once everything recorded so far is durable. */
@@ -45,11 +46,16 @@ export function migratePlugin(db: SqlDatabase, plugin: string, migrations: reado
 export interface PluginCommits {
   record(fn: () => void): void;
   commit(): void;
+  /** Waits until what was committed (sent to the store's writer) can be read. */
+  settle(): void;
   afterCommit(fn: () => void): void;
 }
 
-/** PluginTables over one SQLite database: statements prepared once, writes recorded for the next commit. */
-export function sqlPluginTables(db: SqlDatabase, commits: PluginCommits): PluginTables {
+/**
+ * PluginTables over a SQLite database: reads on `db` (statements prepared once), writes made on
+ * `writes` (the store's recorder: they become part of the next commit's batch).
+ */
+export function sqlPluginTables(db: SqlDatabase, writes: SqlDatabase, commits: PluginCommits): PluginTables {
   const statements = new Map<string, SqlStatement>();
   const read = <T>(sql: string, params: SqlValue[]) => {
     let statement = statements.get(sql);
@@ -57,12 +63,15 @@ export function sqlPluginTables(db: SqlDatabase, commits: PluginCommits): Plugin
     return statement.all<T>(...params);
   };
   return {
-    write: (fn) => commits.record(() => fn(db)),
+    write: (fn) => commits.record(() => fn(writes)),
     query: <T>(sql: string, ...params: SqlValue[]) => {
       commits.commit();
       return read<T>(sql, params);
     },
-    readCommitted: <T>(sql: string, ...params: SqlValue[]) => read<T>(sql, params),
+    readCommitted: <T>(sql: string, ...params: SqlValue[]) => {
+      commits.settle();
+      return read<T>(sql, params);
+    },
     afterCommit: (fn) => commits.afterCommit(fn),
   };
 }

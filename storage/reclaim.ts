@@ -56,6 +56,11 @@ export class Reclaimer {
   /** auto_vacuum=INCREMENTAL (an old store whose upgrade could not run is not). */
   private readonly incremental: boolean;
   private readonly pragmas: { pageSize: SqlStatement; freePages: SqlStatement; pageCount: SqlStatement };
+  /**
+   * The store calls stepInCommit() inside its commits (they run on this connection); false once
+   * another connection makes them (the writer thread): steps then run on their own.
+   */
+  stepsRideOnCommits = true;
   /** Reclaim passes finished since the store opened (tests, metrics). */
   passes = 0;
   /** Bytes given back to the file system since the store opened. */
@@ -141,8 +146,12 @@ export class Reclaimer {
     const commits = this.commits();
     if (!pass.done && commits !== this.commitsAtLastLook) {
       this.commitsAtLastLook = commits;
-      this.pauseTimer = after(this.options.busyPauseMs, () => this.idleStep());
-      return;
+      // Busy: steps ride on the commits, or (commits made on the writer thread) run here after
+      // a pause, each in a transaction of its own.
+      if (this.stepsRideOnCommits || performance.now() - this.lastStepAt < this.options.busyPauseMs) {
+        this.pauseTimer = after(this.options.busyPauseMs, () => this.idleStep());
+        return;
+      }
     }
     if (!pass.done) {
       try {

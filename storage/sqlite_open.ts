@@ -1,6 +1,7 @@
-// Opening the SQLite store: the exclusive lock, the upgrade of stores made before issue 23, the
+// Opening the SQLite store: the data directory's lock, the upgrade of stores made before issue 23, the
 // numbered migrations and the boot sweep of transient rows.
 import type { Logger } from "../src/log.ts";
+import { join } from "node:path";
 import { removeFile, replaceFile } from "../src/runtime/fs.ts";
 import { openSqlite, type SqlDatabase } from "../src/runtime/sqlite.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
@@ -14,26 +15,48 @@ export function isDiskFull(err: unknown): boolean {
   return e?.code === "SQLITE_FULL" || e?.code === "ENOSPC" || /database or disk is full|ENOSPC|no space left/i.test(String(e?.message));
 }
 
-/** Opens the database and takes its exclusive lock (a second Warren fails here). */
-export function lockStore(dataDir: string, path: string): SqlDatabase {
-  let db: SqlDatabase | undefined;
+/** The data directory's lock file: held open with an exclusive lock while a store uses it. */
+export const LOCK_FILE = "warren.lock";
+
+/**
+ * Takes the data directory's lock (a second Warren fails here). The lock is a small SQLite file
+ * held in EXCLUSIVE locking mode, not the store itself: the store's database has two
+ * connections (the event loop's and the writer thread's), which WAL shares through its index.
+ */
+export function lockDataDir(dataDir: string): SqlDatabase {
+  let lock: SqlDatabase | undefined;
   try {
-    db = openSqlite(path);
-    db.exec("PRAGMA locking_mode = EXCLUSIVE");
-    // A new store gives freed pages back (issue 23); this must be set before the first table.
-    const empty = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master").get<{ n: number }>()?.n === 0;
-    if (empty) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
-    db.exec("PRAGMA journal_mode = WAL");
-    // Take the lock now: a second process gets SQLITE_BUSY here instead of later.
-    db.exec("BEGIN IMMEDIATE; COMMIT");
-    return db;
+    lock = openSqlite(join(dataDir, LOCK_FILE));
+    lock.exec("PRAGMA locking_mode = EXCLUSIVE");
+    lock.exec("PRAGMA journal_mode = MEMORY"); // no journal file beside it
+    // Held from here until the lock is closed: another process gets SQLITE_BUSY.
+    lock.exec("BEGIN EXCLUSIVE; COMMIT");
+    return lock;
   } catch (err) {
-    db?.close();
+    lock?.close();
     const message = (err as Error).message;
     if (/locked|busy/i.test(message)) {
       throw new StoreError(`Cannot open the store in ${dataDir}: another Warren process is using it (${message})`);
     }
-    throw new StoreError(`Cannot open the store at ${path}: ${message}`);
+    throw new StoreError(`Cannot open the store in ${dataDir}: ${message}`);
+  }
+}
+
+/** Opens the database in WAL mode (the data directory's lock is already held). */
+export function lockStore(path: string): SqlDatabase {
+  let db: SqlDatabase | undefined;
+  try {
+    db = openSqlite(path);
+    // The writer thread's connection may hold the write lock for a commit: wait for it.
+    db.exec("PRAGMA busy_timeout = 10000");
+    // A new store gives freed pages back (issue 23); this must be set before the first table.
+    const empty = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master").get<{ n: number }>()?.n === 0;
+    if (empty) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+    db.exec("PRAGMA journal_mode = WAL");
+    return db;
+  } catch (err) {
+    db?.close();
+    throw new StoreError(`Cannot open the store at ${path}: ${(err as Error).message}`);
   }
 }
 
@@ -61,7 +84,7 @@ export function upgradeIfNeeded(db: SqlDatabase, dataDir: string, path: string, 
   removeFile(path + "-wal");
   replaceFile(copy, path, dataDir);
   log.info(`Store upgraded: ${path} now gives disk space back as messages are acked`);
-  return lockStore(dataDir, path);
+  return lockStore(path);
 }
 
 /** Boot: drop messages that were on disk only because their queue was paging, and unreferenced ones. */

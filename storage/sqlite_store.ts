@@ -1,19 +1,20 @@
-// The durable store on SQLite (WAL). Group commit: changes recorded during one event-loop turn
-// are written in one transaction on the next turn; confirms wait for it (afterCommit).
+// The durable store on SQLite (WAL): the Store interface over the commit pipeline of
+// storage/sqlite_commits.ts (changes recorded during one event-loop turn are written in one
+// batch, by the store's writer thread where the runtime has threads; confirms wait for it). The
+// event loop's connection reads.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FieldTable } from "../src/amqp/table.ts";
 import type { Logger } from "../src/log.ts";
-import { fileSize, openSyncFile, syncDir } from "../src/runtime/fs.ts";
+import { fileSize } from "../src/runtime/fs.ts";
 import type { SqlDatabase } from "../src/runtime/sqlite.ts";
-import { after, type Timer } from "../src/runtime/timers.ts";
-import { DiskSpace, WAL_LIMIT } from "./disk_space.ts";
-import { RECLAIM_DEFAULTS, Reclaimer, type ReclaimOptions } from "./reclaim.ts";
-import { RefUndo } from "./ref_undo.ts";
-import { loadMetadata, tableBytes } from "./sqlite_metadata.ts";
-import { isDiskFull, lockStore, migrate, sweepTransient, upgradeIfNeeded } from "./sqlite_open.ts";
+import { DiskSpace } from "./disk_space.ts";
 import { migratePlugin, type PluginMigration, type PluginTables, sqlPluginTables } from "./plugin_tables.ts";
+import { RECLAIM_DEFAULTS, Reclaimer, type ReclaimOptions } from "./reclaim.ts";
 import { SegmentFiles } from "./segments.ts";
+import { SqliteCommits, type WriterOptions } from "./sqlite_commits.ts";
+import { loadMetadata, tableBytes } from "./sqlite_metadata.ts";
+import { lockDataDir, lockStore, migrate, sweepTransient, upgradeIfNeeded } from "./sqlite_open.ts";
 import { type PageRow, prepareStatements, type Statements } from "./sqlite_statements.ts";
 import {
   type DestinationKind,
@@ -27,63 +28,40 @@ import {
   StoreRef,
   type StoreSpace,
 } from "./store.ts";
-import { GroupCommit } from "./group_commit.ts";
-import { CommitSync, type SyncTarget } from "./commit_sync.ts";
-import { MessageRows } from "./message_rows.ts";
 
-/**
- * Bodies of at least this many bytes go to segment files instead of SQLite blobs
- * (chosen by benchmark: docs/storage.md).
- */
-export const SEGMENT_THRESHOLD = 256 * 1024;
-
+export { SEGMENT_THRESHOLD } from "./sqlite_commits.ts";
 export { WAL_LIMIT } from "./disk_space.ts";
-/** WAL bytes that start a checkpoint (SQLite's default is 1,000 pages, about 4 MiB). */
-const CHECKPOINT_BYTES = 8 * 1024 * 1024;
-/** How often a full store retries its held commit. */
-const FULL_RETRY_MS = 250;
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends WriterOptions {
   fsync: boolean;
   log: Logger;
   /** Give freed space back while running (default on); false: never (benchmarks compare). */
   reclaim?: Partial<ReclaimOptions> | false;
   /** Bytes of the disk reserve file (default 0: none; the broker keeps 16 MiB). */
   diskReserveBytes?: number;
-  /** With fsync: what syncs the WAL off the event loop (tests drive their own). */
-  syncFile?: (path: string) => SyncTarget;
 }
 
 export { isDiskFull, StoreError } from "./sqlite_open.ts";
-export class SqliteStore extends GroupCommit implements Store {
+export class SqliteStore extends SqliteCommits implements Store {
   private nextMessageId = 1;
   private nextQueueId = 1;
-  private readonly segments: SegmentFiles;
-  private readonly sql: Statements;
-  private readonly undo = new RefUndo();
-  /** Commits written so far: the reclaimer pauses between steps while this moves. */
-  private commits = 0;
-  private readonly reclaimer: Reclaimer;
+  protected readonly segments: SegmentFiles;
+  /** Statements on the event loop's connection (reads). */
+  private readonly reads: Statements;
+  protected readonly reclaimer: Reclaimer;
   /** The disk-full state, the disk reserve and the space report (storage/disk_space.ts). */
-  private readonly disk: DiskSpace;
-  /** Changes wait in memory (the disk is full) and are retried by a timer. */
-  private held = false;
-  private retryTimer: Timer | undefined;
-  private readonly path: string;
-  /** The message and index rows a commit writes and deletes. */
-  private readonly rows: MessageRows;
+  protected readonly disk: DiskSpace;
 
   private constructor(
-    readonly db: SqlDatabase,
-    private readonly log: Logger,
+    db: SqlDatabase,
+    private readonly lock: SqlDatabase,
+    log: Logger,
     dataDir: string,
-    private readonly fsync: boolean,
+    fsync: boolean,
     options: SqliteStoreOptions,
   ) {
-    super();
-    this.path = join(dataDir, "warren.sqlite");
-    this.sql = prepareStatements(db);
-    this.rows = new MessageRows(db, this.sql, this.undo);
+    super(db, log, dataDir, fsync);
+    this.reads = prepareStatements(db);
     const live = new Map<number, number>();
     for (
       const row of db.prepare("SELECT segment, COUNT(*) AS n FROM messages WHERE segment IS NOT NULL GROUP BY segment").all<
@@ -103,43 +81,32 @@ export class SqliteStore extends GroupCommit implements Store {
       (err) => this.disk.found(err),
       { ...RECLAIM_DEFAULTS, ...(options.reclaim || {}) },
     );
-    if (options.reclaim !== false) this.reclaimer.start();
     this.disk = new DiskSpace(dataDir, options.diskReserveBytes ?? 0, log, () => this.held || this.closed);
-    if (fsync) {
-      // Commits are synchronous=NORMAL; the WAL is fsynced off the event loop before callbacks run.
-      syncDir(dataDir); // the WAL's directory entry, made when the store was opened
-      const wal = (options.syncFile ?? openSyncFile)(this.path + "-wal");
-      this.durability = new CommitSync(wal, () => this.commitOnTurn(), (err) => {
-        log.error(`store fsync failed, stopping (nothing it covered is confirmed): ${err.message}`);
-        throw err;
-      });
-    }
+    this.startWriting(options);
+    if (options.reclaim !== false) this.reclaimer.start();
   }
 
   /**
-   * Opens (or creates) the store in `dataDir`. The database is held with an exclusive lock, so a
-   * second broker on the same directory fails here with a clear error.
+   * Opens (or creates) the store in `dataDir`. The directory is locked (storage/sqlite_open.ts),
+   * so a second broker on the same directory fails here with a clear error.
    */
   static open(dataDir: string, options: SqliteStoreOptions): SqliteStore {
     mkdirSync(dataDir, { recursive: true });
     const path = join(dataDir, "warren.sqlite");
-    let db = lockStore(dataDir, path);
+    const lock = lockDataDir(dataDir);
+    let db: SqlDatabase | undefined;
     try {
+      db = lockStore(path);
       db = upgradeIfNeeded(db, dataDir, path, options.log);
-      // NORMAL in WAL mode: no fsync inside COMMIT. With fsync on, CommitSync syncs the WAL
-      // before any confirm (docs/storage.md, "Durability off the event loop").
+      // NORMAL in WAL mode: no fsync inside COMMIT on the loop. With fsync on, the writer thread
+      // commits with FULL, or CommitSync syncs the WAL before any confirm (docs/storage.md).
       db.exec("PRAGMA synchronous = NORMAL");
-      db.exec(`PRAGMA journal_size_limit = ${WAL_LIMIT}`);
-      // Checkpoint at 8 MiB of WAL, not SQLite's 1,000 pages: each checkpoint fsyncs twice on the
-      // event loop; fewer of them carry more throughput, longer ones a longer confirm tail
-      // during a fill (docs/storage.md, "Rows per statement, and when the WAL is checkpointed").
-      const pageSize = db.prepare("PRAGMA page_size").get<{ page_size: number }>()?.page_size ?? 4096;
-      db.exec(`PRAGMA wal_autocheckpoint = ${Math.floor(CHECKPOINT_BYTES / pageSize)}`);
       migrate(db, path);
       sweepTransient(db);
-      return new SqliteStore(db, options.log, dataDir, options.fsync, options);
+      return new SqliteStore(db, lock, options.log, dataDir, options.fsync, options);
     } catch (err) {
-      db.close(); // release the lock: nothing of ours keeps the file open
+      db?.close(); // release the files: nothing of ours keeps them open
+      lock.close();
       throw err;
     }
   }
@@ -147,6 +114,7 @@ export class SqliteStore extends GroupCommit implements Store {
   close(): void {
     if (this.closed) return;
     this.commit();
+    this.writer.close();
     this.durability?.drain();
     this.abandon();
   }
@@ -155,12 +123,14 @@ export class SqliteStore extends GroupCommit implements Store {
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
+    this.writer.abandon();
     this.durability?.abandon();
     this.reclaimer.stop();
     this.retryTimer?.cancel();
     this.disk.stop();
     this.segments.close();
     this.db.close();
+    this.lock.close();
   }
 
   // ------------------------------------------------------------------------------ metadata
@@ -197,7 +167,7 @@ export class SqliteStore extends GroupCommit implements Store {
   deleteVhost(name: string): void {
     this.record(() => {
       for (const table of ["exchanges", "bindings", "permissions", "topic_permissions", "policies", "runtime_parameters", "vhosts"]) {
-        this.db.prepare(`DELETE FROM ${table} WHERE ${table === "vhosts" ? "name" : "vhost"} = ?`).run(name);
+        this.recorder.prepare(`DELETE FROM ${table} WHERE ${table === "vhosts" ? "name" : "vhost"} = ?`).run(name);
       }
     });
   }
@@ -211,7 +181,7 @@ export class SqliteStore extends GroupCommit implements Store {
   deleteUser(name: string): void {
     this.record(() => {
       for (const table of ["users", "permissions", "topic_permissions"]) {
-        this.db.prepare(`DELETE FROM ${table} WHERE ${table === "users" ? "name" : "user"} = ?`).run(name);
+        this.recorder.prepare(`DELETE FROM ${table} WHERE ${table === "users" ? "name" : "user"} = ?`).run(name);
       }
     });
   }
@@ -289,9 +259,10 @@ export class SqliteStore extends GroupCommit implements Store {
   /** A plugin's tables: its migrations applied now, its writes inside the group commit. */
   pluginTables(plugin: string, migrations: readonly PluginMigration[]): PluginTables {
     migratePlugin(this.db, plugin, migrations);
-    return sqlPluginTables(this.db, {
+    return sqlPluginTables(this.db, this.recorder, {
       record: (fn) => this.record(fn),
       commit: () => this.commit(),
+      settle: () => void this.writer.waitApplied(),
       afterCommit: (fn) => this.afterCommit(fn),
     });
   }
@@ -303,10 +274,10 @@ export class SqliteStore extends GroupCommit implements Store {
   // ------------------------------------------------------------------------------ messages
 
   readPage(queueId: number, fromSeq: number, toSeq: number, limit: number, maxBytes: number): StoredMessage[] {
-    this.commit();
+    this.commitForRead();
     const page: StoredMessage[] = [];
     let bytes = 0;
-    for (const row of this.sql.page.iterate<PageRow>(queueId, fromSeq, toSeq, limit)) {
+    for (const row of this.reads.page.iterate<PageRow>(queueId, fromSeq, toSeq, limit)) {
       const ref = new StoreRef();
       ref.id = row.id;
       ref.written = true;
@@ -331,9 +302,10 @@ export class SqliteStore extends GroupCommit implements Store {
       if (bytes >= maxBytes) break;
     }
     // The disk is full and this queue's paged-out rows are not written yet: they are read from
-    // memory (same StoreRef, so an ack cancels the pending row), else the queue would forget them.
+    // memory (same StoreRef, so an ack removes the row once it is written), else the queue would
+    // forget them.
     if (page.length === 0 && this.held) {
-      for (const row of this.pending.pendingRows(queueId, fromSeq, toSeq, limit)) {
+      for (const row of this.unwrittenRows(queueId, fromSeq, toSeq, limit)) {
         const m = row.message;
         page.push({
           seq: row.seq,
@@ -352,109 +324,8 @@ export class SqliteStore extends GroupCommit implements Store {
   }
 
   messageCount(): number {
-    this.commit();
-    return this.sql.messageCount.get<{ n: number }>()?.n ?? 0;
-  }
-
-  /**
-   * Writes everything recorded since the last commit in one transaction, then runs callbacks.
-   * When the disk is full the changes stay in memory (callbacks wait) and are retried: see
-   * hold().
-   */
-  commit(): void {
-    if (!this.beginCommit()) return;
-    try {
-      this.write();
-    } catch (err) {
-      if (!isDiskFull(err)) throw err;
-      this.scheduled = true; // still pending
-      this.disk.found(err as Error);
-      if (this.disk.reserve.release()) {
-        this.log.warning(`Store: released the ${this.disk.reserve.bytes}-byte disk reserve to finish a commit`);
-        return this.commit();
-      }
-      this.hold();
-      return;
-    }
-    if (this.held) {
-      this.held = false;
-      this.log.info("Store: held changes written, commits go on");
-    }
-    this.commits++;
-    this.endCommit();
-  }
-
-  private write(): void {
-    const sql = this.sql;
-    const pending = this.pending;
-    const started = performance.now();
-    const rows = pending.rowCount;
-    // Large bodies go to the segment file first, made durable before the rows that point at them.
-    for (const queueRows of pending.rows.values()) {
-      for (const row of queueRows.values()) {
-        const message = row.message;
-        const ref = message.storeRef!;
-        if (!ref.written && ref.segment === 0 && message.body.length >= SEGMENT_THRESHOLD) {
-          const at = this.segments.append(message.body);
-          ref.segment = at.segment;
-          ref.offset = at.offset;
-        }
-      }
-    }
-    if (this.fsync) this.segments.sync();
-    this.transaction(() => {
-      // Removals first, then metadata (queue deletes and purges drop the rows still there, so
-      // no message is released twice), then the new rows: a row recorded after a purge in the
-      // same turn lies in the purged range and must not be dropped with it.
-      this.rows.writeRemovals(pending);
-      for (const op of this.metadata) op();
-      this.rows.writeNew(pending);
-      for (const { queueId, seq, count } of pending.deliveryCounts()) sql.setDeliveryCount.run(count, queueId, seq);
-      for (const { queueId, level, seq } of pending.delivered()) {
-        if (level === 0) sql.markDelivered.run(seq, queueId);
-        else sql.markLevelDelivered.run(queueId, level, seq);
-      }
-      if (!this.disk.full) this.reclaimer.stepInCommit();
-    });
-    const elapsed = performance.now() - started;
-    if (elapsed > 500) this.log.warning(`store commit of ${rows} messages took ${elapsed.toFixed(0)} ms`);
-  }
-
-  /**
-   * Runs `fn` in one transaction. On failure every StoreRef it changed is put back and no
-   * segment is released, so the same changes can be written again.
-   */
-  private transaction(fn: () => void): void {
-    this.undo.begin();
-    try {
-      this.db.transaction(fn);
-    } catch (err) {
-      this.undo.restore();
-      this.rows.discard();
-      throw err;
-    }
-    // Segment space is given back only once the rows that used it are gone for good.
-    for (const segment of this.rows.takeReleasedSegments()) this.segments.release(segment);
-  }
-
-  /**
-   * The disk is full and the reserve is spent: changes wait in memory and are retried. Acks
-   * (removals) are written on their own when they fit, as they free space; new messages wait,
-   * and their confirms with them, while the disk alarm blocks publishers.
-   */
-  private hold(): void {
-    if (!this.held) this.log.warning("Store: the disk is full; changes wait in memory and are retried");
-    this.held = true;
-    if (this.pending.hasRemovals) {
-      try {
-        this.transaction(() => this.rows.writeRemovals(this.pending));
-        this.pending.clearRemovals();
-      } catch (err) {
-        if (!isDiskFull(err)) throw err;
-      }
-    }
-    this.retryTimer?.cancel();
-    this.retryTimer = after(FULL_RETRY_MS, () => this.commitOnTurn());
+    this.commitForRead();
+    return this.reads.messageCount.get<{ n: number }>()?.n ?? 0;
   }
 
   onFullChange(listener: (full: boolean) => void): void {
@@ -479,32 +350,19 @@ export class SqliteStore extends GroupCommit implements Store {
     return fileSize(this.path) + fileSize(this.path + "-wal") + this.segments.diskBytes();
   }
 
-  protected override commitOnTurn(): void {
-    // While an fsync is in flight changes gather in memory; they are committed when it completes
-    // (CommitSync's flush), so there is one commit per fsync, as when the fsync blocked the loop.
-    if (this.durability?.syncing) return;
-    try {
-      this.commit();
-    } catch (err) {
-      // Nothing unconfirmed is lost, but the broker cannot go on without its store.
-      this.log.error(`store commit failed, stopping: ${(err as Error).message}`);
-      throw err;
-    }
-  }
-
   // ------------------------------------------------------------------------------ recovery
 
   /** How many messages a queue has stored with fromSeq <= seq < toSeq, and the highest seq. */
   queueStats(queueId: number, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER): { count: number; bytes: number; maxSeq: number } {
-    const row = this.sql.queueStats.get<{ n: number; b: number | null; m: number | null }>(queueId, fromSeq, toSeq);
+    const row = this.reads.queueStats.get<{ n: number; b: number | null; m: number | null }>(queueId, fromSeq, toSeq);
     return { count: row?.n ?? 0, bytes: row?.b ?? 0, maxSeq: row?.m ?? 0 };
   }
 
   levelStats(queueId: number, levelCount: number): LevelStats[] {
-    this.commit();
+    this.commitForRead();
     const delivered = new Map<number, number>();
-    delivered.set(0, this.sql.queueDelivered.get<{ s: number }>(queueId)?.s ?? 0);
-    for (const r of this.sql.levelsDelivered.all<{ level: number; seq: number }>(queueId)) delivered.set(r.level, r.seq);
+    delivered.set(0, this.reads.queueDelivered.get<{ s: number }>(queueId)?.s ?? 0);
+    for (const r of this.reads.levelsDelivered.all<{ level: number; seq: number }>(queueId)) delivered.set(r.level, r.seq);
     const stats: LevelStats[] = [];
     for (let level = 0; level < Math.max(1, levelCount); level++) {
       const { from, to } = levelRange(level, levelCount);
@@ -529,6 +387,6 @@ export class SqliteStore extends GroupCommit implements Store {
 
   /** Records that the defaults exist (with the next commit, which also writes them). */
   markDefaultsCreated(): void {
-    this.record(() => this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('defaults_created', '1')").run());
+    this.record(() => this.recorder.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('defaults_created', '1')").run());
   }
 }

@@ -22,6 +22,8 @@ Options:
   --no-reclaim        keep space freed by acks in the store file instead of giving it back (benchmarks)
   --busy-wait-us N    keep polling sockets N µs after each read instead of sleeping (default 0: off);
                       faster request/reply round trips for more CPU (docs/performance.md)
+  --writer-thread     the store's commits run on a second thread: more persistent throughput with
+                      many publishers, for more memory (docs/storage.md; Bun only)
   --memory-high-watermark N   memory alarm: fraction of the memory limit (<= 1, default 0.4) or bytes
   --disk-free-limit N         disk alarm below N bytes free in the data dir (default 50000000)
   --max-message-size N        largest message body accepted, in bytes (default 134217728)
@@ -68,6 +70,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
       "no-fsync": { type: "boolean" },
       "no-reclaim": { type: "boolean" },
       "busy-wait-us": { type: "string" },
+      "writer-thread": { type: "boolean" },
       "memory-high-watermark": { type: "string" },
       "disk-free-limit": { type: "string" },
       "max-message-size": { type: "string" },
@@ -104,6 +107,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (values["no-fsync"]) options.fsync = false;
   if (values["no-reclaim"]) options.storeReclaim = false;
   if (values["busy-wait-us"] !== undefined) options.busyWaitUs = parseBusyWait(values["busy-wait-us"]);
+  if (values["writer-thread"]) options.writerThread = true;
   if (values.plugins !== undefined) options.plugins = values.plugins.split(",").map((p) => p.trim()).filter((p) => p !== "");
   if (values["enabled-plugins-file"] !== undefined) options.enabledPluginsFile = values["enabled-plugins-file"];
   if (values["plugins-dir"] !== undefined) options.pluginsDir = values["plugins-dir"];

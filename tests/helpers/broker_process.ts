@@ -42,7 +42,9 @@ export async function startBrokerProcess(opts: Partial<BrokerOptions>, dataDir: 
     else if (name === "fsync") {
       if (value === false) args.push("--no-fsync");
     } else if (name === "busyWaitUs") args.push("--busy-wait-us", String(value));
-    else {
+    else if (name === "writerThread") {
+      if (value === true) args.push("--writer-thread");
+    } else {
       throw new Error(`startTestBroker: option "${name}" cannot be given to a broker process; this test needs the in-process broker`);
     }
   }

@@ -511,6 +511,8 @@ export interface CrashRigOptions {
   seed: number;
   /** Which cycles' brokers run with --no-fsync (default: every fourth). */
   noFsync?: (cycle: number) => boolean;
+  /** Which cycles' brokers commit on the store's writer thread, --writer-thread (default: every other). */
+  writerThread?: (cycle: number) => boolean;
   /** Load runs this long (uniformly random, ms) before the kill. */
   killAfterMs?: [number, number];
   /**
@@ -533,15 +535,18 @@ export interface CrashRigOptions {
 export class CrashRig {
   private broker: WarrenProcess | undefined;
   private readonly noFsync: (cycle: number) => boolean;
+  private readonly writerThread: (cycle: number) => boolean;
   private readonly killRange: [number, number];
 
   constructor(private readonly opts: CrashRigOptions) {
     this.noFsync = opts.noFsync ?? ((c) => c % 4 === 3);
+    this.writerThread = opts.writerThread ?? ((c) => c % 2 === 0);
     this.killRange = opts.killAfterMs ?? [250, 900];
   }
 
   private spawn(cycle: number): Promise<WarrenProcess> {
-    return spawnWarren({ dataDir: this.opts.dataDir, args: this.noFsync(cycle) ? ["--no-fsync"] : [] });
+    const args = [...(this.noFsync(cycle) ? ["--no-fsync"] : []), ...(this.writerThread(cycle) ? ["--writer-thread"] : [])];
+    return spawnWarren({ dataDir: this.opts.dataDir, args });
   }
 
   async close(): Promise<void> {

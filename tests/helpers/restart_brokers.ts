@@ -4,7 +4,7 @@ import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Broker, startBroker } from "../../mod.ts";
+import { type Broker, type BrokerOptions, startBroker } from "../../mod.ts";
 import { withTimeout } from "./broker.ts";
 
 const running = new Set<Broker>();
@@ -22,8 +22,11 @@ export async function tempDir(): Promise<string> {
   return d;
 }
 
-export async function start(dataDir: string): Promise<{ broker: Broker; url: string; port: number }> {
-  const broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none" });
+export async function start(
+  dataDir: string,
+  options: Partial<BrokerOptions> = {},
+): Promise<{ broker: Broker; url: string; port: number }> {
+  const broker = await startBroker({ port: 0, httpPort: 0, metricsPort: 0, bind: "127.0.0.1", dataDir, logLevel: "none", ...options });
   running.add(broker);
   return { broker, url: `amqp://guest:guest@127.0.0.1:${broker.port}`, port: broker.port };
 }

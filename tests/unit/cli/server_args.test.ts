@@ -34,6 +34,11 @@ test("flags map to broker options", () => {
   });
 });
 
+test("--writer-thread turns the store's writer thread on", () => {
+  expect(parseServerArgs(["--writer-thread"], {})).toEqual({ writerThread: true });
+  expect(parseServerArgs([], {})).toEqual({});
+});
+
 test("--busy-wait-us takes microseconds from 0 (off) to 10 ms", () => {
   expect(parseServerArgs(["--busy-wait-us", "100"], {})).toEqual({ busyWaitUs: 100 });
   expect(parseServerArgs(["--busy-wait-us", "0"], {})).toEqual({ busyWaitUs: 0 });

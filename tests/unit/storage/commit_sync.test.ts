@@ -236,6 +236,7 @@ describe("SqliteStore with fsync", () => {
       log: createLogger("error", (line) => lines.push(line)),
       reclaim: false,
       syncFile: () => target,
+      writerThread: false, // CommitSync syncs for the loop's writer; the thread's commits are FULL
     });
     stores.push(store);
     const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
@@ -265,7 +266,7 @@ describe("SqliteStore with fsync", () => {
 
   test("while an fsync is in flight changes wait in memory, and are committed when it completes", async () => {
     const target = new ManualTarget();
-    const store = SqliteStore.open(tempDir(), { fsync: true, log, reclaim: false, syncFile: () => target });
+    const store = SqliteStore.open(tempDir(), { fsync: true, log, reclaim: false, syncFile: () => target, writerThread: false });
     stores.push(store);
     const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
     store.persist(q, { seq: 1, message: message("a"), expiresAt: 0 });

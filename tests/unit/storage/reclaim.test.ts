@@ -164,10 +164,12 @@ test("a half-built upgrade copy left by a kill is discarded and the old store re
   expect(seqsOf(store, q)).toHaveLength(3_000);
 });
 
+// The loop's writer (max_page_count is per connection); the writer thread's full disk is in the
+// conformance suite's randomized runs and in tests/crash/disk_full.test.ts.
 test("a full disk holds changes in memory: confirms wait, acks and reads go on, everything is written once there is room", async () => {
   const dir = tempDir();
   const { log, lines } = capture();
-  const store = open(dir, log);
+  const store = open(dir, log, { writerThread: false });
   const full: boolean[] = [];
   store.onFullChange((f) => full.push(f));
   const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
@@ -221,7 +223,7 @@ test("a full disk holds changes in memory: confirms wait, acks and reads go on, 
 test("on a full disk the reserve is given up so the commit goes through, and put back once there is room", async () => {
   const dir = tempDir();
   const { log, lines } = capture();
-  const store = open(dir, log, { diskReserveBytes: 1024 * 1024 });
+  const store = open(dir, log, { diskReserveBytes: 1024 * 1024, writerThread: false });
   expect(statSync(join(dir, "disk-reserve")).size).toBe(1024 * 1024);
   const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
   fill(store, q, 100);

@@ -20,6 +20,11 @@ export interface StoreFactory {
    * back (false); absent for a store without a disk. While the disk is full, commits may wait.
    */
   diskFull?(store: Store, full: boolean): void;
+  /**
+   * One turn of the broker's event loop, after which what the turn recorded is committed
+   * (default: setImmediate). A store whose commits are applied on another thread waits for them.
+   */
+  turn?(): Promise<void>;
 }
 
 // ------------------------------------------------------------------------------------ test data
@@ -61,7 +66,7 @@ interface Row extends StoreRow {
 
 const row = (m: TestMessage, seq: number, expiresAt = 0): Row => ({ message: m, seq, expiresAt });
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const nextImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Everything a queue has stored, by level: what a reopened store hands back. */
 function readAll(store: Store, queueId: number, levelCount: number) {
@@ -271,7 +276,7 @@ class Run {
 
   async commit(explicit: boolean): Promise<void> {
     if (explicit) this.store.commit();
-    else await turn();
+    else await (this.factory.turn ?? nextImmediate)();
     let committed = false;
     this.store.afterCommit(() => (committed = true));
     if (this.full && !committed) return; // held in memory until the disk has room
@@ -381,6 +386,7 @@ class Run {
 export function runStoreConformance(factory: StoreFactory): void {
   describe(`${factory.name} store conformance`, () => {
     let store: Store | undefined;
+    const turn = factory.turn ?? nextImmediate;
     afterEach(async () => {
       try {
         store?.close();
