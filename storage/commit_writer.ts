@@ -104,6 +104,8 @@ export class LocalWriter implements CommitWriter {
 
 /** How long the loop waits for the writer thread to open or close before giving up. */
 const START_TIMEOUT_MS = 30_000;
+/** A wait for the writer thread that sees nothing handled for this long gives up (it died). */
+const STALL_MS = 120_000;
 
 /** Applies batches on a writer thread (storage/writer_worker.ts) with its own connection. */
 export class ThreadWriter implements CommitWriter {
@@ -130,6 +132,11 @@ export class ThreadWriter implements CommitWriter {
     this.shared = new Int32Array(buffer);
     this.worker = startThread(new URL("./writer_worker.ts", import.meta.url), "./storage/writer_worker.ts");
     this.worker.onmessage = (event: MessageEvent<FromWriter>) => this.received(event.data);
+    this.worker.onerror = (event: ErrorEvent) => {
+      if (this.closed) return;
+      this.closed = true;
+      this.events.fatal(new Error(`the store's writer thread failed: ${event.message}`));
+    };
     this.post({ type: "open", path, fsync, pragmas, retryMs, shared: buffer });
     const state = this.waitState(WriterState.Opening);
     if (state !== WriterState.Open) {
@@ -155,12 +162,23 @@ export class ThreadWriter implements CommitWriter {
 
   waitApplied(): boolean {
     const shared = this.shared;
+    let progressAt = performance.now();
+    let last = Atomics.load(shared, Shared.Handled);
     for (;;) {
       const applied = Atomics.load(shared, Shared.Applied);
       if (applied >= this.sent) break;
-      if (Atomics.load(shared, Shared.State) !== WriterState.Open) return false;
+      if (this.closed || Atomics.load(shared, Shared.State) !== WriterState.Open) return false;
       // Held by a full disk, once the writer has tried everything posted: it may stay so.
-      if (Atomics.load(shared, Shared.Held) !== 0 && Atomics.load(shared, Shared.Handled) >= this.posted) return false;
+      const handled = Atomics.load(shared, Shared.Handled);
+      if (Atomics.load(shared, Shared.Held) !== 0 && handled >= this.posted) return false;
+      if (handled !== last) {
+        last = handled;
+        progressAt = performance.now();
+      } else if (performance.now() - progressAt > STALL_MS) {
+        // A thread that died (its error event cannot arrive while the loop waits here).
+        this.closed = true;
+        throw new Error(`the store's writer thread made no progress for ${STALL_MS / 1000} s`);
+      }
       Atomics.wait(shared, Shared.Applied, applied, 100);
     }
     this.poll();
