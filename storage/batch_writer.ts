@@ -35,8 +35,6 @@ export class BatchWriter {
   private stopped = false;
   /** A batch is waiting for room on the disk. */
   held = false;
-  /** Batches applied so far. */
-  appliedCount = 0;
 
   /**
    * `inTransaction` runs at the end of each batch's transaction (the reclaimer's steps ride on
@@ -91,11 +89,6 @@ export class BatchWriter {
     if (this.held && !this.stopped) this.drain();
   }
 
-  /** Batches submitted and not applied yet. */
-  get waiting(): number {
-    return this.queue.length;
-  }
-
   stop(): void {
     this.stopped = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
@@ -135,7 +128,6 @@ export class BatchWriter {
       }
       this.queue.splice(0, group.length);
       this.held = false;
-      this.appliedCount += group.length;
       for (let i = 0; i < group.length; i++) this.events.applied(group[i]!.id, released[i]!);
     }
   }

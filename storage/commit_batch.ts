@@ -68,8 +68,6 @@ export class BatchEncoder {
    * applied on this thread (the bytes are never changed once a message has them).
    */
   byReference = false;
-  /** Operations encoded since the last take(). */
-  ops = 0;
 
   /**
    * The batch so far. `lend`: the batch is applied before the next one is encoded (on this
@@ -100,7 +98,6 @@ export class BatchEncoder {
       this.bytes = new Uint8Array(this.buffer);
     }
     this.at = 0;
-    this.ops = 0;
     return batch;
   }
 
@@ -197,7 +194,6 @@ export class BatchEncoder {
 
   private op(op: Op): void {
     this.view.setUint8(this.at++, op);
-    this.ops++;
   }
 
   private number(n: number): void {
