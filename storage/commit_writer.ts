@@ -255,8 +255,6 @@ export class ThreadWriter implements CommitWriter {
         this.closed = true;
         this.events.fatal(new Error(message.message));
         return;
-      case "closed":
-        return;
     }
   }
 

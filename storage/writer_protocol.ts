@@ -48,5 +48,4 @@ export type FromWriter =
   /** Batch `id` is durable; `released`: segments whose last message it deleted. */
   | { type: "durable"; id: number; released: number[] }
   | { type: "full"; message: string }
-  | { type: "fatal"; message: string }
-  | { type: "closed" };
+  | { type: "fatal"; message: string };

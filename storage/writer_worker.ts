@@ -101,8 +101,7 @@ self.onmessage = (event: MessageEvent<ToWriter>) => {
         db?.close();
       } finally {
         db = undefined;
-        signal(Shared.State, WriterState.Closed);
-        post({ type: "closed" });
+        signal(Shared.State, WriterState.Closed); // the loop waits on this, not on a message
       }
       return;
   }
