@@ -12,6 +12,10 @@ export class MessageRows {
   /** The ids of unshared messages a commit deletes (reused: deleted in runs of consecutive ids). */
   private readonly deletedMessageIds: number[] = [];
 
+  /** Rows the last encodeNew held back, and rows it wrote that the commit before had held. */
+  held = 0;
+  late = 0;
+
   constructor(private readonly encoder: BatchEncoder) {}
 
   /** Deleted rows and the messages they release; segments freed by unshared messages go to `released`. */
@@ -46,13 +50,29 @@ export class MessageRows {
     this.encoder.three(Op.DropRange, queueId, fromSeq, toSeq);
   }
 
-  /** The new rows, and the messages they are the first rows of. */
-  encodeNew(pending: PendingChanges): void {
+  /**
+   * The new rows, and the messages they are the first rows of. With `hold`, the rows of messages
+   * held at this commit (StoreRef.holdAt) move to the next one instead; returns the lowest
+   * callback mark among them (callbacks from there on wait for them), or -1 if none moved.
+   */
+  encodeNew(pending: PendingChanges, hold?: { next: PendingChanges; commit: number }): number {
     const encoder = this.encoder;
+    let firstWaiting = -1;
+    this.held = 0;
+    this.late = 0;
     for (const [queueId, queueRows] of pending.rows) {
       for (const row of queueRows.values()) {
         const message = row.message;
         const ref = message.storeRef!;
+        if (ref.holdAt !== 0 && hold !== undefined) {
+          if (ref.holdAt === hold.commit) {
+            pending.moveTo(hold.next, queueId, row);
+            if (firstWaiting === -1 || ref.mark < firstWaiting) firstWaiting = ref.mark;
+            this.held++;
+            continue;
+          }
+          if (ref.holdAt === hold.commit - 1) this.late++;
+        }
         if (ref.pendingRows > 0) {
           // The first pending row of this message in this commit accounts for all of them; a
           // message stored before gains references, or is stored again if its row is gone.
@@ -66,6 +86,7 @@ export class MessageRows {
         encoder.row(queueId, row.seq, ref.id, row.expiresAt, row.deliveryCount ?? 0);
       }
     }
+    return firstWaiting;
   }
 
   /** A message row with the references recorded for it. */

@@ -48,6 +48,26 @@ export class PendingChanges {
     return this.byQueue.get(queueId)?.has(seq) === true;
   }
 
+  /** The row recorded for (queueId, seq) since the last commit. */
+  pendingRow(queueId: number, seq: number): StoreRow | undefined {
+    return (queueId === this.lastQueueId ? this.lastRows : this.byQueue.get(queueId))?.get(seq);
+  }
+
+  /**
+   * Moves a row to `next` (the commit after this one), as recorded: its message's count of
+   * pending rows is unchanged (every row of a held message moves).
+   */
+  moveTo(next: PendingChanges, queueId: number, row: StoreRow): void {
+    this.byQueue.get(queueId)?.delete(row.seq);
+    this.rowCount--;
+    this.bytes -= row.message.body.length;
+    let queueRows = next.byQueue.get(queueId);
+    if (queueRows === undefined) next.byQueue.set(queueId, queueRows = new Map());
+    queueRows.set(row.seq, row);
+    next.rowCount++;
+    next.bytes += row.message.body.length;
+  }
+
   /** Forgets a row recorded since the last commit; false if it was not pending. */
   cancel(queueId: number, row: StoreRow): boolean {
     const queueRows = this.byQueue.get(queueId);

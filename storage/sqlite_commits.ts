@@ -15,6 +15,7 @@ import { CommitSync, type SyncTarget } from "./commit_sync.ts";
 import { type CommitWriter, LocalWriter, ThreadWriter, type WriterEvents } from "./commit_writer.ts";
 import { type DiskSpace, WAL_LIMIT } from "./disk_space.ts";
 import { GroupCommit } from "./group_commit.ts";
+import { HoldBack } from "./hold_back.ts";
 import { MessageRows } from "./message_rows.ts";
 import { PendingChanges } from "./pending_changes.ts";
 import type { Reclaimer } from "./reclaim.ts";
@@ -81,6 +82,10 @@ export abstract class SqliteCommits extends GroupCommit {
   private readonly unapplied: PendingChanges[] = [];
   /** The callbacks of the last batch sent, while it is not applied: afterCommit joins them. */
   private lastSent: (() => void)[] | undefined;
+  /** Batches sent so far (StoreRef.holdAt names one). */
+  private sends = 0;
+  /** Whether commits hold back the rows of delivered messages, for their acks (storage/hold_back.ts). */
+  private readonly holdBack = new HoldBack();
   /** The changes of the last batch applied, emptied, to record the next turn's in. */
   private sparePending: PendingChanges | undefined;
   protected abstract readonly segments: SegmentFiles;
@@ -146,7 +151,19 @@ export abstract class SqliteCommits extends GroupCommit {
 
   override persist(queueId: number, row: StoreRow): void {
     super.persist(queueId, row);
+    const ref = row.message.storeRef!;
+    if (ref.pendingRows === 1) ref.mark = this.callbacks.length;
     if (this.pending.bytes >= MAX_UNSENT_BYTES) this.commitOnTurn();
+  }
+
+  override markDelivered(queueId: number, level: number, seq: number): void {
+    super.markDelivered(queueId, level, seq);
+    // Delivered before it was written: the next commit may hold it back once (storage/hold_back.ts).
+    // Not a large body: it would be in a segment file by then, and a row never written frees none.
+    const row = this.pending.pendingRow(queueId, seq);
+    const ref = row?.message.storeRef;
+    if (ref === undefined || ref.holdAt !== 0 || row!.message.body.length >= SEGMENT_THRESHOLD) return;
+    ref.holdAt = this.sends + 1;
   }
 
   /**
@@ -164,9 +181,10 @@ export abstract class SqliteCommits extends GroupCommit {
    * run once it is applied (and durable). When the disk is full the batch waits, with every one
    * after it, and is retried: see writeFull().
    */
-  private send(): void {
+  private send(mayHold = false): void {
     if (this.writer.held) this.writer.retry(); // a batch the disk had no room for goes first
     if (!this.beginCommit()) return;
+    this.sends++;
     const pending = this.pending;
     if (pending.rowCount > 0 && this.threadWanted && this.writer instanceof LocalWriter) this.startWriterThread();
     const started = performance.now();
@@ -181,17 +199,27 @@ export abstract class SqliteCommits extends GroupCommit {
     this.rows.encodeRemovals(pending, released);
     this.encoder.markRemovalsEnd();
     for (const op of this.metadata) op();
-    this.rows.encodeNew(pending);
+    // Another set for the next turn: this one stays readable until it is applied (readPage).
+    const next = this.sparePending ?? new PendingChanges();
+    this.sparePending = undefined;
+    const hold = mayHold && this.holdBack.wanted(pending.rowCount) ? { next, commit: this.sends } : undefined;
+    const firstWaiting = this.rows.encodeNew(pending, hold);
+    const paused = this.holdBack.record(this.rows.held, this.rows.late);
+    if (paused !== undefined) this.log.debug(paused);
     for (const { queueId, seq, count } of pending.deliveryCounts()) this.encoder.three(Op.DeliveryCount, count, queueId, seq);
     for (const { queueId, level, seq } of pending.delivered()) this.encoder.three(Op.MarkDelivered, queueId, level, seq);
     const batch = this.encoder.take(local);
     this.metadata.length = 0;
-    // Another set for the next turn: this one stays readable until it is applied (readPage).
-    this.pending = this.sparePending ?? new PendingChanges();
-    this.sparePending = undefined;
+    this.pending = next;
     this.unapplied.push(pending);
-    const callbacks = this.callbacks;
+    let callbacks = this.callbacks;
     this.callbacks = [];
+    if (firstWaiting !== -1) {
+      // Held rows go with the next commit, and so does every callback registered after them.
+      this.callbacks = callbacks.slice(firstWaiting);
+      callbacks = callbacks.slice(0, firstWaiting);
+      this.schedule();
+    }
     this.lastSent = callbacks;
     const rows = pending.rowCount;
     this.writer.send(batch, () => this.applied(callbacks, released, rows, started));
@@ -321,7 +349,7 @@ export abstract class SqliteCommits extends GroupCommit {
       if (!over) return;
       this.writer.waitApplied();
     }
-    this.send();
+    this.send(!over);
   }
 
   /** Runs SQL on the connection that writes (per-connection PRAGMAs such as max_page_count; tests). */

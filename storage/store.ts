@@ -58,6 +58,13 @@ export class StoreRef {
   /** The segment file holding its body (0: the body is in the database), and where in it. */
   segment = 0;
   offset = 0;
+  /**
+   * The commit (SqliteCommits' count) that holds its new rows back for one more: it was delivered
+   * to a consumer before they were written, and its ack may come first (0: never held).
+   */
+  holdAt = 0;
+  /** The afterCommit callbacks registered before its first row of this commit (they need not wait for it). */
+  mark = 0;
 }
 
 /** What the store keeps of a message. The broker's Message satisfies it. */
