@@ -52,10 +52,11 @@ export class MessageRows {
 
   /**
    * The new rows, and the messages they are the first rows of. With `hold`, the rows of messages
-   * held at this commit (StoreRef.holdAt) move to the next one instead; returns the lowest
-   * callback mark among them (callbacks from there on wait for them), or -1 if none moved.
+   * held at this commit (StoreRef.holdAt) move to the next one instead (their refs go to
+   * `hold.refs`); returns the lowest callback mark among them (callbacks from there on wait for
+   * them), or -1 if none moved.
    */
-  encodeNew(pending: PendingChanges, hold?: { next: PendingChanges; commit: number }): number {
+  encodeNew(pending: PendingChanges, hold?: { next: PendingChanges; commit: number; refs: StoreRef[] }): number {
     const encoder = this.encoder;
     let firstWaiting = -1;
     this.held = 0;
@@ -67,6 +68,7 @@ export class MessageRows {
         if (ref.holdAt !== 0 && hold !== undefined) {
           if (ref.holdAt === hold.commit) {
             pending.moveTo(hold.next, queueId, row);
+            hold.refs.push(ref);
             if (firstWaiting === -1 || ref.mark < firstWaiting) firstWaiting = ref.mark;
             this.held++;
             continue;

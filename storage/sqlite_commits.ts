@@ -22,7 +22,7 @@ import type { Reclaimer } from "./reclaim.ts";
 import type { SegmentFiles } from "./segments.ts";
 import { isDiskFull } from "./sqlite_open.ts";
 import { prepareStatements, type Statements } from "./sqlite_statements.ts";
-import type { StoreRow } from "./store.ts";
+import type { StoreRef, StoreRow } from "./store.ts";
 import { writeRecorder } from "./write_recorder.ts";
 
 /**
@@ -82,6 +82,8 @@ export abstract class SqliteCommits extends GroupCommit {
   private readonly unapplied: PendingChanges[] = [];
   /** The callbacks of the last batch sent, while it is not applied: afterCommit joins them. */
   private lastSent: (() => void)[] | undefined;
+  /** The number (from the store's start) of the first callback in `callbacks` (StoreRef.mark counts the same way). */
+  private callbacksBase = 0;
   /** Batches sent so far (StoreRef.holdAt names one). */
   private sends = 0;
   /** Whether commits hold back the rows of delivered messages, for their acks (storage/hold_back.ts). */
@@ -152,7 +154,7 @@ export abstract class SqliteCommits extends GroupCommit {
   override persist(queueId: number, row: StoreRow): void {
     super.persist(queueId, row);
     const ref = row.message.storeRef!;
-    if (ref.pendingRows === 1) ref.mark = this.callbacks.length;
+    if (ref.pendingRows === 1) ref.mark = this.callbacksBase + this.callbacks.length;
     if (this.pending.bytes >= MAX_UNSENT_BYTES) this.commitOnTurn();
   }
 
@@ -202,7 +204,7 @@ export abstract class SqliteCommits extends GroupCommit {
     // Another set for the next turn: this one stays readable until it is applied (readPage).
     const next = this.sparePending ?? new PendingChanges();
     this.sparePending = undefined;
-    const hold = mayHold && this.holdBack.wanted(pending.rowCount) ? { next, commit: this.sends } : undefined;
+    const hold = mayHold && this.holdBack.wanted(pending.rowCount) ? { next, commit: this.sends, refs: [] } : undefined;
     const firstWaiting = this.rows.encodeNew(pending, hold);
     const paused = this.holdBack.record(this.rows.held, this.rows.late);
     if (paused !== undefined) this.log.debug(paused);
@@ -214,16 +216,38 @@ export abstract class SqliteCommits extends GroupCommit {
     this.unapplied.push(pending);
     let callbacks = this.callbacks;
     this.callbacks = [];
-    if (firstWaiting !== -1) {
+    if (firstWaiting === -1) this.callbacksBase += callbacks.length;
+    else {
       // Held rows go with the next commit, and so does every callback registered after them.
-      this.callbacks = callbacks.slice(firstWaiting);
-      callbacks = callbacks.slice(0, firstWaiting);
+      const carried = callbacks.slice(firstWaiting - this.callbacksBase);
+      callbacks = callbacks.slice(0, firstWaiting - this.callbacksBase);
+      this.callbacks = carried;
+      this.callbacksBase = firstWaiting;
+      const refs = hold!.refs;
+      const count = carried.length;
+      callbacks.push(() => this.releaseCarried(carried, count, refs));
       this.schedule();
     }
     this.lastSent = callbacks;
     const rows = pending.rowCount;
     this.writer.send(batch, () => this.applied(callbacks, released, rows, started));
     if (local) this.encoder.reclaimLent(); // applied by now, or copied to wait for room on the disk
+  }
+
+  /**
+   * The commit that held rows back is durable: the first `count` callbacks it carried over to the
+   * next commit run now, up to the first one that follows a held row still pending (the rows
+   * acked meanwhile are never written: nothing is left to wait for). Unless the next commit was
+   * sent already: they run with it.
+   */
+  private releaseCarried(carried: (() => void)[], count: number, refs: readonly StoreRef[]): void {
+    if (this.callbacks !== carried) return;
+    let firstPending = Number.POSITIVE_INFINITY;
+    for (const ref of refs) if (ref.pendingRows > 0 && ref.mark < firstPending) firstPending = ref.mark;
+    const ready = Math.min(count, firstPending - this.callbacksBase);
+    if (ready <= 0) return;
+    this.callbacksBase += ready;
+    for (const fn of carried.splice(0, ready)) fn();
   }
 
   /**

@@ -63,7 +63,10 @@ export class StoreRef {
    * to a consumer before they were written, and its ack may come first (0: never held).
    */
   holdAt = 0;
-  /** The afterCommit callbacks registered before its first row of this commit (they need not wait for it). */
+  /**
+   * How many afterCommit callbacks the store had taken when its first row of this commit was
+   * recorded (SqliteCommits numbers them from its start): those need not wait for it.
+   */
   mark = 0;
 }
 

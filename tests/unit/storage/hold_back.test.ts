@@ -100,7 +100,7 @@ const named = (indexes: number[]) => indexes.map((i) => `m${i}`);
 const ROWS = HOLD_MIN_ROWS + 36; // a busy commit: enough rows for delivered ones to be held
 
 describe("holding back delivered rows (the loop's writer, fsync by hand)", () => {
-  test("rows acked while the fsync runs are never written; the rest are, and the confirms after them wait", async () => {
+  test("rows acked while the fsync runs are never written and confirm with it; the rest are written, and the confirms after them wait", async () => {
     const dir = tempDir();
     const sync = new ManualSync();
     let store = openWithSync(dir, sync);
@@ -121,8 +121,10 @@ describe("holding back delivered rows (the loop's writer, fsync by hand)", () =>
     const acked = ROWS - 10;
     for (let i = half; i < acked; i++) store.remove(q, rows[i]!);
     sync.complete();
-    // The undelivered half was written and is confirmed; the held rows' confirms wait for the next commit.
-    expect(confirmed).toEqual(range(0, half));
+    // The undelivered half was written and is confirmed, and so are the held rows acked meanwhile
+    // (nothing left to write); from the first held row still pending on, confirms wait for the
+    // next commit.
+    expect(confirmed).toEqual(range(0, acked));
     await until(() => sync.inFlight);
     sync.complete();
     expect(confirmed).toEqual(range(0, ROWS));
@@ -132,6 +134,27 @@ describe("holding back delivered rows (the loop's writer, fsync by hand)", () =>
     expect(keys(store, q)).toEqual(named([...range(0, half), ...range(acked, ROWS)]));
     expect(store.messageCount()).toBe(half + ROWS - acked); // no message row without its queue row
     expect(store.levelStats(q, 1)[0]!.deliveredUpTo).toBe(ROWS);
+  });
+
+  test("a held row still pending stops the early confirms at its place, whatever was acked after it", async () => {
+    const sync = new ManualSync();
+    const store = openWithSync(tempDir(), sync);
+    const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
+    const confirmed: number[] = [];
+    const rows: StoreRow[] = [];
+    for (let i = 0; i < ROWS; i++) {
+      rows.push(row(new TestMessage(`m${i}`), i + 1));
+      store.persist(q, rows[i]!);
+      store.afterCommit(() => confirmed.push(i));
+      if (i >= 20) store.markDelivered(q, 0, i + 1);
+    }
+    await nextImmediate();
+    for (let i = 20; i < ROWS; i++) if (i !== 30) store.remove(q, rows[i]!); // every held row acked but the 31st
+    sync.complete();
+    expect(confirmed).toEqual(range(0, 30));
+    await until(() => sync.inFlight);
+    sync.complete();
+    expect(confirmed).toEqual(range(0, ROWS));
   });
 
   test("a crash while rows are held: only the undelivered rows were written, and nothing was confirmed before its fsync", async () => {
