@@ -22,8 +22,8 @@ Options:
   --no-reclaim        keep space freed by acks in the store file instead of giving it back (benchmarks)
   --busy-wait-us N    keep polling sockets N µs after each read instead of sleeping (default 0: off);
                       faster request/reply round trips for more CPU (docs/performance.md)
-  --writer-thread     the store's commits run on a second thread: more persistent throughput with
-                      many publishers, for more memory (docs/storage.md; Bun only)
+  --writer-thread     the store's commits run on a second thread: more persistent throughput for
+                      many publishers whose consumers lag, for more memory (docs/storage.md; Bun only)
   --memory-high-watermark N   memory alarm: fraction of the memory limit (<= 1, default 0.4) or bytes
   --disk-free-limit N         disk alarm below N bytes free in the data dir (default 50000000)
   --max-message-size N        largest message body accepted, in bytes (default 134217728)
