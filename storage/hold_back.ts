@@ -42,9 +42,4 @@ export class HoldBack {
     this.pausedUntil = performance.now() + PAUSE_MS;
     return `Store: ${written} of ${judged} held rows were written anyway (acks came late); not holding rows for ${PAUSE_MS} ms`;
   }
-
-  /** Holding is paused: most held rows were written anyway. */
-  get paused(): boolean {
-    return this.pausedUntil !== 0;
-  }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../../src/log.ts";
 import { THREADS_SUPPORTED } from "../../../src/runtime/thread.ts";
-import { HOLD_MIN_ROWS } from "../../../storage/hold_back.ts";
+import { HOLD_MIN_ROWS, HoldBack } from "../../../storage/hold_back.ts";
 import { SqliteStore } from "../../../storage/sqlite_store.ts";
 import type { SyncTarget } from "../../../storage/commit_sync.ts";
 import type { StorableMessage, StoreRef, StoreRow } from "../../../storage/store.ts";
@@ -98,6 +98,22 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 const named = (indexes: number[]) => indexes.map((i) => `m${i}`);
 
 const ROWS = HOLD_MIN_ROWS + 36; // a busy commit: enough rows for delivered ones to be held
+
+describe("when commits hold rows back (HoldBack)", () => {
+  test("busy commits hold, small ones do not; most held rows written anyway pause it", () => {
+    const hold = new HoldBack();
+    expect(hold.wanted(HOLD_MIN_ROWS - 1)).toBe(false);
+    expect(hold.wanted(HOLD_MIN_ROWS)).toBe(true);
+    // 4,096 held, under half written late: holding goes on.
+    expect(hold.record(2048, 1000)).toBeUndefined();
+    expect(hold.record(2048, 1000)).toBeUndefined();
+    expect(hold.wanted(1000)).toBe(true);
+    // The next 4,096: over half late (the consumer acks slowly): it pauses, and says so.
+    expect(hold.record(3000, 2000)).toBeUndefined();
+    expect(hold.record(1096, 600)).toContain("2600 of 4096 held rows were written anyway");
+    expect(hold.wanted(1000)).toBe(false);
+  });
+});
 
 describe("holding back delivered rows (the loop's writer, fsync by hand)", () => {
   test("rows acked while the fsync runs are never written and confirm with it; the rest are written, and the confirms after them wait", async () => {
