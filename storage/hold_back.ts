@@ -1,8 +1,8 @@
 // When a commit holds back the rows of messages already delivered to a consumer (issue 22): a
 // consumer that keeps up acks them within a commit or two, and a row acked before it is written
-// is never written (nor deleted). The publisher's confirm then waits one commit longer, so this
-// pays only where commits are busy and the acks do come in time. docs/storage.md, "Holding back
-// delivered rows".
+// is never written (nor deleted). A confirm behind a held row whose ack does not come in time
+// waits one commit longer, so this pays only where commits are busy and the acks do come in time.
+// docs/storage.md, "Holding back delivered rows".
 
 /** New rows a commit must have before delivered ones are held (below: low rates, where latency counts). */
 export const HOLD_MIN_ROWS = 64;

@@ -3,7 +3,8 @@
 // its connection and, once there are messages to write, on a thread of its own with its own
 // connection (storage/commit_writer.ts), so the commit's SQL runs on the second core. Batches are
 // applied in order and never dropped; a full disk holds them (and what follows) until they fit.
-// docs/storage.md, "The writer thread".
+// A busy commit holds back the rows of messages already delivered, for their acks
+// (storage/hold_back.ts). docs/storage.md, "The writer thread" and "Holding back delivered rows".
 import { join } from "node:path";
 import type { Logger } from "../src/log.ts";
 import { openSyncFile, syncDir } from "../src/runtime/fs.ts";
