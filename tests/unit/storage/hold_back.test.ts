@@ -110,7 +110,7 @@ describe("when commits hold rows back (HoldBack)", () => {
     expect(hold.wanted(1000)).toBe(true);
     // The next 4,096: over half late (the consumer acks slowly): it pauses, and says so.
     expect(hold.record(3000, 2000)).toBeUndefined();
-    expect(hold.record(1096, 600)).toContain("2600 of 4096 held rows were written anyway");
+    expect(hold.record(1096, 600)?.includes("2600 of 4096 held rows were written anyway")).toBe(true);
     expect(hold.wanted(1000)).toBe(false);
   });
 });
