@@ -1,6 +1,6 @@
 // One commit's writes as data: what the store records during a turn is encoded here, in order,
 // and applied by a BatchWriter (storage/batch_writer.ts) on the event loop's thread or on the
-// store's writer thread (storage/writer_thread.ts). Numbers and bytes go into one growable
+// store's writer thread (storage/commit_writer.ts). Numbers and bytes go into one growable
 // buffer, which crosses to the thread without a copy; strings (names, SQL) ride beside it.
 import type { SqlValue } from "../src/runtime/sqlite.ts";
 

@@ -1,5 +1,5 @@
 // The messages between the store (event loop) and its writer thread, and the shared counters
-// the store waits on when it must read what it sent (storage/writer_thread.ts, writer_worker.ts).
+// the store waits on when it must read what it sent (storage/commit_writer.ts, writer_worker.ts).
 import type { EncodedBatch } from "./commit_batch.ts";
 
 /** Slots of the shared Int32Array. */

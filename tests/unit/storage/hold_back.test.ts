@@ -13,27 +13,10 @@ import { THREADS_SUPPORTED } from "../../../src/runtime/thread.ts";
 import { HOLD_MIN_ROWS, HoldBack } from "../../../storage/hold_back.ts";
 import { SqliteStore } from "../../../storage/sqlite_store.ts";
 import type { SyncTarget } from "../../../storage/commit_sync.ts";
-import type { StorableMessage, StoreRef, StoreRow } from "../../../storage/store.ts";
+import type { StoreRow } from "../../../storage/store.ts";
+import { keyOf, message, nextImmediate, row } from "./store_conformance.ts";
 
 const log = createLogger("none");
-const text = new TextEncoder();
-const decoder = new TextDecoder();
-
-class TestMessage implements StorableMessage {
-  storeRef: StoreRef | undefined = undefined;
-  readonly properties = new Uint8Array([0x10, 0x00, 2]);
-  readonly exchange = "x";
-  readonly routingKey = "rk";
-  readonly persistent = true;
-  readonly body: Uint8Array;
-  constructor(key: string) {
-    this.body = text.encode(`${key}|`.padEnd(40, "."));
-  }
-}
-
-const row = (message: TestMessage, seq: number): StoreRow => ({ message, seq, expiresAt: 0 });
-const nextImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 const dirs: string[] = [];
 const stores: SqliteStore[] = [];
 afterEach(() => {
@@ -85,7 +68,7 @@ function tempDir(): string {
 
 /** The keys a queue holds, in order, as a reopened store reads them. */
 function keys(store: SqliteStore, queueId: number): string[] {
-  return store.readPage(queueId, 0, Number.MAX_SAFE_INTEGER, 100_000, 1 << 30).map((m) => decoder.decode(m.body).split("|")[0]!);
+  return store.readPage(queueId, 0, Number.MAX_SAFE_INTEGER, 100_000, 1 << 30).map((m) => keyOf(m.body));
 }
 
 /** Event-loop turns until `done()` (the writer thread applies on its own time), at most 10 s. */
@@ -126,7 +109,7 @@ describe("holding back delivered rows (the loop's writer, fsync by hand)", () =>
     // One turn: ROWS publishes, each with its confirm; the second half is delivered at once.
     const half = ROWS / 2;
     for (let i = 0; i < ROWS; i++) {
-      rows.push(row(new TestMessage(`m${i}`), i + 1));
+      rows.push(row(message(`m${i}`), i + 1));
       store.persist(q, rows[i]!);
       store.afterCommit(() => confirmed.push(i));
       if (i >= half) store.markDelivered(q, 0, i + 1);
@@ -159,7 +142,7 @@ describe("holding back delivered rows (the loop's writer, fsync by hand)", () =>
     const confirmed: number[] = [];
     const rows: StoreRow[] = [];
     for (let i = 0; i < ROWS; i++) {
-      rows.push(row(new TestMessage(`m${i}`), i + 1));
+      rows.push(row(message(`m${i}`), i + 1));
       store.persist(q, rows[i]!);
       store.afterCommit(() => confirmed.push(i));
       if (i >= 20) store.markDelivered(q, 0, i + 1);
@@ -182,7 +165,7 @@ describe("holding back delivered rows (the loop's writer, fsync by hand)", () =>
     sync.complete();
     const confirmed: number[] = [];
     for (let i = 0; i < ROWS; i++) {
-      store.persist(q, row(new TestMessage(`m${i}`), i + 1));
+      store.persist(q, row(message(`m${i}`), i + 1));
       store.afterCommit(() => confirmed.push(i));
       if (i >= 10) store.markDelivered(q, 0, i + 1); // delivered as they arrive, from the 11th on
     }
@@ -206,7 +189,7 @@ describe("holding back delivered rows (the loop's writer, fsync by hand)", () =>
     const inA: StoreRow[] = [];
     const confirmed: number[] = [];
     for (let i = 0; i < ROWS; i++) {
-      const m = new TestMessage(`m${i}`);
+      const m = message(`m${i}`);
       inA.push(row(m, i + 1));
       store.persist(a, inA[i]!);
       store.persist(b, row(m, i + 1));
@@ -227,7 +210,7 @@ describe("holding back delivered rows (the loop's writer, fsync by hand)", () =>
     expect(store.messageCount()).toBe(ROWS);
     // b's rows are the messages' only references now: acking them frees every message.
     for (const stored of store.readPage(b, 0, Number.MAX_SAFE_INTEGER, 100_000, 1 << 30)) {
-      const m = new TestMessage("again");
+      const m = message("again");
       m.storeRef = stored.ref;
       store.remove(b, row(m, stored.seq));
     }
@@ -242,7 +225,7 @@ describe("holding back delivered rows (the loop's writer, fsync by hand)", () =>
     const confirmed: number[] = [];
     const few = HOLD_MIN_ROWS - 1;
     for (let i = 0; i < few; i++) {
-      store.persist(q, row(new TestMessage(`m${i}`), i + 1));
+      store.persist(q, row(message(`m${i}`), i + 1));
       store.afterCommit(() => confirmed.push(i));
       store.markDelivered(q, 0, i + 1);
     }
@@ -266,7 +249,7 @@ else {describe("holding back delivered rows (writer thread)", () => {
       let confirmed = 0;
       for (let turn = 0; turn < 30; turn++) {
         for (let i = 0; i < ROWS; i++) {
-          const m = new TestMessage(`m${published}`);
+          const m = message(`m${published}`);
           // Mostly one queue, sometimes two (a shared message).
           const targets = random() < 0.2 ? [queues[i % 20]!, queues[(i + 7) % 20]!] : [queues[i % 20]!];
           for (const q of targets) {
@@ -298,7 +281,7 @@ else {describe("holding back delivered rows (writer thread)", () => {
       store = openPlain(dir, true);
       const referenced = new Set<string>();
       for (const q of queues) {
-        const expected = [...live.get(q)!.values()].sort((x, y) => x.seq - y.seq).map((r) => decoder.decode(r.message.body).split("|")[0]!);
+        const expected = [...live.get(q)!.values()].sort((x, y) => x.seq - y.seq).map((r) => keyOf(r.message.body));
         expect(keys(store, q)).toEqual(expected);
         for (const key of expected) referenced.add(key);
       }

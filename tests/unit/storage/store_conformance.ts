@@ -29,7 +29,7 @@ export interface StoreFactory {
 
 // ------------------------------------------------------------------------------------ test data
 
-class TestMessage implements StorableMessage {
+export class TestMessage implements StorableMessage {
   storeRef: StoreRef | undefined = undefined;
   readonly properties: Uint8Array;
   constructor(
@@ -47,7 +47,8 @@ class TestMessage implements StorableMessage {
 const text = new TextEncoder();
 const decoder = new TextDecoder();
 
-function message(key: string, persistent = true, size = 0): TestMessage {
+/** A message whose body starts with `key|` (keyOf reads it back). */
+export function message(key: string, persistent = true, size = 0): TestMessage {
   const head = text.encode(`${key}|`);
   const body = new Uint8Array(Math.max(head.length, size));
   body.set(head);
@@ -55,7 +56,7 @@ function message(key: string, persistent = true, size = 0): TestMessage {
   return new TestMessage(key, body, persistent);
 }
 
-function keyOf(body: Uint8Array): string {
+export function keyOf(body: Uint8Array): string {
   return decoder.decode(body.subarray(0, Math.min(body.length, 64))).split("|")[0]!;
 }
 
@@ -64,9 +65,9 @@ interface Row extends StoreRow {
   deliveryCount?: number;
 }
 
-const row = (m: TestMessage, seq: number, expiresAt = 0): Row => ({ message: m, seq, expiresAt });
+export const row = (m: TestMessage, seq: number, expiresAt = 0): Row => ({ message: m, seq, expiresAt });
 
-const nextImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const nextImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Everything a queue has stored, by level: what a reopened store hands back. */
 function readAll(store: Store, queueId: number, levelCount: number) {
