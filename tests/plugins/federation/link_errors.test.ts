@@ -171,6 +171,10 @@ test("a queue federated both ways between two Warrens: messages move to where th
         ch.ack(m);
       });
       await eventually(() => (got.length >= n ? true : undefined), `${n} messages consumed`);
+      // The channel first: amqplib writes each channel's frames through its own stream and may put
+      // connection.close (channel 0) on the wire before acks still queued on channel 1; the broker
+      // then requeues those messages on close, as RabbitMQ does. channel.close follows the acks.
+      await ch.close();
       await c.close();
       return got;
     };
