@@ -30,9 +30,11 @@ export const RECLAIM_DEFAULTS: ReclaimOptions = {
 
 // A step that only cuts free pages off the end of the file is cheap (about 2 GB/s here); one that
 // moves live pages into the holes costs about 70 MB/s. The cap keeps the first step into live
-// pages, before the budget has shrunk the count, at a few tens of ms (docs/storage.md).
-const MIN_PAGES = 8;
-const MAX_PAGES = 512;
+// pages, before the budget has shrunk the count, at a few tens of ms (docs/storage.md). In bytes,
+// so that a store's page size (4 KiB before, 16 KiB now: schema.ts) does not change a step.
+const MIN_STEP_BYTES = 32 * 1024;
+const START_STEP_BYTES = 256 * 1024;
+const MAX_STEP_BYTES = 2 * 1024 * 1024;
 
 /** One pass, for its log line. */
 interface Pass {
@@ -45,8 +47,10 @@ interface Pass {
 }
 
 export class Reclaimer {
-  /** Pages per step, adapted so that a step takes about the budget. */
-  private pages = 64;
+  /** Pages per step, adapted so that a step takes about the budget, between these bounds. */
+  private pages: number;
+  private readonly minPages: number;
+  private readonly maxPages: number;
   private pass: Pass | undefined;
   private timer: Timer | undefined;
   private pauseTimer: Timer | undefined;
@@ -85,6 +89,10 @@ export class Reclaimer {
       freePages: db.prepare("PRAGMA freelist_count"),
       pageCount: db.prepare("PRAGMA page_count"),
     };
+    const pageSize = this.pageSize();
+    this.minPages = Math.max(1, Math.floor(MIN_STEP_BYTES / pageSize));
+    this.maxPages = Math.max(this.minPages, Math.floor(MAX_STEP_BYTES / pageSize));
+    this.pages = Math.max(this.minPages, Math.floor(START_STEP_BYTES / pageSize));
   }
 
   start(): void {
@@ -188,8 +196,8 @@ export class Reclaimer {
     if (elapsed > pass.longestStepMs) pass.longestStepMs = elapsed;
     // Steps that move live pages cost far more than steps that only cut free pages off the end.
     const budget = this.options.stepBudgetMs;
-    if (elapsed > budget) this.pages = Math.max(MIN_PAGES, Math.floor((this.pages * budget) / elapsed));
-    else if (elapsed < budget / 2) this.pages = Math.min(MAX_PAGES, this.pages * 2);
+    if (elapsed > budget) this.pages = Math.max(this.minPages, Math.floor((this.pages * budget) / elapsed));
+    else if (elapsed < budget / 2) this.pages = Math.min(this.maxPages, this.pages * 2);
   }
 
   private finish(pass: Pass): void {

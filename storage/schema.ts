@@ -1,6 +1,16 @@
 // Numbered schema migrations, applied at boot in one transaction. Append; never edit one
 // that has shipped.
 
+/**
+ * The page size of a new store (and of a store rebuilt by the upgrade). 16 KiB rather than
+ * SQLite's 4 KiB: with 1 KiB bodies a 4 KiB page holds three messages, so every insert, read and
+ * delete of a backlog walks and rewrites four times as many pages. Measured (docs/storage.md,
+ * "Page size"): a 1M x 1 KiB backlog fills 13-28 % and drains 25 % faster; the persistent rows
+ * with consumers and confirm latency at 2,000 msg/s are unchanged. A store keeps the page size it
+ * was made with (SQLite changes it only by rebuilding the file).
+ */
+export const PAGE_SIZE = 16 * 1024;
+
 export const MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,

@@ -4,7 +4,7 @@ import type { Logger } from "../src/log.ts";
 import { join } from "node:path";
 import { removeFile, replaceFile } from "../src/runtime/fs.ts";
 import { openSqlite, type SqlDatabase } from "../src/runtime/sqlite.ts";
-import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { MIGRATIONS, PAGE_SIZE, SCHEMA_VERSION } from "./schema.ts";
 import { buildIncrementalCopy, needsRebuild, UPGRADE_SUFFIX } from "./upgrade.ts";
 
 export class StoreError extends Error {}
@@ -51,6 +51,7 @@ export function lockStore(path: string): SqlDatabase {
     db.exec("PRAGMA busy_timeout = 10000");
     // A new store gives freed pages back (issue 23); this must be set before the first table.
     const empty = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master").get<{ n: number }>()?.n === 0;
+    if (empty) db.exec(`PRAGMA page_size = ${PAGE_SIZE}`);
     if (empty) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
     db.exec("PRAGMA journal_mode = WAL");
     return db;

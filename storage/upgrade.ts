@@ -6,6 +6,7 @@
 import type { Logger } from "../src/log.ts";
 import type { SqlDatabase } from "../src/runtime/sqlite.ts";
 import { openFile, removeFile } from "../src/runtime/fs.ts";
+import { PAGE_SIZE } from "./schema.ts";
 
 export const UPGRADE_SUFFIX = ".upgrade";
 /** SQLite's auto_vacuum value for INCREMENTAL. */
@@ -44,7 +45,7 @@ export function buildIncrementalCopy(db: SqlDatabase, path: string, log: Logger)
   );
   db.exec(`ATTACH DATABASE '${copy.replace(/'/g, "''")}' AS fresh`);
   try {
-    db.exec(`PRAGMA fresh.page_size = ${pageSize}`);
+    db.exec(`PRAGMA fresh.page_size = ${PAGE_SIZE}`);
     db.exec("PRAGMA fresh.auto_vacuum = INCREMENTAL");
     // The copy is made durable once, at the end; until the rename it is not the store.
     db.exec("PRAGMA fresh.journal_mode = OFF");

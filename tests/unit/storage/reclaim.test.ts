@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createLogger, type Logger } from "../../../src/log.ts";
 import { SqliteStore } from "../../../storage/sqlite_store.ts";
 import type { StorableMessage, StoreRef, StoreRow } from "../../../storage/store.ts";
+import { PAGE_SIZE } from "../../../storage/schema.ts";
 import { UPGRADE_SUFFIX } from "../../../storage/upgrade.ts";
 import { tempDirs } from "../../helpers/temp_dirs.ts";
 
@@ -82,9 +83,11 @@ function seqsOf(store: SqliteStore, q: number): number[] {
   }
 }
 
-test("a new store is created with auto_vacuum=INCREMENTAL", () => {
+test("a new store is created with auto_vacuum=INCREMENTAL and 16 KiB pages", () => {
   const store = open(tempDir());
   expect(store.db.prepare("PRAGMA auto_vacuum").get<{ auto_vacuum: number }>()!.auto_vacuum).toBe(2);
+  expect(store.db.prepare("PRAGMA page_size").get<{ page_size: number }>()!.page_size).toBe(PAGE_SIZE);
+  expect(PAGE_SIZE).toBe(16 * 1024);
 });
 
 test("after a backlog is acked, a reclaim pass gives the freed pages back and logs one line", async () => {
@@ -135,9 +138,14 @@ function makeOldStore(dir: string, count: number): number {
   fill(store, q, count);
   store.close();
   const db = new Database(join(dir, "warren.sqlite"));
+  // SQLite's default page size, as those stores had (VACUUM changes it only outside WAL mode).
+  db.exec("PRAGMA journal_mode = DELETE");
+  db.exec("PRAGMA page_size = 4096");
   db.exec("PRAGMA auto_vacuum = NONE");
   db.exec("VACUUM");
+  db.exec("PRAGMA journal_mode = WAL");
   expect((db.query("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum).toBe(0);
+  expect((db.query("PRAGMA page_size").get() as { page_size: number }).page_size).toBe(4096);
   db.close();
   return q;
 }
@@ -148,6 +156,7 @@ test("a store made before issue 23 is rebuilt in place at open, keeping every me
   const { log, lines } = capture();
   const store = open(dir, log);
   expect(store.db.prepare("PRAGMA auto_vacuum").get<{ auto_vacuum: number }>()!.auto_vacuum).toBe(2);
+  expect(store.db.prepare("PRAGMA page_size").get<{ page_size: number }>()!.page_size).toBe(PAGE_SIZE);
   expect(lines.some((l) => l.includes("Upgrading the store to give disk space back"))).toBe(true);
   expect(lines.some((l) => l.includes("Store upgraded"))).toBe(true);
   expect(existsSync(join(dir, "warren.sqlite" + UPGRADE_SUFFIX))).toBe(false);
