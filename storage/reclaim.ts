@@ -18,6 +18,12 @@ export interface ReclaimOptions {
   checkEveryMs: number;
   /** The pause between steps while the store is committing (busy); idle, steps run turn after turn. */
   busyPauseMs: number;
+  /**
+   * Free space grown by more than this since the last look means a drain is under way: no pass
+   * starts and a running one pauses, because a step would move the live tail of the file that the
+   * drain is about to free (unless the disk alarm is on: then space goes back at once).
+   */
+  drainingAboveBytes: number;
 }
 
 export const RECLAIM_DEFAULTS: ReclaimOptions = {
@@ -26,6 +32,7 @@ export const RECLAIM_DEFAULTS: ReclaimOptions = {
   stepBudgetMs: 2,
   checkEveryMs: 1000,
   busyPauseMs: 20,
+  drainingAboveBytes: 4 * 1024 * 1024,
 };
 
 // A step that only cuts free pages off the end of the file is cheap (about 2 GB/s here); one that
@@ -57,6 +64,9 @@ export class Reclaimer {
   private stopped = false;
   private commitsAtLastLook = 0;
   private lastStepAt = 0;
+  /** Free pages at the last look (-1: none yet), and whether they grew past drainingAboveBytes. */
+  private freeAtLastLook = -1;
+  private draining = false;
   /** auto_vacuum=INCREMENTAL (an old store whose upgrade could not run is not). */
   private readonly incremental: boolean;
   private readonly pragmas: { pageSize: SqlStatement; freePages: SqlStatement; pageCount: SqlStatement };
@@ -73,7 +83,8 @@ export class Reclaimer {
   /**
    * `commits()` counts the store's commits (a change means the store is busy); `sizeBytes()` is
    * what the store's files take now (for the log line); `onFull` is told when a step found the
-   * disk full (the store handles it like a failed commit).
+   * disk full (the store handles it like a failed commit); `urgent` says space must go back even
+   * during a drain (the disk alarm is on, or a write found the disk full).
    */
   constructor(
     private readonly db: SqlDatabase,
@@ -82,6 +93,7 @@ export class Reclaimer {
     private readonly sizeBytes: () => number,
     private readonly onFull: (err: Error) => void,
     readonly options: ReclaimOptions = RECLAIM_DEFAULTS,
+    private readonly urgent: () => boolean = () => false,
   ) {
     this.incremental = db.prepare("PRAGMA auto_vacuum").get<{ auto_vacuum: number }>()?.auto_vacuum === 2;
     this.pragmas = {
@@ -121,15 +133,30 @@ export class Reclaimer {
     return this.pragmas.pageCount.get<{ page_count: number }>()?.page_count ?? 0;
   }
 
-  /** Starts a pass if enough space is free (also called by tests to skip the wait). */
-  check(): void {
-    if (this.stopped || this.pass !== undefined || !this.incremental) return;
+  /**
+   * The look every checkEveryMs: notes whether a drain is under way, and starts a pass if enough
+   * space is free and none is. `force` (tests) starts one even during a drain.
+   */
+  check(force = false): void {
+    if (this.stopped || !this.incremental) return;
     const freePages = this.freePages();
+    this.noteGrowth(freePages, force);
+    if (this.pass !== undefined || this.draining) return;
     if (freePages * this.pageSize() <= this.options.startAboveBytes) return;
     this.pass = { started: performance.now(), freedPages: 0, steps: 0, longestStepMs: 0, done: false };
     this.log.debug(`Store reclaim pass started: ${mb(freePages * this.pageSize())} free in the database file`);
     this.commitsAtLastLook = this.commits();
     this.idleStep();
+  }
+
+  private noteGrowth(freePages: number, force: boolean): void {
+    const grown = this.freeAtLastLook < 0 ? 0 : (freePages - this.freeAtLastLook) * this.pageSize();
+    this.freeAtLastLook = freePages;
+    const draining = !force && grown > this.options.drainingAboveBytes && !this.urgent();
+    if (draining && !this.draining) {
+      this.log.debug(`Store reclaim waits: ${mb(grown)} freed since the last look (a drain is under way)`);
+    }
+    this.draining = draining;
   }
 
   /**
@@ -139,7 +166,8 @@ export class Reclaimer {
    */
   stepInCommit(): void {
     const pass = this.pass;
-    if (pass === undefined || pass.done || this.stopped || performance.now() - this.lastStepAt < this.options.busyPauseMs) return;
+    if (pass === undefined || pass.done || this.stopped || this.draining) return;
+    if (performance.now() - this.lastStepAt < this.options.busyPauseMs) return;
     this.step(pass);
   }
 
@@ -151,6 +179,10 @@ export class Reclaimer {
     this.pauseTimer = undefined;
     const pass = this.pass;
     if (this.stopped || pass === undefined) return;
+    if (!pass.done && this.draining) {
+      this.pauseTimer = after(this.options.busyPauseMs, () => this.idleStep());
+      return;
+    }
     const commits = this.commits();
     if (!pass.done && commits !== this.commitsAtLastLook) {
       this.commitsAtLastLook = commits;

@@ -51,6 +51,8 @@ export class SqliteStore extends SqliteCommits implements Store {
   protected readonly reclaimer: Reclaimer;
   /** The disk-full state, the disk reserve and the space report (storage/disk_space.ts). */
   protected readonly disk: DiskSpace;
+  /** The broker's disk alarm is on (set by diskAlarm()). */
+  diskAlarmOn = false;
 
   private constructor(
     db: SqlDatabase,
@@ -80,6 +82,7 @@ export class SqliteStore extends SqliteCommits implements Store {
       () => this.filesBytes(),
       (err) => this.disk.found(err),
       { ...RECLAIM_DEFAULTS, ...(options.reclaim || {}) },
+      () => this.diskAlarmOn || this.disk.full,
     );
     this.disk = new DiskSpace(dataDir, options.diskReserveBytes ?? 0, log, () => this.held || this.closed);
     this.startWriting(options);
@@ -337,9 +340,17 @@ export class SqliteStore extends SqliteCommits implements Store {
     return this.disk.space(this.reclaimer, this.filesBytes(), this.segments.diskBytes());
   }
 
-  /** Runs a reclaim pass now if one is due (tests; the broker's timer does it every second). */
-  reclaimNow(): void {
-    this.reclaimer.check();
+  /**
+   * Runs a reclaim pass now if enough space is free (tests; the broker's timer looks every
+   * second). `force` false: look as the timer does, so a drain under way defers the pass.
+   */
+  reclaimNow(force = true): void {
+    this.reclaimer.check(force);
+  }
+
+  /** The broker's disk alarm: while it is on, a drain does not defer giving space back. */
+  diskAlarm(on: boolean): void {
+    this.diskAlarmOn = on;
   }
 
   get reclaiming(): boolean {

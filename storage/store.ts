@@ -235,6 +235,8 @@ export type Store = MessageStore & MetadataStore & {
   space?(): StoreSpace;
   /** Called when the store finds the disk full, or has room again. */
   onFullChange?(listener: (full: boolean) => void): void;
+  /** The broker's disk alarm went on or off (freed space then goes back at once, even during a drain). */
+  diskAlarm?(on: boolean): void;
 
   /**
    * A plugin's own tables (its migrations applied now; writes inside the group commit); null

@@ -116,6 +116,7 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
     store?.onFullChange?.(() => this.alarms.check());
     this.alarms.onChange((active) => {
       setMemoryPressure(active.has("memory"));
+      store?.diskAlarm?.(active.has("disk"));
       for (const connection of this.connections) connection.onAlarmChange(active);
       for (const connection of this.protocolConnections) connection.onAlarmChange(active);
     });

@@ -131,6 +131,63 @@ test("no pass starts while the free space is below the start threshold", async (
   expect(lines.some((l) => l.includes("Store reclaim pass"))).toBe(false);
 });
 
+const freePages = (store: SqliteStore) => store.db.prepare("PRAGMA freelist_count").get<{ freelist_count: number }>()!.freelist_count;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test("a drain under way defers reclaim: no pass starts and a running one pauses until the free space stops growing", async () => {
+  const { log, lines } = capture();
+  const store = open(tempDir(), log);
+  const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
+  const rows = fill(store, q, 80_000);
+  const ack = (from: number, to: number) => {
+    for (const row of rows.slice(from, to)) store.remove(q, row);
+    store.commit();
+  };
+  store.reclaimNow(false); // the first look
+  ack(0, 40_000);
+  store.reclaimNow(false); // 40 MB freed since the last look: a drain
+  expect(store.reclaiming).toBe(false);
+  expect(lines.filter((l) => l.includes("Store reclaim waits"))).toHaveLength(1);
+  ack(40_000, 50_000);
+  store.reclaimNow(false);
+  expect(store.reclaiming).toBe(false);
+  // A pass started anyway (forced) pauses while the drain goes on: commits free pages, no step takes any.
+  store.reclaimNow(true);
+  expect(store.reclaiming).toBe(true);
+  ack(50_000, 55_000);
+  store.reclaimNow(false);
+  let before = freePages(store);
+  for (let i = 0; i < 10; i++) {
+    await sleep(25); // past the pause between steps that ride on commits
+    ack(55_000 + i * 500, 55_500 + i * 500);
+    const now = freePages(store);
+    expect(now).toBeGreaterThan(before);
+    before = now;
+  }
+  expect(store.reclaiming).toBe(true);
+  // The drain stops: the look after the one that sees the last acks lets the pass go on to the end.
+  store.reclaimNow(false);
+  expect(store.reclaiming).toBe(true);
+  store.reclaimNow(false);
+  for (let i = 0; i < 100_000 && store.reclaiming; i++) await turn();
+  expect(store.reclaiming).toBe(false);
+  expect(store.space().reclaimPasses).toBe(1);
+  expect(freePages(store) * (16 * 1024)).toBeLessThanOrEqual(8 * 1024 * 1024);
+  expect(seqsOf(store, q)).toEqual(rows.slice(60_000).map((r) => r.seq));
+});
+
+test("with the disk alarm on, a drain does not defer reclaim", () => {
+  const store = open(tempDir());
+  const q = store.saveQueue({ vhost: "/", name: "q", autoDelete: false, args: {} });
+  const rows = fill(store, q, 40_000);
+  store.reclaimNow(false);
+  store.diskAlarm(true);
+  for (const row of rows.slice(0, 38_000)) store.remove(q, row);
+  store.commit();
+  store.reclaimNow(false);
+  expect(store.reclaiming).toBe(true);
+});
+
 /** A store as Warren wrote it before issue 23: auto_vacuum=NONE. */
 function makeOldStore(dir: string, count: number): number {
   const store = SqliteStore.open(dir, { fsync: false, log: createLogger("none"), reclaim: false });
