@@ -217,10 +217,10 @@ export class BatchWriter {
         }
         case Op.DropRange: {
           const queueId = r.number(), from = r.number(), to = r.number();
-          sql.releaseRowsFrom.run(queueId, from, to);
-          for (const row of sql.deleteReleasedFrom.all<{ segment: number | null }>(queueId, from, to)) {
+          for (const row of sql.deleteUnsharedFrom.iterate<{ segment: number | null }>(queueId, from, to)) {
             if (row.segment !== null) released.push(row.segment);
           }
+          sql.releaseSharedFrom.run(queueId, from, to);
           sql.deleteRowsFrom.run(queueId, from, to);
           break;
         }

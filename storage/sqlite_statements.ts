@@ -36,11 +36,14 @@ export function prepareStatements(db: SqlDatabase) {
     deleteExchange: p("DELETE FROM exchanges WHERE vhost = ? AND name = ?"),
     saveQueue: p("INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)"),
     deleteQueue: p("DELETE FROM queues WHERE id = ?"),
-    releaseRowsFrom: p(
-      "UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3)",
+    // A dropped range (purge, queue delete): messages only this queue refers to are deleted, the
+    // others lose one reference and keep at least one (refs counts rows of distinct queues).
+    // Deleting first spares the UPDATE rewriting every page of messages about to go.
+    deleteUnsharedFrom: p(
+      "DELETE FROM messages WHERE refs = 1 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3) RETURNING segment",
     ),
-    deleteReleasedFrom: p(
-      "DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3) RETURNING segment",
+    releaseSharedFrom: p(
+      "UPDATE messages SET refs = refs - 1 WHERE refs > 1 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3)",
     ),
     deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ? AND seq < ?"),
     queueStats: p(`SELECT COUNT(*) AS n, SUM(m.body_size) AS b, MAX(q.seq) AS m

@@ -552,6 +552,10 @@ export function runStoreConformance(factory: StoreFactory): void {
       const a = store.saveQueue({ vhost: "/", name: "a", autoDelete: false, args: {} });
       const b = store.saveQueue({ vhost: "/", name: "b", autoDelete: false, args: {} });
       for (let seq = 1; seq <= 10; seq++) store.persist(a, row(message(`a${seq}`), seq));
+      // Shared by both queues and written before the purge: it must stay, with one reference left.
+      const written = message("both-written");
+      store.persist(a, row(written, 30));
+      store.persist(b, row(written, 2));
       store.commit();
       for (let seq = 11; seq <= 20; seq++) store.persist(a, row(message(`a${seq}`), seq));
       const shared = message("both");
@@ -560,12 +564,16 @@ export function runStoreConformance(factory: StoreFactory): void {
       store.purgeFrom(a, 6, Number.MAX_SAFE_INTEGER);
       await reopen(false);
       expect(readAll(store, a, 1).map((r) => r.key)).toEqual(["a1", "a2", "a3", "a4", "a5"]);
-      expect(readAll(store, b, 1).map((r) => r.key)).toEqual(["both"]);
-      expect(store.messageCount()).toBe(6);
+      expect(readAll(store, b, 1).map((r) => r.key)).toEqual(["both", "both-written"]);
+      expect(store.messageCount()).toBe(7);
       store.deleteQueue(a, "/", "a");
       await reopen(false);
       expect(readAll(store, a, 1)).toEqual([]);
-      expect(store.messageCount()).toBe(1);
+      expect(store.messageCount()).toBe(2);
+      // Its last reference gone, the shared message goes too.
+      store.deleteQueue(b, "/", "b");
+      await reopen(false);
+      expect(store.messageCount()).toBe(0);
     });
 
     if (factory.largeBody > 0) {
