@@ -6,13 +6,17 @@
 import type { SqlDatabase, SqlStatement, SqlValue } from "../src/runtime/sqlite.ts";
 import { BatchedInsert } from "./batched_writes.ts";
 import { BatchReader, type EncodedBatch, Op } from "./commit_batch.ts";
+import { DroppedRanges } from "./dropped_ranges.ts";
 import { isDiskFull } from "./sqlite_open.ts";
 import { MESSAGE_COLUMNS, prepareStatements, ROW_COLUMNS, type Statements } from "./sqlite_statements.ts";
 
 /** What a BatchWriter tells its owner. */
 export interface BatchEvents {
-  /** Batch `id` is committed; `released` are segments whose messages it deleted. */
-  applied(id: number, released: number[]): void;
+  /**
+   * Batch `id` is committed; `released` are segments whose messages it deleted; `moreToDrop`: its
+   * transaction dropped rows and some dropped range is not deleted yet (the store sends a DropStep).
+   */
+  applied(id: number, released: number[], moreToDrop: boolean): void;
   /** A batch met a full disk: it and those after it wait, retried every `retryMs`. */
   full(err: Error): void;
   /** A write failed for another reason: the writer stops (nothing after it is applied). */
@@ -28,6 +32,9 @@ export class BatchWriter {
   private readonly rowInserts: BatchedInsert;
   private readonly upsert: SqlStatement;
   private readonly statements = new Map<string, SqlStatement>();
+  private readonly drops: DroppedRanges;
+  /** The transaction being written dropped rows (DropRange, DropStep). */
+  private dropped = false;
   private readonly queue: { id: number; batch: EncodedBatch; owned: boolean }[] = [];
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Segments released by removals written alone (a full disk), reported with their batch. */
@@ -49,6 +56,7 @@ export class BatchWriter {
     this.sql = prepareStatements(db);
     this.messageInserts = new BatchedInsert(db, "messages", MESSAGE_COLUMNS);
     this.rowInserts = new BatchedInsert(db, "queue_messages", ROW_COLUMNS);
+    this.drops = new DroppedRanges(db, this.sql);
     this.upsert = db.prepare(
       `INSERT INTO messages (${MESSAGE_COLUMNS.join(", ")}) VALUES (${MESSAGE_COLUMNS.map(() => "?").join(", ")})
        ON CONFLICT (id) DO UPDATE SET refs = refs + excluded.refs`,
@@ -128,7 +136,8 @@ export class BatchWriter {
       }
       this.queue.splice(0, group.length);
       this.held = false;
-      for (let i = 0; i < group.length; i++) this.events.applied(group[i]!.id, released[i]!);
+      const moreToDrop = this.dropped && this.drops.any();
+      for (let i = 0; i < group.length; i++) this.events.applied(group[i]!.id, released[i]!, moreToDrop);
     }
   }
 
@@ -155,6 +164,7 @@ export class BatchWriter {
   private apply(group: readonly { batch: EncodedBatch }[]): number[][] {
     // Copies: a failed attempt's releases must not count (its transaction is rolled back).
     const released = group.map(({ batch }) => [...(this.releasedEarly.get(batch) ?? [])]);
+    this.dropped = false;
     try {
       this.db.transaction(() => {
         for (let i = 0; i < group.length; i++) this.write(new BatchReader(group[i]!.batch), released[i]!);
@@ -215,15 +225,14 @@ export class BatchWriter {
           else sql.deleteMessagesFrom.run(id, id + count);
           break;
         }
-        case Op.DropRange: {
-          const queueId = r.number(), from = r.number(), to = r.number();
-          for (const row of sql.deleteUnsharedFrom.iterate<{ segment: number | null }>(queueId, from, to)) {
-            if (row.segment !== null) released.push(row.segment);
-          }
-          sql.releaseSharedFrom.run(queueId, from, to);
-          sql.deleteRowsFrom.run(queueId, from, to);
+        case Op.DropRange:
+          this.drops.drop(r.number(), r.number(), r.number(), released);
+          this.dropped = true;
           break;
-        }
+        case Op.DropStep:
+          this.drops.step(released);
+          this.dropped = true;
+          break;
         case Op.DeliveryCount:
           sql.setDeliveryCount.run(r.number(), r.number(), r.number());
           break;

@@ -26,6 +26,8 @@ export const enum Op {
   MarkDelivered = 9,
   /** Any other statement (metadata, plugins' tables): SQL, parameter count, parameters. */
   Statement = 10,
+  /** The next chunk of the ranges dropped earlier and not deleted yet (storage/dropped_ranges.ts); no operands. */
+  DropStep = 11,
 }
 
 const enum Tag {
@@ -156,6 +158,12 @@ export class BatchEncoder {
     this.number(a);
     this.number(b);
     this.number(c);
+  }
+
+  /** An operation without operands (DropStep). */
+  bare(op: Op.DropStep): void {
+    this.reserve(1);
+    this.op(op);
   }
 
   /** An operation of one or two numbers (ReleaseShared: id; DeleteMessages: first id, count). */

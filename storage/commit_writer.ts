@@ -13,6 +13,8 @@ import { type FromWriter, Shared, SHARED_SLOTS, type ToWriter, WriterState } fro
 export interface WriterEvents {
   /** Segments whose last message an applied batch deleted (told before or after its done). */
   released(segments: number[]): void;
+  /** An applied batch dropped rows and a dropped range is left: the next chunk wants a commit. */
+  moreToDrop(): void;
   /** A batch met a full disk; it and every batch after it wait (retried). */
   full(err: Error): void;
   /** The writer cannot go on. */
@@ -54,8 +56,9 @@ export class LocalWriter implements CommitWriter {
     this.writer = new BatchWriter(
       db,
       {
-        applied: (_id, released) => {
+        applied: (_id, released, moreToDrop) => {
           events.released(released);
+          if (moreToDrop) events.moreToDrop();
           this.dones.shift()!();
         },
         full: (err) => events.full(err),
@@ -242,6 +245,7 @@ export class ThreadWriter implements CommitWriter {
     switch (message.type) {
       case "durable":
         this.events.released(message.released);
+        if (message.moreToDrop) this.events.moreToDrop();
         if (this.early > 0) this.early--;
         else {
           this.completed++;

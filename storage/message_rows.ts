@@ -45,9 +45,17 @@ export class MessageRows {
     deletedIds.length = 0;
   }
 
-  /** Deletes a queue's rows with fromSeq <= seq < toSeq, releasing their messages (purge, queue delete). */
+  /**
+   * Deletes a queue's rows with fromSeq <= seq < toSeq, releasing their messages (purge, queue
+   * delete): a chunk with this commit, the rest by DropSteps (storage/dropped_ranges.ts).
+   */
   dropRange(queueId: number, fromSeq: number, toSeq: number): void {
     this.encoder.three(Op.DropRange, queueId, fromSeq, toSeq);
+  }
+
+  /** The next chunk of the dropped ranges left. */
+  dropStep(): void {
+    this.encoder.bare(Op.DropStep);
   }
 
   /**

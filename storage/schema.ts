@@ -100,6 +100,17 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE TABLE plugin_schema (plugin TEXT PRIMARY KEY, version INTEGER NOT NULL);
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- a queue's rows dropped (purge, queue delete) but not deleted yet: the first chunk goes with
+      -- the drop's commit, the rest a chunk per commit after it, and a boot finishes what is left
+      -- before anything is read (storage/dropped_ranges.ts)
+      CREATE TABLE dropped_ranges (
+        queue_id INTEGER NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL,
+        PRIMARY KEY (queue_id, from_seq)) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

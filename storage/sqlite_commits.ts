@@ -10,7 +10,7 @@ import type { Logger } from "../src/log.ts";
 import { openSyncFile, syncDir } from "../src/runtime/fs.ts";
 import type { SqlDatabase } from "../src/runtime/sqlite.ts";
 import { THREADS_SUPPORTED } from "../src/runtime/thread.ts";
-import { after, type Timer } from "../src/runtime/timers.ts";
+import { after, nextTurn, type Timer } from "../src/runtime/timers.ts";
 import { BatchEncoder, Op } from "./commit_batch.ts";
 import { CommitSync, type SyncTarget } from "./commit_sync.ts";
 import { type CommitWriter, LocalWriter, ThreadWriter, type WriterEvents } from "./commit_writer.ts";
@@ -66,6 +66,8 @@ export abstract class SqliteCommits extends GroupCommit {
   protected readonly sql: Statements;
   /** The message and index rows a commit writes and deletes. */
   protected readonly rows: MessageRows;
+  /** A DropStep is recorded for the next commit. */
+  private dropStepRecorded = false;
   /** Commits applied so far: the reclaimer pauses between steps while this moves. */
   protected commits = 0;
   /** A batch waits for room on the disk; changes wait in memory. */
@@ -113,12 +115,31 @@ export abstract class SqliteCommits extends GroupCommit {
       released: (segments) => {
         for (const segment of segments) this.segments.release(segment);
       },
+      moreToDrop: () => this.dropNextChunk(),
       full: (err) => this.writeFull(err),
       fatal: (err) => {
         this.log.error(`store commit failed, stopping: ${err.message}`);
         throw err;
       },
     };
+  }
+
+  /**
+   * A purge or queue delete left rows to delete (storage/dropped_ranges.ts): the next chunk goes
+   * with the next commit, one chunk per commit, so the loop serves clients between chunks.
+   */
+  private dropNextChunk(): void {
+    if (this.dropStepRecorded || this.closed) return;
+    this.dropStepRecorded = true;
+    // Recorded on the next turn: recorded now, a commit applied on this thread without fsync
+    // would send it at once from its own applied callback, and every chunk would run in one go.
+    nextTurn(() => {
+      if (this.closed) return;
+      this.record(() => {
+        this.dropStepRecorded = false;
+        this.rows.dropStep();
+      });
+    });
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Logger } from "../src/log.ts";
 import { fileSize } from "../src/runtime/fs.ts";
 import type { SqlDatabase } from "../src/runtime/sqlite.ts";
 import { DiskSpace } from "./disk_space.ts";
+import { finishDroppedRanges } from "./dropped_ranges.ts";
 import { migratePlugin, type PluginMigration, type PluginTables, sqlPluginTables } from "./plugin_tables.ts";
 import { RECLAIM_DEFAULTS, Reclaimer, type ReclaimOptions } from "./reclaim.ts";
 import { SegmentFiles } from "./segments.ts";
@@ -106,6 +107,7 @@ export class SqliteStore extends SqliteCommits implements Store {
       db.exec("PRAGMA synchronous = NORMAL");
       migrate(db, path);
       sweepTransient(db);
+      finishDroppedRanges(db, options.log);
       return new SqliteStore(db, lock, options.log, dataDir, options.fsync, options);
     } catch (err) {
       db?.close(); // release the files: nothing of ours keeps them open

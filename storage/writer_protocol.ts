@@ -45,7 +45,7 @@ export type ToWriter =
   | { type: "close" };
 
 export type FromWriter =
-  /** Batch `id` is durable; `released`: segments whose last message it deleted. */
-  | { type: "durable"; id: number; released: number[] }
+  /** Batch `id` is durable; `released`: segments whose last message it deleted; `moreToDrop`: see BatchEvents. */
+  | { type: "durable"; id: number; released: number[]; moreToDrop: boolean }
   | { type: "full"; message: string }
   | { type: "fatal"; message: string };

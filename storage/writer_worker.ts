@@ -45,13 +45,13 @@ function open(m: Extract<ToWriter, { type: "open" }>): void {
     db.exec(`PRAGMA synchronous = ${m.fsync ? "FULL" : "NORMAL"}`);
     for (const pragma of m.pragmas) db.exec(pragma);
     writer = new BatchWriter(db, {
-      applied(id, released) {
+      applied(id, released, moreToDrop) {
         if (Atomics.load(shared!, Shared.Held) !== 0) signal(Shared.Held, 0);
         // Durable as it is applied (FULL, or fsync off): counted first, so a reader that saw it
         // applied sees it durable too.
         signal(Shared.Durable);
         signal(Shared.Applied);
-        post({ type: "durable", id, released });
+        post({ type: "durable", id, released, moreToDrop });
       },
       full(err) {
         signal(Shared.Held, 1);

@@ -576,6 +576,47 @@ export function runStoreConformance(factory: StoreFactory): void {
       expect(store.messageCount()).toBe(0);
     });
 
+    test("a purge and a queue delete of many rows leave only what was published after, also after a crash", async () => {
+      store = await factory.open();
+      const a = store.saveQueue({ vhost: "/", name: "a", autoDelete: false, args: {} });
+      const b = store.saveQueue({ vhost: "/", name: "b", autoDelete: false, args: {} });
+      const c = store.saveQueue({ vhost: "/", name: "c", autoDelete: false, args: {} });
+      const N = 10_000; // more than one commit deletes (storage/dropped_ranges.ts)
+      for (let seq = 1; seq <= N; seq++) {
+        store.persist(a, row(message(`a${seq}`), seq));
+        store.persist(c, row(message(`c${seq}`), seq));
+      }
+      const shared = message("shared");
+      store.persist(a, row(shared, N + 1));
+      store.persist(b, row(shared, 1));
+      store.commit();
+      store.purgeFrom(a, 1, N + 2);
+      store.deleteQueue(c, "/", "c");
+      for (let seq = N + 2; seq < N + 7; seq++) store.persist(a, row(message(`new${seq}`), seq));
+      store.commit();
+      await reopen(true); // a crash right after the drops' commit
+      const fresh = Array.from({ length: 5 }, (_, i) => `new${N + 2 + i}`);
+      expect(readAll(store, a, 1).map((r) => r.key)).toEqual(fresh);
+      expect(readAll(store, b, 1).map((r) => r.key)).toEqual(["shared"]);
+      expect(readAll(store, c, 1)).toEqual([]);
+      expect(store.messageCount()).toBe(6);
+      // Without a crash: the store serves while the rest is deleted, and a new queue is left alone.
+      store.purgeFrom(a, 1, N + 7);
+      store.deleteQueue(b, "/", "b");
+      const d = store.saveQueue({ vhost: "/", name: "d", autoDelete: false, args: {} });
+      for (let seq = 1; seq <= N; seq++) store.persist(d, row(message(`d${seq}`), seq));
+      store.commit();
+      // To the end of the seqs, as a queue delete drops: a row written after must not go with it.
+      store.purgeFrom(d, 1, Number.MAX_SAFE_INTEGER);
+      store.persist(d, row(message("kept"), N + 1));
+      for (let i = 0; i < 20; i++) await turn();
+      expect(readAll(store, d, 1).map((r) => r.key)).toEqual(["kept"]);
+      await reopen(false);
+      expect(readAll(store, a, 1)).toEqual([]);
+      expect(readAll(store, d, 1).map((r) => r.key)).toEqual(["kept"]);
+      expect(store.messageCount()).toBe(1);
+    });
+
     if (factory.largeBody > 0) {
       test("large bodies come back byte for byte, and their space is released", async () => {
         store = await factory.open();
