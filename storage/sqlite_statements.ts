@@ -76,6 +76,13 @@ export function prepareStatements(db: SqlDatabase) {
         m.segment_offset AS segment_offset, m.body_size AS body_size
       FROM queue_messages q JOIN messages m ON m.id = q.message_id
       WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ? ORDER BY q.seq LIMIT ?`),
+    // The first or last rows of a queue's range without their bodies (DiskRows).
+    headRows: p(`SELECT q.seq AS seq, m.body_size AS body_size, m.transient AS transient
+      FROM queue_messages q JOIN messages m ON m.id = q.message_id
+      WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ? ORDER BY q.seq LIMIT ?`),
+    tailRows: p(`SELECT q.seq AS seq, m.body_size AS body_size, m.transient AS transient
+      FROM queue_messages q JOIN messages m ON m.id = q.message_id
+      WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ? ORDER BY q.seq DESC LIMIT ?`),
   };
 }
 

@@ -19,6 +19,7 @@ import { lockDataDir, lockStore, migrate, sweepTransient, upgradeIfNeeded } from
 import { type PageRow, prepareStatements, type Statements } from "./sqlite_statements.ts";
 import {
   type DestinationKind,
+  type DiskRows,
   type ExchangeRecord,
   levelRange,
   type LevelStats,
@@ -236,6 +237,22 @@ export class SqliteStore extends SqliteCommits implements Store {
       this.sql.deleteLevelsDelivered.run(queueId);
     });
     this.deleteBindingsTo(vhost, "queue", name);
+  }
+
+  diskRows(queueId: number, fromSeq: number, toSeq: number, limit: number, fromEnd: boolean): DiskRows {
+    this.commitForRead();
+    const sums: DiskRows = { rows: 0, edgeSeq: -1, bytes: 0, persistent: 0, persistentBytes: 0 };
+    const statement = fromEnd ? this.reads.tailRows : this.reads.headRows;
+    for (const row of statement.iterate<{ seq: number; body_size: number; transient: number }>(queueId, fromSeq, toSeq, limit)) {
+      sums.rows++;
+      sums.edgeSeq = row.seq;
+      sums.bytes += row.body_size;
+      if (row.transient === 0) {
+        sums.persistent++;
+        sums.persistentBytes += row.body_size;
+      }
+    }
+    return sums;
   }
 
   purgeFrom(queueId: number, fromSeq: number, toSeq: number): void {

@@ -141,6 +141,12 @@ export interface MessageStore {
   readPage(queueId: number, fromSeq: number, toSeq: number, limit: number, maxBytes: number): StoredMessage[];
   /** Drops a queue's rows with fromSeq <= seq < toSeq (a purge of its part on disk). */
   purgeFrom(queueId: number, fromSeq: number, toSeq: number): void;
+  /**
+   * The first (or, `fromEnd`, the last) `limit` rows of a queue with fromSeq <= seq < toSeq,
+   * summed without reading their bodies; commits pending writes first. Absent where a store
+   * cannot say cheaply (the queue then drops its head one message at a time).
+   */
+  diskRows?(queueId: number, fromSeq: number, toSeq: number, limit: number, fromEnd: boolean): DiskRows;
   /** Boot: the stored rows of each level of a queue that has any. */
   levelStats(queueId: number, levelCount: number): LevelStats[];
   /** How many messages are stored (each once, however many rows point at it): leak checks, metrics. */
@@ -209,6 +215,17 @@ export interface MetadataStore {
   /** The default user and vhost were never created (first boot; not "no vhosts"). */
   readonly isFresh: boolean;
   markDefaultsCreated(): void;
+}
+
+/** What Store.diskRows sums. */
+export interface DiskRows {
+  rows: number;
+  /** The seq of the last row counted (the oldest one, from the end); -1 when none. */
+  edgeSeq: number;
+  bytes: number;
+  /** Rows of persistent messages (written to be recovered), and their bytes. */
+  persistent: number;
+  persistentBytes: number;
 }
 
 /** What the store's files take on disk (issue 23: /api/nodes, Prometheus, the disk alarm). */

@@ -126,6 +126,42 @@ export class Backlog {
     this.onDiskPersistentBytes = 0;
   }
 
+  /**
+   * Drops the oldest `count` ready messages without reading those on disk (a length limit
+   * trimming a backlog, with nothing to dead-letter): the window's one by one, the disk part as one
+   * range the store deletes in the background, like a purge. Paging every message in to discard
+   * it stopped the broker for seconds (1.36M messages: 6.1 s). Does nothing where the store cannot
+   * say what stays without reading it, or where the window alone covers `count`.
+   */
+  dropOldest(count: number): void {
+    const queue = this.queue;
+    const log = queue.log;
+    // A trim within the window and a page is left to the caller (one by one, at most a page read).
+    if (log?.diskRows === undefined || queue.deleted || this.onDisk === 0 || count <= this.memory.length + PAGE_SIZE) return;
+    for (let entry = this.memory.shift(); entry; entry = this.memory.shift()) {
+      queue.discard(entry);
+      count--;
+    }
+    if (count >= this.onDisk) return this.purge();
+    // Sum the smaller side: the rows that stay (from the end) or those that go (from the head).
+    const keep = this.onDisk - count;
+    const fromEnd = keep <= count;
+    const sums = log.diskRows(queue.storeId, this.diskFromSeq, this.endSeq, fromEnd ? keep : count, fromEnd);
+    if (sums.rows !== (fromEnd ? keep : count)) return; // the store disagrees: the caller goes one by one
+    const cut = fromEnd ? sums.edgeSeq : sums.edgeSeq + 1;
+    const bytes = fromEnd ? this.onDiskBytes - sums.bytes : sums.bytes;
+    const persistent = fromEnd ? this.onDiskPersistent - sums.persistent : sums.persistent;
+    const persistentBytes = fromEnd ? this.onDiskPersistentBytes - sums.persistentBytes : sums.persistentBytes;
+    log.purgeFrom(queue.storeId, this.diskFromSeq, cut);
+    queue.countPersistent(-persistent, -persistentBytes);
+    this.onDisk = keep;
+    this.onDiskBytes -= bytes;
+    this.onDiskPersistent -= persistent;
+    this.onDiskPersistentBytes -= persistentBytes;
+    this.diskFromSeq = cut;
+    this.refill();
+  }
+
   /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
   recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number): void {
     this.onDisk = count;

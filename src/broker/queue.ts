@@ -306,6 +306,11 @@ export class Queue {
 
   /** drop-head: the oldest ready messages go (dead-lettered with reason maxlen) until within limits. */
   private dropHeadOverLimit(): void {
+    // Nothing to dead-letter, one level: a backlog on disk goes without being read (Backlog.dropOldest).
+    if (this.maxLength !== undefined && this.deadLetterExchange === undefined && this.levels.length === 1) {
+      const excess = this.messageCount - this.maxLength;
+      if (excess > 0) this.levels[0]!.dropOldest(excess);
+    }
     while (
       (this.maxLength !== undefined && this.messageCount > this.maxLength) ||
       (this.maxLengthBytes !== undefined && this.readyBytes > this.maxLengthBytes)
