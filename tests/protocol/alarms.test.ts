@@ -12,20 +12,13 @@ import type { Connection } from "../../src/connection/connection.ts";
 import { startTestBroker, type TestBroker, withTimeout } from "../helpers/broker.ts";
 import { openRawConnection, type RawClient } from "../helpers/raw_client.ts";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
+import { until } from "../helpers/until.ts";
 
 setDefaultTimeout(30_000);
 
 /** Thresholds no machine reaches: no alarm unless a test sets one. */
 const NEVER = { memoryHighWatermark: Number.MAX_SAFE_INTEGER, diskFreeLimit: 0 };
 const TINY_WATERMARK = 2; // bytes (a value ≤ 1 would be a fraction): the memory alarm is set at once
-
-const until = async (what: string, check: () => boolean | Promise<boolean>) => {
-  for (let i = 0; i < 800; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 /** The broker's side of the connection `open` makes. */
 async function serverSide<T>(b: TestBroker, open: () => Promise<T>): Promise<[T, Connection]> {

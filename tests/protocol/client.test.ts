@@ -16,18 +16,12 @@ import {
 import { referenceBroker, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { certificate, hasOpenssl, serverCertificates } from "../helpers/certs.ts";
 import { startTcpProxy } from "../helpers/tcp_proxy.ts";
+import { until } from "../helpers/until.ts";
 
 setDefaultTimeout(30_000);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-const until = async (what: string, check: () => boolean | Promise<boolean>) => {
-  for (let i = 0; i < 600; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 const closed = (c: ClientConnection) => new Promise<ClientError | undefined>((resolve) => c.onClose(resolve));
 
 /** Publishes with confirms and waits for every one. */

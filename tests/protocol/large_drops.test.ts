@@ -7,20 +7,13 @@ import { AMQPClient } from "@cloudamqp/amqp-client";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { DROP_CHUNK_ROWS } from "../../storage/dropped_ranges.ts";
 import { cleanupRestartBrokers, connect, start, stop, tempDir } from "../helpers/restart_brokers.ts";
+import { until } from "../helpers/until.ts";
 
 setDefaultTimeout(120_000);
 afterAll(cleanupRestartBrokers);
 
 const MESSAGES = 30_000; // several chunks' worth
 const body = Buffer.alloc(200, 7);
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test("a purge and a queue delete of 30,000 messages answer at once, the rows go in the background, and a restart finds none", async () => {
   expect(MESSAGES).toBeGreaterThan(3 * DROP_CHUNK_ROWS);

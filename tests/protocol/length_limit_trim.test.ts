@@ -4,6 +4,7 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { cleanupRestartBrokers, connect, start, stop, tempDir } from "../helpers/restart_brokers.ts";
+import { until } from "../helpers/until.ts";
 
 setDefaultTimeout(120_000);
 afterAll(cleanupRestartBrokers);
@@ -11,14 +12,6 @@ afterAll(cleanupRestartBrokers);
 // The window holds 4,096 persistent messages, or 65,536 transient ones: most are on disk.
 const PERSISTENT = 20_000;
 const TRANSIENT = 100_000;
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const numbered = (n: number) => {
   const b = Buffer.alloc(64);

@@ -172,7 +172,7 @@ test("a drain under way defers reclaim: no pass starts and a running one pauses 
   for (let i = 0; i < 100_000 && store.reclaiming; i++) await turn();
   expect(store.reclaiming).toBe(false);
   expect(store.space().reclaimPasses).toBe(1);
-  expect(freePages(store) * (16 * 1024)).toBeLessThanOrEqual(8 * 1024 * 1024);
+  expect(freePages(store) * PAGE_SIZE).toBeLessThanOrEqual(8 * 1024 * 1024);
   expect(seqsOf(store, q)).toEqual(rows.slice(60_000).map((r) => r.seq));
 });
 
