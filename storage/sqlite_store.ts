@@ -239,11 +239,14 @@ export class SqliteStore extends SqliteCommits implements Store {
     this.deleteBindingsTo(vhost, "queue", name);
   }
 
-  diskRows(queueId: number, fromSeq: number, toSeq: number, limit: number, fromEnd: boolean): DiskRows {
+  diskRows(queueId: number, fromSeq: number, toSeq: number, rows: number, bytes: number, fromEnd: boolean): DiskRows {
     this.commitForRead();
     const sums: DiskRows = { rows: 0, edgeSeq: -1, bytes: 0, persistent: 0, persistentBytes: 0 };
     const statement = fromEnd ? this.reads.tailRows : this.reads.headRows;
+    // From the head a byte bound can need any number of rows: no LIMIT, the loop stops.
+    const limit = fromEnd || bytes <= 0 ? rows : -1;
     for (const row of statement.iterate<{ seq: number; body_size: number; transient: number }>(queueId, fromSeq, toSeq, limit)) {
+      if (fromEnd ? sums.bytes + row.body_size > bytes : sums.rows >= rows && sums.bytes >= bytes) break;
       sums.rows++;
       sums.edgeSeq = row.seq;
       sums.bytes += row.body_size;

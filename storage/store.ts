@@ -142,11 +142,13 @@ export interface MessageStore {
   /** Drops a queue's rows with fromSeq <= seq < toSeq (a purge of its part on disk). */
   purgeFrom(queueId: number, fromSeq: number, toSeq: number): void;
   /**
-   * The first (or, `fromEnd`, the last) `limit` rows of a queue with fromSeq <= seq < toSeq,
-   * summed without reading their bodies; commits pending writes first. Absent where a store
-   * cannot say cheaply (the queue then drops its head one message at a time).
+   * Sums a queue's rows with fromSeq <= seq < toSeq without reading their bodies (a length limit
+   * trimming a backlog); commits pending writes first. From the head: the fewest first rows that
+   * hold at least `rows` rows and `bytes` body bytes (what must go). From the end (`fromEnd`): the
+   * most last rows that hold at most `rows` rows and `bytes` bytes (what may stay). Absent where a
+   * store cannot say cheaply (the queue then drops its head one message at a time).
    */
-  diskRows?(queueId: number, fromSeq: number, toSeq: number, limit: number, fromEnd: boolean): DiskRows;
+  diskRows?(queueId: number, fromSeq: number, toSeq: number, rows: number, bytes: number, fromEnd: boolean): DiskRows;
   /** Boot: the stored rows of each level of a queue that has any. */
   levelStats(queueId: number, levelCount: number): LevelStats[];
   /** How many messages are stored (each once, however many rows point at it): leak checks, metrics. */

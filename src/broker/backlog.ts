@@ -29,6 +29,14 @@ export const WINDOW_MESSAGES = 4096;
 export const WINDOW_BYTES = 4 * 1024 * 1024;
 const PAGE_IN_BELOW = WINDOW_MESSAGES / 2;
 const PAGE_SIZE = 2048;
+const PAGE_BYTES = WINDOW_BYTES / 4;
+
+/** Rows cut off a backlog's head: the seqs from <= seq < to, `rows` of them. */
+export interface CutRange {
+  from: number;
+  to: number;
+  rows: number;
+}
 
 export class Backlog {
   /** The in-memory window, in delivery order. */
@@ -127,39 +135,72 @@ export class Backlog {
   }
 
   /**
-   * Drops the oldest `count` ready messages without reading those on disk (a length limit
-   * trimming a backlog, with nothing to dead-letter): the window's one by one, the disk part as one
-   * range the store deletes in the background, like a purge. Paging every message in to discard
-   * it stopped the broker for seconds (1.36M messages: 6.1 s). Does nothing where the store cannot
-   * say what stays without reading it, or where the window alone covers `count`.
+   * Takes the oldest ready messages off this level until at least `count` messages and `bytes`
+   * body bytes have gone (a length limit trimming a backlog), without reading those on disk: the
+   * window's entries go to `each` one by one, and the disk rows taken are returned as the seq range
+   * [from, to) for the caller to drop or dead-letter. Paging every message in to discard it stopped
+   * the broker for seconds (1.36M messages: 6.1 s). Returns undefined, having done nothing, where the
+   * window and a page cover the trim (the caller goes one by one) or the store cannot count rows.
    */
-  dropOldest(count: number): void {
+  cutOldest(count: number, bytes: number, each: (entry: QueueEntry) => void): CutRange | undefined {
     const queue = this.queue;
     const log = queue.log;
-    // A trim within the window and a page is left to the caller (one by one, at most a page read).
-    if (log?.diskRows === undefined || queue.deleted || this.onDisk === 0 || count <= this.memory.length + PAGE_SIZE) return;
+    if (log?.diskRows === undefined || queue.deleted || this.onDisk === 0) return undefined;
+    // One page read covers it when both the rows and the bytes to go past the window fit in a page.
+    const diskBytes = bytes - this.memory.bytes;
+    const diskRowsForBytes = diskBytes / Math.max(1, this.onDiskBytes / this.onDisk);
+    if (count <= this.memory.length + PAGE_SIZE && diskBytes <= PAGE_BYTES && diskRowsForBytes <= PAGE_SIZE) return undefined;
     for (let entry = this.memory.shift(); entry; entry = this.memory.shift()) {
-      queue.discard(entry);
       count--;
+      bytes -= entry.message.bodySize;
+      each(entry);
     }
-    if (count >= this.onDisk) return this.purge();
-    // Sum the smaller side: the rows that stay (from the end) or those that go (from the head).
-    const keep = this.onDisk - count;
-    const fromEnd = keep <= count;
-    const sums = log.diskRows(queue.storeId, this.diskFromSeq, this.endSeq, fromEnd ? keep : count, fromEnd);
-    if (sums.rows !== (fromEnd ? keep : count)) return; // the store disagrees: the caller goes one by one
-    const cut = fromEnd ? sums.edgeSeq : sums.edgeSeq + 1;
-    const bytes = fromEnd ? this.onDiskBytes - sums.bytes : sums.bytes;
-    const persistent = fromEnd ? this.onDiskPersistent - sums.persistent : sums.persistent;
-    const persistentBytes = fromEnd ? this.onDiskPersistentBytes - sums.persistentBytes : sums.persistentBytes;
-    log.purgeFrom(queue.storeId, this.diskFromSeq, cut);
-    queue.countPersistent(-persistent, -persistentBytes);
-    this.onDisk = keep;
-    this.onDiskBytes -= bytes;
-    this.onDiskPersistent -= persistent;
-    this.onDiskPersistentBytes -= persistentBytes;
+    const from = this.diskFromSeq;
+    // Everything on disk goes, unless some stays: up to the next seq, not the level's end, as the
+    // caller may read the range later and later messages must not be in it.
+    let cut = this.nextSeq;
+    let gone = {
+      rows: this.onDisk,
+      bytes: this.onDiskBytes,
+      persistent: this.onDiskPersistent,
+      persistentBytes: this.onDiskPersistentBytes,
+    };
+    if (count < this.onDisk && bytes < this.onDiskBytes) {
+      // Sum the smaller side: the rows that may stay (from the end) or those that must go (from the head).
+      const keepRows = this.onDisk - Math.max(count, 0);
+      const keepBytes = this.onDiskBytes - Math.max(bytes, 0);
+      const kept = Math.min(keepRows, Math.floor(keepBytes / (this.onDiskBytes / this.onDisk || 1)));
+      const fromEnd = kept <= this.onDisk - kept;
+      const sums = fromEnd
+        ? log.diskRows(queue.storeId, from, this.endSeq, keepRows, keepBytes, true)
+        : log.diskRows(queue.storeId, from, this.endSeq, Math.max(count, 0), Math.max(bytes, 0), false);
+      if (fromEnd && sums.rows > 0) {
+        cut = sums.edgeSeq;
+        gone = {
+          rows: this.onDisk - sums.rows,
+          bytes: this.onDiskBytes - sums.bytes,
+          persistent: this.onDiskPersistent - sums.persistent,
+          persistentBytes: this.onDiskPersistentBytes - sums.persistentBytes,
+        };
+      } else if (!fromEnd && sums.rows < this.onDisk) {
+        cut = sums.edgeSeq + 1;
+        gone = sums;
+      }
+    }
+    queue.countPersistent(-gone.persistent, -gone.persistentBytes);
+    this.onDisk -= gone.rows;
+    this.onDiskBytes -= gone.bytes;
+    this.onDiskPersistent -= gone.persistent;
+    this.onDiskPersistentBytes -= gone.persistentBytes;
+    if (this.onDisk <= 0) {
+      this.onDisk = 0;
+      this.onDiskBytes = 0;
+      this.onDiskPersistent = 0;
+      this.onDiskPersistentBytes = 0;
+    }
     this.diskFromSeq = cut;
     this.refill();
+    return { from, to: cut, rows: gone.rows };
   }
 
   /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
@@ -203,7 +244,7 @@ export class Backlog {
 
   /** Refills the in-memory window from the store. */
   private pageIn(): void {
-    const rows = this.queue.log!.readPage(this.queue.storeId, this.diskFromSeq, this.endSeq, PAGE_SIZE, WINDOW_BYTES / 4);
+    const rows = this.queue.log!.readPage(this.queue.storeId, this.diskFromSeq, this.endSeq, PAGE_SIZE, PAGE_BYTES);
     for (const row of rows) {
       const message = new Message(row.exchange, row.routingKey, row.properties, row.body);
       message.storeRef = row.ref;

@@ -290,6 +290,7 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
         const poll = () => {
           if (this.connections.size === 0 || Date.now() - started >= deadline) {
             for (const connection of this.connections) connection.terminate();
+            for (const vhost of this.vhosts.values()) for (const queue of vhost.queues.values()) queue.stopTimers();
             this.store?.close();
             this.log.info("Warren stopped");
             resolve();

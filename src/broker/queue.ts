@@ -3,6 +3,7 @@ import { levelOf, type Store } from "../../storage/store.ts";
 import type { QueueEntry } from "./queue_entry.ts";
 import type { Message } from "./message.ts";
 import { Backlog, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
+import { DeadLetterRanges } from "./dead_letter_ranges.ts";
 import type { DeathReason } from "./dead_letter.ts";
 import { numberField, Typed } from "../amqp/table.ts";
 import { effectiveDefinition, type Policy, type PolicyDefinition, policyNumber, policyString } from "./policy.ts";
@@ -74,6 +75,10 @@ export class Queue {
   deadLetterRoutingKey: string | undefined;
   /** Dead-letters a message (set by the vhost; does nothing while no dead-letter exchange is set). */
   deadLetter: DeadLetterer | null = null;
+  /** Counts messages dropped in bulk with no dead-letter exchange (set by the vhost: metrics). */
+  countDropped: ((queue: Queue, reason: DeathReason, count: number) => void) | null = null;
+  /** Rows cut off the head by a length limit, waiting to be dead-lettered. */
+  private deadLetterRanges: DeadLetterRanges | undefined;
   /** x-single-active-consumer: only the first consumer gets messages; the next takes over. */
   readonly singleActiveConsumer: boolean;
   /** x-queue-type: a quorum queue counts returns (x-delivery-count) and requeues at the tail. */
@@ -222,8 +227,9 @@ export class Queue {
     });
   }
 
-  /** The queue is gone: no more expiry checks. */
+  /** The queue is gone or the broker stops: no more expiry checks or background dead-lettering. */
   stopTimers(): void {
+    this.deadLetterRanges?.stop();
     this.expiryTimer?.cancel();
     this.expiryTimer = undefined;
     this.unusedTimer?.cancel();
@@ -306,10 +312,12 @@ export class Queue {
 
   /** drop-head: the oldest ready messages go (dead-lettered with reason maxlen) until within limits. */
   private dropHeadOverLimit(): void {
-    // Nothing to dead-letter, one level: a backlog on disk goes without being read (Backlog.dropOldest).
-    if (this.maxLength !== undefined && this.deadLetterExchange === undefined && this.levels.length === 1) {
-      const excess = this.messageCount - this.maxLength;
-      if (excess > 0) this.levels[0]!.dropOldest(excess);
+    // One level: a backlog on disk leaves without being read now (Backlog.cutOldest); a priority
+    // queue goes one by one below.
+    if (this.levels.length === 1) {
+      const count = this.maxLength === undefined ? 0 : this.messageCount - this.maxLength;
+      const bytes = this.maxLengthBytes === undefined ? 0 : this.readyBytes - this.maxLengthBytes;
+      if (count > 0 || bytes > 0) this.cutHead(this.levels[0]!, count, bytes);
     }
     while (
       (this.maxLength !== undefined && this.messageCount > this.maxLength) ||
@@ -320,6 +328,22 @@ export class Queue {
       this.discard(head);
       this.deadLetter?.(this, head.message, "maxlen");
     }
+  }
+
+  /**
+   * The head of a backlog over the limit leaves in bulk: dropped in the background like a purge, or
+   * with a dead-letter exchange, read back and dead-lettered a page per turn (DeadLetterRanges).
+   */
+  private cutHead(level: Backlog, count: number, bytes: number): void {
+    const range = level.cutOldest(count, bytes, (entry) => {
+      this.discard(entry);
+      this.deadLetter?.(this, entry.message, "maxlen");
+    });
+    if (range === undefined || range.from >= range.to) return;
+    if (this.deadLetterExchange === undefined) {
+      this.log!.purgeFrom(this.storeId, range.from, range.to);
+      this.countDropped?.(this, "maxlen", range.rows);
+    } else (this.deadLetterRanges ??= new DeadLetterRanges(this)).add(range);
   }
 
   /** Whether the in-memory window (shared by all priority levels) is full. */
@@ -340,7 +364,20 @@ export class Queue {
    */
   recover(levels: readonly { level: number; count: number; bytes: number; maxSeq: number; deliveredUpTo: number }[]): void {
     for (const stats of levels) this.levels[stats.level]?.recover(stats.count, stats.bytes, stats.maxSeq, stats.deliveredUpTo);
+  }
+
+  /**
+   * Boot, once every queue and binding is back: what expired or is over a length limit leaves now,
+   * when its dead-letter exchange can route it (rabbit_amqqueue_process trims on init too).
+   */
+  recovered(): void {
     this.expireHead();
+    if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
+  }
+
+  /** A message that left the queue goes to its dead-letter exchange, if it has one. */
+  deadLetterStored(message: Message, reason: DeathReason): void {
+    this.deadLetter?.(this, message, reason);
   }
 
   /** The number of priority levels (1 for a plain queue). */

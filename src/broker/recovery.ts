@@ -69,6 +69,7 @@ export function recover(broker: Broker, store: Store): void {
   }
 
   let recovered = 0;
+  const queues: Queue[] = [];
   for (const q of meta.queues) {
     const vhost = broker.vhosts.get(q.vhost);
     if (!vhost) continue;
@@ -81,6 +82,7 @@ export function recover(broker: Broker, store: Store): void {
     // Only the head of each queue is read now; the rest is paged in as consumers advance.
     const levels = store.levelStats(q.id, queue.levelCount);
     queue.recover(levels);
+    queues.push(queue);
     let count = 0;
     for (const level of levels) count += level.count;
     recovered += count;
@@ -94,6 +96,8 @@ export function recover(broker: Broker, store: Store): void {
     if (!vhost || !source || !destination) continue;
     if (source.router.bind(b.routing_key, b.args, destination) && destination instanceof Exchange) source.exchangeBindings++;
   }
+  // Expiry and length limits dead-letter through the bindings just restored.
+  for (const queue of queues) queue.recovered();
   log.info(`recovery: ${meta.queues.length} queues and ${recovered} messages recovered in ${elapsed(started)}`);
 }
 

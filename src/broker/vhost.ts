@@ -355,6 +355,7 @@ export class Vhost {
       };
       publish(ctx, exchange, dead, false);
     };
+    queue.countDropped = (source, reason, count) => this.context.deadLettered?.add(source.type, "disabled", reason, count);
   }
 
   // ------------------------------------------------------------------------------ policies

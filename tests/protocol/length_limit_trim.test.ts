@@ -1,6 +1,8 @@
-// A length limit applied by policy to a queue with a backlog on disk (Backlog.dropOldest): the
+// A length limit applied by policy to a queue with a backlog on disk (Backlog.cutOldest): the
 // oldest messages go without being read back, the newest stay in order, the store deletes the
-// dropped rows in the background, and a restart keeps exactly what stayed. amqplib over TCP.
+// dropped rows in the background, and a restart keeps exactly what stayed. With a dead-letter
+// exchange the cut rows leave the queue at once and are dead-lettered a page per turn
+// (DeadLetterRanges), also across a restart. amqplib over TCP.
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { cleanupRestartBrokers, connect, start, stop, tempDir } from "../helpers/restart_brokers.ts";
@@ -13,11 +15,32 @@ afterAll(cleanupRestartBrokers);
 const PERSISTENT = 20_000;
 const TRANSIENT = 100_000;
 
-const numbered = (n: number) => {
-  const b = Buffer.alloc(64);
+const numbered = (n: number, size = 64) => {
+  const b = Buffer.alloc(size);
   b.writeUInt32BE(n, 0);
   return b;
 };
+
+/** Sets a policy over the management API. */
+async function putPolicy(httpPort: number, name: string, pattern: string, definition: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/api/policies/%2F/${name}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", authorization: `Basic ${btoa("guest:guest")}` },
+    body: JSON.stringify({ pattern, definition, "apply-to": "queues" }),
+  });
+  expect(res.status).toBeLessThan(300);
+}
+
+/** Counts the store's page reads from now on. */
+function countPageReads(store: SqliteStore): () => number {
+  const readPage = store.readPage.bind(store);
+  let pagesRead = 0;
+  store.readPage = (...args: Parameters<SqliteStore["readPage"]>) => {
+    pagesRead++;
+    return readPage(...args);
+  };
+  return () => pagesRead;
+}
 
 async function drain(url: string, queue: string, count: number): Promise<number[]> {
   const conn = await connect(url);
@@ -49,20 +72,10 @@ for (const durable of [true, false]) {
     await ch.waitForConfirms();
     // Count the pages read back: dropping one by one would read every page of the backlog.
     const store = first.broker.store as SqliteStore;
-    const readPage = store.readPage.bind(store);
-    let pagesRead = 0;
-    store.readPage = (...args: Parameters<SqliteStore["readPage"]>) => {
-      pagesRead++;
-      return readPage(...args);
-    };
-    const res = await fetch(`http://127.0.0.1:${first.broker.httpPort}/api/policies/%2F/trim-${q}`, {
-      method: "PUT",
-      headers: { "content-type": "application/json", authorization: `Basic ${btoa("guest:guest")}` },
-      body: JSON.stringify({ pattern: `^${q}$`, definition: { "max-length": KEEP }, "apply-to": "queues" }),
-    });
-    expect(res.status).toBeLessThan(300);
+    const pagesRead = countPageReads(store);
+    await putPolicy(first.broker.httpPort, `trim-${q}`, `^${q}$`, { "max-length": KEEP });
     expect((await ch.checkQueue(q)).messageCount).toBe(KEEP);
-    expect(pagesRead).toBeLessThanOrEqual(1);
+    expect(pagesRead()).toBeLessThanOrEqual(1);
     // What the queue counts agrees with what stayed: 10 bodies of 64 bytes, persistent or not.
     const queue = first.broker.vhosts.get("/")!.queues.get(q)!;
     expect(queue.readyBytes).toBe(KEEP * 64);
@@ -86,3 +99,169 @@ for (const durable of [true, false]) {
     await stop(second.broker);
   });
 }
+
+// Sizes 16..112 bytes, so a byte limit falls inside a message and the kept count is not a division.
+const sizeOf = (n: number) => 16 + (n % 13) * 8;
+
+test("a max-length-bytes policy trims a durable backlog of 20000 mixed sizes to the newest that fit", async () => {
+  const dir = await tempDir();
+  const first = await start(dir);
+  const q = "trim-bytes";
+  const conn = await connect(first.url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue(q, { durable: true });
+  for (let n = 1; n <= PERSISTENT; n++) ch.sendToQueue(q, numbered(n, sizeOf(n)), { persistent: true });
+  await ch.waitForConfirms();
+  // The newest messages whose sizes sum to at most LIMIT stay (about 7,000 of them).
+  const LIMIT = 450_005;
+  const expected: number[] = [];
+  let kept = 0;
+  for (let n = PERSISTENT; n >= 1 && kept + sizeOf(n) <= LIMIT; n--) {
+    kept += sizeOf(n);
+    expected.unshift(n);
+  }
+  const store = first.broker.store as SqliteStore;
+  const pagesRead = countPageReads(store);
+  await putPolicy(first.broker.httpPort, "trim-bytes", `^${q}$`, { "max-length-bytes": LIMIT });
+  expect((await ch.checkQueue(q)).messageCount).toBe(expected.length);
+  expect(pagesRead()).toBeLessThanOrEqual(1);
+  const queue = first.broker.vhosts.get("/")!.queues.get(q)!;
+  expect([queue.readyBytes, queue.persistentCount, queue.persistentBytes]).toEqual([kept, expected.length, kept]);
+  await conn.close();
+  await stop(first.broker);
+  const second = await start(dir);
+  expect(await drain(second.url, q, expected.length)).toEqual(expected);
+  await stop(second.broker);
+});
+
+/** Sets up q (durable, MESSAGES persistent on disk) and dlq, bound to amq.direct as "dead". */
+async function backlogWithDeadLetterQueue(url: string, q: string): Promise<void> {
+  const conn = await connect(url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue(q, { durable: true });
+  await ch.assertQueue(`${q}.dead`, { durable: true });
+  await ch.bindQueue(`${q}.dead`, "amq.direct", "dead");
+  for (let n = 1; n <= PERSISTENT; n++) ch.sendToQueue(q, numbered(n), { persistent: true });
+  await ch.waitForConfirms();
+  await conn.close();
+}
+
+const deadLettering = { "max-length": 10, "dead-letter-exchange": "amq.direct", "dead-letter-routing-key": "dead" };
+
+test("with a dead-letter exchange, a max-length policy cuts a backlog at once and dead-letters it a page per turn, in order", async () => {
+  const dir = await tempDir();
+  const first = await start(dir);
+  const q = "trim-dlx";
+  await backlogWithDeadLetterQueue(first.url, q);
+  // How many stored messages are dead-lettered within one turn of the event loop.
+  const queue = first.broker.vhosts.get("/")!.queues.get(q)!;
+  const deadLetterStored = queue.deadLetterStored.bind(queue);
+  let turn = 0;
+  let seenTurn = -1;
+  let inTurn = 0;
+  let mostInOneTurn = 0;
+  queue.deadLetterStored = (message, reason) => {
+    if (seenTurn !== turn) [seenTurn, inTurn] = [turn, 0];
+    mostInOneTurn = Math.max(mostInOneTurn, ++inTurn);
+    deadLetterStored(message, reason);
+  };
+  let ticking = true;
+  const tick = () => {
+    turn++;
+    if (ticking) setImmediate(tick);
+  };
+  tick();
+  await putPolicy(first.broker.httpPort, "trim-dlx", `^${q}$`, deadLettering);
+  const conn = await connect(first.url);
+  const ch = await conn.createChannel();
+  expect((await ch.checkQueue(q)).messageCount).toBe(10);
+  await until("every cut message dead-lettered", async () => (await ch.checkQueue(`${q}.dead`)).messageCount === PERSISTENT - 10);
+  ticking = false;
+  expect(mostInOneTurn).toBeGreaterThan(0);
+  expect(mostInOneTurn).toBeLessThanOrEqual(1024);
+  // The dead-lettered copies, oldest first, each with its x-death.
+  const dead: number[] = [];
+  for (let m = await ch.get(`${q}.dead`, { noAck: true }); m; m = await ch.get(`${q}.dead`, { noAck: true })) {
+    dead.push(m.content.readUInt32BE(0));
+    if (dead.length === 1 || dead.length === PERSISTENT - 10) {
+      const death = m.properties.headers!["x-death"]![0]!;
+      expect([death.reason, death.queue, m.properties.headers?.["x-first-death-reason"]]).toEqual(["maxlen", q, "maxlen"]);
+    }
+  }
+  expect(dead).toEqual(Array.from({ length: PERSISTENT - 10 }, (_, i) => i + 1));
+  expect((first.broker.store as SqliteStore).messageCount()).toBe(10);
+  await conn.close();
+  expect(await drain(first.url, q, 10)).toEqual(Array.from({ length: 10 }, (_, i) => PERSISTENT - 9 + i));
+  await stop(first.broker);
+});
+
+test("a stop while a cut backlog is being dead-lettered: the boot cuts the rest again, nothing lost or doubled", async () => {
+  const dir = await tempDir();
+  const first = await start(dir);
+  const q = "trim-dlx-stop";
+  await backlogWithDeadLetterQueue(first.url, q);
+  await putPolicy(first.broker.httpPort, "trim-dlx-stop", `^${q}$`, deadLettering);
+  // 19,990 rows take about 20 turns: the stop comes before they are all done.
+  expect(first.broker.vhosts.get("/")!.queues.get(`${q}.dead`)!.messageCount).toBeLessThan(PERSISTENT - 10);
+  await stop(first.broker);
+  const second = await start(dir);
+  const conn = await connect(second.url);
+  const ch = await conn.createChannel();
+  expect((await ch.checkQueue(q)).messageCount).toBe(10);
+  await until("every cut message dead-lettered", async () => (await ch.checkQueue(`${q}.dead`)).messageCount >= PERSISTENT - 10);
+  await conn.close();
+  expect(await drain(second.url, `${q}.dead`, PERSISTENT)).toEqual(Array.from({ length: PERSISTENT - 10 }, (_, i) => i + 1));
+  expect(await drain(second.url, q, 10)).toEqual(Array.from({ length: 10 }, (_, i) => PERSISTENT - 9 + i));
+  await stop(second.broker);
+});
+
+test("messages that expired while the broker was down are dead-lettered at boot, through the restored bindings", async () => {
+  const dir = await tempDir();
+  const first = await start(dir);
+  const conn = await connect(first.url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue("ttl-boot", {
+    durable: true,
+    arguments: { "x-message-ttl": 300, "x-dead-letter-exchange": "amq.direct", "x-dead-letter-routing-key": "expired" },
+  });
+  await ch.assertQueue("ttl-boot.dead", { durable: true });
+  await ch.bindQueue("ttl-boot.dead", "amq.direct", "expired");
+  for (let n = 1; n <= 5; n++) ch.sendToQueue("ttl-boot", numbered(n), { persistent: true });
+  await ch.waitForConfirms();
+  await conn.close();
+  await stop(first.broker);
+  await Bun.sleep(400);
+  const second = await start(dir);
+  const conn2 = await connect(second.url);
+  const ch2 = await conn2.createChannel();
+  await until("the expired messages dead-lettered", async () => (await ch2.checkQueue("ttl-boot.dead")).messageCount === 5);
+  expect((await ch2.checkQueue("ttl-boot")).messageCount).toBe(0);
+  await conn2.close();
+  expect(await drain(second.url, "ttl-boot.dead", 5)).toEqual([1, 2, 3, 4, 5]);
+  await stop(second.broker);
+});
+
+test("a byte limit no stored message fits under dead-letters the whole backlog, and not a message published after the cut", async () => {
+  const dir = await tempDir();
+  const first = await start(dir);
+  const q = "trim-dlx-all";
+  const conn = await connect(first.url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue(q, { durable: true });
+  await ch.assertQueue(`${q}.dead`, { durable: true });
+  await ch.bindQueue(`${q}.dead`, "amq.direct", "dead");
+  for (let n = 1; n <= PERSISTENT; n++) ch.sendToQueue(q, numbered(n, 1024), { persistent: true });
+  await ch.waitForConfirms();
+  const { "max-length": _, ...deadLetterOnly } = deadLettering;
+  await putPolicy(first.broker.httpPort, "trim-dlx-all", `^${q}$`, { ...deadLetterOnly, "max-length-bytes": 100 });
+  // Published while the cut rows are still being dead-lettered: it fits, and stays.
+  ch.sendToQueue(q, numbered(PERSISTENT + 1, 16), { persistent: true });
+  await ch.waitForConfirms();
+  await until("the backlog dead-lettered", async () => (await ch.checkQueue(`${q}.dead`)).messageCount >= PERSISTENT);
+  await Bun.sleep(100); // a few more turns: nothing else may follow
+  expect((await ch.checkQueue(`${q}.dead`)).messageCount).toBe(PERSISTENT);
+  expect((await ch.checkQueue(q)).messageCount).toBe(1);
+  await conn.close();
+  expect(await drain(first.url, q, 1)).toEqual([PERSISTENT + 1]);
+  await stop(first.broker);
+});
