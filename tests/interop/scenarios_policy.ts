@@ -22,6 +22,40 @@ async function publishN(ctx: Ctx, conn: ChannelModel, ch: Channel, q: string, n:
 }
 
 export const policyScenarios: Scenario[] = [
+  // Past Warren's in-memory window (4,096 persistent messages) and a page, so the cut on disk is
+  // counted without reading it (Backlog.cutOldest).
+  scenario(
+    "policy: max-length with a dead-letter exchange on a backlog of 8000 persistent messages dead-letters the oldest in order",
+    async (ctx) => {
+      const { conn, ch } = await ctx.open();
+      const [q, dlq] = [ctx.name("q"), ctx.name("dlq")];
+      await ch.assertQueue(q, { durable: true });
+      await ch.assertQueue(dlq, { durable: true });
+      for (let i = 1; i <= 8000; i++) ctx.publish(ch, "", q, `m${i}`, { persistent: true });
+      await ctx.waitCount(conn, q, 8000);
+      await ctx.setPolicy("policy", ctx.name("p"), {
+        pattern: only(q),
+        definition: { "max-length": 10, "dead-letter-exchange": "", "dead-letter-routing-key": dlq },
+        "apply-to": "queues",
+      });
+      ctx.record("count", (await ch.checkQueue(q)).messageCount);
+      await ctx.waitCount(conn, dlq, 7990);
+      const dead = await bodies(ch, dlq);
+      ctx.record("dead", { count: dead.length, inOrder: dead.every((b, i) => b === `m${i + 1}`) });
+      ctx.record("kept", await bodies(ch, q));
+    },
+  ),
+  scenario("policy: max-length-bytes on a backlog of 8000 persistent messages keeps the newest that fit", async (ctx) => {
+    const { conn, ch } = await ctx.open();
+    const q = ctx.name("q");
+    await ch.assertQueue(q, { durable: true });
+    // Bodies of 100 bytes; 1,050 bytes hold 10 of them.
+    for (let i = 1; i <= 8000; i++) ctx.publish(ch, "", q, `m${i}`.padEnd(100, "."), { persistent: true });
+    await ctx.waitCount(conn, q, 8000);
+    await ctx.setPolicy("policy", ctx.name("p"), { pattern: only(q), definition: { "max-length-bytes": 1050 }, "apply-to": "queues" });
+    ctx.record("count", (await ch.checkQueue(q)).messageCount);
+    ctx.record("kept", (await bodies(ch, q)).map((b) => b.replace(/\.+$/, "")));
+  }),
   scenario("policy: max-length applies to an existing queue at once, dropping from the head", async (ctx) => {
     const { conn, ch } = await ctx.open();
     const q = ctx.name("q");
