@@ -265,3 +265,58 @@ test("a byte limit no stored message fits under dead-letters the whole backlog, 
   expect(await drain(first.url, q, 1)).toEqual([PERSISTENT + 1]);
   await stop(first.broker);
 });
+
+test("eight queues cut by one policy share the turns: no turn dead-letters more than a page, each queue's messages in order", async () => {
+  const dir = await tempDir();
+  const first = await start(dir);
+  const QUEUES = 8;
+  const EACH = 6_500; // past the window and a page, so each cut is on disk
+  const names = Array.from({ length: QUEUES }, (_, i) => `trim-many-${i}`);
+  const conn = await connect(first.url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue("trim-many.dead", { durable: true });
+  await ch.bindQueue("trim-many.dead", "amq.direct", "dead");
+  for (const [i, q] of names.entries()) {
+    await ch.assertQueue(q, { durable: true });
+    for (let n = 1; n <= EACH; n++) {
+      const body = numbered(n);
+      body[4] = i;
+      ch.sendToQueue(q, body, { persistent: true });
+    }
+    await ch.waitForConfirms();
+  }
+  let turn = 0;
+  let seenTurn = -1;
+  let inTurn = 0;
+  let mostInOneTurn = 0;
+  for (const q of names) {
+    const queue = first.broker.vhosts.get("/")!.queues.get(q)!;
+    const deadLetterStored = queue.deadLetterStored.bind(queue);
+    queue.deadLetterStored = (message, reason) => {
+      if (seenTurn !== turn) [seenTurn, inTurn] = [turn, 0];
+      mostInOneTurn = Math.max(mostInOneTurn, ++inTurn);
+      deadLetterStored(message, reason);
+    };
+  }
+  let ticking = true;
+  const tick = () => {
+    turn++;
+    if (ticking) setImmediate(tick);
+  };
+  tick();
+  await putPolicy(first.broker.httpPort, "trim-many", "^trim-many-", deadLettering);
+  for (const q of names) expect((await ch.checkQueue(q)).messageCount).toBe(10);
+  const total = QUEUES * (EACH - 10);
+  await until("every cut message dead-lettered", async () => (await ch.checkQueue("trim-many.dead")).messageCount === total, 60_000);
+  ticking = false;
+  expect(mostInOneTurn).toBeGreaterThan(0);
+  expect(mostInOneTurn).toBeLessThanOrEqual(1024);
+  const perQueue: number[][] = names.map(() => []);
+  const consumer = await conn.createChannel();
+  for (let m = await consumer.get("trim-many.dead", { noAck: true }); m; m = await consumer.get("trim-many.dead", { noAck: true })) {
+    perQueue[m.content[4]!]!.push(m.content.readUInt32BE(0));
+  }
+  for (const got of perQueue) expect(got).toEqual(Array.from({ length: EACH - 10 }, (_, i) => i + 1));
+  await conn.close();
+  await stop(first.broker);
+});
