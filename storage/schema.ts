@@ -111,6 +111,14 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         PRIMARY KEY (queue_id, from_seq)) WITHOUT ROWID;
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- deleting a queue or exchange deletes the bindings to it: without this index every delete
+      -- read all of the vhost's bindings (10,000 queues deleted one by one: 14 s of SQLite)
+      CREATE INDEX bindings_by_destination ON bindings (vhost, destination_kind, destination);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -203,9 +203,14 @@ export class Vhost {
     if (destination.durable) this.log?.deleteBindingsTo(this.name, kindOf(destination), destination.name);
     const announce = this.events.has("bindingRemoved");
     for (const source of [...this.exchanges.values()]) {
-      const before = source.router.size;
-      const gone = announce ? [...source.router.bindings()].filter((b) => b.destination === destination) : [];
-      source.router.removeDestination(destination);
+      const router = source.router;
+      const before = router.size;
+      const gone = !announce
+        ? []
+        : router.bindingsTo
+        ? [...router.bindingsTo(destination)]
+        : [...router.bindings()].filter((b) => b.destination === destination);
+      router.removeDestination(destination);
       for (const b of gone) this.events.emit("bindingRemoved", { vhost: this.name, source, destination, routingKey: b.routingKey });
       const removed = before - source.router.size;
       if (removed === 0) continue;

@@ -89,6 +89,10 @@ export abstract class IndexedRouter<D, B extends Binding<D>> implements Router<D
     for (const bindings of this.byDestination.values()) yield* bindings.values();
   }
 
+  bindingsTo(destination: D): Iterable<B> {
+    return this.byDestination.get(destination)?.values() ?? [];
+  }
+
   abstract route(routingKey: string, message: RoutableMessage, out: Set<D>): void;
 
   /** Creates a new binding and adds it to the routing index. */

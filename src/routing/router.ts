@@ -33,6 +33,11 @@ export interface Router<D> {
   readonly size: number;
   /** Every binding (for listing: management API, definitions export). */
   bindings(): Iterable<BoundTo<D>>;
+  /**
+   * The bindings to one destination (optional: without it a queue delete that announces its
+   * removed bindings filters every binding of every exchange).
+   */
+  bindingsTo?(destination: D): Iterable<BoundTo<D>>;
 }
 
 /** A binding as listed: its key, arguments and destination. */

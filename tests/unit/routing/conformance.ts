@@ -193,6 +193,21 @@ export function runRouterConformance(name: string, create: () => Router<Q>, samp
       expect(router.size).toBe(1);
     });
 
+    test("bindingsTo, where a router has it, lists the bindings of that destination only", () => {
+      const router = create();
+      if (router.bindingsTo === undefined) return;
+      router.bind(bindKey, bindArgs, q1);
+      router.bind(`${bindKey}.other`, bindArgs, q1);
+      router.bind(bindKey, bindArgs, q2);
+      expect([...router.bindingsTo(q1)].map((b) => [b.routingKey, b.destination.name]).sort()).toEqual([
+        [bindKey, "q1"],
+        [`${bindKey}.other`, "q1"],
+      ]);
+      expect([...router.bindingsTo({ name: "never bound" })]).toEqual([]);
+      router.removeDestination(q1);
+      expect([...router.bindingsTo(q1)]).toEqual([]);
+    });
+
     test("route adds to the caller's set without clearing it", () => {
       const router = create();
       router.bind(bindKey, bindArgs, q1);
