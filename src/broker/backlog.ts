@@ -30,6 +30,9 @@ export const WINDOW_BYTES = 4 * 1024 * 1024;
 const PAGE_IN_BELOW = WINDOW_MESSAGES / 2;
 const PAGE_SIZE = 2048;
 const PAGE_BYTES = WINDOW_BYTES / 4;
+/** What a peek at an empty window reads (see peek). */
+const HEAD_PAGE_ROWS = 64;
+const HEAD_PAGE_BYTES = 64 * 1024;
 
 /** Rows cut off a backlog's head: the seqs from <= seq < to, `rows` of them. */
 export interface CutRange {
@@ -100,9 +103,13 @@ export class Backlog {
     return persisted;
   }
 
-  /** The next ready entry, left in place. */
+  /**
+   * The next ready entry, left in place. An empty window reads only a small page here: a peek
+   * need not fill the window (shift does, as consumers take messages), and at boot every queue's
+   * head is peeked for expiry, which with a full page each held 1.5 GB for 500 queues' backlogs.
+   */
   peek(): QueueEntry | undefined {
-    this.refill();
+    if (this.memory.length === 0 && this.onDisk > 0) this.pageIn(HEAD_PAGE_ROWS, HEAD_PAGE_BYTES);
     return this.memory.peek();
   }
 
@@ -203,7 +210,7 @@ export class Backlog {
     return { from, to: cut, rows: gone.rows };
   }
 
-  /** Boot: `count` stored messages, the last with seq `maxSeq`; the first window is read now. */
+  /** Boot: `count` stored messages, the last with seq `maxSeq`. */
   recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number): void {
     this.onDisk = count;
     this.onDiskBytes = bytes;
@@ -214,7 +221,7 @@ export class Backlog {
     this.diskFromSeq = this.startSeq;
     if (maxSeq >= this.nextSeq) this.nextSeq = maxSeq + 1;
     this.redeliveredUpTo = deliveredUpTo;
-    this.refill();
+    // Nothing is read now: a queue reads its head when it is first peeked or taken from.
   }
 
   /**
@@ -243,8 +250,8 @@ export class Backlog {
   }
 
   /** Refills the in-memory window from the store. */
-  private pageIn(): void {
-    const rows = this.queue.log!.readPage(this.queue.storeId, this.diskFromSeq, this.endSeq, PAGE_SIZE, PAGE_BYTES);
+  private pageIn(limit = PAGE_SIZE, maxBytes = PAGE_BYTES): void {
+    const rows = this.queue.log!.readPage(this.queue.storeId, this.diskFromSeq, this.endSeq, limit, maxBytes);
     for (const row of rows) {
       const message = new Message(row.exchange, row.routingKey, row.properties, row.body);
       message.storeRef = row.ref;

@@ -359,8 +359,8 @@ export class Queue {
   }
 
   /**
-   * Boot: what the store holds for each priority level (seq ranges of levelRange); the first
-   * window of each is read now.
+   * Boot: what the store holds for each priority level (seq ranges of levelRange); nothing is
+   * read until the queue's head is (recovered() peeks it for expiry: a small page).
    */
   recover(levels: readonly { level: number; count: number; bytes: number; maxSeq: number; deliveredUpTo: number }[]): void {
     for (const stats of levels) this.levels[stats.level]?.recover(stats.count, stats.bytes, stats.maxSeq, stats.deliveredUpTo);

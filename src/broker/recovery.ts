@@ -6,6 +6,9 @@ import { Exchange } from "./exchange.ts";
 import { Queue } from "./queue.ts";
 import { Vhost } from "./vhost.ts";
 
+/** A long recovery says how far it got this often. */
+const PROGRESS_EVERY_MS = 2000;
+
 export function recover(broker: Broker, store: Store): void {
   const log = broker.log;
   const started = performance.now();
@@ -69,6 +72,7 @@ export function recover(broker: Broker, store: Store): void {
   }
 
   let recovered = 0;
+  let lastProgress = performance.now();
   const queues: Queue[] = [];
   for (const q of meta.queues) {
     const vhost = broker.vhosts.get(q.vhost);
@@ -79,14 +83,20 @@ export function recover(broker: Broker, store: Store): void {
     vhost.queues.set(q.name, queue);
     vhost.applyQueuePolicy(queue);
     vhost.attachDeadLettering(queue);
-    // Only the head of each queue is read now; the rest is paged in as consumers advance.
+    // Only counts now; each queue's head is read once everything is back (Queue.recovered), and the
+    // rest is paged in as consumers advance.
     const levels = store.levelStats(q.id, queue.levelCount);
     queue.recover(levels);
     queues.push(queue);
     let count = 0;
     for (const level of levels) count += level.count;
     recovered += count;
-    if (count > 0) log.info(`recovery: queue '${q.name}' in vhost '${q.vhost}': ${count} messages (${elapsed(started)})`);
+    // A line per queue is for debugging: thousands of queues made thousands of info lines.
+    if (count > 0) log.debug(`recovery: queue '${q.name}' in vhost '${q.vhost}': ${count} messages (${elapsed(started)})`);
+    if (performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = performance.now();
+      log.info(`recovery: ${queues.length} of ${meta.queues.length} queues, ${recovered} messages so far (${elapsed(started)})`);
+    }
   }
 
   for (const b of meta.bindings) {
