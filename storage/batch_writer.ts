@@ -190,7 +190,7 @@ export class BatchWriter {
         continue;
       }
       if (op === Op.Row) {
-        rows.values.push(r.number(), r.number(), r.number(), r.number(), r.number());
+        rows.values.push(r.number(), r.number(), r.number(), r.number(), r.number(), r.number());
         rows.added();
         continue;
       }

@@ -141,14 +141,15 @@ export class BatchEncoder {
     this.number(bodySize);
   }
 
-  row(queueId: number, seq: number, messageId: number, expiresAt: number, deliveryCount: number): void {
-    this.reserve(1 + 8 * 5);
+  row(queueId: number, seq: number, messageId: number, expiresAt: number, deliveryCount: number, bodySize: number): void {
+    this.reserve(1 + 8 * 6);
     this.op(Op.Row);
     this.number(queueId);
     this.number(seq);
     this.number(messageId);
     this.number(expiresAt);
     this.number(deliveryCount);
+    this.number(bodySize);
   }
 
   /** An operation of three numbers (DeleteRows, DropRange, DeliveryCount, MarkDelivered). */

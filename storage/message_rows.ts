@@ -93,7 +93,7 @@ export class MessageRows {
           }
           ref.pendingRows = 0;
         }
-        encoder.row(queueId, row.seq, ref.id, row.expiresAt, row.deliveryCount ?? 0);
+        encoder.row(queueId, row.seq, ref.id, row.expiresAt, row.deliveryCount ?? 0, message.body.length);
       }
     }
     return firstWaiting;

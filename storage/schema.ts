@@ -119,6 +119,19 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX bindings_by_destination ON bindings (vhost, destination_kind, destination);
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- the body size in the queue's own row: a boot counts a queue's bytes from these small rows
+      -- instead of reading every message row (1.25M × 1 KiB: 8.8 s). NULL in rows written before;
+      -- those still look the size up in messages.
+      ALTER TABLE queue_messages ADD COLUMN body_size INTEGER;
+      -- the boot's sweep finds paged transient messages and unreferenced ones through these instead
+      -- of reading the whole messages table twice (1.3 GB of messages: 1.7 s)
+      CREATE INDEX messages_transient ON messages (id) WHERE transient = 1;
+      CREATE INDEX messages_unreferenced ON messages (id) WHERE refs <= 0;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

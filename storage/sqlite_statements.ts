@@ -16,7 +16,7 @@ export const MESSAGE_COLUMNS = [
   "segment_offset",
   "body_size",
 ];
-export const ROW_COLUMNS = ["queue_id", "seq", "message_id", "expires_at", "delivery_count"];
+export const ROW_COLUMNS = ["queue_id", "seq", "message_id", "expires_at", "delivery_count", "body_size"];
 
 export function prepareStatements(db: SqlDatabase) {
   const p = (sql: string): SqlStatement => db.prepare(sql);
@@ -46,8 +46,8 @@ export function prepareStatements(db: SqlDatabase) {
       "UPDATE messages SET refs = refs - 1 WHERE refs > 1 AND id IN (SELECT message_id FROM queue_messages WHERE queue_id = ?1 AND seq >= ?2 AND seq < ?3)",
     ),
     deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ? AND seq < ?"),
-    queueStats: p(`SELECT COUNT(*) AS n, SUM(m.body_size) AS b, MAX(q.seq) AS m
-      FROM queue_messages q JOIN messages m ON m.id = q.message_id WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ?`),
+    queueStats: p(`SELECT COUNT(*) AS n, SUM(COALESCE(q.body_size, (SELECT m.body_size FROM messages m WHERE m.id = q.message_id))) AS b,
+      MAX(q.seq) AS m FROM queue_messages q WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ?`),
     queueDelivered: p("SELECT delivered_seq AS s FROM queues WHERE id = ?"),
     levelsDelivered: p("SELECT level, seq FROM queue_levels_delivered WHERE queue_id = ?"),
     markLevelDelivered: p(`INSERT INTO queue_levels_delivered (queue_id, level, seq) VALUES (?, ?, ?)
