@@ -1,8 +1,9 @@
 // A length limit with a dead-letter exchange trimming a backlog on disk: the rows cut off the
 // queue's head leave its counts at once (Backlog.cutOldest), and are read back and dead-lettered a
 // page per turn, each page's rows deleted in the commit that stores their dead-lettered copies.
-// Doing it in one go stopped the broker (1.67M × 1 KiB: 21.8 s). Rows not reached before a stop or a crash are still the queue's at the next
-// boot, at its head, and the limit cuts them again once recovery is done.
+// Doing it in one go stopped the broker (1.67M × 1 KiB: 21.8 s). Rows not reached before a stop
+// or a crash are still the queue's at the next boot, at its head, and the limit cuts them again
+// once recovery is done.
 import type { Store } from "../../storage/store.ts";
 import { nextTurn } from "../runtime/timers.ts";
 import type { CutRange } from "./backlog.ts";
