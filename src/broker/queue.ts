@@ -312,12 +312,21 @@ export class Queue {
 
   /** drop-head: the oldest ready messages go (dead-lettered with reason maxlen) until within limits. */
   private dropHeadOverLimit(): void {
-    // One level: a backlog on disk leaves without being read now (Backlog.cutOldest); a priority
-    // queue goes one by one below.
-    if (this.levels.length === 1) {
-      const count = this.maxLength === undefined ? 0 : this.messageCount - this.maxLength;
-      const bytes = this.maxLengthBytes === undefined ? 0 : this.readyBytes - this.maxLengthBytes;
-      if (count > 0 || bytes > 0) this.cutHead(this.levels[0]!, count, bytes);
+    // A backlog on disk leaves without being read now (Backlog.cutOldest), level by level from the
+    // highest priority (the head); what is left over (within a window and a page) goes one by one.
+    let count = this.maxLength === undefined ? 0 : this.messageCount - this.maxLength;
+    let bytes = this.maxLengthBytes === undefined ? 0 : this.readyBytes - this.maxLengthBytes;
+    for (let i = this.levels.length - 1; i >= 0 && (count > 0 || bytes > 0); i--) {
+      const level = this.levels[i]!;
+      const length = level.length;
+      const levelBytes = level.bytes;
+      if (length === 0) continue;
+      const whole = count >= length || (bytes > 0 && bytes >= levelBytes);
+      this.cutHead(level, whole ? length : count, whole ? levelBytes : bytes);
+      if (whole) this.dropRestOf(level);
+      count -= length - level.length;
+      bytes -= levelBytes - level.bytes;
+      if (!whole) break;
     }
     while (
       (this.maxLength !== undefined && this.messageCount > this.maxLength) ||
@@ -327,6 +336,17 @@ export class Queue {
       if (!head) return;
       this.discard(head);
       this.deadLetter?.(this, head.message, "maxlen");
+    }
+  }
+
+  /** What a cut left of a level (a window and a page at most) goes one by one, oldest first. */
+  private dropRestOf(level: Backlog): void {
+    for (let entry = level.shift(); entry; entry = level.shift()) {
+      if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) this.expire(entry);
+      else {
+        this.discard(entry);
+        this.deadLetter?.(this, entry.message, "maxlen");
+      }
     }
   }
 

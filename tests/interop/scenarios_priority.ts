@@ -21,6 +21,21 @@ async function getAll(ctx: Ctx, ch: Channel, q: string, label = "order"): Promis
 }
 
 export const priorityScenarios: Scenario[] = [
+  // Past Warren's in-memory window: most of each level is on disk and cut without being read.
+  scenario("priority queue: a max-length policy on a backlog of 8000 persistent messages drops from the highest priority", async (ctx) => {
+    const { conn, ch } = await ctx.open();
+    const q = ctx.name("q");
+    await ch.assertQueue(q, { durable: true, maxPriority: 4 });
+    for (let i = 1; i <= 8000; i++) ctx.publish(ch, "", q, `m${i}`, { persistent: true, priority: i % 5 });
+    await ctx.waitCount(conn, q, 8000);
+    await ctx.setPolicy("policy", ctx.name("p"), {
+      pattern: `^${q.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`,
+      definition: { "max-length": 10 },
+      "apply-to": "queues",
+    });
+    ctx.record("count", (await ch.checkQueue(q)).messageCount);
+    await getAll(ctx, ch, q, "kept");
+  }),
   scenario("priority queue: higher priority first, FIFO within a priority", async (ctx) => {
     const { ch } = await ctx.open();
     const q = ctx.name("q");

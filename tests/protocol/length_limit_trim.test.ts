@@ -320,3 +320,23 @@ test("eight queues cut by one policy share the turns: no turn dead-letters more 
   await conn.close();
   await stop(first.broker);
 });
+
+test("a max-length policy cuts a priority queue's backlog level by level from the highest, reading next to nothing", async () => {
+  const dir = await tempDir();
+  const first = await start(dir);
+  const q = "trim-priority";
+  const conn = await connect(first.url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue(q, { durable: true, maxPriority: 4 });
+  for (let n = 1; n <= PERSISTENT; n++) ch.sendToQueue(q, numbered(n), { persistent: true, priority: n % 5 });
+  await ch.waitForConfirms();
+  const pagesRead = countPageReads(first.broker.store as SqliteStore);
+  await putPolicy(first.broker.httpPort, "trim-priority", `^${q}$`, { "max-length": 10 });
+  expect((await ch.checkQueue(q)).messageCount).toBe(10);
+  // One page for the new head, not the 16,000 messages of the higher levels one by one.
+  expect(pagesRead()).toBeLessThanOrEqual(2);
+  await conn.close();
+  // The head is the highest priority: what stays is the newest ten of priority 0.
+  expect(await drain(first.url, q, 10)).toEqual(Array.from({ length: 10 }, (_, i) => PERSISTENT - 45 + i * 5));
+  await stop(first.broker);
+});
