@@ -49,6 +49,20 @@ export class Exposition {
     }
     return out;
   }
+
+  /** The same text, `perTurn` samples per turn of the event loop (`wait` ends a turn). */
+  async renderInSlices(perTurn: number, wait: () => Promise<void>): Promise<string> {
+    let out = "";
+    let written = 0;
+    for (const f of this.families) {
+      out += `# TYPE ${f.name} ${f.type}\n# HELP ${f.name} ${f.help}\n`;
+      for (const s of f.samples) {
+        out += `${f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+        if (++written % perTurn === 0) await wait();
+      }
+    }
+    return out;
+  }
 }
 
 function formatLabels(labels: Labels): string {

@@ -5,12 +5,21 @@ import { Hono } from "hono";
 import type { AmqpBroker } from "../connection/channel.ts";
 import type { DeadLetterReason } from "../broker/stats.ts";
 import { RUNTIME_VERSION } from "../runtime/system.ts";
+import { nextTurn } from "../runtime/timers.ts";
 import { VERSION } from "../version.ts";
 import { Exposition } from "./exposition.ts";
 import { FAMILIES, gather } from "./metric_families.ts";
 import { RABBITMQ_COMPAT_VERSION } from "./routes/overview.ts";
 
-export function renderMetrics(broker: AmqpBroker, perObject: boolean): string {
+/**
+ * Per object, the queue families are gathered a slice of queues per turn, and the text written
+ * 20,000 samples per turn: with 20,000 queues the whole answer took 340 ms in one turn, and every
+ * connection waited that long. The exposition groups samples by family, so the text is the same.
+ */
+const QUEUE_SLICE = 1000;
+const nextTurnPromise = () => new Promise<void>((resolve) => nextTurn(resolve));
+
+export async function renderMetrics(broker: AmqpBroker, perObject: boolean): Promise<string> {
   const e = new Exposition();
   const node = broker.alarms.node;
   const s = broker.stats;
@@ -114,13 +123,22 @@ export function renderMetrics(broker: AmqpBroker, perObject: boolean): string {
   deadLettered(e, broker);
   emit("auth_attempt_metrics");
 
-  emit("queue_coarse_metrics", "queue_metrics", "channel_queue_exchange_metrics");
+  if (!perObject) emit("queue_coarse_metrics", "queue_metrics");
+  else {
+    // At least once, so that the families are there (empty) with no queues.
+    for (let start = 0; start === 0 || start < src.queues.length; start += QUEUE_SLICE) {
+      if (start > 0) await nextTurnPromise();
+      const slice = { ...src, queues: src.queues.slice(start, start + QUEUE_SLICE) };
+      for (const family of ["queue_coarse_metrics", "queue_metrics"]) FAMILIES[family]!(e, slice, p, true);
+    }
+  }
+  emit("channel_queue_exchange_metrics");
   emit("channel_metrics", "channel_exchange_metrics", "channel_queue_metrics");
   emit("connection_coarse_metrics", "connection_metrics");
   // Plugins' own metrics (rendered by each, in the same exposition format).
   let extra = "";
   for (const source of broker.metricsSources) extra += source();
-  return e.render() + extra;
+  return (perObject ? await e.renderInSlices(QUEUE_SLICE * 20, nextTurnPromise) : e.render()) + extra;
 }
 
 /** The label sets rabbit_global_counters starts with (Warren has no at-least-once strategy). */
@@ -167,8 +185,8 @@ const CONTENT_TYPE = "text/plain; version=0.0.4";
 /** The Prometheus endpoint's app: /metrics and /metrics/per-object, no authentication (as RabbitMQ). */
 export function createMetricsApp(broker: AmqpBroker): Hono {
   const app = new Hono();
-  app.get("/metrics", (c) => c.body(renderMetrics(broker, false), 200, { "content-type": CONTENT_TYPE }));
-  app.get("/metrics/per-object", (c) => c.body(renderMetrics(broker, true), 200, { "content-type": CONTENT_TYPE }));
+  app.get("/metrics", async (c) => c.body(await renderMetrics(broker, false), 200, { "content-type": CONTENT_TYPE }));
+  app.get("/metrics/per-object", async (c) => c.body(await renderMetrics(broker, true), 200, { "content-type": CONTENT_TYPE }));
   app.get(
     "/metrics/detailed",
     (c) =>

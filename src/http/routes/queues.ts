@@ -16,6 +16,7 @@ import { ratesFor } from "../rates.ts";
 import { addQueueSamples, requestedRanges } from "../samples.ts";
 import { unackedByQueue } from "../unacked.ts";
 import { pageBeforeFormat } from "../list_params.ts";
+import { jsonInSlices } from "../json_slices.ts";
 
 const ACK_MODES = ["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"];
 
@@ -27,7 +28,7 @@ function pathQueue(c: Context<HttpEnv>, broker: AmqpBroker): { vhost: Vhost; que
 }
 
 export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
-  const list = (c: Context<HttpEnv>, vhosts: () => Vhost[]) => {
+  const list = async (c: Context<HttpEnv>, vhosts: () => Vhost[]) => {
     const rates = ratesFor(broker);
     const ranges = requestedRanges((name) => c.req.query(name), rates);
     const unacked = unackedByQueue(broker);
@@ -38,10 +39,11 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const queues = vhosts().flatMap((v) => byName([...v.queues.values()]));
     // A page sorted by name or vhost (the console's default) formats only its own queues.
     const page = pageBeforeFormat(queues, c.req.query(), (q) => q.name, { name: (q) => q.name, vhost: (q) => q.vhost });
-    return page ? { ...page, items: page.items.map(format) } : queues.map(format);
+    if (page) return c.json({ ...page, items: page.items.map(format) });
+    return c.body(await jsonInSlices(queues, format), 200, { "content-type": "application/json" });
   };
-  app.get("/api/queues", (c) => c.json(list(c, () => visibleVhosts(c, broker))));
-  app.get("/api/queues/:vhost", (c) => c.json(list(c, () => [pathVhost(c, broker)])));
+  app.get("/api/queues", (c) => list(c, () => visibleVhosts(c, broker)));
+  app.get("/api/queues/:vhost", (c) => list(c, () => [pathVhost(c, broker)]));
   app.get("/api/queues/:vhost/:name", (c) => {
     const { queue } = pathQueue(c, broker);
     const rates = ratesFor(broker);

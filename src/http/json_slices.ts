@@ -1,0 +1,18 @@
+// A long list answered as JSON a slice per turn of the event loop: with 20,000 queues, formatting
+// and serialising GET /api/queues took 311 ms in one turn, and every connection waited that long.
+// The same text as JSON.stringify of the whole list; objects may change between slices, as they may
+// while RabbitMQ's management gathers a list.
+import { nextTurn } from "../runtime/timers.ts";
+
+/** Items formatted and serialised per turn. */
+const SLICE = 500;
+
+export async function jsonInSlices<T>(items: readonly T[], format: (item: T) => unknown): Promise<string> {
+  const parts: string[] = [];
+  for (let start = 0; start < items.length; start += SLICE) {
+    if (start > 0) await new Promise<void>((resolve) => nextTurn(resolve));
+    const end = Math.min(items.length, start + SLICE);
+    for (let i = start; i < end; i++) parts.push(JSON.stringify(format(items[i]!)) ?? "null");
+  }
+  return `[${parts.join(",")}]`;
+}
