@@ -334,19 +334,21 @@ export class Queue {
     ) {
       const head = this.take();
       if (!head) return;
-      this.discard(head);
-      this.deadLetter?.(this, head.message, "maxlen");
+      this.dropForLength(head);
     }
+  }
+
+  /** A ready entry a length limit drops: dead-lettered with reason maxlen (or only counted). */
+  private dropForLength(entry: QueueEntry): void {
+    this.discard(entry);
+    this.deadLetter?.(this, entry.message, "maxlen");
   }
 
   /** What a cut left of a level (a window and a page at most) goes one by one, oldest first. */
   private dropRestOf(level: Backlog): void {
     for (let entry = level.shift(); entry; entry = level.shift()) {
       if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) this.expire(entry);
-      else {
-        this.discard(entry);
-        this.deadLetter?.(this, entry.message, "maxlen");
-      }
+      else this.dropForLength(entry);
     }
   }
 
@@ -355,10 +357,7 @@ export class Queue {
    * with a dead-letter exchange, read back and dead-lettered a page per turn (DeadLetterRanges).
    */
   private cutHead(level: Backlog, count: number, bytes: number): void {
-    const range = level.cutOldest(count, bytes, (entry) => {
-      this.discard(entry);
-      this.deadLetter?.(this, entry.message, "maxlen");
-    });
+    const range = level.cutOldest(count, bytes, (entry) => this.dropForLength(entry));
     if (range === undefined || range.from >= range.to) return;
     if (this.deadLetterExchange === undefined) {
       this.log!.purgeFrom(this.storeId, range.from, range.to);

@@ -44,8 +44,8 @@ export class Exposition {
   render(): string {
     let out = "";
     for (const f of this.families) {
-      out += `# TYPE ${f.name} ${f.type}\n# HELP ${f.name} ${f.help}\n`;
-      for (const s of f.samples) out += `${f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+      out += header(f);
+      for (const s of f.samples) out += sampleLine(f, s);
     }
     return out;
   }
@@ -55,15 +55,18 @@ export class Exposition {
     let out = "";
     let written = 0;
     for (const f of this.families) {
-      out += `# TYPE ${f.name} ${f.type}\n# HELP ${f.name} ${f.help}\n`;
+      out += header(f);
       for (const s of f.samples) {
-        out += `${f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+        out += sampleLine(f, s);
         if (++written % perTurn === 0) await wait();
       }
     }
     return out;
   }
 }
+
+const header = (f: Family) => `# TYPE ${f.name} ${f.type}\n# HELP ${f.name} ${f.help}\n`;
+const sampleLine = (f: Family, s: Family["samples"][number]) => `${f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
 
 function formatLabels(labels: Labels): string {
   const keys = Object.keys(labels);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { jsonInSlices } from "../../src/http/json_slices.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { TurnCounter } from "../helpers/turns.ts";
 
 const QUEUES = 2_500; // five slices of the list, three of the metrics
 
@@ -27,17 +28,11 @@ afterAll(async () => {
 test("jsonInSlices gives JSON.stringify's text, a slice per turn", async () => {
   const items = Array.from({ length: 2_000 }, (_, i) => i);
   const format = (i: number) => ({ n: i, name: `q${i}`, gone: undefined, nested: { a: [i, null] } });
-  let turns = 0;
-  let ticking = true;
-  const tick = () => {
-    turns++;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
+  const turns = new TurnCounter();
   const text = await jsonInSlices(items, format);
-  ticking = false;
+  turns.stop();
   expect(text).toBe(JSON.stringify(items.map(format)));
-  expect(turns).toBeGreaterThanOrEqual(3); // 4 slices: 3 waits
+  expect(turns.turns).toBeGreaterThanOrEqual(3); // 4 slices: 3 waits
   expect(await jsonInSlices([], format)).toBe("[]");
 });
 

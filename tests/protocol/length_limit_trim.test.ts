@@ -6,7 +6,9 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { SqliteStore } from "../../storage/sqlite_store.ts";
 import { cleanupRestartBrokers, connect, start, stop, tempDir } from "../helpers/restart_brokers.ts";
+import { TurnCounter } from "../helpers/turns.ts";
 import { until } from "../helpers/until.ts";
+import type { Broker } from "../../src/broker/broker.ts";
 
 setDefaultTimeout(120_000);
 afterAll(cleanupRestartBrokers);
@@ -134,16 +136,30 @@ test("a max-length-bytes policy trims a durable backlog of 20000 mixed sizes to 
   await stop(second.broker);
 });
 
-/** Sets up q (durable, MESSAGES persistent on disk) and dlq, bound to amq.direct as "dead". */
-async function backlogWithDeadLetterQueue(url: string, q: string): Promise<void> {
+/** Sets up q (durable, PERSISTENT messages of `size` bytes, mostly on disk) and q.dead, bound to amq.direct as "dead". */
+async function backlogWithDeadLetterQueue(url: string, q: string, size = 64): Promise<void> {
   const conn = await connect(url);
   const ch = await conn.createConfirmChannel();
   await ch.assertQueue(q, { durable: true });
   await ch.assertQueue(`${q}.dead`, { durable: true });
   await ch.bindQueue(`${q}.dead`, "amq.direct", "dead");
-  for (let n = 1; n <= PERSISTENT; n++) ch.sendToQueue(q, numbered(n), { persistent: true });
+  for (let n = 1; n <= PERSISTENT; n++) ch.sendToQueue(q, numbered(n, size), { persistent: true });
   await ch.waitForConfirms();
   await conn.close();
+}
+
+/** Counts, per turn of the event loop, the stored messages these queues dead-letter. */
+function countDeadLettersPerTurn(broker: Broker, queues: string[]): TurnCounter {
+  const turns = new TurnCounter();
+  for (const name of queues) {
+    const queue = broker.vhosts.get("/")!.queues.get(name)!;
+    const deadLetterStored = queue.deadLetterStored.bind(queue);
+    queue.deadLetterStored = (message, reason) => {
+      turns.note();
+      deadLetterStored(message, reason);
+    };
+  }
+  return turns;
 }
 
 const deadLettering = { "max-length": 10, "dead-letter-exchange": "amq.direct", "dead-letter-routing-key": "dead" };
@@ -153,32 +169,15 @@ test("with a dead-letter exchange, a max-length policy cuts a backlog at once an
   const first = await start(dir);
   const q = "trim-dlx";
   await backlogWithDeadLetterQueue(first.url, q);
-  // How many stored messages are dead-lettered within one turn of the event loop.
-  const queue = first.broker.vhosts.get("/")!.queues.get(q)!;
-  const deadLetterStored = queue.deadLetterStored.bind(queue);
-  let turn = 0;
-  let seenTurn = -1;
-  let inTurn = 0;
-  let mostInOneTurn = 0;
-  queue.deadLetterStored = (message, reason) => {
-    if (seenTurn !== turn) [seenTurn, inTurn] = [turn, 0];
-    mostInOneTurn = Math.max(mostInOneTurn, ++inTurn);
-    deadLetterStored(message, reason);
-  };
-  let ticking = true;
-  const tick = () => {
-    turn++;
-    if (ticking) setImmediate(tick);
-  };
-  tick();
+  const turns = countDeadLettersPerTurn(first.broker, [q]);
   await putPolicy(first.broker.httpPort, "trim-dlx", `^${q}$`, deadLettering);
   const conn = await connect(first.url);
   const ch = await conn.createChannel();
   expect((await ch.checkQueue(q)).messageCount).toBe(10);
   await until("every cut message dead-lettered", async () => (await ch.checkQueue(`${q}.dead`)).messageCount === PERSISTENT - 10);
-  ticking = false;
-  expect(mostInOneTurn).toBeGreaterThan(0);
-  expect(mostInOneTurn).toBeLessThanOrEqual(1024);
+  turns.stop();
+  expect(turns.mostInOneTurn).toBeGreaterThan(0);
+  expect(turns.mostInOneTurn).toBeLessThanOrEqual(1024);
   // The dead-lettered copies, oldest first, each with its x-death.
   const dead: number[] = [];
   for (let m = await ch.get(`${q}.dead`, { noAck: true }); m; m = await ch.get(`${q}.dead`, { noAck: true })) {
@@ -245,13 +244,9 @@ test("a byte limit no stored message fits under dead-letters the whole backlog, 
   const dir = await tempDir();
   const first = await start(dir);
   const q = "trim-dlx-all";
+  await backlogWithDeadLetterQueue(first.url, q, 1024);
   const conn = await connect(first.url);
   const ch = await conn.createConfirmChannel();
-  await ch.assertQueue(q, { durable: true });
-  await ch.assertQueue(`${q}.dead`, { durable: true });
-  await ch.bindQueue(`${q}.dead`, "amq.direct", "dead");
-  for (let n = 1; n <= PERSISTENT; n++) ch.sendToQueue(q, numbered(n, 1024), { persistent: true });
-  await ch.waitForConfirms();
   const { "max-length": _, ...deadLetterOnly } = deadLettering;
   await putPolicy(first.broker.httpPort, "trim-dlx-all", `^${q}$`, { ...deadLetterOnly, "max-length-bytes": 100 });
   // Published while the cut rows are still being dead-lettered: it fits, and stays.
@@ -285,32 +280,14 @@ test("eight queues cut by one policy share the turns: no turn dead-letters more 
     }
     await ch.waitForConfirms();
   }
-  let turn = 0;
-  let seenTurn = -1;
-  let inTurn = 0;
-  let mostInOneTurn = 0;
-  for (const q of names) {
-    const queue = first.broker.vhosts.get("/")!.queues.get(q)!;
-    const deadLetterStored = queue.deadLetterStored.bind(queue);
-    queue.deadLetterStored = (message, reason) => {
-      if (seenTurn !== turn) [seenTurn, inTurn] = [turn, 0];
-      mostInOneTurn = Math.max(mostInOneTurn, ++inTurn);
-      deadLetterStored(message, reason);
-    };
-  }
-  let ticking = true;
-  const tick = () => {
-    turn++;
-    if (ticking) setImmediate(tick);
-  };
-  tick();
+  const turns = countDeadLettersPerTurn(first.broker, names);
   await putPolicy(first.broker.httpPort, "trim-many", "^trim-many-", deadLettering);
   for (const q of names) expect((await ch.checkQueue(q)).messageCount).toBe(10);
   const total = QUEUES * (EACH - 10);
   await until("every cut message dead-lettered", async () => (await ch.checkQueue("trim-many.dead")).messageCount === total, 60_000);
-  ticking = false;
-  expect(mostInOneTurn).toBeGreaterThan(0);
-  expect(mostInOneTurn).toBeLessThanOrEqual(1024);
+  turns.stop();
+  expect(turns.mostInOneTurn).toBeGreaterThan(0);
+  expect(turns.mostInOneTurn).toBeLessThanOrEqual(1024);
   const perQueue: number[][] = names.map(() => []);
   const consumer = await conn.createChannel();
   for (let m = await consumer.get("trim-many.dead", { noAck: true }); m; m = await consumer.get("trim-many.dead", { noAck: true })) {
