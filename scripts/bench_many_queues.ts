@@ -48,8 +48,10 @@ function startBroker() {
 }
 
 /** Runs `request` while the probe runs; the request's time and the probe's longest round trip. */
-async function withProbe(label: string, request: () => Promise<number>): Promise<void> {
-  const probe = spawn(process.execPath, [import.meta.path, "--probe", url, "--ms", "3000"], { stdio: ["ignore", "pipe", "inherit"] });
+async function withProbe(label: string, request: () => Promise<number>, probeMs = 3000): Promise<void> {
+  const probe = spawn(process.execPath, [import.meta.path, "--probe", url, "--ms", String(probeMs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   probe.stdout!.on("data", (d) => (out += d));
   const exited = new Promise((resolve) => probe.on("exit", resolve));
@@ -78,9 +80,81 @@ for (let i = 0; i < QUEUES; i += 500) {
 }
 console.log(`declare, bind and publish to ${QUEUES} queues: ${Math.round(performance.now() - t)} ms`);
 
+// A quarter as many fanout exchanges, each bound to one of the queues (exchange → queue bindings).
+const EXCHANGES = Math.floor(QUEUES / 4);
+t = performance.now();
+for (let i = 0; i < EXCHANGES; i += 500) {
+  const pending: Promise<unknown>[] = [];
+  for (let j = i; j < Math.min(EXCHANGES, i + 500); j++) {
+    pending.push(ch.assertExchange(`many-x-${j}`, "fanout", { durable: true }), ch.bindQueue(`many-${j}`, `many-x-${j}`, ""));
+  }
+  await Promise.all(pending);
+}
+console.log(`declare and bind ${EXCHANGES} exchanges: ${Math.round(performance.now() - t)} ms`);
+
+// Many connections, each with two channels and a consumer on its own queue.
+const CONNECTIONS = Math.floor(QUEUES / 20);
+const clients: amqp.ChannelModel[] = [];
+t = performance.now();
+for (let i = 0; i < CONNECTIONS; i += 100) {
+  await Promise.all(Array.from({ length: Math.min(100, CONNECTIONS - i) }, async (_, k) => {
+    const client = await amqp.connect(url);
+    clients.push(client);
+    const c1 = await client.createChannel();
+    await client.createChannel();
+    await c1.consume(`many-${QUEUES - 1 - i - k}`, () => {});
+  }));
+}
+console.log(`open ${CONNECTIONS} connections × 2 channels, a consumer each: ${Math.round(performance.now() - t)} ms`);
+
 const text = async (address: string, headers = {}) => (await (await fetch(address, { headers })).text()).length;
-await withProbe("GET /api/queues", () => text(`http://127.0.0.1:${ports.http}/api/queues`, auth));
+const api = `http://127.0.0.1:${ports.http}/api`;
+for (const path of ["queues", "exchanges", "bindings", "definitions", "connections", "channels", "consumers"]) {
+  await withProbe(`GET /api/${path}`, () => text(`${api}/${path}`, auth));
+}
 await withProbe("GET /metrics/per-object", () => text(`http://127.0.0.1:${ports.metrics}/metrics/per-object`));
+
+// One object's answers among many: the mean of 20 requests each.
+const mean = async (label: string, request: () => Promise<unknown>) => {
+  const start = performance.now();
+  for (let i = 0; i < 20; i++) await request();
+  console.log(`${label}: ${((performance.now() - start) / 20).toFixed(1)} ms each`);
+};
+const json = { ...auth, "content-type": "application/json" };
+await mean("GET one queue's bindings", () => text(`${api}/queues/%2F/many-7/bindings`, auth));
+await mean("GET one exchange's destination bindings", () => text(`${api}/exchanges/%2F/many-x-7/bindings/destination`, auth));
+await mean("GET the bindings between an exchange and a queue", () => text(`${api}/bindings/%2F/e/many-x-7/q/many-7`, auth));
+let n = 0;
+await mean("POST a binding", () =>
+  fetch(`${api}/bindings/%2F/e/many-x-7/q/many-7`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ routing_key: `extra-${n++}` }),
+  }));
+const connections = (await (await fetch(`${api}/connections?columns=name`, { headers: auth })).json()) as { name: string }[];
+const connectionName = connections[connections.length >> 1]!.name;
+await mean("GET one connection", () => text(`${api}/connections/${encodeURIComponent(connectionName)}`, auth));
+await Promise.all(clients.map((client) => client.close()));
+
+// Importing all of it again into a new vhost (RabbitMQ's definitions format, over HTTP).
+const exported = (await (await fetch(`${api}/definitions`, { headers: auth })).json()) as Record<string, unknown>;
+const copy = (list: unknown) => (list as Record<string, unknown>[]).map((o) => ({ ...o, vhost: "copy" }));
+const imported = JSON.stringify({
+  vhosts: [{ name: "copy" }],
+  permissions: [{ user: "guest", vhost: "copy", configure: ".*", write: ".*", read: ".*" }],
+  queues: copy(exported.queues),
+  exchanges: copy(exported.exchanges),
+  bindings: copy(exported.bindings),
+});
+await withProbe(
+  `POST /api/definitions (${(exported.queues as unknown[]).length} queues, ${(exported.bindings as unknown[]).length} bindings)`,
+  async () => {
+    const res = await fetch(`${api}/definitions`, { method: "POST", headers: json, body: imported });
+    if (res.status !== 204) throw new Error(`import answered ${res.status}: ${await res.text()}`);
+    return imported.length;
+  },
+  10_000,
+);
 
 const deleted = Math.floor(QUEUES / 10);
 t = performance.now();

@@ -2,7 +2,6 @@
 import { isHashingAlgorithm } from "../auth/password.ts";
 import type { Store } from "../../storage/store.ts";
 import type { Broker } from "./broker.ts";
-import { Exchange } from "./exchange.ts";
 import { Queue } from "./queue.ts";
 import { Vhost } from "./vhost.ts";
 
@@ -104,7 +103,7 @@ export function recover(broker: Broker, store: Store): void {
     const source = vhost?.exchanges.get(b.source);
     const destination = b.destination_kind === "queue" ? vhost?.queues.get(b.destination) : vhost?.exchanges.get(b.destination);
     if (!vhost || !source || !destination) continue;
-    if (source.router.bind(b.routing_key, b.args, destination) && destination instanceof Exchange) source.exchangeBindings++;
+    vhost.restoreBinding(source, destination, b.routing_key, b.args);
   }
   // Expiry and length limits dead-letter through the bindings just restored.
   for (const queue of queues) queue.recovered();

@@ -69,6 +69,12 @@ export interface QueueDeclaration {
 export class Vhost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /**
+   * For each destination, the exchanges that have bound it: a superset (unbinds leave it), so a
+   * delete visits those instead of every exchange of the vhost (20,000 queues bound to 5,000
+   * exchanges: 2,000 deletes spent a second walking the exchanges).
+   */
+  private readonly sourcesOf = new Map<Destination, Set<Exchange>>();
   readonly policies = new Map<string, Policy>();
   readonly operatorPolicies = new Map<string, Policy>();
   limits: VhostLimits = {};
@@ -174,13 +180,22 @@ export class Vhost {
 
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
     source.exchangeType.validateBinding?.(routingKey, args, source);
-    if (!source.router.bind(routingKey, args, destination)) return;
-    if (destination instanceof Exchange) source.exchangeBindings++;
+    if (!this.restoreBinding(source, destination, routingKey, args)) return;
     // As RabbitMQ: a binding is durable when both its ends are.
     if (source.durable && destination.durable) {
       this.log?.saveBinding(this.name, source.name, kindOf(destination), destination.name, routingKey, args);
     }
     this.events.emit("bindingAdded", { vhost: this.name, source, destination, routingKey });
+  }
+
+  /** Adds a binding to the routing index only (boot restores what the store holds); false when it existed. */
+  restoreBinding(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): boolean {
+    if (!source.router.bind(routingKey, args, destination)) return false;
+    if (destination instanceof Exchange) source.exchangeBindings++;
+    let sources = this.sourcesOf.get(destination);
+    if (!sources) this.sourcesOf.set(destination, sources = new Set());
+    sources.add(source);
+    return true;
   }
 
   /** Whether exactly this binding exists. */
@@ -201,8 +216,12 @@ export class Vhost {
   /** Removes every binding whose destination is `destination`, in every exchange. */
   private removeBindingsTo(destination: Destination): void {
     if (destination.durable) this.log?.deleteBindingsTo(this.name, kindOf(destination), destination.name);
+    const sources = this.sourcesOf.get(destination);
+    if (!sources) return;
+    this.sourcesOf.delete(destination);
     const announce = this.events.has("bindingRemoved");
-    for (const source of [...this.exchanges.values()]) {
+    for (const source of sources) {
+      if (this.exchanges.get(source.name) !== source) continue; // deleted since it bound
       const router = source.router;
       const before = router.size;
       const gone = !announce

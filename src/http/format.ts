@@ -2,11 +2,12 @@
 // Fields that describe Erlang internals (garbage_collection, reductions) have no counterpart here
 // and are left out; docs/http-api.md lists every omission.
 import type { AmqpBroker, AmqpConnection as Connection, Channel, Consumer } from "../connection/channel.ts";
-import type { Exchange } from "../broker/exchange.ts";
+import type { Destination, Exchange } from "../broker/exchange.ts";
 import { Exchange as ExchangeClass } from "../broker/exchange.ts";
 import type { Queue } from "../broker/queue.ts";
 import type { Vhost } from "../broker/vhost.ts";
 import type { FieldTable } from "../amqp/table.ts";
+import type { BoundTo } from "../routing/router.ts";
 import { type Json, type JsonObject, tableToJson } from "./json.ts";
 import { propertiesKey } from "./properties_key.ts";
 import { CHANNEL_SERIES, CONNECTION_SERIES, EXCHANGE_SERIES, QUEUE_SERIES, type RateSampler } from "./rates.ts";
@@ -182,27 +183,55 @@ export function formatBinding(b: BindingView): JsonObject {
 /** Every binding of a vhost, the implicit default-exchange bindings of its queues first. */
 export function vhostBindings(vhost: Vhost): BindingView[] {
   const out: BindingView[] = [];
-  for (const queue of vhost.queues.values()) {
-    out.push({ vhost: vhost.name, source: "", destination: queue.name, destinationType: "queue", routingKey: queue.name, args: {} });
-  }
+  for (const queue of vhost.queues.values()) out.push(defaultBinding(vhost, queue));
   for (const exchange of vhost.exchanges.values()) out.push(...exchangeBindings(exchange));
   return out;
 }
 
 export function exchangeBindings(exchange: Exchange): BindingView[] {
-  const out: BindingView[] = [];
-  for (const b of exchange.router.bindings()) {
-    const d = b.destination;
-    out.push({
-      vhost: exchange.vhost,
-      source: exchange.name,
-      destination: d.name,
-      destinationType: d instanceof ExchangeClass ? "exchange" : "queue",
-      routingKey: b.routingKey,
-      args: b.args,
-    });
+  return [...exchange.router.bindings()].map((b) => bindingView(exchange, b)).sort(compareBindings);
+}
+
+/**
+ * The bindings to one queue or exchange, in vhostBindings' order, found through each exchange's
+ * index (`Router.bindingsTo`) rather than by listing every binding of the vhost: with 45,000
+ * bindings the list took 15 ms per request.
+ */
+export function bindingsTo(vhost: Vhost, destination: Destination): BindingView[] {
+  const out: BindingView[] = destination instanceof ExchangeClass ? [] : [defaultBinding(vhost, destination)];
+  for (const exchange of vhost.exchanges.values()) {
+    if (exchange.name === "" || exchange.router.size === 0) continue;
+    const between = bindingsBetween(vhost, exchange, destination);
+    for (let i = 0; i < between.length; i++) out.push(between[i]!);
   }
-  return out.sort(compareBindings);
+  return out;
+}
+
+/** The bindings from `source` to `destination` (the default exchange's implicit one included), sorted as exchangeBindings sorts them. */
+export function bindingsBetween(vhost: Vhost, source: Exchange, destination: Destination): BindingView[] {
+  if (source.name === "") return destination instanceof ExchangeClass ? [] : [defaultBinding(vhost, destination)];
+  const router = source.router;
+  const out: BindingView[] = [];
+  for (const b of router.bindingsTo ? router.bindingsTo(destination) : router.bindings()) {
+    if (b.destination === destination) out.push(bindingView(source, b));
+  }
+  return out.length > 1 ? out.sort(compareBindings) : out;
+}
+
+function defaultBinding(vhost: Vhost, queue: Queue): BindingView {
+  return { vhost: vhost.name, source: "", destination: queue.name, destinationType: "queue", routingKey: queue.name, args: {} };
+}
+
+function bindingView(exchange: Exchange, b: BoundTo<Destination>): BindingView {
+  const d = b.destination;
+  return {
+    vhost: exchange.vhost,
+    source: exchange.name,
+    destination: d.name,
+    destinationType: d instanceof ExchangeClass ? "exchange" : "queue",
+    routingKey: b.routingKey,
+    args: b.args,
+  };
 }
 
 function compareBindings(a: BindingView, b: BindingView): number {

@@ -7,7 +7,8 @@ import { type HttpEnv, requirePermission } from "../auth.ts";
 import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, HttpError, notFound } from "../errors.ts";
-import { type BindingView, formatBinding, vhostBindings } from "../format.ts";
+import { bindingsBetween, type BindingView, formatBinding, vhostBindings } from "../format.ts";
+import { jsonInSlices, jsonResponse } from "../json_slices.ts";
 import { jsonToTable, readBody, stringField } from "../json.ts";
 import { argsHash, locationSegment, parsePropertiesSegment, propertiesKey, PropertiesKeyError } from "../properties_key.ts";
 import { exchangeNameFromPath } from "./exchanges.ts";
@@ -26,10 +27,11 @@ function bindingPath(c: Context<HttpEnv>, broker: AmqpBroker, kind: Kind): Bindi
   return { vhost, source: exchangeNameFromPath(c.req.param("source")!), kind, destination: c.req.param("destination")! };
 }
 
-/** The bindings between source and destination in the path. */
+/** The bindings between source and destination in the path (none when either is missing). */
 function between(p: BindingPath): BindingView[] {
-  const type = p.kind === "q" ? "queue" : "exchange";
-  return vhostBindings(p.vhost).filter((b) => b.source === p.source && b.destinationType === type && b.destination === p.destination);
+  const { source, destination } = endpoints(p);
+  if (!source || !destination) return [];
+  return bindingsBetween(p.vhost, source, destination);
 }
 
 function endpoints(p: BindingPath) {
@@ -39,8 +41,10 @@ function endpoints(p: BindingPath) {
 }
 
 export function bindingRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
-  app.get("/api/bindings", (c) => c.json(visibleVhosts(c, broker).flatMap((v) => vhostBindings(v)).map(formatBinding)));
-  app.get("/api/bindings/:vhost", (c) => c.json(vhostBindings(pathVhost(c, broker)).map(formatBinding)));
+  const list = async (c: Context<HttpEnv>, vhosts: Vhost[]) =>
+    jsonResponse(c, await jsonInSlices(vhosts.flatMap(vhostBindings), formatBinding));
+  app.get("/api/bindings", (c) => list(c, visibleVhosts(c, broker)));
+  app.get("/api/bindings/:vhost", (c) => list(c, [pathVhost(c, broker)]));
   for (const kind of ["q", "e"] as const) {
     const base = `/api/bindings/:vhost/e/:source/${kind}/:destination`;
     app.get(base, (c) => {

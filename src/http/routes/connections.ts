@@ -8,6 +8,7 @@ import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notAuthorised, notFound } from "../errors.ts";
 import { channelName, formatChannel, formatConnection, formatConsumer } from "../format.ts";
 import { ratesFor } from "../rates.ts";
+import { jsonInSlices, jsonResponse } from "../json_slices.ts";
 
 /** Open AMQP connections the user may see (a connection shows once it is authenticated). */
 function visibleConnections(c: Context<HttpEnv>, broker: AmqpBroker): Connection[] {
@@ -35,10 +36,14 @@ function formatProtocolConnection(broker: AmqpBroker, connection: ProtocolConnec
 }
 
 export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
-  app.get("/api/connections", (c) => {
+  // The long lists are sorted by name first and formatted a slice per turn (json_slices.ts).
+  app.get("/api/connections", async (c) => {
     const rates = ratesFor(broker);
-    const others = visibleProtocolConnections(c, broker).map((x) => formatProtocolConnection(broker, x));
-    return c.json(byName([...visibleConnections(c, broker).map((x) => formatConnection(broker, x, rates)), ...others]));
+    const listed = [
+      ...visibleConnections(c, broker).map((x) => ({ name: x.name, format: () => formatConnection(broker, x, rates) })),
+      ...visibleProtocolConnections(c, broker).map((x) => ({ name: x.name, format: () => formatProtocolConnection(broker, x) })),
+    ];
+    return jsonResponse(c, await jsonInSlices(byName(listed), (x) => x.format()));
   });
   app.get("/api/connections/:name", (c) => {
     const other = visibleProtocolConnections(c, broker).find((x) => x.name === c.req.param("name"));
@@ -57,9 +62,10 @@ export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const connection = pathConnection(c, broker);
     return c.json([...connection.channels.values()].map((ch) => formatChannel(broker, ch, ratesFor(broker))));
   });
-  app.get("/api/channels", (c) => {
-    const channels = visibleConnections(c, broker).flatMap((x) => [...x.channels.values()]);
-    return c.json(byName(channels.map((ch) => formatChannel(broker, ch, ratesFor(broker)))));
+  app.get("/api/channels", async (c) => {
+    const rates = ratesFor(broker);
+    const channels = visibleConnections(c, broker).flatMap((x) => [...x.channels.values()].map((ch) => ({ name: channelName(ch), ch })));
+    return jsonResponse(c, await jsonInSlices(byName(channels), (x) => formatChannel(broker, x.ch, rates)));
   });
   app.get("/api/channels/:name", (c) => {
     const name = c.req.param("name");
@@ -70,14 +76,14 @@ export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
       consumer_details: [...channel.consumers.values()].map((x) => formatConsumer(broker, x)),
     });
   });
-  const consumers = (c: Context<HttpEnv>, vhosts: Set<string>) => {
+  const consumers = async (c: Context<HttpEnv>, vhosts: Set<string>) => {
     const out: Consumer[] = [];
     for (const connection of visibleConnections(c, broker)) {
       if (!vhosts.has(connection.vhost?.name ?? "")) continue;
       for (const channel of connection.channels.values()) out.push(...channel.consumers.values());
     }
-    return out.map((x) => formatConsumer(broker, x));
+    return jsonResponse(c, await jsonInSlices(out, (x) => formatConsumer(broker, x)));
   };
-  app.get("/api/consumers", (c) => c.json(consumers(c, new Set(visibleVhosts(c, broker).map((v) => v.name)))));
-  app.get("/api/consumers/:vhost", (c) => c.json(consumers(c, new Set([pathVhost(c, broker).name]))));
+  app.get("/api/consumers", (c) => consumers(c, new Set(visibleVhosts(c, broker).map((v) => v.name))));
+  app.get("/api/consumers/:vhost", (c) => consumers(c, new Set([pathVhost(c, broker).name])));
 }

@@ -7,18 +7,19 @@ import { pathVhost } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest } from "../errors.ts";
 import { readBody } from "../json.ts";
+import { jsonObjectInSlices, jsonResponse } from "../json_slices.ts";
 
 export function definitionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   const download = (filename: string | undefined): Record<string, string> =>
     filename ? { "content-disposition": `attachment; filename=${filename}` } : {};
-  app.get("/api/definitions", (c) => {
+  app.get("/api/definitions", async (c) => {
     requireAdmin(c);
-    return c.json(exportDefinitions(broker), 200, download(c.req.query("download")));
+    return jsonResponse(c, await jsonObjectInSlices(exportDefinitions(broker)), download(c.req.query("download")));
   });
-  app.get("/api/definitions/:vhost", (c) => {
+  app.get("/api/definitions/:vhost", async (c) => {
     requireAdmin(c);
     const vhost = pathVhost(c, broker);
-    return c.json(exportDefinitions(broker, vhost.name), 200, download(c.req.query("download")));
+    return jsonResponse(c, await jsonObjectInSlices(exportDefinitions(broker, vhost.name)), download(c.req.query("download")));
   });
   const post = async (request: Request, vhost: string | undefined): Promise<Response> => {
     const body = await readBody(request);

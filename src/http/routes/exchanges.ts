@@ -8,10 +8,11 @@ import { type HttpEnv, requirePermission } from "../auth.ts";
 import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
-import { exchangeBindings, formatBinding, formatExchange, vhostBindings } from "../format.ts";
+import { bindingsTo, exchangeBindings, formatBinding, formatExchange } from "../format.ts";
 import { boolField, jsonToTable, readBody, stringField } from "../json.ts";
 import { encodeJsonProperties, publishMessage } from "../publish.ts";
 import { ratesFor } from "../rates.ts";
+import { jsonInSlices, jsonResponse } from "../json_slices.ts";
 
 /** In paths the default exchange is "amq.default". */
 export function exchangeNameFromPath(name: string): string {
@@ -26,14 +27,12 @@ function pathExchange(c: Context<HttpEnv>, broker: AmqpBroker): { vhost: Vhost; 
 }
 
 export function exchangeRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
-  app.get("/api/exchanges", (c) => {
+  const list = async (c: Context<HttpEnv>, vhosts: Vhost[]) => {
     const rates = ratesFor(broker);
-    return c.json(visibleVhosts(c, broker).flatMap((v) => sorted(v).map((x) => formatExchange(x, rates))));
-  });
-  app.get("/api/exchanges/:vhost", (c) => {
-    const rates = ratesFor(broker);
-    return c.json(sorted(pathVhost(c, broker)).map((x) => formatExchange(x, rates)));
-  });
+    return jsonResponse(c, await jsonInSlices(vhosts.flatMap(sorted), (x) => formatExchange(x, rates)));
+  };
+  app.get("/api/exchanges", (c) => list(c, visibleVhosts(c, broker)));
+  app.get("/api/exchanges/:vhost", (c) => list(c, [pathVhost(c, broker)]));
   app.get("/api/exchanges/:vhost/:name", (c) => {
     const { exchange } = pathExchange(c, broker);
     return c.json({ ...formatExchange(exchange, ratesFor(broker)), incoming: [], outgoing: [] });
@@ -93,8 +92,7 @@ export function exchangeRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   });
   app.get("/api/exchanges/:vhost/:name/bindings/destination", (c) => {
     const { vhost, exchange } = pathExchange(c, broker);
-    const list = vhostBindings(vhost).filter((b) => b.destinationType === "exchange" && b.destination === exchange.name);
-    return c.json(list.map(formatBinding));
+    return c.json(bindingsTo(vhost, exchange).map(formatBinding));
   });
 }
 

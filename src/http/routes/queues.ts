@@ -9,14 +9,14 @@ import { type HttpEnv, requireAdmin, requirePermission } from "../auth.ts";
 import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, notFound } from "../errors.ts";
-import { formatBinding, formatQueue, queueDetails, vhostBindings } from "../format.ts";
+import { bindingsTo, formatBinding, formatQueue, queueDetails } from "../format.ts";
 import { boolField, type JsonObject, jsonToTable, readBody, stringField } from "../json.ts";
 import { propertiesToJson } from "../publish.ts";
 import { ratesFor } from "../rates.ts";
 import { addQueueSamples, requestedRanges } from "../samples.ts";
 import { unackedByQueue } from "../unacked.ts";
 import { pageBeforeFormat } from "../list_params.ts";
-import { jsonInSlices } from "../json_slices.ts";
+import { jsonInSlices, jsonResponse } from "../json_slices.ts";
 
 const ACK_MODES = ["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"];
 
@@ -40,7 +40,7 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     // A page sorted by name or vhost (the console's default) formats only its own queues.
     const page = pageBeforeFormat(queues, c.req.query(), (q) => q.name, { name: (q) => q.name, vhost: (q) => q.vhost });
     if (page) return c.json({ ...page, items: page.items.map(format) });
-    return c.body(await jsonInSlices(queues, format), 200, { "content-type": "application/json" });
+    return jsonResponse(c, await jsonInSlices(queues, format));
   };
   app.get("/api/queues", (c) => list(c, () => visibleVhosts(c, broker)));
   app.get("/api/queues/:vhost", (c) => list(c, () => [pathVhost(c, broker)]));
@@ -121,8 +121,7 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   });
   app.get("/api/queues/:vhost/:name/bindings", (c) => {
     const { vhost, queue } = pathQueue(c, broker);
-    const list = vhostBindings(vhost).filter((b) => b.destinationType === "queue" && b.destination === queue.name);
-    return c.json(list.map(formatBinding));
+    return c.json(bindingsTo(vhost, queue).map(formatBinding));
   });
 }
 

@@ -1,0 +1,151 @@
+// Many bindings, exchanges, connections and channels at once through the management API. One
+// object's bindings are found through each exchange's index, not by listing the vhost's; they must
+// be exactly what filtering the whole list gives, in the same order. The long lists are serialised a
+// slice per turn; their text must be what JSON.stringify gives in one go.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import amqp from "amqplib";
+import { jsonObjectInSlices } from "../../src/http/json_slices.ts";
+import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import { TurnCounter } from "../helpers/turns.ts";
+
+const QUEUES = 600;
+const EXCHANGES = 120;
+const CONNECTIONS = 40;
+const auth = { authorization: `Basic ${btoa("guest:guest")}` };
+
+interface Binding {
+  source: string;
+  destination: string;
+  destination_type: string;
+  routing_key: string;
+  arguments: Record<string, unknown>;
+  properties_key: string;
+}
+
+let tb: TestBroker;
+let conn: amqp.ChannelModel;
+const clients: amqp.ChannelModel[] = [];
+const get = async (path: string) => {
+  const res = await fetch(`${tb.httpUrl}/api/${path}`, { headers: auth });
+  expect(res.status).toBe(200);
+  return res.text();
+};
+
+beforeAll(async () => {
+  tb = await startTestBroker();
+  conn = await amqp.connect(tb.url);
+  const ch = await conn.createChannel();
+  const types = ["direct", "topic", "headers", "fanout"];
+  const pending: Promise<unknown>[] = [];
+  for (let x = 0; x < EXCHANGES; x++) pending.push(ch.assertExchange(`bx-${x}`, types[x % 4]!, { durable: x % 2 === 0 }));
+  for (let q = 0; q < QUEUES; q++) pending.push(ch.assertQueue(`bq-${q}`, { durable: q % 2 === 0 }));
+  await Promise.all(pending);
+  pending.length = 0;
+  for (let q = 0; q < QUEUES; q++) {
+    // Each queue: two keys on amq.direct (bound out of their listed order), and three exchanges of
+    // the test, one with arguments.
+    pending.push(ch.bindQueue(`bq-${q}`, "amq.direct", `z${q}`), ch.bindQueue(`bq-${q}`, "amq.direct", `k${q % 50}`));
+    for (const x of [q % EXCHANGES, (q * 7) % EXCHANGES, (q * 13 + 5) % EXCHANGES]) {
+      pending.push(ch.bindQueue(`bq-${q}`, `bx-${x}`, `r.${q % 9}`, x % 4 === 2 ? { "x-match": "any", n: q % 3 } : {}));
+    }
+  }
+  // Exchange to exchange, both ways between some pairs.
+  for (let x = 0; x < EXCHANGES; x++) pending.push(ch.bindExchange(`bx-${(x * 11 + 3) % EXCHANGES}`, `bx-${x}`, `e.${x % 5}`));
+  await Promise.all(pending);
+  for (let i = 0; i < CONNECTIONS; i++) {
+    const client = await amqp.connect(tb.url);
+    clients.push(client);
+    const c1 = await client.createChannel();
+    await client.createChannel();
+    await c1.consume(`bq-${i}`, () => {});
+  }
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  await conn.close().catch(() => {});
+  await tb.stop();
+});
+
+test(`one queue's and one exchange's bindings are the whole list filtered, in order (${QUEUES} queues, ${EXCHANGES} exchanges)`, async () => {
+  const all = JSON.parse(await get("bindings/%2F")) as Binding[];
+  expect(all.length).toBeGreaterThan(QUEUES * 6);
+  for (let q = 0; q < QUEUES; q += 37) {
+    const expected = all.filter((b) => b.destination_type === "queue" && b.destination === `bq-${q}`);
+    expect(expected.length).toBeGreaterThanOrEqual(4); // the default exchange's, amq.direct's two, the test's
+    expect(JSON.parse(await get(`queues/%2F/bq-${q}/bindings`))).toEqual(expected);
+  }
+  for (let x = 0; x < EXCHANGES; x += 13) {
+    const expected = all.filter((b) => b.destination_type === "exchange" && b.destination === `bx-${x}`);
+    expect(expected.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(await get(`exchanges/%2F/bx-${x}/bindings/destination`))).toEqual(expected);
+  }
+});
+
+test("the bindings between an exchange and a destination are the whole list filtered", async () => {
+  const all = JSON.parse(await get("bindings/%2F")) as Binding[];
+  const pairs: [string, string, string][] = [["amq.default", "q", "bq-3"], ["amq.direct", "q", "bq-3"], ["amq.direct", "q", "bq-4"]];
+  for (let q = 0; q < QUEUES; q += 53) pairs.push([`bx-${q % EXCHANGES}`, "q", `bq-${q}`], [`bx-${(q + 1) % EXCHANGES}`, "q", `bq-${q}`]);
+  for (let x = 0; x < EXCHANGES; x += 17) pairs.push([`bx-${x}`, "e", `bx-${(x * 11 + 3) % EXCHANGES}`], [`bx-${x}`, "e", `bx-${x}`]);
+  let found = 0;
+  for (const [source, kind, destination] of pairs) {
+    const expected = all.filter((b) =>
+      b.source === (source === "amq.default" ? "" : source) && b.destination === destination &&
+      b.destination_type === (kind === "q" ? "queue" : "exchange")
+    );
+    found += expected.length;
+    const listed = JSON.parse(await get(`bindings/%2F/e/${source}/${kind}/${destination}`)) as Binding[];
+    expect(listed).toEqual(expected);
+    for (const b of listed) {
+      const one = await get(`bindings/%2F/e/${source}/${kind}/${destination}/${encodeURIComponent(b.properties_key)}`);
+      expect(JSON.parse(one)).toEqual(b);
+    }
+  }
+  expect(found).toBeGreaterThan(pairs.length / 2); // most pairs are bound
+});
+
+test("the long lists are JSON.stringify's text and hold every object once", async () => {
+  const canonical = (text: string) => expect(text).toBe(JSON.stringify(JSON.parse(text)));
+  const names = (text: string) => (JSON.parse(text) as { name: string }[]).map((x) => x.name);
+  const exchanges = await get("exchanges/%2F");
+  canonical(exchanges);
+  expect(names(exchanges).filter((n) => n.startsWith("bx-")).length).toBe(EXCHANGES);
+  expect(names(exchanges)).toEqual([...names(exchanges)].sort());
+  canonical(await get("bindings"));
+  const definitions = await get("definitions");
+  canonical(definitions);
+  const parsed = JSON.parse(definitions) as { queues: unknown[]; bindings: unknown[]; users: unknown[] };
+  expect(parsed.queues.length).toBeGreaterThanOrEqual(QUEUES);
+  expect(parsed.bindings.length).toBeGreaterThan(QUEUES * 5);
+  expect(parsed.users.length).toBeGreaterThanOrEqual(1);
+  canonical(await get("definitions/%2F"));
+  const connections = await get("connections");
+  canonical(connections);
+  expect(names(connections).length).toBeGreaterThanOrEqual(CONNECTIONS + 1);
+  expect(names(connections)).toEqual([...names(connections)].sort());
+  const channels = await get("channels");
+  canonical(channels);
+  expect(names(channels).length).toBeGreaterThanOrEqual(CONNECTIONS * 2);
+  expect(names(channels)).toEqual([...names(channels)].sort());
+  const consumers = JSON.parse(await get("consumers")) as { queue: { name: string } }[];
+  expect(consumers.map((c) => c.queue.name).filter((n) => n.startsWith("bq-")).sort()).toEqual(
+    Array.from({ length: CONNECTIONS }, (_, i) => `bq-${i}`).sort(),
+  );
+  // The list parameters still apply.
+  const paged = JSON.parse(await get("exchanges/%2F?page=2&page_size=10&columns=name")) as { items: { name: string }[] };
+  expect(paged.items.map((x) => x.name)).toEqual(names(exchanges).slice(10, 20));
+});
+
+test("jsonObjectInSlices gives JSON.stringify's text, its arrays a slice per turn", async () => {
+  const object = {
+    version: "1",
+    skipped: undefined,
+    queues: Array.from({ length: 1_600 }, (_, i) => ({ name: `q${i}`, args: {}, gone: undefined })),
+    empty: [],
+    nested: { a: [1, 2] },
+  };
+  const turns = new TurnCounter();
+  const text = await jsonObjectInSlices(object);
+  turns.stop();
+  expect(text).toBe(JSON.stringify(object));
+  expect(turns.turns).toBeGreaterThanOrEqual(3); // 4 slices: 3 waits
+});
