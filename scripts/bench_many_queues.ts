@@ -175,7 +175,7 @@ for await (const chunk of broker.stdout) {
 const bootMs = performance.now() - t;
 await Bun.sleep(1000);
 console.log(
-  `boot with ${QUEUES - deleted} queues: ${Math.round(bootMs)} ms, RSS ${rssMiB(broker.pid).toFixed(1)} MiB, ${
+  `boot with ${QUEUES - deleted} + ${QUEUES + 1} imported queues: ${Math.round(bootMs)} ms, RSS ${rssMiB(broker.pid).toFixed(1)} MiB, ${
     log.split("\n").length - 1
   } log lines`,
 );

@@ -69,7 +69,7 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
       broker.createDefaults();
     } else log.info("Will not seed default virtual host and user: have definitions to load...");
     if (resolved.definitionsFile !== null) {
-      loadDefinitionsFile(broker, resolved.definitionsFile);
+      await loadDefinitionsFile(broker, resolved.definitionsFile);
       if (fresh && defaultUserGiven(resolved)) {
         log.info(`Creating the given default user '${resolved.defaultUser}' as well`);
         broker.createGivenDefaultUser();
@@ -177,7 +177,7 @@ function defaultUserGiven(options: BrokerOptions): boolean {
 }
 
 /** As RabbitMQ's load_definitions: applied at every boot (idempotent); a bad file stops the boot. */
-function loadDefinitionsFile(broker: Broker, path: string): void {
+async function loadDefinitionsFile(broker: Broker, path: string): Promise<void> {
   broker.log.info(`Applying definitions from file at '${path}'`);
   let parsed: unknown;
   try {
@@ -186,7 +186,7 @@ function loadDefinitionsFile(broker: Broker, path: string): void {
     throw new Error(`Cannot read definitions file '${path}': ${(err as Error).message}`);
   }
   try {
-    importDefinitions(broker, parsed, undefined, (line) => broker.log.info(line));
+    await importDefinitions(broker, parsed, undefined, (line) => broker.log.info(line));
   } catch (err) {
     throw new Error(`Definitions file '${path}' was not imported: ${(err as Error).message}`);
   }

@@ -2,7 +2,11 @@
 // permissions, topic permissions, parameters (operator policies among them, as component
 // operator_policy), global parameters, policies, queues, exchanges and bindings. An import is validated whole first, by applying
 // it to a scratch copy of the affected vhosts, so a bad entry changes nothing; applying it again
-// changes nothing either (every step is a declare).
+// changes nothing either (every step is a declare). Queues, exchanges and bindings are declared a
+// slice per turn of the event loop, in the check and when applied: other connections are served
+// meanwhile, and see the import's objects appear as they are declared (as RabbitMQ's concurrent
+// import shows them). A client that changes the same objects in between can make the apply fail
+// half-way; the error names the object, and importing again finishes it.
 import { hashPassword, isHashingAlgorithm } from "../auth/password.ts";
 import type { Broker } from "./broker.ts";
 import { type Destination, Exchange } from "./exchange.ts";
@@ -15,6 +19,10 @@ import { compilePermission, validateTopicPermission } from "../auth/permissions.
 import { checkPasswordHash, checkUserLimits } from "./management.ts";
 import { listPermissions, listUsers } from "./users_view.ts";
 import { VERSION } from "../version.ts";
+import { nextTurn } from "../runtime/timers.ts";
+
+/** Queues, exchanges and bindings declared per turn: 20,000 queues and 25,000 bindings took 0.5 s in one. */
+const DECLARED_PER_TURN = 1_000;
 
 /** The RabbitMQ release whose definitions format this follows. */
 const RABBIT_VERSION = "3.10.8";
@@ -191,10 +199,15 @@ export interface ImportSummary {
  * Imports definitions (into `vhost` when given: entries' own vhost fields are ignored). Throws
  * DefinitionsError naming the first bad entry, before anything is changed.
  */
-export function importDefinitions(broker: Broker, input: unknown, vhost?: string, log?: (line: string) => void): ImportSummary {
+export async function importDefinitions(
+  broker: Broker,
+  input: unknown,
+  vhost?: string,
+  log?: (line: string) => void,
+): Promise<ImportSummary> {
   const defs = parse(input, vhost, broker);
-  validate(broker, defs);
-  apply(broker, defs, log);
+  await validate(broker, defs);
+  await apply(broker, defs, log);
   return {
     users: defs.users.length,
     vhosts: defs.vhosts.length,
@@ -403,7 +416,7 @@ function obj(o: JsonObject, key: string, what: string): JsonObject {
 }
 
 /** Applies the entities to scratch copies of the vhosts they touch: any error names its entry. */
-function validate(broker: Broker, defs: Parsed): void {
+async function validate(broker: Broker, defs: Parsed): Promise<void> {
   const userNames = new Set([...defs.users.map((u) => u.name), ...listUsers(broker.users).map((u) => u.name)]);
   const vhostNames = new Set([...defs.vhosts, ...broker.vhosts.keys()]);
   for (const p of defs.permissions) {
@@ -436,7 +449,7 @@ function validate(broker: Broker, defs: Parsed): void {
     return v;
   };
   try {
-    declareEntities(defs, resolve, broker);
+    await declareEntities(defs, resolve, broker);
   } finally {
     for (const v of scratch.values()) for (const q of v.queues.values()) q.stopTimers();
   }
@@ -459,7 +472,9 @@ function copyOf(real: Vhost): Vhost {
 }
 
 /** Queues, then exchanges, then bindings, as rabbit_definitions applies them. */
-function declareEntities(defs: Parsed, resolve: (name: string, what: string) => Vhost, owner: object): void {
+async function declareEntities(defs: Parsed, resolve: (name: string, what: string) => Vhost, owner: object): Promise<void> {
+  let declared = 0;
+  const pause = () => ++declared % DECLARED_PER_TURN === 0 ? new Promise<void>((resolve) => nextTurn(resolve)) : undefined;
   const attempt = (what: string, fn: () => void) => {
     try {
       fn();
@@ -488,10 +503,12 @@ function declareEntities(defs: Parsed, resolve: (name: string, what: string) => 
           args: args(q.args, what),
         }, owner),
     );
+    await pause();
   }
   for (const x of defs.exchanges) {
     const what = `exchange '${x.name}' in vhost '${x.vhost}'`;
     attempt(what, () => resolve(x.vhost, what).declareExchange(x.name, x.type, x.durable, x.autoDelete, x.internal, args(x.args, what)));
+    await pause();
   }
   for (const b of defs.bindings) {
     const what = `binding from exchange '${b.source}' to ${b.kind} '${b.destination}' in vhost '${b.vhost}'`;
@@ -501,10 +518,11 @@ function declareEntities(defs: Parsed, resolve: (name: string, what: string) => 
       const destination: Destination = b.kind === "queue" ? vhost.queue(b.destination) : vhost.exchange(b.destination);
       vhost.bind(source, destination, b.key, args(b.args, what));
     });
+    await pause();
   }
 }
 
-function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | undefined): void {
+async function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | undefined): Promise<void> {
   for (const u of defs.users) {
     broker.addUserWithHash(u.name, u.hash, u.algorithm, u.tags);
     if (u.limits !== undefined) broker.setUserLimits(u.name, u.limits);
@@ -538,7 +556,7 @@ function apply(broker: Broker, defs: Parsed, log: ((line: string) => void) | und
       "apply-to": p.applyTo,
     });
   }
-  declareEntities(defs, (name) => broker.addVhost(name), broker);
+  await declareEntities(defs, (name) => broker.addVhost(name), broker);
   if (defs.queues.length > 0) log?.(`Importing concurrently ${defs.queues.length} queues...`);
   if (defs.exchanges.length > 0) log?.(`Importing concurrently ${defs.exchanges.length} exchanges...`);
   if (defs.bindings.length > 0) log?.(`Importing concurrently ${defs.bindings.length} bindings...`);

@@ -1,7 +1,8 @@
 // Many bindings, exchanges, connections and channels at once through the management API. One
 // object's bindings are found through each exchange's index, not by listing the vhost's; they must
 // be exactly what filtering the whole list gives, in the same order. The long lists are serialised a
-// slice per turn; their text must be what JSON.stringify gives in one go.
+// slice per turn; their text must be what JSON.stringify gives in one go. A big definitions import
+// is declared a slice per turn too: other requests are answered while it runs.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { jsonObjectInSlices } from "../../src/http/json_slices.ts";
@@ -148,4 +149,50 @@ test("jsonObjectInSlices gives JSON.stringify's text, its arrays a slice per tur
   turns.stop();
   expect(text).toBe(JSON.stringify(object));
   expect(turns.turns).toBeGreaterThanOrEqual(3); // 4 slices: 3 waits
+});
+
+test("a definitions import of 10,000 queues and bindings is declared over many turns, and all of it lands", async () => {
+  const IMPORTED = 10_000;
+  const vhost = "imported";
+  const definitions = {
+    vhosts: [{ name: vhost }],
+    permissions: [{ user: "guest", vhost, configure: ".*", write: ".*", read: ".*" }],
+    exchanges: [{ name: "imp-x", vhost, type: "direct", durable: true, auto_delete: false, internal: false, arguments: {} }],
+    queues: Array.from({ length: IMPORTED }, (_, i) => ({ name: `imp-${i}`, vhost, durable: true, auto_delete: false, arguments: {} })),
+    bindings: Array.from({ length: IMPORTED }, (_, i) => ({
+      source: "imp-x",
+      vhost,
+      destination: `imp-${i}`,
+      destination_type: "queue",
+      routing_key: `k${i}`,
+      arguments: {},
+    })),
+  };
+  const totals = async () => {
+    const overview = JSON.parse(await get("overview")) as { object_totals: { queues: number } };
+    return overview.object_totals.queues;
+  };
+  const before = await totals();
+  let done = false;
+  const importing = fetch(`${tb.httpUrl}/api/definitions`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify(definitions),
+  }).finally(() => (done = true));
+  // Overviews answered while the import runs see its queues appear a slice at a time.
+  const seen: number[] = [];
+  while (!done) seen.push(await totals());
+  expect((await importing).status).toBe(204);
+  expect(seen.some((n) => n > before && n < before + IMPORTED)).toBe(true);
+  expect(await totals()).toBe(before + IMPORTED);
+  const bindings = JSON.parse(await get(`bindings/${vhost}`)) as Binding[];
+  expect(bindings.filter((b) => b.source === "imp-x").length).toBe(IMPORTED);
+  // A second import of the same changes nothing and still succeeds.
+  const again = await fetch(`${tb.httpUrl}/api/definitions`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify(definitions),
+  });
+  expect(again.status).toBe(204);
+  expect(await totals()).toBe(before + IMPORTED);
 });

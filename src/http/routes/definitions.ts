@@ -24,7 +24,7 @@ export function definitionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   const post = async (request: Request, vhost: string | undefined): Promise<Response> => {
     const body = await readBody(request);
     try {
-      const summary = importDefinitions(broker, body, vhost, (line) => broker.log.info(line));
+      const summary = await importDefinitions(broker, body, vhost, (line) => broker.log.info(line));
       broker.log.info(`Imported definitions over HTTP: ${JSON.stringify(summary)}`);
     } catch (err) {
       if (err instanceof DefinitionsError) throw badRequest(err.message);
