@@ -17,6 +17,8 @@ import { clientKey, type MqttServer } from "./server.ts";
 import { isRefusal, Session } from "./session.ts";
 import { validTopicFilter } from "./topic.ts";
 import { Output } from "./output.ts";
+import type { RetainedMessage } from "./retained.ts";
+import { RetainedSender } from "./retained_sender.ts";
 
 /** Before CONNECT, packets are small (RabbitMQ's max_packet_size_unauthenticated). */
 const UNAUTHENTICATED_MAX = 65_536;
@@ -48,10 +50,15 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
   /** The client's receive maximum and maximum packet size (MQTT 5). */
   private receiveMaximum = 65535;
   private clientMaxPacket = 0;
+  /** Retained messages of new subscriptions still to send (made on the first subscription). */
+  private retainedSender: RetainedSender | undefined;
 
   constructor(private readonly server: MqttServer, readonly socket: TcpSocket, private readonly tls: boolean) {
     this.name = `${host(socket.remoteAddress)}:${socket.remotePort} -> ${server.ctx.broker.listenAddress}:${socket.localPort}`;
-    this.output = new Output(socket, () => this.session?.resumeDeliveries());
+    this.output = new Output(socket, () => {
+      this.session?.resumeDeliveries();
+      this.retainedSender?.pump();
+    });
     server.connections.add(this);
     // A client has as long for its CONNECT as RabbitMQ gives it (10 s).
     this.keepAliveTimer = setTimeout(() => {
@@ -312,17 +319,31 @@ export class MqttConnection implements ProtocolConnection, TcpHandler {
     const vhost = this.vhost!.name;
     for (const r of retained) {
       if (r.handling === 2 || (r.handling === 1 && !r.isNew)) continue;
-      for (const m of this.server.retained.matching(vhost, r.filter)) {
-        const expiry = m.properties.messageExpiry;
-        const properties = this.v5
-          ? {
-            ...m.properties,
-            ...(expiry !== undefined ? { messageExpiry: Math.max(1, expiry - Math.floor((Date.now() - m.storedAt) / 1000)) } : {}),
-          }
-          : {};
-        session.sendRetained({ topic: m.topic, qos: Math.min(m.qos, r.qos), retain: true, dup: false, properties, payload: m.payload });
-      }
+      this.retainedSender ??= new RetainedSender(this.server.retained, vhost, {
+        isOpen: () => this.state === "connected",
+        isWritable: () => !this.output.backedUp,
+        send: (m, grantedQos) => this.sendRetained(m, grantedQos),
+      });
+      this.retainedSender.add(this.server.retained.matching(vhost, r.filter), r.qos);
     }
+  }
+
+  private sendRetained(m: RetainedMessage, grantedQos: number): void {
+    const expiry = m.properties.messageExpiry;
+    const properties = this.v5
+      ? {
+        ...m.properties,
+        ...(expiry !== undefined ? { messageExpiry: Math.max(1, expiry - Math.floor((Date.now() - m.storedAt) / 1000)) } : {}),
+      }
+      : {};
+    this.session!.sendRetained({
+      topic: m.topic,
+      qos: Math.min(m.qos, grantedQos),
+      retain: true,
+      dup: false,
+      properties,
+      payload: m.payload,
+    });
   }
 
   /** Writes a PUBLISH; false when it is larger than the client's maximum packet size. */
