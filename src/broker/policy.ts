@@ -162,7 +162,8 @@ export interface PolicyTarget {
   queueType?: "classic" | "quorum";
 }
 
-function applies(policy: Policy, target: PolicyTarget): boolean {
+/** Whether the policy's apply-to and pattern take in the target (priority aside). */
+export function policyApplies(policy: Policy, target: PolicyTarget): boolean {
   switch (policy.applyTo) {
     case "all":
       break;
@@ -186,7 +187,7 @@ function applies(policy: Policy, target: PolicyTarget): boolean {
 export function matchPolicy(policies: Iterable<Policy>, target: PolicyTarget): Policy | undefined {
   let best: Policy | undefined;
   for (const p of policies) {
-    if (!applies(p, target)) continue;
+    if (!policyApplies(p, target)) continue;
     if (!best || p.priority > best.priority || (p.priority === best.priority && p.name < best.name)) best = p;
   }
   return best;

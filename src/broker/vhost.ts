@@ -22,7 +22,17 @@ import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
 import { Queue, type QueueOwner } from "./queue.ts";
 import { equivalenceArgs, TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
-import { matchPolicy, parsePolicy, type Policy, type PolicyBody, policyJson, type PolicyKind, type PolicyValidators } from "./policy.ts";
+import {
+  matchPolicy,
+  parsePolicy,
+  type Policy,
+  policyApplies,
+  type PolicyBody,
+  policyJson,
+  type PolicyKind,
+  type PolicyTarget,
+  type PolicyValidators,
+} from "./policy.ts";
 import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
 import { inertKeysIn } from "./ha_policy.ts";
 import type { Logger } from "../log.ts";
@@ -402,16 +412,19 @@ export class Vhost {
         } accepted but inert: this is a single node (no mirroring, no placement)`,
       );
     }
+    const before = this.policyMap(kind).get(name);
     this.policyMap(kind).set(name, policy);
-    this.applyPolicies();
+    this.applyPolicyChange(kind, before, policy);
     return policy;
   }
 
   /** Removes a policy; returns false when there was none of that name. */
   clearPolicy(kind: PolicyKind, name: string): boolean {
-    if (!this.policyMap(kind).delete(name)) return false;
+    const before = this.policyMap(kind).get(name);
+    if (!before) return false;
+    this.policyMap(kind).delete(name);
     this.log?.deleteRuntimeParameter(this.name, kind, name);
-    this.applyPolicies();
+    this.applyPolicyChange(kind, before, undefined);
     return true;
   }
 
@@ -419,10 +432,23 @@ export class Vhost {
     return kind === "policy" ? this.policies : this.operatorPolicies;
   }
 
-  /** Re-evaluates which policies apply to every queue and exchange. */
-  private applyPolicies(): void {
-    for (const queue of this.queues.values()) this.applyQueuePolicy(queue);
-    for (const exchange of this.exchanges.values()) this.applyExchangePolicy(exchange);
+  /**
+   * Re-evaluates the queues and exchanges one policy's change can move: those `before` was the
+   * policy of, and those `after` takes in. Any other keeps its policy (the change neither removed
+   * it nor added a candidate), so 500 policies over 20,000 queues cost 20,000 pattern tests per
+   * change, not 10 million (350 ms in one turn).
+   */
+  private applyPolicyChange(kind: PolicyKind, before: Policy | undefined, after: Policy | undefined): void {
+    const moved = (current: Policy | undefined, target: PolicyTarget) =>
+      (before !== undefined && current === before) || (after !== undefined && policyApplies(after, target));
+    for (const queue of this.queues.values()) {
+      const current = kind === "policy" ? queue.policy : queue.operatorPolicy;
+      if (moved(current, { kind: "queue", name: queue.name, queueType: queue.type })) this.applyQueuePolicy(queue);
+    }
+    if (kind !== "policy") return; // operator policies apply to queues only
+    for (const exchange of this.exchanges.values()) {
+      if (moved(exchange.policy, { kind: "exchange", name: exchange.name })) this.applyExchangePolicy(exchange);
+    }
   }
 
   applyQueuePolicy(queue: Queue): void {
