@@ -93,6 +93,7 @@ export async function startBroker(options: StartOptions = {}): Promise<AmqpBroke
     broker.beforeStop(() => plugins.stopAll());
     const startedPlugins = await plugins.startEnabled();
     listen(broker);
+    plugins.listening();
     running = [...startHttpListeners(broker, plugins.httpRoutes()), ...startedPlugins];
   } catch (err) {
     await broker.stop();

@@ -51,7 +51,9 @@ export function federationPlugin(factory: (ctx: PluginContext, counters: { forwa
       const supervisor = running.get(ctx.broker);
       return supervisor ? federationMetrics(supervisor.statuses(), supervisor.counters.forwarded) : "";
     },
-    start(ctx) {
+    // Links start once the broker listens (an upstream may be this broker's own listener); until
+    // then there is no supervisor, and the upstreams set at boot are read when it starts.
+    listening(ctx) {
       const counters = { forwarded: 0 };
       const supervisor = new LinkSupervisor(ctx.broker, factory(ctx, counters), ctx.log, counters);
       running.set(ctx.broker, supervisor);

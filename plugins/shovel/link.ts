@@ -27,6 +27,8 @@ const NO_ACK_HIGH_WATER = 1000;
 export interface LinkEnv {
   broker: Broker;
   log: Logger;
+  /** Resolves when the broker listens: the first attempt waits for it. */
+  ready: Promise<void>;
   /** The user a direct (hostless) URI without credentials logs in as. */
   directUser(vhost: string): string;
   clusterName(): string;
@@ -109,6 +111,7 @@ export class ShovelLink {
   }
 
   private async loop(): Promise<void> {
+    await this.env.ready;
     while (!this.stopped && !this.finished) {
       let reason: string;
       let reachedRunning = false;

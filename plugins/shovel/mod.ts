@@ -39,6 +39,9 @@ export const plugin: Plugin = {
     running.set(ctx.broker, shovels);
     for (const def of statics) shovels.start(def);
   },
+  listening(ctx) {
+    running.get(ctx.broker)?.listening();
+  },
   async stop(ctx) {
     const shovels = running.get(ctx.broker);
     running.delete(ctx.broker);

@@ -38,6 +38,9 @@ export class Shovels {
   private readonly links = new Map<string, ShovelLink>();
   /** Messages forwarded by every link since the plugin started (metrics). */
   forwardedTotal = 0;
+  /** Links connect once the broker listens (a URI may name its own listener). */
+  private release!: () => void;
+  private readonly ready = new Promise<void>((resolve) => (this.release = resolve));
 
   constructor(
     private readonly broker: Broker,
@@ -45,6 +48,11 @@ export class Shovels {
     /** A finished src-delete-after shovel: its parameter is removed (dynamic ones). */
     private readonly removeDefinition: (def: ShovelDefinition) => void,
   ) {}
+
+  /** The broker listens: links started so far connect now, later ones at once. */
+  listening(): void {
+    this.release();
+  }
 
   /** Starts the shovel, replacing a running one of the same name (a changed definition). */
   start(def: ShovelDefinition): void {
@@ -55,6 +63,7 @@ export class Shovels {
     const link = new ShovelLink(def, {
       broker: this.broker,
       log: this.log,
+      ready: this.ready,
       directUser: (vhost) => this.directUser(vhost),
       clusterName: () => this.broker.clusterName,
       forwarded: (n) => (this.forwardedTotal += n),

@@ -49,6 +49,12 @@ export interface Plugin {
   metrics?(ctx: PluginContext): string;
   /** The broker is recovered and about to listen (or the plugin was enabled at runtime). */
   start?(ctx: PluginContext): void | Promise<void>;
+  /**
+   * The broker accepts AMQP connections: after start at boot (start runs before the listeners
+   * open), right after start when enabled at runtime. Links that may point at this broker's own
+   * listener (shovels, federation) connect from here, not from start.
+   */
+  listening?(ctx: PluginContext): void;
   /** The broker stops, or the plugin is disabled at runtime. */
   stop?(ctx: PluginContext): void | Promise<void>;
 }

@@ -29,6 +29,8 @@ export class PluginManager implements PluginControl {
   private readonly available = new Map<string, AvailablePlugin>();
   private explicit: string[];
   private readonly running = new Map<string, PluginContext>();
+  /** The AMQP listeners are open (plugins started from now on hear `listening` at once). */
+  private isListening = false;
   /** Each plugin's tables (migrated once, kept across disable and enable). */
   private readonly tables = new Map<string, PluginTables>();
   /** The exchange types each registered plugin made. */
@@ -124,6 +126,20 @@ export class PluginManager implements PluginControl {
       started.push(plugin.name);
     }
     return started;
+  }
+
+  /** Boot: the AMQP listeners are open; every running plugin hears it (and those started later, at once). */
+  listening(): void {
+    this.isListening = true;
+    for (const [name, ctx] of this.running) this.announceListening(this.available.get(name)!.plugin, ctx);
+  }
+
+  private announceListening(plugin: Plugin, ctx: PluginContext): void {
+    try {
+      plugin.listening?.(ctx);
+    } catch (err) {
+      ctx.log.error(`failed once the broker listened: ${(err as Error).message}`);
+    }
   }
 
   async stopAll(): Promise<void> {
@@ -230,6 +246,7 @@ export class PluginManager implements PluginControl {
       this.running.delete(plugin.name);
       throw new PluginError(`plugin ${plugin.name} failed to start: ${(err as Error).message}`);
     }
+    if (this.isListening) this.announceListening(plugin, ctx);
   }
 
   /**
