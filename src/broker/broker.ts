@@ -196,8 +196,9 @@ export class Broker<C extends ClientConnection = ClientConnection, R = unknown> 
     return management.addVhost(this, name, opts);
   }
   /** Closes the vhost's connections (320) and removes everything in it, stored messages too. */
-  deleteVhost(name: string): void {
-    management.deleteVhost(this, name);
+  /** Resolves once everything of it is gone (at once unless it has many queues; management.ts). */
+  deleteVhost(name: string): Promise<void> {
+    return management.deleteVhost(this, name);
   }
   setVhostLimits(vhost: string, limits: VhostLimits): void {
     management.setVhostLimits(this, vhost, limits);

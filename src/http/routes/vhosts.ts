@@ -38,11 +38,11 @@ export function vhostRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     broker.store?.commit();
     return c.body(null, existed ? 204 : 201);
   });
-  app.delete("/api/vhosts/:vhost", (c) => {
+  app.delete("/api/vhosts/:vhost", async (c) => {
     requireAdmin(c);
     const name = c.req.param("vhost");
     if (!broker.vhosts.has(name)) throw notFound();
-    broker.deleteVhost(name);
+    await broker.deleteVhost(name);
     broker.store?.commit();
     return c.body(null, 204);
   });
