@@ -82,9 +82,10 @@ export class Vhost {
   /**
    * For each destination, the exchanges that have bound it: a superset (unbinds leave it), so a
    * delete visits those instead of every exchange of the vhost (20,000 queues bound to 5,000
-   * exchanges: 2,000 deletes spent a second walking the exchanges).
+   * exchanges: 2,000 deletes spent a second walking the exchanges). Arrays, not Sets: most
+   * destinations have one or two sources, and a Set cost 427 bytes per queue, an array 220.
    */
-  private readonly sourcesOf = new Map<Destination, Set<Exchange>>();
+  private readonly sourcesOf = new Map<Destination, Exchange[]>();
   readonly policies = new Map<string, Policy>();
   readonly operatorPolicies = new Map<string, Policy>();
   limits: VhostLimits = {};
@@ -202,9 +203,9 @@ export class Vhost {
   restoreBinding(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): boolean {
     if (!source.router.bind(routingKey, args, destination)) return false;
     if (destination instanceof Exchange) source.exchangeBindings++;
-    let sources = this.sourcesOf.get(destination);
-    if (!sources) this.sourcesOf.set(destination, sources = new Set());
-    sources.add(source);
+    const sources = this.sourcesOf.get(destination);
+    if (!sources) this.sourcesOf.set(destination, [source]);
+    else if (!sources.includes(source)) sources.push(source);
     return true;
   }
 
