@@ -10,6 +10,7 @@ import { effectiveDefinition, type Policy, type PolicyDefinition, policyNumber, 
 import { after, type Timer } from "../runtime/timers.ts";
 import { resourceName } from "./names.ts";
 import { QueueCounters } from "./stats.ts";
+import { TurnBudget } from "./turn_budget.ts";
 
 /**
  * Expired messages dropped or dead-lettered per turn. After a boot (messages expired while the
@@ -100,6 +101,8 @@ export class Queue {
   /** One timer per queue, for its head's expiry: nothing runs per message while nothing expires. */
   private expiryTimer: Timer | undefined;
   private expiryTimerAt = 0;
+  /** Messages this turn may still expire, shared by expireHead and drain (made when first needed). */
+  private expiryBudget: TurnBudget | undefined;
   /** x-expires in ms: the queue is deleted after being unused this long. */
   expires: number | undefined;
   /** Deletes this queue (set by the vhost when x-expires is). */
@@ -215,27 +218,31 @@ export class Queue {
     if (this.deleted) return;
     const now = Date.now();
     let next = 0; // the earliest expiry among the levels' heads
-    let budget = EXPIRED_PER_TURN;
     for (const level of this.levels) {
       for (let head = level.peek(); head && head.expiresAt !== 0; head = level.peek()) {
         if (head.expiresAt > now) {
           if (next === 0 || head.expiresAt < next) next = head.expiresAt;
           break;
         }
-        if (budget-- === 0) {
+        if (!(this.expiryBudget ??= new TurnBudget(EXPIRED_PER_TURN)).take()) {
           next = now;
           break;
         }
         this.expire(level.shift()!);
       }
     }
-    if (next === 0) return;
-    if (this.expiryTimer && this.expiryTimerAt <= next) return;
+    if (next !== 0) this.expireAt(next, now);
+  }
+
+  /** Sets the expiry timer for `at` (unless one comes sooner); consumers get what follows the expired. */
+  private expireAt(at: number, now: number): void {
+    if (this.expiryTimer && this.expiryTimerAt <= at) return;
     this.expiryTimer?.cancel();
-    this.expiryTimerAt = next;
-    this.expiryTimer = after(Math.max(0, next - now), () => {
+    this.expiryTimerAt = at;
+    this.expiryTimer = after(Math.max(0, at - now), () => {
       this.expiryTimer = undefined;
       this.expireHead();
+      this.drain();
     });
   }
 
@@ -455,6 +462,8 @@ export class Queue {
       // Expired messages are never delivered; one whose TTL ends this very moment (TTL 0) still
       // goes to a consumer that is ready, as in RabbitMQ.
       if (head.expiresAt !== 0 && head.expiresAt + 1 < (now ||= Date.now())) { // 1 ms: the clock may tick mid-publish
+        // A backlog due at once goes a slice per turn: the expiry timer takes the rest, then drains.
+        if (!(this.expiryBudget ??= new TurnBudget(EXPIRED_PER_TURN)).take()) return this.expireAt(now, now);
         this.expire(level.shift()!);
         continue;
       }

@@ -77,3 +77,36 @@ test(`${COUNT} messages that expired while the broker was down are dead-lettered
   await expectAllDeadLettered(url);
   await stop(broker);
 });
+
+test("a consumer waiting behind a backlog due at once gets what follows it, and the expiry stays a slice per turn", async () => {
+  const dir = await tempDir();
+  const { broker, url } = await start(dir);
+  const conn = await connect(url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue("expired-here", { durable: true });
+  await ch.assertQueue("mixed", {
+    durable: true,
+    arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "expired-here" },
+  });
+  for (let i = 0; i < COUNT; i++) ch.sendToQueue("mixed", numbered(i), { persistent: true, expiration: String(TTL_MS) });
+  for (let i = 0; i < 10; i++) ch.sendToQueue("mixed", numbered(COUNT + i), { persistent: true });
+  await ch.waitForConfirms();
+  const queue = broker.vhosts.get("/")!.queues.get("mixed")!;
+  const turns = new TurnCounter();
+  const deadLetter = queue.deadLetter!;
+  queue.deadLetter = (...args) => {
+    turns.note();
+    deadLetter(...args);
+  };
+  const until_ = Date.now() + TTL_MS + 200;
+  while (Date.now() < until_) { /* a paused loop */ }
+  const got: number[] = [];
+  await ch.consume("mixed", (m) => got.push(m!.content.readUInt32BE(0)), { noAck: true });
+  await until("the ten that follow delivered", () => got.length === 10, 30_000);
+  expect(got).toEqual(Array.from({ length: 10 }, (_, i) => COUNT + i));
+  await until("all dead-lettered", async () => (await ch.checkQueue("expired-here")).messageCount === COUNT, 30_000);
+  turns.stop();
+  expect(turns.mostInOneTurn).toBeLessThanOrEqual(1_024);
+  await conn.close();
+  await stop(broker);
+});
