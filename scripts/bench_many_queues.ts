@@ -109,7 +109,19 @@ console.log(`open ${CONNECTIONS} connections × 2 channels, a consumer each: ${M
 
 const text = async (address: string, headers = {}) => (await (await fetch(address, { headers })).text()).length;
 const api = `http://127.0.0.1:${ports.http}/api`;
-for (const path of ["queues", "exchanges", "bindings", "definitions", "connections", "channels", "consumers"]) {
+for (
+  const path of [
+    "queues",
+    "queues?columns=name,messages",
+    "queues?sort=messages&sort_reverse=true&columns=name,messages",
+    "exchanges",
+    "bindings",
+    "definitions",
+    "connections",
+    "channels",
+    "consumers",
+  ]
+) {
   await withProbe(`GET /api/${path}`, () => text(`${api}/${path}`, auth));
 }
 await withProbe("GET /metrics/per-object", () => text(`http://127.0.0.1:${ports.metrics}/metrics/per-object`));

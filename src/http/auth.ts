@@ -10,7 +10,8 @@ import type { HttpPeer } from "../runtime/http.ts";
 import { isLoopbackAddress } from "../connection/addresses.ts";
 
 /** `Bindings` is what the listener passes (absent under app.request() in tests). */
-export type HttpEnv = { Variables: { user: User }; Bindings: Partial<HttpPeer> };
+/** `listParamsApplied`: the route applied sort and columns itself (json_slices.ts); the middleware leaves the answer. */
+export type HttpEnv = { Variables: { user: User; listParamsApplied: boolean }; Bindings: Partial<HttpPeer> };
 
 const MANAGEMENT_TAGS = ["administrator", "monitoring", "policymaker", "management"];
 

@@ -10,7 +10,7 @@ export function listParams(): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     await next();
     const q = c.req.query();
-    if (c.req.method !== "GET" || c.res.status !== 200) return;
+    if (c.req.method !== "GET" || c.res.status !== 200 || c.get("listParamsApplied")) return;
     if (q.columns === undefined && q.sort === undefined && q.page === undefined && q.sort_reverse === undefined) return;
     if (!(c.res.headers.get("content-type") ?? "").includes("application/json")) return;
     let body = (await c.res.json()) as Json;
@@ -36,7 +36,12 @@ export function listParams(): MiddlewareHandler<HttpEnv> {
   };
 }
 
-function pick(item: Json, columns: string[][]): Json {
+/** `columns=a,b.c` as paths (undefined when absent). */
+export function columnPaths(columns: string | undefined): string[][] | undefined {
+  return columns === undefined ? undefined : columns.split(",").filter((s) => s !== "").map((s) => s.split("."));
+}
+
+export function pick(item: Json, columns: string[][]): Json {
   if (item === null || typeof item !== "object" || Array.isArray(item)) return item;
   const out: JsonObject = {};
   for (const path of columns) {
@@ -64,7 +69,7 @@ function field(item: Json, path: string[]): Json | undefined {
 const isPage = (body: Json): body is JsonObject =>
   body !== null && typeof body === "object" && !Array.isArray(body) && Array.isArray(body.items) && typeof body.filtered_count === "number";
 
-function sortBy(list: Json[], sort: string, reverse: boolean): Json[] {
+export function sortBy(list: Json[], sort: string, reverse: boolean): Json[] {
   const path = sort.split(".");
   return sortedBy(list, (item) => field(item, path), reverse);
 }

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { jsonObjectInSlices } from "../../src/http/json_slices.ts";
+import type { Json } from "../../src/http/json.ts";
+import { columnPaths, pick, sortBy } from "../../src/http/list_params.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { TurnCounter } from "../helpers/turns.ts";
 
@@ -195,4 +197,30 @@ test("a definitions import of 10,000 queues and bindings is declared over many t
   });
   expect(again.status).toBe(204);
   expect(await totals()).toBe(before + IMPORTED);
+});
+
+test("sort, sort_reverse and columns on the long lists give what the middleware gives over the whole list", async () => {
+  const cases: [string, string][] = [
+    ["queues", "columns=name,messages"],
+    ["queues", "sort=name&sort_reverse=true&columns=name,vhost"],
+    ["queues", "sort=durable&columns=name,durable,arguments.x-queue-type"],
+    ["exchanges/%2F", "sort=type&columns=name,type"],
+    ["exchanges", "sort_reverse=true"],
+    ["bindings/%2F", "sort=routing_key&columns=source,destination,routing_key"],
+    ["connections", "sort=name&sort_reverse=true&columns=name,channels"],
+    ["channels", "columns=name,consumer_count"],
+    ["consumers", "sort=consumer_tag&columns=consumer_tag,queue.name"],
+  ];
+  for (const [path, query] of cases) {
+    const whole = JSON.parse(await get(path)) as Json[];
+    const q = new URLSearchParams(query);
+    let expected: Json[] = whole;
+    if (q.get("sort") !== null) expected = sortBy(expected, q.get("sort")!, q.get("sort_reverse") === "true");
+    else if (q.get("sort_reverse") === "true") expected = [...expected].reverse();
+    const columns = columnPaths(q.get("columns") ?? undefined);
+    if (columns) expected = expected.map((item) => pick(item, columns));
+    const text = await get(`${path}?${query}`);
+    expect(text).toBe(JSON.stringify(JSON.parse(text)));
+    expect(JSON.parse(text)).toEqual(expected);
+  }
 });

@@ -8,7 +8,7 @@ import { pathVhost, visibleVhosts } from "../context.ts";
 import { committed } from "../commit.ts";
 import { badRequest, HttpError, notFound } from "../errors.ts";
 import { bindingsBetween, type BindingView, formatBinding, vhostBindings } from "../format.ts";
-import { jsonInSlices, jsonResponse } from "../json_slices.ts";
+import { listInSlices } from "../json_slices.ts";
 import { jsonToTable, readBody, stringField } from "../json.ts";
 import { argsHash, locationSegment, parsePropertiesSegment, propertiesKey, PropertiesKeyError } from "../properties_key.ts";
 import { exchangeNameFromPath } from "./exchanges.ts";
@@ -41,8 +41,7 @@ function endpoints(p: BindingPath) {
 }
 
 export function bindingRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
-  const list = async (c: Context<HttpEnv>, vhosts: Vhost[]) =>
-    jsonResponse(c, await jsonInSlices(vhosts.flatMap(vhostBindings), formatBinding));
+  const list = async (c: Context<HttpEnv>, vhosts: Vhost[]) => listInSlices(c, vhosts.flatMap(vhostBindings), formatBinding);
   app.get("/api/bindings", (c) => list(c, visibleVhosts(c, broker)));
   app.get("/api/bindings/:vhost", (c) => list(c, [pathVhost(c, broker)]));
   for (const kind of ["q", "e"] as const) {

@@ -8,7 +8,7 @@ import { byName, pathVhost, visibleVhosts } from "../context.ts";
 import { notAuthorised, notFound } from "../errors.ts";
 import { channelName, formatChannel, formatConnection, formatConsumer } from "../format.ts";
 import { ratesFor } from "../rates.ts";
-import { jsonInSlices, jsonResponse } from "../json_slices.ts";
+import { listInSlices } from "../json_slices.ts";
 
 /** Open AMQP connections the user may see (a connection shows once it is authenticated). */
 function visibleConnections(c: Context<HttpEnv>, broker: AmqpBroker): Connection[] {
@@ -43,7 +43,7 @@ export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
       ...visibleConnections(c, broker).map((x) => ({ name: x.name, format: () => formatConnection(broker, x, rates) })),
       ...visibleProtocolConnections(c, broker).map((x) => ({ name: x.name, format: () => formatProtocolConnection(broker, x) })),
     ];
-    return jsonResponse(c, await jsonInSlices(byName(listed), (x) => x.format()));
+    return listInSlices(c, byName(listed), (x) => x.format());
   });
   app.get("/api/connections/:name", (c) => {
     const other = visibleProtocolConnections(c, broker).find((x) => x.name === c.req.param("name"));
@@ -65,7 +65,7 @@ export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/channels", async (c) => {
     const rates = ratesFor(broker);
     const channels = visibleConnections(c, broker).flatMap((x) => [...x.channels.values()].map((ch) => ({ name: channelName(ch), ch })));
-    return jsonResponse(c, await jsonInSlices(byName(channels), (x) => formatChannel(broker, x.ch, rates)));
+    return listInSlices(c, byName(channels), (x) => formatChannel(broker, x.ch, rates));
   });
   app.get("/api/channels/:name", (c) => {
     const name = c.req.param("name");
@@ -82,7 +82,7 @@ export function connectionRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
       if (!vhosts.has(connection.vhost?.name ?? "")) continue;
       for (const channel of connection.channels.values()) out.push(...channel.consumers.values());
     }
-    return jsonResponse(c, await jsonInSlices(out, (x) => formatConsumer(broker, x)));
+    return listInSlices(c, out, (x) => formatConsumer(broker, x));
   };
   app.get("/api/consumers", (c) => consumers(c, new Set(visibleVhosts(c, broker).map((v) => v.name))));
   app.get("/api/consumers/:vhost", (c) => consumers(c, new Set([pathVhost(c, broker).name])));

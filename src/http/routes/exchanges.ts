@@ -12,7 +12,7 @@ import { bindingsTo, exchangeBindings, formatBinding, formatExchange } from "../
 import { boolField, jsonToTable, readBody, stringField } from "../json.ts";
 import { encodeJsonProperties, publishMessage } from "../publish.ts";
 import { ratesFor } from "../rates.ts";
-import { jsonInSlices, jsonResponse } from "../json_slices.ts";
+import { listInSlices } from "../json_slices.ts";
 
 /** In paths the default exchange is "amq.default". */
 export function exchangeNameFromPath(name: string): string {
@@ -29,7 +29,7 @@ function pathExchange(c: Context<HttpEnv>, broker: AmqpBroker): { vhost: Vhost; 
 export function exchangeRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   const list = async (c: Context<HttpEnv>, vhosts: Vhost[]) => {
     const rates = ratesFor(broker);
-    return jsonResponse(c, await jsonInSlices(vhosts.flatMap(sorted), (x) => formatExchange(x, rates)));
+    return listInSlices(c, vhosts.flatMap(sorted), (x) => formatExchange(x, rates));
   };
   app.get("/api/exchanges", (c) => list(c, visibleVhosts(c, broker)));
   app.get("/api/exchanges/:vhost", (c) => list(c, [pathVhost(c, broker)]));

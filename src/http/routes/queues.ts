@@ -16,7 +16,7 @@ import { ratesFor } from "../rates.ts";
 import { addQueueSamples, requestedRanges } from "../samples.ts";
 import { unackedByQueue } from "../unacked.ts";
 import { pageBeforeFormat } from "../list_params.ts";
-import { jsonInSlices, jsonResponse } from "../json_slices.ts";
+import { listInSlices } from "../json_slices.ts";
 
 const ACK_MODES = ["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"];
 
@@ -40,7 +40,7 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     // A page sorted by name or vhost (the console's default) formats only its own queues.
     const page = pageBeforeFormat(queues, c.req.query(), (q) => q.name, { name: (q) => q.name, vhost: (q) => q.vhost });
     if (page) return c.json({ ...page, items: page.items.map(format) });
-    return jsonResponse(c, await jsonInSlices(queues, format));
+    return listInSlices(c, queues, format);
   };
   app.get("/api/queues", (c) => list(c, () => visibleVhosts(c, broker)));
   app.get("/api/queues/:vhost", (c) => list(c, () => [pathVhost(c, broker)]));
