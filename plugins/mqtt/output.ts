@@ -9,6 +9,7 @@ export class Output {
   private chunks: Uint8Array[] = [];
   private queued = 0;
   private scheduled = false;
+  private resumeScheduled = false;
   /** Bytes the kernel did not take yet. */
   private rest: Uint8Array | undefined;
   bytesSent = 0;
@@ -36,6 +37,20 @@ export class Output {
 
   flush(): void {
     this.scheduled = false;
+    const wasBackedUp = this.backedUp;
+    this.writeQueued();
+    // Writers that stopped at the limit go on, next turn: a write the kernel takes whole has no
+    // drain after it (a QoS 0 backlog stopped after 1 MiB until something else happened).
+    if (wasBackedUp && !this.backedUp && !this.resumeScheduled) {
+      this.resumeScheduled = true;
+      setImmediate(() => {
+        this.resumeScheduled = false;
+        if (!this.backedUp) this.onWritable();
+      });
+    }
+  }
+
+  private writeQueued(): void {
     if (this.chunks.length === 0 || this.rest !== undefined) return;
     let bytes: Uint8Array;
     if (this.chunks.length === 1) bytes = this.chunks[0]!;
@@ -65,7 +80,7 @@ export class Output {
     this.rest = undefined;
     this.write(rest);
     if (this.rest === undefined) {
-      this.flush();
+      this.writeQueued();
       if (!this.backedUp) this.onWritable();
     }
   }

@@ -1,7 +1,8 @@
 // The retained messages new subscriptions receive, sent a slice per turn and only while the
-// connection's output is not backed up (it resumes when the output drains). A '#' subscription over
+// connection's output is not backed up (the output's onWritable resumes it). A '#' subscription over
 // 50,000 retained messages wrote them all in one turn: every other connection waited 175 ms, and a
 // slow client's output buffered them all.
+import { TurnBudget } from "../../src/broker/turn_budget.ts";
 import type { RetainedEntry, RetainedMessage, RetainedStore } from "./retained.ts";
 
 /** Retained messages sent per turn. */
@@ -25,8 +26,7 @@ interface Job {
 
 export class RetainedSender {
   private readonly jobs: Job[] = [];
-  /** Messages this turn may still send. */
-  private budget = PER_TURN;
+  private readonly budget = new TurnBudget(PER_TURN);
   private scheduled = false;
 
   constructor(private readonly store: RetainedStore, private readonly vhost: string, private readonly target: RetainedTarget) {}
@@ -38,46 +38,32 @@ export class RetainedSender {
     this.pump();
   }
 
-  /** Sends what this turn's slice allows (the output calls it when it drains). */
+  /** Sends what this turn's slice allows; the rest next turn, or when the output can take more. */
   pump(): void {
-    this.send(true);
-  }
-
-  private send(mayLookNextTurn: boolean): void {
-    let sent = 0;
     while (this.jobs.length > 0) {
       if (!this.target.isOpen()) {
         this.jobs.length = 0;
         return;
       }
-      if (!this.target.isWritable()) {
-        // The output may hand all it holds to the kernel at the end of this turn, and then no drain
-        // follows: look again next turn. Still backed up then, with nothing sent since: the kernel
-        // holds the rest, and its drain calls pump().
-        if (mayLookNextTurn || sent > 0) this.nextTurn(false);
+      if (!this.target.isWritable()) return; // the output's onWritable calls pump()
+      if (!this.budget.take()) {
+        this.nextTurn();
         return;
       }
-      if (this.budget === 0) {
-        this.nextTurn(true);
-        return;
-      }
-      this.budget--;
       const job = this.jobs[0]!;
       const entry = job.entries[job.next++]!;
       if (job.next === job.entries.length) this.jobs.shift();
       const message = this.store.load(this.vhost, entry);
       if (message !== undefined) this.target.send(message, job.grantedQos);
-      sent++;
     }
   }
 
-  private nextTurn(mayLookNextTurn: boolean): void {
+  private nextTurn(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.budget = PER_TURN;
-      this.send(mayLookNextTurn);
+      this.pump();
     });
   }
 }

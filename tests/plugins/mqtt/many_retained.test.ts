@@ -5,36 +5,27 @@
 // limit in the broker, then gets everything once it reads again; the sender's slices.
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { connect as tcpConnect, type Socket } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Broker, startBroker } from "../../../mod.ts";
+import type { Broker } from "../../../mod.ts";
 import { mqttPorts } from "../../../plugins/mqtt/mod.ts";
 import type { RetainedEntry, RetainedMessage, RetainedStore } from "../../../plugins/mqtt/retained.ts";
 import { RetainedSender } from "../../../plugins/mqtt/retained_sender.ts";
+import { Output } from "../../../plugins/mqtt/output.ts";
+import type { TcpSocket } from "../../../src/runtime/tcp.ts";
+import { cleanupRestartBrokers, start, stop, tempDir } from "../../helpers/restart_brokers.ts";
 import { TurnCounter } from "../../helpers/turns.ts";
-import { closeClients, collect, connect } from "./helpers.ts";
+import { closeClients, collect, connect, connectCollecting } from "./helpers.ts";
 
 setDefaultTimeout(60_000);
-const dirs: string[] = [];
-const brokers: Broker[] = [];
 afterAll(async () => {
   await closeClients();
-  for (const b of brokers) await b.stop().catch(() => {});
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  await cleanupRestartBrokers();
 });
 
-async function start(dataDir: string): Promise<{ broker: Broker; url: string }> {
-  const broker = await startBroker({
-    port: 0,
-    httpPort: 0,
-    metricsPort: 0,
-    bind: "127.0.0.1",
-    dataDir,
-    logLevel: "none",
-    pluginSettings: { "mqtt.listeners.tcp.default": "0", "web_mqtt.ws_path": "none" },
-  });
-  brokers.push(broker);
+/** The MQTT listener on a free port (restart_brokers starts the broker in this process). */
+const MQTT = { pluginSettings: { "mqtt.listeners.tcp.default": "0", "web_mqtt.ws_path": "none" } };
+
+async function startMqtt(dataDir: string): Promise<{ broker: Broker; url: string }> {
+  const { broker } = await start(dataDir, MQTT);
   return { broker, url: `mqtt://127.0.0.1:${mqttPorts(broker).tcp}` };
 }
 
@@ -81,9 +72,8 @@ function expectAll(messages: Awaited<ReturnType<typeof receiveAll>>, count: numb
 }
 
 test("3,000 retained messages reach a wildcard subscriber whole, before and after a restart", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "warren-retained-"));
-  dirs.push(dir);
-  let { broker, url } = await start(dir);
+  const dir = await tempDir();
+  let { broker, url } = await startMqtt(dir);
   await retainMany(url, 3_000, 1024, "many");
   // One replaced and one cleared: the subscriber sees what is retained now.
   const pub = await connect(url);
@@ -99,17 +89,16 @@ test("3,000 retained messages reach a wildcard subscriber whole, before and afte
   };
   const first = expected(await receiveAll(url, "many/#", 2_999));
   expectAll(first, 2_998, 1024, "many");
-  await broker.stop();
-  ({ broker, url } = await start(dir));
+  await stop(broker);
+  ({ broker, url } = await startMqtt(dir));
   const again = expected(await receiveAll(url, "many/+", 2_999));
   expectAll(again, 2_998, 1024, "many");
-  await broker.stop();
+  await stop(broker);
 });
 
 test("retained messages published in the turn before a subscription (not yet durable) are delivered", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "warren-retained-"));
-  dirs.push(dir);
-  const { broker, url } = await start(dir);
+  const dir = await tempDir();
+  const { broker, url } = await startMqtt(dir);
   const sub = await connect(url, { protocolVersion: 5 });
   const got = collect(sub);
   const pub = await connect(url, { protocolVersion: 5 });
@@ -122,7 +111,7 @@ test("retained messages published in the turn before a subscription (not yet dur
   const messages = await got.next(200);
   for (const m of messages) expect(m.payload).toBe(payloadOf(Number(m.topic.slice(6)), 100).toString());
   await sub.endAsync();
-  await broker.stop();
+  await stop(broker);
 });
 
 /** MQTT 3.1.1 CONNECT and SUBSCRIBE, by hand, so the test controls when the socket reads. */
@@ -150,9 +139,8 @@ function rawSubscriber(port: number, filter: string): Promise<Socket> {
 }
 
 test("a subscriber that stops reading holds about one slice beyond the output's limit, then gets everything", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "warren-retained-"));
-  dirs.push(dir);
-  const { broker, url } = await start(dir);
+  const dir = await tempDir();
+  const { broker, url } = await startMqtt(dir);
   const COUNT = 3_000;
   const SIZE = 8 * 1024; // 24 MB retained
   await retainMany(url, COUNT, SIZE, "slow");
@@ -199,26 +187,25 @@ test("a subscriber that stops reading holds about one slice beyond the output's 
   await done;
   expect(bytes).toBeGreaterThan(COUNT * SIZE);
   socket.destroy();
-  await broker.stop();
+  await stop(broker);
 });
 
-test("the sender: a slice per turn, stops while the output is backed up, resumes on pump()", async () => {
-  const entries = Array.from({ length: 1_000 }, (_, i): RetainedEntry => ({
-    topic: `t/${i}`,
+/** 1,000 retained entries, and a store that makes up each one's message. */
+const entries = Array.from(
+  { length: 1_000 },
+  (_, i): RetainedEntry => ({ topic: `t/${i}`, qos: 1, storedAt: 0, expiry: undefined, held: undefined }),
+);
+const store = {
+  load: (_vhost: string, e: RetainedEntry): RetainedMessage => ({
+    topic: e.topic,
     qos: 1,
+    payload: new Uint8Array(1),
+    properties: {},
     storedAt: 0,
-    expiry: undefined,
-    held: undefined,
-  }));
-  const store = {
-    load: (_vhost: string, e: RetainedEntry): RetainedMessage => ({
-      topic: e.topic,
-      qos: 1,
-      payload: new Uint8Array(1),
-      properties: {},
-      storedAt: 0,
-    }),
-  } as unknown as RetainedStore;
+  }),
+} as unknown as RetainedStore;
+
+test("the sender: a slice per turn, stops while the output is backed up, resumes on pump()", async () => {
   const sent: string[] = [];
   let writable = true;
   const turns = new TurnCounter();
@@ -243,32 +230,35 @@ test("the sender: a slice per turn, stops while the output is backed up, resumes
   expect(sent).toEqual(entries.map((e) => e.topic));
 });
 
-test("the sender: an output that writes everything at the end of the turn (no drain follows) does not stop it", async () => {
-  const entries = Array.from(
-    { length: 1_000 },
-    (_, i): RetainedEntry => ({ topic: `t/${i}`, qos: 1, storedAt: 0, expiry: undefined, held: undefined }),
-  );
-  const store = {
-    load: (_vhost: string, e: RetainedEntry): RetainedMessage => ({
-      topic: e.topic,
-      qos: 1,
-      payload: new Uint8Array(1),
-      properties: {},
-      storedAt: 0,
-    }),
-  } as unknown as RetainedStore;
-  // Backed up after 100 messages in a turn; the turn's end empties it, and nothing calls pump().
-  let inTurn = 0;
-  const sent: string[] = [];
-  const sender = new RetainedSender(store, "/", {
-    isOpen: () => true,
-    isWritable: () => inTurn < 100,
-    send: (m) => {
-      sent.push(m.topic);
-      if (++inTurn === 100) setImmediate(() => (inTurn = 0));
-    },
-  });
-  sender.add(entries, 1);
-  for (let i = 0; i < 100 && sent.length < entries.length; i++) await new Promise((r) => setTimeout(r, 5));
-  expect(sent).toEqual(entries.map((e) => e.topic));
+test("the output: once backed up, a flush the kernel takes whole calls onWritable next turn (no drain follows)", async () => {
+  let writable = 0;
+  const socket = { write: (bytes: Uint8Array) => bytes.length } as unknown as TcpSocket;
+  const output = new Output(socket, () => writable++);
+  for (let i = 0; i < 200; i++) output.send(new Uint8Array(8 * 1024)); // 1.6 MiB: backed up
+  expect(output.backedUp).toBe(true);
+  await Promise.resolve(); // the end of the turn's microtasks: the flush
+  expect(output.backedUp).toBe(false);
+  expect(writable).toBe(0); // not within the flush (writers could loop without yielding)
+  await new Promise((r) => setImmediate(r));
+  expect(writable).toBe(1);
+  // Under the limit, a flush does not call it.
+  output.send(new Uint8Array(1024));
+  await new Promise((r) => setImmediate(r));
+  expect(writable).toBe(1);
+});
+
+test("a QoS 0 subscription with a backlog over the output's limit gets all of it with nothing else happening", async () => {
+  const dir = await tempDir();
+  const { broker } = await start(dir, MQTT);
+  const url = `mqtt://127.0.0.1:${mqttPorts(broker).tcp}`;
+  const session = { clientId: "qos0-backlog", clean: false };
+  const first = await connect(url, session);
+  await first.subscribeAsync("backlog/#", { qos: 0 });
+  await first.endAsync();
+  await retainMany(url, 3_000, 8 * 1024, "backlog"); // 24 MB queued for the session while it is away
+  const { client: again, got } = await connectCollecting(url, session); // a resumed session delivers at once
+  const messages = await got.next(3_000, 20_000);
+  expect(new Set(messages.map((m) => m.topic)).size).toBe(3_000);
+  await again.endAsync();
+  await stop(broker);
 });
