@@ -5,6 +5,7 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { cleanupRestartBrokers, connect, start, stop, tempDir } from "../helpers/restart_brokers.ts";
 import { TurnCounter } from "../helpers/turns.ts";
 import { until } from "../helpers/until.ts";
+import type { Broker } from "../../mod.ts";
 
 setDefaultTimeout(60_000);
 afterAll(cleanupRestartBrokers);
@@ -31,6 +32,23 @@ async function fill(url: string): Promise<void> {
   await conn.close();
 }
 
+/**
+ * Counts the queue's dead-letterings per turn, then stalls the event loop past every message's
+ * TTL: when it runs again, all of them are due at once.
+ */
+function pauseWhileDue(broker: Broker, queueName: string): TurnCounter {
+  const queue = broker.vhosts.get("/")!.queues.get(queueName)!;
+  const turns = new TurnCounter();
+  const deadLetter = queue.deadLetter!;
+  queue.deadLetter = (...args) => {
+    turns.note();
+    deadLetter(...args);
+  };
+  const until_ = Date.now() + TTL_MS + 200;
+  while (Date.now() < until_) { /* a paused loop */ }
+  return turns;
+}
+
 async function expectAllDeadLettered(url: string): Promise<void> {
   const conn = await connect(url);
   const ch = await conn.createChannel();
@@ -50,16 +68,7 @@ test(`${COUNT} messages due at once after a pause leave at most 1,024 per turn`,
   const dir = await tempDir();
   const { broker, url } = await start(dir);
   await fill(url);
-  const queue = broker.vhosts.get("/")!.queues.get("ttl-q")!;
-  const turns = new TurnCounter();
-  const deadLetter = queue.deadLetter!;
-  queue.deadLetter = (...args) => {
-    turns.note();
-    deadLetter(...args);
-  };
-  // The event loop stalls past every message's TTL: when it runs again, all of them are due.
-  const until_ = Date.now() + TTL_MS + 200;
-  while (Date.now() < until_) { /* a paused loop */ }
+  const turns = pauseWhileDue(broker, "ttl-q");
   await expectAllDeadLettered(url);
   turns.stop();
   expect(turns.mostInOneTurn).toBeLessThanOrEqual(1_024);
@@ -91,15 +100,7 @@ test("a consumer waiting behind a backlog due at once gets what follows it, and 
   for (let i = 0; i < COUNT; i++) ch.sendToQueue("mixed", numbered(i), { persistent: true, expiration: String(TTL_MS) });
   for (let i = 0; i < 10; i++) ch.sendToQueue("mixed", numbered(COUNT + i), { persistent: true });
   await ch.waitForConfirms();
-  const queue = broker.vhosts.get("/")!.queues.get("mixed")!;
-  const turns = new TurnCounter();
-  const deadLetter = queue.deadLetter!;
-  queue.deadLetter = (...args) => {
-    turns.note();
-    deadLetter(...args);
-  };
-  const until_ = Date.now() + TTL_MS + 200;
-  while (Date.now() < until_) { /* a paused loop */ }
+  const turns = pauseWhileDue(broker, "mixed");
   const got: number[] = [];
   await ch.consume("mixed", (m) => got.push(m!.content.readUInt32BE(0)), { noAck: true });
   await until("the ten that follow delivered", () => got.length === 10, 30_000);
