@@ -3,12 +3,16 @@
 // entry is older than every entry still in the deque and comes out first.
 import type { QueueEntry } from "./queue_entry.ts";
 
+/** The empty requeued list every deque shares until it has one (never pushed to). */
+const NONE: QueueEntry[] = [];
+
 export class EntryDeque {
-  private ring: (QueueEntry | undefined)[] = new Array(16);
+  /** Allocated with the first entry: most of many queues hold nothing most of the time. */
+  private ring: (QueueEntry | undefined)[] = new Array(0);
   private head = 0;
   private count = 0;
-  /** Requeued entries, ascending seq, read from requeuedHead on. */
-  private requeued: QueueEntry[] = [];
+  /** Requeued entries, ascending seq, read from requeuedHead on (NONE until the first). */
+  private requeued: QueueEntry[] = NONE;
   private requeuedHead = 0;
   bytes = 0;
 
@@ -28,7 +32,7 @@ export class EntryDeque {
     if (this.requeuedHead < this.requeued.length) {
       entry = this.requeued[this.requeuedHead++];
       if (this.requeuedHead === this.requeued.length) {
-        this.requeued = [];
+        this.requeued = NONE;
         this.requeuedHead = 0;
       }
     } else if (this.count > 0) {
@@ -47,6 +51,7 @@ export class EntryDeque {
   }
 
   requeue(entry: QueueEntry): void {
+    if (this.requeued === NONE) this.requeued = [];
     const list = this.requeued;
     // Usually appended in order (a channel requeues its unacked in delivery order).
     if (list.length === this.requeuedHead || list[list.length - 1]!.seq < entry.seq) list.push(entry);
@@ -65,17 +70,17 @@ export class EntryDeque {
 
   purge(): number {
     const n = this.length;
-    this.ring = new Array(16);
+    this.ring = new Array(0);
     this.head = 0;
     this.count = 0;
-    this.requeued = [];
+    this.requeued = NONE;
     this.requeuedHead = 0;
     this.bytes = 0;
     return n;
   }
 
   private grow(): void {
-    const next: (QueueEntry | undefined)[] = new Array(this.ring.length * 2);
+    const next: (QueueEntry | undefined)[] = new Array(Math.max(16, this.ring.length * 2));
     for (let i = 0; i < this.count; i++) next[i] = this.ring[(this.head + i) & (this.ring.length - 1)];
     this.ring = next;
     this.head = 0;

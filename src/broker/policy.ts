@@ -193,8 +193,11 @@ export function matchPolicy(policies: Iterable<Policy>, target: PolicyTarget): P
   return best;
 }
 
+const NO_POLICY: PolicyDefinition = Object.freeze({});
+
 /** A policy's definition with an operator policy's caps applied (rabbit_policy:merge_policy_value). */
 export function effectiveDefinition(policy: Policy | undefined, operator: Policy | undefined): PolicyDefinition {
+  if (policy === undefined && operator === undefined) return NO_POLICY; // one object for every queue without one
   const out: PolicyDefinition = { ...policy?.definition };
   for (const [key, value] of Object.entries(operator?.definition ?? {})) {
     const own = out[key];

@@ -52,8 +52,14 @@ export const Enqueued = { memory: 0, persisted: 1, rejected: 2 } as const;
 
 export type Overflow = "drop-head" | "reject-publish" | "reject-publish-dlx";
 
-/** Called to dead-letter a message leaving a queue (set by the vhost when x-dead-letter-exchange is). */
-export type DeadLetterer = (queue: Queue, message: Message, reason: DeathReason) => void;
+/** What a queue asks of its vhost: one object per vhost, not closures per queue (memory.md). */
+export interface QueueHost {
+  /** Republishes to the queue's dead-letter exchange (and counts, as countDropped does). */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void;
+  countDropped(queue: Queue, reason: DeathReason, count: number): void;
+  /** x-expires: the queue was unused that long. */
+  deleteUnused(queue: Queue): void;
+}
 
 /** The connection that owns an exclusive queue (compared by identity). */
 export type QueueOwner = object;
@@ -80,10 +86,8 @@ export class Queue {
   overflow: Overflow = "drop-head";
   deadLetterExchange: string | undefined;
   deadLetterRoutingKey: string | undefined;
-  /** Dead-letters a message (set by the vhost; does nothing while no dead-letter exchange is set). */
-  deadLetter: DeadLetterer | null = null;
-  /** Counts messages dropped in bulk with no dead-letter exchange (set by the vhost: metrics). */
-  countDropped: ((queue: Queue, reason: DeathReason, count: number) => void) | null = null;
+  /** Dead-lettering, drop counts and x-expires deletes (set by the vhost). */
+  host: QueueHost | null = null;
   /** Rows cut off the head by a length limit, waiting to be dead-lettered. */
   private deadLetterRanges: DeadLetterRanges | undefined;
   /** x-single-active-consumer: only the first consumer gets messages; the next takes over. */
@@ -105,8 +109,6 @@ export class Queue {
   private expiryBudget: TurnBudget | undefined;
   /** x-expires in ms: the queue is deleted after being unused this long. */
   expires: number | undefined;
-  /** Deletes this queue (set by the vhost when x-expires is). */
-  onUnused: (() => void) | null = null;
   private unusedTimer: Timer | undefined;
 
   constructor(
@@ -188,7 +190,7 @@ export class Queue {
     if (this.expires === undefined || this.deleted || this.consumers.length > 0) return;
     this.unusedTimer = after(this.expires, () => {
       this.unusedTimer = undefined;
-      if (this.consumers.length === 0) this.onUnused?.();
+      if (this.consumers.length === 0) this.host?.deleteUnused(this);
     });
   }
 
@@ -206,7 +208,7 @@ export class Queue {
   /** An expired entry leaves (dead-lettered with reason expired, or dropped). */
   private expire(entry: QueueEntry): void {
     this.discard(entry);
-    this.deadLetter?.(this, entry.message, "expired");
+    this.host?.deadLetter(this, entry.message, "expired");
   }
 
   /**
@@ -304,7 +306,7 @@ export class Queue {
    */
   enqueue(message: Message): number {
     if (this.limited && this.overflow !== "drop-head" && this.isFullFor(message)) {
-      if (this.overflow === "reject-publish-dlx") this.deadLetter?.(this, message, "maxlen");
+      if (this.overflow === "reject-publish-dlx") this.host?.deadLetter(this, message, "maxlen");
       return Enqueued.rejected;
     }
     this.counters.publish++;
@@ -360,7 +362,7 @@ export class Queue {
   /** A ready entry a length limit drops: dead-lettered with reason maxlen (or only counted). */
   private dropForLength(entry: QueueEntry): void {
     this.discard(entry);
-    this.deadLetter?.(this, entry.message, "maxlen");
+    this.host?.deadLetter(this, entry.message, "maxlen");
   }
 
   /** What a cut left of a level (a window and a page at most) goes one by one, oldest first. */
@@ -380,7 +382,7 @@ export class Queue {
     if (range === undefined || range.from >= range.to) return;
     if (this.deadLetterExchange === undefined) {
       this.log!.purgeFrom(this.storeId, range.from, range.to);
-      this.countDropped?.(this, "maxlen", range.rows);
+      this.host?.countDropped(this, "maxlen", range.rows);
     } else (this.deadLetterRanges ??= new DeadLetterRanges(this)).add(range);
   }
 
@@ -415,7 +417,7 @@ export class Queue {
 
   /** A message that left the queue goes to its dead-letter exchange, if it has one. */
   deadLetterStored(message: Message, reason: DeathReason): void {
-    this.deadLetter?.(this, message, reason);
+    this.host?.deadLetter(this, message, reason);
   }
 
   /** The number of priority levels (1 for a plain queue). */
@@ -541,7 +543,7 @@ export class Queue {
       const count = (entry.deliveryCount = (entry.deliveryCount ?? 0) + 1);
       if (this.deliveryLimit !== undefined && count > this.deliveryLimit) {
         this.discard(entry);
-        this.deadLetter?.(this, entry.message, "delivery_limit");
+        this.host?.deadLetter(this, entry.message, "delivery_limit");
         return;
       }
       // The count survives a restart: a poison message stays limited.

@@ -20,7 +20,7 @@ import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } 
 import { type Destination, Exchange } from "./exchange.ts";
 import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
-import { Queue, type QueueOwner } from "./queue.ts";
+import { Queue, type QueueHost, type QueueOwner } from "./queue.ts";
 import { equivalenceArgs, TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import {
   matchPolicy,
@@ -372,9 +372,14 @@ export class Vhost {
    * policy change takes effect at once.
    */
   attachDeadLettering(queue: Queue): void {
-    queue.onUnused = () => this.deleteQueue(queue);
+    queue.host = this.queueHost;
     queue.touch();
-    queue.deadLetter = (source, message, reason) => {
+  }
+
+  /** Shared by every queue of the vhost (queue.ts's QueueHost). */
+  private readonly queueHost: QueueHost = {
+    deleteUnused: (queue) => this.deleteQueue(queue),
+    deadLetter: (source, message, reason) => {
       const dlx = source.deadLetterExchange;
       this.context.deadLettered?.add(source.type, dlx === undefined ? "disabled" : "at_most_once", reason);
       if (dlx === undefined) return;
@@ -389,9 +394,9 @@ export class Vhost {
         accept: (target) => !isAutomaticCycle(dead, reason, target),
       };
       publish(ctx, exchange, dead, false);
-    };
-    queue.countDropped = (source, reason, count) => this.context.deadLettered?.add(source.type, "disabled", reason, count);
-  }
+    },
+    countDropped: (source, reason, count) => this.context.deadLettered?.add(source.type, "disabled", reason, count),
+  };
 
   // ------------------------------------------------------------------------------ policies
 

@@ -39,10 +39,13 @@ async function fill(url: string): Promise<void> {
 function pauseWhileDue(broker: Broker, queueName: string): TurnCounter {
   const queue = broker.vhosts.get("/")!.queues.get(queueName)!;
   const turns = new TurnCounter();
-  const deadLetter = queue.deadLetter!;
-  queue.deadLetter = (...args) => {
-    turns.note();
-    deadLetter(...args);
+  const host = queue.host!;
+  queue.host = {
+    ...host,
+    deadLetter: (...args) => {
+      turns.note();
+      host.deadLetter(...args);
+    },
   };
   const until_ = Date.now() + TTL_MS + 200;
   while (Date.now() < until_) { /* a paused loop */ }

@@ -93,7 +93,7 @@ function settleOne(channel: Channel, u: Unacked, how: Settlement, touched: Set<Q
     channel.connection.broker.stats.acknowledged++;
   }
   queue.discard(u.entry);
-  if (how === "drop") queue.deadLetter?.(queue, u.entry.message, "rejected");
+  if (how === "drop") queue.host?.deadLetter(queue, u.entry.message, "rejected");
 }
 
 /**

@@ -173,7 +173,7 @@ function getMessages(
     if (ackmode === "ack_requeue_false") {
       queue.counters.ack++;
       stats.acknowledged++;
-    } else queue.deadLetter?.(queue, entry.message, "rejected");
+    } else queue.host?.deadLetter(queue, entry.message, "rejected");
   }
   if (requeue && taken.length > 0) queue.drain();
   return out;
