@@ -120,6 +120,12 @@ for (
     "connections",
     "channels",
     "consumers",
+    // what the web console asks every few seconds
+    "overview",
+    "vhosts",
+    "nodes",
+    "queues?page=1&page_size=100&sort=messages&sort_reverse=true",
+    "queues?page=150&page_size=100&name=many-1&use_regex=false",
   ]
 ) {
   await withProbe(`GET /api/${path}`, () => text(`${api}/${path}`, auth));

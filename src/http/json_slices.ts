@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { nextTurn } from "../runtime/timers.ts";
 import type { HttpEnv } from "./auth.ts";
 import type { Json } from "./json.ts";
-import { columnPaths, pick, sortBy } from "./list_params.ts";
+import { columnPaths, paginate, pick, sortBy } from "./list_params.ts";
 
 /** Items formatted and serialised per turn. */
 const SLICE = 500;
@@ -27,22 +27,29 @@ async function mapInSlices<T, U>(items: readonly T[], map: (item: T) => U): Prom
 }
 
 /**
- * A list answered a slice per turn, with `sort`, `sort_reverse` and `columns` applied here rather
- * than by the list_params middleware, which parses and serialises the whole answer again in one
- * turn (GET /api/queues?columns=name with 20,000 queues). A `page` is left to the route or the
- * middleware.
+ * A list answered a slice per turn, with `sort`, `sort_reverse`, `columns` and `page` applied here
+ * rather than by the list_params middleware, which parses and serialises the whole answer again in
+ * one turn (GET /api/queues?columns=name with 20,000 queues; the console's page of queues sorted
+ * by messages: 75 ms). A page is cut before `columns` apply, as rabbit_mgmt_util does: the name
+ * filter sees every queue's name.
  */
 export async function listInSlices<T>(c: Context<HttpEnv>, items: readonly T[], format: (item: T) => Json): Promise<Response> {
   const q = c.req.query();
-  if (q.page !== undefined) return jsonResponse(c, await jsonInSlices(items, format));
   const columns = columnPaths(q.columns);
   const shape = (json: Json) => (columns ? pick(json, columns) : json);
+  const reverse = q.sort_reverse === "true";
   let text: string;
-  if (q.sort !== undefined || q.sort_reverse === "true") {
+  if (q.page === undefined && q.sort === undefined && !reverse) text = await jsonInSlices(items, (item) => shape(format(item)));
+  else {
     const formatted = await mapInSlices(items, format);
-    const ordered = q.sort !== undefined ? sortBy(formatted, q.sort, q.sort_reverse === "true") : formatted.reverse();
-    text = await jsonInSlices(ordered, shape);
-  } else text = await jsonInSlices(items, (item) => shape(format(item)));
+    const ordered = q.sort !== undefined ? sortBy(formatted, q.sort, reverse) : reverse ? formatted.reverse() : formatted;
+    if (q.page === undefined) text = await jsonInSlices(ordered, shape);
+    else {
+      const page = paginate(ordered, q);
+      page.items = (page.items as Json[]).map(shape);
+      text = JSON.stringify(page);
+    }
+  }
   c.set("listParamsApplied", true);
   return jsonResponse(c, text);
 }

@@ -86,7 +86,7 @@ function sortedBy<T>(list: T[], key: (item: T) => Json | undefined, reverse: boo
 }
 
 /** A page as rabbit_mgmt_util:paginate answers it. */
-function paginate(list: Json[], q: Record<string, string>): JsonObject {
+export function paginate(list: Json[], q: Record<string, string | undefined>): JsonObject {
   const { items, ...rest } = pageOf(list, q, (item) => String(field(item, ["name"]) ?? ""));
   return { ...rest, items };
 }
@@ -108,13 +108,15 @@ function pageOf<T>(list: T[], q: Record<string, string | undefined>, name: (item
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 500) throw badRequest("page_size must be an integer from 1 to 500");
   let filtered = list;
   if (q.name !== undefined && q.name !== "") {
+    // Either way ignores case, as rabbit_mgmt_util's match_value does (re's caseless, to_lower).
     let re: RegExp | undefined;
     try {
-      re = q.use_regex === "true" ? new RegExp(q.name) : undefined;
+      re = q.use_regex === "true" ? new RegExp(q.name, "i") : undefined;
     } catch (err) {
       throw badRequest(`name is not a valid regular expression: ${(err as Error).message}`);
     }
-    filtered = list.filter((item) => (re ? re.test(name(item)) : name(item).includes(q.name!)));
+    const part = q.name.toLowerCase();
+    filtered = list.filter((item) => (re ? re.test(name(item)) : name(item).toLowerCase().includes(part)));
   }
   const pageCount = Math.max(1, Math.ceil(filtered.length / pageSize));
   const items = filtered.slice((page - 1) * pageSize, page * pageSize);
