@@ -8,6 +8,8 @@ import { PendingChanges } from "./pending_changes.ts";
 import { StoreRef, type StoreRow } from "./store.ts";
 
 export abstract class GroupCommit {
+  /** MessageStore.heldInWindows (the queues keep it). */
+  heldInWindows = 0;
   protected pending = new PendingChanges();
   /** Metadata operations, run inside the next commit after the row removals. */
   protected readonly metadata: (() => void)[] = [];

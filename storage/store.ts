@@ -133,6 +133,12 @@ export interface MessageStore {
   updateDeliveryCount(queueId: number, row: StoreRow): void;
   /** Rows of `level` up to `seq` were delivered at least once (redelivered=true after a crash). */
   markDelivered(queueId: number, level: number, seq: number): void;
+  /**
+   * Body bytes of this store's messages that queues' in-memory windows hold, all queues
+   * together. Kept by the queues (src/broker/backlog.ts), which bound it: the messages are in the
+   * store, so past a total they are read back when needed instead.
+   */
+  heldInWindows: number;
 
   /**
    * A queue's rows with fromSeq <= seq < toSeq, in order, up to `limit` or until their bodies

@@ -33,6 +33,13 @@ const PAGE_BYTES = WINDOW_BYTES / 4;
 /** What a peek at an empty window reads (see peek). */
 const HEAD_PAGE_ROWS = 64;
 const HEAD_PAGE_BYTES = 64 * 1024;
+/**
+ * Bounded memory with many queues: the windows of all queues together hold at most this many
+ * bytes of messages that are in the store (Store.heldInWindows). Past it, new persistent
+ * messages go to the store only, and windows read back only what the next delivery needs: 2,000
+ * queues of 100 × 1 KiB held 483 MB filled and 243 MB after a restart (docs/memory.md).
+ */
+export const HELD_IN_WINDOWS_BYTES = 64 * 1024 * 1024;
 
 /** Rows cut off a backlog's head: the seqs from <= seq < to, `rows` of them. */
 export interface CutRange {
@@ -50,6 +57,8 @@ export class Backlog {
   private diskFromSeq = 0;
   /** Body bytes of the messages on disk only. */
   private onDiskBytes = 0;
+  /** This window's part of Store.heldInWindows: body bytes of its entries that are in the store. */
+  private held = 0;
   /** Of those, the persistent ones (the rest are transient messages paged out to bound memory). */
   private onDiskPersistent = 0;
   private onDiskPersistentBytes = 0;
@@ -98,6 +107,7 @@ export class Backlog {
     if (persisted) {
       log!.persist(queue.storeId, entry);
       queue.countPersistent(1, message.bodySize);
+      this.hold(message.bodySize);
     }
     this.memory.push(entry);
     return persisted;
@@ -109,29 +119,55 @@ export class Backlog {
    * head is peeked for expiry, which with a full page each held 1.5 GB for 500 queues' backlogs.
    */
   peek(): QueueEntry | undefined {
-    if (this.memory.length === 0 && this.onDisk > 0) this.pageIn(HEAD_PAGE_ROWS, HEAD_PAGE_BYTES);
+    if (this.memory.length === 0 && this.onDisk > 0) {
+      if (this.overBudget()) this.pageIn(1, 1);
+      else this.pageIn(HEAD_PAGE_ROWS, HEAD_PAGE_BYTES);
+    }
     return this.memory.peek();
   }
 
   /** The next ready entry, removed. */
   shift(): QueueEntry | undefined {
     this.refill();
-    return this.memory.shift();
+    return this.take();
   }
 
   /** Puts a delivered entry back at its original position, or at the tail of the window. */
   requeue(entry: QueueEntry, atTail: boolean): void {
+    if (entry.persisted) this.hold(entry.message.bodySize);
     if (atTail) this.memory.push(entry);
     else this.memory.requeue(entry);
+  }
+
+  /** The window's first entry, out of the window. */
+  private take(): QueueEntry | undefined {
+    const entry = this.memory.shift();
+    if (entry?.persisted) this.hold(-entry.message.bodySize);
+    return entry;
+  }
+
+  /** Counts `bytes` more (or fewer) of the store's messages held in this window. */
+  private hold(bytes: number): void {
+    this.held += bytes;
+    this.queue.log!.heldInWindows += bytes;
+  }
+
+  /** All windows together hold as many of the store's messages as they may. */
+  private overBudget(): boolean {
+    const log = this.queue.log;
+    return log !== null && log.heldInWindows >= HELD_IN_WINDOWS_BYTES;
   }
 
   /** Removes every ready message, from memory and the store. */
   purge(): void {
     const queue = this.queue;
     const log = queue.log;
-    if (!log || queue.deleted) this.memory.purge();
-    else {
-      for (let entry = this.memory.shift(); entry; entry = this.memory.shift()) queue.discard(entry);
+    if (!log || queue.deleted) {
+      this.memory.purge();
+      if (log) log.heldInWindows -= this.held;
+      this.held = 0;
+    } else {
+      for (let entry = this.take(); entry; entry = this.take()) queue.discard(entry);
       if (this.onDisk > 0) log.purgeFrom(queue.storeId, this.diskFromSeq, this.endSeq);
       queue.countPersistent(-this.onDiskPersistent, -this.onDiskPersistentBytes);
     }
@@ -157,7 +193,7 @@ export class Backlog {
     const diskBytes = bytes - this.memory.bytes;
     const diskRowsForBytes = diskBytes / Math.max(1, this.onDiskBytes / this.onDisk);
     if (count <= this.memory.length + PAGE_SIZE && diskBytes <= PAGE_BYTES && diskRowsForBytes <= PAGE_SIZE) return undefined;
-    for (let entry = this.memory.shift(); entry; entry = this.memory.shift()) {
+    for (let entry = this.take(); entry; entry = this.take()) {
       count--;
       bytes -= entry.message.bodySize;
       each(entry);
@@ -246,7 +282,11 @@ export class Backlog {
   }
 
   private refill(): void {
-    if (this.onDisk > 0 && this.memory.length < PAGE_IN_BELOW && this.memory.bytes < WINDOW_BYTES / 2) this.pageIn();
+    if (this.onDisk === 0) return;
+    // Over the budget a window reads only what the next delivery needs, a small page at a time.
+    if (this.overBudget()) {
+      if (this.memory.length === 0) this.pageIn(HEAD_PAGE_ROWS, HEAD_PAGE_BYTES);
+    } else if (this.memory.length < PAGE_IN_BELOW && this.memory.bytes < WINDOW_BYTES / 2) this.pageIn();
   }
 
   /** Refills the in-memory window from the store. */
@@ -267,6 +307,7 @@ export class Backlog {
         entry.redelivered = true;
       }
       this.memory.push(entry);
+      this.hold(message.bodySize);
       this.onDiskBytes -= row.bodySize;
       if (this.queue.durable && message.persistent) {
         this.onDiskPersistent--;

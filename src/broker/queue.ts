@@ -2,7 +2,7 @@ import type { FieldTable } from "../amqp/table.ts";
 import { levelOf, type Store } from "../../storage/store.ts";
 import type { QueueEntry } from "./queue_entry.ts";
 import type { Message } from "./message.ts";
-import { Backlog, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
+import { Backlog, HELD_IN_WINDOWS_BYTES, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
 import { DeadLetterRanges } from "./dead_letter_ranges.ts";
 import type { DeathReason } from "./dead_letter.ts";
 import { numberField, Typed } from "../amqp/table.ts";
@@ -388,12 +388,12 @@ export class Queue {
 
   /** Whether the in-memory window (shared by all priority levels) is full. */
   private windowFull(persistent: boolean): boolean {
-    let length = 0;
-    let bytes = 0;
+    let length = 0, bytes = 0;
     for (const level of this.levels) {
       length += level.memory.length;
       bytes += level.memory.bytes;
     }
+    if (persistent && this.log!.heldInWindows >= HELD_IN_WINDOWS_BYTES) return true; // all queues' windows together
     if (persistent || memoryPressure) return length >= WINDOW_MESSAGES || bytes >= WINDOW_BYTES;
     return length >= TRANSIENT_WINDOW_MESSAGES || bytes >= TRANSIENT_WINDOW_BYTES;
   }
