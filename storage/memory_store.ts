@@ -164,14 +164,16 @@ export class MemoryStore extends GroupCommit implements Store {
       let count = 0;
       let bytes = 0;
       let maxSeq = 0;
+      let expiring = false;
       for (const [seq, row] of rows ?? []) {
         if (seq < from || seq >= to) continue;
         count++;
         bytes += this.state.messages.get(row.messageId)!.body.length;
         maxSeq = Math.max(maxSeq, seq);
+        if (row.expiresAt !== 0) expiring = true;
       }
       const deliveredUpTo = this.state.delivered.get(queueId)?.get(level) ?? 0;
-      if (count > 0) stats.push({ level, count, bytes, maxSeq, deliveredUpTo });
+      if (count > 0) stats.push({ level, count, bytes, maxSeq, deliveredUpTo, expiring });
     }
     return stats;
   }

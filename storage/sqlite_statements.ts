@@ -47,7 +47,7 @@ export function prepareStatements(db: SqlDatabase) {
     ),
     deleteRowsFrom: p("DELETE FROM queue_messages WHERE queue_id = ? AND seq >= ? AND seq < ?"),
     queueStats: p(`SELECT COUNT(*) AS n, SUM(COALESCE(q.body_size, (SELECT m.body_size FROM messages m WHERE m.id = q.message_id))) AS b,
-      MAX(q.seq) AS m FROM queue_messages q WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ?`),
+      MAX(q.seq) AS m, MAX(q.expires_at) AS e FROM queue_messages q WHERE q.queue_id = ? AND q.seq >= ? AND q.seq < ?`),
     queueDelivered: p("SELECT delivered_seq AS s FROM queues WHERE id = ?"),
     levelsDelivered: p("SELECT level, seq FROM queue_levels_delivered WHERE queue_id = ?"),
     markLevelDelivered: p(`INSERT INTO queue_levels_delivered (queue_id, level, seq) VALUES (?, ?, ?)

@@ -386,9 +386,13 @@ export class SqliteStore extends SqliteCommits implements Store {
   // ------------------------------------------------------------------------------ recovery
 
   /** How many messages a queue has stored with fromSeq <= seq < toSeq, and the highest seq. */
-  queueStats(queueId: number, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER): { count: number; bytes: number; maxSeq: number } {
-    const row = this.reads.queueStats.get<{ n: number; b: number | null; m: number | null }>(queueId, fromSeq, toSeq);
-    return { count: row?.n ?? 0, bytes: row?.b ?? 0, maxSeq: row?.m ?? 0 };
+  queueStats(
+    queueId: number,
+    fromSeq = 0,
+    toSeq = Number.MAX_SAFE_INTEGER,
+  ): { count: number; bytes: number; maxSeq: number; expiring: boolean } {
+    const row = this.reads.queueStats.get<{ n: number; b: number | null; m: number | null; e: number | null }>(queueId, fromSeq, toSeq);
+    return { count: row?.n ?? 0, bytes: row?.b ?? 0, maxSeq: row?.m ?? 0, expiring: (row?.e ?? 0) > 0 };
   }
 
   levelStats(queueId: number, levelCount: number): LevelStats[] {
@@ -399,8 +403,8 @@ export class SqliteStore extends SqliteCommits implements Store {
     const stats: LevelStats[] = [];
     for (let level = 0; level < Math.max(1, levelCount); level++) {
       const { from, to } = levelRange(level, levelCount);
-      const { count, bytes, maxSeq } = this.queueStats(queueId, from, to);
-      if (count > 0) stats.push({ level, count, bytes, maxSeq, deliveredUpTo: delivered.get(level) ?? 0 });
+      const { count, bytes, maxSeq, expiring } = this.queueStats(queueId, from, to);
+      if (count > 0) stats.push({ level, count, bytes, maxSeq, deliveredUpTo: delivered.get(level) ?? 0, expiring });
     }
     return stats;
   }

@@ -114,6 +114,8 @@ export interface LevelStats {
   maxSeq: number;
   /** Messages at or below this seq were delivered at least once before the restart. */
   deliveredUpTo: number;
+  /** Some of the rows expire (a TTL or an expiration when stored): boot checks the head for expiry. */
+  expiring: boolean;
 }
 
 /** The message part of the store: queues' rows and the messages they point at. */

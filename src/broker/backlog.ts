@@ -246,8 +246,12 @@ export class Backlog {
     return { from, to: cut, rows: gone.rows };
   }
 
+  /** Boot: some stored messages of this level expire (Queue.recovered checks the head then). */
+  expiringAtBoot = false;
+
   /** Boot: `count` stored messages, the last with seq `maxSeq`. */
-  recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number): void {
+  recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number, expiring: boolean): void {
+    this.expiringAtBoot = expiring;
     this.onDisk = count;
     this.onDiskBytes = bytes;
     // Only persistent rows survive a restart (transient ones are swept at boot).

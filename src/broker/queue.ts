@@ -1,5 +1,5 @@
 import type { FieldTable } from "../amqp/table.ts";
-import { levelOf, type Store } from "../../storage/store.ts";
+import { levelOf, type LevelStats, type Store } from "../../storage/store.ts";
 import type { QueueEntry } from "./queue_entry.ts";
 import type { Message } from "./message.ts";
 import { Backlog, HELD_IN_WINDOWS_BYTES, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
@@ -402,8 +402,8 @@ export class Queue {
    * Boot: what the store holds for each priority level (seq ranges of levelRange); nothing is
    * read until the queue's head is (recovered() peeks it for expiry: a small page).
    */
-  recover(levels: readonly { level: number; count: number; bytes: number; maxSeq: number; deliveredUpTo: number }[]): void {
-    for (const stats of levels) this.levels[stats.level]?.recover(stats.count, stats.bytes, stats.maxSeq, stats.deliveredUpTo);
+  recover(levels: readonly LevelStats[]): void {
+    for (const s of levels) this.levels[s.level]?.recover(s.count, s.bytes, s.maxSeq, s.deliveredUpTo, s.expiring);
   }
 
   /**
@@ -411,7 +411,7 @@ export class Queue {
    * when its dead-letter exchange can route it (rabbit_amqqueue_process trims on init too).
    */
   recovered(): void {
-    this.expireHead();
+    if (this.levels.some((level) => level.expiringAtBoot)) this.expireHead(); // else no head is read
     if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
   }
 

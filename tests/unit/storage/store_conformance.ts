@@ -414,6 +414,19 @@ export function runStoreConformance(factory: StoreFactory): void {
       expect(readAll(store, last, 1).map((r) => [r.seq, r.key])).toEqual([[1, "to-plain"]]);
     });
 
+    test("levelStats says which levels hold a row that expires (boot reads only their heads)", async () => {
+      store = await factory.open();
+      const plain = store.saveQueue({ vhost: "/", name: "plain", autoDelete: false, args: {} });
+      const prio = store.saveQueue({ vhost: "/", name: "prio-ttl", autoDelete: false, args: { "x-max-priority": 1 } });
+      store.persist(plain, row(message("forever"), 1));
+      store.persist(prio, row(message("low"), levelRange(0, 2).from + 1));
+      store.persist(prio, row(message("high, expires"), levelRange(1, 2).from + 1, Date.now() + 60_000));
+      store.persist(prio, row(message("high"), levelRange(1, 2).from + 2));
+      await reopen(false);
+      expect(store.levelStats(plain, 1).map((s) => s.expiring)).toEqual([false]);
+      expect(store.levelStats(prio, 2).map((s) => [s.level, s.expiring])).toEqual([[0, false], [1, true]]);
+    });
+
     test("a plain queue's row past 2^32 and the next queue's first row both survive, and removing one leaves the other", async () => {
       store = await factory.open();
       const a = store.saveQueue({ vhost: "/", name: "a", autoDelete: false, args: {} });
@@ -428,7 +441,7 @@ export function runStoreConformance(factory: StoreFactory): void {
       await reopen(false);
       expect(readAll(store, a, 1).map((r) => [r.seq, r.key])).toEqual([[2 ** 32 + 1, "far"], [2 ** 41 + 7, "other"]]);
       expect(readAll(store, b, 1)).toEqual([]);
-      expect(store.levelStats(a, 1)).toEqual([{ level: 0, count: 2, bytes: 10, maxSeq: 2 ** 41 + 7, deliveredUpTo: 0 }]);
+      expect(store.levelStats(a, 1)).toEqual([{ level: 0, count: 2, bytes: 10, maxSeq: 2 ** 41 + 7, deliveredUpTo: 0, expiring: false }]);
       expect(store.messageCount()).toBe(2);
     });
 
@@ -516,7 +529,7 @@ export function runStoreConformance(factory: StoreFactory): void {
       await reopen(false);
       expect(readAll(store, durable, 1).map((r) => r.key)).toEqual(["keep"]);
       expect(readAll(store, transient, 1)).toEqual([]);
-      expect(store.levelStats(durable, 1)).toEqual([{ level: 0, count: 1, bytes: 5, maxSeq: 1, deliveredUpTo: 1 }]);
+      expect(store.levelStats(durable, 1)).toEqual([{ level: 0, count: 1, bytes: 5, maxSeq: 1, deliveredUpTo: 1, expiring: false }]);
       expect(store.messageCount()).toBe(1);
     });
 
