@@ -59,6 +59,8 @@ export class Backlog {
   private onDiskBytes = 0;
   /** This window's part of Store.heldInWindows: body bytes of its entries that are in the store. */
   private held = 0;
+  /** Boot: some stored messages of this level expire (Queue.recovered checks the head then). */
+  expiringAtBoot = false;
   /** Of those, the persistent ones (the rest are transient messages paged out to bound memory). */
   private onDiskPersistent = 0;
   private onDiskPersistentBytes = 0;
@@ -119,10 +121,7 @@ export class Backlog {
    * head is peeked for expiry, which with a full page each held 1.5 GB for 500 queues' backlogs.
    */
   peek(): QueueEntry | undefined {
-    if (this.memory.length === 0 && this.onDisk > 0) {
-      if (this.overBudget()) this.pageIn(1, 1);
-      else this.pageIn(HEAD_PAGE_ROWS, HEAD_PAGE_BYTES);
-    }
+    if (this.memory.length === 0 && this.onDisk > 0) this.pageIn(HEAD_PAGE_ROWS, HEAD_PAGE_BYTES);
     return this.memory.peek();
   }
 
@@ -246,9 +245,6 @@ export class Backlog {
     return { from, to: cut, rows: gone.rows };
   }
 
-  /** Boot: some stored messages of this level expire (Queue.recovered checks the head then). */
-  expiringAtBoot = false;
-
   /** Boot: `count` stored messages, the last with seq `maxSeq`. */
   recover(count: number, bytes: number, maxSeq: number, deliveredUpTo: number, expiring: boolean): void {
     this.expiringAtBoot = expiring;
@@ -287,7 +283,7 @@ export class Backlog {
 
   private refill(): void {
     if (this.onDisk === 0) return;
-    // Over the budget a window reads only what the next delivery needs, a small page at a time.
+    // Over the budget a window reads only when empty, a small page (as a peek does).
     if (this.overBudget()) {
       if (this.memory.length === 0) this.pageIn(HEAD_PAGE_ROWS, HEAD_PAGE_BYTES);
     } else if (this.memory.length < PAGE_IN_BELOW && this.memory.bytes < WINDOW_BYTES / 2) this.pageIn();
