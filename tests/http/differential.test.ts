@@ -78,6 +78,7 @@ export const ADDED: Record<string, string[]> = {
     "store_reclaim_passes",
     "store_disk_reserve_bytes",
     "store_disk_full",
+    "store_window_bytes",
     "disk_free_needed",
   ],
 };

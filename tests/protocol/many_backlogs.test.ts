@@ -7,6 +7,7 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { Channel } from "amqplib";
 import { HELD_IN_WINDOWS_BYTES } from "../../src/broker/backlog.ts";
 import type { Broker } from "../../mod.ts";
+import { api } from "../helpers/http.ts";
 import { cleanupRestartBrokers, connect, start, stop, tempDir } from "../helpers/restart_brokers.ts";
 
 setDefaultTimeout(120_000);
@@ -56,6 +57,9 @@ test(`${QUEUES} queues × ${PER_QUEUE} × 16 KiB: the windows together stay with
   // Past the budget new messages went to the store only: at most one message over it.
   expect(held(broker)).toBeGreaterThan(HELD_IN_WINDOWS_BYTES / 2);
   expect(held(broker)).toBeLessThanOrEqual(HELD_IN_WINDOWS_BYTES + BODY);
+  // Operators see it on the node.
+  const node = (await api(`http://127.0.0.1:${broker.httpPort}`, "GET", "/api/nodes")).body[0];
+  expect(node.store_window_bytes).toBe(held(broker));
   await conn.close();
 
   // After a restart the heads read back for the expiry check stay within it too.

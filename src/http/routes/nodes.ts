@@ -91,7 +91,8 @@ function enabledPlugins(broker: AmqpBroker): string[] {
 
 /**
  * Warren's store on disk (issue 23; RabbitMQ has no such fields): the size of its files, what of
- * it is live, what reclaim can give back, the disk reserve, and whether a write found the disk full.
+ * it is live, what reclaim can give back, the disk reserve, whether a write found the disk full,
+ * and how much of it queues hold in memory (bounded across all queues: docs/storage.md).
  */
 function storeSpaceJson(broker: AmqpBroker): JsonObject {
   const space = broker.store?.space?.();
@@ -104,6 +105,7 @@ function storeSpaceJson(broker: AmqpBroker): JsonObject {
     store_reclaim_passes: space.reclaimPasses,
     store_disk_reserve_bytes: space.reserveBytes,
     store_disk_full: space.full,
+    store_window_bytes: broker.store!.heldInWindows,
     disk_free_needed: broker.alarms.diskFreeNeeded,
   };
 }
