@@ -68,6 +68,7 @@ function storeSpace(broker: Broker): [string, MetricType, string, number][] {
     ["store_reclaimable_bytes", "gauge", "Bytes of the message store's files that reclaim can give back", space.reclaimableBytes],
     ["store_reclaimed_bytes_total", "counter", "Bytes the message store gave back to the file system", space.reclaimedBytes],
     ["store_disk_full", "gauge", "is 1 while the message store has found the disk full", space.full ? 1 : 0],
+    ["store_window_bytes", "gauge", "Bytes of stored messages that queues hold in memory (64 MiB at most)", broker.store!.heldInWindows],
   ];
 }
 

@@ -60,6 +60,8 @@ test(`${QUEUES} queues × ${PER_QUEUE} × 16 KiB: the windows together stay with
   // Operators see it on the node.
   const node = (await api(`http://127.0.0.1:${broker.httpPort}`, "GET", "/api/nodes")).body[0];
   expect(node.store_window_bytes).toBe(held(broker));
+  const metrics = await (await fetch(`http://127.0.0.1:${broker.metricsPort}/metrics`)).text();
+  expect(metrics).toContain(`\nrabbitmq_store_window_bytes ${held(broker)}\n`);
   await conn.close();
 
   // After a restart the heads read back for the expiry check stay within it too.
