@@ -400,7 +400,7 @@ export class Queue {
 
   /**
    * Boot: what the store holds for each priority level (seq ranges of levelRange); nothing is
-   * read until the queue's head is (recovered() peeks it for expiry: a small page).
+   * read until the queue's head is (recovered() peeks it, a small page, if stored rows expire).
    */
   recover(levels: readonly LevelStats[]): void {
     for (const s of levels) this.levels[s.level]?.recover(s.count, s.bytes, s.maxSeq, s.deliveredUpTo, s.expiring);
