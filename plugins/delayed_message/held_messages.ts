@@ -10,7 +10,7 @@ import { publish, type PublishContext, Published } from "../../src/broker/publis
 import type { Queue } from "../../src/broker/queue.ts";
 import type { Vhost } from "../../src/broker/vhost.ts";
 import type { Logger } from "../../src/log.ts";
-import { after, nextTurn, type Timer } from "../../src/runtime/timers.ts";
+import { after, nextTurn, type Timer, turnEnds } from "../../src/runtime/timers.ts";
 import type { PluginTables } from "../../storage/plugin_tables.ts";
 import { releasedProperties } from "./delay_header.ts";
 import { DurableHeld } from "./durable_held.ts";
@@ -203,7 +203,7 @@ export class HeldMessages {
         else durable.removeOrphan(id);
       }
       purged += ids.length;
-      await new Promise<void>((resolve) => nextTurn(resolve));
+      await turnEnds();
     }
   }
 

@@ -19,7 +19,7 @@ import { compilePermission, validateTopicPermission } from "../auth/permissions.
 import { checkPasswordHash, checkUserLimits } from "./management.ts";
 import { listPermissions, listUsers } from "./users_view.ts";
 import { VERSION } from "../version.ts";
-import { nextTurn } from "../runtime/timers.ts";
+import { turnEnds } from "../runtime/timers.ts";
 
 /** Queues, exchanges and bindings declared per turn: 20,000 queues and 25,000 bindings took 0.5 s in one. */
 const DECLARED_PER_TURN = 1_000;
@@ -474,7 +474,7 @@ function copyOf(real: Vhost): Vhost {
 /** Queues, then exchanges, then bindings, as rabbit_definitions applies them. */
 async function declareEntities(defs: Parsed, resolve: (name: string, what: string) => Vhost, owner: object): Promise<void> {
   let declared = 0;
-  const pause = () => ++declared % DECLARED_PER_TURN === 0 ? new Promise<void>((resolve) => nextTurn(resolve)) : undefined;
+  const pause = () => ++declared % DECLARED_PER_TURN === 0 ? turnEnds() : undefined;
   const attempt = (what: string, fn: () => void) => {
     try {
       fn();

@@ -11,7 +11,7 @@ import type { ExchangeTypes } from "./exchange_types.ts";
 import type { PolicyValidators } from "./policy.ts";
 import type { BrokerEvents } from "./events.ts";
 import { Vhost, type VhostLimits } from "./vhost.ts";
-import { nextTurn } from "../runtime/timers.ts";
+import { turnEnds } from "../runtime/timers.ts";
 
 /** What these functions change: the broker's users, vhosts, store and connections (Broker is one). */
 export interface ManagedBroker {
@@ -160,7 +160,7 @@ export function deleteVhost(broker: ManagedBroker, name: string): Promise<void> 
   }
   const done = (async () => {
     for (let at = 0; at < queues.length; at += VHOST_QUEUES_PER_TURN) {
-      if (at > 0) await new Promise<void>((resolve) => nextTurn(resolve));
+      if (at > 0) await turnEnds();
       for (const queue of queues.slice(at, at + VHOST_QUEUES_PER_TURN)) vhost.deleteQueue(queue);
     }
     finish();

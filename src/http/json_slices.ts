@@ -3,10 +3,10 @@
 // The same text as JSON.stringify of the whole list; objects may change between slices, as they may
 // while RabbitMQ's management gathers a list.
 import type { Context } from "hono";
-import { nextTurn } from "../runtime/timers.ts";
+import { turnEnds } from "../runtime/timers.ts";
 import type { HttpEnv } from "./auth.ts";
 import type { Json } from "./json.ts";
-import { columnPaths, paginate, pick, sortBy } from "./list_params.ts";
+import { columnPaths, pageRequest, paginate, pick, sortBy } from "./list_params.ts";
 
 /** Items formatted and serialised per turn. */
 const SLICE = 500;
@@ -19,7 +19,7 @@ export async function jsonInSlices<T>(items: readonly T[], format: (item: T) => 
 async function mapInSlices<T, U>(items: readonly T[], map: (item: T) => U): Promise<U[]> {
   const out: U[] = [];
   for (let start = 0; start < items.length; start += SLICE) {
-    if (start > 0) await new Promise<void>((resolve) => nextTurn(resolve));
+    if (start > 0) await turnEnds();
     const end = Math.min(items.length, start + SLICE);
     for (let i = start; i < end; i++) out.push(map(items[i]!));
   }
@@ -38,16 +38,17 @@ export async function listInSlices<T>(c: Context<HttpEnv>, items: readonly T[], 
   const columns = columnPaths(q.columns);
   const shape = (json: Json) => (columns ? pick(json, columns) : json);
   const reverse = q.sort_reverse === "true";
+  const page = pageRequest(q); // before the work: a bad parameter is a 400 at once
   let text: string;
-  if (q.page === undefined && q.sort === undefined && !reverse) text = await jsonInSlices(items, (item) => shape(format(item)));
+  if (page === undefined && q.sort === undefined && !reverse) text = await jsonInSlices(items, (item) => shape(format(item)));
   else {
     const formatted = await mapInSlices(items, format);
     const ordered = q.sort !== undefined ? sortBy(formatted, q.sort, reverse) : reverse ? formatted.reverse() : formatted;
-    if (q.page === undefined) text = await jsonInSlices(ordered, shape);
+    if (page === undefined) text = await jsonInSlices(ordered, shape);
     else {
-      const page = paginate(ordered, q);
-      page.items = (page.items as Json[]).map(shape);
-      text = JSON.stringify(page);
+      const answer = paginate(ordered, page);
+      answer.items = (answer.items as Json[]).map(shape);
+      text = JSON.stringify(answer);
     }
   }
   c.set("listParamsApplied", true);

@@ -31,7 +31,7 @@ export function listParams(): MiddlewareHandler<HttpEnv> {
       const columns = q.columns.split(",").filter((s) => s !== "").map((s) => s.split("."));
       body = Array.isArray(body) ? body.map((item) => pick(item, columns)) : pick(body, columns);
     }
-    if (q.page !== undefined && Array.isArray(body)) body = paginate(body, q);
+    if (q.page !== undefined && Array.isArray(body)) body = paginate(body, pageRequest(q)!);
     c.res = new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
   };
 }
@@ -86,8 +86,8 @@ function sortedBy<T>(list: T[], key: (item: T) => Json | undefined, reverse: boo
 }
 
 /** A page as rabbit_mgmt_util:paginate answers it. */
-export function paginate(list: Json[], q: Record<string, string | undefined>): JsonObject {
-  const { items, ...rest } = pageOf(list, q, (item) => String(field(item, ["name"]) ?? ""));
+export function paginate(list: Json[], request: PageRequest): JsonObject {
+  const { items, ...rest } = pageOf(list, request, (item) => String(field(item, ["name"]) ?? ""));
   return { ...rest, items };
 }
 
@@ -101,23 +101,41 @@ interface PageOf<T> {
   total_count: number;
 }
 
-function pageOf<T>(list: T[], q: Record<string, string | undefined>, name: (item: T) => string): PageOf<T> {
+/** What `page`, `page_size`, `name` and `use_regex` ask for. */
+export interface PageRequest {
+  page: number;
+  pageSize: number;
+  /** The name filter; undefined keeps every item. */
+  matches: ((name: string) => boolean) | undefined;
+}
+
+/**
+ * The page a query asks for, checked before any list is built (a bad parameter is a 400 at
+ * once); undefined without `page`.
+ */
+export function pageRequest(q: Record<string, string | undefined>): PageRequest | undefined {
+  if (q.page === undefined) return undefined;
   const page = Number(q.page);
   const pageSize = q.page_size === undefined ? 100 : Number(q.page_size);
   if (!Number.isInteger(page) || page < 1) throw badRequest("page must be a positive integer");
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 500) throw badRequest("page_size must be an integer from 1 to 500");
-  let filtered = list;
-  if (q.name !== undefined && q.name !== "") {
-    // Either way ignores case, as rabbit_mgmt_util's match_value does (re's caseless, to_lower).
-    let re: RegExp | undefined;
+  if (q.name === undefined || q.name === "") return { page, pageSize, matches: undefined };
+  // Either way ignores case, as rabbit_mgmt_util's match_value does (re's caseless, to_lower).
+  if (q.use_regex === "true") {
+    let re: RegExp;
     try {
-      re = q.use_regex === "true" ? new RegExp(q.name, "i") : undefined;
+      re = new RegExp(q.name, "i");
     } catch (err) {
       throw badRequest(`name is not a valid regular expression: ${(err as Error).message}`);
     }
-    const part = q.name.toLowerCase();
-    filtered = list.filter((item) => (re ? re.test(name(item)) : name(item).toLowerCase().includes(part)));
+    return { page, pageSize, matches: (name) => re.test(name) };
   }
+  const part = q.name.toLowerCase();
+  return { page, pageSize, matches: (name) => name.toLowerCase().includes(part) };
+}
+
+function pageOf<T>(list: T[], { page, pageSize, matches }: PageRequest, name: (item: T) => string): PageOf<T> {
+  const filtered = matches ? list.filter((item) => matches(name(item))) : list;
   const pageCount = Math.max(1, Math.ceil(filtered.length / pageSize));
   const items = filtered.slice((page - 1) * pageSize, page * pageSize);
   return {
@@ -143,10 +161,11 @@ export function pageBeforeFormat<T>(
   name: (item: T) => string,
   keys: Record<string, (item: T) => string>,
 ): PageOf<T> | undefined {
-  if (q.page === undefined) return undefined;
+  const request = pageRequest(q);
+  if (request === undefined) return undefined;
   const key = q.sort === undefined ? undefined : keys[q.sort];
   if (q.sort !== undefined && (key === undefined || !Object.hasOwn(keys, q.sort))) return undefined;
   const reverse = q.sort_reverse === "true";
   const ordered = key ? sortedBy(list, key, reverse) : reverse ? [...list].reverse() : list;
-  return pageOf(ordered, q, name);
+  return pageOf(ordered, request, name);
 }

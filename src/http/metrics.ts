@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import type { AmqpBroker } from "../connection/channel.ts";
 import type { DeadLetterReason } from "../broker/stats.ts";
 import { RUNTIME_VERSION } from "../runtime/system.ts";
-import { nextTurn } from "../runtime/timers.ts";
+import { turnEnds } from "../runtime/timers.ts";
 import { VERSION } from "../version.ts";
 import { Exposition } from "./exposition.ts";
 import { FAMILIES, gather } from "./metric_families.ts";
@@ -17,7 +17,6 @@ import { RABBITMQ_COMPAT_VERSION } from "./routes/overview.ts";
  * connection waited that long. The exposition groups samples by family, so the text is the same.
  */
 const QUEUE_SLICE = 1000;
-const nextTurnPromise = () => new Promise<void>((resolve) => nextTurn(resolve));
 
 export async function renderMetrics(broker: AmqpBroker, perObject: boolean): Promise<string> {
   const e = new Exposition();
@@ -127,7 +126,7 @@ export async function renderMetrics(broker: AmqpBroker, perObject: boolean): Pro
   else {
     // At least once, so that the families are there (empty) with no queues.
     for (let start = 0; start === 0 || start < src.queues.length; start += QUEUE_SLICE) {
-      if (start > 0) await nextTurnPromise();
+      if (start > 0) await turnEnds();
       const slice = { ...src, queues: src.queues.slice(start, start + QUEUE_SLICE) };
       for (const family of ["queue_coarse_metrics", "queue_metrics"]) FAMILIES[family]!(e, slice, p, true);
     }
@@ -138,7 +137,7 @@ export async function renderMetrics(broker: AmqpBroker, perObject: boolean): Pro
   // Plugins' own metrics (rendered by each, in the same exposition format).
   let extra = "";
   for (const source of broker.metricsSources) extra += source();
-  return (perObject ? await e.renderInSlices(QUEUE_SLICE * 20, nextTurnPromise) : e.render()) + extra;
+  return (perObject ? await e.renderInSlices(QUEUE_SLICE * 20, turnEnds) : e.render()) + extra;
 }
 
 /** The label sets rabbit_global_counters starts with (Warren has no at-least-once strategy). */

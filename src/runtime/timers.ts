@@ -20,3 +20,8 @@ export function after(ms: number, fn: () => void): Timer {
 export function nextTurn(fn: () => void): void {
   setImmediate(fn);
 }
+
+/** Resolves on the next turn: bulk work awaits it between slices so other connections run. */
+export function turnEnds(): Promise<void> {
+  return new Promise((resolve) => nextTurn(resolve));
+}

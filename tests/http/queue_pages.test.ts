@@ -86,3 +86,20 @@ test("a bad regular expression in the name filter is a 400 naming it", async () 
   expect(got.status).toBe(400);
   expect(got.body.reason).toContain("name is not a valid regular expression");
 });
+
+test("bad page parameters are a 400 naming them, also where every queue would be formatted first", async () => {
+  for (
+    const [query, reason] of [
+      ["page=0&sort=messages", "page must be a positive integer"],
+      ["page=1&page_size=501&sort=messages", "page_size must be an integer from 1 to 500"],
+      ["page=1&sort=messages&name=(&use_regex=true", "name is not a valid regular expression"],
+      ["page=x", "page must be a positive integer"],
+    ]
+  ) {
+    const got = await api(tb.httpUrl, "GET", `/api/queues?${query}`);
+    expect({ query, status: got.status }).toEqual({ query, status: 400 });
+    expect(got.body.reason).toContain(reason);
+  }
+  const exchanges = await api(tb.httpUrl, "GET", "/api/exchanges?page=-1");
+  expect(exchanges.status).toBe(400);
+});
