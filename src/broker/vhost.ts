@@ -479,7 +479,12 @@ export class Vhost {
   }
 
   /** Deletes a queue: unbinds it, cancels its consumers; returns how many messages it held. */
-  deleteQueue(queue: Queue): number {
+  /**
+   * Deletes a queue and cancels its consumers. `deleted(messageCount)` runs after the delete is
+   * recorded and before the cancels: a queue.delete-ok registered there goes out first, the order
+   * RabbitMQ gives the deleting channel (amqplib closing right after the cancel relies on it).
+   */
+  deleteQueue(queue: Queue, deleted?: (messageCount: number) => void): number {
     if (queue.deleted) return 0;
     const count = queue.messageCount;
     queue.stopTimers();
@@ -489,6 +494,7 @@ export class Vhost {
     this.queues.delete(queue.name);
     this.removeBindingsTo(queue);
     this.events.emit("queueDeleted", { vhost: this.name, queue });
+    deleted?.(count);
     for (const consumer of [...queue.consumers]) consumer.cancelledByServer(queue);
     queue.consumers.length = 0;
     queue.purge();

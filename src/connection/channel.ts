@@ -427,10 +427,18 @@ export class Consumer implements QueueConsumer {
     const channel = this.channel;
     channel.consumers.delete(this.tag);
     // Only clients that announce consumer_cancel_notify get basic.cancel, as in RabbitMQ.
-    // Not on a connection being closed (vhost deleted): connection.close is its last word.
     const connection = channel.connection;
-    if (connection.capabilities["consumer_cancel_notify"] === true && channel.state === "open" && connection.state === "running") {
-      connection.send(channel.id, { id: MethodId.BasicCancel, consumerTag: this.tag, nowait: true });
-    }
+    if (connection.capabilities["consumer_cancel_notify"] !== true) return;
+    // After the commit that records the delete, in line with replies: a queue.delete-ok the
+    // deleting channel registered first goes out before this cancel.
+    const cancel = () => {
+      // Not on a connection being closed (vhost deleted): connection.close is its last word.
+      if (channel.state === "open" && connection.state === "running") {
+        connection.send(channel.id, { id: MethodId.BasicCancel, consumerTag: this.tag, nowait: true });
+      }
+    };
+    const store = connection.broker.store;
+    if (store) store.afterCommit(cancel);
+    else cancel();
   }
 }

@@ -98,7 +98,9 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       const name = queueNameOrLast(channel, method.queue);
       checkConfigure(connection, "queue", name);
       const queue = vhost.queues.get(name);
-      let messageCount = 0;
+      const reply = (messageCount: number) => {
+        if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueueDeleteOk, messageCount });
+      };
       if (queue) {
         vhost.checkExclusiveAccess(queue, connection);
         if (queue.type === "quorum" && (method.ifUnused || method.ifEmpty)) {
@@ -109,10 +111,11 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
         }
         if (method.ifUnused && queue.consumerCount > 0) throw precondition(`${queue.describe()} in use`);
         if (method.ifEmpty && queue.messageCount > 0) throw precondition(`${queue.describe()} not empty`);
-        messageCount = vhost.deleteQueue(queue);
+        vhost.deleteQueue(queue, reply);
         connection.exclusiveQueues.delete(queue);
+      } else {
+        reply(0);
       }
-      if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueueDeleteOk, messageCount });
       return;
     }
   }
