@@ -111,6 +111,12 @@ export interface BrokerOptions {
    * checks its own.
    */
   pluginSettings: Record<string, string>;
+  /**
+   * connection.start's server-properties set by the operator (warren.conf `server_properties.<key>`,
+   * RabbitMQ's `server_properties` in advanced.config): added to, or replacing, Warren's own
+   * (`product`, `version`, ...); never `capabilities`.
+   */
+  serverProperties: Record<string, string>;
 }
 
 /** Per-listener addresses; a missing one is BrokerOptions.bind. */
@@ -164,6 +170,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   enabledPluginsFile: null,
   pluginsDir: null,
   pluginSettings: {},
+  serverProperties: {},
   maxMessageSize: 128 * 1024 * 1024,
   httpMaxBodySize: 20_000_000,
   fsync: true,
@@ -263,6 +270,7 @@ export function resolveOptions(...layers: Partial<BrokerOptions>[]): BrokerOptio
   // Listener addresses merge per listener: RABBITMQ_NODE_IP_ADDRESS leaves the file's HTTP address.
   resolved.listenAddresses = Object.assign({}, ...layers.map((l) => l.listenAddresses ?? {}));
   resolved.pluginSettings = Object.assign({}, ...layers.map((l) => l.pluginSettings ?? {}));
+  resolved.serverProperties = Object.assign({}, ...layers.map((l) => l.serverProperties ?? {}));
   if (set.httpsPort != null && set.httpPort === undefined) resolved.httpPort = null;
   return resolved;
 }

@@ -243,6 +243,13 @@ function namedSetting(entry: ConfigEntry): Setter | undefined {
   if (entry.path.length >= 2 && PLUGIN_KEY_PREFIXES.includes(head!)) {
     return (value, s) => void (s.o.pluginSettings = { ...s.o.pluginSettings, [entry.path.join(".")]: value });
   }
+  if (entry.path.length === 2 && head === "server_properties") {
+    // Warren's: RabbitMQ sets these in advanced.config ({rabbit, [{server_properties, [...]}]}).
+    return (value, s, fail) => {
+      if (second === "capabilities") fail(`capabilities are the broker's own and cannot be set`);
+      s.o.serverProperties = { ...s.o.serverProperties, [second!]: value };
+    };
+  }
   if (entry.path.length === 3 && head === "listeners" && (second === "tcp" || second === "ssl")) {
     return (_value, s) => void s[second].listeners.set(third!, entry);
   }

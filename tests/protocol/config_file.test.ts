@@ -72,6 +72,20 @@ describe("a broker started from a config file", () => {
     expect(broker.metricsPort).toBeGreaterThan(0);
   });
 
+  test("server_properties.* reach clients in connection.start; capabilities stay the broker's", async () => {
+    const { broker } = await startFromConfig(
+      "listeners.tcp.default = 127.0.0.1:0\nmanagement.tcp.port = 0\nprometheus.tcp.port = 0\n" +
+        "server_properties.product = RabbitMQ\nserver_properties.version = 3.10.8\n",
+    );
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.port}`);
+    try {
+      expect(conn.connection.serverProperties).toMatchObject({ product: "RabbitMQ", version: "3.10.8" });
+      expect(conn.connection.serverProperties.capabilities).toMatchObject({ publisher_confirms: true, consumer_cancel_notify: true });
+    } finally {
+      await conn.close();
+    }
+  });
+
   test("default_user, default_pass and default_vhost seed the first boot; options given to startBroker win", async () => {
     const { broker } = await startFromConfig(
       "default_user = admin\ndefault_pass = s3cret\ndefault_vhost = edge\nheartbeat = 5\n",

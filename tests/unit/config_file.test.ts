@@ -218,6 +218,14 @@ test("cluster_name sets the cluster name (shown by overview and in connection.st
   expect(apply("cluster_name = edge-site-1").options).toEqual({ clusterName: "edge-site-1" });
 });
 
+test("server_properties.<key> sets connection.start's server-properties; capabilities cannot be set", () => {
+  const file = apply("server_properties.product = RabbitMQ\nserver_properties.version = 3.10.8").options;
+  expect(file).toEqual({ serverProperties: { product: "RabbitMQ", version: "3.10.8" } });
+  expect(resolveOptions(file, { serverProperties: { information: "site 7" } }).serverProperties)
+    .toEqual({ product: "RabbitMQ", version: "3.10.8", information: "site 7" });
+  expect(() => apply("server_properties.capabilities = none")).toThrow(/line 1.*capabilities are the broker's own/);
+});
+
 test("management.ssl.* alone sets up HTTPS on 15671 and turns plain HTTP off, as RabbitMQ", () => {
   const file = apply("management.ssl.certfile = /c.pem\nmanagement.ssl.keyfile = /k.pem").options;
   expect(file).toEqual({ httpsPort: 15671, httpsCert: "/c.pem", httpsKey: "/k.pem" });

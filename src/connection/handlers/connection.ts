@@ -40,6 +40,8 @@ function serverProperties(connection: Connection): FieldTable {
     platform: RUNTIME_VERSION,
     product: "Warren",
     version: VERSION,
+    // The operator's (server_properties.<key>; config_keys.ts refuses capabilities).
+    ...connection.broker.options.serverProperties,
   };
 }
 
