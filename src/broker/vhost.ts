@@ -478,9 +478,9 @@ export class Vhost {
     if (queue.owner !== null && queue.owner !== owner) throw exclusiveLocked(queue);
   }
 
-  /** Deletes a queue: unbinds it, cancels its consumers; returns how many messages it held. */
   /**
-   * Deletes a queue and cancels its consumers. `deleted(messageCount)` runs after the delete is
+   * Deletes a queue: unbinds it, cancels its consumers; returns how many messages it held.
+   * `deleted(messageCount)` runs after the delete is
    * recorded and before the cancels: a queue.delete-ok registered there goes out first, the order
    * RabbitMQ gives the deleting channel (amqplib closing right after the cancel relies on it).
    */
