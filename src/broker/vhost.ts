@@ -480,9 +480,9 @@ export class Vhost {
 
   /**
    * Deletes a queue: unbinds it, cancels its consumers; returns how many messages it held.
-   * `deleted(messageCount)` runs after the delete is
-   * recorded and before the cancels: a queue.delete-ok registered there goes out first, the order
-   * RabbitMQ gives the deleting channel (amqplib closing right after the cancel relies on it).
+   * `deleted(messageCount)` runs after the delete is recorded and before the cancels: a
+   * queue.delete-ok registered there goes out first, the order RabbitMQ gives the deleting
+   * channel (amqplib closing right after the cancel relies on it).
    */
   deleteQueue(queue: Queue, deleted?: (messageCount: number) => void): number {
     if (queue.deleted) return 0;
