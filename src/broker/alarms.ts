@@ -50,6 +50,11 @@ export class Alarms {
     return memoryThreshold(this.options.memoryHighWatermark, this.probes.memoryLimit());
   }
 
+  /** The memory the watermark is a fraction of (the machine's, or the cgroup limit). */
+  get memoryLimit(): number {
+    return this.probes.memoryLimit();
+  }
+
   get diskFreeLimit(): number {
     return this.options.diskFreeLimit;
   }

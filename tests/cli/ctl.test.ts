@@ -400,6 +400,94 @@ describe("listings", () => {
   });
 });
 
+describe("resource alarms", () => {
+  test("set_vm_memory_high_watermark and set_disk_free_limit set and clear the alarms at once", async () => {
+    const { alarms } = tb.broker;
+    const memoryBefore = alarms.memoryThreshold;
+    const diskBefore = alarms.diskFreeLimit;
+    const nodeAlarms = async () => {
+      const r = await ctl(["status", "--formatter", "json"]);
+      return (JSON.parse(r.stdout).alarms as { resource: string }[]).map((a) => a.resource).sort();
+    };
+    const conn = await amqp.connect(tb.url);
+    const blocked = new Promise<string>((resolve) => conn.on("blocked", resolve));
+    const unblocked = new Promise<void>((resolve) => conn.on("unblocked", () => resolve()));
+    try {
+      const set = await ctl(["set_vm_memory_high_watermark", "absolute", "2"]);
+      expect(set).toMatchObject({ code: 0, stderr: "" });
+      expect(set.stdout).toBe(`Setting memory threshold on ${alarms.node} to 2 bytes ...\n`);
+      // As RabbitMQ, a connection is blocked (and told so) when it publishes during the alarm.
+      const ch = await conn.createChannel();
+      ch.publish("amq.fanout", "", Buffer.from("during the alarm"));
+      expect(await blocked).toBe("low on memory");
+      expect(await nodeAlarms()).toEqual(["memory"]);
+      expect((await ctl(["-q", "set_vm_memory_high_watermark", "absolute", `${memoryBefore}`])).code).toBe(0);
+      await unblocked;
+      expect(alarms.memoryThreshold).toBe(memoryBefore);
+
+      // A fraction of the memory limit; a multiple of it for the disk.
+      expect((await ctl(["set_vm_memory_high_watermark", "0.5"])).code).toBe(0);
+      expect(alarms.memoryThreshold).toBe(Math.trunc(alarms.memoryLimit * 0.5));
+      expect((await ctl(["set_disk_free_limit", "mem_relative", "1.5"])).code).toBe(0);
+      expect(alarms.diskFreeLimit).toBe(Math.trunc(alarms.memoryLimit * 1.5));
+      expect((await ctl(["set_disk_free_limit", "1000000GB"])).code).toBe(0);
+      expect(await nodeAlarms()).toContain("disk");
+      expect((await ctl(["set_disk_free_limit", `${diskBefore}`])).code).toBe(0);
+      expect(await nodeAlarms()).toEqual([]);
+      expect(alarms.diskFreeLimit).toBe(diskBefore);
+
+      for (
+        const [args, reason] of [
+          [["set_vm_memory_high_watermark", "1.5"], "the fraction must be a number from 0 to 1"],
+          [["set_vm_memory_high_watermark", "absolute", "lots"], "the memory limit must be a whole number of bytes"],
+          [["set_vm_memory_high_watermark", "absolute", "1"], "at least 2 bytes"],
+          [["set_disk_free_limit", "5 GB"], "the disk limit must be a whole number of bytes"],
+          [["set_disk_free_limit", "mem_relative"], "mem_relative needs a fraction"],
+        ] as const
+      ) {
+        const r = await ctl([...args]);
+        expect(r.code).toBe(64);
+        expect(r.stderr).toContain(reason);
+      }
+    } finally {
+      await ctl(["-q", "set_vm_memory_high_watermark", "absolute", `${memoryBefore}`]);
+      await ctl(["-q", "set_disk_free_limit", `${diskBefore}`]);
+      await conn.close();
+    }
+  });
+
+  test("the API refuses bad thresholds with 400 and a reason, and non-administrators with 401", async () => {
+    const base = `http://127.0.0.1:${tb.httpPort}/api/nodes/${encodeURIComponent(tb.broker.alarms.node)}`;
+    const put = (path: string, body: unknown, auth = "guest:guest") =>
+      fetch(`${base}/${path}`, {
+        method: "PUT",
+        headers: { authorization: `Basic ${btoa(auth)}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const refused = async (path: string, body: unknown, reason: string) => {
+      const r = await put(path, body);
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { reason: string }).reason).toContain(reason);
+    };
+    await refused("memory-high-watermark", { relative: 2 }, "relative must be a fraction from 0 to 1");
+    await refused("memory-high-watermark", { absolute: 1.5 }, "absolute must be a whole number of bytes, at least 2");
+    await refused("memory-high-watermark", { relative: 0.4, absolute: 10 }, "expected one of relative");
+    await refused("disk-free-limit", { mem_relative: -1 }, "mem_relative must be a number of at least 0");
+    await refused("disk-free-limit", {}, "expected one of absolute");
+    expect(
+      (await fetch(`http://127.0.0.1:${tb.httpPort}/api/nodes/nobody@nowhere/disk-free-limit`, {
+        method: "PUT",
+        headers: { authorization: `Basic ${btoa("guest:guest")}` },
+        body: "{}",
+      })).status,
+    ).toBe(404);
+    expect((await ctl(["add_user", "alarm-monitor", "pw"])).code).toBe(0);
+    expect((await ctl(["set_user_tags", "alarm-monitor", "monitoring"])).code).toBe(0);
+    expect((await put("disk-free-limit", { absolute: 1 }, "alarm-monitor:pw")).status).toBe(401);
+    expect((await ctl(["delete_user", "alarm-monitor"])).code).toBe(0);
+  });
+});
+
 describe("definitions", () => {
   test("export_definitions to a file and import_definitions back restore what was deleted", async () => {
     await ctl(["-q", "add_vhost", "defs"]);

@@ -6,6 +6,7 @@ import { ApiClient } from "./client.ts";
 import type { Command } from "./command.ts";
 import { CtlError, CtlUsageError, ExitCode } from "./errors.ts";
 import { type Io, Output } from "./output.ts";
+import { ALARM_COMMANDS } from "./commands/alarms.ts";
 import { DEFINITION_COMMANDS } from "./commands/definitions.ts";
 import { FEDERATION_COMMANDS } from "./commands/federation.ts";
 import { LISTING_COMMANDS } from "./commands/listings.ts";
@@ -30,6 +31,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
     ...MISC_COMMANDS,
     ...LIFECYCLE_COMMANDS,
     ...STATUS_COMMANDS,
+    ...ALARM_COMMANDS,
     ...USER_COMMANDS,
     ...PERMISSION_COMMANDS,
     ...VHOST_COMMANDS,

@@ -2,9 +2,9 @@
 import type { Hono } from "hono";
 import type { AmqpBroker } from "../../connection/channel.ts";
 import { fileDescriptorLimit, processorCount } from "../../runtime/system.ts";
-import { type HttpEnv, requireMonitor } from "../auth.ts";
-import { notFound } from "../errors.ts";
-import type { JsonObject } from "../json.ts";
+import { type HttpEnv, requireAdmin, requireMonitor } from "../auth.ts";
+import { badRequest, notFound } from "../errors.ts";
+import { type JsonObject, readBody } from "../json.ts";
 import { GLOBAL_SERIES, NODE_SERIES, nodeReadings, queueChurn, ratesFor } from "../rates.ts";
 import { contexts, exchangeTypesJson } from "./overview.ts";
 
@@ -18,6 +18,59 @@ export function nodeRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     if (c.req.param("name") !== broker.alarms.node) throw notFound();
     return c.json(nodeInfo(broker));
   });
+  // Warren's additions: what rabbitmqctl set_vm_memory_high_watermark and set_disk_free_limit
+  // change at run time (RabbitMQ's HTTP API has no such paths). warren ctl sends them.
+  app.put("/api/nodes/:name/memory-high-watermark", async (c) => {
+    requireAdmin(c);
+    if (c.req.param("name") !== broker.alarms.node) throw notFound();
+    const body = await readBody(c.req.raw);
+    broker.alarms.setMemoryHighWatermark(watermarkFrom(body));
+    return c.body(null, 204);
+  });
+  app.put("/api/nodes/:name/disk-free-limit", async (c) => {
+    requireAdmin(c);
+    if (c.req.param("name") !== broker.alarms.node) throw notFound();
+    const body = await readBody(c.req.raw);
+    broker.alarms.setDiskFreeLimit(diskLimitFrom(body, broker.alarms.memoryLimit));
+    return c.body(null, 204);
+  });
+}
+
+/** {"relative": 0.4} (a fraction of the memory limit, 0-1) or {"absolute": bytes}, as Alarms reads it. */
+function watermarkFrom(body: JsonObject): number {
+  const { relative, absolute } = body;
+  if (relative !== undefined && absolute === undefined) {
+    if (typeof relative !== "number" || !(relative >= 0 && relative <= 1)) {
+      throw badRequest(`relative must be a fraction from 0 to 1, got ${JSON.stringify(relative)}`);
+    }
+    return relative;
+  }
+  if (absolute !== undefined && relative === undefined) {
+    // Alarms reads values up to 1 as fractions.
+    if (!Number.isSafeInteger(absolute) || (absolute as number) < 2) {
+      throw badRequest(`absolute must be a whole number of bytes, at least 2, got ${JSON.stringify(absolute)}`);
+    }
+    return absolute as number;
+  }
+  throw badRequest(`expected one of relative (a fraction from 0 to 1) or absolute (bytes)`);
+}
+
+/** {"absolute": bytes} or {"mem_relative": f} (a multiple of the memory limit), as rabbitmqctl set_disk_free_limit. */
+function diskLimitFrom(body: JsonObject, memoryLimit: number): number {
+  const { absolute, mem_relative: relative } = body;
+  if (absolute !== undefined && relative === undefined) {
+    if (!Number.isSafeInteger(absolute) || (absolute as number) < 0) {
+      throw badRequest(`absolute must be a whole number of bytes, got ${JSON.stringify(absolute)}`);
+    }
+    return absolute as number;
+  }
+  if (relative !== undefined && absolute === undefined) {
+    if (typeof relative !== "number" || !(relative >= 0) || !Number.isFinite(relative)) {
+      throw badRequest(`mem_relative must be a number of at least 0, got ${JSON.stringify(relative)}`);
+    }
+    return Math.trunc(relative * memoryLimit);
+  }
+  throw badRequest(`expected one of absolute (bytes) or mem_relative (a multiple of the memory limit)`);
 }
 
 export function nodeInfo(broker: AmqpBroker): JsonObject {
