@@ -13,6 +13,7 @@ import { runCtl } from "../../src/cli/ctl/mod.ts";
 import { startBroker } from "../../mod.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { hasOpenssl, serverCertificates } from "../helpers/certs.ts";
+import { until } from "../helpers/until.ts";
 
 let tb: TestBroker;
 let dir: string;
@@ -384,6 +385,37 @@ describe("listings", () => {
     const again = await ctl(["close_connection", name, "again"]);
     expect(again.code).toBe(65);
     expect(again.stderr).toBe(`Error:\nConnection ${JSON.stringify(name)} not found\n`);
+  });
+
+  test("close_all_connections closes a vhost's connections, or at most --limit, or all with --global", async () => {
+    expect((await ctl(["add_vhost", "close-all"])).code).toBe(0);
+    const open = async (vhost: string) => {
+      const conn = await amqp.connect(amqpUrl("guest", "guest", vhost));
+      const closed = new Promise<string>((resolve) => conn.on("close", (err?: Error) => resolve(err?.message ?? "")));
+      return { conn, closed };
+    };
+    const inRoot = await Promise.all([open("/"), open("/"), open("/")]);
+    const inOther = await Promise.all([open("close-all"), open("close-all")]);
+    const count = async () => JSON.parse((await ctl(["list_connections", "--formatter", "json", "vhost"])).stdout).length;
+    try {
+      expect(await count()).toBe(5);
+      const r = await ctl(["close_all_connections", "maintenance"]);
+      expect(r).toMatchObject({ code: 0, stdout: `Closing 3 connection(s) in vhost "/", reason: maintenance...\n` });
+      for (const c of inRoot) expect(await c.closed).toContain("CONNECTION_FORCED - maintenance");
+      await until("the vhost's connections to go", async () => (await count()) === 2);
+
+      expect((await ctl(["-q", "close_all_connections", "--global", "--limit", "1", "one"])).code).toBe(0);
+      await until("one more connection to go", async () => (await count()) === 1);
+      expect((await ctl(["-q", "close_all_connections", "-p", "close-all", "--per-connection-delay", "5", "rest"])).code).toBe(0);
+      await until("every connection to go", async () => (await count()) === 0);
+      expect((await Promise.all(inOther.map((c) => c.closed))).sort()).toEqual([
+        expect.stringContaining("CONNECTION_FORCED - one"),
+        expect.stringContaining("CONNECTION_FORCED - rest"),
+      ]);
+      expect((await ctl(["close_all_connections", "--limit", "x", "bye"])).code).toBe(64);
+    } finally {
+      expect((await ctl(["delete_vhost", "close-all"])).code).toBe(0);
+    }
   });
 
   test("status summarises the node", async () => {

@@ -1,7 +1,7 @@
-// list_exchanges, list_bindings, list_connections, list_channels, list_consumers, and
-// close_connection: the read side of /api/{exchanges,bindings,consumers}/{vhost},
-// /api/connections and /api/channels.
-import { apiPath } from "../client.ts";
+// list_exchanges, list_bindings, list_connections, list_channels, list_consumers,
+// close_connection and close_all_connections: the read side of
+// /api/{exchanges,bindings,consumers}/{vhost}, /api/connections and /api/channels.
+import { ApiError, apiPath } from "../client.ts";
 import {
   BINDING_COLUMNS,
   BINDING_DEFAULT,
@@ -16,7 +16,27 @@ import {
   EXCHANGE_DEFAULT,
 } from "../columns.ts";
 import { columnsQuery, type Command, type Context, onNotFound, pickColumns, quote } from "../command.ts";
+import { CtlUsageError } from "../errors.ts";
 import { noVhost } from "./vhosts.ts";
+
+function wholeNumber(value: unknown, option: string): number {
+  const n = Number(value);
+  if (typeof value !== "string" || !/^\d+$/.test(value)) {
+    throw new CtlUsageError(`${option} must be a whole number, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** DELETE /api/connections/{name}; one that closed meanwhile is not an error. */
+async function closeIfOpen(ctx: Context, name: string, explanation: string): Promise<boolean> {
+  try {
+    await ctx.api.delete(apiPath("connections", name), {}, { "x-reason": explanation });
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return false;
+    throw err;
+  }
+}
 
 interface Listing {
   name: string;
@@ -109,6 +129,33 @@ export const LISTING_COMMANDS: Command[] = [
         () => ctx.api.delete(apiPath("connections", name), {}, { "x-reason": explanation }),
         () => `Connection ${quote(name)} not found`,
       );
+    },
+  },
+  {
+    name: "close_all_connections",
+    group: "Operations",
+    summary: "Closes all connections in a virtual host, or on the node with --global",
+    usage: "[-p <vhost>] [--global] [--per-connection-delay <ms>] [--limit <n>] <explanation>",
+    arity: [1, 1],
+    options: { global: { type: "boolean" }, "per-connection-delay": { type: "string" }, limit: { type: "string" } },
+    details: "Each client gets 320 CONNECTION_FORCED with the explanation. Without --global only the connections\n" +
+      "of -p (default /) close; --limit N closes at most N (0: all), --per-connection-delay waits between them.",
+    async run(ctx) {
+      const [explanation] = ctx.args as [string];
+      const delayMs = wholeNumber(ctx.options["per-connection-delay"] ?? "0", "--per-connection-delay");
+      const limit = wholeNumber(ctx.options["limit"] ?? "0", "--limit");
+      const vhost = ctx.global.vhost;
+      const global = ctx.options["global"] === true;
+      const open = await ctx.api.get<{ name: string; vhost: string }[]>(apiPath("connections"), { columns: "name,vhost" });
+      const chosen = global ? open : open.filter((c) => c.vhost === vhost);
+      const targets = limit > 0 ? chosen.slice(0, limit) : chosen;
+      ctx.out.info(
+        `Closing ${targets.length} connection(s) ${global ? "on the node" : `in vhost ${quote(vhost)}`}, reason: ${explanation}...`,
+      );
+      for (const [i, c] of targets.entries()) {
+        if (i > 0 && delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await closeIfOpen(ctx, c.name, explanation);
+      }
     },
   },
 ];
