@@ -35,40 +35,40 @@ const CANCEL_NOTIFY = { product: "cancel order test", capabilities: { consumer_c
 const methodsOn = (c: RawClient, channel: number): string[] =>
   c.frames.filter((f) => f.type === FRAME_METHOD && f.channel === channel).map((f) => (f.method ? methodName(f.method.id) : "?"));
 
-for (const t of targets) {
-  const open = () => openRawConnection(t.port(), { user: t.user, pass: t.pass, clientProperties: CANCEL_NOTIFY }, t.host);
-
-  /** Declares a queue on `declareOn` and one consumer on each of `consumeOn`. */
-  async function queueWithConsumers(c: RawClient, declareOn: number, consumeOn: number[], durable: boolean): Promise<string> {
-    const queue = name(durable ? "durable" : "transient");
-    c.sendMethod(declareOn, {
-      id: MethodId.QueueDeclare,
+/** Declares a queue on `declareOn` and one consumer on each of `consumeOn`. */
+async function queueWithConsumers(c: RawClient, declareOn: number, consumeOn: number[], durable: boolean): Promise<string> {
+  const queue = name(durable ? "durable" : "transient");
+  c.sendMethod(declareOn, {
+    id: MethodId.QueueDeclare,
+    ticket: 0,
+    queue,
+    passive: false,
+    durable,
+    exclusive: false,
+    autoDelete: false,
+    nowait: false,
+    arguments: {},
+  });
+  await c.waitForMethod(MethodId.QueueDeclareOk);
+  for (const channel of consumeOn) {
+    c.sendMethod(channel, {
+      id: MethodId.BasicConsume,
       ticket: 0,
       queue,
-      passive: false,
-      durable,
+      consumerTag: `c${channel}`,
+      noLocal: false,
+      noAck: true,
       exclusive: false,
-      autoDelete: false,
       nowait: false,
       arguments: {},
     });
-    await c.waitForMethod(MethodId.QueueDeclareOk);
-    for (const channel of consumeOn) {
-      c.sendMethod(channel, {
-        id: MethodId.BasicConsume,
-        ticket: 0,
-        queue,
-        consumerTag: `c${channel}`,
-        noLocal: false,
-        noAck: true,
-        exclusive: false,
-        nowait: false,
-        arguments: {},
-      });
-      await c.waitForFrame((f) => f.channel === channel && f.method?.id === MethodId.BasicConsumeOk);
-    }
-    return queue;
+    await c.waitForFrame((f) => f.channel === channel && f.method?.id === MethodId.BasicConsumeOk);
   }
+  return queue;
+}
+
+for (const t of targets) {
+  const open = () => openRawConnection(t.port(), { user: t.user, pass: t.pass, clientProperties: CANCEL_NOTIFY }, t.host);
 
   const deleteQueue = (c: RawClient, channel: number, queue: string) =>
     c.sendMethod(channel, { id: MethodId.QueueDelete, ticket: 0, queue, ifUnused: false, ifEmpty: false, nowait: false });
