@@ -272,6 +272,8 @@ export class Channel {
    * The reply to a method that changed durable state (declare, bind, delete, purge, tx.commit):
    * sent once what it changed is committed, as RabbitMQ replies after its metadata transaction,
    * so a client told "declared" never finds it gone after a crash. At once when nothing is pending.
+   * Replies and notices registered in one turn go out in that order. Nothing is sent on a channel
+   * closed meanwhile, nor after a connection.close (a vhost deleted): that is the last word.
    */
   replyAfterCommit(method: AmqpMethod): void {
     const store = this.connection.broker.store;
@@ -280,7 +282,7 @@ export class Channel {
       return;
     }
     store.afterCommit(() => {
-      if (this.state === "open") this.connection.send(this.id, method);
+      if (this.state === "open" && this.connection.state === "running") this.connection.send(this.id, method);
     });
   }
 
@@ -429,16 +431,10 @@ export class Consumer implements QueueConsumer {
     // Only clients that announce consumer_cancel_notify get basic.cancel, as in RabbitMQ.
     const connection = channel.connection;
     if (connection.capabilities["consumer_cancel_notify"] !== true) return;
-    // After the commit that records the delete, in line with replies: a queue.delete-ok the
+    // In line with replies, after the commit that records the delete: a queue.delete-ok the
     // deleting channel registered first goes out before this cancel.
-    const cancel = () => {
-      // Not on a connection being closed (vhost deleted): connection.close is its last word.
-      if (channel.state === "open" && connection.state === "running") {
-        connection.send(channel.id, { id: MethodId.BasicCancel, consumerTag: this.tag, nowait: true });
-      }
-    };
-    const store = connection.broker.store;
-    if (store) store.afterCommit(cancel);
-    else cancel();
+    if (channel.state === "open" && connection.state === "running") {
+      channel.replyAfterCommit({ id: MethodId.BasicCancel, consumerTag: this.tag, nowait: true });
+    }
   }
 }

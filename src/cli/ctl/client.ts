@@ -97,6 +97,12 @@ export class ApiClient {
    */
   private identity: Promise<unknown> | undefined;
 
+  /** The broker's node name, from the overview identify() reads; undefined if it names none. */
+  async node(): Promise<string | undefined> {
+    const { node } = (await this.identify()) as { node?: unknown };
+    return typeof node === "string" ? node : undefined;
+  }
+
   /** The overview's product fields; throws unless the server says it is Warren. */
   identify(): Promise<unknown> {
     this.identity ??= this.send("GET", "/api/overview", { columns: "product_name,product_version,node" }).then(

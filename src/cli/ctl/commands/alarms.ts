@@ -4,15 +4,10 @@
 // /disk-free-limit are Warren's (src/http/routes/nodes.ts).
 import { parseBytes } from "../../../config_keys.ts";
 import { apiPath } from "../client.ts";
-import type { Command, Context } from "../command.ts";
+import type { Command } from "../command.ts";
 import { CtlUsageError } from "../errors.ts";
 
 const UNITS_HELP = "a whole number of bytes with an optional unit (k, kiB, KB, M, MiB, MB, G, GiB, GB)";
-
-async function nodeName(ctx: Context): Promise<string> {
-  const overview = (await ctx.api.identify()) as { node?: unknown };
-  return typeof overview.node === "string" ? overview.node : "";
-}
 
 function fraction(value: string, what: string, max: number): number {
   const n = Number(value);
@@ -50,7 +45,7 @@ export const ALARM_COMMANDS: Command[] = [
         if (second !== undefined) throw new CtlUsageError(`expected <fraction> or absolute <memory_limit>`);
         body = { relative: fraction(first, "the fraction", 1) };
       }
-      const node = await nodeName(ctx);
+      const node = (await ctx.api.node()) ?? "";
       ctx.out.info(`Setting memory threshold on ${node} to ${first === "absolute" ? `${second} bytes` : first} ...`);
       await ctx.api.put(apiPath("nodes", node, "memory-high-watermark"), body);
     },
@@ -73,7 +68,7 @@ export const ALARM_COMMANDS: Command[] = [
         if (second !== undefined) throw new CtlUsageError(`expected <disk_limit> or mem_relative <fraction>`);
         body = { absolute: byteCount(first, "the disk limit") };
       }
-      const node = await nodeName(ctx);
+      const node = (await ctx.api.node()) ?? "";
       const what = "absolute" in body ? `${body.absolute} bytes` : `${second} times the memory limit`;
       ctx.out.info(`Setting disk free limit on ${node} to ${what} ...`);
       await ctx.api.put(apiPath("nodes", node, "disk-free-limit"), body);

@@ -9,8 +9,7 @@ import { CtlError, ExitCode } from "../errors.ts";
 const RETRY_MS = 250;
 
 async function ping(api: ApiClient): Promise<string> {
-  const overview = (await api.identify()) as { node?: unknown };
-  return typeof overview.node === "string" ? overview.node : `${api.connection.host}:${api.connection.port}`;
+  return (await api.node()) ?? `${api.connection.host}:${api.connection.port}`;
 }
 
 export const LIFECYCLE_COMMANDS: Command[] = [
