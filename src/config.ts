@@ -87,6 +87,8 @@ export interface BrokerOptions {
   logFormat: "text" | "json";
   /** The management API under this path (management.path_prefix, e.g. "/rabbitmq"); "" for none. */
   httpPathPrefix: string;
+  /** AMQP 0-9-1 over WebSocket on the management API's port(s), at this path; null: off. */
+  amqpWebSocketPath: string | null;
   /** Origins the management API answers CORS requests from (management.cors.allow_origins.*; "*" any). */
   corsAllowOrigins: string[];
   /** Seconds browsers may cache a CORS preflight (management.cors.max_age; RabbitMQ's default 1800). */
@@ -162,6 +164,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = {
   defaultPermissions: { configure: ".*", write: ".*", read: ".*" },
   logFormat: "text",
   httpPathPrefix: "",
+  amqpWebSocketPath: "/ws/amqp",
   corsAllowOrigins: [],
   corsMaxAge: 1800,
   nodeName: undefined,

@@ -228,6 +228,11 @@ const SETTINGS: Record<string, Setter> = {
       ? (prefix === "/" ? "" : prefix)
       : fail(`expected a URL path such as /rabbitmq`);
   }),
+  // Warren's own key, shaped as web_mqtt.ws_path (RabbitMQ's web_amqp plugin speaks AMQP 1.0).
+  "web_amqp091.ws_path": set(
+    "amqpWebSocketPath",
+    (v, fail) => v === "none" ? null : v.startsWith("/") ? v : fail("expected a path starting with / (or none)"),
+  ),
   "management.cors.max_age": set("corsMaxAge", (v, fail) => integer(v, 0, 2 ** 31 - 1, "seconds", fail)),
   "log.console.level": (value, s, fail) => {
     s.logLevel = LOG_LEVELS[value] ?? fail(`expected one of ${Object.keys(LOG_LEVELS).join(", ")}`);

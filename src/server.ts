@@ -162,10 +162,25 @@ function listen(broker: AmqpBroker): void {
     broker.onStop(() => listener.stop());
     broker.log.info(`started TLS (SSL) listener on ${formatBind(bind)}:${listener.port}`);
   }
+  listenWebSocket(broker, accept);
   startBusyWait(broker);
   broker.alarms.start();
   const consumerTimeout = startConsumerTimeout(broker);
   if (consumerTimeout) broker.onStop(() => consumerTimeout.cancel());
+}
+
+/**
+ * AMQP 0-9-1 over WebSocket (web_amqp091.ws_path, /ws/amqp by default) on the management API's
+ * port(s), as LavinMQ serves it and CloudAMQP's amqp-client connects from browsers: binary messages
+ * carry the protocol's bytes, and each accepted WebSocket is an AMQP connection like a socket.
+ */
+function listenWebSocket(broker: AmqpBroker, accept: (socket: TcpSocket) => TcpHandler): void {
+  const path = broker.options.amqpWebSocketPath;
+  if (path === null || (broker.options.httpPort === null && broker.options.httpsPort === null)) return;
+  if (broker.webSocketPaths.has(path)) throw new Error(`web_amqp091.ws_path: the WebSocket path ${path} is taken (web_mqtt.ws_path?)`);
+  broker.webSocketPaths.set(path, { protocol: "amqp", accept });
+  broker.onStop(() => void broker.webSocketPaths.delete(path));
+  broker.log.info(`AMQP 0-9-1 over WebSocket on the management API's port, path ${path}`);
 }
 
 function formatBind(bind: string): string {

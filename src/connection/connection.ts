@@ -16,6 +16,7 @@ import type { Queue } from "../broker/queue.ts";
 import { type AlarmResource, blockedReason } from "../broker/alarms.ts";
 import { PartialBodies } from "../broker/partial_bodies.ts";
 import { Output } from "./output.ts";
+import { HELD_WHILE_BLOCKED_BYTES, type HeldFrame, HeldFrames } from "./held_frames.ts";
 
 /** What a connection needs of its channels (channel.ts implements it). */
 export interface ConnectionChannel {
@@ -97,7 +98,7 @@ export class Connection<Ch extends ConnectionChannel = ConnectionChannel> implem
   /** Not reading from the socket: it published while a resource alarm was set. */
   blocked = false;
   /** Frames of the chunk being read when the connection was blocked: they run on unblock. */
-  private readonly held: { type: number; channelId: number; payload: Uint8Array }[] = [];
+  private readonly held = new HeldFrames();
   /** Channels with confirms to send in this turn's write. */
   private readonly confirmingChannels = new Set<Ch>();
 
@@ -173,7 +174,10 @@ export class Connection<Ch extends ConnectionChannel = ConnectionChannel> implem
     if (this.state === "closed") return;
     if (this.blocked) {
       // As RabbitMQ, a blocked connection processes nothing more, not even the rest of this chunk.
-      this.held.push({ type, channelId, payload: bytes.slice(start, end) });
+      this.held.hold(type, channelId, bytes, start, end);
+      if (this.held.bytes > HELD_WHILE_BLOCKED_BYTES && this.socket.readsPause === false) {
+        this.forceClose(`more than ${HELD_WHILE_BLOCKED_BYTES >> 20} MiB received while blocked by a resource alarm (connection.blocked)`);
+      }
       return;
     }
     if (this.state === "closing") {
@@ -309,12 +313,12 @@ export class Connection<Ch extends ConnectionChannel = ConnectionChannel> implem
   private readAgain(): void {
     this.blocked = false;
     try {
-      while (this.held.length > 0 && !this.blocked && this.state !== "closed") {
-        const frame = this.held.shift()!;
+      let frame: HeldFrame | undefined;
+      while (!this.blocked && this.state !== "closed" && (frame = this.held.take()) !== undefined) {
         this.onFrame(frame.type, frame.channelId, frame.payload, 0, frame.payload.length);
       }
     } catch (err) {
-      this.held.length = 0; // as in onData: an error ends the chunk
+      this.held.clear(); // as in onData: an error ends the chunk
       this.onError(err, 0);
       if (err instanceof AmqpError && err.code === ReplyCode.FRAME_ERROR) this.closeSocket();
     }

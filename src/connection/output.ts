@@ -70,13 +70,18 @@ export class Output {
       w.reset();
       // A large message grew the buffer: do not hold its size for the connection's lifetime.
       w.shrink(KEEP_BYTES, INITIAL_BYTES);
+      // A WebSocket took it all but could not send it yet: hold back until it drains.
+      if (!this.endAfterFlush && this.socket.congested?.() === true) {
+        this.blocked = true;
+        return;
+      }
     }
     if (this.endAfterFlush) this.finish();
     else this.onWritable?.();
   }
 
   onDrain(): void {
-    if (!this.blocked) return;
+    if (!this.blocked || this.socket.congested?.() === true) return;
     this.blocked = false;
     this.flush();
     if (!this.blocked) { for (const listener of this.drainListeners.splice(0)) listener(); }

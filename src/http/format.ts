@@ -253,7 +253,8 @@ export function formatConnection(broker: AmqpBroker, connection: Connection, rat
     name: connection.name,
     node: broker.alarms.node,
     type: "network",
-    protocol: "AMQP 0-9-1",
+    // As RabbitMQ names MQTT over WebSocket "Web MQTT".
+    protocol: connection.socket.transport === "websocket" ? "Web AMQP 0-9-1" : "AMQP 0-9-1",
     state: running
       ? "running"
       : connection.blocked

@@ -67,12 +67,25 @@ export function listenHttp(
           remoteAddress: d.remoteAddress,
           remotePort: d.remotePort,
           localPort: d.localPort,
-          // A WebSocket buffers what it cannot send yet (-1): all of it counts as taken.
-          write: (bytes) => (ws.readyState === 1 ? (ws.send(bytes), bytes.length) : -1),
+          // A WebSocket takes every message whole and buffers what the kernel does not take yet
+          // (-1): congested() holds the writer back until drain. 0 means Bun dropped the message
+          // (over its backpressure limit): the byte stream has a hole, so the socket goes.
+          write: (bytes) => {
+            if (ws.readyState !== 1) return -1;
+            if (ws.send(bytes) === 0) {
+              ws.terminate();
+              return -1;
+            }
+            return bytes.length;
+          },
+          congested: () => ws.getBufferedAmount() > 0,
           end: () => ws.close(1000),
           terminate: () => ws.terminate(),
+          // Bun cannot stop reading a WebSocket: the connection bounds what it holds itself.
           pause: () => {},
           resume: () => {},
+          readsPause: false,
+          transport: "websocket",
         });
       },
       message(ws, message) {

@@ -12,16 +12,25 @@ export interface TcpSocket {
   end(): void;
   /** Closes at once, discarding unsent data. */
   terminate(): void;
-  /** Stop / restart reading (flow control). */
+  /** Stop / restart reading (flow control). A WebSocket cannot stop reading: see `readsPause`. */
   pause(): void;
   resume(): void;
+  /** false when `pause` cannot stop the peer's bytes (a WebSocket); absent: it can. */
+  readonly readsPause?: boolean;
+  /**
+   * A socket that takes every write whole and buffers what it cannot send yet (a WebSocket):
+   * true while it holds unsent bytes. The writer waits for `onDrain` before writing more.
+   */
+  congested?(): boolean;
+  /** How the bytes travel, when not plain TCP or TLS ("websocket"). */
+  readonly transport?: "websocket";
   /** Only on TLS connections: the client certificate, when one was presented and verified. */
   readonly tls?: { peerCommonName(): string | undefined };
 }
 
 export interface TcpHandler {
   onData(chunk: Uint8Array): void;
-  /** The socket can take more bytes after a short write. */
+  /** The socket can take more bytes after a short write (or while congested). */
   onDrain(): void;
   onClose(error?: Error): void;
 }

@@ -13,6 +13,7 @@ const HANDLED = new Set(["port", "httpPort", "metricsPort", "bind", "dataDir", "
 /** BrokerOptions → warren.conf key (values are written as they are: numbers and strings). */
 const CONFIG_KEYS: Partial<Record<keyof BrokerOptions, string>> = {
   defaultUser: "default_user",
+  amqpWebSocketPath: "web_amqp091.ws_path",
   defaultPass: "default_pass",
   defaultVhost: "default_vhost",
   consumerTimeoutMs: "consumer_timeout",
@@ -34,7 +35,7 @@ export async function startBrokerProcess(opts: Partial<BrokerOptions>, dataDir: 
   for (const [name, value] of Object.entries(opts)) {
     if (value === undefined || HANDLED.has(name)) continue;
     const key = CONFIG_KEYS[name as keyof BrokerOptions];
-    if (key !== undefined) config.push(`${key} = ${value}`);
+    if (key !== undefined) config.push(`${key} = ${value ?? "none"}`);
     else if (name === "memoryHighWatermark") {
       // Warren reads values up to 1 as a fraction of RAM; above it, bytes.
       config.push((value as number) <= 1 ? `vm_memory_high_watermark.relative = ${value}` : `vm_memory_high_watermark.absolute = ${value}`);

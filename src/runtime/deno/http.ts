@@ -43,6 +43,8 @@ export function listenHttp(
   };
 }
 
+const DRAIN_POLL_MS = 5;
+
 /** Hands an upgraded WebSocket to the endpoint as a TcpSocket carrying binary messages. */
 function upgrade(request: Request, endpoint: WebSocketEndpoint, peer: Deno.NetAddr, localPort: number): Response {
   const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
@@ -52,17 +54,32 @@ function upgrade(request: Request, endpoint: WebSocketEndpoint, peer: Deno.NetAd
   );
   ws.binaryType = "arraybuffer";
   let handler: TcpHandler | undefined;
+  // Deno's WebSocket has no drain event: while it holds unsent bytes, look again every few ms.
+  let drainPoll: ReturnType<typeof setTimeout> | undefined;
+  const pollDrain = () => {
+    drainPoll = undefined;
+    if (ws.bufferedAmount > 0 && ws.readyState === WebSocket.OPEN) drainPoll = setTimeout(pollDrain, DRAIN_POLL_MS);
+    else handler?.onDrain();
+  };
   ws.onopen = () => {
     handler = endpoint.accept({
       remoteAddress: peer.hostname,
       remotePort: peer.port,
       localPort,
-      // A WebSocket buffers what it cannot send yet: all of it counts as taken (as on Bun).
+      // A WebSocket buffers what it cannot send yet: all of it counts as taken (as on Bun), and
+      // congested() holds the writer back until it has gone.
       write: (bytes) => (ws.readyState === WebSocket.OPEN ? (ws.send(bytes), bytes.length) : -1),
+      congested: () => {
+        if (ws.bufferedAmount === 0) return false;
+        drainPoll ??= setTimeout(pollDrain, DRAIN_POLL_MS);
+        return true;
+      },
       end: () => ws.close(1000),
       terminate: () => ws.close(1000),
       pause: () => {},
       resume: () => {},
+      readsPause: false,
+      transport: "websocket",
     });
   };
   ws.onmessage = (event) => {
@@ -71,6 +88,7 @@ function upgrade(request: Request, endpoint: WebSocketEndpoint, peer: Deno.NetAd
     handler?.onData(typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data as ArrayBuffer));
   };
   ws.onclose = () => {
+    if (drainPoll !== undefined) clearTimeout(drainPoll);
     const h = handler;
     handler = undefined;
     h?.onClose();
