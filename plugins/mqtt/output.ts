@@ -1,6 +1,6 @@
 // A connection's writes: packets of one event-loop turn go out in one socket write; what the
-// kernel does not take waits for drain, and while it waits the connection counts as backed up
-// (its queues stop delivering to it: flow control instead of memory growth).
+// kernel does not take waits for drain, and while it waits (or a WebSocket holds unsent bytes) the
+// connection counts as backed up (its queues stop delivering to it: flow control, not memory growth).
 import type { TcpSocket } from "../../src/runtime/tcp.ts";
 
 const BACKED_UP_BYTES = 1024 * 1024;
@@ -21,8 +21,9 @@ export class Output {
     return this.queued + (this.rest?.length ?? 0);
   }
 
+  /** Too much waiting here, or a WebSocket still holding what it could not send yet. */
   get backedUp(): boolean {
-    return this.pending > BACKED_UP_BYTES;
+    return this.pending > BACKED_UP_BYTES || this.socket.congested?.() === true;
   }
 
   send(packet: Uint8Array): void {
@@ -76,7 +77,11 @@ export class Output {
 
   drained(): void {
     const rest = this.rest;
-    if (rest === undefined) return;
+    if (rest === undefined) {
+      // A congested WebSocket has sent what it held.
+      if (!this.backedUp) this.onWritable();
+      return;
+    }
     this.rest = undefined;
     this.write(rest);
     if (this.rest === undefined) {

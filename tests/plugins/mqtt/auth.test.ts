@@ -6,6 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
+import amqp from "amqplib";
+import { openWsTunnel } from "../../helpers/ws_tunnel.ts";
+import { until } from "../../helpers/until.ts";
 import { certificate, hasOpenssl, serverCertificates } from "../../helpers/certs.ts";
 import { mqttPorts } from "../../../plugins/mqtt/mod.ts";
 import { closeClients, collect, connect, type MqttBroker, refusedCode, sleep, startMqttBroker, subackCodes } from "./helpers.ts";
@@ -149,6 +152,36 @@ describe("MQTT over WebSocket", () => {
     const list = [...b.broker.protocolConnections].map((x) => x.describe());
     expect(list.find((x) => (x.client_properties as { client_id: string }).client_id === "ws-1")?.port).toBe(b.httpPort);
     await c.endAsync();
+  });
+});
+
+describe("MQTT over WebSocket, a subscriber that stops reading", () => {
+  test("QoS 0 deliveries wait in the queue while the WebSocket cannot send, then all arrive", async () => {
+    const tunnel = await openWsTunnel("127.0.0.1", b.httpPort, "/ws", "mqtt");
+    const c = await connect(`mqtt://127.0.0.1:${tunnel.port}`, { clientId: "ws-slow" });
+    try {
+      let got = 0;
+      c.on("message", () => got++);
+      await c.subscribeAsync("slow/#", { qos: 0 });
+      tunnel.pauseAll();
+      const amqpConn = await amqp.connect(b.url);
+      const ch = await amqpConn.createConfirmChannel();
+      const body = Buffer.alloc(16 * 1024, 1);
+      for (let n = 0; n < 4000; n++) ch.publish("amq.topic", "slow.x", body);
+      await ch.waitForConfirms();
+      await amqpConn.close();
+      await sleep(1500);
+      const ready = () =>
+        [...b.broker.vhosts.get("/")!.queues.values()].filter((q) => q.name.startsWith("mqtt-subscription-ws-slow"))
+          .reduce((sum, q) => sum + q.messageCount, 0);
+      // 64 MiB published; the sockets between hold a few MiB.
+      expect(ready()).toBeGreaterThan(1000);
+      tunnel.resumeAll();
+      await until(`4000 messages (have ${got})`, () => got === 4000, 30_000);
+    } finally {
+      await c.endAsync();
+      await tunnel.close();
+    }
   });
 });
 
