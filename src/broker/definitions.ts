@@ -12,6 +12,7 @@ import type { Broker } from "./broker.ts";
 import { type Destination, Exchange } from "./exchange.ts";
 import { InvalidJson, type Json, type JsonObject, jsonToTable, tableToJson } from "./json_table.ts";
 import { Queue } from "./queue.ts";
+import { newQueue } from "./new_queue.ts";
 import { Vhost, type VhostContext } from "./vhost.ts";
 import { BrokerEvents } from "./events.ts";
 import { parsePolicy, type Policy, type PolicyBody, policyJson } from "./policy.ts";
@@ -467,7 +468,7 @@ function copyOf(real: Vhost): Vhost {
       copy.exchanges.set(x.name, new Exchange(x.vhost, x.name, x.exchangeType, x.durable, x.autoDelete, x.internal, x.args));
     }
   }
-  for (const q of real.queues.values()) copy.queues.set(q.name, new Queue(q.vhost, q.name, q.durable, q.autoDelete, q.owner, q.args));
+  for (const q of real.queues.values()) copy.queues.set(q.name, newQueue(q.vhost, q.name, q.durable, q.autoDelete, q.owner, q.args));
   return copy;
 }
 

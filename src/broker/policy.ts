@@ -5,7 +5,7 @@
 import { INERT_POLICY_KEYS, validateInertKeys } from "./ha_policy.ts";
 
 export type PolicyKind = "policy" | "operator_policy";
-export type ApplyTo = "queues" | "exchanges" | "all" | "classic_queues" | "quorum_queues";
+export type ApplyTo = "queues" | "exchanges" | "all" | "classic_queues" | "quorum_queues" | "streams";
 export type PolicyDefinition = Record<string, unknown>;
 
 export interface Policy {
@@ -29,7 +29,7 @@ export interface PolicyBody {
 /** A policy that cannot be set; the text says why, as RabbitMQ's validation does. */
 export class PolicyError extends Error {}
 
-const APPLY_TO: readonly ApplyTo[] = ["queues", "exchanges", "all", "classic_queues", "quorum_queues"];
+const APPLY_TO: readonly ApplyTo[] = ["queues", "exchanges", "all", "classic_queues", "quorum_queues", "streams"];
 
 const isNonNegativeInteger = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
 const isString = (v: unknown) => typeof v === "string";
@@ -159,7 +159,7 @@ export function parsePolicy(kind: PolicyKind, vhost: string, name: string, body:
 export interface PolicyTarget {
   kind: "queue" | "exchange";
   name: string;
-  queueType?: "classic" | "quorum";
+  queueType?: "classic" | "quorum" | "stream";
 }
 
 /** Whether the policy's apply-to and pattern take in the target (priority aside). */
@@ -178,6 +178,9 @@ export function policyApplies(policy: Policy, target: PolicyTarget): boolean {
       break;
     case "quorum_queues":
       if (target.kind !== "queue" || target.queueType !== "quorum") return false;
+      break;
+    case "streams":
+      if (target.kind !== "queue" || target.queueType !== "stream") return false;
       break;
   }
   return policy.regex.test(target.name);

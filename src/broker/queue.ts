@@ -1,11 +1,10 @@
-import type { FieldTable } from "../amqp/table.ts";
 import { levelOf, type LevelStats, type Store } from "../../storage/store.ts";
 import type { QueueEntry } from "./queue_entry.ts";
 import type { Message } from "./message.ts";
 import { Backlog, HELD_IN_WINDOWS_BYTES, WINDOW_BYTES, WINDOW_MESSAGES } from "./backlog.ts";
 import { DeadLetterRanges } from "./dead_letter_ranges.ts";
 import type { DeathReason } from "./dead_letter.ts";
-import { numberField, Typed } from "../amqp/table.ts";
+import { type FieldTable, numberField, Typed } from "../amqp/table.ts";
 import { effectiveDefinition, type Policy, type PolicyDefinition, policyNumber, policyString } from "./policy.ts";
 import { after, type Timer } from "../runtime/timers.ts";
 import { resourceName } from "./names.ts";
@@ -24,6 +23,7 @@ export interface QueueConsumer {
   readonly exclusive: boolean;
   /** x-priority on basic.consume (0 by default). */
   readonly priority: number;
+  readonly args?: FieldTable; // basic.consume's (a stream reads x-stream-offset)
   /** Has prefetch credit and an output that is not backed up. */
   canTake(queue: Queue): boolean;
   deliver(queue: Queue, entry: QueueEntry): void;
@@ -92,8 +92,8 @@ export class Queue {
   private deadLetterRanges: DeadLetterRanges | undefined;
   /** x-single-active-consumer: only the first consumer gets messages; the next takes over. */
   readonly singleActiveConsumer: boolean;
-  /** x-queue-type: a quorum queue counts returns (x-delivery-count) and requeues at the tail. */
-  readonly type: "classic" | "quorum";
+  /** x-queue-type: quorum counts returns and requeues at the tail; a stream is a StreamQueue. */
+  readonly type: "classic" | "quorum" | "stream";
   /** Quorum queues: a message returned more often than this is dead-lettered (delivery_limit). */
   deliveryLimit: number | undefined;
   /** The policy and operator policy in effect, and the definition they make together. */
@@ -120,7 +120,7 @@ export class Queue {
     readonly args: FieldTable,
   ) {
     this.singleActiveConsumer = args["x-single-active-consumer"] === true;
-    this.type = args["x-queue-type"] === "quorum" ? "quorum" : "classic";
+    this.type = args["x-queue-type"] === "quorum" ? "quorum" : args["x-queue-type"] === "stream" ? "stream" : "classic";
     this.applySettings(undefined, undefined);
     // RabbitMQ caps x-max-priority at 255; priorities above the maximum count as the maximum.
     const maxPriority = Math.min(numberField(args, "x-max-priority") ?? 0, 255);

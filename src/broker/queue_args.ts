@@ -5,6 +5,7 @@
 import { preconditionFailed } from "../amqp/errors.ts";
 import type { FieldTable } from "../amqp/table.ts";
 import { typedLookup, type TypedValue, typeName } from "./equivalence.ts";
+import { maxAgeMs } from "./stream_args.ts";
 
 export type QueueType = "classic" | "quorum" | "stream";
 
@@ -54,6 +55,11 @@ const DECLARE_CHECKS: [string, Check][] = [
   ["x-queue-version", numeric((n) => nonNegative(n) ?? (n === 1 || n === 2 ? undefined : `"unsupported queue version '${n}'"`))],
   ["x-single-active-consumer", (v) => (v.type === "t" ? undefined : unacceptable(v))],
   ["x-quorum-initial-group-size", numeric((n) => nonNegative(n) ?? (n === 0 ? "{value_zero,0}" : undefined))],
+  ["x-queue-leader-locator", oneOf(["client-local", "balanced", "random", "least-leaders"], () => "invalid_queue_locator_arg")],
+  // Streams (rabbit_stream_queue).
+  ["x-max-age", (v) => (v.type !== "S" ? unacceptable(v) : maxAgeMs(String(v.value)) === undefined ? "invalid_max_age" : undefined)],
+  ["x-stream-max-segment-size-bytes", numeric(nonNegative)],
+  ["x-initial-cluster-size", numeric((n) => nonNegative(n) ?? (n === 0 ? "{value_zero,0}" : undefined))],
 ];
 
 /** Each queue type's queue_arguments (rabbit_*_queue:capabilities()). */

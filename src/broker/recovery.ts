@@ -2,7 +2,8 @@
 import { isHashingAlgorithm } from "../auth/password.ts";
 import type { Store } from "../../storage/store.ts";
 import type { Broker } from "./broker.ts";
-import { Queue } from "./queue.ts";
+import type { Queue } from "./queue.ts";
+import { newQueue } from "./new_queue.ts";
 import { Vhost } from "./vhost.ts";
 
 /** A long recovery says how far it got this often. */
@@ -76,7 +77,7 @@ export function recover(broker: Broker, store: Store): void {
   for (const q of meta.queues) {
     const vhost = broker.vhosts.get(q.vhost);
     if (!vhost) continue;
-    const queue = new Queue(q.vhost, q.name, true, q.auto_delete === 1, null, q.args);
+    const queue = newQueue(q.vhost, q.name, true, q.auto_delete === 1, null, q.args);
     queue.log = store;
     queue.storeId = q.id;
     vhost.queues.set(q.name, queue);

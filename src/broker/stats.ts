@@ -36,12 +36,12 @@ export type DeadLetterReason = "expired" | "rejected" | "maxlen" | "delivery_lim
 export class DeadLetterCounters {
   readonly counts = new Map<string, number>();
 
-  add(queueType: "classic" | "quorum", strategy: "disabled" | "at_most_once", reason: DeadLetterReason, count = 1): void {
+  add(queueType: "classic" | "quorum" | "stream", strategy: "disabled" | "at_most_once", reason: DeadLetterReason, count = 1): void {
     const key = `${queueType}/${strategy}/${reason}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + count);
   }
 
-  get(queueType: "classic" | "quorum", strategy: "disabled" | "at_most_once", reason: DeadLetterReason): number {
+  get(queueType: "classic" | "quorum" | "stream", strategy: "disabled" | "at_most_once", reason: DeadLetterReason): number {
     return this.counts.get(`${queueType}/${strategy}/${reason}`) ?? 0;
   }
 }

@@ -20,7 +20,8 @@ import { assertArgsEquivalence, assertFieldEquivalence, typedLookup, typeName } 
 import { type Destination, Exchange } from "./exchange.ts";
 import type { Message } from "./message.ts";
 import { generatedName, resourceName } from "./names.ts";
-import { Queue, type QueueHost, type QueueOwner } from "./queue.ts";
+import { type Queue, type QueueHost, type QueueOwner } from "./queue.ts";
+import { newQueue } from "./new_queue.ts";
 import { equivalenceArgs, TYPE_MODULES, validateQueueArgs } from "./queue_args.ts";
 import {
   matchPolicy,
@@ -349,11 +350,8 @@ export class Vhost {
     }
     if (dlx) guard?.linked(name, dlx.value as string);
     const type = validateQueueArgs(d.args, resource);
-    if (type === "stream") {
-      throw preconditionFailed(`${resource}: queue type 'stream' is not supported by Warren (see docs/compatibility.md)`);
-    }
-    if (type === "quorum") assertQuorumProperties(d, resource);
-    const queue = new Queue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
+    if (type === "quorum" || type === "stream") assertQuorumProperties(d, resource);
+    const queue = newQueue(this.name, name, durable, d.autoDelete, wantedOwner, d.args);
     this.queues.set(name, queue);
     this.applyQueuePolicy(queue);
     this.queuesCreated++;

@@ -418,7 +418,8 @@ export class Consumer implements QueueConsumer {
       entry.redelivered,
       m.exchange,
       m.routingKey,
-      entry.deliveryCount === undefined ? m.properties : queue.deliveryProperties(entry, false),
+      // A quorum queue's returned message and every stream delivery carry a header of the queue's.
+      entry.deliveryCount === undefined && queue.type !== "stream" ? m.properties : queue.deliveryProperties(entry, false),
       m.body,
       connection.frameMax,
     );

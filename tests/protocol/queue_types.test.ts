@@ -1,5 +1,5 @@
-// Queue types beyond the differential suite: streams are refused clearly (a deliberate
-// difference), and quorum queues come back after a restart as quorum queues.
+// Queue types beyond the differential suite: quorum queues come back after a restart as quorum
+// queues (streams: streams.test.ts).
 import { afterEach, expect, test } from "bun:test";
 import amqp from "amqplib";
 import { BROKER_IS_PROCESS, startTestBroker, type TestBroker } from "../helpers/broker.ts";
@@ -8,16 +8,6 @@ let broker: TestBroker | undefined;
 afterEach(async () => {
   await broker?.stop();
   broker = undefined;
-});
-
-test("declaring a stream queue is refused with 406 naming the queue type", async () => {
-  broker = await startTestBroker();
-  const conn = await amqp.connect(broker.url);
-  const ch = await conn.createChannel();
-  const closed = new Promise<Error>((resolve) => ch.on("error", resolve));
-  await expect(ch.assertQueue("s1", { durable: true, arguments: { "x-queue-type": "stream" } })).rejects.toThrow();
-  expect((await closed).message).toContain("PRECONDITION_FAILED - queue 's1' in vhost '/': queue type 'stream' is not supported by Warren");
-  await conn.close();
 });
 
 test.skipIf(BROKER_IS_PROCESS)("a quorum queue keeps its type and delivery limit across a restart", async () => {

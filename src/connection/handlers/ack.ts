@@ -78,6 +78,9 @@ export function settle(channel: Channel, deliveries: Unacked[], how: Settlement)
 /** One delivery settled; `touched` collects the queues that may deliver again because of it. */
 function settleOne(channel: Channel, u: Unacked, how: Settlement, touched: Set<Queue>): void {
   const queue = u.queue;
+  if (how !== "ack" && queue.type === "stream") {
+    throw notImplemented(`basic.nack and basic.reject not supported by stream queues ${queue.describe()}`);
+  }
   if (u.consumer) {
     u.consumer.unacked--;
     touched.add(queue); // its consumer has credit again

@@ -8,6 +8,7 @@ import type { Exchange } from "../../broker/exchange.ts";
 import { Message } from "../../broker/message.ts";
 import { generatedName } from "../../broker/names.ts";
 import { consumerPriority } from "../../broker/queue_args.ts";
+import { streamStart } from "../../broker/stream_args.ts";
 import { Enqueued } from "../../broker/queue.ts";
 import { publish as publishToExchange, type PublishContext, Published } from "../../broker/publish.ts";
 import type { Channel, Content } from "../channel.ts";
@@ -125,16 +126,28 @@ function consume(channel: Channel, m: BasicConsume): void {
   const queue = vhost.queue(queueName);
   vhost.checkExclusiveAccess(queue, connection);
   const priority = consumerPriority(m.arguments, queue.type, queue.describe());
-  if (queue.hasExclusiveConsumer() || (m.exclusive && queue.consumerCount > 0)) {
+  // A stream's consumers each read on their own: exclusive keeps nobody out (as RabbitMQ).
+  if (queue.type !== "stream" && (queue.hasExclusiveConsumer() || (m.exclusive && queue.consumerCount > 0))) {
     throw accessRefused(`${queue.describe()} in exclusive use`);
   }
   if (queue.type === "quorum" && channel.globalPrefetch !== 0) throw notImplemented(`${queue.describe()} does not support global qos`);
+  if (queue.type === "stream") checkStreamConsumer(channel, m, queue.describe());
   const tag = m.consumerTag === "" ? generatedName("amq.ctag") : m.consumerTag;
   const consumer = new Consumer(channel, tag, queue, m.noAck, m.exclusive, channel.consumerPrefetch, m.arguments, priority);
   channel.consumers.set(tag, consumer);
   if (!m.nowait) connection.send(channel.id, { id: MethodId.BasicConsumeOk, consumerTag: tag });
   queue.addConsumer(consumer);
   queue.drain();
+}
+
+/**
+ * A stream consumer needs a prefetch (basic.qos) and manual acks, and a valid x-stream-offset, as
+ * rabbit_stream_queue checks them (the prefetch first).
+ */
+function checkStreamConsumer(channel: Channel, m: BasicConsume, resource: string): void {
+  if (channel.consumerPrefetch === 0) throw preconditionFailed(`consumer prefetch count is not set for '${resource}'`);
+  if (m.noAck) throw notImplemented(`automatic acknowledgement not supported by stream queues ${resource}`);
+  streamStart(m.arguments, resource);
 }
 
 function cancel(channel: Channel, tag: string, nowait: boolean): void {
@@ -168,6 +181,7 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
   checkRead(connection, "queue", name);
   const queue = vhost.queue(name);
   vhost.checkExclusiveAccess(queue, connection);
+  if (queue.type === "stream") throw notImplemented(`basic.get not supported by stream queues ${queue.describe()}`);
   queue.touch();
   const entry = queue.take();
   const stats = connection.broker.stats;

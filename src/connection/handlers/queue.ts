@@ -49,7 +49,8 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
           id: MethodId.QueueDeclareOk,
           queue: queue.name,
           messageCount: queue.messageCount,
-          consumerCount: queue.consumerCount,
+          // RabbitMQ's stream queues report no consumers here.
+          consumerCount: queue.type === "stream" ? 0 : queue.consumerCount,
         });
       }
       return;
@@ -90,6 +91,7 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       checkRead(connection, "queue", name);
       const queue = vhost.queue(name);
       vhost.checkExclusiveAccess(queue, connection);
+      if (queue.type === "stream") throw notImplemented(`queue.purge not supported by stream queues ${queue.describe()}`);
       const messageCount = queue.purge();
       if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueuePurgeOk, messageCount });
       return;
