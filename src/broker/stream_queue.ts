@@ -42,6 +42,16 @@ interface Segment {
   last: number;
 }
 
+/** A transient message in a stream: stored as persistent (recovered at boot), delivered as published. */
+class KeptMessage extends Message {
+  static of(m: Message): KeptMessage {
+    return new KeptMessage(m.exchange, m.routingKey, m.properties, m.body);
+  }
+  override get persistent(): boolean {
+    return true;
+  }
+}
+
 export class StreamQueue extends Queue {
   /** The offset the next message gets. */
   private nextOffset = 0;
@@ -83,16 +93,18 @@ export class StreamQueue extends Queue {
   }
 
   /** Appends a message; it stays until retention drops its segment. */
-  override enqueue(message: Message): number {
+  override enqueue(published: Message): number {
     this.counters.publish++;
     const now = Date.now();
     const offset = this.nextOffset++;
     const log = this.log;
+    // Like RabbitMQ, a stream keeps transient messages across restarts too.
+    const message = published.persistent || log === null ? published : KeptMessage.of(published);
     const entry: QueueEntry = { message, seq: offset + 1, redelivered: false, persisted: log !== null, expiresAt: now };
     const size = message.bodySize;
     if (log !== null) {
       log.persist(this.storeId, entry);
-      if (message.persistent) this.countPersistent(1, size);
+      this.countPersistent(1, size);
     }
     this.count++;
     this.bytes += size;
