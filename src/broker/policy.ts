@@ -3,6 +3,7 @@
 // applies; an operator policy caps the numeric settings (the lower value wins).
 
 import { INERT_POLICY_KEYS, validateInertKeys } from "./ha_policy.ts";
+import { maxAgeMs } from "./stream_args.ts";
 
 export type PolicyKind = "policy" | "operator_policy";
 export type ApplyTo = "queues" | "exchanges" | "all" | "classic_queues" | "quorum_queues" | "streams";
@@ -51,6 +52,9 @@ const POLICY_KEYS: Record<string, [valid: (v: unknown) => boolean, what: string]
   "queue-version": [oneOf(1, 2), "is not a valid queue-version value"],
   "overflow": [oneOf("drop-head", "reject-publish", "reject-publish-dlx"), "is not a valid overflow value"],
   "delivery-limit": [isNonNegativeInteger, "is not a valid delivery limit"],
+  // Streams (rabbit_stream_queue's policy validator).
+  "max-age": [(v) => typeof v === "string" && maxAgeMs(v) !== undefined, "is not a valid max age"],
+  "stream-max-segment-size-bytes": [isNonNegativeInteger, "is not a valid segment size"],
 };
 
 /** The keys an operator policy may set (RabbitMQ's operator_policy_validator). */

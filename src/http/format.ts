@@ -76,6 +76,8 @@ export function formatQueue(broker: AmqpBroker, queue: Queue, unacked: UnackedTo
     ...(hasTraffic(c) ? { message_stats: stats } : {}),
   };
   const sacTag = queue.singleActiveConsumer && queue.consumers[0] ? queue.consumers[0].tag : null;
+  // A stream on one node: this node leads it and is its only (online) member, as a quorum queue.
+  if (queue.type === "stream") return { ...common, leader: node, members: [node], online: [node] };
   if (queue.type === "quorum") {
     // A quorum queue on one node: this node leads it and is its only (online) member.
     return {

@@ -11,6 +11,7 @@ export interface UnackedTotals {
 export function unackedByQueue(broker: AmqpBroker): Map<Queue, UnackedTotals> {
   const out = new Map<Queue, UnackedTotals>();
   const add = (queue: Queue, bytes: number) => {
+    if (queue.type === "stream") return; // a delivery leaves nothing in a stream: RabbitMQ shows 0 unacked
     const t = out.get(queue);
     if (t) {
       t.count++;

@@ -309,6 +309,37 @@ describe("streams on Warren", () => {
     await stop(second.broker);
   });
 
+  test("a policy that applies to streams sets their retention; the management API shows no unacked deliveries", async () => {
+    const prefix = streamName("policy");
+    const put = (definition: object) =>
+      api(b.httpUrl, "PUT", `/api/policies/%2F/${prefix}`, { pattern: `^${prefix}`, definition, "apply-to": "streams" });
+    expect((await put({ "max-age": "1X" })).status).toBe(400);
+    expect((await put({ "max-length-bytes": 2000, "stream-max-segment-size-bytes": 500, "max-age": "7D" })).status).toBe(201);
+    const conn = await amqp.connect(b.url);
+    const ch = await conn.createChannel();
+    const stream = `${prefix}-s`, classic = `${prefix}-c`;
+    await ch.assertQueue(stream, STREAM);
+    await ch.assertQueue(classic, { durable: true });
+    await publish(conn, stream, 100, "x".repeat(97));
+    await publish(conn, classic, 100, "x".repeat(97));
+    const s = (await api(b.httpUrl, "GET", `/api/queues/%2F/${stream}`)).body;
+    expect([s.policy, s.type, s.leader === s.node, s.members]).toEqual([prefix, "stream", true, [s.node]]);
+    expect(s.messages).toBeLessThan(30); // trimmed by the policy's byte limit
+    expect((await api(b.httpUrl, "GET", `/api/queues/%2F/${classic}`)).body.messages).toBe(100); // not a stream
+    // A consumer holding deliveries: nothing is unacknowledged in a stream's figures.
+    const c = await conn.createChannel();
+    await c.prefetch(5);
+    await c.consume(stream, () => {}, { arguments: { "x-stream-offset": "first" } });
+    await new Promise((r) => setTimeout(r, 200));
+    const held = (await api(b.httpUrl, "GET", `/api/queues/%2F/${stream}`)).body;
+    expect([held.messages_unacknowledged, held.messages, held.consumers]).toEqual([0, s.messages, 1]);
+    await c.close();
+    await ch.deleteQueue(stream);
+    await ch.deleteQueue(classic);
+    await conn.close();
+    await api(b.httpUrl, "DELETE", `/api/policies/%2F/${prefix}`);
+  });
+
   test("retention drops whole segments from the head: x-max-length-bytes and x-max-age", async () => {
     const conn = await amqp.connect(b.url);
     const ch = await conn.createChannel();
