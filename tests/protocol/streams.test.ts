@@ -198,6 +198,14 @@ for (const target of targets) {
         });
         expect(got).toBe(`connection 540 NOT_IMPLEMENTED - basic.nack and basic.reject not supported by stream queues ${q}`);
       }
+      // queue.delete ignores if-empty and if-unused for a stream, and counts 0 messages.
+      const other = streamName("delete");
+      await setup.assertQueue(other, STREAM);
+      await publish(conn, other, 3);
+      const holder = await conn.createChannel();
+      await holder.prefetch(1);
+      await holder.consume(other, () => {});
+      expect(await setup.deleteQueue(other, { ifEmpty: true, ifUnused: true })).toEqual({ messageCount: 0 });
       // Exclusive consumers keep nobody out of a stream.
       const ex = await conn.createChannel();
       await ex.prefetch(10);

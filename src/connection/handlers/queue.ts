@@ -111,9 +111,11 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
             `cannot delete ${queue.describe()}. queue.delete operations with ${flag} flag set are not supported by quorum queues`,
           );
         }
-        if (method.ifUnused && queue.consumerCount > 0) throw precondition(`${queue.describe()} in use`);
-        if (method.ifEmpty && queue.messageCount > 0) throw precondition(`${queue.describe()} not empty`);
-        vhost.deleteQueue(queue, reply);
+        // RabbitMQ deletes a stream whatever if-unused and if-empty say, and counts 0 messages.
+        const stream = queue.type === "stream";
+        if (!stream && method.ifUnused && queue.consumerCount > 0) throw precondition(`${queue.describe()} in use`);
+        if (!stream && method.ifEmpty && queue.messageCount > 0) throw precondition(`${queue.describe()} not empty`);
+        vhost.deleteQueue(queue, stream ? () => reply(0) : reply);
         connection.exclusiveQueues.delete(queue);
       } else {
         reply(0);
