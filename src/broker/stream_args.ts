@@ -32,7 +32,8 @@ const INTEGER_TYPES = "bBsuIil";
 /**
  * A consumer's x-stream-offset: first, last, next (the default), an offset, a timestamp (seconds)
  * or an interval back from now ("10m"). Anything else is 406, naming the value as RabbitMQ does
- * ({invalid_stream_offset_arg,{longstr,<<"5">>}}; RabbitMQ 3.10 crashes on a boolean or a float).
+ * ({invalid_stream_offset_arg,{longstr,<<"5">>}}; RabbitMQ 3.10.8 crashes with 541 on a boolean, a float
+ * or a string that does not start with a digit).
  */
 export function streamStart(args: FieldTable, resource: string): StreamStart {
   const arg = typedLookup(args, "x-stream-offset");

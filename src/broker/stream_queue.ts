@@ -170,6 +170,7 @@ export class StreamQueue extends Queue {
       this.log?.purgeFrom(this.storeId, oldest.first + 1, until + 1);
       this.count -= oldest.count;
       this.bytes -= oldest.bytes;
+      if (this.log !== null) this.countPersistent(-oldest.count, -oldest.bytes);
       this.firstOffset = until;
       while (this.tail.length > 0 && this.tailStart < until) {
         this.tailBytes -= this.tail.shift()!.message.bodySize;
@@ -308,6 +309,7 @@ export class StreamQueue extends Queue {
     this.chunkStart = Math.max(this.firstOffset, this.nextOffset - 1);
     this.count = stats.count;
     this.bytes = stats.bytes;
+    this.countPersistent(stats.count, stats.bytes);
     this.segments.length = 0;
     let from = first.seq;
     const end = stats.maxSeq + 1;

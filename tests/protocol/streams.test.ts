@@ -308,6 +308,7 @@ describe("streams on Warren", () => {
     const ch2 = await conn.createConfirmChannel();
     for (const n of names) {
       expect((await ch2.checkQueue(n)).messageCount).toBe(3000);
+      expect(second.broker.vhosts.get("/")!.queues.get(n)!.persistentCount).toBe(3000);
       ch2.sendToQueue(n, Buffer.from("after"), { persistent: true });
     }
     await ch2.waitForConfirms();
@@ -333,6 +334,7 @@ describe("streams on Warren", () => {
     const s = (await api(b.httpUrl, "GET", `/api/queues/%2F/${stream}`)).body;
     expect([s.policy, s.type, s.leader === s.node, s.members]).toEqual([prefix, "stream", true, [s.node]]);
     expect(s.messages).toBeLessThan(30); // trimmed by the policy's byte limit
+    expect(s.messages_persistent).toBe(s.messages);
     expect((await api(b.httpUrl, "GET", `/api/queues/%2F/${classic}`)).body.messages).toBe(100); // not a stream
     // A consumer holding deliveries: nothing is unacknowledged in a stream's figures.
     const c = await conn.createChannel();
