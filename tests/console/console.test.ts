@@ -210,6 +210,29 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     expect((await call("GET", "/api/queues/%2F/console-e2e")).status).toBe(404);
   });
 
+  test("declare a stream from the form; publishing works, getting shows the API's reason", async () => {
+    try {
+      await open("#/queues");
+      const add = page.getByRole("form", { name: "Add queue" });
+      await add.getByLabel("Name").fill("console-stream");
+      await add.getByLabel("Type").selectOption("stream");
+      await add.getByRole("button", { name: "Add queue" }).click();
+      await textOf(".notice", /Queue console-stream declared/);
+      expect((await call("GET", "/api/queues/%2F/console-stream")).body.type).toBe("stream");
+      await open("#/queues/%2F/console-stream");
+      const publish = page.getByRole("form", { name: "Publish message" });
+      await publish.getByLabel("Payload", { exact: true }).fill("into the stream");
+      await publish.getByRole("button", { name: "Publish message" }).click();
+      await textOf(".notice", /Message published/);
+      await page.locator("[data-count=total]").filter({ hasText: /^1$/ }).waitFor();
+      const getForm = page.getByRole("form", { name: "Get messages" });
+      await getForm.getByRole("button", { name: "Get messages" }).click();
+      expect(await textOf(".form-error", /not supported/)).toContain("basic.get not supported by stream queues");
+    } finally {
+      await call("DELETE", "/api/queues/%2F/console-stream");
+    }
+  });
+
   test("a failed action shows the API's reason", async () => {
     await call("PUT", "/api/queues/%2F/console-durable", { durable: true });
     try {

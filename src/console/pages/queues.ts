@@ -121,7 +121,7 @@ export const queuesPage: Page = {
           [
             { name: "vhost", label: "Virtual host", kind: "select", options: vhosts, value: "/" },
             { name: "name", label: "Name", required: true },
-            { name: "type", label: "Type", kind: "select", options: ["classic", "quorum"], value: "classic" },
+            { name: "type", label: "Type", kind: "select", options: ["classic", "quorum", "stream"], value: "classic" },
             { name: "durable", label: "Durable", kind: "checkbox", value: true },
             { name: "auto_delete", label: "Auto delete", kind: "checkbox", value: false },
             { name: "arguments", label: "Arguments (JSON)", kind: "textarea", placeholder: '{"x-message-ttl": 60000}' },
