@@ -5,15 +5,13 @@
 // consumers at the tail read nothing back, and a consumer behind reads pages of its own from the
 // store. Retention (x-max-length-bytes, x-max-age) drops whole segments
 // (x-stream-max-segment-size-bytes) from the head when a segment fills, as RabbitMQ does.
-import type { FieldTable } from "../amqp/table.ts";
-import { Typed } from "../amqp/table.ts";
+import { type FieldTable, numberField, Typed } from "../amqp/table.ts";
 import type { LevelStats } from "../../storage/store.ts";
 import { Message } from "./message.ts";
 import { Enqueued, Queue, type QueueConsumer } from "./queue.ts";
 import type { QueueEntry } from "./queue_entry.ts";
 import { maxAgeMs, type StreamStart, streamStart } from "./stream_args.ts";
-import { numberField } from "../amqp/table.ts";
-import { policyNumber, policyString } from "./policy.ts";
+import { type Policy, policyNumber, policyString } from "./policy.ts";
 
 /** The newest messages kept in memory as well as in the store. */
 const TAIL_MESSAGES = 2048;
@@ -180,7 +178,7 @@ export class StreamQueue extends Queue {
     }
   }
 
-  override configure(policy: Parameters<Queue["configure"]>[0], operator: Parameters<Queue["configure"]>[1]): void {
+  override configure(policy: Policy | undefined, operator: Policy | undefined): void {
     super.configure(policy, operator);
     this.applyRetention(Date.now());
   }
