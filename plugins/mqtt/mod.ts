@@ -13,6 +13,8 @@ interface Running {
   server: MqttServer;
   tcp: TcpListener | undefined;
   ssl: TcpListener | undefined;
+  /** Web MQTT's own port (web_mqtt.tcp.port). */
+  web: TcpListener | undefined;
   unsubscribe: () => void;
 }
 
@@ -20,9 +22,9 @@ interface Running {
 const running = new Map<Broker, Running>();
 
 /** The ports the plugin of `broker` listens on (undefined when off). */
-export function mqttPorts(broker: Broker): { tcp: number | undefined; ssl: number | undefined } {
+export function mqttPorts(broker: Broker): { tcp: number | undefined; ssl: number | undefined; web: number | undefined } {
   const r = running.get(broker);
-  return { tcp: r?.tcp?.port, ssl: r?.ssl?.port };
+  return { tcp: r?.tcp?.port, ssl: r?.ssl?.port, web: r?.web?.port };
 }
 
 function start(ctx: PluginContext): void {
@@ -39,6 +41,7 @@ function start(ctx: PluginContext): void {
   };
   let tcp: TcpListener | undefined;
   let ssl: TcpListener | undefined;
+  let web: TcpListener | undefined;
   try {
     if (settings.tcp) {
       try {
@@ -50,15 +53,26 @@ function start(ctx: PluginContext): void {
       }
     }
     if (settings.ssl) ssl = open("MQTT over TLS", settings.ssl.bind, settings.ssl.port, true);
+    if (settings.webListener) {
+      const { port, bind } = settings.webListener;
+      web = ctx.clients.webSocketListener(
+        { name: "Web MQTT", protocol: "http/web-mqtt", port, ...(bind !== undefined ? { bind } : {}) },
+        settings.wsPath!,
+        "mqtt",
+        (socket) => new MqttConnection(server, socket, false),
+      );
+      ctx.log.info(`started Web MQTT listener on port ${web.port}, path ${settings.wsPath}`);
+    }
   } catch (err) {
     tcp?.stop();
+    ssl?.stop();
     throw err;
   }
   const unsubscribe = settings.wsPath === null
     ? () => {}
     : ctx.clients.webSocket(settings.wsPath, "mqtt", (socket) => new MqttConnection(server, socket, false));
   if (settings.wsPath !== null) ctx.log.info(`MQTT over WebSocket on the management API's port, path ${settings.wsPath}`);
-  running.set(ctx.broker, { server, tcp, ssl, unsubscribe });
+  running.set(ctx.broker, { server, tcp, ssl, web, unsubscribe });
 }
 
 function stop(ctx: PluginContext): void {
@@ -67,6 +81,7 @@ function stop(ctx: PluginContext): void {
   running.delete(ctx.broker);
   r.tcp?.stop();
   r.ssl?.stop();
+  r.web?.stop();
   r.unsubscribe();
   r.server.stop();
 }

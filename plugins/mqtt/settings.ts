@@ -18,8 +18,10 @@ export interface MqttSettings {
   subscriptionTtl: number | null;
   /** The largest packet accepted after CONNECT (before it: 64 KiB). */
   maxPacketSize: number;
-  /** MQTT over WebSocket on the management API's port, at this path; null: off. */
+  /** MQTT over WebSocket on the management API's port (and webListener's), at this path; null: off. */
   wsPath: string | null;
+  /** web_mqtt.tcp.port (and .ip): a listener of its own for MQTT over WebSocket, as RabbitMQ's 15675; null: none. */
+  webListener: { port: number; bind: string | undefined } | null;
 }
 
 const DEFAULT_PORT = 1883;
@@ -39,7 +41,9 @@ export function parseSettings(raw: Readonly<Record<string, string>>): MqttSettin
     subscriptionTtl: 86_400_000,
     maxPacketSize: 256 * 1024 * 1024,
     wsPath: "/ws",
+    webListener: null,
   };
+  let webBind: string | undefined;
   for (const [key, value] of Object.entries(raw)) {
     if (!key.startsWith("mqtt.") && !key.startsWith("web_mqtt.")) continue; // another plugin's (shovel.*)
     const fail = (why: string): never => {
@@ -84,15 +88,23 @@ export function parseSettings(raw: Readonly<Record<string, string>>): MqttSettin
       case "web_mqtt.ws_path":
         s.wsPath = value === "none" ? null : value.startsWith("/") ? value : fail("expected a path starting with / (or none)");
         break;
+      case "web_mqtt.tcp.port":
+        s.webListener = { port: integer(value, 0, 65535, fail), bind: undefined };
+        break;
+      case "web_mqtt.tcp.ip":
+        webBind = value;
+        break;
       default:
         if (key.startsWith("web_mqtt.")) {
           throw new MqttSettingsError(
-            `unsupported setting ${key}: Warren serves MQTT over WebSocket on the management API's port (web_mqtt.ws_path), see docs/mqtt.md`,
+            `unsupported setting ${key}: Warren serves MQTT over WebSocket on the management API's port and on web_mqtt.tcp.port (no TLS listener of its own), see docs/mqtt.md`,
           );
         }
         throw new MqttSettingsError(`unknown setting ${key} (docs/mqtt.md lists the mqtt.* keys Warren has)`);
     }
   }
+  if (s.webListener) s.webListener.bind = webBind;
+  if (s.webListener && s.wsPath === null) throw new MqttSettingsError("web_mqtt.tcp.port needs a web_mqtt.ws_path (it is none)");
   return s;
 }
 

@@ -12,6 +12,7 @@ import type { User } from "../auth/users.ts";
 import { listenTcp, type TcpHandler, type TcpListener, type TcpSocket } from "../runtime/tcp.ts";
 import { listenTls } from "../runtime/tls.ts";
 import { listening } from "../runtime/listen_error.ts";
+import { listenHttp } from "../runtime/http.ts";
 
 export interface ClientListenOptions {
   /** For the log and errors: "MQTT", "MQTT over TLS". */
@@ -52,6 +53,16 @@ export interface ClientHost {
    * that removes the endpoint. Throws when the path is taken.
    */
   webSocket(path: string, protocol: string, accept: (socket: TcpSocket) => TcpHandler): () => void;
+  /**
+   * An HTTP listener of its own that accepts WebSockets on `path` only (anything else is 404),
+   * as RabbitMQ's Web MQTT listens on 15675; listed, counted and limited as `listen`'s sockets.
+   */
+  webSocketListener(
+    options: ClientListenOptions,
+    path: string,
+    protocol: string,
+    accept: (socket: TcpSocket) => TcpHandler,
+  ): TcpListener;
   /** Checks a login as the AMQP handshake does (counted in the auth_attempts metrics). */
   login(login: ClientLogin): ClientLoginResult;
   /** The connection is open: listed in /api/connections, closed with its user or vhost. */
@@ -64,6 +75,19 @@ export interface ClientHost {
 }
 
 const REFUSED: TcpHandler = { onData() {}, onDrain() {}, onClose() {} };
+
+/** A plugin's listener, in /api/overview's listeners until it stops. */
+function listed(broker: Broker, entry: Broker["protocolListeners"][number], stop: () => void): TcpListener {
+  broker.protocolListeners.push(entry);
+  return {
+    port: entry.port,
+    stop() {
+      stop();
+      const at = broker.protocolListeners.indexOf(entry);
+      if (at >= 0) broker.protocolListeners.splice(at, 1);
+    },
+  };
+}
 
 export function createClientHost(broker: Broker): ClientHost {
   const o = broker.options;
@@ -81,16 +105,14 @@ export function createClientHost(broker: Broker): ClientHost {
         const files = { cert: o.tlsCert, key: o.tlsKey, ca: o.tlsCa, verifyPeer: o.tlsVerifyPeer, failIfNoPeerCert: o.tlsFailIfNoPeerCert };
         listener = listening(options.name, bind, options.port, () => listenTls(bind, options.port, files, admit));
       }
-      const entry = { protocol: options.protocol, bind, port: listener.port, tls: options.tls === true };
-      broker.protocolListeners.push(entry);
-      return {
-        port: listener.port,
-        stop() {
-          listener.stop();
-          const at = broker.protocolListeners.indexOf(entry);
-          if (at >= 0) broker.protocolListeners.splice(at, 1);
-        },
-      };
+      return listed(broker, { protocol: options.protocol, bind, port: listener.port, tls: options.tls === true }, () => listener.stop());
+    },
+    webSocketListener(options, path, protocol, accept) {
+      const bind = options.bind ?? o.bind;
+      const endpoints = new Map([[path, { protocol, accept: admitted(broker, accept) }]]);
+      const notFound = () => new Response("Not Found", { status: 404 });
+      const http = listening(options.name, bind, options.port, () => listenHttp(bind, options.port, notFound, undefined, endpoints));
+      return listed(broker, { protocol: options.protocol, bind, port: http.port, tls: false }, () => http.stop());
     },
     webSocket(path, protocol, accept) {
       if (broker.webSocketPaths.has(path)) throw new Error(`the WebSocket path ${path} is taken`);

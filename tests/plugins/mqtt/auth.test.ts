@@ -155,6 +155,39 @@ describe("MQTT over WebSocket", () => {
   });
 });
 
+describe("Web MQTT on a port of its own (web_mqtt.tcp.port, RabbitMQ's 15675)", () => {
+  test("ws://<its port>/ws carries MQTT, anything else there is 404, and /api/overview lists http/web-mqtt", async () => {
+    const w = await startMqttBroker({ pluginSettings: { "web_mqtt.tcp.port": "0", "web_mqtt.tcp.ip": "127.0.0.1" } });
+    try {
+      const port = mqttPorts(w.broker).web!;
+      expect(port).toBeGreaterThan(0);
+      const c = await mqtt.connectAsync(`ws://127.0.0.1:${port}/ws`, {
+        clientId: "web-1",
+        username: "guest",
+        password: "guest",
+        reconnectPeriod: 0,
+      });
+      const got = collect(c);
+      await c.subscribeAsync("web/+", { qos: 1 });
+      const tcp = await connect(w.mqttUrl, { clientId: "web-tcp" });
+      await tcp.publishAsync("web/x", "to the web port", { qos: 1 });
+      expect((await got.next(1))[0]!.payload).toBe("to the web port");
+      await c.endAsync();
+      expect((await fetch(`http://127.0.0.1:${port}/api/overview`)).status).toBe(404);
+      const auth = { authorization: "Basic " + Buffer.from("guest:guest").toString("base64") };
+      const overview = await (await fetch(`${w.httpUrl}/api/overview`, { headers: auth })).json() as {
+        listeners: { protocol: string; port: number }[];
+      };
+      expect(overview.listeners.find((l) => l.protocol === "http/web-mqtt")?.port).toBe(port);
+    } finally {
+      await w.stop();
+    }
+    await expect(startMqttBroker({ pluginSettings: { "web_mqtt.ssl.port": "15676" } })).rejects.toThrow(
+      "unsupported setting web_mqtt.ssl.port",
+    );
+  });
+});
+
 describe("MQTT over WebSocket, a subscriber that stops reading", () => {
   test("QoS 0 deliveries wait in the queue while the WebSocket cannot send, then all arrive", async () => {
     const tunnel = await openWsTunnel("127.0.0.1", b.httpPort, "/ws", "mqtt");
