@@ -120,6 +120,8 @@ export function connectDirect(broker: Broker, attach: (socket: TcpSocket) => Tcp
     terminate: closeBoth,
     pause: () => void (toServer.paused = true),
     resume: () => toServer.resume(),
+    transport: "direct",
+    // No TLS: the certificate login path is how the link logs in as the user it runs for.
     ...(trustedUser !== undefined ? { tls: { peerCommonName: () => trustedUser } } : {}),
   };
   clientHandler = attach(clientSocket);

@@ -272,7 +272,7 @@ export function formatConnection(broker: AmqpBroker, connection: Connection, rat
     port: connection.socket.localPort,
     peer_host: peerHost(connection),
     peer_port: connection.socket.remotePort,
-    ssl: false,
+    ssl: connection.socket.tls !== undefined && connection.socket.transport !== "direct",
     ssl_protocol: null,
     ssl_key_exchange: null,
     ssl_cipher: null,

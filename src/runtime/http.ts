@@ -86,6 +86,8 @@ export function listenHttp(
           resume: () => {},
           readsPause: false,
           transport: "websocket",
+          // Over the HTTPS listener: TLS, without client certificates.
+          ...(tls !== undefined ? { tls: { peerCommonName: () => undefined } } : {}),
         });
       },
       message(ws, message) {

@@ -22,9 +22,9 @@ export interface TcpSocket {
    * true while it holds unsent bytes. The writer waits for `onDrain` before writing more.
    */
   congested?(): boolean;
-  /** How the bytes travel, when not plain TCP or TLS ("websocket"). */
-  readonly transport?: "websocket";
-  /** Only on TLS connections: the client certificate, when one was presented and verified. */
+  /** How the bytes travel, when not plain TCP or TLS: a WebSocket, or in process (client/direct.ts). */
+  readonly transport?: "websocket" | "direct";
+  /** Only on TLS connections (amqps, WebSockets over HTTPS): the client certificate, when one was presented and verified. */
   readonly tls?: { peerCommonName(): string | undefined };
 }
 

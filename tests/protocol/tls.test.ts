@@ -90,6 +90,20 @@ describe.skipIf(!hasOpenssl)("amqps listener", () => {
     await plain.close();
   });
 
+  test("/api/connections says which connections are over TLS (ssl), as RabbitMQ does", async () => {
+    const broker = await start();
+    const tls = await amqp.connect(`amqps://guest:guest@127.0.0.1:${broker.tlsPort}`, { ca: [pem["ca.pem"]!], timeout: 5000 });
+    const plain = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.port}`);
+    const auth = { authorization: "Basic " + Buffer.from("guest:guest").toString("base64") };
+    const list = (await (await fetch(`http://127.0.0.1:${broker.httpPort}/api/connections`, { headers: auth })).json()) as {
+      port: number;
+      ssl: boolean;
+    }[];
+    expect(list.map((c) => [c.port, c.ssl]).sort()).toEqual([[broker.port, false], [broker.tlsPort!, true]].sort());
+    await tls.close();
+    await plain.close();
+  });
+
   test("verify_peer with fail_if_no_peer_cert: only clients with a certificate from the CA get in", async () => {
     const broker = await start({ verifyPeer: true, failIfNoPeerCert: true });
     expect(await tryTls(broker, "client")).toBe("over tls");

@@ -30,7 +30,15 @@ export function listenHttp(
       (request, info) => {
         const peer = info.remoteAddr as Deno.NetAddr;
         const endpoint = webSockets?.size ? webSockets.get(new URL(request.url).pathname) : undefined;
-        if (endpoint && request.headers.get("upgrade")?.toLowerCase() === "websocket") return upgrade(request, endpoint, peer, boundPort);
+        if (endpoint && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+          return upgrade(
+            request,
+            endpoint,
+            peer,
+            boundPort,
+            tls !== undefined,
+          );
+        }
         return fetch(request, { remoteAddress: peer.hostname });
       },
     )
@@ -46,7 +54,7 @@ export function listenHttp(
 const DRAIN_POLL_MS = 5;
 
 /** Hands an upgraded WebSocket to the endpoint as a TcpSocket carrying binary messages. */
-function upgrade(request: Request, endpoint: WebSocketEndpoint, peer: Deno.NetAddr, localPort: number): Response {
+function upgrade(request: Request, endpoint: WebSocketEndpoint, peer: Deno.NetAddr, localPort: number, overTls: boolean): Response {
   const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
   const { socket: ws, response } = Deno.upgradeWebSocket(
     request,
@@ -80,6 +88,8 @@ function upgrade(request: Request, endpoint: WebSocketEndpoint, peer: Deno.NetAd
       resume: () => {},
       readsPause: false,
       transport: "websocket",
+      // Over the HTTPS listener: TLS, without client certificates.
+      ...(overTls ? { tls: { peerCommonName: () => undefined } } : {}),
     });
   };
   ws.onmessage = (event) => {
