@@ -350,6 +350,30 @@ describe("streams on Warren", () => {
     await api(b.httpUrl, "DELETE", `/api/policies/%2F/${prefix}`);
   });
 
+  test("definitions carry a stream: exported with its arguments, imported into another broker as a stream", async () => {
+    const conn = await amqp.connect(b.url);
+    const ch = await conn.createChannel();
+    const name = streamName("defs");
+    await ch.assertQueue(name, { durable: true, arguments: { "x-queue-type": "stream", "x-max-age": "2D" } });
+    const defs = (await api(b.httpUrl, "GET", "/api/definitions")).body;
+    const exported = defs.queues.find((q: { name: string }) => q.name === name);
+    expect(exported.arguments).toEqual({ "x-queue-type": "stream", "x-max-age": "2D" });
+    const other = await startTestBroker();
+    try {
+      expect((await api(other.httpUrl, "POST", "/api/definitions", { queues: [exported] })).status).toBeLessThan(300);
+      const q = (await api(other.httpUrl, "GET", `/api/queues/%2F/${name}`)).body;
+      expect([q.type, q.arguments["x-max-age"]]).toEqual(["stream", "2D"]);
+      const c = await amqp.connect(other.url);
+      await publish(c, name, 3);
+      expect(await read(c, name, "first", 3)).toEqual(range(0, 3));
+      await c.close();
+    } finally {
+      await other.stop();
+    }
+    await ch.deleteQueue(name);
+    await conn.close();
+  });
+
   test("retention drops whole segments from the head: x-max-length-bytes and x-max-age", async () => {
     const conn = await amqp.connect(b.url);
     const ch = await conn.createChannel();
