@@ -7,6 +7,7 @@ import type { Exchange } from "./exchange.ts";
 import type { Message } from "./message.ts";
 import { Enqueued, type Queue } from "./queue.ts";
 import type { ChannelCounters, GlobalCounters } from "./stats.ts";
+import type { TraceParty } from "./trace.ts";
 
 /** The outcome of a publish: Enqueued's bits, plus unroutable (no queue took it). */
 export const Published = { ...Enqueued, unroutable: 4 } as const;
@@ -14,6 +15,9 @@ export const Published = { ...Enqueued, unroutable: 4 } as const;
 /** Where a message is routed: a vhost (its exchanges, queues and bindings). */
 export interface RoutingScope {
   route(exchange: Exchange, message: Message, out: Set<Queue>): void;
+  /** Firehose tracing is on (trace.ts): client publishes are copied to amq.rabbitmq.trace. */
+  readonly tracing?: boolean;
+  tracePublished?(party: TraceParty, message: Message, routed: ReadonlySet<Queue>): void;
 }
 
 /** Who publishes. One per publisher, reused for each message (nothing allocated per publish). */
@@ -31,6 +35,8 @@ export interface PublishContext {
   readonly reply?: (routingKey: string, message: Message) => boolean;
   /** Dead-lettering: false for a queue the message must skip (an automatic cycle). */
   readonly accept?: (queue: Queue) => boolean;
+  /** A client's channel: its publishes are traced while the vhost traces (trace.ts). */
+  readonly party?: TraceParty;
 }
 
 const REPLY_TO = "amq.rabbitmq.reply-to";
@@ -64,7 +70,9 @@ export function publish(ctx: PublishContext, exchange: Exchange, input: Message,
   }
   const queues = ctx.queues;
   if (queues.size !== 0) queues.clear(); // left over only when an earlier publish threw mid-way
-  ctx.scope.route(exchange, message, queues);
+  const scope = ctx.scope;
+  scope.route(exchange, message, queues);
+  if (scope.tracing === true && ctx.party !== undefined) scope.tracePublished!(ctx.party, message, queues);
   if (queues.size === 0) {
     countUnroutable(ctx, mandatory);
     return Published.unroutable;

@@ -38,17 +38,20 @@ import { deadLetterMessage, isAutomaticCycle } from "./dead_letter.ts";
 import { inertKeysIn } from "./ha_policy.ts";
 import type { Logger } from "../log.ts";
 import { publish, type PublishContext } from "./publish.ts";
+import { deliverTrace, publishTrace, TRACE_EXCHANGE, type TraceParty } from "./trace.ts";
 import type { DestinationKind, Store } from "../../storage/store.ts";
 
 const EXCHANGE_EQUIVALENCE_ARGS = ["alternate-exchange"];
 
-const DEFAULT_EXCHANGES: [string, string][] = [
-  ["", "direct"],
-  ["amq.direct", "direct"],
-  ["amq.fanout", "fanout"],
-  ["amq.topic", "topic"],
-  ["amq.headers", "headers"],
-  ["amq.match", "headers"],
+/** [name, type, internal] */
+const DEFAULT_EXCHANGES: [string, string, boolean][] = [
+  ["", "direct", false],
+  ["amq.direct", "direct", false],
+  ["amq.fanout", "fanout", false],
+  ["amq.topic", "topic", false],
+  ["amq.headers", "headers", false],
+  ["amq.match", "headers", false],
+  [TRACE_EXCHANGE, "topic", true],
 ];
 
 /**
@@ -92,6 +95,8 @@ export class Vhost {
   limits: VhostLimits = {};
   description = "";
   tags: string[] = [];
+  /** Firehose tracing (trace.ts, rabbitmqctl trace_on): clients' publishes and deliveries copied. */
+  tracing = false;
   /** Queue churn, for the management API and Prometheus. */
   queuesDeclared = 0;
   queuesCreated = 0;
@@ -108,8 +113,8 @@ export class Vhost {
     this.types = context.exchangeTypes;
     this.events = context.events;
     const types = this.types;
-    for (const [exchange, type] of DEFAULT_EXCHANGES) {
-      this.exchanges.set(exchange, new Exchange(name, exchange, types.require(type), true, false, false, {}));
+    for (const [exchange, type, internal] of DEFAULT_EXCHANGES) {
+      this.exchanges.set(exchange, new Exchange(name, exchange, types.require(type), true, false, internal, {}));
     }
   }
 
@@ -303,6 +308,26 @@ export class Vhost {
         else out.add(d);
       }
     }
+  }
+
+  /** A client's publish, with the queues it routed to, copied to amq.rabbitmq.trace. */
+  tracePublished(party: TraceParty, message: Message, routed: ReadonlySet<Queue>): void {
+    if (message.exchange === TRACE_EXCHANGE) return;
+    const names: string[] = [];
+    for (const queue of routed) names.push(queue.name);
+    this.publishTrace(publishTrace(this.name, party, message, names));
+  }
+
+  /** A delivery (or basic.get) to a client, copied to amq.rabbitmq.trace. */
+  traceDelivered(party: TraceParty, queue: Queue, message: Message, redelivered: boolean): void {
+    if (message.exchange !== TRACE_EXCHANGE) this.publishTrace(deliverTrace(this.name, party, queue.name, message, redelivered));
+  }
+
+  private readonly traceContext: PublishContext = { scope: this, confirm: false, queues: new Set() };
+
+  private publishTrace(trace: Message): void {
+    const exchange = this.exchanges.get(TRACE_EXCHANGE);
+    if (exchange) publish(this.traceContext, exchange, trace, false);
   }
 
   // ------------------------------------------------------------------------------ queues

@@ -11,6 +11,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { Exchange } from "../broker/exchange.ts";
 import type { Message } from "../broker/message.ts";
 import type { PublishContext } from "../broker/publish.ts";
+import type { TraceParty } from "../broker/trace.ts";
 import type { Queue, QueueConsumer } from "../broker/queue.ts";
 import type { QueueEntry } from "../broker/queue_entry.ts";
 import type { Connection } from "./connection.ts";
@@ -111,6 +112,12 @@ export class Channel {
   // Publishing
   /** This channel as a publisher (made at its first publish, reused: nothing allocated per message). */
   publisher: PublishContext | undefined;
+  private traceParty: TraceParty | undefined;
+  /** Who publishes and consumes here, as firehose tracing names it (trace.ts). */
+  get party(): TraceParty {
+    const c = this.connection;
+    return (this.traceParty ??= { node: c.broker.alarms.node, connection: c.name, channel: this.id, user: c.user?.name ?? "" });
+  }
   confirm = false;
   /** Sequence number of the last publish in confirm mode. */
   publishSeq = 0;
@@ -410,6 +417,8 @@ export class Consumer implements QueueConsumer {
       stats.redelivered++;
     }
     const m = entry.message;
+    const vhost = connection.vhost!;
+    if (vhost.tracing) vhost.traceDelivered(channel.party, queue, m, entry.redelivered);
     writeDeliver(
       connection.output.writer,
       channel.id,

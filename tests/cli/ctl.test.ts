@@ -167,6 +167,18 @@ describe("users and permissions", () => {
 });
 
 describe("vhosts", () => {
+  test("trace_on and trace_off turn the vhost's firehose tracer on and off; an unknown vhost is 65", async () => {
+    await ctl(["-q", "add_vhost", "traced"]);
+    expect((await ctl(["trace_on", "-p", "traced"])).stdout).toBe(`Starting tracing for vhost "traced" ...\n`);
+    expect(tb.broker.vhosts.get("traced")!.tracing).toBe(true);
+    expect((await ctl(["-q", "list_vhosts", "name", "tracing"])).stdout).toBe("name\ttracing\n/\tfalse\ntraced\ttrue\n");
+    expect((await ctl(["-q", "trace_off", "-p", "traced"])).code).toBe(0);
+    expect(tb.broker.vhosts.get("traced")!.tracing).toBe(false);
+    expect((await ctl(["-q", "trace_on", "-p", "nope"])).code).toBe(65);
+    expect(tb.broker.vhosts.has("nope")).toBe(false);
+    await ctl(["-q", "delete_vhost", "traced"]);
+  });
+
   test("add_vhost with a description and tags, list_vhosts columns, set_vhost_tags, delete_vhost", async () => {
     expect((await ctl(["add_vhost", "v1", "--description", "first one", "--tags", "a,b"])).stdout).toBe(`Adding vhost "v1" ...\n`);
     expect((await ctl(["list_vhosts", "name", "description", "tags"])).stdout)
@@ -344,7 +356,7 @@ describe("listings", () => {
     await conn.close();
     expect((await ctl(["list_exchanges", "-p", "lb"])).stdout).toBe(
       "Listing exchanges for vhost lb ...\nname\ttype\n\tdirect\namq.direct\tdirect\namq.fanout\tfanout\namq.headers\theaders\n" +
-        "amq.match\theaders\namq.topic\ttopic\nex\ttopic\n",
+        "amq.match\theaders\namq.rabbitmq.trace\ttopic\namq.topic\ttopic\nex\ttopic\n",
     );
     expect((await ctl(["list_bindings", "-p", "lb"])).stdout).toBe(
       "Listing bindings for vhost lb...\nsource_name\tsource_kind\tdestination_name\tdestination_kind\trouting_key\targuments\n" +

@@ -77,7 +77,7 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in Chromium", () => {
     expect(page.url()).not.toContain("guest");
     await login(page, tb.httpUrl);
     await page.getByRole("heading", { name: "Overview" }).waitFor();
-    await page.locator("[data-total=Exchanges]").filter({ hasText: "6" }).waitFor();
+    await page.locator("[data-total=Exchanges]").filter({ hasText: "7" }).waitFor();
     expect(await page.locator(".facts").first().textContent()).toContain("rabbit@");
     await shot("01-overview");
     // A plugin page shows only when its API answers (tests/console/plugin_pages.test.ts: when it does).

@@ -66,7 +66,7 @@ async function readLive(auth: string, until: (e: LiveEvent, all: LiveEvent[]) =>
 test("the first event comes at once with the totals; later ones follow about a second apart", async () => {
   const events = await readLive(basic("guest", "guest"), (_e, all) => all.length >= 3);
   expect(events.length).toBe(3);
-  expect(events[0]!.object_totals.exchanges).toBe(6);
+  expect(events[0]!.object_totals.exchanges).toBe(7);
   expect(events[0]!.queue_totals).toEqual({ messages: 0, messages_ready: 0, messages_unacknowledged: 0 });
   expect(events[2]!.at).toBeGreaterThan(events[1]!.at);
   expect(events[0]!.alarms).toEqual([]);
@@ -114,7 +114,7 @@ test("a management user counts only the vhosts it may use and its own connection
   try {
     const [mine] = await readLive(basic("live-mgmt", "pw"), () => true);
     expect(mine!.object_totals.queues).toBe(1);
-    expect(mine!.object_totals.exchanges).toBe(6); // the new vhost's default exchanges only
+    expect(mine!.object_totals.exchanges).toBe(7); // the new vhost's default exchanges only
     expect(mine!.object_totals.connections).toBe(0);
     const [all] = await readLive(basic("guest", "guest"), () => true);
     expect(all!.object_totals.queues).toBe(2);

@@ -26,8 +26,8 @@ describe("overview", () => {
     await ch.get("http-oq", { noAck: true });
     await ch.get("http-oq", { noAck: true }); // empty
     const o = (await api(app, "GET", "/api/overview")).body;
-    // 6 exchanges: RabbitMQ has a 7th, amq.rabbitmq.trace, which Warren does not (no tracing).
-    expect(o.object_totals).toEqual({ channels: 1, connections: 1, consumers: 0, exchanges: 6, queues: 1 });
+    // 7 exchanges, as RabbitMQ: the default, amq.direct/fanout/topic/headers/match and amq.rabbitmq.trace.
+    expect(o.object_totals).toEqual({ channels: 1, connections: 1, consumers: 0, exchanges: 7, queues: 1 });
     expect(o.queue_totals).toMatchObject({ messages: 0, messages_ready: 0, messages_unacknowledged: 0 });
     expect(o.message_stats).toMatchObject({ publish: 2, get_no_ack: 1, get_empty: 1, drop_unroutable: 1, deliver_get: 1 });
     expect(o.churn_rates).toMatchObject({ connection_created: 1, channel_created: 1, queue_declared: 1, queue_created: 1 });

@@ -93,6 +93,7 @@ function publisherFor(channel: Channel): PublishContext {
     confirm: channel.confirm,
     queues: new Set(),
     reply: (routingKey, message) => deliverReply(replies, routingKey, message),
+    party: channel.party,
   };
 }
 
@@ -210,6 +211,7 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
     stats.redelivered++;
   }
   const message = entry.message;
+  if (vhost.tracing) vhost.traceDelivered(channel.party, queue, message, entry.redelivered);
   const w = connection.output.writer;
   writeMethodFrame(w, channel.id, {
     id: MethodId.BasicGetOk,

@@ -21,7 +21,7 @@ export function vhostRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
   app.get("/api/vhosts/:vhost", (c) => c.json(formatVhost(broker, pathVhost(c, broker), unackedByQueue(broker))));
   app.put("/api/vhosts/:vhost", async (c) => {
     const user = requireAdmin(c);
-    const body = await readBody(c.req.raw); // tracing is accepted but not kept
+    const body = await readBody(c.req.raw);
     const name = c.req.param("vhost");
     const existed = broker.vhosts.has(name);
     const tags = typeof body.tags === "string"
@@ -33,6 +33,8 @@ export function vhostRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
       ...(typeof body.description === "string" ? { description: body.description } : {}),
       ...(tags ? { tags } : {}),
     });
+    // Firehose tracing (src/broker/trace.ts): as in RabbitMQ, not kept across a restart.
+    if (typeof body.tracing === "boolean") broker.vhosts.get(name)!.tracing = body.tracing;
     // As rabbit_vhost:put_vhost: the user who creates a vhost may use it.
     if (!existed && broker.users.permission(user.name, name) === undefined) broker.setPermissions(user.name, name, FULL_PERMISSION);
     broker.store?.commit();
@@ -103,7 +105,7 @@ export function formatVhost(broker: AmqpBroker, vhost: Vhost, unacked: Map<objec
     tags: vhost.tags,
     default_queue_type: "undefined",
     metadata: { description: vhost.description, tags: vhost.tags },
-    tracing: false,
+    tracing: vhost.tracing,
     cluster_state: { [broker.alarms.node]: "running" },
     messages: ready + unackedCount,
     messages_details: { rate: Math.round((rReady + rUnacked) * 10) / 10 },

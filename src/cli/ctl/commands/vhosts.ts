@@ -1,4 +1,4 @@
-// list_vhosts, add_vhost, delete_vhost, set_vhost_tags: /api/vhosts[/{vhost}].
+// list_vhosts, add_vhost, delete_vhost, set_vhost_tags, trace_on, trace_off: /api/vhosts[/{vhost}].
 import { apiPath } from "../client.ts";
 import { VHOST_COLUMNS, VHOST_DEFAULT } from "../columns.ts";
 import { columnsQuery, type Command, type Context, onNotFound, pickColumns, quote } from "../command.ts";
@@ -68,4 +68,19 @@ export const VHOST_COMMANDS: Command[] = [
       await ctx.api.put(apiPath("vhosts", name), { tags: tags.flatMap(splitTags) });
     },
   },
+  ...(["on", "off"] as const).map((state): Command => ({
+    name: `trace_${state}`,
+    group: "Virtual hosts",
+    summary: `${state === "on" ? "Starts" : "Stops"} the firehose tracer of the vhost (-p): messages published and delivered ${
+      state === "on" ? "are" : "are no longer"
+    } copied to amq.rabbitmq.trace`,
+    usage: "[-p <vhost>]",
+    arity: [0, 0],
+    async run(ctx) {
+      const name = ctx.global.vhost;
+      ctx.out.info(`${state === "on" ? "Starting" : "Stopping"} tracing for vhost ${quote(name)} ...`);
+      await requireVhost(ctx, name); // PUT would create it
+      await ctx.api.put(apiPath("vhosts", name), { tracing: state === "on" });
+    },
+  })),
 ];
