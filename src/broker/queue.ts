@@ -150,7 +150,7 @@ export class Queue {
     const expires = this.expires;
     this.applySettings(policy, operator);
     if (this.expires !== expires) this.touch();
-    if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
+    this.applyLimits();
   }
 
   /** Computes the settings from the arguments and policies (no side effects: the constructor uses it too). */
@@ -180,10 +180,7 @@ export class Queue {
     this.effectivePolicy = definition;
   }
 
-  /**
-   * The queue was used (declared, consumed from, read with basic.get): x-expires counts again
-   * from now, and only while it has no consumers.
-   */
+  /** The queue was used (declared, consumed from, got from): x-expires counts again, while it has no consumers. */
   touch(): void {
     this.unusedTimer?.cancel();
     this.unusedTimer = undefined;
@@ -320,6 +317,11 @@ export class Queue {
     return persisted ? Enqueued.persisted : Enqueued.memory;
   }
 
+  /** Length limits (drop-head) trim the head now; a stream applies its retention instead (stream_queue.ts). */
+  protected applyLimits(): void {
+    if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
+  }
+
   /** reject-publish: the queue is at its limit (a message that would pass the byte limit counts). */
   private isFullFor(message: Message): boolean {
     // A quorum queue refuses only once over a limit: the message that crosses it gets in.
@@ -412,7 +414,7 @@ export class Queue {
    */
   recovered(): void {
     if (this.levels.some((level) => level.expiringAtBoot)) this.expireHead(); // else no head is read
-    if (this.limited && this.overflow === "drop-head") this.dropHeadOverLimit();
+    this.applyLimits();
   }
 
   /** A message that left the queue goes to its dead-letter exchange, if it has one. */
@@ -553,10 +555,7 @@ export class Queue {
     if (entry.expiresAt !== 0) this.expireHead();
   }
 
-  /**
-   * The properties a client receives: a quorum queue adds x-delivery-count, on basic.get always
-   * and on deliveries once the message was returned, as rabbit_fifo_client does.
-   */
+  /** What a client receives: a quorum queue adds x-delivery-count (on get always, else once returned). */
   deliveryProperties(entry: QueueEntry, forGet: boolean): Uint8Array {
     const count = entry.deliveryCount;
     if (this.type !== "quorum" || (!forGet && count === undefined)) return entry.message.properties;

@@ -5,13 +5,14 @@
 // consumers at the tail read nothing back, and a consumer behind reads pages of its own from the
 // store. Retention (x-max-length-bytes, x-max-age) drops whole segments
 // (x-stream-max-segment-size-bytes) from the head when a segment fills, as RabbitMQ does.
+import { notImplemented } from "../amqp/errors.ts";
 import { type FieldTable, numberField, Typed } from "../amqp/table.ts";
 import type { LevelStats } from "../../storage/store.ts";
 import { Message } from "./message.ts";
 import { Enqueued, Queue, type QueueConsumer } from "./queue.ts";
 import type { QueueEntry } from "./queue_entry.ts";
 import { maxAgeMs, type StreamStart, streamStart } from "./stream_args.ts";
-import { type Policy, policyNumber, policyString } from "./policy.ts";
+import { policyNumber, policyString } from "./policy.ts";
 
 /** The newest messages kept in memory as well as in the store. */
 const TAIL_MESSAGES = 2048;
@@ -64,12 +65,22 @@ export class StreamQueue extends Queue {
   /** The first offset of the newest chunk (what one turn appended): x-stream-offset "last". */
   private chunkStart = 0;
   private chunkOpen = false;
-  private readonly segments: Segment[] = [];
+  /**
+   * Oldest first; the last is being written. Kept only while retention applies (else one segment
+   * grows: a stream with tiny segments and no limits must not hold an object per segment).
+   */
+  private segments: Segment[] = [{ first: 0, count: 0, bytes: 0, last: 0 }];
   private readonly readers = new Map<QueueConsumer, Reader>();
+  /** x-stream-max-segment-size-bytes and x-max-age (argument, else policy), read when the settings change. */
+  private segmentBytes = DEFAULT_SEGMENT_BYTES;
+  private maxAge: number | undefined;
+  /** Segments are being tracked (a limit applied when the settings were last read). */
+  private tracking = false;
 
   constructor(vhost: string, name: string, args: FieldTable) {
     super(vhost, name, true, false, null, args);
-    this.segments.push({ first: 0, count: 0, bytes: 0, last: 0 });
+    this.readStreamSettings();
+    this.tracking = this.retains;
   }
 
   // ------------------------------------------------------------------ what the queue holds
@@ -116,7 +127,7 @@ export class StreamQueue extends Queue {
     segment.count++;
     segment.bytes += size;
     segment.last = now;
-    if (segment.bytes >= this.segmentBytes) {
+    if (segment.bytes >= this.segmentBytes && this.tracking) {
       this.segments.push({ first: this.nextOffset, count: 0, bytes: 0, last: now });
       this.applyRetention(now);
     }
@@ -140,15 +151,17 @@ export class StreamQueue extends Queue {
     this.tailStart += drop;
   }
 
-  private get segmentBytes(): number {
-    return numberField(this.args, "x-stream-max-segment-size-bytes") ??
+  private readStreamSettings(): void {
+    this.segmentBytes = numberField(this.args, "x-stream-max-segment-size-bytes") ??
       policyNumber(this.effectivePolicy, "stream-max-segment-size-bytes") ?? DEFAULT_SEGMENT_BYTES;
+    const arg = this.args["x-max-age"];
+    const age = typeof arg === "string" ? arg : policyString(this.effectivePolicy, "max-age");
+    this.maxAge = age === undefined ? undefined : maxAgeMs(age);
   }
 
-  private get maxAge(): number | undefined {
-    const arg = this.args["x-max-age"];
-    const value = typeof arg === "string" ? arg : policyString(this.effectivePolicy, "max-age");
-    return value === undefined ? undefined : maxAgeMs(value);
+  /** A byte or age limit applies: segments are tracked. */
+  private get retains(): boolean {
+    return this.maxLengthBytes !== undefined || this.maxAge !== undefined;
   }
 
   /**
@@ -178,8 +191,17 @@ export class StreamQueue extends Queue {
     }
   }
 
-  override configure(policy: Policy | undefined, operator: Policy | undefined): void {
-    super.configure(policy, operator);
+  /**
+   * After a settings change (arguments and policies) or a boot: a stream's limits are retention,
+   * not a length limit. A limit that starts to apply (or another segment size) needs the segments
+   * of what is stored.
+   */
+  protected override applyLimits(): void {
+    const tracked = this.tracking;
+    const segmentBytes = this.segmentBytes;
+    this.readStreamSettings();
+    this.tracking = this.retains;
+    if (this.tracking && (!tracked || segmentBytes !== this.segmentBytes)) this.rebuildSegments();
     this.applyRetention(Date.now());
   }
 
@@ -279,11 +301,13 @@ export class StreamQueue extends Queue {
   override discard(_entry: QueueEntry): void {}
   /** A nack or reject with requeue, or a closed channel, changes nothing (RabbitMQ does not redeliver). */
   override requeue(_entry: QueueEntry): void {}
-  /** basic.get and purge are refused for streams before they get here. */
+  /** basic.get (AMQP 540; 400 over HTTP): a stream is read by consumers from an offset. */
   override take(): QueueEntry | undefined {
-    return undefined;
+    throw notImplemented(`basic.get not supported by stream queues ${this.describe()}`);
   }
+  /** queue.purge is refused the same way; the delete of a stream purges nothing (the store drops its rows). */
   override purge(): number {
+    if (!this.deleted) throw notImplemented(`queue.purge not supported by stream queues ${this.describe()}`);
     return 0;
   }
 
@@ -308,21 +332,31 @@ export class StreamQueue extends Queue {
     this.count = stats.count;
     this.bytes = stats.bytes;
     this.countPersistent(stats.count, stats.bytes);
-    this.segments.length = 0;
-    let from = first.seq;
-    const end = stats.maxSeq + 1;
-    while (from < end && log.diskRows) {
+    this.rebuildSegments();
+  }
+
+  /**
+   * Segments of what the stream holds, cut by size from the store (a segment's age is its newest
+   * message's append time), then an empty one to write; one segment of it all while no limit applies.
+   */
+  private rebuildSegments(): void {
+    const log = this.log;
+    const now = Date.now();
+    const whole: Segment = { first: this.firstOffset, count: this.count, bytes: this.bytes, last: now };
+    if (!this.tracking || log === null || log.diskRows === undefined || this.count === 0) {
+      this.segments = [whole];
+      return;
+    }
+    const segments: Segment[] = [];
+    const end = this.nextOffset + 1;
+    for (let from = this.firstOffset + 1; from < end;) {
       const s = log.diskRows(this.storeId, from, end, 1, this.segmentBytes, false);
       if (s.rows === 0) break;
       const last = log.readPage(this.storeId, s.edgeSeq, s.edgeSeq + 1, 1, 1)[0];
-      this.segments.push({ first: from - 1, count: s.rows, bytes: s.bytes, last: last?.expiresAt ?? Date.now() });
+      segments.push({ first: from - 1, count: s.rows, bytes: s.bytes, last: last?.expiresAt ?? now });
       from = s.edgeSeq + 1;
     }
-    if (this.segments.length === 0) this.segments.push({ first: this.firstOffset, count: this.count, bytes: this.bytes, last: Date.now() });
-    this.segments.push({ first: this.nextOffset, count: 0, bytes: 0, last: Date.now() });
-  }
-
-  override recovered(): void {
-    this.applyRetention(Date.now());
+    segments.push({ first: this.nextOffset, count: 0, bytes: 0, last: now });
+    this.segments = segments;
   }
 }

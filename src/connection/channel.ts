@@ -427,8 +427,7 @@ export class Consumer implements QueueConsumer {
       entry.redelivered,
       m.exchange,
       m.routingKey,
-      // A quorum queue's returned message and every stream delivery carry a header of the queue's.
-      entry.deliveryCount === undefined && queue.type !== "stream" ? m.properties : queue.deliveryProperties(entry, false),
+      queue.deliveryProperties(entry, false), // the queue's own headers: x-delivery-count, x-stream-offset
       m.body,
       connection.frameMax,
     );

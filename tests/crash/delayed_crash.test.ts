@@ -9,7 +9,7 @@ import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { seeded, sleep, within } from "../helpers/crash_harness.ts";
+import { publishUntilStopped, seeded, sleep, within } from "../helpers/crash_harness.ts";
 import { api } from "../helpers/http.ts";
 import { freePort, killAllWarrens, spawnWarren, type WarrenProcess } from "../helpers/warren_process.ts";
 
@@ -68,30 +68,15 @@ test("every confirmed delayed message is delivered once after kill -9", async ()
   const sent = new Set<string>();
   const killAfter = 300 + Math.floor(random() * 1500);
   let stop = false;
-  const publishing = (async () => {
-    for (let i = 0; !stop; i++) {
-      const id = `m${i}`;
-      sent.add(id);
-      // Delays from 0.2 s to 4 s: some are released before the kill, most after the restart.
-      const delay = 200 + Math.floor(random() * 3800);
-      try {
-        ch.publish("delayed-crash", "k", Buffer.from(id), { persistent: true, headers: { "x-delay": delay } }, (err) => {
-          if (!err) confirmed.add(id);
-        });
-      } catch {
-        break; // the connection went with the broker
-      }
-      if (i % 50 === 49) {
-        // A dead connection rejects at once: without this break the loop would only ever yield
-        // to microtasks and starve the timers (the kill, the test's own timeout).
-        try {
-          await ch.waitForConfirms();
-        } catch {
-          break;
-        }
-      }
-    }
-  })();
+  const publishing = publishUntilStopped(ch, (i) => {
+    const id = `m${i}`;
+    sent.add(id);
+    // Delays from 0.2 s to 4 s: some are released before the kill, most after the restart.
+    const delay = 200 + Math.floor(random() * 3800);
+    ch.publish("delayed-crash", "k", Buffer.from(id), { persistent: true, headers: { "x-delay": delay } }, (err) => {
+      if (!err) confirmed.add(id);
+    });
+  }, () => stop);
   await sleep(killAfter);
   await broker.kill9();
   stop = true;

@@ -8,7 +8,7 @@ import amqp, { type ChannelModel } from "amqplib";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { seeded, sleep, within } from "../helpers/crash_harness.ts";
+import { publishUntilStopped, seeded, sleep, within } from "../helpers/crash_harness.ts";
 import { killAllWarrens, spawnWarren, type WarrenProcess } from "../helpers/warren_process.ts";
 
 setDefaultTimeout(120_000);
@@ -60,24 +60,13 @@ test("every confirmed stream message survives kill -9 once, at consecutive offse
   const publishers = STREAMS.map(async (stream, s) => {
     const ch = await conn.createConfirmChannel();
     ch.on("error", () => {});
-    for (let i = 0; !stop; i++) {
+    await publishUntilStopped(ch, (i) => {
       const id = `${stream}-m${i}`;
       sent[s]!.push(id);
-      try {
-        ch.sendToQueue(stream, Buffer.from(id), { persistent: i % 3 !== 0 }, (err) => {
-          if (!err) confirmed[s]!.add(id);
-        });
-      } catch {
-        break; // the connection went with the broker
-      }
-      if (i % 50 === 49) {
-        try {
-          await ch.waitForConfirms();
-        } catch {
-          break;
-        }
-      }
-    }
+      ch.sendToQueue(stream, Buffer.from(id), { persistent: i % 3 !== 0 }, (err) => {
+        if (!err) confirmed[s]!.add(id);
+      });
+    }, () => stop);
   });
   await sleep(400 + Math.floor(random() * 1200));
   await broker.kill9();

@@ -72,6 +72,32 @@ export function seeded(seed: number): () => number {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Publishes message 0, 1, 2, … with `send` on a confirm channel until `stopped()` or the broker goes,
+ * waiting for confirms every 50: a dead connection rejects at once, and without the wait the loop
+ * would only ever yield to microtasks and starve the timers (the kill, the test's own timeout).
+ */
+export async function publishUntilStopped(
+  ch: { waitForConfirms(): Promise<void> },
+  send: (i: number) => void,
+  stopped: () => boolean,
+): Promise<void> {
+  for (let i = 0; !stopped(); i++) {
+    try {
+      send(i);
+    } catch {
+      return; // the connection went with the broker
+    }
+    if (i % 50 === 49) {
+      try {
+        await ch.waitForConfirms();
+      } catch {
+        return;
+      }
+    }
+  }
+}
+
 /** Rejects with `what` when `promise` takes longer than `ms`. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -374,6 +374,28 @@ describe("streams on Warren", () => {
     await conn.close();
   });
 
+  test("a byte limit set by a policy after the stream filled trims what is already stored, by whole segments", async () => {
+    const conn = await amqp.connect(b.url);
+    const ch = await conn.createChannel();
+    const name = streamName("late-policy");
+    await ch.assertQueue(name, { durable: true, arguments: { "x-queue-type": "stream", "x-stream-max-segment-size-bytes": 500 } });
+    await publish(conn, name, 100, "x".repeat(97));
+    expect((await ch.checkQueue(name)).messageCount).toBe(100); // no limit yet: nothing goes
+    const put = await api(b.httpUrl, "PUT", `/api/policies/%2F/${name}`, {
+      pattern: `^${name}$`,
+      definition: { "max-length-bytes": 2000 },
+      "apply-to": "streams",
+    });
+    expect(put.status).toBe(201);
+    const kept = await read(conn, name, "first", 100, 1000);
+    expect(kept.length).toBeLessThan(30);
+    expect(kept.length).toBeGreaterThan(15); // whole 500-byte segments: about 2,000 bytes stay
+    expect(kept.at(-1)).toEndWith("@99");
+    await ch.deleteQueue(name);
+    await conn.close();
+    await api(b.httpUrl, "DELETE", `/api/policies/%2F/${name}`);
+  });
+
   test("retention drops whole segments from the head: x-max-length-bytes and x-max-age", async () => {
     const conn = await amqp.connect(b.url);
     const ch = await conn.createChannel();

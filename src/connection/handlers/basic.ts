@@ -182,7 +182,6 @@ function get(channel: Channel, queueParam: string, noAck: boolean): void {
   checkRead(connection, "queue", name);
   const queue = vhost.queue(name);
   vhost.checkExclusiveAccess(queue, connection);
-  if (queue.type === "stream") throw notImplemented(`basic.get not supported by stream queues ${queue.describe()}`);
   queue.touch();
   const entry = queue.take();
   const stats = connection.broker.stats;

@@ -91,7 +91,6 @@ export function handleQueueMethod(channel: Channel, method: AmqpMethod): void {
       checkRead(connection, "queue", name);
       const queue = vhost.queue(name);
       vhost.checkExclusiveAccess(queue, connection);
-      if (queue.type === "stream") throw notImplemented(`queue.purge not supported by stream queues ${queue.describe()}`);
       const messageCount = queue.purge();
       if (!method.nowait) channel.replyAfterCommit({ id: MethodId.QueuePurgeOk, messageCount });
       return;

@@ -97,7 +97,6 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const { vhost, queue } = pathQueue(c, broker);
     requirePermission(broker, c.get("user"), vhost.name, "queue", queue.name, "read");
     vhost.checkExclusiveAccess(queue, broker);
-    if (queue.type === "stream") throw badRequest(`queue.purge not supported by stream queues ${queue.describe()}`);
     queue.purge();
     await committed(broker);
     return c.body(null, 204);
@@ -106,7 +105,6 @@ export function queueRoutes(app: Hono<HttpEnv>, broker: AmqpBroker): void {
     const { vhost, queue } = pathQueue(c, broker);
     requirePermission(broker, c.get("user"), vhost.name, "queue", queue.name, "read");
     vhost.checkExclusiveAccess(queue, broker);
-    if (queue.type === "stream") throw badRequest(`basic.get not supported by stream queues ${queue.describe()}`);
     const body = await readBody(c.req.raw);
     // rabbitmqadmin sends numbers as strings, which RabbitMQ accepts.
     const count = intField(body.count, 1, "count");
